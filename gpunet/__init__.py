@@ -1,0 +1,30 @@
+"""gpunet: neural networks whose state lives on the GPU, saved and restored without loss.
+
+The API follows ANNarchy's::
+
+    import gpunet as gn
+    gn.setup(dt=1.0, seed=42)
+    pop0 = gn.Population(100, gn.Izhikevich, name="pop0")
+    pop1 = gn.Population(100, gn.Izhikevich, name="pop1")
+    proj = gn.Projection(pop0, pop1, "exc", gn.STDP, name="proj0")
+    proj.connect_fixed_probability(0.1, weights=gn.Uniform(0.0, 0.01), delays=2.0)
+    gn.compile()
+    gn.simulate(1000.0)
+    gn.save("state.npz")
+"""
+from gpunet.backend import gpu_available
+from gpunet.errors import BackendError, FormatError, GpunetError, ModelError, StructureError, UnsafeFileError
+from gpunet.model import (IF_cond_exp, IF_curr_exp, STDP, Hebb, Izhikevich, LeakyIntegrator, Neuron, Oja,
+                          Synapse)
+from gpunet.network import (DiscreteUniform, LogNormal, Monitor, Network, Normal, PoissonPopulation, Population,
+                            PopulationView, Projection, SpikeSourceArray, Uniform, clear, compile,
+                            default_network, get_current_step, get_time, reset, setup, simulate, step)
+from gpunet.version import __version__
+
+__all__ = [
+    "__version__", "setup", "clear", "compile", "simulate", "step", "get_time", "get_current_step", "reset",
+    "default_network", "Network", "Population", "PopulationView", "PoissonPopulation", "SpikeSourceArray",
+    "Projection", "Monitor", "Neuron", "Synapse", "Izhikevich", "LeakyIntegrator", "IF_curr_exp", "IF_cond_exp",
+    "STDP", "Hebb", "Oja", "Uniform", "Normal", "LogNormal", "DiscreteUniform", "gpu_available",
+    "GpunetError", "FormatError", "UnsafeFileError", "StructureError", "ModelError", "BackendError",
+]

@@ -1,0 +1,87 @@
+"""The interface every array backend implements.
+
+The simulation code is written once against ``backend.xp`` (NumPy or CuPy).
+Where the two libraries differ (scatter-add, sparse products, host transfers,
+streams) the backend offers one method with one implementation per library.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import numpy as np
+
+
+class Backend:
+    """Array module plus the few operations that differ between libraries.
+
+    Attributes
+    ----------
+    name : str
+        ``"numpy"`` or ``"cupy"``.
+    xp : module
+        The array module (``numpy`` or ``cupy``).
+    device : int
+        Device id (always 0 for NumPy).
+    is_gpu : bool
+        Whether arrays live in GPU memory.
+    """
+
+    name = "abstract"
+    is_gpu = False
+
+    def __init__(self, xp: Any, device: int = 0) -> None:
+        self.xp = xp
+        self.device = int(device)
+
+    # -- placement ---------------------------------------------------------
+    def asarray(self, values: Any, dtype: Any = None) -> Any:
+        """Copy ``values`` (host or device) into a new array on this device."""
+        raise NotImplementedError
+
+    def to_host(self, array: Any) -> np.ndarray:
+        """Return a host NumPy copy of ``array``."""
+        raise NotImplementedError
+
+    def is_device_array(self, array: Any) -> bool:
+        """Whether ``array`` is an array of this backend on this device."""
+        raise NotImplementedError
+
+    @contextmanager
+    def activate(self) -> Iterator[None]:
+        """Make this backend's device current for the duration of the block."""
+        yield
+
+    def synchronize(self) -> None:
+        """Wait until all queued device work is finished."""
+
+    # -- operations that differ between libraries -------------------------
+    def scatter_add(self, target: Any, indices: Any, values: Any) -> None:
+        """``target[indices] += values`` with repeated indices accumulated."""
+        raise NotImplementedError
+
+    def csr_matrix(self, data: Any, indices: Any, indptr: Any, shape: tuple[int, int]) -> Any:
+        """A CSR matrix that shares ``data`` (no copy) and supports ``@`` with a vector."""
+        raise NotImplementedError
+
+    def expand_ranges(self, starts: Any, counts: Any) -> Any:
+        """Concatenate ``arange(s, s + c)`` for every (start, count) pair, in order."""
+        xp = self.xp
+        ends = xp.cumsum(counts)
+        total = int(ends[-1]) if len(ends) else 0
+        if total == 0:
+            return xp.zeros(0, dtype=xp.int64)
+        positions = xp.arange(total, dtype=xp.int64)
+        segment = xp.searchsorted(ends, positions, side="right")
+        return positions - (ends - counts)[segment] + starts[segment]
+
+    def describe(self) -> str:
+        """One line naming the backend and device, for logs and reports."""
+        return self.name
+
+    def free_device_memory(self) -> int | None:
+        """Free device memory in bytes, or None where it does not apply."""
+        return None
+
+    def __repr__(self) -> str:
+        return f"<Backend {self.describe()}>"

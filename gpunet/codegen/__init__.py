@@ -1,0 +1,1 @@
+"""Code generation: array code (NumPy/CuPy) and CUDA kernels from parsed models."""

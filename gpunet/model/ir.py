@@ -1,0 +1,129 @@
+"""The intermediate form of a parsed neuron or synapse model.
+
+Both code generators (NumPy array code and CUDA C) read this form; nothing
+downstream looks at the model's text again.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Union
+
+import sympy
+
+from gpunet.model.expressions import NoiseSite
+
+Number = Union[float, int, bool]
+
+ATTRIBUTE_KINDS = ("float", "int", "bool")
+ODE_METHODS = ("explicit", "euler", "exponential", "midpoint", "event-driven")
+
+
+@dataclass
+class Attribute:
+    """A parameter or variable of a model.
+
+    ``init`` is a number or a sympy expression of parameters (evaluated when a
+    population or projection is created, so ``Izhikevich(c=-50.0)`` also moves
+    the initial ``v``).  ``implicit`` marks attributes gpunet adds on its own
+    (``r`` and the conductances ``g_<target>`` of spiking neurons, ``w``).
+    """
+
+    name: str
+    role: str  # "parameter" | "variable"
+    is_global: bool
+    kind: str = "float"
+    init: Union[Number, sympy.Expr] = 0.0
+    min: Optional[sympy.Expr] = None
+    max: Optional[sympy.Expr] = None
+    implicit: bool = False
+
+    @property
+    def is_parameter(self) -> bool:
+        return self.role == "parameter"
+
+
+@dataclass
+class Statement:
+    """One line of ``equations``, ``reset``, ``pre_spike`` or ``post_spike``.
+
+    ``operation`` is ``"ode"`` (``expr`` is the time derivative), ``"="`` or an
+    augmented assignment (``"+="``, ``"-="``, ``"*="``, ``"/="``).  ``target``
+    ``g_target`` in a synapse means the post-synaptic conductance.
+    """
+
+    target: str
+    operation: str
+    expr: sympy.Expr
+    method: str = "explicit"
+    min: Optional[sympy.Expr] = None
+    max: Optional[sympy.Expr] = None
+    text: str = ""
+    line: int = 0
+    block: str = "equations"
+
+    def assigned_value(self) -> sympy.Expr:
+        """The new value of ``target`` for a non-ODE statement."""
+        symbol = sympy.Symbol(self.target)
+        if self.operation == "=":
+            return self.expr
+        if self.operation == "+=":
+            return symbol + self.expr
+        if self.operation == "-=":
+            return symbol - self.expr
+        if self.operation == "*=":
+            return symbol * self.expr
+        if self.operation == "/=":
+            return symbol / self.expr
+        raise ValueError(f"not an assignment: {self.operation}")
+
+
+@dataclass
+class ModelSpec:
+    """A parsed, validated model: what a Population or Projection instantiates."""
+
+    kind: str  # "neuron" | "synapse"
+    name: str
+    description: str
+    spiking: bool
+    attributes: dict[str, Attribute]
+    equations: list[Statement]
+    spike: Optional[sympy.Expr] = None
+    reset: list[Statement] = field(default_factory=list)
+    refractory: Optional[sympy.Expr] = None
+    psp: Optional[sympy.Expr] = None
+    pre_spike: list[Statement] = field(default_factory=list)
+    post_spike: list[Statement] = field(default_factory=list)
+    noise_sites: list[NoiseSite] = field(default_factory=list)
+    targets: list[str] = field(default_factory=list)
+    conductances: list[str] = field(default_factory=list)
+    prepost: list[tuple[str, str]] = field(default_factory=list)
+    source: dict = field(default_factory=dict)
+
+    @property
+    def parameters(self) -> list[str]:
+        return [a.name for a in self.attributes.values() if a.role == "parameter"]
+
+    @property
+    def variables(self) -> list[str]:
+        return [a.name for a in self.attributes.values() if a.role == "variable"]
+
+    @property
+    def global_names(self) -> list[str]:
+        return [a.name for a in self.attributes.values() if a.is_global]
+
+    @property
+    def local_names(self) -> list[str]:
+        return [a.name for a in self.attributes.values() if not a.is_global]
+
+    @property
+    def event_driven(self) -> list[Statement]:
+        return [s for s in self.equations if s.operation == "ode" and s.method == "event-driven"]
+
+    @property
+    def continuous(self) -> list[Statement]:
+        return [s for s in self.equations if not (s.operation == "ode" and s.method == "event-driven")]
+
+    def modified_names(self) -> set[str]:
+        """Names assigned by any statement of the model."""
+        blocks = self.equations + self.reset + self.pre_spike + self.post_spike
+        return {s.target for s in blocks}

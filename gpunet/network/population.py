@@ -1,0 +1,423 @@
+"""Populations of neurons: state on the device, attribute access like ANNarchy's."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
+
+import numpy as np
+import sympy
+
+from gpunet.codegen.numpy_codegen import compile_function, neuron_update_source, refractory_steps_source
+from gpunet.codegen.plan import noise_gates
+from gpunet.codegen.printers import NumpyPrinter
+from gpunet.errors import ModelError, StructureError
+from gpunet.model.builtin_neurons import PoissonNeuron, SpikeSourceNeuron
+from gpunet.model.description import Neuron
+from gpunet.network import rng
+from gpunet.network.values import attribute_dtype, coerce_values, python_scalar
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gpunet.network.network import Network
+
+LAST_SPIKE_NEVER = -10000  # ANNarchy's initial value of last_spike / _last_event
+_POPULATION_STREAM = 0
+
+
+def _resolve_model(neuron: Any, kind: str = "neuron") -> Any:
+    if isinstance(neuron, type):
+        neuron = neuron()
+    if not hasattr(neuron, "spec") or neuron.spec.kind != kind:
+        raise ModelError(f"expected a {kind.capitalize()} model, got {neuron!r}")
+    return neuron
+
+
+class _AttributeAccess:
+    """``obj.v`` / ``obj.v = ...`` for the attributes of a model (shared by views)."""
+
+    _frozen = False
+
+    def _attribute_names(self) -> list[str]:
+        raise NotImplementedError
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name in self._attribute_names():
+            return self._get_attribute(name)
+        raise AttributeError(f"{type(self).__name__} {self._label()!r} has no attribute {name!r}; "
+                             f"its model's attributes are: {', '.join(self._attribute_names())}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if not name.startswith("_") and self._frozen:
+            if name in self._attribute_names():
+                self._set_attribute(name, value)
+                return
+            if not hasattr(type(self), name):
+                raise AttributeError(f"{type(self).__name__} {self._label()!r} has no attribute {name!r}; "
+                                     f"its model's attributes are: {', '.join(self._attribute_names())}")
+        object.__setattr__(self, name, value)
+
+    def _label(self) -> str:
+        raise NotImplementedError
+
+
+class Population(_AttributeAccess):
+    """A group of neurons of one model.
+
+    Parameters
+    ----------
+    geometry : int or tuple of int
+        Number of neurons, or the shape of a grid of neurons.
+    neuron : Neuron
+        The model (an instance such as ``Izhikevich`` or ``Izhikevich(a=0.1)``).
+    name : str, optional
+        Unique name (default ``pop<k>``); files refer to objects by name.
+    network : Network, optional
+        Owning network (default: the module-level default network).
+
+    Notes
+    -----
+    ``pop.v`` returns a host NumPy copy shaped like the geometry (a Python
+    scalar for a global parameter); ``pop.v = value`` accepts a number, an
+    array of the geometry's shape (or flat) or a distribution.  The state is
+    allocated on the network's device at creation, so attributes can be read
+    and set before and after :meth:`Network.compile`.
+
+    Examples
+    --------
+    >>> import gpunet as gn
+    >>> net = gn.Network(backend="numpy", seed=1)
+    >>> pop = net.create((2, 3), gn.Izhikevich, name="grid")
+    >>> pop.v.shape, pop.a
+    ((2, 3), 0.02)
+    >>> pop.rank_from_coordinates((1, 2))
+    5
+    """
+
+    generated_source: Optional[str] = None  # the array code of the neuron update, after compile()
+
+    def __init__(self, geometry: Union[int, Sequence[int]], neuron: Any, name: Optional[str] = None,
+                 network: Optional["Network"] = None) -> None:
+        from gpunet.network.network import default_network
+        net = network if network is not None else default_network()
+        neuron = _resolve_model(neuron)
+        geometry_tuple = (int(geometry),) if np.isscalar(geometry) else tuple(int(g) for g in geometry)
+        if not geometry_tuple or any(g <= 0 for g in geometry_tuple):
+            raise StructureError(f"population {name or ''!r}: geometry must hold positive sizes, got {geometry!r}")
+        self.network = net
+        self.neuron = neuron
+        self.spec = neuron.spec
+        self.geometry = geometry_tuple
+        self.size = int(np.prod(geometry_tuple))
+        self.id = len(net.populations)
+        self.name = net._register(self, name, "pop")
+        self._state: dict[str, Any] = {}
+        self._allocate()
+        self._spiked = self._xp.zeros(self.size, dtype=bool)
+        self._history = None
+        self._update_fn = None
+        self._refractory_fn = None
+        self._noise_keys: dict[int, int] = {}
+        self._noise_arguments: dict[int, tuple] = {}
+        self._sums: dict[str, Any] = {}
+        self._frozen = True
+
+    # -- properties --------------------------------------------------------
+    @property
+    def _xp(self):
+        return self.network.backend.xp
+
+    @property
+    def spiking(self) -> bool:
+        """Whether the neurons emit spikes."""
+        return self.spec.spiking
+
+    @property
+    def attributes(self) -> list[str]:
+        """Parameters then variables, in declaration order."""
+        return list(self.spec.attributes)
+
+    @property
+    def parameters(self) -> list[str]:
+        return self.spec.parameters
+
+    @property
+    def variables(self) -> list[str]:
+        return self.spec.variables
+
+    @property
+    def ranks(self) -> np.ndarray:
+        return np.arange(self.size)
+
+    def _attribute_names(self) -> list[str]:
+        return list(self.spec.attributes)
+
+    def _label(self) -> str:
+        return self.name
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __repr__(self) -> str:
+        return f"<Population {self.name!r}: {self.size} x {self.spec.name}>"
+
+    # -- allocation and initial values ------------------------------------
+    def _initial_values(self) -> dict[str, np.ndarray]:
+        """Host arrays of every attribute at its initial value."""
+        precision = self.network.precision
+        values: dict[str, np.ndarray] = {}
+        for name, attribute in self.spec.attributes.items():
+            dtype = attribute_dtype(attribute, precision)
+            shape = () if attribute.is_global else (self.size,)
+            init = attribute.init
+            if isinstance(init, sympy.Basic) and not init.is_number:
+                printer = NumpyPrinter({n: f"V[{n!r}]" for n in values})
+                init = eval(printer.doprint(init), {"xp": np, "V": values})  # noqa: S307 - generated
+            values[name] = np.ascontiguousarray(np.broadcast_to(np.asarray(init, dtype=dtype), shape))
+        return values
+
+    def _allocate(self) -> None:
+        backend = self.network.backend
+        for name, values in self._initial_values().items():
+            self._state[name] = backend.asarray(values)
+        if self.spiking:
+            self._state["_last_spike"] = backend.asarray(np.full(self.size, LAST_SPIKE_NEVER, dtype=np.int64))
+            if self.spec.refractory is not None:
+                self._state["_refractory"] = backend.asarray(np.zeros(self.size, dtype=np.int32))
+
+    # -- attribute access --------------------------------------------------
+    def _get_attribute(self, name: str, ranks: Optional[np.ndarray] = None) -> Any:
+        attribute = self.spec.attributes[name]
+        host = self.network.backend.to_host(self._state[name])
+        if attribute.is_global:
+            return python_scalar(host, attribute.kind)
+        if ranks is not None:
+            return host[ranks]
+        return host.reshape(self.geometry)
+
+    def _set_attribute(self, name: str, value: Any, ranks: Optional[np.ndarray] = None) -> None:
+        attribute = self.spec.attributes[name]
+        dtype = attribute_dtype(attribute, self.network.precision)
+        generator = self.network._generator("init", self.id)
+        if ranks is None:
+            values = coerce_values(value, owner=self.name, attribute=attribute, size=self.size,
+                                   shape=self.geometry, dtype=dtype, generator=generator)
+            self._state[name][...] = self.network.backend.asarray(values)
+            return
+        if attribute.is_global:
+            raise ValueError(f"{self.name}.{name} is global: set it on the population, not on a view")
+        values = coerce_values(value, owner=f"{self.name}[view]", attribute=attribute, size=len(ranks),
+                               shape=(len(ranks),), dtype=dtype, generator=generator)
+        device_ranks = self.network.backend.asarray(ranks)
+        self._state[name][device_ranks] = self.network.backend.asarray(values)
+
+    def get(self, name: str) -> Any:
+        """The value of attribute ``name`` (same as ``pop.<name>``)."""
+        return getattr(self, name)
+
+    def set(self, values: dict) -> None:
+        """Set several attributes at once: ``pop.set({"v": -70.0, "u": 0.0})``."""
+        for name, value in values.items():
+            setattr(self, name, value)
+
+    def device_view(self, name: str) -> Any:
+        """The device array that holds attribute ``name`` itself (no copy).
+
+        Writing into it changes the simulation; its shape is ``(size,)`` (0-d
+        for globals), whatever the geometry.
+        """
+        if name not in self.spec.attributes:
+            raise AttributeError(f"population {self.name!r} has no attribute {name!r}; "
+                                 f"its model's attributes are: {', '.join(self.spec.attributes)}")
+        return self._state[name]
+
+    # -- geometry ----------------------------------------------------------
+    def rank_from_coordinates(self, coordinates: Sequence[int]) -> int:
+        """Rank of the neuron at ``coordinates`` (C order, like ANNarchy)."""
+        coordinates = (coordinates,) if np.isscalar(coordinates) else tuple(coordinates)
+        if len(coordinates) != len(self.geometry):
+            raise ValueError(f"population {self.name!r} has geometry {self.geometry}; got coordinates {coordinates}")
+        for c, g in zip(coordinates, self.geometry):
+            if not 0 <= c < g:
+                raise IndexError(f"coordinates {coordinates} are outside the geometry {self.geometry} "
+                                 f"of population {self.name!r}")
+        return int(np.ravel_multi_index(coordinates, self.geometry))
+
+    def coordinates_from_rank(self, rank: int) -> tuple[int, ...]:
+        """Coordinates of the neuron of rank ``rank``."""
+        if not 0 <= rank < self.size:
+            raise IndexError(f"rank {rank} is outside population {self.name!r} of size {self.size}")
+        return tuple(int(c) for c in np.unravel_index(rank, self.geometry))
+
+    def __getitem__(self, key: Any) -> "PopulationView":
+        ranks = np.arange(self.size).reshape(self.geometry)[key]
+        return PopulationView(self, np.atleast_1d(ranks).ravel())
+
+    # -- compilation and simulation ---------------------------------------
+    def _compile(self, max_delay: int) -> None:
+        backend, net = self.network.backend, self.network
+        xp = backend.xp
+        self._history = xp.zeros((max(int(max_delay), 1), self.size), dtype=bool)
+        self.generated_source = neuron_update_source(self.spec)
+        self._update_fn = compile_function(self.generated_source, "update", xp, net.dt, net.precision,
+                                           backend.scatter_add)
+        refractory_source = refractory_steps_source(self.spec)
+        if refractory_source is not None:
+            self._refractory_fn = compile_function(refractory_source, "refractory_steps", xp, net.dt,
+                                                   net.precision, backend.scatter_add)
+        for target in self.spec.targets:
+            self._sums[target] = xp.zeros(self.size, dtype=net.precision)
+        gates = noise_gates(self.spec)
+        printer = NumpyPrinter({n: f"S[{n!r}]" for n in self.spec.attributes} | {"dt": "dt", "t": "t"})
+        for site in self.spec.noise_sites:
+            self._noise_keys[site.index] = rng.stream_key(net.seed, (self.id << 8) | site.index)
+            arguments = tuple(compile(printer.doprint(a), "<noise-argument>", "eval") for a in (site.arg0, site.arg1))
+            self._noise_arguments[site.index] = (site, arguments, gates[site.index])
+
+    def _noise(self, step: int) -> dict[str, Any]:
+        draws: dict[str, Any] = {}
+        xp, net = self._xp, self.network
+        namespace = {"xp": xp, "S": self._state, "dt": net.dt, "t": step * net.dt}
+        for index, (site, arguments, gates) in self._noise_arguments.items():
+            if gates and not any(bool(xp.any(self._state[g] != 0)) for g in gates):
+                draws[site.symbol.name] = 0.0
+                continue
+            low, high = (eval(a, namespace) for a in arguments)  # noqa: S307 - generated
+            draw = rng.uniform if site.kind == "Uniform" else rng.normal
+            draws[site.symbol.name] = draw(xp, self._noise_keys[index], step, self.size, low, high,
+                                           net.precision)
+        return draws
+
+    def _reset_inputs(self) -> None:
+        for array in self._sums.values():
+            array[...] = 0
+
+    def _update(self, step: int) -> None:
+        inputs = {f"_sum_{t}": a for t, a in self._sums.items()}
+        if self._noise_arguments:
+            inputs.update(self._noise(step))
+        active = None
+        refractory = self._state.get("_refractory")
+        if refractory is not None and bool(refractory.any()):
+            active = refractory == 0
+        spiked = self._update_fn(self._state, inputs, step, step * self.network.dt, active, (self.size,))
+        if refractory is not None and active is not None:
+            refractory -= (~active).astype(refractory.dtype)
+        if spiked is not None:
+            self._record_spikes(spiked, step)
+
+    def _record_spikes(self, spiked: Any, step: int) -> None:
+        self._spiked = spiked
+        self._state["_last_spike"][spiked] = step
+        if self._refractory_fn is not None:
+            steps = self._refractory_fn(self._state)
+            self._xp.copyto(self._state["_refractory"], steps, where=spiked)
+
+    def _push_spikes(self, step: int) -> None:
+        if self.spiking:
+            self._history[step % self._history.shape[0]] = self._spiked
+
+    def _delayed_spikes(self, step: int, delay: int) -> Any:
+        """Mask of the neurons that spiked ``delay`` steps before ``step``."""
+        return self._history[(step - delay) % self._history.shape[0]]
+
+
+class PopulationView(_AttributeAccess):
+    """A subset of a population (``pop[10:20]``), usable to read and set values.
+
+    Views share the population's arrays: setting ``pop[0:5].v = -70.0`` changes
+    the population.  Global parameters are set on the population itself.
+    """
+
+    def __init__(self, population: Population, ranks: np.ndarray) -> None:
+        self.population = population
+        self.ranks = np.asarray(ranks, dtype=np.int64)
+        self.size = len(self.ranks)
+        self._frozen = True
+
+    def _attribute_names(self) -> list[str]:
+        return list(self.population.spec.attributes)
+
+    def _label(self) -> str:
+        return f"{self.population.name}[{self.size} neurons]"
+
+    def _get_attribute(self, name: str) -> Any:
+        return self.population._get_attribute(name, self.ranks)
+
+    def _set_attribute(self, name: str, value: Any) -> None:
+        self.population._set_attribute(name, value, self.ranks)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __repr__(self) -> str:
+        return f"<PopulationView of {self.population.name!r}: {self.size} neurons>"
+
+
+class PoissonPopulation(Population):
+    """Neurons that spike as Poisson processes of the given rates (Hz).
+
+    In each step a neuron spikes when a uniform draw ``p`` (scaled to Hz) is
+    below its rate, i.e. with probability ``rates * dt / 1000``.  The draws come
+    from the network's counter-based generator, so runs are reproducible.
+    """
+
+    def __init__(self, geometry, rates: Any = 10.0, name: Optional[str] = None,
+                 network: Optional["Network"] = None) -> None:
+        super().__init__(geometry, PoissonNeuron, name=name, network=network)
+        self.rates = rates
+
+
+class SpikeSourceArray(Population):
+    """Neurons that spike at given times.
+
+    Parameters
+    ----------
+    spike_times : list of float or list of list of float
+        Times in ms; one list per neuron (a flat list makes one neuron).
+        A time is emitted in the step ``round(time / dt)``.
+    """
+
+    def __init__(self, spike_times: Sequence, name: Optional[str] = None,
+                 network: Optional["Network"] = None) -> None:
+        times = list(spike_times)
+        if times and np.isscalar(times[0]):
+            times = [times]
+        super().__init__(max(len(times), 1), SpikeSourceNeuron, name=name, network=network)
+        self._set_spike_times(times)
+
+    def _set_spike_times(self, times: Sequence[Sequence[float]]) -> None:
+        if len(times) != self.size:
+            raise ValueError(f"{self.name}.spike_times: expected {self.size} lists of times, got {len(times)}")
+        steps, ranks = [], []
+        for rank, neuron_times in enumerate(times):
+            values = np.asarray(neuron_times, dtype=np.float64).ravel()
+            if values.size and (not np.all(np.isfinite(values)) or values.min() < 0):
+                raise ValueError(f"{self.name}.spike_times: neuron {rank} has negative or non-finite times")
+            steps.append(np.rint(values / self.network.dt).astype(np.int64))
+            ranks.append(np.full(values.size, rank, dtype=np.int64))
+        all_steps = np.concatenate(steps) if steps else np.zeros(0, np.int64)
+        all_ranks = np.concatenate(ranks) if ranks else np.zeros(0, np.int64)
+        order = np.lexsort((all_ranks, all_steps))
+        object.__setattr__(self, "_event_steps", all_steps[order])
+        object.__setattr__(self, "_event_ranks", all_ranks[order])
+        object.__setattr__(self, "_times", [list(map(float, t)) for t in times])
+
+    @property
+    def spike_times(self) -> list[list[float]]:
+        """The spike times (ms) of each neuron."""
+        return [list(t) for t in self._times]
+
+    @spike_times.setter
+    def spike_times(self, times: Sequence) -> None:
+        times = list(times)
+        if times and np.isscalar(times[0]):
+            times = [times]
+        self._set_spike_times(times)
+
+    def _update(self, step: int) -> None:
+        start, stop = np.searchsorted(self._event_steps, [step, step + 1])
+        spiked = self._xp.zeros(self.size, dtype=bool)
+        if stop > start:
+            ranks = self.network.backend.asarray(self._event_ranks[start:stop])
+            spiked[ranks] = True
+        self._record_spikes(spiked, step)

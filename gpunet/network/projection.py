@@ -1,0 +1,494 @@
+"""Projections: connectivity, weights and synaptic state on the device.
+
+Storage (post-major, like ANNarchy): synapses are ordered by post rank, then by
+pre rank.  ``_post_idx``/``_pre_idx`` give each synapse's ranks and
+``_row_ptr`` (length ``post.size + 1``) the range of each post neuron's row.
+A pre-major index per delay value (``_groups``) finds the synapses of the
+neurons that spiked, for spike propagation.
+"""
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING, Any, Optional
+
+import numpy as np
+import sympy
+
+from gpunet.codegen.numpy_codegen import (compile_function, synapse_continuous_source, synapse_event_source,
+                                          synapse_psp_source)
+from gpunet.errors import ModelError, StructureError
+from gpunet.model.builtin_synapses import DefaultRate, DefaultSpiking
+from gpunet.network import connectors
+from gpunet.network.distributions import Distribution
+from gpunet.network.population import LAST_SPIKE_NEVER, Population, _AttributeAccess, _resolve_model
+from gpunet.network.values import attribute_dtype, coerce_values, python_scalar
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gpunet.network.network import Network
+
+
+class Dendrite:
+    """The synapses of one post-synaptic neuron (``proj.dendrite(rank)``)."""
+
+    def __init__(self, projection: "Projection", post_rank: int) -> None:
+        self.projection = projection
+        self.post_rank = int(post_rank)
+        start, stop = (int(v) for v in projection._host_row_ptr[self.post_rank:self.post_rank + 2])
+        self._slice = slice(start, stop)
+
+    @property
+    def size(self) -> int:
+        return self._slice.stop - self._slice.start
+
+    @property
+    def pre_ranks(self) -> list[int]:
+        return self.projection._host_pre[self._slice].tolist()
+
+    def __getattr__(self, name: str) -> Any:
+        projection = self.__dict__.get("projection")
+        if projection is None or name not in projection.spec.attributes:
+            raise AttributeError(name)
+        attribute = projection.spec.attributes[name]
+        host = projection.network.backend.to_host(projection._state[name])
+        return python_scalar(host, attribute.kind) if attribute.is_global else host[self._slice]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        projection = self.__dict__.get("projection")
+        if projection is not None and name in projection.spec.attributes:
+            attribute = projection.spec.attributes[name]
+            if attribute.is_global:
+                raise ValueError(f"{projection.name}.{name} is global: set it on the projection")
+            dtype = attribute_dtype(attribute, projection.network.precision)
+            values = coerce_values(value, owner=f"{projection.name}.dendrite({self.post_rank})",
+                                   attribute=attribute, size=self.size, shape=(self.size,), dtype=dtype,
+                                   generator=projection.network._generator("init", 1 << 20 | projection.id))
+            projection._state[name][self._slice] = projection.network.backend.asarray(values)
+            return
+        object.__setattr__(self, name, value)
+
+    def __repr__(self) -> str:
+        return f"<Dendrite {self.projection.name}[{self.post_rank}]: {self.size} synapses>"
+
+
+class Projection(_AttributeAccess):
+    """Synapses from ``pre`` to ``post`` feeding the post neurons' input ``target``.
+
+    Parameters
+    ----------
+    pre, post : Population
+    target : str
+        Spiking networks: the conductance ``g_<target>`` of the post neurons.
+        Rate-coded networks: the input ``sum(<target>)``.
+    synapse : Synapse, optional
+        Model of the synapses (default: static synapses).
+    name : str, optional
+        Unique name (default ``proj<k>``).
+
+    Connect with one ``connect_*`` method before :meth:`Network.compile`.
+    ``proj.w`` returns one list of weights per post neuron with synapses
+    (``proj.post_ranks`` order), as ANNarchy does.
+    """
+
+    generated_source: Optional[dict] = None  # array code of each synaptic phase, after compile()
+
+    def __init__(self, pre: Population, post: Population, target: str, synapse: Any = None,
+                 name: Optional[str] = None, network: Optional["Network"] = None) -> None:
+        for role, population in (("pre", pre), ("post", post)):
+            if not isinstance(population, Population):
+                raise StructureError(f"projection {name or ''!r}: {role} must be a Population, "
+                                     f"got {type(population).__name__}")
+        net = pre.network
+        if post.network is not net or (network is not None and network is not net):
+            raise StructureError(f"projection {name or ''!r}: pre, post and network must be the same network")
+        if synapse is None:
+            synapse = DefaultSpiking if pre.spiking else DefaultRate
+        synapse = _resolve_model(synapse, "synapse")
+        self.network = net
+        self.pre, self.post, self.target = pre, post, str(target)
+        self.synapse = synapse
+        self.spec = synapse.spec
+        self._check_compatible(name)
+        self.id = len(net.projections)
+        self.name = net._register(self, name, "proj")
+        self._state: dict[str, Any] = {}
+        self._connected = False
+        self._groups: list = []
+        self._csr = None
+        self._functions: dict[str, Any] = {}
+        self._frozen = True
+
+    # -- validation ----------------------------------------------------------
+    def _check_compatible(self, name: Optional[str]) -> None:
+        label = name or "(unnamed)"
+        if self.pre.spiking != self.spec.spiking:
+            kind = "spiking" if self.pre.spiking else "rate-coded"
+            raise StructureError(f"projection {label}: synapse model {self.spec.name!r} is "
+                                 f"{'spiking' if self.spec.spiking else 'rate-coded'} but the pre-synaptic "
+                                 f"population {self.pre.name!r} is {kind}")
+        if self.spec.spiking and f"g_{self.target}" not in self.post.spec.attributes:
+            raise StructureError(f"projection {label}: post population {self.post.name!r} ({self.post.spec.name}) "
+                                 f"has no conductance g_{self.target}; its attributes are "
+                                 f"{', '.join(self.post.spec.attributes)}")
+        for side, attribute in self.spec.prepost:
+            population = self.pre if side == "pre" else self.post
+            if attribute not in population.spec.attributes:
+                raise ModelError(f"synapse model {self.spec.name!r} uses {side}.{attribute} but population "
+                                 f"{population.name!r} has no attribute {attribute!r}")
+        if not self.spec.spiking and self.target not in self.post.spec.targets:
+            warnings.warn(f"projection {label}: post population {self.post.name!r} does not use sum({self.target})",
+                          stacklevel=3)
+
+    # -- connecting --------------------------------------------------------
+    def _generator(self):
+        return self.network._generator("connect", self.id)
+
+    def _same(self) -> bool:
+        return self.pre is self.post
+
+    def _check_not_connected(self) -> None:
+        if self._connected:
+            raise StructureError(f"projection {self.name!r} is already connected")
+        if self.network.compiled:
+            raise StructureError(f"projection {self.name!r}: connect before compile()")
+
+    def connect_all_to_all(self, weights: Any = 1.0, delays: Any = 0.0,
+                           allow_self_connections: bool = False, force_multiple_weights: bool = False) -> "Projection":
+        """Connect every pre neuron to every post neuron."""
+        self._check_not_connected()
+        post, pre = connectors.all_to_all(self.pre.size, self.post.size, self._same(), allow_self_connections)
+        return self._connect(post, pre, weights, delays)
+
+    def connect_one_to_one(self, weights: Any = 1.0, delays: Any = 0.0) -> "Projection":
+        """Connect pre neuron i to post neuron i (same sizes)."""
+        self._check_not_connected()
+        post, pre = connectors.one_to_one(self.pre.size, self.post.size)
+        return self._connect(post, pre, weights, delays)
+
+    def connect_fixed_probability(self, probability: float, weights: Any = 1.0, delays: Any = 0.0,
+                                  allow_self_connections: bool = False,
+                                  force_multiple_weights: bool = False) -> "Projection":
+        """Connect each (pre, post) pair with ``probability``."""
+        self._check_not_connected()
+        post, pre = connectors.fixed_probability(float(probability), self.pre.size, self.post.size, self._same(),
+                                                 allow_self_connections, self._generator())
+        return self._connect(post, pre, weights, delays)
+
+    def connect_fixed_number_pre(self, number: int, weights: Any = 1.0, delays: Any = 0.0,
+                                 allow_self_connections: bool = False,
+                                 force_multiple_weights: bool = False) -> "Projection":
+        """Give each post neuron exactly ``number`` pre neurons."""
+        self._check_not_connected()
+        post, pre = connectors.fixed_number_pre(int(number), self.pre.size, self.post.size, self._same(),
+                                                allow_self_connections, self._generator())
+        return self._connect(post, pre, weights, delays)
+
+    def connect_fixed_number_post(self, number: int, weights: Any = 1.0, delays: Any = 0.0,
+                                  allow_self_connections: bool = False,
+                                  force_multiple_weights: bool = False) -> "Projection":
+        """Give each pre neuron exactly ``number`` post neurons."""
+        self._check_not_connected()
+        post, pre = connectors.fixed_number_post(int(number), self.pre.size, self.post.size, self._same(),
+                                                 allow_self_connections, self._generator())
+        return self._connect(post, pre, weights, delays)
+
+    def connect_from_matrix(self, weights: Any, delays: Any = 0.0, pre_post: bool = False) -> "Projection":
+        """Connect from a dense (post, pre) matrix; NaN or None means no synapse."""
+        self._check_not_connected()
+        if pre_post:
+            weights = np.asarray(weights, dtype=object).T
+            delays = delays if np.isscalar(delays) else np.asarray(delays).T
+        post, pre, values, delay_values = connectors.from_matrix(weights, self.pre.size, self.post.size, delays)
+        return self._connect(post, pre, values, delays if delay_values is None else delay_values)
+
+    def connect_from_sparse(self, weights: Any, delays: Any = 0.0) -> "Projection":
+        """Connect from a scipy.sparse (post, pre) matrix."""
+        self._check_not_connected()
+        post, pre, values, delay_values = connectors.from_sparse(weights, self.pre.size, self.post.size, delays)
+        return self._connect(post, pre, values, delays if delay_values is None else delay_values)
+
+    def connect_from_list(self, synapses: Any) -> "Projection":
+        """Connect from ``[(pre, post, w, d), ...]`` (the delay may be left out)."""
+        self._check_not_connected()
+        post, pre, values, delay_values = connectors.from_list(synapses, self.pre.size, self.post.size)
+        return self._connect(post, pre, values, 0.0 if delay_values is None else delay_values)
+
+    # ANNarchy 5 spellings
+    all_to_all = connect_all_to_all
+    one_to_one = connect_one_to_one
+    fixed_probability = connect_fixed_probability
+    fixed_number_pre = connect_fixed_number_pre
+    fixed_number_post = connect_fixed_number_post
+    from_matrix = connect_from_matrix
+    from_sparse = connect_from_sparse
+    from_list = connect_from_list
+    connect_from_ls = connect_from_list
+
+    def _delay_steps(self, delays_ms: np.ndarray) -> np.ndarray:
+        if not np.all(np.isfinite(delays_ms)) or np.any(delays_ms < 0):
+            raise StructureError(f"projection {self.name!r}: delays must be finite and non-negative")
+        steps = np.rint(delays_ms / self.network.dt).astype(np.int64)
+        if not self.spec.spiking:
+            if np.any(steps > 1):
+                raise StructureError(f"projection {self.name!r}: delays on rate-coded projections are not supported")
+            return np.ones_like(steps)
+        # A delay below one step behaves as one step: spikes are delivered in the next step.
+        return np.maximum(steps, 1)
+
+    def _connect(self, post: np.ndarray, pre: np.ndarray, weights: Any, delays: Any) -> "Projection":
+        generator = self._generator()
+        count = len(post)
+        if isinstance(delays, Distribution):
+            delays_ms = delays.draw(generator, count)
+        else:
+            delays_ms = np.broadcast_to(np.asarray(delays, dtype=np.float64), (count,))
+        steps = self._delay_steps(np.asarray(delays_ms, dtype=np.float64))
+        self._set_connectivity(post, pre, steps)
+        self._set_attribute("w", weights, generator=generator)
+        return self
+
+    def _set_connectivity(self, post: np.ndarray, pre: np.ndarray, delay_steps: np.ndarray,
+                          values: Optional[dict[str, np.ndarray]] = None) -> None:
+        """Install a connectivity (post-major arrays) and (re)allocate the synaptic state.
+
+        ``values`` optionally gives host arrays for attributes (all synapses);
+        missing attributes start at their initial values.
+        """
+        backend, precision = self.network.backend, self.network.precision
+        post = np.asarray(post, dtype=np.int64)
+        pre = np.asarray(pre, dtype=np.int64)
+        count = len(post)
+        row_ptr = np.zeros(self.post.size + 1, dtype=np.int64)
+        np.cumsum(np.bincount(post, minlength=self.post.size), out=row_ptr[1:])
+        index_type = np.int32 if count < 2 ** 31 and self.pre.size < 2 ** 31 else np.int64
+        state: dict[str, Any] = {}
+        values = values or {}
+        for name, attribute in self.spec.attributes.items():
+            dtype = attribute_dtype(attribute, precision)
+            if name in values:
+                host = np.asarray(values[name], dtype=dtype)
+            else:
+                init = attribute.init
+                if isinstance(init, sympy.Basic) and not init.is_number:
+                    raise ModelError(f"synapse model {self.spec.name!r}: init of {name!r} must be a number")
+                host = np.full(() if attribute.is_global else (count,), init, dtype=dtype)
+            if attribute.is_global and name in self._state and name not in values:
+                state[name] = self._state[name]  # keep the current global value
+            else:
+                state[name] = backend.asarray(host)
+        state["_post_idx"] = backend.asarray(post.astype(index_type))
+        state["_pre_idx"] = backend.asarray(pre.astype(index_type))
+        state["_row_ptr"] = backend.asarray(row_ptr.astype(index_type))
+        state["_delays"] = backend.asarray(np.asarray(delay_steps, dtype=np.int32))
+        if self.spec.event_driven:
+            last = values.get("_last_event", np.full(count, LAST_SPIKE_NEVER, dtype=np.int64))
+            state["_last_event"] = backend.asarray(np.asarray(last, dtype=np.int64))
+        self._state = state
+        self._host_post, self._host_pre, self._host_row_ptr = post, pre, row_ptr
+        self._host_delays = np.asarray(delay_steps, dtype=np.int64)
+        self._connected = True
+        if self.network.compiled:
+            self._build_indexes()
+
+    # -- derived indexes and code -------------------------------------------
+    def _build_indexes(self) -> None:
+        backend = self.network.backend
+        self._groups = []
+        if self.spec.spiking:
+            for delay in np.unique(self._host_delays):
+                members = np.nonzero(self._host_delays == delay)[0]
+                order = members[np.argsort(self._host_pre[members], kind="stable")]
+                pre_ptr = np.zeros(self.pre.size + 1, dtype=np.int64)
+                np.cumsum(np.bincount(self._host_pre[members], minlength=self.pre.size), out=pre_ptr[1:])
+                self._groups.append((int(delay), backend.asarray(pre_ptr), backend.asarray(order.astype(np.int64))))
+        self._csr = None
+        if not self.spec.spiking and self.spec.psp == sympy.Symbol("w") * sympy.Symbol("_pre_r"):
+            self._csr = backend.csr_matrix(self._state["w"], self._state["_pre_idx"], self._state["_row_ptr"],
+                                           (self.post.size, self.pre.size))
+
+    def _compile(self) -> None:
+        if not self._connected:
+            raise StructureError(f"projection {self.name!r} ({self.pre.name} -> {self.post.name}) is not connected; "
+                                 "call one of its connect_* methods before compile()")
+        net = self.network
+        xp, dtype = net.backend.xp, net.precision
+        self.generated_source = {}
+        sources = {"pre_event": synapse_event_source(self.spec, "pre", dtype),
+                   "post_event": synapse_event_source(self.spec, "post", dtype),
+                   "continuous": synapse_continuous_source(self.spec),
+                   "psp": synapse_psp_source(self.spec)}
+        for function, source in sources.items():
+            if source is not None:
+                self.generated_source[function] = source
+                self._functions[function] = compile_function(source, function, xp, net.dt, dtype,
+                                                             net.backend.scatter_add)
+        self._build_indexes()
+
+    @property
+    def max_delay(self) -> int:
+        """Largest delay in steps (1 when there is no delay)."""
+        return int(self._host_delays.max()) if self._connected and len(self._host_delays) else 1
+
+    # -- one simulation step -------------------------------------------------
+    def _transmit(self, step: int) -> None:
+        if self.spec.spiking:
+            self._pre_events(step)
+        elif self.target in self.post._sums:
+            total = self.post._sums[self.target]
+            if self._csr is not None:
+                total += self._csr @ self.pre._state["r"]
+            else:
+                contribution = self._functions["psp"](self._state, self._state["_pre_idx"],
+                                                      self._state["_post_idx"], self.pre._state, self.post._state)
+                self.network.backend.scatter_add(total, self._state["_post_idx"], contribution)
+
+    def _pre_events(self, step: int) -> None:
+        function = self._functions.get("pre_event")
+        if function is None:
+            return
+        backend, xp = self.network.backend, self.network.backend.xp
+        conductance = self.post._state[f"g_{self.target}"]
+        for delay, pre_ptr, pre_syn in self._groups:
+            spiking = xp.nonzero(self.pre._delayed_spikes(step, delay))[0]
+            if len(spiking) == 0:
+                continue
+            starts = pre_ptr[spiking]
+            synapses = pre_syn[backend.expand_ranges(starts, pre_ptr[spiking + 1] - starts)]
+            if len(synapses) == 0:
+                continue
+            function(self._state, synapses, self._state["_pre_idx"][synapses], self._state["_post_idx"][synapses],
+                     step, step * self.network.dt, conductance, self.pre._state, self.post._state)
+
+    def _update_continuous(self, step: int) -> None:
+        function = self._functions.get("continuous")
+        if function is not None:
+            function(self._state, self._state["_pre_idx"], self._state["_post_idx"], step,
+                     step * self.network.dt, self.pre._state, self.post._state)
+
+    def _post_events(self, step: int) -> None:
+        function = self._functions.get("post_event")
+        if function is None:
+            return
+        backend, xp = self.network.backend, self.network.backend.xp
+        spiking = xp.nonzero(self.post._spiked)[0]
+        if len(spiking) == 0:
+            return
+        row_ptr = self._state["_row_ptr"]
+        starts = row_ptr[spiking]
+        synapses = backend.expand_ranges(starts.astype(np.int64), (row_ptr[spiking + 1] - starts).astype(np.int64))
+        if len(synapses) == 0:
+            return
+        conductance = self.post._state.get(f"g_{self.target}")
+        function(self._state, synapses, self._state["_pre_idx"][synapses], self._state["_post_idx"][synapses],
+                 step, step * self.network.dt, conductance, self.pre._state, self.post._state)
+
+    # -- attribute access ----------------------------------------------------
+    def _attribute_names(self) -> list[str]:
+        return list(self.spec.attributes)
+
+    def _label(self) -> str:
+        return self.name
+
+    def _require_connected(self) -> None:
+        if not self._connected:
+            raise StructureError(f"projection {self.name!r} is not connected yet")
+
+    def _get_attribute(self, name: str) -> Any:
+        self._require_connected()
+        attribute = self.spec.attributes[name]
+        host = self.network.backend.to_host(self._state[name])
+        if attribute.is_global:
+            return python_scalar(host, attribute.kind)
+        return [host[a:b].tolist() for a, b in self._rows()]
+
+    def _rows(self) -> list[tuple[int, int]]:
+        starts, stops = self._host_row_ptr[:-1], self._host_row_ptr[1:]
+        return [(int(a), int(b)) for a, b in zip(starts, stops) if b > a]
+
+    def _set_attribute(self, name: str, value: Any, generator=None) -> None:
+        self._require_connected()
+        attribute = self.spec.attributes[name]
+        dtype = attribute_dtype(attribute, self.network.precision)
+        count = self.nb_synapses
+        if isinstance(value, (list, tuple)) and value and isinstance(value[0], (list, tuple, np.ndarray)):
+            rows = self._rows()
+            if len(value) != len(rows) or any(len(v) != b - a for v, (a, b) in zip(value, rows)):
+                raise ValueError(f"{self.name}.{name}: expected {len(rows)} rows with "
+                                 f"{[b - a for a, b in rows][:5]}... synapses, got rows of "
+                                 f"{[len(v) for v in value][:5]}...")
+            value = np.concatenate([np.asarray(v, dtype=np.float64) for v in value]) if rows else np.zeros(0)
+        elif isinstance(value, np.ndarray) and value.ndim == 2 and not attribute.is_global:
+            value = value.ravel()
+        values = coerce_values(value, owner=self.name, attribute=attribute, size=count, shape=(count,),
+                               dtype=dtype, generator=generator or self.network._generator("init", 1 << 20 | self.id))
+        self._state[name][...] = self.network.backend.asarray(values)
+
+    def device_view(self, name: str) -> Any:
+        """The device array of attribute ``name`` over all synapses (post-major), no copy."""
+        if name not in self.spec.attributes:
+            raise AttributeError(f"projection {self.name!r} has no attribute {name!r}; "
+                                 f"its model's attributes are: {', '.join(self.spec.attributes)}")
+        self._require_connected()
+        return self._state[name]
+
+    # -- connectivity queries ------------------------------------------------
+    @property
+    def nb_synapses(self) -> int:
+        """Number of synapses."""
+        return len(self._host_post) if self._connected else 0
+
+    @property
+    def post_ranks(self) -> list[int]:
+        """Ranks of the post neurons that have at least one synapse (ascending)."""
+        self._require_connected()
+        return np.nonzero(np.diff(self._host_row_ptr))[0].tolist()
+
+    @property
+    def size(self) -> int:
+        """Number of post neurons with synapses (dendrites), as in ANNarchy."""
+        return len(self.post_ranks) if self._connected else 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def connectivity(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(post_ranks, row_ptr, pre_ranks)``: rows only for post neurons with synapses.
+
+        ``pre_ranks[row_ptr[k]:row_ptr[k+1]]`` are the pre ranks (ascending) of
+        post neuron ``post_ranks[k]``.
+        """
+        self._require_connected()
+        counts = np.diff(self._host_row_ptr)
+        post_ranks = np.nonzero(counts)[0]
+        row_ptr = np.zeros(len(post_ranks) + 1, dtype=np.int64)
+        np.cumsum(counts[post_ranks], out=row_ptr[1:])
+        return post_ranks.astype(np.int64), row_ptr, self._host_pre.copy()
+
+    def dendrite(self, post_rank: int) -> Dendrite:
+        """The synapses of post neuron ``post_rank``."""
+        self._require_connected()
+        if not 0 <= post_rank < self.post.size:
+            raise IndexError(f"post rank {post_rank} is outside population {self.post.name!r} of size {self.post.size}")
+        return Dendrite(self, post_rank)
+
+    @property
+    def dendrites(self) -> list[Dendrite]:
+        return [Dendrite(self, rank) for rank in self.post_ranks]
+
+    def nb_synapses_per_dendrite(self) -> list[int]:
+        counts = np.diff(self._host_row_ptr)
+        return counts[counts > 0].tolist()
+
+    @property
+    def delays(self) -> Any:
+        """Delays in ms: one float when uniform, else one list per dendrite."""
+        self._require_connected()
+        milliseconds = self._host_delays * self.network.dt
+        if len(milliseconds) and np.all(self._host_delays == self._host_delays[0]):
+            return float(milliseconds[0])
+        if not len(milliseconds):
+            return float(self.network.dt)
+        return [milliseconds[a:b].tolist() for a, b in self._rows()]
+
+    def __repr__(self) -> str:
+        return (f"<Projection {self.name!r}: {self.pre.name} -> {self.post.name} ({self.target}), "
+                f"{self.spec.name}, {self.nb_synapses} synapses>")

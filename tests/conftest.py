@@ -1,0 +1,47 @@
+"""Shared fixtures and markers: ``gpu`` tests skip cleanly without a CUDA device."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import gpunet
+from gpunet.backend import gpu_available
+
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "annarchy-fixtures"
+if not FIXTURES.exists():  # a checkout with shared/ inside it
+    FIXTURES = Path(__file__).resolve().parents[1] / "shared" / "reference" / "annarchy-fixtures"
+
+
+def pytest_collection_modifyitems(config, items):
+    if not gpu_available():
+        skip = pytest.mark.skip(reason="needs a CUDA device with CuPy (none available)")
+        for item in items:
+            if "gpu" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_default_network():
+    """Every test starts with an empty default network on NumPy."""
+    gpunet.clear()
+    gpunet.setup(backend="numpy", dt=1.0, seed=1234)
+    yield
+    gpunet.clear()
+
+
+@pytest.fixture
+def fixtures_dir() -> Path:
+    if not FIXTURES.exists():
+        pytest.skip(f"ANNarchy fixtures not found at {FIXTURES}")
+    return FIXTURES
+
+
+@pytest.fixture
+def numpy_net():
+    return gpunet.Network(dt=1.0, seed=42, backend="numpy")
+
+
+def pytest_report_header(config):
+    return f"gpunet {gpunet.__version__}; GPU available: {gpu_available()}; cwd {os.getcwd()}"
