@@ -12,6 +12,13 @@ from typing import Any, Iterator
 import numpy as np
 
 
+class StageTicket:
+    """Completion of a staging copy; ``wait()`` blocks until the host copies exist."""
+
+    def wait(self) -> None:
+        return None
+
+
 class Backend:
     """Array module plus the few operations that differ between libraries.
 
@@ -74,6 +81,25 @@ class Backend:
         positions = xp.arange(total, dtype=xp.int64)
         segment = xp.searchsorted(ends, positions, side="right")
         return positions - (ends - counts)[segment] + starts[segment]
+
+    # -- staging for saves (see gpunet.io.saving) ------------------------------
+    def host_buffer(self, nbytes: int) -> np.ndarray:
+        """A host byte buffer for staging (page-locked where the backend has DMA)."""
+        return np.empty(int(nbytes), dtype=np.uint8)
+
+    def stage(self, arrays: list, views: list, staging: str = "host", base=None) -> "StageTicket":
+        """Copy ``arrays`` into the host ``views`` (same shapes and dtypes).
+
+        ``base`` is the buffer the views were carved from (used by packed
+        staging on the GPU).
+
+        Returns a ticket whose ``wait()`` returns once the host copies are
+        complete.  After ``stage`` returns, the simulation may overwrite the
+        arrays: the backend orders its later writes after the copies.
+        """
+        for array, view in zip(arrays, views):
+            np.copyto(view, array)
+        return StageTicket()
 
     def describe(self) -> str:
         """One line naming the backend and device, for logs and reports."""

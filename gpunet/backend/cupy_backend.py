@@ -10,7 +10,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from gpunet.backend.base import Backend
+from gpunet.backend.base import Backend, StageTicket
 from gpunet.errors import BackendError
 
 try:  # pragma: no cover - exercised only where CuPy is installed
@@ -100,7 +100,65 @@ class CupyBackend(Backend):  # pragma: no cover - needs a GPU
         event.record(self.compute_stream)
         return event
 
-    def pinned_empty(self, nbytes: int) -> np.ndarray:
-        """A page-locked host byte buffer of ``nbytes`` bytes."""
-        memory = cupy.cuda.alloc_pinned_memory(nbytes)
-        return np.frombuffer(memory, dtype=np.uint8, count=nbytes)
+    def host_buffer(self, nbytes: int) -> np.ndarray:
+        """A page-locked host byte buffer of ``nbytes`` bytes (DMA target of async copies)."""
+        memory = cupy.cuda.alloc_pinned_memory(int(nbytes))
+        return np.frombuffer(memory, dtype=np.uint8, count=int(nbytes))
+
+    def stage(self, arrays: list, views: list, staging: str = "host", base=None) -> StageTicket:
+        """Asynchronous device-to-host staging into pinned ``views``.
+
+        ``staging="host"``: an event on the compute stream; the side stream
+        waits on it and copies each array into its pinned view; the compute
+        stream (and the legacy default stream) wait for those copies before
+        their next write, so the host never blocks here.
+        ``staging="device"``: one device-to-device packing of every array into
+        a contiguous device buffer on the compute stream (which then goes on at
+        once), followed by a single packed device-to-host copy on the side
+        stream, off the critical path.
+        """
+        with cupy.cuda.Device(self.device):
+            ready = cupy.cuda.Event(disable_timing=True)
+            ready.record(self.compute_stream)
+            if staging == "device":
+                return self._stage_packed(arrays, views, ready, base)
+            self.copy_stream.wait_event(ready)
+            for array, view in zip(arrays, views):
+                if array.nbytes:
+                    cupy.cuda.runtime.memcpyAsync(view.ctypes.data, array.data.ptr, array.nbytes,
+                                                  cupy.cuda.runtime.memcpyDeviceToHost, self.copy_stream.ptr)
+            done = cupy.cuda.Event(disable_timing=True)
+            done.record(self.copy_stream)
+            self.compute_stream.wait_event(done)
+            cupy.cuda.Stream.null.wait_event(done)
+            return _EventTicket(done)
+
+    def _stage_packed(self, arrays: list, views: list, ready, base: np.ndarray) -> StageTicket:
+        # The views were carved from ``base`` with 64-byte alignment; packing on the
+        # device with the same offsets lets one D2H copy fill every view at once.
+        offsets = [int(view.ctypes.data - base.ctypes.data) for view in views]
+        total = max((o + int(v.nbytes) for o, v in zip(offsets, views)), default=0)
+        packed = cupy.empty(max(total, 1), dtype=cupy.uint8)  # from CuPy's pool: no cudaMalloc per save
+        for array, start in zip(arrays, offsets):
+            if array.nbytes:
+                cupy.cuda.runtime.memcpyAsync(packed.data.ptr + start, array.data.ptr, array.nbytes,
+                                              cupy.cuda.runtime.memcpyDeviceToDevice, self.compute_stream.ptr)
+        packed_ready = cupy.cuda.Event(disable_timing=True)
+        packed_ready.record(self.compute_stream)
+        cupy.cuda.Stream.null.wait_event(packed_ready)
+        self.copy_stream.wait_event(packed_ready)
+        if total:
+            cupy.cuda.runtime.memcpyAsync(base.ctypes.data, packed.data.ptr, total,
+                                          cupy.cuda.runtime.memcpyDeviceToHost, self.copy_stream.ptr)
+        done = cupy.cuda.Event(disable_timing=True)
+        done.record(self.copy_stream)
+        return _EventTicket(done, keep_alive=packed)
+
+
+class _EventTicket(StageTicket):  # pragma: no cover - needs a GPU
+    def __init__(self, event, keep_alive=None) -> None:
+        self.event, self.keep_alive = event, keep_alive
+
+    def wait(self) -> None:
+        self.event.synchronize()
+        self.keep_alive = None

@@ -13,6 +13,7 @@ import numpy as np
 import scipy.sparse
 
 from gpunet.errors import StructureError
+from gpunet.network.distributions import Distribution
 
 
 def _without_self(post: np.ndarray, pre: np.ndarray, same: bool, allow_self: bool):
@@ -105,11 +106,23 @@ def fixed_number_post(number: int, n_pre: int, n_post: int, same: bool, allow_se
     return post[order], pre[order]
 
 
+def _is_synapse(value: Any) -> bool:
+    """Whether one entry of an object matrix is a weight (not None, not NaN of any float type)."""
+    if value is None:
+        return False
+    number = float(value)
+    return not np.isnan(number)
+
+
 def _present(matrix: np.ndarray) -> np.ndarray:
     if matrix.dtype == object:
-        return np.vectorize(lambda v: v is not None and not (isinstance(v, float) and np.isnan(v)),
-                            otypes=[bool])(matrix)
+        return np.vectorize(_is_synapse, otypes=[bool])(matrix)
     return ~np.isnan(matrix.astype(np.float64))
+
+
+def _per_synapse_delays(delays: Any) -> bool:
+    """True when ``delays`` holds one value per matrix entry (not a number nor a distribution)."""
+    return delays is not None and not isinstance(delays, Distribution) and np.ndim(delays) > 0
 
 
 def from_matrix(weights: Any, n_pre: int, n_post: int, delays: Any = None):
@@ -125,7 +138,7 @@ def from_matrix(weights: Any, n_pre: int, n_post: int, delays: Any = None):
     post, pre = np.nonzero(present)
     values = matrix[post, pre].astype(np.float64)
     delay_values = None
-    if delays is not None and not np.isscalar(delays):
+    if _per_synapse_delays(delays):
         delay_matrix = np.asarray(delays, dtype=np.float64)
         if delay_matrix.shape != matrix.shape:
             raise StructureError(f"from_matrix: delays must have shape {matrix.shape}, got {delay_matrix.shape}")
@@ -140,20 +153,23 @@ def _has_none(weights: Any) -> bool:
 
 
 def from_sparse(weights: Any, n_pre: int, n_post: int, delays: Any = None):
-    """Synapses of a scipy.sparse (post, pre) matrix (explicit zeros included)."""
+    """Synapses of a scipy.sparse (post, pre) matrix (explicit zeros included).
+
+    The caller's matrix is not modified.  Per-synapse ``delays`` are a sparse
+    or dense matrix of the same shape, read at the positions of the weights.
+    """
     if not scipy.sparse.issparse(weights):
         raise TypeError(f"from_sparse expects a scipy.sparse matrix, got {type(weights).__name__}")
     if weights.shape != (n_post, n_pre):
         raise StructureError(f"from_sparse: expected a (post, pre) = ({n_post}, {n_pre}) matrix, got {weights.shape}")
-    matrix = scipy.sparse.csr_matrix(weights)
+    matrix = scipy.sparse.csr_matrix(weights, copy=True)  # sorting below must not touch the caller's matrix
     matrix.sum_duplicates()
     matrix.sort_indices()
     post = np.repeat(np.arange(n_post, dtype=np.int64), np.diff(matrix.indptr))
     pre = matrix.indices.astype(np.int64)
     delay_values = None
-    if delays is not None and not np.isscalar(delays):
+    if _per_synapse_delays(delays):
         delay_matrix = scipy.sparse.csr_matrix(delays)
-        delay_matrix.sort_indices()
         if delay_matrix.shape != matrix.shape:
             raise StructureError(f"from_sparse: delays must have shape {matrix.shape}, got {delay_matrix.shape}")
         delay_values = np.asarray(delay_matrix[post, pre]).ravel()
@@ -163,13 +179,19 @@ def from_sparse(weights: Any, n_pre: int, n_post: int, delays: Any = None):
 def from_list(synapses: Any, n_pre: int, n_post: int):
     """Synapses from ``[(pre, post, w, d), ...]`` (delay optional); sorted post-major."""
     rows = [tuple(s) for s in synapses]
-    if any(len(r) not in (3, 4) for r in rows):
-        raise ValueError("from_list expects tuples (pre, post, w) or (pre, post, w, d)")
+    if any(len(r) not in (3, 4) for r in rows) or len({len(r) for r in rows}) > 1:
+        raise ValueError("from_list expects tuples (pre, post, w) or (pre, post, w, d), all of the same length")
     if not rows:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty.copy(), np.zeros(0), None
     pre = np.array([r[0] for r in rows], dtype=np.int64)
     post = np.array([r[1] for r in rows], dtype=np.int64)
+    for role, ranks, size in (("pre", pre, n_pre), ("post", post, n_post)):
+        outside = (ranks < 0) | (ranks >= size)
+        if outside.any():
+            k = int(np.argmax(outside))
+            raise StructureError(f"from_list: synapse {k} {rows[k]!r} has {role} rank {int(ranks[k])} outside "
+                                 f"the {role}-synaptic population (size {size})")
     weights = np.array([r[2] for r in rows], dtype=np.float64)
     delays = np.array([r[3] for r in rows], dtype=np.float64) if len(rows[0]) == 4 else None
     order = np.lexsort((pre, post))

@@ -306,6 +306,11 @@ class Network:
         from gpunet.io.api import load
         load(filename, populations=populations, projections=projections, strict=strict, network=self)
 
+    def wait_for_saves(self, timeout: Optional[float] = None) -> None:
+        """Wait for this network's pending saves; raise the first error (see :func:`gpunet.wait_for_saves`)."""
+        from gpunet.io.api import wait_for_saves
+        wait_for_saves(network=self, timeout=timeout)
+
     def __repr__(self) -> str:
         return (f"<Network dt={self.dt} seed={self.seed} {self.backend.name}: {len(self.populations)} populations, "
                 f"{len(self.projections)} projections, step {self._step}>")

@@ -172,7 +172,7 @@ class Population(_AttributeAccess):
             if isinstance(init, sympy.Basic) and not init.is_number:
                 printer = NumpyPrinter({n: f"V[{n!r}]" for n in values})
                 init = eval(printer.doprint(init), {"xp": np, "V": values})  # noqa: S307 - generated
-            values[name] = np.ascontiguousarray(np.broadcast_to(np.asarray(init, dtype=dtype), shape))
+            values[name] = np.array(np.broadcast_to(np.asarray(init, dtype=dtype), shape))
         return values
 
     def _allocate(self) -> None:
@@ -229,6 +229,17 @@ class Population(_AttributeAccess):
             raise AttributeError(f"population {self.name!r} has no attribute {name!r}; "
                                  f"its model's attributes are: {', '.join(self.spec.attributes)}")
         return self._state[name]
+
+    # -- persistence ---------------------------------------------------------
+    def save(self, filename: str, **options: Any):
+        """Save this population's state alone (format by suffix, see :func:`gpunet.save`)."""
+        from gpunet.io.api import save_object
+        return save_object(self, filename, **options)
+
+    def load(self, filename: str, strict: bool = False) -> None:
+        """Restore this population from a file of it alone or of a whole network (see :func:`gpunet.load`)."""
+        from gpunet.io.api import load_object
+        load_object(self, filename, strict=strict)
 
     # -- geometry ----------------------------------------------------------
     def rank_from_coordinates(self, coordinates: Sequence[int]) -> int:

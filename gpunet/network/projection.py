@@ -27,6 +27,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from gpunet.network.network import Network
 
 
+def _is_per_row(value: Any) -> bool:
+    """Whether ``value`` gives one row of values per dendrite (list of lists, 2-D or object array of rows)."""
+    if isinstance(value, np.ndarray):
+        return value.ndim == 2 or (value.dtype == object and value.ndim == 1)
+    return (isinstance(value, (list, tuple)) and len(value) > 0
+            and all(isinstance(v, (list, tuple, np.ndarray)) for v in value))
+
+
 class Dendrite:
     """The synapses of one post-synaptic neuron (``proj.dendrite(rank)``)."""
 
@@ -196,7 +204,8 @@ class Projection(_AttributeAccess):
         self._check_not_connected()
         if pre_post:
             weights = np.asarray(weights, dtype=object).T
-            delays = delays if np.isscalar(delays) else np.asarray(delays).T
+            if not isinstance(delays, Distribution) and np.ndim(delays) > 0:
+                delays = np.asarray(delays).T
         post, pre, values, delay_values = connectors.from_matrix(weights, self.pre.size, self.post.size, delays)
         return self._connect(post, pre, values, delays if delay_values is None else delay_values)
 
@@ -409,18 +418,35 @@ class Projection(_AttributeAccess):
         attribute = self.spec.attributes[name]
         dtype = attribute_dtype(attribute, self.network.precision)
         count = self.nb_synapses
-        if isinstance(value, (list, tuple)) and value and isinstance(value[0], (list, tuple, np.ndarray)):
-            rows = self._rows()
-            if len(value) != len(rows) or any(len(v) != b - a for v, (a, b) in zip(value, rows)):
-                raise ValueError(f"{self.name}.{name}: expected {len(rows)} rows with "
-                                 f"{[b - a for a, b in rows][:5]}... synapses, got rows of "
-                                 f"{[len(v) for v in value][:5]}...")
-            value = np.concatenate([np.asarray(v, dtype=np.float64) for v in value]) if rows else np.zeros(0)
-        elif isinstance(value, np.ndarray) and value.ndim == 2 and not attribute.is_global:
-            value = value.ravel()
+        if not attribute.is_global and _is_per_row(value):
+            value = self._flatten_rows(name, value)
         values = coerce_values(value, owner=self.name, attribute=attribute, size=count, shape=(count,),
                                dtype=dtype, generator=generator or self.network._generator("init", 1 << 20 | self.id))
         self._state[name][...] = self.network.backend.asarray(values)
+
+    def _flatten_rows(self, name: str, value: Any) -> np.ndarray:
+        """One value per synapse (post-major) from one row per dendrite (``post_ranks`` order).
+
+        Raises
+        ------
+        ValueError
+            When the number of rows or the length of a row differs from the
+            connectivity.
+        """
+        rows = self._rows()
+        value = list(value)
+        lengths = [np.size(v) for v in value]
+        expected = [b - a for a, b in rows]
+        if lengths != expected:
+            bad = next((k for k, (n, m) in enumerate(zip(lengths, expected)) if n != m), min(len(lengths),
+                                                                                              len(expected)))
+            raise ValueError(f"{self.name}.{name}: expected {len(rows)} rows (one per post neuron with synapses) "
+                             f"of lengths {expected[:5]}{'...' if len(expected) > 5 else ''}; got {len(value)} rows, "
+                             f"row {bad} has {lengths[bad] if bad < len(lengths) else 'none'} values instead of "
+                             f"{expected[bad] if bad < len(expected) else 'none'}")
+        if not rows:
+            return np.zeros(0)
+        return np.concatenate([np.asarray(v, dtype=np.float64).ravel() for v in value])
 
     def device_view(self, name: str) -> Any:
         """The device array of attribute ``name`` over all synapses (post-major), no copy."""
@@ -429,6 +455,17 @@ class Projection(_AttributeAccess):
                                  f"its model's attributes are: {', '.join(self.spec.attributes)}")
         self._require_connected()
         return self._state[name]
+
+    # -- persistence ---------------------------------------------------------
+    def save(self, filename: str, **options: Any):
+        """Save this projection's state alone (format by suffix, see :func:`gpunet.save`)."""
+        from gpunet.io.api import save_object
+        return save_object(self, filename, **options)
+
+    def load(self, filename: str, strict: bool = False) -> None:
+        """Restore this projection from a file of it alone or of a whole network (see :func:`gpunet.load`)."""
+        from gpunet.io.api import load_object
+        load_object(self, filename, strict=strict)
 
     # -- connectivity queries ------------------------------------------------
     @property

@@ -74,4 +74,4 @@ def _cast(array: np.ndarray, dtype: np.dtype, owner: str, name: str) -> np.ndarr
     if dtype.kind in "iu" and array.dtype.kind == "f":
         if not np.all(np.isfinite(array)) or not np.all(array == np.round(array)):
             raise ValueError(f"{owner}.{name} holds integers; got non-integral values")
-    return np.ascontiguousarray(array, dtype=dtype)
+    return np.require(np.asarray(array, dtype=dtype), requirements="C")

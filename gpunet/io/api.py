@@ -1,0 +1,168 @@
+"""Public save/load of the complete state: ``gpunet.save``, ``gpunet.load`` and per-object variants.
+
+Formats by suffix (one table in :mod:`gpunet.io.formats`): ``.npz`` native
+(fast, safe, checksummed, everything needed for restart equivalence),
+``.txt`` and unknown suffixes ANNarchy's pickle, ``.gz`` gzipped pickle,
+``.mat`` Matlab.  Loading compiles an uncompiled network first (documented
+choice: a load fills the compiled state, including spike queues).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional, Union
+
+from gpunet.errors import FormatError
+from gpunet.io import formats
+from gpunet.io.restore import apply_restore, plan_restore
+from gpunet.io.saving import SaveHandle, SaveOptions, save_network, saver_of
+from gpunet.io.state_types import NetworkState
+
+PathLike = Union[str, Path]
+
+
+def _network(network: Any) -> Any:
+    if network is None:
+        from gpunet.network.network import default_network
+        return default_network()
+    return network
+
+
+def _serializer(path: Path, compress: bool):
+    module = formats.format_for(path)
+    if not hasattr(module, "dumps") and not hasattr(module, "write"):
+        raise FormatError(f"{path}: the {path.suffix or 'unknown'} format cannot hold a network state")
+    if hasattr(module, "write"):
+        def serialize(state: NetworkState, stream) -> None:
+            if getattr(module, "SUPPORTS_COMPRESS", False):
+                module.write(state, stream, compress=compress)
+            else:
+                module.write(state, stream)
+    else:
+        def serialize(state: NetworkState, stream) -> None:
+            stream.write(module.dumps(state))
+    return serialize
+
+
+def save(filename: PathLike, populations: Any = True, projections: Any = True, network: Any = None, *,
+         blocking: bool = True, max_pending: int = 2, on_full: str = "wait", staging: str = "auto",
+         compress: bool = False, fsync: bool = True) -> SaveHandle:
+    """Save the complete state of the network.
+
+    Parameters
+    ----------
+    filename : str or Path
+        The format follows the suffix: ``.npz`` (gpunet's native format),
+        ``.txt`` or any other suffix (ANNarchy's pickle), ``.gz`` (gzipped
+        pickle), ``.mat`` (Matlab).  A missing parent folder is created.
+    populations, projections : bool
+        Save the neural and/or the synaptic state.
+    network : Network, optional
+        Default: the module-level network.
+    blocking : bool
+        False returns at once with a :class:`SaveHandle` while the file is
+        written in the background; the file holds the state of the moment of
+        the call, bit for bit.
+    max_pending, on_full, staging, compress, fsync
+        See :class:`~gpunet.io.saving.SaveOptions`.
+
+    Returns
+    -------
+    SaveHandle
+        Already committed when ``blocking`` is true.
+
+    Raises
+    ------
+    FormatError, OSError
+        For a blocking save that fails; the previous file is left intact.
+
+    Examples
+    --------
+    >>> import gpunet as gn, tempfile, os
+    >>> net = gn.Network(backend="numpy", seed=1)
+    >>> pop = net.create(10, gn.Izhikevich, name="exc")
+    >>> handle = gn.save(os.path.join(tempfile.mkdtemp(), "state.npz"), network=net)
+    >>> handle.done()
+    True
+    """
+    path = Path(filename)
+    options = SaveOptions(blocking=blocking, max_pending=max_pending, on_full=on_full, staging=staging,
+                          compress=compress, fsync=fsync)
+    return save_network(_network(network), path, _serializer(path, compress), options,
+                        populations=populations, projections=projections)
+
+
+def read_state(filename: PathLike) -> NetworkState:
+    """Parse any supported state file into a :class:`NetworkState` (no network needed)."""
+    path = Path(filename)
+    module = formats.format_for(path)
+    if not hasattr(module, "load"):
+        raise FormatError(f"{path}: the {path.suffix} format does not hold a network state")
+    if not path.exists():
+        raise FormatError(f"{path}: no such file")
+    return module.load(path)
+
+
+def load(filename: PathLike, populations: Any = True, projections: Any = True, strict: bool = False,
+         network: Any = None) -> None:
+    """Load the complete state of the network from a file.
+
+    Everything is validated before anything changes: on any error the network
+    is exactly as it was.  A variable in the file that the network lacks is
+    skipped with a warning; a variable the network has and the file lacks keeps
+    its value with a warning; ``strict=True`` turns both into
+    :class:`~gpunet.errors.StructureError`.  Size and shape mismatches are
+    always errors.  A projection whose saved connectivity differs from the
+    network's is rebuilt from the file.  The step counter (and, for the native
+    format, the seed of the noise) is restored.  An uncompiled network is
+    compiled first.
+
+    Raises
+    ------
+    FormatError
+        The file is missing, unreadable, corrupt or of an unknown layout.
+    UnsafeFileError
+        A pickle names something outside the allow-list.
+    StructureError
+        The file does not fit the network.
+    """
+    net = _network(network)
+    state = read_state(filename)
+    if not net.compiled:
+        net.compile()
+    plan = plan_restore(net, state, str(filename), populations=populations, projections=projections,
+                        strict=strict, whole_network=True)
+    apply_restore(net, plan)
+
+
+def save_object(obj: Any, filename: PathLike, **options: Any) -> SaveHandle:
+    """``pop.save(filename)`` / ``proj.save(filename)``: one object on its own."""
+    from gpunet.network.population import Population
+    path = Path(filename)
+    compress = options.pop("compress", False)
+    saving = SaveOptions(compress=compress, **options)
+    is_population = isinstance(obj, Population)
+    return save_network(obj.network, path, _serializer(path, compress), saving,
+                        populations=[obj] if is_population else [], projections=[] if is_population else [obj],
+                        single_object=True)
+
+
+def load_object(obj: Any, filename: PathLike, strict: bool = False) -> None:
+    """``pop.load(filename)`` / ``proj.load(filename)``: restore one object from a file.
+
+    The file may hold that object alone (``pop.save``) or a whole network (the
+    object is found by name).  Validation rules are those of :func:`load`.
+    """
+    from gpunet.network.population import Population
+    state = read_state(filename)
+    net = obj.network
+    if not net.compiled:
+        net.compile()
+    is_population = isinstance(obj, Population)
+    plan = plan_restore(net, state, str(filename), populations=[obj] if is_population else [],
+                        projections=[] if is_population else [obj], strict=strict, whole_network=False)
+    apply_restore(net, plan)
+
+
+def wait_for_saves(network: Any = None, timeout: Optional[float] = None) -> None:
+    """Wait for every pending save of the network; raise the first error not yet reported."""
+    saver_of(_network(network)).wait_all(timeout)

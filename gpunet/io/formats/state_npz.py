@@ -1,0 +1,282 @@
+"""gpunet's native state format (``.npz``): a zip of ``.npy`` members plus a JSON manifest.
+
+Specification: docs/FORMAT.md.  In short: members are stored uncompressed by
+default (``compress=True`` deflates them), hold no object arrays and no
+pickle, and ``manifest.json`` -- written last -- names the format and its
+version, the gpunet version, dt, t, step and seed, and per object its kind,
+model, size, variable names and per array its member name, dtype, shape and
+CRC-32.  Loading checks the manifest against the zip directory, refuses a
+member whose declared size does not match the zip entry before allocating
+anything, and verifies every CRC-32 while reading.
+"""
+from __future__ import annotations
+
+import io
+import zipfile
+import zlib
+from pathlib import Path
+from typing import Any, BinaryIO, Optional
+
+import numpy as np
+import orjson
+
+from gpunet.errors import FormatError
+from gpunet.io.atomic import atomic_writer
+from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState
+from gpunet.version import __version__
+
+FORMAT_NAME = "gpunet-state"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+ALLOWED_DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+                  "float32", "float64"}
+_MAX_MANIFEST = 64 * 1024 * 1024
+SUPPORTS_COMPRESS = True
+
+
+def _member(kind: str, name: str, key: str) -> str:
+    return f"{kind}/{name}/{key}.npy"
+
+
+def _object_arrays(obj: Any) -> dict[str, np.ndarray]:
+    arrays = {key: np.asarray(value) for key, value in obj.values.items()}
+    arrays.update({key: np.asarray(value) for key, value in obj.internal.items()})
+    if isinstance(obj, ProjectionState):
+        arrays["_post_ranks"] = np.asarray(obj.post_ranks, dtype=np.int64)
+        arrays["_row_ptr"] = np.asarray(obj.row_ptr, dtype=np.int64)
+        arrays["_pre_ranks"] = np.asarray(obj.pre_ranks, dtype=np.int64)
+        arrays["_delays"] = np.asarray(obj.delays, dtype=np.float64)
+    return arrays
+
+
+def write(state: NetworkState, handle: BinaryIO, compress: bool = False) -> int:
+    """Write ``state`` to the open binary ``handle``; return the number of array bytes."""
+    compression = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    objects = []
+    total = 0
+    with zipfile.ZipFile(handle, "w", compression=compression, allowZip64=True) as archive:
+        for obj in list(state.populations) + list(state.projections):
+            kind = obj.kind
+            entry: dict[str, Any] = {"kind": kind, "name": obj.name, "model": obj.model,
+                                     "parameters": list(obj.parameters), "variables": list(obj.variables),
+                                     "arrays": {}}
+            if isinstance(obj, PopulationState):
+                entry.update(size=int(obj.size), geometry=[int(g) for g in obj.geometry])
+            else:
+                entry.update(size=obj.nb_synapses, pre=obj.pre, post=obj.post, target=obj.target)
+            for key, array in _object_arrays(obj).items():
+                if array.dtype.name not in ALLOWED_DTYPES:
+                    raise FormatError(f"{kind} {obj.name!r}, array {key!r}: dtype {array.dtype} cannot be stored "
+                                      "in the native format")
+                member = _member(kind, obj.name, key)
+                info = zipfile.ZipInfo(member, date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = compression
+                if array.dtype.byteorder == ">":
+                    array = array.astype(array.dtype.newbyteorder("<"))
+                with archive.open(info, "w", force_zip64=True) as stream:
+                    np.lib.format.write_array(stream, np.require(array, requirements="C"), allow_pickle=False)
+                crc = archive.getinfo(member).CRC
+                entry["arrays"][key] = {"member": member, "dtype": array.dtype.name,
+                                        "shape": list(array.shape), "crc32": crc}
+                total += array.nbytes
+            objects.append(entry)
+        manifest = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,
+                    "gpunet_version": state.gpunet_version or __version__, "dt": state.dt,
+                    "t": None if state.step is None or state.dt is None else state.step * state.dt,
+                    "step": state.step, "seed": state.seed, "net_id": state.net_id,
+                    "single_object": state.single_object, "objects": objects}
+        archive.writestr(zipfile.ZipInfo(MANIFEST, date_time=(1980, 1, 1, 0, 0, 0)),
+                         orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
+    return total
+
+
+def dumps(state: NetworkState, compress: bool = False) -> bytes:
+    """The native file's bytes for ``state``."""
+    buffer = io.BytesIO()
+    write(state, buffer, compress=compress)
+    return buffer.getvalue()
+
+
+def save(path: Any, state: NetworkState, compress: bool = False, fsync: bool = True) -> int:
+    """Write ``state`` to ``path`` atomically; return the number of array bytes."""
+    with atomic_writer(path, fsync=fsync) as handle:
+        return write(state, handle, compress=compress)
+
+
+def _fail(source: str, message: str) -> FormatError:
+    return FormatError(f"{source}: {message}")
+
+
+def _read_manifest(archive: zipfile.ZipFile, source: str) -> dict:
+    try:
+        info = archive.getinfo(MANIFEST)
+    except KeyError:
+        raise _fail(source, "not a gpunet native file (no manifest.json member)") from None
+    if info.file_size > _MAX_MANIFEST:
+        raise _fail(source, f"manifest.json declares {info.file_size} bytes, more than allowed")
+    try:
+        manifest = orjson.loads(archive.read(MANIFEST))
+    except (orjson.JSONDecodeError, zipfile.BadZipFile, zlib.error) as exc:
+        raise _fail(source, f"manifest.json is corrupt ({exc})") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
+        raise _fail(source, f"manifest.json does not describe a {FORMAT_NAME} file")
+    version = manifest.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION or version < 1:
+        raise _fail(source, f"format version {version!r} is not supported (this gpunet reads up to "
+                            f"{FORMAT_VERSION})")
+    if not isinstance(manifest.get("objects"), list):
+        raise _fail(source, "manifest.json has no object list")
+    return manifest
+
+
+def _read_array(archive: zipfile.ZipFile, source: str, owner: str, key: str, spec: Any) -> np.ndarray:
+    where = f"object {owner!r}, array {key!r}"
+    if not isinstance(spec, dict):
+        raise _fail(source, f"{where}: malformed manifest entry")
+    member, dtype_name, shape = spec.get("member"), spec.get("dtype"), spec.get("shape")
+    if dtype_name not in ALLOWED_DTYPES:
+        raise _fail(source, f"{where}: dtype {dtype_name!r} is not allowed")
+    if not isinstance(shape, list) or not all(isinstance(s, int) and s >= 0 for s in shape):
+        raise _fail(source, f"{where}: malformed shape {shape!r}")
+    try:
+        info = archive.getinfo(member)
+    except (KeyError, TypeError):
+        raise _fail(source, f"{where}: member {member!r} is missing") from None
+    if spec.get("crc32") != info.CRC:
+        raise _fail(source, f"{where}: member {member!r} does not match the manifest's CRC-32 "
+                            "(swapped or modified member)")
+    dtype = np.dtype(dtype_name)
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if info.file_size < expected or info.file_size > expected + 65536:
+        raise _fail(source, f"{where}: declares {expected} bytes of data but the member holds {info.file_size}")
+    try:
+        with archive.open(info) as stream:
+            version = np.lib.format.read_magic(stream)
+            header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                      else np.lib.format.read_array_header_2_0)(stream, max_header_size=10000)
+            file_shape, fortran, file_dtype = header
+            if list(file_shape) != shape or file_dtype != dtype or fortran:
+                raise _fail(source, f"{where}: member header ({file_dtype}, {file_shape}) does not match the "
+                                    f"manifest ({dtype}, {tuple(shape)})")
+            array = np.empty(shape, dtype=dtype)
+            view = memoryview(array.reshape(-1).view(np.uint8)) if array.size else memoryview(b"")
+            read = 0
+            while read < len(view):
+                got = stream.readinto(view[read:])
+                if not got:
+                    raise _fail(source, f"{where}: member is truncated")
+                read += got
+            if stream.read(1):
+                raise _fail(source, f"{where}: member has trailing data")
+    except FormatError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, ValueError, EOFError, OSError) as exc:
+        raise _fail(source, f"{where}: {exc}") from exc
+    return array
+
+
+def _text_list(source: str, value: Any, what: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _fail(source, f"{what} must be a list of names")
+    return value
+
+
+def read(handle: BinaryIO, source: str) -> NetworkState:
+    """Parse a native file from an open binary ``handle``."""
+    try:
+        archive = zipfile.ZipFile(handle)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise _fail(source, f"not a readable zip file ({exc})") from exc
+    with archive:
+        manifest = _read_manifest(archive, source)
+        state = NetworkState(step=manifest.get("step"), dt=manifest.get("dt"), seed=manifest.get("seed"),
+                             net_id=manifest.get("net_id") or 0, format="npz",
+                             format_version=manifest["format_version"],
+                             gpunet_version=manifest.get("gpunet_version"),
+                             single_object=bool(manifest.get("single_object", False)))
+        for field_name, kind in (("step", int), ("seed", int), ("dt", (int, float))):
+            value = getattr(state, field_name)
+            if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+                raise _fail(source, f"manifest field {field_name!r} has the wrong type")
+        for entry in manifest["objects"]:
+            if not isinstance(entry, dict) or entry.get("kind") not in ("population", "projection"):
+                raise _fail(source, "manifest has a malformed object entry")
+            name = entry.get("name")
+            if not isinstance(name, str):
+                raise _fail(source, "manifest object without a name")
+            arrays_spec = entry.get("arrays")
+            if not isinstance(arrays_spec, dict):
+                raise _fail(source, f"object {name!r}: no array list")
+            arrays = {key: _read_array(archive, source, name, key, spec) for key, spec in arrays_spec.items()}
+            parameters = _text_list(source, entry.get("parameters"), f"object {name!r}: parameters")
+            variables = _text_list(source, entry.get("variables"), f"object {name!r}: variables")
+            values = {k: v for k, v in arrays.items() if not k.startswith("_")}
+            internal = {k: v for k, v in arrays.items() if k.startswith("_")}
+            try:
+                if entry["kind"] == "population":
+                    state.populations.append(PopulationState(
+                        name=name, geometry=tuple(int(g) for g in entry["geometry"]), size=int(entry["size"]),
+                        model=str(entry.get("model", "")), parameters=parameters, variables=variables,
+                        values=values, internal=internal))
+                else:
+                    connectivity = {k: internal.pop(k) for k in ("_post_ranks", "_row_ptr", "_pre_ranks", "_delays")}
+                    state.projections.append(ProjectionState(
+                        name=name, pre=str(entry["pre"]), post=str(entry["post"]), target=str(entry["target"]),
+                        model=str(entry.get("model", "")), parameters=parameters, variables=variables,
+                        post_ranks=connectivity["_post_ranks"], row_ptr=connectivity["_row_ptr"],
+                        pre_ranks=connectivity["_pre_ranks"], delays=connectivity["_delays"], values=values,
+                        internal=internal))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise _fail(source, f"object {name!r}: incomplete manifest entry ({exc})") from exc
+    return state
+
+
+def loads(data: bytes, source: str = "<bytes>") -> NetworkState:
+    """Parse a native file's bytes."""
+    return read(io.BytesIO(data), source)
+
+
+def is_native(path: Any) -> bool:
+    """Whether ``path`` is a zip holding gpunet's manifest (False for ANNarchy's .npz)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return MANIFEST in archive.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+def load(path: Any) -> NetworkState:
+    """Read a ``.npz`` file: gpunet's native format, or ANNarchy's own ``.npz``."""
+    source = str(path)
+    try:
+        handle = open(path, "rb")
+    except FileNotFoundError:
+        raise FormatError(f"{source}: no such file") from None
+    except OSError as exc:
+        raise FormatError(f"{source}: cannot be opened ({exc.strerror})") from exc
+    with handle:
+        try:
+            archive = zipfile.ZipFile(handle)
+            names = archive.namelist()
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            raise _fail(source, f"not a readable .npz (zip) file ({exc})") from exc
+        if MANIFEST not in names:
+            from gpunet.io.formats import annarchy_npz
+            return annarchy_npz.load(path)
+        handle.seek(0)
+        return read(handle, source)
+
+
+def inspect(path: Any) -> dict:
+    """The manifest of a native file, with the zip's CRC check of every member."""
+    source = str(path)
+    with open(path, "rb") as handle:
+        try:
+            archive = zipfile.ZipFile(handle)
+        except zipfile.BadZipFile as exc:
+            raise _fail(source, f"not a readable zip file ({exc})") from exc
+        with archive:
+            manifest = _read_manifest(archive, source)
+            bad = archive.testzip()
+    manifest["checksums"] = "ok" if bad is None else f"bad CRC in member {bad}"
+    return manifest

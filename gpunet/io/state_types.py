@@ -1,0 +1,100 @@
+"""The in-memory form of a saved network state, shared by every file format.
+
+Formats convert between a file and a :class:`NetworkState`; ``gpunet.io.state``
+gathers a NetworkState from a live network and applies one to it after
+validation.  All arrays here are host NumPy arrays.
+
+Conventions
+-----------
+* Population locals are 1-D arrays of length ``size`` (C order of the
+  geometry); globals are 0-d arrays.
+* Projection locals are 1-D arrays over all synapses in post-major order
+  (by post rank, then pre rank); globals are 0-d arrays.
+* Connectivity is ANNarchy's compressed form: ``post_ranks`` (ascending post
+  ranks with at least one synapse), ``row_ptr`` (``len(post_ranks) + 1``
+  offsets) and ``pre_ranks`` (flat, ascending within each row).
+* ``delays`` is a float64 array of ms: 0-d when uniform, else per synapse.
+* ``internal`` holds gpunet-only state that ANNarchy does not save
+  (``_last_spike``, ``_refractory``, ``_spike_history`` ordered by age:
+  row k = spikes of step ``step - 1 - k``, ``_last_event``, ``_spike_times``
+  for spike sources); formats that cannot hold it may drop it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+
+@dataclass
+class PopulationState:
+    name: str
+    geometry: tuple[int, ...]
+    size: int
+    model: str
+    parameters: list[str]
+    variables: list[str]
+    values: dict[str, np.ndarray]
+    internal: dict[str, np.ndarray] = field(default_factory=dict)
+
+    kind = "population"
+
+    @property
+    def attributes(self) -> list[str]:
+        return list(self.parameters) + [v for v in self.variables if v not in self.parameters]
+
+
+@dataclass
+class ProjectionState:
+    name: str
+    pre: str
+    post: str
+    target: str
+    model: str
+    parameters: list[str]
+    variables: list[str]
+    post_ranks: np.ndarray
+    row_ptr: np.ndarray
+    pre_ranks: np.ndarray
+    delays: np.ndarray
+    values: dict[str, np.ndarray]
+    internal: dict[str, np.ndarray] = field(default_factory=dict)
+
+    kind = "projection"
+
+    @property
+    def nb_synapses(self) -> int:
+        return int(len(self.pre_ranks))
+
+    @property
+    def attributes(self) -> list[str]:
+        return list(self.parameters) + [v for v in self.variables if v not in self.parameters]
+
+    def post_per_synapse(self) -> np.ndarray:
+        """The post rank of every synapse (post-major order)."""
+        return np.repeat(np.asarray(self.post_ranks, dtype=np.int64), np.diff(self.row_ptr))
+
+
+@dataclass
+class NetworkState:
+    """Everything a file holds.  ``step`` is None when the file does not say it."""
+
+    populations: list[PopulationState] = field(default_factory=list)
+    projections: list[ProjectionState] = field(default_factory=list)
+    step: Optional[int] = None
+    dt: Optional[float] = None
+    seed: Optional[int] = None
+    net_id: int = 0
+    format: str = ""
+    format_version: Optional[int] = None
+    gpunet_version: Optional[str] = None
+    #: True for files of one object saved on its own (``pop.save`` / ``proj.save``):
+    #: ANNarchy's pickle then holds the object's dict alone, without network keys.
+    single_object: bool = False
+
+    def population(self, name: str) -> Optional[PopulationState]:
+        return next((p for p in self.populations if p.name == name), None)
+
+    def projection(self, name: str) -> Optional[ProjectionState]:
+        return next((p for p in self.projections if p.name == name), None)

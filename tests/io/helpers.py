@@ -1,0 +1,34 @@
+"""Helpers shared by the io tests: small networks and whole-state comparison."""
+from __future__ import annotations
+
+import numpy as np
+
+import gpunet as gn
+from gpunet.examples import reference_network
+
+
+def small_network(seed: int = 3, neurons: int = 60, backend: str = "numpy", **kwargs) -> gn.Network:
+    """The reference STDP network, small, with noise, delays and plasticity."""
+    return reference_network(neurons=neurons, probability=0.2, backend=backend, seed=seed, **kwargs)
+
+
+def snapshot(network: gn.Network) -> dict:
+    """Host copies of every array of the network's state, internal ones included."""
+    arrays = {}
+    for population in network.populations:
+        for key, value in population._state.items():
+            arrays[(population.name, key)] = network.backend.to_host(value).copy()
+        if population._history is not None:
+            arrays[(population.name, "_history")] = network.backend.to_host(population._history).copy()
+    for projection in network.projections:
+        for key, value in projection._state.items():
+            arrays[(projection.name, key)] = network.backend.to_host(value).copy()
+    arrays[("network", "step")] = np.asarray(network.get_current_step())
+    return arrays
+
+
+def assert_same_state(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        assert a[key].dtype == b[key].dtype, key
+        assert np.array_equal(a[key], b[key], equal_nan=True), key
