@@ -14,6 +14,10 @@ The API follows ANNarchy's::
 """
 from gpunet.backend import gpu_available
 from gpunet.errors import BackendError, FormatError, GpunetError, ModelError, StructureError, UnsafeFileError
+from gpunet.io.api import load, read_state, save, wait_for_saves
+from gpunet.io.parameters import load_parameters, save_parameters
+from gpunet.io.saving import SaveHandle, SaveOptions, SaveQueueFull
+from gpunet.io.snapshots import Snapshotter, list_snapshots, load_latest
 from gpunet.model import (IF_cond_exp, IF_curr_exp, STDP, Hebb, Izhikevich, LeakyIntegrator, Neuron, Oja,
                           Synapse)
 from gpunet.network import (DiscreteUniform, LogNormal, Monitor, Network, Normal, PoissonPopulation, Population,
@@ -27,4 +31,6 @@ __all__ = [
     "Projection", "Monitor", "Neuron", "Synapse", "Izhikevich", "LeakyIntegrator", "IF_curr_exp", "IF_cond_exp",
     "STDP", "Hebb", "Oja", "Uniform", "Normal", "LogNormal", "DiscreteUniform", "gpu_available",
     "GpunetError", "FormatError", "UnsafeFileError", "StructureError", "ModelError", "BackendError",
+    "save_parameters", "load_parameters", "save", "load", "read_state", "wait_for_saves", "SaveHandle",
+    "SaveQueueFull", "SaveOptions", "Snapshotter", "list_snapshots", "load_latest",
 ]

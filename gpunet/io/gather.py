@@ -99,15 +99,19 @@ def _plan_projection(plan: StatePlan, projection: Any) -> None:
         delays = delays_steps.astype(np.float64) * projection.network.dt
     else:
         delays = np.asarray(projection.network.dt, dtype=np.float64)
+    # Connectivity host copies are replaced, never modified, when it changes: no staging needed.
+    connectivity = {"_post_ranks": post_ranks, "_row_ptr": row_ptr, "_pre_ranks": pre_ranks, "_delays": delays}
     plan.arrays.extend(refs)
+    plan.arrays.extend(ArrayRef(name, key, array, on_device=False) for key, array in connectivity.items())
 
     def build(host: dict) -> ProjectionState:
         values = {a: host[(name, a)] for a in spec.attributes}
         internal = {r.key: host[(name, r.key)] for r in refs if r.key.startswith("_")}
         return ProjectionState(name=name, pre=projection.pre.name, post=projection.post.name,
                                target=projection.target, model=spec.name, parameters=list(spec.parameters),
-                               variables=list(spec.variables), post_ranks=post_ranks, row_ptr=row_ptr,
-                               pre_ranks=pre_ranks, delays=delays, values=values, internal=internal)
+                               variables=list(spec.variables), post_ranks=host[(name, "_post_ranks")],
+                               row_ptr=host[(name, "_row_ptr")], pre_ranks=host[(name, "_pre_ranks")],
+                               delays=host[(name, "_delays")], values=values, internal=internal)
 
     plan.builders.append(build)
 

@@ -238,10 +238,17 @@ class Network:
                     if snapshotter is not None:
                         snapshotter.after_step()
                     bar.update(done)
+        except BaseException:
+            if snapshotter is not None:
+                try:
+                    snapshotter.close()
+                except Exception:  # the loop's own error is the one to report
+                    pass
+            raise
         finally:
             bar.close()
-            if snapshotter is not None:
-                snapshotter.close()
+        if snapshotter is not None:
+            snapshotter.close()  # waits for the last snapshots; raises the first snapshot error
 
     def get_time(self) -> float:
         """Current time in ms (steps done times dt)."""

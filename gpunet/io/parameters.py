@@ -1,0 +1,405 @@
+"""Global parameters of a network to and from a JSON file (ANNarchy's ``save_parameters``).
+
+Layout (ANNarchy's)::
+
+    {
+        "populations": {"<population>": {"<global parameter>": value, ...}, ...},
+        "projections": {"<projection>": {"<global parameter>": value, ...}, ...},
+        "network": {},
+        "constants": {}
+    }
+
+Objects appear in creation order and parameters in declaration order.  The
+bytes are produced and parsed by :mod:`gpunet.io.formats.params_json`.
+
+Loading validates the whole file against the network first and changes
+nothing when it finds a problem; only then are the values applied.
+"""
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Optional, Union
+
+import numpy as np
+import sympy
+
+from gpunet.errors import FormatError, GpunetError, StructureError
+from gpunet.io.formats import params_json
+from gpunet.network.values import python_scalar
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gpunet.network.network import Network
+
+__all__ = ["save_parameters", "load_parameters"]
+
+PathLike = Union[str, os.PathLike]
+
+SECTIONS = ("populations", "projections", "network", "constants")
+_OBJECT_SECTIONS = {"populations": "population", "projections": "projection"}
+_INT64 = np.iinfo(np.int64)
+
+
+def _network(network: Optional["Network"]) -> "Network":
+    if network is not None:
+        return network
+    from gpunet.network.network import default_network
+    return default_network()
+
+
+def _objects(net: "Network", section: str) -> list:
+    return list(net.populations if section == "populations" else net.projections)
+
+
+def _is_unconnected_projection(obj: Any) -> bool:
+    return getattr(obj, "_connected", True) is False
+
+
+def _global_parameters(obj: Any) -> list[str]:
+    return [name for name in obj.spec.parameters if obj.spec.attributes[name].is_global]
+
+
+def _current_value(obj: Any, name: str) -> Union[float, int, bool]:
+    """The value of global parameter ``name``; the definition value for a projection not yet connected."""
+    if _is_unconnected_projection(obj):
+        attribute = obj.spec.attributes[name]
+        return python_scalar(np.asarray(float(attribute.init)), attribute.kind)
+    return getattr(obj, name)
+
+
+# -- saving ------------------------------------------------------------------
+def save_parameters(filename: PathLike, network: Optional["Network"] = None) -> None:
+    """Write the global parameters of every population and projection to a JSON file.
+
+    Parameters
+    ----------
+    filename : str or os.PathLike
+        Target file; it is replaced atomically (a crash leaves the old file
+        or the new one, never a torn one).
+    network : Network, optional
+        Network to save (default: the module-level default network).
+
+    Notes
+    -----
+    The file holds ``{"populations": {name: {parameter: value}},
+    "projections": {...}, "network": {}, "constants": {}}``: objects in
+    creation order, global parameters in declaration order, 4-space indent.
+    Integer and boolean parameters are written as JSON integers and bools.
+
+    **Difference from ANNarchy:** gpunet writes the *current* value of each
+    parameter (what the simulation uses now, including changes made after
+    creation or compile), whereas ANNarchy 5 writes the values the model was
+    defined with.  A projection that is not connected yet has no state; its
+    definition values are written.
+
+    Examples
+    --------
+    >>> import gpunet as gn, tempfile, pathlib
+    >>> net = gn.Network(backend="numpy", seed=1)
+    >>> pop = net.create(10, gn.Izhikevich, name="exc")
+    >>> pop.a = 0.1
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "network.json"
+    >>> save_parameters(target, network=net)
+    >>> print(target.read_text())
+    {
+        "populations": {
+            "exc": {
+                "a": 0.1,
+                "b": 0.2,
+                "c": -65.0,
+                "d": 8.0,
+                "v_thresh": 30.0
+            }
+        },
+        "projections": {},
+        "network": {},
+        "constants": {}
+    }
+    """
+    net = _network(network)
+    content: dict[str, dict] = {}
+    for section in ("populations", "projections"):
+        content[section] = {obj.name: {name: _current_value(obj, name) for name in _global_parameters(obj)}
+                            for obj in _objects(net, section)}
+    content["network"] = {}
+    content["constants"] = {}
+    params_json.save(filename, content)
+
+
+# -- loading: validation -------------------------------------------------------
+@dataclass
+class _Assignment:
+    """One value to set: ``obj.<name> = value``."""
+
+    obj: Any
+    kind: str  # "population" | "projection"
+    name: str
+    value: Union[float, int, bool]
+    is_global: bool
+
+
+class _Problems:
+    """Every error found while validating a file, raised together."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.found: list[tuple[type, str]] = []
+
+    def add(self, error_type: type, message: str) -> None:
+        self.found.append((error_type, message))
+
+    def raise_if_any(self) -> None:
+        if not self.found:
+            return
+        error_type = self.found[0][0]
+        if len(self.found) == 1:
+            raise error_type(f"{self.source}: {self.found[0][1]}")
+        lines = "\n".join(f"  - {message}" for _type, message in self.found)
+        raise error_type(f"{self.source}: {len(self.found)} problems, nothing was changed:\n{lines}")
+
+
+def _describe(value: Any) -> str:
+    """How a JSON value looks in a message: ``null``, ``an array [1, 2]``, ``str 'x'``."""
+    if value is None:
+        return "null"
+    if isinstance(value, (dict, list)):
+        text = repr(value)
+        text = text if len(text) <= 60 else text[:57] + "..."
+        return f"{'an object' if isinstance(value, dict) else 'an array'} {text}"
+    return f"{type(value).__name__} {value!r}"
+
+
+def _coerce(value: Any, kind: str) -> tuple[Optional[Union[float, int, bool]], Optional[str]]:
+    """``(value converted to the attribute's kind, None)`` or ``(None, reason)``."""
+    if isinstance(value, bool):
+        if kind == "bool":
+            return value, None
+        return None, f"expected a number for this {kind} parameter, found bool {str(value).lower()}"
+    if not isinstance(value, (int, float)):
+        return None, f"expected a number or a bool, found {_describe(value)}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return None, f"expected a finite number, found {value!r}"
+    if kind == "bool":
+        if value in (0, 1):
+            return bool(value), None
+        return None, f"expected a bool (true/false, or 0/1) for this bool parameter, found {value!r}"
+    if kind == "int":
+        if isinstance(value, float) and not value.is_integer():
+            return None, f"expected an integer for this int parameter, found {value!r}"
+        if not _INT64.min <= value <= _INT64.max:
+            return None, f"expected an integer within 64 bits for this int parameter, found {value!r}"
+        return int(value), None
+    return float(value), None
+
+
+def _bound(expression: Optional[sympy.Expr], values: dict[str, Any]) -> Optional[float]:
+    """A declared min/max as a float; expressions of global parameters use ``values``; None if unknown."""
+    if expression is None:
+        return None
+    if isinstance(expression, (int, float)):
+        return float(expression)
+    substitutions = {symbol: values[symbol.name] for symbol in expression.free_symbols if symbol.name in values}
+    evaluated = expression.subs(substitutions) if substitutions else expression
+    if not evaluated.is_number:
+        return None  # depends on local attributes: cannot be checked against one value
+    return float(evaluated)
+
+
+def _check_bounds(assignments: list[_Assignment], problems: _Problems) -> None:
+    by_object: dict[int, list[_Assignment]] = {}
+    for assignment in assignments:
+        by_object.setdefault(id(assignment.obj), []).append(assignment)
+    for group in by_object.values():
+        obj = group[0].obj
+        values = {name: _current_value(obj, name) for name in _global_parameters(obj)}
+        values.update({a.name: a.value for a in group if a.is_global})
+        for assignment in group:
+            attribute = obj.spec.attributes[assignment.name]
+            lower, upper = _bound(attribute.min, values), _bound(attribute.max, values)
+            value = float(assignment.value)
+            if (lower is not None and value < lower) or (upper is not None and value > upper):
+                limits = f"[{'-inf' if lower is None else lower}, {'inf' if upper is None else upper}]"
+                problems.add(FormatError, f"{assignment.kind} {obj.name!r}, parameter {assignment.name!r}: "
+                                          f"{assignment.value!r} is outside its declared range {limits}")
+
+
+def _plan_object(obj: Any, kind: str, values: dict, global_only: bool, problems: _Problems,
+                 source: str) -> list[_Assignment]:
+    planned = []
+    attributes = obj.spec.attributes
+    known = _global_parameters(obj) if global_only else list(obj.spec.parameters)
+    for name, raw in values.items():
+        where = f"{kind} {obj.name!r}, parameter {name!r}"
+        attribute = attributes.get(name)
+        if attribute is None:
+            warnings.warn(f"{source}: {kind} {obj.name!r} has no parameter {name!r}; ignored. Its "
+                          f"{'global ' if global_only else ''}parameters are: {', '.join(known) or 'none'}",
+                          UserWarning, stacklevel=4)
+            continue
+        if not attribute.is_parameter:
+            problems.add(StructureError, f"{where}: {name!r} is a variable of model {obj.spec.name!r}, not a "
+                                         f"parameter; a parameter file only sets parameters "
+                                         f"({', '.join(known) or 'none'})")
+            continue
+        if not attribute.is_global and global_only:
+            problems.add(StructureError, f"{where}: {name!r} is local (one value per "
+                                         f"{'neuron' if kind == 'population' else 'synapse'}); pass "
+                                         "global_only=False to set it to this value everywhere")
+            continue
+        value, reason = _coerce(raw, attribute.kind)
+        if reason is not None:
+            problems.add(FormatError, f"{where}: {reason}")
+            continue
+        if _is_unconnected_projection(obj):
+            problems.add(StructureError, f"{where}: projection {obj.name!r} is not connected yet; connect it "
+                                         "before loading parameters")
+            continue
+        planned.append(_Assignment(obj, kind, name, value, attribute.is_global))
+    return planned
+
+
+def _section(content: dict, key: str, problems: _Problems) -> dict:
+    value = content.get(key, {})
+    if isinstance(value, dict):
+        return value
+    problems.add(FormatError, f"{key!r} must be a JSON object {{...}}, found {_describe(value)}")
+    return {}
+
+
+def _plan(net: "Network", content: dict, global_only: bool, source: str) -> tuple[list[_Assignment], dict]:
+    """Check the whole file against ``net``; return what to set and the ``network`` dict."""
+    problems = _Problems(source)
+    unexpected = [key for key in content if key not in SECTIONS]
+    if unexpected:
+        warnings.warn(f"{source}: unknown top-level key(s) {', '.join(map(repr, unexpected))} ignored; a "
+                      f"parameter file has {', '.join(map(repr, SECTIONS))}", UserWarning, stacklevel=3)
+    planned: list[_Assignment] = []
+    for section, kind in _OBJECT_SECTIONS.items():
+        by_name = {obj.name: obj for obj in _objects(net, section)}
+        for name, values in _section(content, section, problems).items():
+            obj = by_name.get(name)
+            if obj is None:
+                # Its values go nowhere (ANNarchy applies them to the previous object).
+                warnings.warn(f"{source}: the network has no {kind} {name!r}; its values are ignored. "
+                              f"{section.capitalize()}: {', '.join(map(repr, by_name)) or 'none'}",
+                              UserWarning, stacklevel=3)
+                continue
+            if not isinstance(values, dict):
+                problems.add(FormatError, f"{kind} {name!r}: expected a JSON object of parameter values, "
+                                          f"found {_describe(values)}")
+                continue
+            planned.extend(_plan_object(obj, kind, values, global_only, problems, source))
+    network_values = _section(content, "network", problems)
+    constants = _section(content, "constants", problems)
+    if constants:
+        warnings.warn(f"{source}: gpunet has no constants; ignored {', '.join(map(repr, constants))}",
+                      UserWarning, stacklevel=3)
+    _check_bounds(planned, problems)
+    problems.raise_if_any()
+    return planned, network_values
+
+
+# -- loading: applying -----------------------------------------------------------
+def _apply(planned: list[_Assignment], verbose: bool) -> None:
+    """Set every value; if one fails, put back those already set and re-raise."""
+    done: list[tuple[_Assignment, Any]] = []
+    try:
+        for assignment in planned:
+            previous = getattr(assignment.obj, assignment.name)
+            setattr(assignment.obj, assignment.name, assignment.value)
+            done.append((assignment, previous))
+    except BaseException:
+        for assignment, previous in reversed(done):
+            setattr(assignment.obj, assignment.name, previous)
+        raise
+    if verbose:
+        for assignment, previous in done:
+            label = f"{assignment.kind} {assignment.obj.name!r}: {assignment.name} = {assignment.value!r}"
+            if assignment.is_global:
+                print(f"{label} (was {previous!r})")
+            else:
+                print(f"{label} (local: set for every {'neuron' if assignment.kind == 'population' else 'synapse'})")
+
+
+def load_parameters(filename: PathLike, global_only: bool = True, verbose: bool = False,
+                    network: Optional["Network"] = None) -> dict:
+    """Set parameters of the network's populations and projections from a JSON file.
+
+    Parameters
+    ----------
+    filename : str or os.PathLike
+        A file written by :func:`save_parameters` (gpunet's or ANNarchy's),
+        or written by hand in the same layout.  Sections may be missing.
+    global_only : bool
+        True (default): only global parameters may be named.  False: a local
+        parameter named in the file is set to that one value for every neuron
+        or synapse.
+    verbose : bool
+        Print each value that is set.
+    network : Network, optional
+        Network to modify (default: the module-level default network).
+
+    Returns
+    -------
+    dict
+        The file's ``"network"`` dictionary (empty when absent): free values
+        for the user, e.g. to initialize variables.
+
+    Raises
+    ------
+    FormatError
+        Missing or unreadable file; invalid JSON (with line and column); a top
+        level or section that is not an object; a value that is not a number
+        or a bool, or that does not fit the parameter's type (a non-integral
+        float for an ``int`` parameter); NaN or infinity; a value outside the
+        parameter's declared ``min``/``max``.
+    StructureError
+        A variable named instead of a parameter; a local parameter named with
+        ``global_only=True``; a projection that is not connected yet.
+
+    Every problem in the file is listed in one exception (of the type of the
+    first one), and when an exception is raised **nothing has been changed**.
+
+    Warns
+    -----
+    UserWarning
+        For a population, projection or parameter the network does not have
+        (the message lists the known names; those values are ignored), for
+        trailing commas, unknown top-level keys and a non-empty
+        ``"constants"`` section (gpunet has no constants).
+
+    Notes
+    -----
+    Differences from ANNarchy 5: values of an unknown object are ignored
+    (ANNarchy applies them to the previously named object); bad values are
+    refused before anything changes; trailing commas are accepted with a
+    warning.  Works before and after :meth:`Network.compile`.
+
+    Examples
+    --------
+    >>> import gpunet as gn, tempfile, pathlib
+    >>> net = gn.Network(backend="numpy", seed=1)
+    >>> pop = net.create(10, gn.Izhikevich, name="exc")
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "network.json"
+    >>> _ = target.write_text('{"populations": {"exc": {"a": 0.1}}, "network": {"r_max": 1.3}}')
+    >>> load_parameters(target, network=net)
+    {'r_max': 1.3}
+    >>> pop.a
+    0.1
+    """
+    if not isinstance(global_only, bool):
+        raise TypeError(f"global_only must be True or False, got {global_only!r}")
+    net = _network(network)
+    source = os.fspath(filename)
+    content = params_json.load(filename)
+    planned, network_values = _plan(net, content, global_only, source)
+    try:
+        with net.backend.activate():
+            _apply(planned, verbose)
+    except GpunetError:
+        raise
+    except (TypeError, ValueError) as exc:  # pragma: no cover - validation should have caught it
+        raise FormatError(f"{source}: could not apply a value ({exc}); nothing was changed") from exc
+    return network_values

@@ -1,0 +1,140 @@
+"""Non-blocking saves: handles, snapshot semantics, back-pressure and errors."""
+import os
+import threading
+
+import numpy as np
+import pytest
+
+import gpunet as gn
+from gpunet.errors import BackendError
+from gpunet.io import saving
+from gpunet.io.formats import state_npz
+
+from helpers import assert_same_state, small_network, snapshot
+
+
+def test_file_holds_the_state_of_the_moment_save_was_called(tmp_path):
+    net = small_network()
+    net.simulate(20.0)
+    expected = snapshot(net)
+    handle = gn.save(tmp_path / "s.npz", network=net, blocking=False)
+    # change everything right away, before the background writer is done
+    net.populations[0].device_view("v")[...] = 123.0
+    net.projections[0].device_view("w")[...] = -1.0
+    net.simulate(20.0)
+    assert handle.result(timeout=30) == tmp_path / "s.npz"
+    fresh = small_network()
+    fresh.load(tmp_path / "s.npz")
+    assert_same_state(expected, snapshot(fresh))
+
+
+def test_handle_reports_path_size_and_phase_durations(tmp_path):
+    net = small_network()
+    handle = gn.save(tmp_path / "s.npz", network=net, blocking=False)
+    handle.result()
+    assert handle.done() and handle.exception() is None
+    assert handle.path == tmp_path / "s.npz"
+    state = gn.read_state(handle.path)
+    arrays = [a for obj in state.populations + state.projections for a in (*obj.values.values(),
+                                                                              *obj.internal.values())]
+    arrays += [a for p in state.projections for a in (p.post_ranks, p.row_ptr, p.pre_ranks, p.delays)]
+    assert handle.nbytes == sum(int(a.nbytes) for a in arrays) > 0
+    assert set(handle.durations) >= {"gather", "stage", "serialize", "commit", "held"}
+    assert all(v >= 0 for v in handle.durations.values())
+
+
+def test_staging_buffers_are_reused(tmp_path):
+    net = small_network()
+    for k in range(5):
+        gn.save(tmp_path / f"s{k}.npz", network=net, blocking=False)
+        net.simulate(1.0)
+    gn.wait_for_saves(net)
+    pool = saving.saver_of(net).pool
+    assert pool.allocations <= 2 and pool.nbytes > 0
+
+
+def test_back_pressure_waits_or_raises(tmp_path, monkeypatch):
+    release = threading.Event()
+    original = state_npz.write
+
+    def slow_write(*args, **kwargs):
+        release.wait(10)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(state_npz, "write", slow_write)
+    net = small_network()
+    first = gn.save(tmp_path / "a.npz", network=net, blocking=False, max_pending=1)
+    with pytest.raises(gn.SaveQueueFull, match="already in flight"):
+        gn.save(tmp_path / "b.npz", network=net, blocking=False, max_pending=1, on_full="raise")
+    release.set()
+    first.result(10)
+    second = gn.save(tmp_path / "b.npz", network=net, blocking=False, max_pending=1)
+    second.result(10)
+    assert (tmp_path / "b.npz").exists()
+
+
+def test_background_error_surfaces_on_handle_and_in_wait_for_saves(tmp_path, monkeypatch):
+    net = small_network()
+    path = tmp_path / "s.npz"
+    gn.save(path, network=net)
+    good = path.read_bytes()
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(state_npz, "write", disk_full)
+    handle = gn.save(path, network=net, blocking=False)
+    with pytest.raises(OSError, match="No space left"):
+        gn.wait_for_saves(net)
+    assert isinstance(handle.exception(), OSError)
+    gn.wait_for_saves(net)  # reported once, not raised again
+    assert path.read_bytes() == good
+
+
+def test_error_raised_by_result_is_not_raised_again_by_wait(tmp_path, monkeypatch):
+    net = small_network()
+    monkeypatch.setattr(state_npz, "write", lambda *a, **k: (_ for _ in ()).throw(OSError(13, "Permission denied")))
+    handle = gn.save(tmp_path / "s.npz", network=net, blocking=False)
+    with pytest.raises(OSError, match="Permission denied"):
+        handle.result()
+    gn.wait_for_saves(net)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
+def test_permission_denied_surfaces(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    net = small_network()
+    try:
+        handle = gn.save(locked / "s.npz", network=net, blocking=False)
+        with pytest.raises(PermissionError):
+            handle.result()
+    finally:
+        locked.chmod(0o700)
+
+
+def test_saves_to_the_same_path_commit_in_order(tmp_path):
+    net = small_network()
+    path = tmp_path / "s.npz"
+    handles = []
+    for k in range(4):
+        net.simulate(1.0)
+        handles.append(gn.save(path, network=net, blocking=False))
+    gn.wait_for_saves(net)
+    assert gn.read_state(path).step == 4
+
+
+def test_two_networks_save_at_once(tmp_path):
+    first, second = small_network(seed=1), small_network(seed=2)
+    first.simulate(5.0)
+    second.simulate(7.0)
+    a = gn.save(tmp_path / "a.npz", network=first, blocking=False)
+    b = gn.save(tmp_path / "b.npz", network=second, blocking=False)
+    a.result(), b.result()
+    assert gn.read_state(tmp_path / "a.npz").step == 5 and gn.read_state(tmp_path / "b.npz").step == 7
+
+
+def test_device_staging_is_refused_on_numpy(tmp_path):
+    with pytest.raises(BackendError, match="staging='device' needs the CuPy backend"):
+        gn.save(tmp_path / "s.npz", network=small_network(), staging="device")
