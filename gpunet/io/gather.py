@@ -91,14 +91,7 @@ def _plan_projection(plan: StatePlan, projection: Any) -> None:
     refs = [ArrayRef(name, attribute, projection._state[attribute]) for attribute in spec.attributes]
     if "_last_event" in projection._state:
         refs.append(ArrayRef(name, "_last_event", projection._state["_last_event"]))
-    post_ranks, row_ptr, pre_ranks = projection.connectivity()
-    delays_steps = projection._host_delays
-    if len(delays_steps) and np.all(delays_steps == delays_steps[0]):
-        delays = np.asarray(delays_steps[0] * projection.network.dt, dtype=np.float64)
-    elif len(delays_steps):
-        delays = delays_steps.astype(np.float64) * projection.network.dt
-    else:
-        delays = np.asarray(projection.network.dt, dtype=np.float64)
+    post_ranks, row_ptr, pre_ranks, delays = projection._compressed_connectivity()
     # Connectivity host copies are replaced, never modified, when it changes: no staging needed.
     connectivity = {"_post_ranks": post_ranks, "_row_ptr": row_ptr, "_pre_ranks": pre_ranks, "_delays": delays}
     plan.arrays.extend(refs)

@@ -62,10 +62,7 @@ def _global_parameters(obj: Any) -> list[str]:
 
 
 def _current_value(obj: Any, name: str) -> Union[float, int, bool]:
-    """The value of global parameter ``name``; the definition value for a projection not yet connected."""
-    if _is_unconnected_projection(obj):
-        attribute = obj.spec.attributes[name]
-        return python_scalar(np.asarray(float(attribute.init)), attribute.kind)
+    """The current value of global parameter ``name`` (globals exist before a projection is connected)."""
     return getattr(obj, name)
 
 
@@ -91,8 +88,7 @@ def save_parameters(filename: PathLike, network: Optional["Network"] = None) -> 
     **Difference from ANNarchy:** gpunet writes the *current* value of each
     parameter (what the simulation uses now, including changes made after
     creation or compile), whereas ANNarchy 5 writes the values the model was
-    defined with.  A projection that is not connected yet has no state; its
-    definition values are written.
+    defined with.
 
     Examples
     --------
@@ -200,7 +196,8 @@ def _bound(expression: Optional[sympy.Expr], values: dict[str, Any]) -> Optional
         return None
     if isinstance(expression, (int, float)):
         return float(expression)
-    substitutions = {symbol: values[symbol.name] for symbol in expression.free_symbols if symbol.name in values}
+    substitutions = {symbol: float(values[symbol.name]) for symbol in expression.free_symbols
+                     if symbol.name in values}
     evaluated = expression.subs(substitutions) if substitutions else expression
     if not evaluated.is_number:
         return None  # depends on local attributes: cannot be checked against one value
@@ -252,9 +249,9 @@ def _plan_object(obj: Any, kind: str, values: dict, global_only: bool, problems:
         if reason is not None:
             problems.add(FormatError, f"{where}: {reason}")
             continue
-        if _is_unconnected_projection(obj):
-            problems.add(StructureError, f"{where}: projection {obj.name!r} is not connected yet; connect it "
-                                         "before loading parameters")
+        if not attribute.is_global and _is_unconnected_projection(obj):
+            problems.add(StructureError, f"{where}: projection {obj.name!r} is not connected yet, so its local "
+                                         f"{name!r} has no synapses to set; connect it first")
             continue
         planned.append(_Assignment(obj, kind, name, value, attribute.is_global))
     return planned
@@ -357,7 +354,8 @@ def load_parameters(filename: PathLike, global_only: bool = True, verbose: bool 
         parameter's declared ``min``/``max``.
     StructureError
         A variable named instead of a parameter; a local parameter named with
-        ``global_only=True``; a projection that is not connected yet.
+        ``global_only=True``; a local parameter of a projection that is not
+        connected yet.
 
     Every problem in the file is listed in one exception (of the type of the
     first one), and when an exception is raised **nothing has been changed**.

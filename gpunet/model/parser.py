@@ -132,8 +132,11 @@ def build_spec(kind: str, name: str, description: str, *, parameters=None, equat
         pname, value_text = match.groups()
         attribute_kind = _attribute_kind(flags)
         value = _coerce(attribute_kind, _constant(ctx, "parameters", line, text, value_text))
-        declare(Attribute(pname, "parameter", SCOPE_FLAG[kind] in flags, attribute_kind, value),
-                "parameters", line, text)
+        parameter = Attribute(pname, "parameter", SCOPE_FLAG[kind] in flags, attribute_kind, value)
+        for bound in ("min", "max"):
+            if flags.get(bound):
+                setattr(parameter, bound, sympy.sympify(_constant(ctx, "parameters", line, text, flags[bound])))
+        declare(parameter, "parameters", line, text)
 
     if overrides:
         unknown = [k for k in overrides if k not in attributes]

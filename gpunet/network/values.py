@@ -44,7 +44,9 @@ def coerce_values(value: Any, *, owner: str, attribute: Attribute, size: int,
     if isinstance(value, Distribution):
         if attribute.is_global:
             raise ValueError(f"{owner}.{name} is global: assign one number, not a distribution")
-        drawn = value.draw(generator, size)
+        # ``generator`` may be a factory: only distributions consume random numbers,
+        # so assigning a plain number never shifts the network's later draws.
+        drawn = value.draw(generator() if callable(generator) else generator, size)
         return _cast(drawn, dtype, owner, name)
     if np.isscalar(value) or (isinstance(value, np.ndarray) and value.ndim == 0):
         array = np.full(() if attribute.is_global else (size,), value)

@@ -34,6 +34,23 @@ _MAX_MANIFEST = 64 * 1024 * 1024
 SUPPORTS_COMPRESS = True
 
 
+def _write_npy(stream: BinaryIO, array: np.ndarray) -> None:
+    """Write ``array`` as a .npy member without an intermediate copy of its bytes.
+
+    ``np.lib.format.write_array`` copies each chunk with ``tobytes`` while
+    holding the GIL, which stalls a simulation running beside a background
+    save; the header is written by NumPy and the data straight from memory.
+    """
+    if array.dtype.byteorder == ">":
+        array = array.astype(array.dtype.newbyteorder("<"))
+    array = np.require(array, requirements="C")
+    header = {"descr": np.lib.format.dtype_to_descr(array.dtype), "fortran_order": False,
+              "shape": array.shape}
+    np.lib.format.write_array_header_1_0(stream, header)  # small headers: version 1.0 suffices
+    if array.size:
+        stream.write(memoryview(array.reshape(-1).view(np.uint8)))
+
+
 def _member(kind: str, name: str, key: str) -> str:
     return f"{kind}/{name}/{key}.npy"
 
@@ -71,10 +88,8 @@ def write(state: NetworkState, handle: BinaryIO, compress: bool = False) -> int:
                 member = _member(kind, obj.name, key)
                 info = zipfile.ZipInfo(member, date_time=(1980, 1, 1, 0, 0, 0))
                 info.compress_type = compression
-                if array.dtype.byteorder == ">":
-                    array = array.astype(array.dtype.newbyteorder("<"))
                 with archive.open(info, "w", force_zip64=True) as stream:
-                    np.lib.format.write_array(stream, np.require(array, requirements="C"), allow_pickle=False)
+                    _write_npy(stream, array)
                 crc = archive.getinfo(member).CRC
                 entry["arrays"][key] = {"member": member, "dtype": array.dtype.name,
                                         "shape": list(array.shape), "crc32": crc}

@@ -1,0 +1,142 @@
+"""Issue 7 benchmark: what a mid-run snapshot costs the simulation loop.
+
+For the 2 x 10,000 neuron / ~1M STDP-synapse network and for a scaled-up state
+of at least 1 GB, measured side by side in one run:
+
+(a) time the loop is held per snapshot: the return time of
+    ``save(blocking=False)`` plus any wait the following steps suffer
+    (measured as the step time excess over steps without snapshots);
+(b) a blocking save of the same state;
+(c) a raw copy of the same bytes to host (memcpy on CPU; D2H into pinned
+    memory on a GPU);
+(d) a raw file write of the same bytes (``ndarray.tofile`` + fsync).
+
+Goals: (a) <= 1.2 x (c) and <= 5% of (b); end-to-end snapshot throughput
+>= 80% of (d).  Usage::
+
+    python benchmarks/bench_snapshots.py [--backend numpy] [--big-synapses 25000000] [--skip-big]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+import gpunet as gn
+from gpunet.examples import reference_network
+from gpunet.io.gather import plan_state
+
+
+def raw_copy_seconds(net, repeats: int = 5) -> float:
+    """(c): copy every state array of the snapshot into preallocated host memory."""
+    plan = plan_state(net)
+    arrays = [ref.array for ref in plan.device_arrays]
+    backend = net.backend
+    buffers = [backend.host_buffer(a.nbytes).view(a.dtype).reshape(a.shape) if a.nbytes else np.empty(a.shape, a.dtype)
+               for a in arrays]
+    times = []
+    for _ in range(repeats):
+        backend.synchronize()
+        start = time.perf_counter()
+        for array, buffer in zip(arrays, buffers):
+            if backend.is_gpu:
+                array.get(out=buffer)
+            else:
+                np.copyto(buffer, array)
+        backend.synchronize()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def raw_write_seconds(nbytes: int, folder: Path) -> float:
+    """(d): write the same number of bytes with tofile, then fsync."""
+    data = np.frombuffer(np.random.default_rng(0).bytes(nbytes), dtype=np.uint8)
+    path = folder / "raw.bin"
+    start = time.perf_counter()
+    with open(path, "wb") as handle:
+        data.tofile(handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    elapsed = time.perf_counter() - start
+    path.unlink()
+    return elapsed
+
+
+def step_seconds(net, steps: int) -> list[float]:
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        net.step()
+        net.backend.synchronize()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def measure(label: str, net, folder: Path, snapshots: int = 5, gap_steps: int = 20) -> None:
+    net.compile()
+    net.simulate(20.0)
+    nbytes = plan_state(net).nbytes
+    baseline = statistics.median(step_seconds(net, 30))
+    # (a) held time: save(blocking=False) return + excess of the following steps
+    held, totals = [], []
+    for k in range(snapshots):
+        start = time.perf_counter()
+        handle = gn.save(folder / f"snap{k}.npz", network=net, blocking=False)
+        returned = time.perf_counter() - start
+        after = step_seconds(net, gap_steps)
+        excess = sum(max(0.0, t - baseline) for t in after)
+        handle.result()
+        held.append(returned + excess)
+        totals.append(sum(handle.durations.get(p, 0.0) for p in ("stage", "serialize", "commit")))
+    held_s = statistics.median(held)
+    # (b) blocking save
+    blocking = []
+    for k in range(3):
+        start = time.perf_counter()
+        gn.save(folder / f"block{k}.npz", network=net)
+        blocking.append(time.perf_counter() - start)
+    blocking_s = min(blocking)
+    copy_s = raw_copy_seconds(net)
+    write_s = raw_write_seconds(nbytes, folder)
+    snapshot_s = statistics.median(totals)
+    print(f"\n== {label}: {nbytes / 1e6:.1f} MB of state on {net.backend.describe()}")
+    print(f"  (a) loop held per snapshot      {held_s * 1e3:9.2f} ms")
+    print(f"  (b) blocking save               {blocking_s * 1e3:9.2f} ms")
+    print(f"  (c) raw copy to host            {copy_s * 1e3:9.2f} ms")
+    print(f"  (d) raw file write + fsync      {write_s * 1e3:9.2f} ms")
+    print(f"  ratio (a)/(c) = {held_s / copy_s:6.2f}   (goal <= 1.2)")
+    print(f"  ratio (a)/(b) = {held_s / blocking_s:6.1%}   (goal <= 5%)")
+    print(f"  snapshot throughput / raw write = {(nbytes / snapshot_s) / (nbytes / write_s):6.1%}   (goal >= 80%)")
+    print(f"  staging pool: {gn.io.saving.saver_of(net).pool_nbytes / 1e6:.1f} MB, "
+          f"allocations {gn.io.saving.saver_of(net).pool.allocations}")
+    for path in folder.glob("*.npz"):
+        path.unlink()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--backend", default="auto")
+    parser.add_argument("--big-synapses", type=int, default=28_000_000,
+                        help="synapses of the scaled-up network (default gives > 1 GB of state)")
+    parser.add_argument("--skip-big", action="store_true")
+    parser.add_argument("--folder", default=None, help="where to write (default: a temporary folder)")
+    args = parser.parse_args()
+    folder = Path(args.folder or tempfile.mkdtemp(prefix="gpunet-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    net = reference_network(neurons=10_000, probability=0.01, backend=args.backend, seed=1)
+    measure("2 x 10,000 neurons, ~1M synapses", net, folder)
+    if not args.skip_big:
+        neurons = 20_000
+        probability = min(1.0, args.big_synapses / neurons ** 2)
+        big = reference_network(neurons=neurons, probability=probability, backend=args.backend, seed=2)
+        measure(f"2 x {neurons:,} neurons, ~{args.big_synapses / 1e6:.0f}M synapses", big, folder, snapshots=3,
+                gap_steps=5)
+
+
+if __name__ == "__main__":
+    main()
