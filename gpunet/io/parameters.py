@@ -28,7 +28,6 @@ import sympy
 
 from gpunet.errors import FormatError, GpunetError, StructureError
 from gpunet.io.formats import params_json
-from gpunet.network.values import python_scalar
 
 if TYPE_CHECKING:  # pragma: no cover
     from gpunet.network.network import Network

@@ -197,7 +197,7 @@ class Population(_AttributeAccess):
     def _set_attribute(self, name: str, value: Any, ranks: Optional[np.ndarray] = None) -> None:
         attribute = self.spec.attributes[name]
         dtype = attribute_dtype(attribute, self.network.precision)
-        generator = self.network._generator("init", self.id)
+        generator = lambda: self.network._generator("init", self.id)  # noqa: E731 - drawn only for distributions
         if ranks is None:
             values = coerce_values(value, owner=self.name, attribute=attribute, size=self.size,
                                    shape=self.geometry, dtype=dtype, generator=generator)

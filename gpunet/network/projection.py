@@ -69,7 +69,7 @@ class Dendrite:
             dtype = attribute_dtype(attribute, projection.network.precision)
             values = coerce_values(value, owner=f"{projection.name}.dendrite({self.post_rank})",
                                    attribute=attribute, size=self.size, shape=(self.size,), dtype=dtype,
-                                   generator=projection.network._generator("init", 1 << 20 | projection.id))
+                                   generator=lambda: projection.network._generator("init", 1 << 20 | projection.id))
             projection._state[name][self._slice] = projection.network.backend.asarray(values)
             return
         object.__setattr__(self, name, value)
@@ -118,9 +118,14 @@ class Projection(_AttributeAccess):
         self._check_compatible(name)
         self.id = len(net.projections)
         self.name = net._register(self, name, "proj")
-        self._state: dict[str, Any] = {}
+        # Globals exist from creation (readable and settable before connect); locals come with connect.
+        self._state: dict[str, Any] = {
+            n: net.backend.asarray(np.asarray(a.init, dtype=attribute_dtype(a, net.precision)))
+            for n, a in self.spec.attributes.items() if a.is_global}
         self._connected = False
         self._groups: list = []
+        self._group_ranks: list = []
+        self._event_uses_pre = False
         self._csr = None
         self._functions: dict[str, Any] = {}
         self._frozen = True
@@ -294,14 +299,25 @@ class Projection(_AttributeAccess):
         self._state = state
         self._host_post, self._host_pre, self._host_row_ptr = post, pre, row_ptr
         self._host_delays = np.asarray(delay_steps, dtype=np.int64)
+        self._compressed = None  # cache of _compressed_connectivity(), rebuilt on demand
         self._connected = True
         if self.network.compiled:
             self._build_indexes()
 
     # -- derived indexes and code -------------------------------------------
     def _build_indexes(self) -> None:
+        """Pre-major index of each delay group, for spike propagation.
+
+        ``_groups[k] = (delay, pre_ptr, synapses)``: the synapses of pre neuron
+        ``i`` with that delay are ``synapses[pre_ptr[i]:pre_ptr[i + 1]]``
+        (ascending post rank).  ``_group_ranks[k] = (post, pre)`` holds their
+        ranks in the same order, so that an event reads them from contiguous
+        memory instead of gathering them from the post-major arrays.
+        """
         backend = self.network.backend
         self._groups = []
+        self._group_ranks = []
+        self._event_uses_pre = any(side == "pre" for side, _ in self.spec.prepost)
         if self.spec.spiking:
             for delay in np.unique(self._host_delays):
                 members = np.nonzero(self._host_delays == delay)[0]
@@ -309,6 +325,8 @@ class Projection(_AttributeAccess):
                 pre_ptr = np.zeros(self.pre.size + 1, dtype=np.int64)
                 np.cumsum(np.bincount(self._host_pre[members], minlength=self.pre.size), out=pre_ptr[1:])
                 self._groups.append((int(delay), backend.asarray(pre_ptr), backend.asarray(order.astype(np.int64))))
+                self._group_ranks.append((backend.asarray(self._host_post[order].astype(np.intp)),
+                                          backend.asarray(self._host_pre[order].astype(np.intp))))
         self._csr = None
         if not self.spec.spiking and self.spec.psp == sympy.Symbol("w") * sympy.Symbol("_pre_r"):
             self._csr = backend.csr_matrix(self._state["w"], self._state["_pre_idx"], self._state["_row_ptr"],
@@ -356,16 +374,17 @@ class Projection(_AttributeAccess):
             return
         backend, xp = self.network.backend, self.network.backend.xp
         conductance = self.post._state[f"g_{self.target}"]
-        for delay, pre_ptr, pre_syn in self._groups:
-            spiking = xp.nonzero(self.pre._delayed_spikes(step, delay))[0]
+        for (delay, pre_ptr, pre_syn), (group_post, group_pre) in zip(self._groups, self._group_ranks):
+            spiking = xp.flatnonzero(self.pre._delayed_spikes(step, delay))
             if len(spiking) == 0:
                 continue
             starts = pre_ptr[spiking]
-            synapses = pre_syn[backend.expand_ranges(starts, pre_ptr[spiking + 1] - starts)]
-            if len(synapses) == 0:
+            positions = backend.expand_ranges(starts, pre_ptr[spiking + 1] - starts)
+            if len(positions) == 0:
                 continue
-            function(self._state, synapses, self._state["_pre_idx"][synapses], self._state["_post_idx"][synapses],
-                     step, step * self.network.dt, conductance, self.pre._state, self.post._state)
+            pre = group_pre[positions] if self._event_uses_pre else None
+            function(self._state, pre_syn[positions], pre, group_post[positions], step, step * self.network.dt,
+                     conductance, self.pre._state, self.post._state)
 
     def _update_continuous(self, step: int) -> None:
         function = self._functions.get("continuous")
@@ -378,7 +397,7 @@ class Projection(_AttributeAccess):
         if function is None:
             return
         backend, xp = self.network.backend, self.network.backend.xp
-        spiking = xp.nonzero(self.post._spiked)[0]
+        spiking = xp.flatnonzero(self.post._spiked)
         if len(spiking) == 0:
             return
         row_ptr = self._state["_row_ptr"]
@@ -386,9 +405,11 @@ class Projection(_AttributeAccess):
         synapses = backend.expand_ranges(starts.astype(np.int64), (row_ptr[spiking + 1] - starts).astype(np.int64))
         if len(synapses) == 0:
             return
+        # rows are contiguous: these gathers read consecutive memory
+        pre = self._state["_pre_idx"][synapses] if self._event_uses_pre else None
         conductance = self.post._state.get(f"g_{self.target}")
-        function(self._state, synapses, self._state["_pre_idx"][synapses], self._state["_post_idx"][synapses],
-                 step, step * self.network.dt, conductance, self.pre._state, self.post._state)
+        function(self._state, synapses, pre, self._state["_post_idx"][synapses], step, step * self.network.dt,
+                 conductance, self.pre._state, self.post._state)
 
     # -- attribute access ----------------------------------------------------
     def _attribute_names(self) -> list[str]:
@@ -402,8 +423,9 @@ class Projection(_AttributeAccess):
             raise StructureError(f"projection {self.name!r} is not connected yet")
 
     def _get_attribute(self, name: str) -> Any:
-        self._require_connected()
         attribute = self.spec.attributes[name]
+        if not attribute.is_global:
+            self._require_connected()
         host = self.network.backend.to_host(self._state[name])
         if attribute.is_global:
             return python_scalar(host, attribute.kind)
@@ -414,14 +436,15 @@ class Projection(_AttributeAccess):
         return [(int(a), int(b)) for a, b in zip(starts, stops) if b > a]
 
     def _set_attribute(self, name: str, value: Any, generator=None) -> None:
-        self._require_connected()
         attribute = self.spec.attributes[name]
+        if not attribute.is_global:
+            self._require_connected()
         dtype = attribute_dtype(attribute, self.network.precision)
         count = self.nb_synapses
         if not attribute.is_global and _is_per_row(value):
             value = self._flatten_rows(name, value)
         values = coerce_values(value, owner=self.name, attribute=attribute, size=count, shape=(count,),
-                               dtype=dtype, generator=generator or self.network._generator("init", 1 << 20 | self.id))
+                               dtype=dtype, generator=generator or (lambda: self.network._generator("init", 1 << 20 | self.id)))
         self._state[name][...] = self.network.backend.asarray(values)
 
     def _flatten_rows(self, name: str, value: Any) -> np.ndarray:
@@ -493,12 +516,30 @@ class Projection(_AttributeAccess):
         ``pre_ranks[row_ptr[k]:row_ptr[k+1]]`` are the pre ranks (ascending) of
         post neuron ``post_ranks[k]``.
         """
+        return tuple(array.copy() for array in self._compressed_connectivity()[:3])
+
+    def _compressed_connectivity(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Read-only ``(post_ranks, row_ptr, pre_ranks, delays_ms)``, cached until the connectivity changes.
+
+        ``delays_ms`` is 0-d when every synapse has the same delay.  Saves
+        reference these arrays instead of copying them.
+        """
         self._require_connected()
-        counts = np.diff(self._host_row_ptr)
-        post_ranks = np.nonzero(counts)[0]
-        row_ptr = np.zeros(len(post_ranks) + 1, dtype=np.int64)
-        np.cumsum(counts[post_ranks], out=row_ptr[1:])
-        return post_ranks.astype(np.int64), row_ptr, self._host_pre.copy()
+        if self._compressed is None:
+            counts = np.diff(self._host_row_ptr)
+            post_ranks = np.nonzero(counts)[0].astype(np.int64)
+            row_ptr = np.zeros(len(post_ranks) + 1, dtype=np.int64)
+            np.cumsum(counts[post_ranks], out=row_ptr[1:])
+            steps = self._host_delays
+            if len(steps) == 0 or np.all(steps == steps[0]):
+                delays = np.asarray((steps[0] if len(steps) else 1) * self.network.dt, dtype=np.float64)
+            else:
+                delays = steps.astype(np.float64) * self.network.dt
+            pre_ranks = self._host_pre.view()
+            for array in (post_ranks, row_ptr, pre_ranks, delays):
+                array.flags.writeable = False
+            self._compressed = (post_ranks, row_ptr, pre_ranks, delays)
+        return self._compressed
 
     def dendrite(self, post_rank: int) -> Dendrite:
         """The synapses of post neuron ``post_rank``."""
