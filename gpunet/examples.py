@@ -25,7 +25,7 @@ def reference_network(neurons: int = 1000, probability: Optional[float] = None, 
     net = Network(dt=dt, seed=seed, backend=backend, device=device, precision=precision)
     pop0 = net.create(neurons, Izhikevich, name="pop0")
     pop1 = net.create(neurons, Izhikevich, name="pop1")
-    proj = net.connect(pop0, pop1, "exc", STDP(w_max=3.0, A_minus=0.0105), name="proj0")
+    proj = net.connect(pop0, pop1, "exc", STDP(w_max=3.0, A_plus=0.05, A_minus=0.0525), name="proj0")
     p = probability if probability is not None else min(1.0, 100.0 / neurons)
     proj.connect_fixed_probability(p, weights=Uniform(0.0, 1.5), delays=delay)
     pop0.i_offset = np.linspace(0.0, 12.0, neurons)

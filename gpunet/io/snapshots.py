@@ -82,8 +82,14 @@ class Snapshotter:
         self.prefix = prefix
         self.save_options = save_options
         self.handles: list[SaveHandle] = []
+        self.completed: list[SaveHandle] = []
         self.errors: list[BaseException] = []
         self.removed_temporaries = cleanup_temporaries(self.directory)
+
+    @property
+    def taken(self) -> int:
+        """Snapshots started so far (pending, committed and failed)."""
+        return len(self.handles) + len(self.completed) + len(self.errors)
 
     @classmethod
     def from_options(cls, network: Any, snapshot_every: Optional[float] = None,
@@ -123,6 +129,8 @@ class Snapshotter:
             if error is not None:
                 self.errors.append(error)
                 warnings.warn(f"snapshot {handle.path} failed: {error}", SnapshotWarning, stacklevel=3)
+            else:
+                self.completed.append(handle)
         self.handles = still
 
     def rotate(self) -> list[Path]:
@@ -139,6 +147,8 @@ class Snapshotter:
             error = handle.exception()
             if error is not None:
                 self.errors.append(error)
+            else:
+                self.completed.append(handle)
         self.handles = []
         self.rotate()
         if self.errors:

@@ -205,7 +205,8 @@ class Network:
             monitor._record(t)
         self._step = t + 1
 
-    def simulate(self, duration: float, progress: Optional[bool] = None, **snapshot_options: Any) -> None:
+    def simulate(self, duration: float, progress: Optional[bool] = None, snapshotter: Any = None,
+                 **snapshot_options: Any) -> None:
         """Simulate ``duration`` ms (rounded to whole steps).
 
         Parameters
@@ -215,9 +216,12 @@ class Network:
         progress : bool, optional
             Progress bar on stderr: None shows it on a terminal for runs
             longer than about two seconds, True always, False never.
+        snapshotter : Snapshotter, optional
+            Takes periodic snapshots during this run (it stays open afterwards).
         **snapshot_options
             ``snapshot_every`` (ms), ``snapshot_dir`` and ``keep_last``:
-            periodic asynchronous snapshots (see :class:`gpunet.Snapshotter`).
+            periodic asynchronous snapshots (see :class:`gpunet.Snapshotter`);
+            waited for, and their first error raised, at the end of the run.
 
         Compiles the network first when needed.
         """
@@ -226,10 +230,12 @@ class Network:
             raise ValueError(f"duration must be >= 0 ms, got {duration}")
         if not self.compiled:
             self.compile()
-        snapshotter = None
+        owned = None
         if snapshot_options:
+            if snapshotter is not None:
+                raise ValueError("pass either a snapshotter or snapshot_every/snapshot_dir, not both")
             from gpunet.io.snapshots import Snapshotter
-            snapshotter = Snapshotter.from_options(self, **snapshot_options)
+            snapshotter = owned = Snapshotter.from_options(self, **snapshot_options)
         bar = ProgressBar(steps, self.dt, enabled=progress)
         try:
             with self.backend.activate():
@@ -239,16 +245,16 @@ class Network:
                         snapshotter.after_step()
                     bar.update(done)
         except BaseException:
-            if snapshotter is not None:
+            if owned is not None:
                 try:
-                    snapshotter.close()
+                    owned.close()
                 except Exception:  # the loop's own error is the one to report
                     pass
             raise
         finally:
             bar.close()
-        if snapshotter is not None:
-            snapshotter.close()  # waits for the last snapshots; raises the first snapshot error
+        if owned is not None:
+            owned.close()  # waits for the last snapshots; raises the first snapshot error
 
     def get_time(self) -> float:
         """Current time in ms (steps done times dt)."""

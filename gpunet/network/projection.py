@@ -3,7 +3,8 @@
 Storage (post-major, like ANNarchy): synapses are ordered by post rank, then by
 pre rank.  ``_post_idx``/``_pre_idx`` give each synapse's ranks and
 ``_row_ptr`` (length ``post.size + 1``) the range of each post neuron's row.
-A pre-major index per delay value (``_groups``) finds the synapses of the
+A pre-major index per delay value (``_groups``, with the post and pre ranks of
+its synapses in the same order in ``_group_ranks``) finds the synapses of the
 neurons that spiked, for spike propagation.
 """
 from __future__ import annotations

@@ -32,3 +32,17 @@ def assert_same_state(a: dict, b: dict) -> None:
     for key in a:
         assert a[key].dtype == b[key].dtype, key
         assert np.array_equal(a[key], b[key], equal_nan=True), key
+
+
+def flip_byte_in_member(path, member: str, offset_in_data: int = 200) -> bytes:
+    """The bytes of zip file ``path`` with one byte of ``member``'s stored data flipped."""
+    import struct
+    import zipfile
+    data = bytearray(open(path, "rb").read())
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(member)
+    name_length, extra_length = struct.unpack("<HH", data[info.header_offset + 26:info.header_offset + 30])
+    start = info.header_offset + 30 + name_length + extra_length
+    assert offset_in_data < info.compress_size
+    data[start + offset_in_data] ^= 0xFF
+    return bytes(data)

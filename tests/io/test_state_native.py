@@ -11,7 +11,7 @@ from gpunet.errors import FormatError, StructureError
 from gpunet.io.formats import state_npz
 from gpunet.io.restore import LoadWarning
 
-from helpers import assert_same_state, small_network, snapshot
+from helpers import assert_same_state, flip_byte_in_member, small_network, snapshot
 
 
 @pytest.fixture
@@ -244,9 +244,7 @@ def test_damaged_native_files_raise_format_error_naming_the_file(saved, tmp_path
     if damage == "truncate":
         bad.write_bytes(bytes(data[: len(data) // 2]))
     elif damage == "flip":
-        member_data = data.find(b"\x93NUMPY", 200) + 300
-        data[member_data] ^= 0xFF
-        bad.write_bytes(bytes(data))
+        bad.write_bytes(flip_byte_in_member(path, "population/pop1/v.npy", 200))
     elif damage == "empty":
         bad.write_bytes(b"")
     elif damage == "random":

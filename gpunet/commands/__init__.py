@@ -1,0 +1,1 @@
+"""Subcommands of the ``gpunet`` command line (one module each)."""

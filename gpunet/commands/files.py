@@ -1,0 +1,168 @@
+"""``gpunet inspect | convert | diff | verify``: tools for state files of every format."""
+from __future__ import annotations
+
+import argparse
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gpunet.errors import FormatError
+from gpunet.io import formats
+from gpunet.io.atomic import atomic_writer
+from gpunet.io.check import check_state
+from gpunet.io.state_types import NetworkState
+
+
+def _read(path: str) -> NetworkState:
+    from gpunet.io.api import read_state
+    return read_state(path)
+
+
+def _checksums(path: Path) -> str:
+    if formats.format_name(path) != "state_npz":
+        return "none in this format"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except zipfile.BadZipFile as exc:
+        return f"unreadable ({exc})"
+    return "ok (CRC-32 of every member verified)" if bad is None else f"BAD in member {bad}"
+
+
+def _describe(array: Any) -> str:
+    array = np.asarray(array)
+    return f"{array.dtype}{list(array.shape)}"
+
+
+def inspect_file(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    if formats.format_name(path) == "params_json":
+        from gpunet.io.formats import params_json
+        content = params_json.load(path)
+        print(f"{path}: global parameters (JSON)")
+        for section in ("populations", "projections"):
+            for name, values in (content.get(section) or {}).items():
+                print(f"  {section[:-1]} {name}: " + ", ".join(f"{k}={v!r}" for k, v in values.items()))
+        print(f"  network: {content.get('network', {})}")
+        return 0
+    state = _read(path)
+    time = f"{state.step * state.dt:g} ms" if state.step is not None and state.dt else "unknown"
+    print(f"{path}")
+    print(f"  format      {formats.format_name(path)}"
+          + (f" version {state.format_version}" if state.format_version else "")
+          + (f", written by gpunet {state.gpunet_version}" if state.gpunet_version else ""))
+    print(f"  step        {state.step if state.step is not None else 'unknown'} (t = {time}, dt = {state.dt})")
+    print(f"  seed        {state.seed if state.seed is not None else 'not stored'}")
+    print(f"  checksums   {_checksums(path)}")
+    for pop in state.populations:
+        print(f"  population {pop.name}: {pop.size} neurons, geometry {tuple(pop.geometry)}, model {pop.model or '?'}")
+        for key, value in {**pop.values, **pop.internal}.items():
+            print(f"    {key:<16} {_describe(value)}")
+    for proj in state.projections:
+        print(f"  projection {proj.name}: {proj.pre} -> {proj.post} ({proj.target}), {proj.nb_synapses} synapses, "
+              f"model {proj.model or '?'}, delays {_describe(proj.delays)}")
+        for key, value in {**proj.values, **proj.internal}.items():
+            print(f"    {key:<16} {_describe(value)}")
+    return 0
+
+
+def verify_file(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    try:
+        state = _read(path)
+    except FormatError as exc:
+        print(f"FAIL {exc}")
+        return 1
+    checksums = _checksums(path)
+    problems = check_state(state)
+    if checksums.startswith(("BAD", "unreadable")):
+        problems.insert(0, f"checksums: {checksums}")
+    if problems:
+        print(f"FAIL {path}: " + "; ".join(problems))
+        return 1
+    print(f"OK {path}: {len(state.populations)} populations, {len(state.projections)} projections, "
+          f"checksums {checksums}")
+    return 0
+
+
+def convert_file(args: argparse.Namespace) -> int:
+    source, target = Path(args.input), Path(args.output)
+    state = _read(source)
+    problems = check_state(state)
+    if problems:
+        raise FormatError(f"{source}: not converted: " + "; ".join(problems))
+    module = formats.format_for(target)
+    if not (hasattr(module, "write") or hasattr(module, "dumps")) or formats.format_name(target) == "params_json":
+        raise FormatError(f"{target}: {target.suffix} files cannot hold a network state")
+    with atomic_writer(target) as stream:
+        if hasattr(module, "write"):
+            module.write(state, stream)
+        else:
+            stream.write(module.dumps(state))
+    print(f"{source} -> {target} ({formats.format_name(target)})")
+    return 0
+
+
+def _compare(label: str, a: Any, b: Any, out: list[str]) -> None:
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        out.append(f"{label}: shape {a.shape} != {b.shape}")
+        return
+    if a.dtype.kind in "biuf" and b.dtype.kind in "biuf":
+        different = ~((a == b) | (np.isnan(a.astype(float)) & np.isnan(b.astype(float))))
+    else:
+        different = a != b
+    if np.any(different):
+        index = np.unravel_index(int(np.argmax(different)), a.shape) if a.ndim else ()
+        delta = float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64))))
+        out.append(f"{label}: max |a - b| = {delta:.6g}, first difference at index {list(index)} "
+                   f"({a[index]!r} != {b[index]!r})")
+
+
+def diff_files(args: argparse.Namespace) -> int:
+    a, b = _read(args.a), _read(args.b)
+    out: list[str] = []
+    if a.step != b.step:
+        out.append(f"step: {a.step} != {b.step}")
+    for kind in ("populations", "projections"):
+        names_a = [o.name for o in getattr(a, kind)]
+        names_b = [o.name for o in getattr(b, kind)]
+        for name in sorted(set(names_a) ^ set(names_b)):
+            out.append(f"{kind[:-1]} {name}: only in {'A' if name in names_a else 'B'}")
+        for name in [n for n in names_a if n in names_b]:
+            obj_a = next(o for o in getattr(a, kind) if o.name == name)
+            obj_b = next(o for o in getattr(b, kind) if o.name == name)
+            keys = list(dict.fromkeys(list(obj_a.values) + list(obj_b.values)))
+            for key in keys:
+                if key not in obj_a.values or key not in obj_b.values:
+                    out.append(f"{name}.{key}: only in {'A' if key in obj_a.values else 'B'}")
+                    continue
+                _compare(f"{name}.{key}", obj_a.values[key], obj_b.values[key], out)
+            if kind == "projections":
+                for key in ("post_ranks", "row_ptr", "pre_ranks", "delays"):
+                    _compare(f"{name}.{key}", getattr(obj_a, key), getattr(obj_b, key), out)
+    for line in out:
+        print(line)
+    if not out:
+        print(f"no differences between {args.a} and {args.b}")
+    return 1 if out else 0
+
+
+def add_parsers(commands: Any) -> None:
+    """Register the file subcommands on an argparse subparsers object."""
+    inspect = commands.add_parser("inspect", help="show the objects, variables and metadata of a file")
+    inspect.add_argument("file")
+    inspect.set_defaults(handler=inspect_file)
+    verify = commands.add_parser("verify", help="check checksums and structure (exit status 0 or 1)")
+    verify.add_argument("file")
+    verify.set_defaults(handler=verify_file)
+    convert = commands.add_parser("convert", help="convert a state file to another format (by suffix)")
+    convert.add_argument("input")
+    convert.add_argument("output")
+    convert.set_defaults(handler=convert_file)
+    diff = commands.add_parser("diff", help="compare two state files (exit status 1 when they differ)")
+    diff.add_argument("a")
+    diff.add_argument("b")
+    diff.set_defaults(handler=diff_files)

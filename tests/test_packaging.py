@@ -1,0 +1,29 @@
+"""The package metadata ships every subpackage and the CUDA sources."""
+import importlib.resources
+import pytest
+
+tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_subpackage_is_listed_in_pyproject():
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    listed = set(config["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "gpunet").rglob("__init__.py")}
+    assert found - listed == set()
+    assert "gpunet.kernels" in listed
+
+
+def test_kernels_are_found_through_importlib_resources():
+    folder = importlib.resources.files("gpunet.kernels")
+    assert folder.joinpath("__init__.py").is_file()
+
+
+def test_readme_has_the_two_commands_and_ci_runs_the_test_command():
+    readme = (ROOT / "README.md").read_text()
+    assert "pip install -e . && gpunet demo" in readme
+    test_command = "pip install -e '.[test]' && python -m pytest"
+    assert test_command in readme
+    assert test_command in (ROOT / ".ci" / "run").read_text()
