@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 import gpunet
 from gpunet.backend import gpu_available
@@ -12,6 +13,16 @@ from gpunet.backend import gpu_available
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "annarchy-fixtures"
 if not FIXTURES.exists():  # a checkout with shared/ inside it
     FIXTURES = Path(__file__).resolve().parents[1] / "shared" / "reference" / "annarchy-fixtures"
+
+
+# Test profiles: "ci" (default) keeps the whole suite within a few minutes on 2 cores;
+# GPUNET_TEST_PROFILE=long runs many more fuzzing examples and a longer soak.
+PROFILE = os.environ.get("GPUNET_TEST_PROFILE", "ci")
+settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+settings.register_profile("long", max_examples=2000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+settings.load_profile("long" if PROFILE == "long" else "ci")
 
 
 def pytest_collection_modifyitems(config, items):

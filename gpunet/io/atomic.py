@@ -68,7 +68,8 @@ def atomic_writer(target: PathLike, fsync: bool = True) -> Iterator[BinaryIO]:
         handle.close()
         os.replace(temporary, target)
     except BaseException:
-        handle.close()
+        with contextlib.suppress(OSError):  # closing flushes, which fails again on a full disk
+            handle.close()
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
