@@ -184,6 +184,9 @@ def _check_connectivity(checker: _Checker, where: str, projection: Any, saved: P
         return None
     post = np.repeat(post_ranks.astype(np.int64), np.diff(row_ptr))
     pre = pre_ranks.astype(np.int64)
+    same_row = np.diff(post) == 0
+    if not np.any(same_row & (np.diff(pre) <= 0)):  # already post-major, no duplicate: the usual case
+        return post, pre, slice(None)
     order = np.lexsort((pre, post))
     if np.any((np.diff(post[order]) == 0) & (np.diff(pre[order]) == 0)):
         checker.error(f"{where}: a (pre, post) pair appears twice")
@@ -205,20 +208,20 @@ def _check_projection(checker: _Checker, plan: RestorePlan, projection: Any, sav
     post, pre, order = connectivity
     count = len(pre)
     delays = np.asarray(saved.delays, dtype=np.float64)
-    if delays.ndim == 0:
-        delays = np.full(count, float(delays))
-    if delays.shape != (count,):
+    if delays.ndim != 0 and delays.shape != (count,):
         checker.error(f"{where}, delays: expected {count} values or one, found shape {delays.shape}")
         return
     if not np.all(np.isfinite(delays)) or np.any(delays < 0):
         checker.error(f"{where}, delays: must be finite and non-negative")
         return
-    delays = delays[order]
     try:
-        steps = projection._delay_steps(delays)
+        # a uniform delay is converted once, then broadcast
+        steps = projection._delay_steps(delays.reshape(-1)[order] if delays.ndim else delays.reshape(1))
     except StructureError as exc:
         checker.error(f"{where}: {exc}")
         return
+    if delays.ndim == 0:
+        steps = np.broadcast_to(steps, (count,))
     precision = projection.network.precision
     values: dict[str, np.ndarray] = {}
     for name, attribute in projection.spec.attributes.items():

@@ -299,7 +299,7 @@ class Projection(_AttributeAccess):
             state["_last_event"] = backend.asarray(np.asarray(last, dtype=np.int64))
         self._state = state
         self._host_post, self._host_pre, self._host_row_ptr = post, pre, row_ptr
-        self._host_delays = np.asarray(delay_steps, dtype=np.int64)
+        self._host_delays = np.array(delay_steps, dtype=np.int64)  # owned, contiguous copy
         self._compressed = None  # cache of _compressed_connectivity(), rebuilt on demand
         self._connected = True
         if self.network.compiled:

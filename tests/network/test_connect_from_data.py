@@ -43,6 +43,15 @@ def test_from_matrix_accepts_none_as_no_synapse():
     assert proj.w == EXPECTED_W
 
 
+def test_from_matrix_object_array_mixing_none_and_float32_nan():
+    matrix = np.array([[0.5, None, 0.25, np.float32("nan")], [None, np.float32("nan"), None, None],
+                       [1.0, 0.0, np.nan, np.float32(2.0)]], dtype=object)
+    _, proj = make()
+    proj.connect_from_matrix(matrix)
+    assert connectivity_lists(proj) == EXPECTED_CONNECTIVITY
+    assert proj.w == EXPECTED_W
+
+
 def test_from_matrix_reads_per_synapse_delays_from_a_matrix():
     delays = np.full(MATRIX.shape, NAN)
     delays[0, 0], delays[0, 2], delays[2, 0], delays[2, 1], delays[2, 3] = 1.0, 2.0, 3.0, 4.0, 5.0

@@ -163,7 +163,10 @@ def test_oja_matches_the_hand_computation():
     rates = [1.0, 0.5]
     eta, alpha = 0.125, 0.5
     got = run_rate_rule(gn.Oja, {"eta": eta, "alpha": alpha}, 3, rates, w0)
-    rule = lambda pre, post, w: Fraction(eta) * (pre * post - Fraction(alpha) * post * post * w)  # noqa: E731
-    expected = as_floats(hand_rate_rule(rule, 3, rates, w0))
+
+    def oja(pre: Fraction, post: Fraction, w: Fraction) -> Fraction:
+        return Fraction(eta) * (pre * post - Fraction(alpha) * post * post * w)
+
+    expected = as_floats(hand_rate_rule(oja, 3, rates, w0))
     assert np.array_equal(got, expected)
     assert not np.array_equal(got, w0)

@@ -12,6 +12,7 @@ anything, and verifies every CRC-32 while reading.
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
 import zlib
 from pathlib import Path
@@ -144,7 +145,43 @@ def _read_manifest(archive: zipfile.ZipFile, source: str) -> dict:
     return manifest
 
 
-def _read_array(archive: zipfile.ZipFile, source: str, owner: str, key: str, spec: Any) -> np.ndarray:
+def _parse_npy_header(header: bytes, source: str, where: str) -> tuple:
+    stream = io.BytesIO(header)
+    version = np.lib.format.read_magic(stream)
+    reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    return reader(stream, max_header_size=10000), stream.tell()
+
+
+def _read_stored(raw: BinaryIO, info: zipfile.ZipInfo, source: str, where: str, dtype: np.dtype,
+                 shape: list, expected: int) -> np.ndarray:
+    """Read an uncompressed member straight into its array: one copy, CRC-32 over the same memory."""
+    try:
+        raw.seek(info.header_offset)
+        local = raw.read(30)
+        if len(local) != 30 or local[:4] != b"PK\x03\x04":
+            raise _fail(source, f"{where}: corrupt local header")
+        name_length, extra_length = struct.unpack("<HH", local[26:30])
+        raw.seek(info.header_offset + 30 + name_length + extra_length)
+        prefix = raw.read(min(info.file_size - expected, 65536))
+        (file_shape, fortran, file_dtype), used = _parse_npy_header(prefix, source, where)
+        if used != len(prefix) or list(file_shape) != shape or file_dtype != dtype or fortran:
+            raise _fail(source, f"{where}: member header ({file_dtype}, {file_shape}) does not match the manifest "
+                                f"({dtype}, {tuple(shape)})")
+        array = np.empty(shape, dtype=dtype)
+        view = memoryview(array.reshape(-1).view(np.uint8)) if array.size else memoryview(bytearray())
+        if raw.readinto(view) != expected:
+            raise _fail(source, f"{where}: member is truncated")
+    except FormatError:
+        raise
+    except (ValueError, OSError, struct.error) as exc:
+        raise _fail(source, f"{where}: {exc}") from exc
+    if zlib.crc32(view, zlib.crc32(prefix)) != info.CRC:
+        raise _fail(source, f"{where}: bad CRC-32 (the data is corrupt)")
+    return array
+
+
+def _read_array(archive: zipfile.ZipFile, source: str, owner: str, key: str, spec: Any,
+                raw: Optional[BinaryIO] = None) -> np.ndarray:
     where = f"object {owner!r}, array {key!r}"
     if not isinstance(spec, dict):
         raise _fail(source, f"{where}: malformed manifest entry")
@@ -164,6 +201,8 @@ def _read_array(archive: zipfile.ZipFile, source: str, owner: str, key: str, spe
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if info.file_size < expected or info.file_size > expected + 65536:
         raise _fail(source, f"{where}: declares {expected} bytes of data but the member holds {info.file_size}")
+    if info.compress_type == zipfile.ZIP_STORED and raw is not None:
+        return _read_stored(raw, info, source, where, dtype, shape, expected)
     try:
         with archive.open(info) as stream:
             version = np.lib.format.read_magic(stream)
@@ -222,7 +261,8 @@ def read(handle: BinaryIO, source: str) -> NetworkState:
             arrays_spec = entry.get("arrays")
             if not isinstance(arrays_spec, dict):
                 raise _fail(source, f"object {name!r}: no array list")
-            arrays = {key: _read_array(archive, source, name, key, spec) for key, spec in arrays_spec.items()}
+            arrays = {key: _read_array(archive, source, name, key, spec, handle)
+                      for key, spec in arrays_spec.items()}
             parameters = _text_list(source, entry.get("parameters"), f"object {name!r}: parameters")
             variables = _text_list(source, entry.get("variables"), f"object {name!r}: variables")
             values = {k: v for k, v in arrays.items() if not k.startswith("_")}

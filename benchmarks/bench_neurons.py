@@ -1,0 +1,107 @@
+"""Issue 2 benchmark: neuron updates per second for 2 x 10,000 Izhikevich neurons over 1000 steps.
+
+The two populations of :func:`gpunet.examples.reference_network` without their
+projection: ``pop0`` driven by an ``i_offset`` spread over 0..12, ``pop1`` by
+``i_offset`` 2, each neuron with ``noise * Normal(0, 1)`` in its current.  Each
+noise level is a separate run (noise 0 skips the random draws altogether).
+When ANNarchy can be run, the same populations (same parameters and drive) are
+simulated there too, one compile and one run per noise level, and the ratio of
+the times is printed.
+
+Usage::
+
+    python benchmarks/bench_neurons.py [--backend numpy] [--neurons 10000] [--steps 1000] [--noise 0 2]
+        [--annarchy-python PATH | --no-annarchy]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from annarchy_side import export_network, find_annarchy_python, run_in_subprocess  # noqa: E402
+
+
+def build_gpunet(args: argparse.Namespace, noise: float) -> Any:
+    import gpunet as gn
+
+    net = gn.Network(dt=1.0, seed=args.seed, backend=args.backend)
+    pop0 = net.create(args.neurons, gn.Izhikevich, name="pop0")
+    pop1 = net.create(args.neurons, gn.Izhikevich, name="pop1")
+    pop0.i_offset = np.linspace(0.0, 12.0, args.neurons)
+    pop1.i_offset = 2.0
+    pop0.noise = pop1.noise = noise
+    return net
+
+
+def run_gpunet(net: Any, steps: int) -> dict[str, Any]:
+    """Simulate ``steps`` steps; timings and spike counts."""
+    monitors = [net.monitor(pop, "spike") for pop in net.populations]
+    net.compile()
+    net.step()  # first-call costs (generated code, allocations) are not part of the rate
+    net.backend.synchronize()
+    start = time.perf_counter()
+    net.simulate(float(steps), progress=False)
+    net.backend.synchronize()
+    wall = time.perf_counter() - start
+    spikes = [sum(len(t) for t in m.get("spike").values()) for m in monitors]
+    return {"backend": net.backend.describe(), "simulate_s": wall, "spikes": spikes}
+
+
+def line(label: str, noise: float, result: dict[str, Any], args: argparse.Namespace) -> str:
+    updates = 2 * args.neurons * args.steps / result["simulate_s"]
+    rates = [count / args.neurons / (args.steps / 1000.0) for count in result["spikes"]]
+    return (f"{label:<9} noise {noise:4.1f} | {result['simulate_s']:7.3f} s | {updates / 1e6:7.2f} M neuron "
+            f"updates/s | rates {rates[0]:5.2f} / {rates[1]:5.2f} Hz")
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", default="auto", choices=["auto", "numpy", "cupy"])
+    parser.add_argument("--neurons", type=int, default=10_000, help="neurons per population")
+    parser.add_argument("--steps", type=int, default=1000, help="steps of 1 ms")
+    parser.add_argument("--noise", type=float, nargs="+", default=[0.0, 2.0], help="noise levels, one run each")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--annarchy-python", help="Python interpreter with ANNarchy installed")
+    parser.add_argument("--no-annarchy", action="store_true", help="print gpunet's figures only")
+    args = parser.parse_args(argv)
+
+    python = None if args.no_annarchy else find_annarchy_python(args.annarchy_python)
+    ours = {}
+    with tempfile.TemporaryDirectory(prefix="gpunet-bench-") as folder:
+        exported = Path(folder) / "network.npz"
+        for noise in args.noise:
+            net = build_gpunet(args, noise)
+            if python is not None and not exported.exists():
+                export_network(net, exported)
+            ours[noise] = run_gpunet(net, args.steps)
+        print(f"2 x {args.neurons:,} Izhikevich neurons, {args.steps} steps of 1 ms; gpunet on "
+              f"{ours[args.noise[0]]['backend']}")
+        for noise, result in ours.items():
+            print(line("gpunet", noise, result, args))
+        if python is None:
+            print("ANNarchy: skipped (--no-annarchy)" if args.no_annarchy else
+                  "ANNarchy: not found (pip install annarchy, or --annarchy-python PATH); gpunet figures only")
+            return 0
+        theirs = run_in_subprocess(python, {"network_file": str(exported), "duration": float(args.steps),
+                                            "noise": list(args.noise)})
+    if "error" in theirs:
+        print(f"ANNarchy ({python}) failed: {theirs['error']}")
+        return 1
+    print(f"ANNarchy {theirs['version']} ({python}; generated C++, 1 thread; compile {theirs['build_s']:.1f} s)")
+    for run in theirs["runs"]:
+        print(line("ANNarchy", run["noise"], run, args))
+    for run in theirs["runs"]:
+        ratio = ours[run["noise"]]["simulate_s"] / run["simulate_s"]
+        print(f"ratio gpunet / ANNarchy time, noise {run['noise']:.1f}: {ratio:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

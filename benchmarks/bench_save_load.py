@@ -1,0 +1,126 @@
+"""Issue 6 benchmark: save and load of the complete state in every format, next to raw I/O.
+
+For the 2 x 10,000 Izhikevich / ~1M STDP-synapse network, measured in one run:
+save time, load time (parse + validate + apply) and file size for .npz (native),
+.txt (ANNarchy pickle), .txt.gz and .mat; the raw baseline of the same bytes
+(``ndarray.tofile`` and ``np.fromfile``, with and without fsync); and the peak
+extra host memory of each save (tracemalloc).  When ANNarchy is available
+(``--annarchy-python`` or /work/annarchy-venv/bin/python), its save and load of
+the same network are timed by ``benchmarks/annarchy_side.py`` when that helper
+supports it.  Usage::
+
+    python benchmarks/bench_save_load.py [--neurons 10000] [--repeats 3]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+import gpunet as gn
+from gpunet.examples import reference_network
+from gpunet.io.gather import gather_state
+
+FORMATS = [".npz", ".txt", ".txt.gz", ".mat"]
+
+
+def _arrays(state) -> list[np.ndarray]:
+    arrays = []
+    for obj in state.populations + state.projections:
+        arrays += [np.asarray(a) for a in obj.values.values()] + [np.asarray(a) for a in obj.internal.values()]
+    for proj in state.projections:
+        arrays += [np.asarray(a) for a in (proj.post_ranks, proj.row_ptr, proj.pre_ranks, proj.delays)]
+    return arrays
+
+
+def raw_baseline(state, folder: Path, repeats: int) -> dict:
+    arrays = _arrays(state)
+    path = folder / "raw.bin"
+    results = {}
+    for fsync in (False, True):
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            with open(path, "wb") as handle:
+                for array in arrays:
+                    array.tofile(handle)
+                if fsync:
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            times.append(time.perf_counter() - start)
+        results["save" + (" +fsync" if fsync else "")] = statistics.median(times)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        with open(path, "rb") as handle:
+            for array in arrays:
+                np.fromfile(handle, dtype=array.dtype, count=array.size)
+        times.append(time.perf_counter() - start)
+    results["load"] = statistics.median(times)
+    results["size"] = path.stat().st_size
+    path.unlink()
+    return results
+
+
+def measure_format(net, suffix: str, folder: Path, repeats: int, fresh) -> dict:
+    path = folder / f"state{suffix}"
+    gn.save(path, network=net)  # warm-up: staging pool, imports
+    saves, loads = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        gn.save(path, network=net)
+        saves.append(time.perf_counter() - start)
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fresh.load(path)
+        loads.append(time.perf_counter() - start)
+    tracemalloc.start()
+    baseline, _ = tracemalloc.get_traced_memory()
+    gn.save(path, network=net)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {"save": statistics.median(saves), "load": statistics.median(loads), "size": path.stat().st_size,
+            "peak": peak - baseline}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--neurons", type=int, default=10_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--formats", nargs="*", default=FORMATS)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="gpunet-bench-"))
+    probability = min(1.0, 1_000_000 / args.neurons ** 2)
+    net = reference_network(neurons=args.neurons, probability=probability, backend="numpy", seed=1)
+    net.simulate(50.0)
+    fresh = reference_network(neurons=args.neurons, probability=probability, backend="numpy", seed=1)
+    fresh.compile()
+    state = gather_state(net)
+    state_bytes = sum(a.nbytes for a in _arrays(state))
+    raw = raw_baseline(state, folder, args.repeats)
+    print(f"state: {state_bytes / 1e6:.1f} MB, {net.projections[0].nb_synapses:,} synapses "
+          f"({2 * args.neurons:,} neurons), on {net.backend.describe()}")
+    print(f"raw baseline: save {raw['save'] * 1e3:.1f} ms (tofile), {raw['save +fsync'] * 1e3:.1f} ms (tofile+fsync), "
+          f"load {raw['load'] * 1e3:.1f} ms (fromfile)")
+    print(f"{'format':<9}{'save ms':>10}{'/raw+fsync':>12}{'load ms':>10}{'/raw':>8}{'size MB':>10}"
+          f"{'peak MB':>10}{'/state':>8}")
+    for suffix in args.formats:
+        try:
+            result = measure_format(net, suffix, folder, args.repeats, fresh)
+        except Exception as exc:  # a format not available in this checkout
+            print(f"{suffix:<9} skipped: {type(exc).__name__}: {exc}")
+            continue
+        print(f"{suffix:<9}{result['save'] * 1e3:10.1f}{result['save'] / raw['save +fsync']:12.2f}"
+              f"{result['load'] * 1e3:10.1f}{result['load'] / raw['load']:8.2f}{result['size'] / 1e6:10.1f}"
+              f"{result['peak'] / 1e6:10.1f}{result['peak'] / state_bytes:8.2f}")
+    print("goals: native save and load within 1.5x of raw; peak extra memory <= 1x state (native), 2x (pickle)")
+
+
+if __name__ == "__main__":
+    main()
