@@ -84,8 +84,14 @@ class Backend:
 
     # -- staging for saves (see gpunet.io.saving) ------------------------------
     def host_buffer(self, nbytes: int) -> np.ndarray:
-        """A host byte buffer for staging (page-locked where the backend has DMA)."""
-        return np.empty(int(nbytes), dtype=np.uint8)
+        """A host byte buffer for staging (page-locked where the backend has DMA).
+
+        The pages are touched once here, so that the first save that uses the
+        buffer does not pay the page faults while the simulation waits.
+        """
+        buffer = np.empty(int(nbytes), dtype=np.uint8)
+        buffer.fill(0)
+        return buffer
 
     def stage(self, arrays: list, views: list, staging: str = "host", base=None) -> "StageTicket":
         """Copy ``arrays`` into the host ``views`` (same shapes and dtypes).
