@@ -138,3 +138,48 @@ def test_two_networks_save_at_once(tmp_path):
 def test_device_staging_is_refused_on_numpy(tmp_path):
     with pytest.raises(BackendError, match="staging='device' needs the CuPy backend"):
         gn.save(tmp_path / "s.npz", network=small_network(), staging="device")
+
+
+def _slow_writer(monkeypatch, release: threading.Event):
+    original = state_npz.write
+
+    def slow_write(*args, **kwargs):
+        release.wait(10)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(state_npz, "write", slow_write)
+
+
+def test_loading_a_file_being_written_reads_the_last_committed_version(tmp_path, monkeypatch):
+    net = small_network()
+    path = tmp_path / "s.npz"
+    gn.save(path, network=net)  # committed at step 0
+    net.simulate(10.0)
+    release = threading.Event()
+    _slow_writer(monkeypatch, release)
+    handle = gn.save(path, network=net, blocking=False)  # in progress
+    assert gn.read_state(path).step == 0
+    fresh = small_network()
+    fresh.load(path)
+    assert fresh.get_current_step() == 0
+    release.set()
+    handle.result(10)
+    assert gn.read_state(path).step == 10
+
+
+def test_a_save_in_flight_keeps_the_state_from_before_a_load(tmp_path, monkeypatch):
+    net = small_network()
+    net.simulate(10.0)
+    expected = snapshot(net)
+    other = small_network(seed=50)
+    other.simulate(3.0)
+    gn.save(tmp_path / "other.npz", network=other)
+    release = threading.Event()
+    _slow_writer(monkeypatch, release)
+    handle = gn.save(tmp_path / "before.npz", network=net, blocking=False)
+    net.load(tmp_path / "other.npz")  # runs while the save is still being written
+    release.set()
+    handle.result(10)
+    fresh = small_network()
+    fresh.load(tmp_path / "before.npz")
+    assert_same_state(expected, snapshot(fresh))
