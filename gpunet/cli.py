@@ -23,7 +23,24 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo.add_parser(commands)
     files.add_parsers(commands)
+    _add_kernels_parser(commands)
     return parser
+
+
+def _kernels(args: argparse.Namespace) -> int:
+    from gpunet.codegen.emit import kernels_command
+    return kernels_command(args.emit, check=args.check, arch=args.arch, jobs=args.jobs)
+
+
+def _add_kernels_parser(commands: argparse._SubParsersAction) -> None:
+    kernels = commands.add_parser("kernels", help="write the CUDA source generated for every built-in model and "
+                                  "example network; --check compiles each file with nvcc")
+    kernels.add_argument("--emit", required=True, metavar="DIR", help="folder to write the .cu files into")
+    kernels.add_argument("--check", action="store_true", help="compile each file with nvcc -arch=ARCH --ptx "
+                         "(skipped, with the reason, when nvcc is not found)")
+    kernels.add_argument("--arch", default="sm_90", help="GPU architecture of the check (default sm_90)")
+    kernels.add_argument("--jobs", type=int, default=None, help="parallel compilations (default: one per CPU)")
+    kernels.set_defaults(handler=_kernels)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -10,6 +10,7 @@ from typing import Mapping
 
 import sympy
 from sympy.printing.c import C99CodePrinter
+from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
 
 
@@ -96,7 +97,22 @@ class NumpyPrinter(ModelPrinterMixin, StrPrinter):
 
 
 class CudaPrinter(ModelPrinterMixin, C99CodePrinter):
-    """CUDA C for one element of a kernel; ``real`` is the floating type."""
+    """CUDA C for one element of a kernel; ``real`` is the floating type.
+
+    The output evaluates the same operations in the same order as the
+    NumPy printer's, so that a float64 kernel compiled without FMA
+    contraction reproduces the array code bit for bit where the math library
+    does not enter (``+ - * /``, ``sqrt``, comparisons):
+
+    * products and quotients use :class:`StrPrinter`'s layout (``x/3``, not
+      C99's ``(1.0/3.0)*x``);
+    * NumPy's exact shortcuts are kept: ``x**2`` is ``(x*x)``, ``x**0.5``
+      is ``sqrt(x)``, ``x**-1`` is ``((real)1)/x``; other powers call ``pow``;
+    * number literals are cast to ``real`` as NumPy casts Python scalars to
+      the array's type, rationals after dividing in double (as Python does);
+    * ``pos``, ``neg`` and ``clip`` use ``gn_maximum``/``gn_minimum``
+      (``kernels/prelude.cuh``), which propagate NaN like NumPy's.
+    """
 
     true_literal, false_literal = "true", "false"
 
@@ -104,23 +120,52 @@ class CudaPrinter(ModelPrinterMixin, C99CodePrinter):
         super().__init__(names, **settings)
         self.real = real
 
+    _print_Mul = StrPrinter._print_Mul
+
+    def _literal(self, value: float) -> str:
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(f"code generator: the constant {value!r} has no CUDA C literal here")
+        return f"(({self.real}){value!r})"
+
     def _print_Float(self, expr) -> str:
-        return f"(({self.real}){float(expr)!r})"
+        return self._literal(float(expr))
+
+    def _print_Infinity(self, expr) -> str:
+        return self._literal(float("inf"))
+
+    _print_NegativeInfinity = _print_NaN = _print_ComplexInfinity = _print_Infinity
 
     def _print_Rational(self, expr) -> str:
-        return f"(({self.real}){expr.p}/({self.real}){expr.q})"
+        return self._literal(expr.p / expr.q)
+
+    def _print_Pow(self, expr, rational=False) -> str:
+        base = self.parenthesize(expr.base, precedence(expr), strict=False)
+        exponent = expr.exp
+        value = float(exponent) if exponent.is_Number else None
+        if value == 2.0:
+            return f"({base}*{base})"
+        if value == 0.5:
+            return f"sqrt({self._print(expr.base)})"
+        if exponent == -sympy.S.Half:  # the rational only: NumpyPrinter prints 1/sqrt for it alone
+            return f"((({self.real})1)/sqrt({self._print(expr.base)}))"
+        if value == -1.0:
+            return f"((({self.real})1)/{base})"
+        base = self._literal(float(expr.base)) if expr.base.is_Number else self._print(expr.base)
+        if exponent.is_Number:
+            return f"pow({base}, {self._literal(float(exponent))})"
+        return f"pow({base}, {self._print(exponent)})"
 
     def _print_Function(self, expr) -> str:
         name = type(expr).__name__
-        args = [self._print(a) for a in expr.args]
+        args = [f"(({self.real})({self._print(a)}))" for a in expr.args]
         if name == "pos":
-            return f"fmax({args[0]}, ({self.real})0)"
+            return f"gn_maximum({args[0]}, (({self.real})0))"
         if name == "neg":
-            return f"fmin({args[0]}, ({self.real})0)"
+            return f"gn_minimum({args[0]}, (({self.real})0))"
         if name == "clip":
-            return f"fmin(fmax({args[0]}, {args[1]}), {args[2]})"
+            return f"gn_minimum(gn_maximum({args[0]}, {args[1]}), {args[2]})"
         if name == "ite":
-            return f"(({args[0]}) ? ({args[1]}) : ({args[2]}))"
+            return f"(({self._print(expr.args[0])}) ? ({self._print(expr.args[1])}) : ({self._print(expr.args[2])}))"
         return super()._print_Function(expr)
 
     def _print_Mod(self, expr) -> str:

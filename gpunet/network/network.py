@@ -30,6 +30,10 @@ from gpunet.network.progress import ProgressBar
 log = logging.getLogger("gpunet")
 
 PRECISIONS = {"float64": np.dtype(np.float64), "float32": np.dtype(np.float32)}
+#: "auto": fused CUDA kernels on a GPU with bit-reproducible ("ordered") spike propagation;
+#: "atomic": fused kernels propagating spikes with atomicAdd (faster, last bits vary between runs);
+#: "off": the array code on every backend.
+KERNEL_MODES = ("auto", "ordered", "atomic", "off")
 _GENERATOR_PURPOSES = {"connect": 1, "init": 2}
 
 
@@ -50,6 +54,11 @@ class Network:
         CUDA device id (CuPy only).
     precision : {"float64", "float32"}
         Floating type of the state.
+    kernels : {"auto", "ordered", "atomic", "off"}
+        On a GPU, the hot loops run as fused CUDA kernels generated from the
+        model equations (``"auto"`` = ``"ordered"``: bit-reproducible spike
+        propagation; ``"atomic"``: atomicAdd, faster, last bits may vary);
+        ``"off"`` keeps the array code.  Ignored on NumPy.
 
     Examples
     --------
@@ -63,7 +72,7 @@ class Network:
     """
 
     def __init__(self, dt: float = 1.0, seed: Optional[int] = None, backend: str = "auto", device: int = 0,
-                 precision: str = "float64") -> None:
+                 precision: str = "float64", kernels: str = "auto") -> None:
         self.populations: list = []
         self.projections: list = []
         self.monitors: list = []
@@ -71,6 +80,10 @@ class Network:
         self._step = 0
         self.compiled = False
         self._draws = 0
+        if kernels not in KERNEL_MODES:
+            raise ValueError(f"kernels must be one of {KERNEL_MODES}, got {kernels!r}")
+        self.kernels = kernels
+        self.fused = None
         self._configure(dt=dt, seed=seed, backend=backend, device=device, precision=precision)
 
     # -- configuration -------------------------------------------------------
@@ -87,8 +100,14 @@ class Network:
         self.precision = PRECISIONS[precision]
 
     def setup(self, dt: Optional[float] = None, seed: Optional[int] = None, backend: Optional[str] = None,
-              device: Optional[int] = None, precision: Optional[str] = None) -> None:
-        """Change dt, seed, backend, device or precision (before any object is created)."""
+              device: Optional[int] = None, precision: Optional[str] = None, kernels: Optional[str] = None) -> None:
+        """Change dt, seed, backend, device, precision or kernels (before any object is created)."""
+        if kernels is not None:
+            if kernels not in KERNEL_MODES:
+                raise ValueError(f"kernels must be one of {KERNEL_MODES}, got {kernels!r}")
+            if self.compiled:
+                raise GpunetError("setup(): kernels cannot change after compile()")
+            self.kernels = kernels
         if self.populations and (backend is not None or device is not None or precision is not None):
             raise GpunetError("setup(): backend, device and precision can only change before populations exist; "
                               "call setup() first or clear() the network")
@@ -174,6 +193,9 @@ class Network:
             for projection in self.projections:
                 projection._compile()
         self.compiled = True
+        if self.backend.is_gpu and self.kernels != "off":  # pragma: no cover - needs a GPU
+            from gpunet.backend.cupy_kernels import attach_fused
+            self.fused = attach_fused(self, mode="atomic" if self.kernels == "atomic" else "ordered")
 
     def _max_delay_of(self, population: Any) -> int:
         delays = [p.max_delay for p in self.projections if p.pre is population]
@@ -342,7 +364,7 @@ def default_network() -> Network:
 
 
 def setup(backend: Optional[str] = None, device: Optional[int] = None, dt: Optional[float] = None,
-          seed: Optional[int] = None, precision: Optional[str] = None) -> None:
+          seed: Optional[int] = None, precision: Optional[str] = None, kernels: Optional[str] = None) -> None:
     """Configure the default network.
 
     Parameters
@@ -358,9 +380,11 @@ def setup(backend: Optional[str] = None, device: Optional[int] = None, dt: Optio
     seed : int, optional
         Seed of all random numbers.
     precision : {"float64", "float32"}, optional
+    kernels : {"auto", "ordered", "atomic", "off"}, optional
+        Fused CUDA kernels on a GPU (see :class:`Network`).
     """
     settings = {k: v for k, v in dict(backend=backend, device=device, dt=dt, seed=seed,
-                                      precision=precision).items() if v is not None}
+                                      precision=precision, kernels=kernels).items() if v is not None}
     if _default is None:
         candidate = Network(**{**_default_settings, **settings})
         _set_default(candidate)

@@ -1,0 +1,195 @@
+"""CUDA code of a neuron model: the fused per-neuron update of ``kernels/neuron_update.cu``.
+
+The element function does, for neuron ``i`` at step ``step``, what
+``Population._update`` does with the array code of
+:func:`gpunet.codegen.numpy_codegen.neuron_update_source`, in the same order:
+
+1. ``active = (refractory[i] == 0)`` (always true without a refractory period);
+2. noise: each ``Normal``/``Uniform`` site draws number ``i`` of its stream
+   (key ``rng.stream_key(seed, (population.id << 8) | site)``) for ``step``;
+   the draw is skipped when a parameter that multiplies the site everywhere
+   is zero for this neuron (the array code skips it when the parameter is zero
+   for every neuron: the only possible difference is the sign of a zero);
+3. the plan's operations (temporaries, assignments, Euler updates), each
+   assignment applied only where ``active``;
+4. conductances without an equation of their own are set to 0;
+5. ``spike = condition && active``; the reset statements for spiking neurons;
+6. ``refractory[i] -= 1`` where not active; for spiking neurons
+   ``last_spike[i] = step`` and ``refractory[i] = int(refractory_period / dt)``
+   (truncated, as ``astype(int32)`` does); ``spiked[i] = spike``.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import sympy
+
+from gpunet.codegen.cuda_common import (
+    COMMON_PARAMS,
+    REAL_TYPES,
+    CudaUnit,
+    ElementWriter,
+    KernelInfo,
+    UnsupportedByCuda,
+    attribute_ctype,
+    check_signature,
+    clipped,
+    default_prefix,
+    register_name,
+    symbols_of,
+    time_lines,
+)
+from gpunet.codegen.cuda_templates import render
+from gpunet.codegen.plan import Op, continuous_plan, noise_gates, statement_ops
+from gpunet.codegen.printers import CudaPrinter
+from gpunet.model.ir import ModelSpec
+
+
+def _check_supported(spec: ModelSpec, ops: list[Op], reset: list[Op]) -> None:
+    written_globals = sorted({op.target for op in ops + reset if op.kind != "temp" and op.target in spec.global_names})
+    if written_globals:
+        raise UnsupportedByCuda(f"neuron model {spec.name!r}: the CUDA generator does not assign global "
+                                f"variables ({', '.join(written_globals)}); the array code path runs this model")
+
+
+def _temporary(name: str) -> str:
+    return "tmp_" + name.lstrip("_")
+
+
+def neuron_unit(spec: ModelSpec, precision: str = "float64", prefix: Optional[str] = None) -> CudaUnit:
+    """The CUDA unit (source and kernel metadata) of neuron model ``spec``.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        A parsed neuron model.
+    precision : {"float64", "float32"}
+        Floating type of the population's arrays.
+    prefix : str, optional
+        C name prefix of the unit's functions (default ``gn_<model>_<f64|f32>``).
+
+    Returns
+    -------
+    CudaUnit
+        With one kernel, phase ``"neuron_update"``.
+
+    Raises
+    ------
+    UnsupportedByCuda
+        For a model that assigns global variables.
+    """
+    if spec.kind != "neuron":
+        raise ValueError(f"neuron_unit() needs a neuron model, got {spec.kind} model {spec.name!r}")
+    real = REAL_TYPES[precision]
+    ops = continuous_plan(spec)
+    reset = statement_ops(spec.reset) if spec.spiking else []
+    _check_supported(spec, ops, reset)
+    fn = prefix or default_prefix(spec, precision)
+    out = ElementWriter(real)
+    names: dict[str, str] = {"dt": "dt", "t": "t"}
+    printer = CudaPrinter(names, real=real)
+    gates = noise_gates(spec)
+
+    defined = {s.target for s in spec.equations}
+    zeroed = [c for c in spec.conductances if c not in defined]
+    extra = [spec.spike, spec.refractory] + [a for site in spec.noise_sites for a in (site.arg0, site.arg1)]
+    used = symbols_of(ops + reset, extra) | set(zeroed) | {g for names_ in gates.values() for g in names_}
+    written = {op.target for op in ops + reset if op.kind != "temp"} | set(zeroed)
+
+    time_lines(out, ("i",))
+    for name, attribute in spec.attributes.items():
+        if name not in used:
+            continue
+        ctype = attribute_ctype(attribute, real)
+        pointer = out.param(f"a_{name}", f"{ctype}*" if name in written else f"const {ctype}*", "attr", name)
+        names[name] = register_name(attribute)
+        if attribute.is_global:
+            out(f"const {ctype} l_{name} = {pointer}[0];")
+        else:
+            out(f"{'' if name in written else 'const '}{ctype} l_{name} = {pointer}[i];")
+    for target in spec.targets:
+        pointer = out.param(f"sum_{target}", f"const {real}*", "sum", target)
+        names[f"_sum_{target}"] = f"s_{target}"
+        out(f"const {real} s_{target} = {pointer}[i];")
+    has_refractory = spec.spiking and spec.refractory is not None
+    if has_refractory:
+        out.param("refractory", "int*", "attr", "_refractory")
+        out("const bool active = refractory[i] == 0;")
+    else:
+        out("const bool active = true;")
+    out("(void)active;")
+    _noise_lines(out, spec, names, printer, gates)
+    for op in ops:
+        if op.kind == "temp":
+            names[op.target] = _temporary(op.target)
+            out(f"const {real} {names[op.target]} = {printer.doprint(op.expr)};")
+            continue
+        value = printer.doprint(op.expr)
+        if op.kind == "update":
+            value = f"{names[op.target]} + {value}"
+        out(f"if (active) {{ l_{op.target} = {clipped(value, op, printer)}; }}")
+    for conductance in zeroed:
+        out(f"l_{conductance} = 0;")
+    if spec.spiking:
+        _spike_lines(out, spec, reset, printer, has_refractory)
+    for name in spec.attributes:
+        if name in written and name in used:
+            out(f"a_{name}[i] = l_{name};")
+
+    params = out.params_text()
+    body = render("neuron_update.cu", fn=fn, model=spec.name, params=params, args=out.args_text(),
+                  body=out.body())
+    info = KernelInfo(fn, "neuron_update", COMMON_PARAMS + tuple(out.params.values()))
+    check_signature(body, info)
+    return CudaUnit(spec.name, "neuron", precision, fn, body, {"neuron_update": info})
+
+
+def _noise_lines(out: ElementWriter, spec: ModelSpec, names: dict, printer: CudaPrinter,
+                 gates: dict[int, list[str]]) -> None:
+    """Draws of the noise sites, with arguments evaluated as the array code evaluates them.
+
+    The array code computes the arguments from the state (in the network's
+    precision when they read an attribute, in Python doubles otherwise) and
+    the draw ``mean + std * z`` in double, then casts to the precision.
+    """
+    real = out.real
+    double_printer = CudaPrinter({**names, "dt": "dt_host", "t": "t_host"}, real="double")
+    attributes = set(spec.attributes)
+    for site in spec.noise_sites:
+        key = out.param(f"key_{site.index}", "const gn_u64", "key", str(site.index))
+        arguments = []
+        for argument in (site.arg0, site.arg1):
+            reads_state = bool({s.name for s in argument.free_symbols} & attributes)
+            text = (printer if reads_state else double_printer).doprint(argument)
+            arguments.append(f"(double)({text})")
+        draw = "gn_normal" if site.kind == "Normal" else "gn_uniform"
+        variable = f"rand_{site.index}"
+        names[site.symbol.name] = variable
+        out(f"{real} {variable} = ({real})0;")
+        condition = " && ".join(f"{names[g]} != 0" for g in gates.get(site.index, []))
+        call = f"{variable} = ({real}){draw}({key}, step, (gn_u64)i, {arguments[0]}, {arguments[1]});"
+        out(f"if ({condition}) {{ {call} }}" if condition else call)
+
+
+def _spike_lines(out: ElementWriter, spec: ModelSpec, reset: list[Op], printer: CudaPrinter,
+                 has_refractory: bool) -> None:
+    spiked = out.param("spiked", "bool*", "spiked")
+    last_spike = out.param("last_spike", "gn_i64*", "attr", "_last_spike")
+    condition = printer.doprint(spec.spike) if spec.spike is not None else "false"
+    out(f"const bool spike = ({condition}) && active;")
+    if reset:
+        out("if (spike) {")
+        for op in reset:
+            out(f"l_{op.target} = {clipped(printer.doprint(op.expr), op, printer)};", 2)
+        out("}")
+    if has_refractory:
+        period = printer.doprint(spec.refractory if isinstance(spec.refractory, sympy.Basic)
+                                 else sympy.Float(spec.refractory))
+        out("if (!active) { refractory[i] -= 1; }")
+        out("if (spike) {")
+        out(f"{last_spike}[i] = step;", 2)
+        out(f"refractory[i] = (int)(({period}) / dt);", 2)
+        out("}")
+    else:
+        out(f"if (spike) {{ {last_spike}[i] = step; }}")
+    out(f"{spiked}[i] = spike;")

@@ -1,0 +1,239 @@
+"""CUDA code of a synapse model: event, continuous and weighted-sum kernels.
+
+Each phase mirrors one function of :mod:`gpunet.codegen.numpy_codegen`:
+
+* ``pre_events`` (``kernels/spike_propagation.cu``) = ``pre_event``: per
+  synapse, event-driven traces decay by ``exp(dt * (last - (step - 1)) / tau)``,
+  ``last = step``, then the ``pre_spike`` statements; ``g_target += c`` becomes
+  the element's return value, added to the post neuron's conductance by the
+  kernel (in row order, or with atomicAdd);
+* ``post_events`` (``kernels/synapse_events.cu``) = ``post_event``, with
+  ``exp(dt * (last - step) / tau)``;
+* ``continuous`` (``kernels/synapse_update.cu``) = ``continuous``;
+* ``rate_sum`` (``kernels/rate_sum.cu``) = rate-coded transmission (``psp``).
+
+``pre.x``/``post.x`` read the pre/post population's local attribute ``x`` at
+the synapse's ranks.  Several ``g_target +=`` statements in one block are
+summed per synapse before being added (the array code adds them one
+statement at a time: equal up to rounding).
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import sympy
+
+from gpunet.codegen.cuda_common import (
+    COMMON_PARAMS,
+    INDEX_TYPES,
+    REAL_TYPES,
+    CudaUnit,
+    ElementWriter,
+    KernelInfo,
+    UnsupportedByCuda,
+    attribute_ctype,
+    check_signature,
+    clipped,
+    default_prefix,
+    fixed_params,
+    register_name,
+    symbols_of,
+    time_lines,
+)
+from gpunet.codegen.cuda_templates import render
+from gpunet.codegen.plan import Op, continuous_plan, event_driven_decays, statement_ops
+from gpunet.codegen.printers import CudaPrinter
+from gpunet.model.ir import ModelSpec
+
+_G = sympy.Symbol("g_target")
+_ELAPSED = sympy.Symbol("_elapsed")
+_PSP_CSR = sympy.Symbol("w") * sympy.Symbol("_pre_r")
+
+
+def _event_params(real: str, index: str) -> tuple:
+    return COMMON_PARAMS + fixed_params(
+        ("spikes", "const bool*", "spikes"), ("delay", "const gn_i64", "delay"),
+        ("row_ptr", f"const {index}*", "attr", "_row_ptr"), ("pre_idx", f"const {index}*", "attr", "_pre_idx"),
+        ("post_idx", f"const {index}*", "attr", "_post_idx"), ("delays", "const int*", "attr", "_delays"),
+        ("pre_ptr", "const gn_i64*", "pre_ptr"), ("pre_syn", "const gn_i64*", "pre_syn"),
+        ("g_target", f"{real}*", "g_target"))
+
+
+class _SynapseWriter:
+    """Element code of one phase of a synapse model."""
+
+    def __init__(self, spec: ModelSpec, real: str, phase: str) -> None:
+        self.spec = spec
+        self.phase = phase
+        self.out = ElementWriter(real)
+        self.names: dict[str, str] = {"dt": "dt", "t": "t", "_elapsed": "elapsed"}
+        self.printer = CudaPrinter(self.names, real=real)
+
+    def check(self, ops: list[Op]) -> None:
+        spec = self.spec
+        for op in ops:
+            if op.kind != "temp" and op.target in spec.global_names:
+                raise UnsupportedByCuda(f"synapse model {spec.name!r} ({self.phase}): the CUDA generator does not "
+                                        f"assign the global variable {op.target!r}")
+            reads = op.expr - _G if op.target == "g_target" else op.expr
+            if _G in reads.free_symbols:
+                raise UnsupportedByCuda(f"synapse model {spec.name!r} ({self.phase}): g_target may only be "
+                                        "added to (g_target += ...), not read")
+
+    def bind(self, ops: list[Op], extra=(), always_written=()) -> set[str]:
+        """Parameters and registers for what ``ops`` use; returns the written locals."""
+        spec, out, real = self.spec, self.out, self.out.real
+        used = symbols_of(ops, extra) | set(always_written)
+        written = {op.target for op in ops if op.kind != "temp"} | set(always_written)
+        time_lines(out, ("s", "pre", "post"))
+        for name, attribute in spec.attributes.items():
+            if name not in used:
+                continue
+            ctype = attribute_ctype(attribute, real)
+            write = name in written
+            pointer = out.param(f"a_{name}", f"{ctype}*" if write else f"const {ctype}*", "attr", name)
+            self.names[name] = register_name(attribute)
+            if attribute.is_global:
+                out(f"const {ctype} l_{name} = {pointer}[0];")
+            else:
+                out(f"{'' if write else 'const '}{ctype} l_{name} = {pointer}[s];")
+        for side, attribute in spec.prepost:
+            symbol = f"_{side}_{attribute}"
+            if symbol in used:
+                pointer = out.param(f"{side}_a_{attribute}", f"const {real}*", side, attribute)
+                self.names[symbol] = f"{pointer}[{side}]"
+        return {n for n in written if n in spec.attributes and not spec.attributes[n].is_global}
+
+    def statements(self, ops: list[Op], contribution: Optional[str] = None) -> None:
+        out, names, printer = self.out, self.names, self.printer
+        for op in ops:
+            if op.kind == "temp":
+                names[op.target] = "tmp_" + op.target.lstrip("_")
+                out(f"const {out.real} {names[op.target]} = {printer.doprint(op.expr)};")
+            elif op.target == "g_target":
+                out(f"{contribution} += {printer.doprint(op.expr - _G)};")
+            else:
+                value = printer.doprint(op.expr)
+                if op.kind == "update":
+                    value = f"{names[op.target]} + {value}"
+                out(f"l_{op.target} = {clipped(value, op, printer)};")
+
+    def write_back(self, written: set[str]) -> None:
+        for name in self.spec.attributes:
+            if name in written:
+                self.out(f"a_{name}[s] = l_{name};")
+
+
+def _event_phase(spec: ModelSpec, which: str, real: str) -> Optional[_SynapseWriter]:
+    statements = spec.pre_spike if which == "pre" else spec.post_spike
+    if not statements:
+        return None
+    writer = _SynapseWriter(spec, real, f"{which}_spike")
+    decays = event_driven_decays(spec, _ELAPSED)
+    body = statement_ops(statements)
+    writer.check(body)
+    decayed = [op.target for op in decays]
+    written = writer.bind(decays + body, always_written=decayed)
+    out = writer.out
+    if decays:
+        last = out.param("last_event", "gn_i64*", "attr", "_last_event")
+        reference = "(step - 1)" if which == "pre" else "step"
+        out(f"const {real} elapsed = dt * ({real})({last}[s] - {reference});")
+        for op in decays:
+            out(f"l_{op.target} = {writer.printer.doprint(op.expr)};")
+        out(f"{last}[s] = step;")
+    if which == "pre":
+        out(f"{real} contribution = ({real})0;")
+    writer.statements(body, "contribution")
+    writer.write_back(written)
+    if which == "pre":
+        out("return contribution;")
+    return writer
+
+
+def synapse_unit(spec: ModelSpec, precision: str = "float64", index: str = "int32",
+                 prefix: Optional[str] = None) -> CudaUnit:
+    """The CUDA unit (source and kernel metadata) of synapse model ``spec``.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        A parsed synapse model.
+    precision : {"float64", "float32"}
+        Floating type of the projection's arrays.
+    index : {"int32", "int64"}
+        Type of the projection's ``_row_ptr``, ``_pre_idx`` and ``_post_idx``.
+    prefix : str, optional
+        C name prefix (default ``gn_<model>_<f64|f32>_<i32|i64>``).
+
+    Returns
+    -------
+    CudaUnit
+        Kernels by phase: ``pre_events_ordered`` and ``pre_events_atomic``
+        (models with ``pre_spike``), ``post_events``, ``continuous``,
+        ``rate_sum`` (rate-coded models), each only where the model needs it.
+
+    Raises
+    ------
+    UnsupportedByCuda
+        For a model that assigns a global variable or reads ``g_target``.
+    """
+    if spec.kind != "synapse":
+        raise ValueError(f"synapse_unit() needs a synapse model, got {spec.kind} model {spec.name!r}")
+    real, index_type = REAL_TYPES[precision], INDEX_TYPES[index]
+    fn = prefix or default_prefix(spec, precision, index)
+    bodies: list[str] = []
+    kernels: dict[str, KernelInfo] = {}
+
+    pre = _event_phase(spec, "pre", real)
+    if pre is not None:
+        name = f"{fn}_pre_events"
+        bodies.append(render("spike_propagation.cu", fn=name, model=spec.name, real=real, index=index_type,
+                             params=pre.out.params_text(), args=pre.out.args_text(), body=pre.out.body()))
+        params = _event_params(real, index_type) + tuple(pre.out.params.values())
+        kernels["pre_events_ordered"] = KernelInfo(f"{name}_ordered", "pre_events_ordered", params, lanes=32)
+        kernels["pre_events_atomic"] = KernelInfo(f"{name}_atomic", "pre_events_atomic", params, lanes=32)
+
+    post = _event_phase(spec, "post", real)
+    if post is not None:
+        name = f"{fn}_post_events"
+        bodies.append(render("synapse_events.cu", fn=name, model=spec.name, index=index_type,
+                             params=post.out.params_text(), args=post.out.args_text(), body=post.out.body()))
+        fixed = COMMON_PARAMS + fixed_params(
+            ("spiked", "const bool*", "spiked"), ("row_ptr", f"const {index_type}*", "attr", "_row_ptr"),
+            ("pre_idx", f"const {index_type}*", "attr", "_pre_idx"))
+        kernels["post_events"] = KernelInfo(name, "post_events", fixed + tuple(post.out.params.values()), lanes=32)
+
+    ops = continuous_plan(spec)
+    if ops:
+        writer = _SynapseWriter(spec, real, "equations")
+        writer.check(ops)
+        written = writer.bind(ops)
+        writer.statements(ops)
+        writer.write_back(written)
+        name = f"{fn}_continuous"
+        bodies.append(render("synapse_update.cu", fn=name, model=spec.name, index=index_type,
+                             params=writer.out.params_text(), args=writer.out.args_text(), body=writer.out.body()))
+        fixed = COMMON_PARAMS + fixed_params(
+            ("pre_idx", f"const {index_type}*", "attr", "_pre_idx"),
+            ("post_idx", f"const {index_type}*", "attr", "_post_idx"))
+        kernels["continuous"] = KernelInfo(name, "continuous", fixed + tuple(writer.out.params.values()))
+
+    if not spec.spiking and spec.psp is not None:
+        writer = _SynapseWriter(spec, real, "psp")
+        writer.bind([], extra=[spec.psp])
+        writer.out(f"return ({real})({writer.printer.doprint(spec.psp)});")
+        name = f"{fn}_rate_sum"
+        from_zero = "true" if spec.psp == _PSP_CSR else "false"
+        bodies.append(render("rate_sum.cu", fn=name, model=spec.name, real=real, index=index_type,
+                             from_zero=from_zero, params=writer.out.params_text(), args=writer.out.args_text(),
+                             body=writer.out.body()))
+        fixed = COMMON_PARAMS + fixed_params(
+            ("row_ptr", f"const {index_type}*", "attr", "_row_ptr"),
+            ("pre_idx", f"const {index_type}*", "attr", "_pre_idx"), ("total", f"{real}*", "total"))
+        kernels["rate_sum"] = KernelInfo(name, "rate_sum", fixed + tuple(writer.out.params.values()), lanes=32)
+
+    body = "\n".join(bodies)
+    for info in kernels.values():
+        check_signature(body, info)
+    return CudaUnit(spec.name, "synapse", precision, fn, body, kernels, index)

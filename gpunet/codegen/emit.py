@@ -1,0 +1,117 @@
+"""Write the complete CUDA source of every built-in model and example network (``gpunet kernels``).
+
+One file per built-in model and precision (``neuron_Izhikevich_f64.cu``,
+``synapse_STDP_f32.cu``, ...), one per example network and precision with all
+its models in one translation unit (``network_reference_network_f64.cu``),
+plus ``rng.cu`` and ``pack.cu``.  Every file is self-contained, so CI can
+compile each with ``nvcc --ptx`` (:mod:`gpunet.codegen.nvcc`).
+"""
+from __future__ import annotations
+
+import inspect
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional, TextIO
+
+from gpunet.codegen.cuda_codegen import model_unit, module_source, network_units, pack_source, rng_source
+from gpunet.codegen.cuda_common import PRECISION_SUFFIX
+
+PRECISIONS = ("float32", "float64")
+
+
+def builtin_models() -> dict[str, Any]:
+    """The built-in neuron and synapse models, by name."""
+    from gpunet import model
+    names = ("Izhikevich", "LeakyIntegrator", "IF_curr_exp", "IF_cond_exp", "PoissonNeuron", "SpikeSourceNeuron",
+             "STDP", "Hebb", "Oja", "DefaultSpiking", "DefaultRate")
+    return {name: getattr(model, name) for name in names}
+
+
+def example_networks() -> dict[str, Callable[[], Any]]:
+    """Builders of the example networks of :mod:`gpunet.examples` (small sizes, NumPy backend).
+
+    Every public function of that module whose name ends in ``_network`` is
+    an example; ``backend="numpy"`` and a small ``neurons`` are passed when it
+    takes them.
+    """
+    from gpunet import examples
+    builders: dict[str, Callable[[], Any]] = {}
+    for name, function in vars(examples).items():
+        if name.startswith("_") or not name.endswith("_network") or not inspect.isfunction(function):
+            continue
+        if function.__module__ != examples.__name__:
+            continue
+        parameters = inspect.signature(function).parameters
+        options = {key: value for key, value in (("backend", "numpy"), ("neurons", 20)) if key in parameters}
+        builders[name] = lambda function=function, options=options: function(**options)
+    return builders
+
+
+def _write(directory: Path, name: str, text: str) -> Path:
+    path = directory / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def emit_all(directory: Path | str) -> list[Path]:
+    """Write every generated CUDA source into ``directory`` (created if needed).
+
+    Parameters
+    ----------
+    directory : path
+        Output folder; existing files of the same names are replaced.
+
+    Returns
+    -------
+    list of Path
+        The files written, in a stable order.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = [_write(directory, "rng.cu", rng_source()), _write(directory, "pack.cu", pack_source())]
+    for name, model in builtin_models().items():
+        spec = model.spec
+        for precision in PRECISIONS:
+            unit = model_unit(spec, precision)
+            paths.append(_write(directory, f"{spec.kind}_{name}_{PRECISION_SUFFIX[precision]}.cu", unit.source))
+    for name, build in example_networks().items():
+        network = build()
+        for precision in PRECISIONS:
+            units = network_units(network, precision)
+            title = f"the models of example network {name} ({precision})"
+            paths.append(_write(directory, f"network_{name}_{PRECISION_SUFFIX[precision]}.cu",
+                                module_source(units, title)))
+    return paths
+
+
+def kernels_command(directory: Path | str, check: bool = False, arch: Optional[str] = None,
+                    jobs: Optional[int] = None, out: Optional[TextIO] = None) -> int:
+    """``gpunet kernels --emit DIR [--check]``: emit, optionally compile each file; return the exit status.
+
+    Without ``nvcc`` the check is skipped with a message saying why (status 0);
+    a file that does not compile makes the status 1.
+    """
+    import sys
+
+    from gpunet.codegen import nvcc
+    out = out or sys.stdout
+    paths = emit_all(directory)
+    print(f"gpunet kernels: wrote {len(paths)} CUDA sources to {Path(directory)}", file=out)
+    if not check:
+        return 0
+    compiler = nvcc.find_nvcc()
+    if compiler is None:
+        print("gpunet kernels: compile check skipped: nvcc not found (not on PATH, nor in $CUDA_HOME/bin "
+              "or $CUDA_PATH/bin)", file=out)
+        return 0
+    arch = arch or nvcc.DEFAULT_ARCH
+    start = time.perf_counter()
+    results = nvcc.compile_all(paths, compiler, arch, jobs)
+    for result in results:
+        print(result.line(), file=out)
+    failed = [r for r in results if not r.ok]
+    print(f"gpunet kernels: {len(results) - len(failed)} of {len(results)} compiled with {compiler} -arch={arch} "
+          f"--ptx in {time.perf_counter() - start:.1f} s", file=out)
+    for result in failed:
+        print(f"--- {result.path.name}\n{result.output}", file=out)
+    return 1 if failed else 0

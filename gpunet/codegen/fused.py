@@ -1,0 +1,118 @@
+"""Run a compiled network's hot loops through generated kernels instead of array code.
+
+:func:`attach` replaces, on each population and projection *instance* of a
+compiled network, the step methods the simulation loop calls
+(``_update``, ``_pre_events``, ``_post_events``, ``_update_continuous``,
+``_transmit``) with calls of :mod:`gpunet.codegen.kernel_calls`; nothing
+else changes (state, monitors, saves).  It is what the benchmarks and the
+parity tests use, on a GPU (launchers from :mod:`gpunet.backend.cupy_kernels`)
+or on the CPU (:class:`gpunet.codegen.host_build.HostLauncher`), until the
+network wires the fused kernels in itself.
+
+Objects whose model the generator does not support, and populations with an
+``_update`` of their own (``SpikeSourceArray``), keep the array code.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from gpunet.codegen.cuda_codegen import model_unit
+from gpunet.codegen.cuda_common import CudaUnit, UnsupportedByCuda
+from gpunet.codegen.kernel_calls import Launcher, PopulationKernels, ProjectionKernels
+
+
+@dataclass
+class Attachment:
+    """Which objects of a network run fused kernels, and why the others do not."""
+
+    fused: list[str] = field(default_factory=list)
+    array_code: dict[str, str] = field(default_factory=dict)
+
+
+def _own_update(population: Any) -> bool:
+    from gpunet.network.population import Population
+    return type(population)._update is not Population._update
+
+
+def attach(network: Any, launcher_for: Callable[[CudaUnit], Launcher], mode: str = "ordered") -> Attachment:
+    """Swap the step methods of ``network``'s objects for fused kernels.
+
+    Parameters
+    ----------
+    network : Network
+        A network; compiled here if it is not yet.
+    launcher_for : callable
+        Makes the launcher of a unit (e.g. ``cupy_kernels.launcher_for``).
+    mode : {"ordered", "atomic"}
+        Spike propagation variant (see :class:`~gpunet.codegen.kernel_calls.ProjectionKernels`).
+
+    Returns
+    -------
+    Attachment
+        The names of the objects now fused, and the reason for each one left
+        on array code.
+    """
+    network.compile()
+    precision = network.precision.name
+    result = Attachment()
+    for population in network.populations:
+        if _own_update(population):
+            result.array_code[population.name] = f"{type(population).__name__} has its own update"
+            continue
+        try:
+            unit = model_unit(population.spec, precision)
+        except UnsupportedByCuda as exc:
+            result.array_code[population.name] = str(exc)
+            continue
+        kernels = PopulationKernels(unit, launcher_for(unit), size=population.size, dt=network.dt,
+                                    noise_keys=population._noise_keys)
+        population._update = _population_update(population, kernels)
+        result.fused.append(population.name)
+    for projection in network.projections:
+        index = projection._state["_pre_idx"].dtype.name
+        try:
+            unit = model_unit(projection.spec, precision, index)
+        except UnsupportedByCuda as exc:
+            result.array_code[projection.name] = str(exc)
+            continue
+        kernels = ProjectionKernels(unit, launcher_for(unit), dt=network.dt, pre_size=projection.pre.size,
+                                    post_size=projection.post.size, mode=mode)
+        _attach_projection(projection, kernels)
+        result.fused.append(projection.name)
+    return result
+
+
+def _population_update(population: Any, kernels: PopulationKernels) -> Callable[[int], None]:
+    def update(step: int) -> None:
+        kernels.update(population._state, population._sums, population._spiked, step)
+    return update
+
+
+def _attach_projection(projection: Any, kernels: ProjectionKernels) -> None:
+    pre, post = projection.pre, projection.post
+
+    def pre_events(step: int) -> None:
+        kernels.pre_events(projection._state, step, post._state[f"g_{projection.target}"], pre._state,
+                           post._state, pre._history, projection._groups)
+
+    def transmit(step: int) -> None:
+        if projection.spec.spiking:
+            projection._pre_events(step)
+        elif projection.target in post._sums:
+            kernels.rate_sum(projection._state, step, post._sums[projection.target], pre._state, post._state)
+
+    def post_events(step: int) -> None:
+        kernels.post_events(projection._state, step, post._spiked, pre._state, post._state)
+
+    def continuous(step: int) -> None:
+        kernels.continuous(projection._state, step, pre._state, post._state)
+
+    if kernels.has("pre_events"):
+        projection._pre_events = pre_events
+    if kernels.has("rate_sum"):
+        projection._transmit = transmit
+    if kernels.has("post_events"):
+        projection._post_events = post_events
+    if kernels.has("continuous"):
+        projection._update_continuous = continuous

@@ -1,0 +1,125 @@
+"""Compile generated CUDA source as host C++ and run its kernels on the CPU.
+
+The kernels of ``kernels/`` are written so that, without ``__CUDACC__`` (or
+with ``-DGN_HOST_KERNELS`` under nvcc), every kernel is an ``extern "C"``
+host function whose grid-stride loops run sequentially.  This module builds
+such a shared library with the system's C++ compiler and calls it through
+:mod:`ctypes` on NumPy arrays: the very text a GPU would run, checked against
+the NumPy path on a machine without a GPU.
+
+The library is built with ``-O2 -ffp-contract=off`` (no fused multiply-add,
+like the device code's ``--fmad=false``) and cached by a hash of the source.
+"""
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from gpunet.codegen.cuda_common import KernelInfo
+from gpunet.codegen.kernel_calls import check_arguments
+from gpunet.errors import BackendError
+
+_SCALARS = {"double": ctypes.c_double, "float": ctypes.c_float, "gn_i64": ctypes.c_longlong,
+            "int": ctypes.c_int, "bool": ctypes.c_bool, "gn_u64": ctypes.c_ulonglong}
+_lock = threading.Lock()
+_libraries: dict[str, ctypes.CDLL] = {}
+
+
+def find_compiler() -> Optional[str]:
+    """Path of a host C++ compiler (``$CXX``, ``c++``, ``g++``, ``clang++``), or None."""
+    candidates = [os.environ.get("CXX"), "c++", "g++", "clang++"]
+    for candidate in candidates:
+        if candidate and shutil.which(candidate):
+            return shutil.which(candidate)
+    return None
+
+
+def _cache_dir() -> Path:
+    path = Path(tempfile.gettempdir()) / f"gpunet-host-kernels-{os.getuid() if hasattr(os, 'getuid') else 0}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def compile_command(compiler: str, source: Path, output: Path) -> list[str]:
+    """The command that builds ``source`` into the shared library ``output``."""
+    if Path(compiler).name.startswith("nvcc"):
+        return [compiler, "-x", "cu", "-O2", "--fmad=false", "-std=c++17", "-DGN_HOST_KERNELS", "-shared",
+                "-Xcompiler", "-fPIC,-ffp-contract=off", str(source), "-o", str(output)]
+    return [compiler, "-x", "c++", "-std=c++17", "-O2", "-ffp-contract=off", "-fno-fast-math", "-fPIC", "-shared",
+            str(source), "-o", str(output)]
+
+
+def build_library(source: str, compiler: Optional[str] = None) -> ctypes.CDLL:
+    """Compile ``source`` as host code into a shared library and load it.
+
+    Parameters
+    ----------
+    source : str
+        A complete generated source (e.g. ``CudaUnit.source``).
+    compiler : str, optional
+        A C++ compiler or ``nvcc``; default :func:`find_compiler`.
+
+    Raises
+    ------
+    BackendError
+        When no compiler is found or the compilation fails (with its output).
+    """
+    compiler = compiler or find_compiler()
+    if compiler is None:
+        raise BackendError("no host C++ compiler found (tried $CXX, c++, g++, clang++)")
+    digest = hashlib.sha256((compiler + "\0" + source).encode()).hexdigest()[:24]
+    with _lock:
+        if digest in _libraries:
+            return _libraries[digest]
+        directory = _cache_dir()
+        library = directory / f"{digest}.so"
+        if not library.exists():
+            with tempfile.TemporaryDirectory(dir=directory) as work:
+                source_path = Path(work) / "kernels.cu"
+                source_path.write_text(source)
+                built = Path(work) / "kernels.so"
+                result = subprocess.run(compile_command(compiler, source_path, built), capture_output=True,
+                                        text=True)
+                if result.returncode != 0:
+                    raise BackendError(f"host compilation of generated kernels failed ({compiler}):\n"
+                                       f"{result.stderr[-4000:]}")
+                os.replace(built, library)
+        _libraries[digest] = ctypes.CDLL(str(library))
+        return _libraries[digest]
+
+
+class HostLauncher:
+    """Launcher that runs kernels compiled by :func:`build_library` on NumPy arrays."""
+
+    def __init__(self, library: ctypes.CDLL) -> None:
+        self.library = library
+
+    @classmethod
+    def from_source(cls, source: str, compiler: Optional[str] = None) -> "HostLauncher":
+        return cls(build_library(source, compiler))
+
+    def __call__(self, kernel: KernelInfo, values: Sequence[Any]) -> None:
+        check_arguments(kernel, values)
+        function = getattr(self.library, kernel.name)
+        function.restype = None
+        arguments = []
+        for param, value in zip(kernel.params, values):
+            if param.is_pointer:
+                arguments.append(ctypes.c_void_p(value.ctypes.data))
+            else:
+                arguments.append(_SCALARS[param.base_type](value))
+        function(*arguments)
+
+
+def address(array: np.ndarray) -> int:
+    """Address of a NumPy array's first byte (for :class:`~gpunet.codegen.kernel_calls.Packer`)."""
+    return int(array.ctypes.data)

@@ -1,0 +1,295 @@
+"""Call generated kernels with a network's arrays: the calling contract of the fused path.
+
+The classes here know *what* to pass to each kernel of a
+:class:`~gpunet.codegen.cuda_common.CudaUnit`; a *launcher* knows *how*:
+:class:`gpunet.backend.cupy_kernels.CupyLauncher` launches on a GPU,
+:class:`gpunet.codegen.host_build.HostLauncher` runs the same source compiled
+as host C++ (sequential loops), which is how the kernels are tested without a
+GPU.  A launcher is any callable ``launcher(kernel, values)`` taking a
+:class:`~gpunet.codegen.cuda_common.KernelInfo` and one value per parameter.
+
+Contract (each call does in place what the named array-code step does)
+----------------------------------------------------------------------
+``PopulationKernels.update(state, sums, spiked, step)``
+    ``Population._update(step)`` for the population's model: noise, equations,
+    conductance reset, spike test and reset, refractory counter, last spike
+    step.  ``state`` is ``population._state``, ``sums`` ``population._sums``;
+    the spike mask is written into ``spiked`` (``population._spiked``).
+``ProjectionKernels.pre_events(state, step, g_target, pre_state, post_state, history, groups)``
+    ``Projection._pre_events(step)``; ``history`` is the pre population's
+    ``_history`` and ``groups`` the projection's ``_groups``.
+``ProjectionKernels.post_events(state, step, spiked, pre_state, post_state)``
+    ``Projection._post_events(step)``; ``spiked`` is the post population's mask.
+``ProjectionKernels.continuous(state, step, pre_state, post_state)``
+    ``Projection._update_continuous(step)``.
+``ProjectionKernels.rate_sum(state, step, total, pre_state, post_state)``
+    The rate-coded branch of ``Projection._transmit(step)``: adds to ``total``
+    (the post population's ``_sums[target]``).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping, Optional, Protocol, Sequence
+
+import numpy as np
+
+from gpunet.codegen.cuda_codegen import PACK_KERNELS, RNG_KERNELS
+from gpunet.codegen.cuda_common import CudaUnit, KernelInfo, KernelParam
+
+#: NumPy dtype of each C type the kernels use.
+C_DTYPES = {"double": np.dtype(np.float64), "float": np.dtype(np.float32), "gn_i64": np.dtype(np.int64),
+            "int": np.dtype(np.int32), "bool": np.dtype(np.bool_), "gn_u64": np.dtype(np.uint64),
+            "unsigned char": np.dtype(np.uint8)}
+PACK_ALIGNMENT = 64  # the alignment of gpunet.io.host_pool's buffers: a packed buffer maps onto a BufferSet
+
+
+class Launcher(Protocol):
+    def __call__(self, kernel: KernelInfo, values: Sequence[Any]) -> None: ...
+
+
+def check_arguments(kernel: KernelInfo, values: Sequence[Any]) -> None:
+    """Raise TypeError unless every array matches its parameter's type and is C-contiguous.
+
+    A raw kernel reads memory as its signature says: an array of another dtype
+    would be read as garbage, so launchers check before every launch.
+    """
+    if len(values) != len(kernel.params):
+        raise TypeError(f"kernel {kernel.name}: {len(kernel.params)} arguments expected, got {len(values)}")
+    for param, value in zip(kernel.params, values):
+        if not param.is_pointer:
+            continue
+        expected = C_DTYPES[param.base_type]
+        dtype = getattr(value, "dtype", None)
+        if dtype != expected:
+            raise TypeError(f"kernel {kernel.name}: argument {param.name} ({param.role} {param.key}) must be a "
+                            f"{expected} array, got {type(value).__name__} of dtype {dtype}")
+        if not value.flags.c_contiguous:
+            raise TypeError(f"kernel {kernel.name}: argument {param.name} must be C-contiguous")
+
+
+def _resolve(param: KernelParam, context: Mapping[str, Any]) -> Any:
+    value = context[param.role]
+    if param.key:
+        value = value[int(param.key)] if param.role == "key" else value[param.key]
+    return value
+
+
+def _values(kernel: KernelInfo, context: Mapping[str, Any]) -> list[Any]:
+    try:
+        return [_resolve(p, context) for p in kernel.params]
+    except KeyError as exc:
+        raise KeyError(f"kernel {kernel.name}: no value for {exc.args[0]!r}") from None
+
+
+class PopulationKernels:
+    """The fused neuron update of one population.
+
+    Parameters
+    ----------
+    unit : CudaUnit
+        The population's neuron unit (:func:`gpunet.codegen.cuda_codegen.neuron_unit`).
+    launcher : callable
+        Runs a kernel (see the module docstring).
+    size : int
+        Number of neurons.
+    dt : float
+        Step size (ms).
+    noise_keys : mapping of int to int
+        Stream key of each noise site (``population._noise_keys``, kept by reference).
+    """
+
+    def __init__(self, unit: CudaUnit, launcher: Launcher, *, size: int, dt: float,
+                 noise_keys: Mapping[int, int]) -> None:
+        self.unit = unit
+        self.kernel = unit.kernels["neuron_update"]
+        self.launcher = launcher
+        self.size = int(size)
+        self.dt = float(dt)
+        # The population's own mapping, not a copy: a load that restores another seed
+        # updates the keys in place, and the kernels must follow.
+        self.noise_keys = noise_keys
+
+    def update(self, state: Mapping[str, Any], sums: Mapping[str, Any], spiked: Any, step: int) -> None:
+        """Integrate one step of all neurons (see ``PopulationKernels`` in the module docstring)."""
+        context = {"n": self.size, "step": int(step), "t": step * self.dt, "dt": self.dt, "attr": state,
+                   "sum": sums, "key": self.noise_keys, "spiked": spiked}
+        self.launcher(self.kernel, _values(self.kernel, context))
+
+
+class ProjectionKernels:
+    """The fused synaptic phases of one projection.
+
+    Parameters
+    ----------
+    unit : CudaUnit
+        The projection's synapse unit (:func:`gpunet.codegen.cuda_codegen.synapse_unit`),
+        generated for its index type.
+    launcher : callable
+        Runs a kernel.
+    dt : float
+        Step size (ms).
+    pre_size, post_size : int
+        Sizes of the pre and post populations.
+    mode : {"ordered", "atomic"}
+        Spike propagation: ``"ordered"`` adds to ``g_target`` in the array
+        code's order (bitwise reproducible, equal to NumPy's results; work
+        proportional to the synapses), ``"atomic"`` uses atomicAdd from a
+        pre-major walk (work proportional to the events; the last bits of
+        ``g_target`` vary from run to run).
+    """
+
+    def __init__(self, unit: CudaUnit, launcher: Launcher, *, dt: float, pre_size: int, post_size: int,
+                 mode: str = "ordered") -> None:
+        if mode not in ("ordered", "atomic"):
+            raise ValueError(f"mode must be 'ordered' or 'atomic', got {mode!r}")
+        self.unit = unit
+        self.launcher = launcher
+        self.dt = float(dt)
+        self.pre_size, self.post_size = int(pre_size), int(post_size)
+        self.mode = mode
+
+    def has(self, phase: str) -> bool:
+        """Whether the model has ``phase`` (``"pre_events"``, ``"post_events"``, ``"continuous"``, ``"rate_sum"``)."""
+        kernels = self.unit.kernels
+        return f"{phase}_ordered" in kernels if phase == "pre_events" else phase in kernels
+
+    def _context(self, n: int, step: int, state: Mapping[str, Any], pre_state: Mapping[str, Any],
+                 post_state: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
+        return {"n": n, "step": int(step), "t": step * self.dt, "dt": self.dt, "attr": state, "pre": pre_state,
+                "post": post_state, **extra}
+
+    def pre_events(self, state: Mapping[str, Any], step: int, g_target: Any, pre_state: Mapping[str, Any],
+                   post_state: Mapping[str, Any], history: Any, groups: Sequence[tuple]) -> None:
+        """Deliver the spikes that arrive at ``step``, one launch per delay value (ascending)."""
+        kernel = self.unit.kernels[f"pre_events_{self.mode}"]
+        n = self.post_size if self.mode == "ordered" else self.pre_size
+        depth = history.shape[0]
+        for delay, pre_ptr, pre_syn in groups:
+            context = self._context(n, step, state, pre_state, post_state, spikes=history[(step - delay) % depth],
+                                    delay=int(delay), pre_ptr=pre_ptr, pre_syn=pre_syn, g_target=g_target)
+            self.launcher(kernel, _values(kernel, context))
+
+    def post_events(self, state: Mapping[str, Any], step: int, spiked: Any, pre_state: Mapping[str, Any],
+                    post_state: Mapping[str, Any]) -> None:
+        """Run ``post_spike`` for the synapses of the post neurons that spiked at ``step``."""
+        kernel = self.unit.kernels["post_events"]
+        context = self._context(self.post_size, step, state, pre_state, post_state, spiked=spiked)
+        self.launcher(kernel, _values(kernel, context))
+
+    def continuous(self, state: Mapping[str, Any], step: int, pre_state: Mapping[str, Any],
+                   post_state: Mapping[str, Any]) -> None:
+        """Integrate the continuous synaptic equations once."""
+        kernel = self.unit.kernels["continuous"]
+        context = self._context(len(state["_post_idx"]), step, state, pre_state, post_state)
+        self.launcher(kernel, _values(kernel, context))
+
+    def rate_sum(self, state: Mapping[str, Any], step: int, total: Any, pre_state: Mapping[str, Any],
+                 post_state: Mapping[str, Any]) -> None:
+        """Add the projection's weighted sums to ``total``."""
+        kernel = self.unit.kernels["rate_sum"]
+        context = self._context(self.post_size, step, state, pre_state, post_state, total=total)
+        self.launcher(kernel, _values(kernel, context))
+
+
+class RandomStreams:
+    """Draw the counter-based streams of ``kernels/rng.cuh`` into arrays (counters ``0 .. n-1``).
+
+    The results equal :mod:`gpunet.network.rng`'s: ``bits`` and ``uniform01``
+    bit for bit, ``normal`` up to the last bit of ``log``/``cos``.
+    """
+
+    def __init__(self, launcher: Launcher, xp: Any) -> None:
+        self.launcher = launcher
+        self.xp = xp
+
+    def _draw(self, name: str, dtype: Any, n: int, key: int, step: int, **extra: Any) -> Any:
+        out = self.xp.empty(int(n), dtype=dtype)
+        kernel = RNG_KERNELS[name]
+        context = {"n": int(n), "key": int(key), "step": int(step), "out": out, **extra}
+        self.launcher(kernel, [context[p.role] for p in kernel.params])
+        return out
+
+    def bits(self, key: int, step: int, n: int) -> Any:
+        """64 random bits per counter (uint64), as ``rng.random_bits``."""
+        return self._draw("bits", np.uint64, n, key, step)
+
+    def uniform01(self, key: int, step: int, n: int) -> Any:
+        """Uniform doubles in [0, 1), as ``rng.uniform01``."""
+        return self._draw("uniform01", np.float64, n, key, step)
+
+    def uniform(self, key: int, step: int, n: int, low: float, high: float) -> Any:
+        """Uniform(low, high) doubles, as ``rng.uniform``."""
+        return self._draw("uniform", np.float64, n, key, step, low=float(low), high=float(high))
+
+    def normal(self, key: int, step: int, n: int, mean: float, std: float) -> Any:
+        """Normal(mean, std) doubles, as ``rng.normal``."""
+        return self._draw("normal", np.float64, n, key, step, mean=float(mean), std=float(std))
+
+
+def pack_layout(sizes: Sequence[int], alignment: int = PACK_ALIGNMENT) -> tuple[list[int], int]:
+    """Byte offsets of segments of ``sizes`` bytes, each aligned, and the total size.
+
+    The rule is :func:`gpunet.io.host_pool.layout_nbytes`'s, so a packed
+    device buffer has the layout of a host :class:`~gpunet.io.host_pool.BufferSet`.
+
+    >>> pack_layout([10, 3, 64], alignment=16)
+    ([0, 16, 32], 96)
+    """
+    offsets, total = [], 0
+    for size in sizes:
+        total = -(-total // alignment) * alignment
+        offsets.append(total)
+        total += int(size)
+    return offsets, total
+
+
+class Packer:
+    """Gather a fixed list of arrays into one contiguous byte buffer, and scatter it back.
+
+    Parameters
+    ----------
+    arrays : sequence of arrays
+        C-contiguous arrays (device arrays on a GPU); their addresses are
+        recorded once, so the arrays must stay allocated while the packer is used.
+    launcher : callable
+        Runs the kernels of ``kernels/pack.cu``.
+    xp : module
+        NumPy or CuPy.
+    address : callable
+        Address of an array's first byte (``a.ctypes.data`` / ``a.data.ptr``).
+    alignment : int
+        Alignment of each segment in the buffer.
+    """
+
+    def __init__(self, arrays: Sequence[Any], launcher: Launcher, xp: Any, address: Callable[[Any], int],
+                 alignment: int = PACK_ALIGNMENT) -> None:
+        for k, array in enumerate(arrays):
+            if not array.flags.c_contiguous:
+                raise ValueError(f"Packer: array {k} is not C-contiguous")
+        self.arrays = list(arrays)
+        sizes = [int(a.nbytes) for a in self.arrays]
+        offsets, self.nbytes = pack_layout(sizes, alignment)
+        self.offsets = offsets
+        self.launcher = launcher
+        self.xp = xp
+        self._addresses = xp.asarray(np.asarray([address(a) for a in self.arrays], dtype=np.uint64))
+        self._offsets = xp.asarray(np.asarray(offsets, dtype=np.int64))
+        self._sizes = xp.asarray(np.asarray(sizes, dtype=np.int64))
+
+    def _run(self, name: str, buffer: Any) -> None:
+        kernel = PACK_KERNELS[name]
+        self.launcher(kernel, [len(self.arrays), self._addresses, self._offsets, self._sizes, buffer])
+
+    def pack(self, buffer: Optional[Any] = None) -> Any:
+        """Copy every array into ``buffer`` (a new uint8 array when None) and return it."""
+        if buffer is None:
+            buffer = self.xp.empty(self.nbytes, dtype=np.uint8)
+        if buffer.nbytes < self.nbytes:
+            raise ValueError(f"Packer: buffer of {buffer.nbytes} bytes, {self.nbytes} needed")
+        self._run("pack", buffer)
+        return buffer
+
+    def unpack(self, buffer: Any) -> None:
+        """Copy the segments of ``buffer`` back into the arrays."""
+        if buffer.nbytes < self.nbytes:
+            raise ValueError(f"Packer: buffer of {buffer.nbytes} bytes, {self.nbytes} needed")
+        self._run("unpack", buffer)

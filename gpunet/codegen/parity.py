@@ -1,0 +1,135 @@
+"""Small networks that use every built-in model, and a comparison of two runs of each.
+
+They check that fused kernels compute what the array code computes: build a
+network twice, run one copy with array code and the other through
+:func:`gpunet.codegen.fused.attach`, then :func:`compare` the recordings.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+Builder = Callable[[str, str], Any]  # (backend, precision) -> Network
+
+
+def _reference(backend: str, precision: str) -> Any:
+    from gpunet.examples import reference_network
+    return reference_network(neurons=100, backend=backend, precision=precision, seed=7)
+
+
+def _spiking(backend: str, precision: str) -> Any:
+    from gpunet import model
+    from gpunet.network.distributions import Uniform
+    from gpunet.network.network import Network
+    from gpunet.network.population import PoissonPopulation, SpikeSourceArray
+    net = Network(dt=0.5, seed=11, backend=backend, precision=precision)
+    poisson = PoissonPopulation(80, rates=np.linspace(5.0, 80.0, 80), name="poisson", network=net)
+    times = [[float(t) for t in range(5 + k, 200, 17)] for k in range(10)]
+    source = SpikeSourceArray(times, name="source", network=net)
+    cond = net.create(40, model.IF_cond_exp(tau_refrac=2.0), name="cond")
+    curr = net.create(30, model.IF_curr_exp(tau_refrac=1.0, i_offset=0.2), name="curr")
+    izh = net.create(25, model.Izhikevich(tau_refrac=1.5), name="izh")
+    izh.noise = 3.0
+    izh.i_offset = np.linspace(0.0, 8.0, 25)
+    net.connect(poisson, cond, "exc", name="p_cond").connect_fixed_probability(
+        0.3, weights=Uniform(0.0, 0.08), delays=Uniform(0.5, 3.0))
+    net.connect(source, cond, "inh", name="s_cond").connect_all_to_all(weights=0.05, delays=1.0)
+    net.connect(poisson, curr, "exc", model.STDP(w_max=2.0), name="p_curr").connect_fixed_probability(
+        0.4, weights=Uniform(0.0, 1.5), delays=Uniform(0.5, 2.0))
+    net.connect(curr, izh, "exc", name="c_izh").connect_fixed_number_pre(5, weights=4.0, delays=1.0)
+    net.connect(izh, izh, "inh", model.STDP, name="izh_izh").connect_fixed_probability(
+        0.2, weights=Uniform(0.0, 0.5), delays=2.0)
+    return net
+
+
+def _rate(backend: str, precision: str) -> Any:
+    from gpunet import model
+    from gpunet.network.distributions import Uniform
+    from gpunet.network.network import Network
+    net = Network(dt=1.0, seed=5, backend=backend, precision=precision)
+    inputs = net.create(60, model.LeakyIntegrator(tau=5.0), name="inputs")
+    inputs.B = np.linspace(0.0, 1.5, 60)
+    hidden = net.create(40, model.LeakyIntegrator(tau=10.0, T=0.1), name="hidden")
+    output = net.create(20, model.LeakyIntegrator, name="output")
+    net.connect(inputs, hidden, "exc", name="in_hidden").connect_fixed_probability(0.3, weights=Uniform(0.0, 0.2))
+    net.connect(inputs, hidden, "inh", model.Hebb(eta=0.001), name="hebb").connect_fixed_probability(
+        0.2, weights=Uniform(0.0, 0.1))
+    net.connect(hidden, output, "exc", model.Oja(eta=0.01, alpha=0.5), name="oja").connect_all_to_all(
+        weights=Uniform(0.0, 0.3))
+    return net
+
+
+#: Networks by name: builder(backend, precision) -> an uncompiled Network.
+NETWORKS: dict[str, Builder] = {"reference": _reference, "spiking": _spiking, "rate": _rate}
+
+
+@dataclass
+class Recording:
+    """Spike trains, per-step variables and final synaptic state of one run."""
+
+    spikes: dict[str, dict] = field(default_factory=dict)
+    variables: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    synapses: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+
+
+def record(network: Any, duration: float, before_run: Optional[Callable[[Any], Any]] = None) -> Recording:
+    """Simulate ``duration`` ms with monitors on every population variable; return the recording.
+
+    ``before_run(network)`` runs after compile() and before the simulation
+    (e.g. :func:`gpunet.codegen.fused.attach`).
+    """
+    monitors = {}
+    for population in network.populations:
+        names = list(population.spec.variables) + (["spike"] if population.spiking else [])
+        monitors[population.name] = network.monitor(population, names)
+    network.compile()
+    if before_run is not None:
+        before_run(network)
+    network.simulate(duration, progress=False)
+    network.backend.synchronize()
+    result = Recording()
+    for name, monitor in monitors.items():
+        data = monitor.get()
+        if "spike" in data:
+            result.spikes[name] = data.pop("spike")
+        for variable, values in data.items():
+            result.variables[(name, variable)] = np.asarray(values)
+    for projection in network.projections:
+        for variable in projection.spec.variables:
+            result.synapses[(projection.name, variable)] = network.backend.to_host(projection._state[variable])
+    return result
+
+
+@dataclass
+class Comparison:
+    """Differences between two recordings: spike trains that differ and the largest deviations."""
+
+    different_spikes: list[str]
+    max_abs: dict[tuple[str, str], float]
+    max_rel: dict[tuple[str, str], float]
+
+    def worst(self) -> float:
+        return max(self.max_abs.values(), default=0.0)
+
+    def summary(self) -> str:
+        items = sorted(self.max_abs.items(), key=lambda kv: -kv[1])[:5]
+        return (f"spike trains differing: {self.different_spikes or 'none'}; largest deviations: "
+                + ", ".join(f"{a}.{b} {v:.3g}" for (a, b), v in items))
+
+
+def compare(reference: Recording, other: Recording) -> Comparison:
+    """Compare ``other`` with ``reference`` (same network, same duration)."""
+    different = [name for name, trains in reference.spikes.items() if other.spikes.get(name) != trains]
+    max_abs, max_rel = {}, {}
+    for source_ref, source_other in ((reference.variables, other.variables), (reference.synapses, other.synapses)):
+        for key, values in source_ref.items():
+            mine = source_other[key]
+            if values.shape != mine.shape:
+                raise ValueError(f"{key}: shapes {values.shape} and {mine.shape} differ")
+            a, b = values.astype(np.float64), mine.astype(np.float64)
+            difference = np.abs(a - b)
+            max_abs[key] = float(difference.max(initial=0.0))
+            max_rel[key] = float((difference / np.maximum(np.abs(a), 1e-12)).max(initial=0.0))
+    return Comparison(different, max_abs, max_rel)

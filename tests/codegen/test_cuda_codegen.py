@@ -1,0 +1,121 @@
+"""CUDA generation from the model plan: units of the built-in models, printing, unsupported features."""
+import pytest
+import sympy
+
+import gpunet as gn
+from gpunet.codegen.cuda_codegen import UnsupportedByCuda, model_unit, network_units, pack_source, rng_source
+from gpunet.codegen.emit import builtin_models, emit_all
+from gpunet.codegen.printers import CudaPrinter
+
+x, y = sympy.symbols("x y")
+PRINT = CudaPrinter({"x": "x", "y": "y"}, real="float")
+
+
+@pytest.mark.parametrize("precision", ["float32", "float64"])
+@pytest.mark.parametrize("name", sorted(builtin_models()))
+def test_every_builtin_model_generates_a_complete_unit(name, precision):
+    spec = builtin_models()[name].spec
+    unit = model_unit(spec, precision)
+    real = "double" if precision == "float64" else "float"
+    assert unit.kernels and unit.precision == precision
+    assert "GN_PRELUDE_CUH" in unit.source and "gn_mix64" in unit.source
+    for kernel in unit.kernels.values():
+        assert f"GN_KERNEL {kernel.name}(" in unit.source
+        assert [p.role for p in kernel.params[:1]] == ["n"]
+    other = "float" if real == "double" else "double"
+    assert f"{other}* a_" not in unit.body  # attribute arrays in the unit's precision only
+
+
+def test_phases_follow_the_model():
+    assert set(model_unit(gn.STDP.spec).kernels) == {"pre_events_ordered", "pre_events_atomic", "post_events"}
+    assert set(model_unit(gn.Hebb.spec).kernels) == {"continuous", "rate_sum"}
+    assert set(model_unit(gn.model.DefaultRate.spec).kernels) == {"rate_sum"}
+    assert set(model_unit(gn.Izhikevich.spec).kernels) == {"neuron_update"}
+
+
+def test_izhikevich_element_follows_the_array_code():
+    body = model_unit(gn.Izhikevich.spec).body
+    assert "const bool active = refractory[i] == 0;" in body
+    assert "if (l_noise != 0) { rand_0 = (double)gn_normal(key_0, step, (gn_u64)i" in body
+    assert "((double)0.04)*(l_v*l_v)" in body  # v**2 squares exactly, as NumPy does
+    assert "l_g_exc = 0;" in body and "refractory[i] = (int)((l_tau_refrac) / dt);" in body
+    assert body.index("tmp_d_u =") < body.index("l_v = l_v + tmp_d_v*dt")  # every RHS from the old values
+
+
+def test_stdp_decays_traces_from_the_last_event():
+    unit = model_unit(gn.STDP.spec)
+    assert "elapsed = dt * (double)(last_event[s] - (step - 1));" in unit.body
+    assert "elapsed = dt * (double)(last_event[s] - step);" in unit.body
+    assert "contribution += l_w;" in unit.body
+
+
+def test_rate_sum_order_matches_the_array_code_path():
+    assert "const bool from_zero = true;" in model_unit(gn.model.DefaultRate.spec).body
+    custom = gn.Synapse(psp="w * pre.r * 2.0", name="Doubled")
+    assert "const bool from_zero = false;" in model_unit(custom.spec).body
+
+
+@pytest.mark.parametrize("expr, text", [
+    (x**2, "(x*x)"), (x**0.5, "sqrt(x)"), (x**-1, "(((float)1)/x)"), (x**3, "pow(x, ((float)3.0))"),
+    (x / 3, "x/3"), (sympy.Rational(1, 3) + x, "x + ((float)0.3333333333333333)"), (2**x, "pow(((float)2.0), x)"),
+])
+def test_printer_keeps_numpy_arithmetic(expr, text):
+    assert PRINT.doprint(expr) == text
+
+
+def test_printer_functions_use_numpy_like_min_max():
+    from gpunet.model.expressions import clip, pos
+    assert PRINT.doprint(pos(x)) == "gn_maximum(((float)(x)), ((float)0))"
+    assert PRINT.doprint(clip(x, 0, y)) == "gn_minimum(gn_maximum(((float)(x)), ((float)(0))), ((float)(y)))"
+
+
+def test_printer_refuses_non_finite_constants():
+    with pytest.raises(ValueError, match="no CUDA C literal"):
+        PRINT.doprint(sympy.oo * x)
+
+
+def test_neuron_assigning_a_global_variable_is_unsupported():
+    model = gn.Neuron(parameters="tau = 10.0 : population", equations="dm/dt = -m / tau : population\nr = m",
+                      name="GlobalVar")
+    with pytest.raises(UnsupportedByCuda, match="global"):
+        model_unit(model.spec)
+
+
+def test_synapse_reading_g_target_is_unsupported():
+    model = gn.Synapse(pre_spike="g_target = w", name="Assigns")
+    with pytest.raises(UnsupportedByCuda, match="g_target"):
+        model_unit(model.spec)
+
+
+def test_int64_index_variant():
+    unit = model_unit(gn.STDP.spec, "float64", index="int64")
+    assert unit.prefix.endswith("_i64") and "const gn_i64* __restrict__ row_ptr" in unit.body
+
+
+def test_network_units_share_equal_models_and_rename_clashing_names():
+    net = gn.Network(backend="numpy", seed=1)
+    a = net.create(5, gn.Izhikevich)
+    b = net.create(5, gn.Izhikevich(a=0.1))
+    other = gn.Neuron(equations="dv/dt = -v\nr = v", name="Izhikevich")
+    c = net.create(5, other)
+    net.connect(a, b, "exc").connect_all_to_all(weights=1.0)
+    net.connect(b, a, "exc", gn.STDP).connect_all_to_all(weights=1.0)
+    assert c.spec.name == "Izhikevich"
+    units = network_units(net)
+    prefixes = [u.prefix for u in units]
+    assert prefixes == ["gn_Izhikevich_f64", "gn_Izhikevich_2_f64", "gn_DefaultSpiking_f64_i32", "gn_STDP_f64_i32"]
+
+
+def test_rng_and_pack_sources_are_complete():
+    assert "GN_KERNEL gn_rng_normal(" in rng_source()
+    assert "GN_KERNEL gn_pack(" in pack_source() and "GN_KERNEL gn_unpack(" in pack_source()
+
+
+def test_emit_all_writes_every_model_in_both_precisions(tmp_path):
+    paths = emit_all(tmp_path)
+    names = {p.name for p in paths}
+    assert len(names) == len(paths)
+    assert {"rng.cu", "pack.cu", "neuron_Izhikevich_f64.cu", "neuron_Izhikevich_f32.cu", "synapse_STDP_f64.cu",
+            "synapse_Oja_f32.cu", "network_reference_network_f64.cu"} <= names
+    assert len(paths) == 2 + 2 * len(builtin_models()) + 2  # one example network so far
+    assert all(p.read_text().startswith("// Generated by gpunet") for p in paths)

@@ -1,0 +1,120 @@
+"""Fused CUDA kernels on CuPy against the NumPy backend (skipped without a CUDA device).
+
+float64: identical spike trains over the first 200 ms and variables within
+1e-9 (``ordered`` spike propagation adds in NumPy's order; exp/log/cos of
+CUDA's library may differ in the last bit).  float32: the documented
+tolerance of :mod:`tests.codegen.test_host_kernels`.  RNG: bits and
+uniforms bit for bit, normals within 2 ulp (CUDA's log/cos).
+"""
+import numpy as np
+import pytest
+
+from gpunet.codegen import parity
+from gpunet.network import rng
+
+pytestmark = pytest.mark.gpu
+
+
+def cupy_attach(mode="ordered"):
+    from gpunet.backend.cupy_kernels import attach_fused
+    return lambda network: attach_fused(network, mode)
+
+
+@pytest.mark.parametrize("name", sorted(parity.NETWORKS))
+def test_fused_kernels_match_numpy_in_float64(name):
+    build = parity.NETWORKS[name]
+    reference = parity.record(build("numpy", "float64"), 200.0)
+    device = parity.record(build("cupy", "float64"), 200.0, cupy_attach("ordered"))
+    result = parity.compare(reference, device)
+    assert result.different_spikes == [], result.summary()
+    assert result.worst() < 1e-9, result.summary()
+
+
+@pytest.mark.parametrize("name", sorted(parity.NETWORKS))
+def test_atomic_spike_propagation_matches_numpy_in_float64(name):
+    build = parity.NETWORKS[name]
+    reference = parity.record(build("numpy", "float64"), 200.0)
+    device = parity.record(build("cupy", "float64"), 200.0, cupy_attach("atomic"))
+    result = parity.compare(reference, device)
+    assert result.different_spikes == [], result.summary()
+    assert result.worst() < 1e-9, result.summary()
+
+
+@pytest.mark.parametrize("name", sorted(parity.NETWORKS))
+def test_fused_kernels_float32_within_tolerance(name):
+    build = parity.NETWORKS[name]
+    reference = parity.record(build("numpy", "float32"), 200.0)
+    device = parity.record(build("cupy", "float32"), 200.0, cupy_attach())
+    result = parity.compare(reference, device)
+    assert result.different_spikes == [], result.summary()
+    assert result.worst() < 0.05, result.summary()
+
+
+def test_fused_kernels_match_the_cupy_array_code_path():
+    build = parity.NETWORKS["reference"]
+    array_code = parity.record(build("cupy", "float64"), 200.0)
+    fused = parity.record(build("cupy", "float64"), 200.0, cupy_attach())
+    result = parity.compare(array_code, fused)
+    assert result.different_spikes == [], result.summary()
+    assert result.worst() < 1e-9, result.summary()
+
+
+def test_ordered_mode_is_bitwise_reproducible():
+    build = parity.NETWORKS["spiking"]
+    first = parity.record(build("cupy", "float64"), 100.0, cupy_attach("ordered"))
+    second = parity.record(build("cupy", "float64"), 100.0, cupy_attach("ordered"))
+    assert parity.compare(first, second).worst() == 0.0
+
+
+@pytest.mark.parametrize("seed, stream, step", [(0, 0, 0), (42, 3, 17), (2**62 + 5, 255, 123456)])
+def test_rng_streams_are_bit_identical_on_the_device(seed, stream, step):
+    import cupy
+
+    from gpunet.backend.cupy_kernels import random_streams
+    streams = random_streams()
+    key, n = rng.stream_key(seed, stream), 100_000
+    counters = np.arange(n, dtype=np.uint64)
+    assert np.array_equal(cupy.asnumpy(streams.bits(key, step, n)), rng.random_bits(np, key, step, counters))
+    assert np.array_equal(cupy.asnumpy(streams.uniform01(key, step, n)), rng.uniform01(np, key, step, counters))
+    assert np.array_equal(cupy.asnumpy(rng.random_bits(cupy, key, step, cupy.asarray(counters))),
+                          rng.random_bits(np, key, step, counters))
+    normals = cupy.asnumpy(streams.normal(key, step, n, 0.0, 1.0))
+    np.testing.assert_array_max_ulp(normals, rng.normal(np, key, step, n, 0.0, 1.0), maxulp=2)
+
+
+def test_pack_and_unpack_on_the_device():
+    import cupy
+
+    from gpunet.backend.cupy_kernels import packer
+    arrays = [cupy.arange(1000, dtype=cupy.float64), cupy.arange(7, dtype=cupy.int32), cupy.zeros(33, dtype=bool),
+              cupy.asarray(np.array(2.5)), cupy.arange(41, dtype=cupy.uint8)]
+    arrays[2][::3] = True
+    expected = [cupy.asnumpy(a) for a in arrays]
+    pack = packer(arrays)
+    buffer = pack.pack()
+    host = cupy.asnumpy(buffer)
+    for array, offset in zip(expected, pack.offsets):
+        assert host[offset:offset + array.nbytes].tobytes() == array.tobytes()
+    for array in arrays:
+        array[...] = 0
+    pack.unpack(buffer)
+    assert all(np.array_equal(cupy.asnumpy(a), e) for a, e in zip(arrays, expected))
+
+
+def test_sources_compile_once_per_process():
+    from gpunet.backend import cupy_kernels
+    from gpunet.codegen.cuda_codegen import rng_source
+    first = cupy_kernels.compile_module(rng_source())
+    count = cupy_kernels.cached_module_count()
+    assert cupy_kernels.compile_module(rng_source()) is first
+    assert cupy_kernels.cached_module_count() == count
+
+
+def test_launcher_refuses_arrays_of_the_wrong_dtype():
+    import cupy
+
+    from gpunet.backend.cupy_kernels import CupyLauncher
+    from gpunet.codegen.cuda_codegen import RNG_KERNELS, rng_source
+    launcher = CupyLauncher(rng_source())
+    with pytest.raises(TypeError, match="argument out"):
+        launcher(RNG_KERNELS["uniform01"], [4, 1, 0, cupy.zeros(4, dtype=cupy.float32)])
