@@ -13,7 +13,7 @@ from gpunet.network.network import Network
 
 def reference_network(neurons: int = 1000, probability: Optional[float] = None, seed: int = 42,
                       backend: str = "auto", device: int = 0, dt: float = 1.0, noise: float = 2.0,
-                      delay: float = 2.0, precision: str = "float64") -> Network:
+                      delay: float = 2.0, precision: str = "float64", kernels: str = "auto") -> Network:
     """Two Izhikevich populations connected with STDP (the reference's example network).
 
     ``pop0`` (``i_offset`` spread over 0..12 plus noise, about 13 Hz) projects
@@ -22,7 +22,7 @@ def reference_network(neurons: int = 1000, probability: Optional[float] = None, 
     the weights learn.  With ``probability`` None each post neuron receives
     about 100 synapses.
     """
-    net = Network(dt=dt, seed=seed, backend=backend, device=device, precision=precision)
+    net = Network(dt=dt, seed=seed, backend=backend, device=device, precision=precision, kernels=kernels)
     pop0 = net.create(neurons, Izhikevich, name="pop0")
     pop1 = net.create(neurons, Izhikevich, name="pop1")
     proj = net.connect(pop0, pop1, "exc", STDP(w_max=3.0, A_plus=0.05, A_minus=0.0525), name="proj0")

@@ -24,7 +24,7 @@ def _spiking(backend: str, precision: str) -> Any:
     from gpunet.network.distributions import Uniform
     from gpunet.network.network import Network
     from gpunet.network.population import PoissonPopulation, SpikeSourceArray
-    net = Network(dt=0.5, seed=11, backend=backend, precision=precision)
+    net = Network(dt=0.5, seed=11, backend=backend, precision=precision, kernels="off")  # record() attaches
     poisson = PoissonPopulation(80, rates=np.linspace(5.0, 80.0, 80), name="poisson", network=net)
     times = [[float(t) for t in range(5 + k, 200, 17)] for k in range(10)]
     source = SpikeSourceArray(times, name="source", network=net)
@@ -48,7 +48,7 @@ def _rate(backend: str, precision: str) -> Any:
     from gpunet import model
     from gpunet.network.distributions import Uniform
     from gpunet.network.network import Network
-    net = Network(dt=1.0, seed=5, backend=backend, precision=precision)
+    net = Network(dt=1.0, seed=5, backend=backend, precision=precision, kernels="off")  # record() attaches
     inputs = net.create(60, model.LeakyIntegrator(tau=5.0), name="inputs")
     inputs.B = np.linspace(0.0, 1.5, 60)
     hidden = net.create(40, model.LeakyIntegrator(tau=10.0, T=0.1), name="hidden")

@@ -140,3 +140,23 @@ def test_reset_restores_initial_values(numpy_net):
     assert not np.all(pop.v == -65.0)
     numpy_net.reset()
     assert np.all(pop.v == -65.0) and numpy_net.get_time() == 0.0
+
+
+def test_progress_bar_draws_when_forced_and_stays_silent_otherwise(numpy_net, capsys):
+    import io
+    from gpunet.network.progress import ProgressBar
+    numpy_net.create(3, gn.Izhikevich)
+    numpy_net.simulate(10.0, progress=False)
+    assert capsys.readouterr().err == ""
+    stream = io.StringIO()
+    bar = ProgressBar(10, 1.0, enabled=True, stream=stream)
+    for done in range(1, 11):
+        bar.update(done)
+    bar.close()
+    text = stream.getvalue()
+    assert "100%" in text and "10/10 ms" in text and text.endswith("\n")
+    quiet = io.StringIO()
+    bar = ProgressBar(10, 1.0, enabled=None, stream=quiet)  # not a terminal: silent
+    bar.update(10)
+    bar.close()
+    assert quiet.getvalue() == ""
