@@ -5,6 +5,7 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import gpunet as gn
 
@@ -36,8 +37,10 @@ def run(tmp_path, *args):
     subprocess.run([sys.executable, str(script), *map(str, args)], check=True, capture_output=True, text=True)
 
 
-def test_native_restart_in_a_new_process_is_bitwise_equal(tmp_path):
-    middle, final = tmp_path / "middle.npz", tmp_path / "final.npz"
+@pytest.mark.parametrize("suffix", [".npz", ".txt", ".gz", ".mat"])
+def test_restart_in_a_new_process_is_bitwise_equal(tmp_path, suffix):
+    # gpunet-written .txt/.gz/.mat carry the internal state under "_gpunet", so they restart exactly too
+    middle, final = tmp_path / f"middle{suffix}", tmp_path / "final.npz"
     run(tmp_path, "first", middle, final)
     run(tmp_path, "second", middle, final)
     straight = small_network(seed=11)
@@ -74,3 +77,10 @@ def test_in_flight_delayed_spikes_survive_a_restart(tmp_path):
     fresh.load(path)
     fresh.simulate(5.0)
     assert np.array_equal(fresh_monitor.get("I")[:, 0], straight[12:])
+
+
+def test_annarchy_fixture_files_restart_from_their_saved_moment(fixtures_dir):
+    """ANNarchy's files carry no internal state: the network keeps its own, values come from the file."""
+    from gpunet.io.api import read_state
+    state = read_state(fixtures_dir / "data.txt")
+    assert state.step == 100 and all(not p.internal for p in state.populations)
