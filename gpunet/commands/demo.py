@@ -9,7 +9,6 @@ draws a spike raster and the weight histograms before and after learning.
 """
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 from pathlib import Path

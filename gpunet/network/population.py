@@ -11,7 +11,6 @@ from gpunet.codegen.plan import noise_gates
 from gpunet.codegen.printers import NumpyPrinter
 from gpunet.errors import ModelError, StructureError
 from gpunet.model.builtin_neurons import PoissonNeuron, SpikeSourceNeuron
-from gpunet.model.description import Neuron
 from gpunet.network import rng
 from gpunet.network.values import attribute_dtype, coerce_values, python_scalar
 

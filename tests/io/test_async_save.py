@@ -2,7 +2,6 @@
 import os
 import threading
 
-import numpy as np
 import pytest
 
 import gpunet as gn

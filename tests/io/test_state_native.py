@@ -1,7 +1,5 @@
 """The native .npz format and the load rules, through the public API."""
-import os
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -15,7 +15,6 @@ import io
 import struct
 import zipfile
 import zlib
-from pathlib import Path
 from typing import Any, BinaryIO, Optional
 
 import numpy as np
