@@ -10,13 +10,13 @@ import numpy as np
 
 from gpunet.errors import FormatError
 from gpunet.io import formats
+from gpunet.io.api import read_state, serializer_for
 from gpunet.io.atomic import atomic_writer
 from gpunet.io.check import check_state
 from gpunet.io.state_types import NetworkState
 
 
 def _read(path: str) -> NetworkState:
-    from gpunet.io.api import read_state
     return read_state(path)
 
 
@@ -93,14 +93,11 @@ def convert_file(args: argparse.Namespace) -> int:
     problems = check_state(state)
     if problems:
         raise FormatError(f"{source}: not converted: " + "; ".join(problems))
-    module = formats.format_for(target)
-    if not (hasattr(module, "write") or hasattr(module, "dumps")) or formats.format_name(target) == "params_json":
+    if formats.format_name(target) == "params_json":
         raise FormatError(f"{target}: {target.suffix} files cannot hold a network state")
+    serialize = serializer_for(target)
     with atomic_writer(target) as stream:
-        if hasattr(module, "write"):
-            module.write(state, stream)
-        else:
-            stream.write(module.dumps(state))
+        serialize(state, stream)
     print(f"{source} -> {target} ({formats.format_name(target)})")
     return 0
 

@@ -27,7 +27,8 @@ def _network(network: Any) -> Any:
     return network
 
 
-def _serializer(path: Path, compress: bool):
+def serializer_for(path: Path, compress: bool = False):
+    """``serialize(state, stream)`` writing the format of ``path`` (by suffix) to an open binary stream."""
     module = formats.format_for(path)
     if not hasattr(module, "dumps") and not hasattr(module, "write"):
         raise FormatError(f"{path}: the {path.suffix or 'unknown'} format cannot hold a network state")
@@ -87,7 +88,7 @@ def save(filename: PathLike, populations: Any = True, projections: Any = True, n
     path = Path(filename)
     options = SaveOptions(blocking=blocking, max_pending=max_pending, on_full=on_full, staging=staging,
                           compress=compress, fsync=fsync)
-    return save_network(_network(network), path, _serializer(path, compress), options,
+    return save_network(_network(network), path, serializer_for(path, compress), options,
                         populations=populations, projections=projections)
 
 
@@ -141,7 +142,7 @@ def save_object(obj: Any, filename: PathLike, **options: Any) -> SaveHandle:
     compress = options.pop("compress", False)
     saving = SaveOptions(compress=compress, **options)
     is_population = isinstance(obj, Population)
-    return save_network(obj.network, path, _serializer(path, compress), saving,
+    return save_network(obj.network, path, serializer_for(path, compress), saving,
                         populations=[obj] if is_population else [], projections=[] if is_population else [obj],
                         single_object=True)
 

@@ -281,38 +281,24 @@ def plan_restore(network: Any, state: NetworkState, source: str, populations: An
             (_check_population if selected_populations else _check_projection)(checker, plan, target, saved)
             _finish(checker)
             return plan
-    for population in selected_populations:
-        saved = state.population(population.name)
-        if saved is None:
-            if state.projection(population.name) is not None:
-                checker.error(f"{source}: {population.name!r} is a projection in the file but a population "
-                              "in the network")
+    kinds = (("population", "projection", selected_populations, state.population, state.projection, _check_population),
+             ("projection", "population", selected_projections, state.projection, state.population, _check_projection))
+    for kind, other, selected, find, find_other, check in kinds:
+        for obj in selected:
+            saved = find(obj.name)
+            if saved is not None:
+                check(checker, plan, obj, saved)
+            elif find_other(obj.name) is not None:
+                checker.error(f"{source}: {obj.name!r} is a {other} in the file but a {kind} in the network")
             else:
-                checker.tolerated(f"{source}: population {population.name!r} is not in the file; it keeps its values")
-            continue
-        _check_population(checker, plan, population, saved)
-    for projection in selected_projections:
-        saved = state.projection(projection.name)
-        if saved is None:
-            if state.population(projection.name) is not None:
-                checker.error(f"{source}: {projection.name!r} is a population in the file but a projection "
-                              "in the network")
-            else:
-                checker.tolerated(f"{source}: projection {projection.name!r} is not in the file; it keeps its values")
-            continue
-        _check_projection(checker, plan, projection, saved)
+                checker.tolerated(f"{source}: {kind} {obj.name!r} is not in the file; it keeps its values")
     if whole_network:
         names = {p.name for p in network.populations} | {p.name for p in network.projections}
-        if populations:
-            for saved in state.populations:
+        for wanted, kind, saved_objects in ((populations, "population", state.populations),
+                                            (projections, "projection", state.projections)):
+            for saved in saved_objects if wanted else []:
                 if saved.name not in names:
-                    checker.tolerated(f"{source}: population {saved.name!r} of the file is not in the network; "
-                                      "skipped")
-        if projections:
-            for saved in state.projections:
-                if saved.name not in names:
-                    checker.tolerated(f"{source}: projection {saved.name!r} of the file is not in the network; "
-                                      "skipped")
+                    checker.tolerated(f"{source}: {kind} {saved.name!r} of the file is not in the network; skipped")
         if state.dt is not None and abs(state.dt - network.dt) > 1e-12 * max(1.0, network.dt):
             checker.error(f"{source}: the file was saved with dt = {state.dt} ms, the network uses "
                           f"dt = {network.dt} ms")

@@ -25,6 +25,7 @@ import numpy as np
 
 from gpunet.backend import get_backend
 from gpunet.errors import GpunetError, StructureError
+from gpunet.network.population import LAST_SPIKE_NEVER
 from gpunet.network.progress import ProgressBar
 
 log = logging.getLogger("gpunet")
@@ -303,7 +304,7 @@ class Network:
                         population._state[name][...] = self.backend.asarray(values)
                     population._spiked[...] = False
                     if "_last_spike" in population._state:
-                        population._state["_last_spike"][...] = -10000
+                        population._state["_last_spike"][...] = LAST_SPIKE_NEVER
                     if "_refractory" in population._state:
                         population._state["_refractory"][...] = 0
                     if population._history is not None:
@@ -314,7 +315,7 @@ class Network:
                         if name != "w" and not attribute.is_global:
                             projection._state[name][...] = attribute.init
                     if "_last_event" in projection._state:
-                        projection._state["_last_event"][...] = -10000
+                        projection._state["_last_event"][...] = LAST_SPIKE_NEVER
             if monitors:
                 for monitor in self.monitors:
                     monitor.get(keep=False)
