@@ -28,20 +28,13 @@ import gpunet as gn
 from gpunet.examples import reference_network
 from gpunet.io.gather import gather_state
 
+from bench_formats_pickle import state_arrays  # benchmarks/ is on sys.path when a script here runs
+
 FORMATS = [".npz", ".txt", ".txt.gz", ".mat"]
 
 
-def _arrays(state) -> list[np.ndarray]:
-    arrays = []
-    for obj in state.populations + state.projections:
-        arrays += [np.asarray(a) for a in obj.values.values()] + [np.asarray(a) for a in obj.internal.values()]
-    for proj in state.projections:
-        arrays += [np.asarray(a) for a in (proj.post_ranks, proj.row_ptr, proj.pre_ranks, proj.delays)]
-    return arrays
-
-
 def raw_baseline(state, folder: Path, repeats: int) -> dict:
-    arrays = _arrays(state)
+    arrays = state_arrays(state)
     path = folder / "raw.bin"
     results = {}
     for fsync in (False, True):
@@ -111,7 +104,7 @@ def main() -> None:
     fresh = reference_network(neurons=args.neurons, probability=probability, backend="numpy", seed=1)
     fresh.compile()
     state = gather_state(net)
-    state_bytes = sum(a.nbytes for a in _arrays(state))
+    state_bytes = sum(a.nbytes for a in state_arrays(state))
     raw = raw_baseline(state, folder, args.repeats)
     print(f"state: {state_bytes / 1e6:.1f} MB, {net.projections[0].nb_synapses:,} synapses "
           f"({2 * args.neurons:,} neurons), on {net.backend.describe()}")

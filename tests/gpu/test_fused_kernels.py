@@ -20,21 +20,12 @@ def cupy_attach(mode="ordered"):
     return lambda network: attach_fused(network, mode)
 
 
+@pytest.mark.parametrize("mode", ["ordered", "atomic"])
 @pytest.mark.parametrize("name", sorted(parity.NETWORKS))
-def test_fused_kernels_match_numpy_in_float64(name):
+def test_fused_kernels_match_numpy_in_float64(name, mode):
     build = parity.NETWORKS[name]
     reference = parity.record(build("numpy", "float64"), 200.0)
-    device = parity.record(build("cupy", "float64"), 200.0, cupy_attach("ordered"))
-    result = parity.compare(reference, device)
-    assert result.different_spikes == [], result.summary()
-    assert result.worst() < 1e-9, result.summary()
-
-
-@pytest.mark.parametrize("name", sorted(parity.NETWORKS))
-def test_atomic_spike_propagation_matches_numpy_in_float64(name):
-    build = parity.NETWORKS[name]
-    reference = parity.record(build("numpy", "float64"), 200.0)
-    device = parity.record(build("cupy", "float64"), 200.0, cupy_attach("atomic"))
+    device = parity.record(build("cupy", "float64"), 200.0, cupy_attach(mode))
     result = parity.compare(reference, device)
     assert result.different_spikes == [], result.summary()
     assert result.worst() < 1e-9, result.summary()
