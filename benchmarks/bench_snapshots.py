@@ -92,20 +92,25 @@ def measure(label: str, net, folder: Path, snapshots: int = 5, gap_steps: int = 
         handle.result()
         slowed.append(sum(max(0.0, t - baseline) for t in after))
         totals.append(sum(handle.durations.get(p, 0.0) for p in ("stage", "serialize", "commit")))
+        handle.path.unlink()
     held_s = statistics.median(returned)
     # (b) and (d) interleaved, each after os.sync(), so both start from the same disk state
     blocking, writes, isolated = [], [], []
     for k in range(3):
+        # each file is removed right after it is measured, as snapshot rotation does and as the raw
+        # write does, so that every measurement writes into the same kind of free page cache
         os.sync()
         start = time.perf_counter()
         gn.save(folder / f"block{k}.npz", network=net)
         blocking.append(time.perf_counter() - start)
+        (folder / f"block{k}.npz").unlink()
         os.sync()
         writes.append(raw_write_seconds(nbytes, folder))
         os.sync()
         start = time.perf_counter()
         gn.save(folder / f"alone{k}.npz", network=net, blocking=False).result()
         isolated.append(time.perf_counter() - start)
+        (folder / f"alone{k}.npz").unlink()
     blocking_s, write_s = statistics.median(blocking), statistics.median(writes)
     copy_s = raw_copy_seconds(net)
     snapshot_s = statistics.median(totals)

@@ -22,7 +22,9 @@ import orjson
 
 from gpunet.errors import FormatError
 from gpunet.io.atomic import atomic_writer
+from gpunet.io.checksum import crc32
 from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState
+from gpunet.io.zipwriter import StoredZipWriter
 from gpunet.version import __version__
 
 FORMAT_NAME = "gpunet-state"
@@ -34,21 +36,50 @@ _MAX_MANIFEST = 64 * 1024 * 1024
 SUPPORTS_COMPRESS = True
 
 
-def _write_npy(stream: BinaryIO, array: np.ndarray) -> None:
-    """Write ``array`` as a .npy member without an intermediate copy of its bytes.
-
-    ``np.lib.format.write_array`` copies each chunk with ``tobytes`` while
-    holding the GIL, which stalls a simulation running beside a background
-    save; the header is written by NumPy and the data straight from memory.
-    """
+def _npy_parts(array: np.ndarray) -> tuple[bytes, memoryview]:
+    """The ``.npy`` header and a view of the data of ``array`` (little-endian, C order), without copying."""
     if array.dtype.byteorder == ">":
         array = array.astype(array.dtype.newbyteorder("<"))
     array = np.require(array, requirements="C")
-    header = {"descr": np.lib.format.dtype_to_descr(array.dtype), "fortran_order": False,
-              "shape": array.shape}
-    np.lib.format.write_array_header_1_0(stream, header)  # small headers: version 1.0 suffices
-    if array.size:
-        stream.write(memoryview(array.reshape(-1).view(np.uint8)))
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": np.lib.format.dtype_to_descr(array.dtype),
+                                                  "fortran_order": False, "shape": array.shape})
+    return header.getvalue(), memoryview(array.reshape(-1).view(np.uint8))
+
+
+class _StoredArchive:
+    """Members stored as they are: CRC-32 computed once from memory, data written without copies."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self.writer = StoredZipWriter(handle)
+
+    def add(self, member: str, parts: tuple) -> int:
+        crc = 0
+        for part in parts:
+            crc = crc32(part, crc)
+        self.writer.add(member, parts, crc, sum(len(p) for p in parts))
+        return crc
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class _DeflatedArchive:
+    """``compress=True``: members deflated by :mod:`zipfile`."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self.archive = zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True)
+
+    def add(self, member: str, parts: tuple) -> int:
+        info = zipfile.ZipInfo(member, date_time=(1980, 1, 1, 0, 0, 0))
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with self.archive.open(info, "w", force_zip64=True) as stream:
+            for part in parts:
+                stream.write(part)
+        return self.archive.getinfo(member).CRC
+
+    def close(self) -> None:
+        self.archive.close()
 
 
 def _member(kind: str, name: str, key: str) -> str:
@@ -68,40 +99,35 @@ def _object_arrays(obj: Any) -> dict[str, np.ndarray]:
 
 def write(state: NetworkState, handle: BinaryIO, compress: bool = False) -> int:
     """Write ``state`` to the open binary ``handle``; return the number of array bytes."""
-    compression = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    archive = _DeflatedArchive(handle) if compress else _StoredArchive(handle)
     objects = []
     total = 0
-    with zipfile.ZipFile(handle, "w", compression=compression, allowZip64=True) as archive:
-        for obj in list(state.populations) + list(state.projections):
-            kind = obj.kind
-            entry: dict[str, Any] = {"kind": kind, "name": obj.name, "model": obj.model,
-                                     "parameters": list(obj.parameters), "variables": list(obj.variables),
-                                     "arrays": {}}
-            if isinstance(obj, PopulationState):
-                entry.update(size=int(obj.size), geometry=[int(g) for g in obj.geometry])
-            else:
-                entry.update(size=obj.nb_synapses, pre=obj.pre, post=obj.post, target=obj.target)
-            for key, array in _object_arrays(obj).items():
-                if array.dtype.name not in ALLOWED_DTYPES:
-                    raise FormatError(f"{kind} {obj.name!r}, array {key!r}: dtype {array.dtype} cannot be stored "
-                                      "in the native format")
-                member = _member(kind, obj.name, key)
-                info = zipfile.ZipInfo(member, date_time=(1980, 1, 1, 0, 0, 0))
-                info.compress_type = compression
-                with archive.open(info, "w", force_zip64=True) as stream:
-                    _write_npy(stream, array)
-                crc = archive.getinfo(member).CRC
-                entry["arrays"][key] = {"member": member, "dtype": array.dtype.name,
-                                        "shape": list(array.shape), "crc32": crc}
-                total += array.nbytes
-            objects.append(entry)
-        manifest = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,
-                    "gpunet_version": state.gpunet_version or __version__, "dt": state.dt,
-                    "t": None if state.step is None or state.dt is None else state.step * state.dt,
-                    "step": state.step, "seed": state.seed, "net_id": state.net_id,
-                    "single_object": state.single_object, "objects": objects}
-        archive.writestr(zipfile.ZipInfo(MANIFEST, date_time=(1980, 1, 1, 0, 0, 0)),
-                         orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
+    for obj in list(state.populations) + list(state.projections):
+        kind = obj.kind
+        entry: dict[str, Any] = {"kind": kind, "name": obj.name, "model": obj.model,
+                                 "parameters": list(obj.parameters), "variables": list(obj.variables),
+                                 "arrays": {}}
+        if isinstance(obj, PopulationState):
+            entry.update(size=int(obj.size), geometry=[int(g) for g in obj.geometry])
+        else:
+            entry.update(size=obj.nb_synapses, pre=obj.pre, post=obj.post, target=obj.target)
+        for key, array in _object_arrays(obj).items():
+            if array.dtype.name not in ALLOWED_DTYPES:
+                raise FormatError(f"{kind} {obj.name!r}, array {key!r}: dtype {array.dtype} cannot be stored "
+                                  "in the native format")
+            member = _member(kind, obj.name, key)
+            crc = archive.add(member, _npy_parts(array))
+            entry["arrays"][key] = {"member": member, "dtype": array.dtype.name, "shape": list(array.shape),
+                                    "crc32": crc}
+            total += array.nbytes
+        objects.append(entry)
+    manifest = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,
+                "gpunet_version": state.gpunet_version or __version__, "dt": state.dt,
+                "t": None if state.step is None or state.dt is None else state.step * state.dt,
+                "step": state.step, "seed": state.seed, "net_id": state.net_id,
+                "single_object": state.single_object, "objects": objects}
+    archive.add(MANIFEST, (orjson.dumps(manifest, option=orjson.OPT_INDENT_2),))  # last: marks a complete file
+    archive.close()
     return total
 
 
@@ -146,9 +172,12 @@ def _read_manifest(archive: zipfile.ZipFile, source: str) -> dict:
 
 def _parse_npy_header(header: bytes, source: str, where: str) -> tuple:
     stream = io.BytesIO(header)
-    version = np.lib.format.read_magic(stream)
-    reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-    return reader(stream, max_header_size=10000), stream.tell()
+    try:
+        version = np.lib.format.read_magic(stream)
+        reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        return reader(stream, max_header_size=10000), stream.tell()
+    except Exception as exc:  # NumPy's header parser raises ValueError, SyntaxError or tokenize.TokenError
+        raise _fail(source, f"{where}: malformed .npy header ({type(exc).__name__}: {exc})") from exc
 
 
 def _read_stored(raw: BinaryIO, info: zipfile.ZipInfo, source: str, where: str, dtype: np.dtype,
@@ -174,7 +203,7 @@ def _read_stored(raw: BinaryIO, info: zipfile.ZipInfo, source: str, where: str, 
         raise
     except (ValueError, OSError, struct.error) as exc:
         raise _fail(source, f"{where}: {exc}") from exc
-    if zlib.crc32(view, zlib.crc32(prefix)) != info.CRC:
+    if crc32(view, crc32(prefix)) != info.CRC:
         raise _fail(source, f"{where}: bad CRC-32 (the data is corrupt)")
     return array
 
@@ -204,11 +233,9 @@ def _read_array(archive: zipfile.ZipFile, source: str, owner: str, key: str, spe
         return _read_stored(raw, info, source, where, dtype, shape, expected)
     try:
         with archive.open(info) as stream:
-            version = np.lib.format.read_magic(stream)
-            header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                      else np.lib.format.read_array_header_2_0)(stream, max_header_size=10000)
-            file_shape, fortran, file_dtype = header
-            if list(file_shape) != shape or file_dtype != dtype or fortran:
+            prefix = stream.read(info.file_size - expected)
+            (file_shape, fortran, file_dtype), used = _parse_npy_header(prefix, source, where)
+            if used != len(prefix) or list(file_shape) != shape or file_dtype != dtype or fortran:
                 raise _fail(source, f"{where}: member header ({file_dtype}, {file_shape}) does not match the "
                                     f"manifest ({dtype}, {tuple(shape)})")
             array = np.empty(shape, dtype=dtype)
