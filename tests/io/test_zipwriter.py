@@ -60,3 +60,9 @@ def test_checksum_matches_zlib():
     data = np.random.default_rng(1).bytes(100_000)
     assert checksum.crc32(data) == zlib.crc32(data)
     assert checksum.crc32(data[50:], checksum.crc32(data[:50])) == zlib.crc32(data)
+
+
+def test_checksum_falls_back_to_zlib(monkeypatch):
+    import zlib
+    monkeypatch.setattr(checksum, "_fast", None)
+    assert checksum.crc32(b"gpunet") == zlib.crc32(b"gpunet")
