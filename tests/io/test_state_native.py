@@ -308,3 +308,18 @@ def test_failed_save_leaves_previous_file_intact(tmp_path, monkeypatch):
         gn.save(path, network=net)
     assert path.read_bytes() == good
     assert [p.name for p in tmp_path.iterdir()] == ["s.npz"]
+
+
+@pytest.mark.parametrize("field_offset, value", [(16, 0x7FFFFFF0), (12, 0x7FFFFFF0), (16, 1)])
+def test_damaged_zip_directory_is_format_error(saved, tmp_path, field_offset, value):
+    """Wrong directory size/offset make zipfile seek to impossible places (found by atheris)."""
+    import struct
+    _, path = saved
+    data = bytearray(path.read_bytes())
+    end = data.rfind(b"PK\x05\x06")
+    data[end + field_offset:end + field_offset + 4] = struct.pack("<I", value)
+    bad = tmp_path / "directory.npz"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(FormatError) as info:
+        gn.read_state(bad)
+    assert str(bad) in str(info.value)

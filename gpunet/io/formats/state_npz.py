@@ -261,8 +261,23 @@ def _text_list(source: str, value: Any, what: str) -> list[str]:
     return value
 
 
+# What zipfile and the OS raise on damaged archives: bad offsets (OSError from seek), unsupported or
+# encrypted members (NotImplementedError, RuntimeError), inconsistent headers (ValueError, struct.error).
+_DAMAGE = (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, struct.error, NotImplementedError,
+           RuntimeError, KeyError, TypeError, OverflowError, MemoryError)
+
+
 def read(handle: BinaryIO, source: str) -> NetworkState:
-    """Parse a native file from an open binary ``handle``."""
+    """Parse a native file from an open binary ``handle``; every failure is a FormatError naming ``source``."""
+    try:
+        return _read(handle, source)
+    except FormatError:
+        raise
+    except _DAMAGE as exc:
+        raise _fail(source, f"damaged file ({type(exc).__name__}: {exc})") from exc
+
+
+def _read(handle: BinaryIO, source: str) -> NetworkState:
     try:
         archive = zipfile.ZipFile(handle)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
@@ -339,8 +354,8 @@ def load(path: Any) -> NetworkState:
         try:
             archive = zipfile.ZipFile(handle)
             names = archive.namelist()
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:
-            raise _fail(source, f"not a readable .npz (zip) file ({exc})") from exc
+        except _DAMAGE as exc:
+            raise _fail(source, f"not a readable .npz (zip) file ({type(exc).__name__}: {exc})") from exc
         if MANIFEST not in names:
             from gpunet.io.formats import annarchy_npz
             return annarchy_npz.load(path)
