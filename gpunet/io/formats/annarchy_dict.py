@@ -53,6 +53,7 @@ gpunet's post-major, ascending-pre order).  Malformed content raises
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -264,6 +265,14 @@ def to_annarchy_dict(state: NetworkState, *, extras: bool = True,
 
 
 # =========================================================================== inspection
+def describe_file(path: Any, state: NetworkState) -> dict:
+    """:func:`summarize` of a file's state plus ``file``, ``file_size`` and ``written_by`` (gpunet or ANNarchy)."""
+    summary = summarize(state)
+    summary.update(file=str(path), file_size=Path(path).stat().st_size,
+                   written_by="gpunet" if state.format_version is not None else "ANNarchy")
+    return summary
+
+
 def summarize(state: NetworkState) -> dict:
     """A JSON-friendly description of ``state``: objects, sizes, variables, dtypes, shapes, step."""
     objects = []

@@ -40,13 +40,12 @@ import gzip
 import io
 import os
 import zlib
-from pathlib import Path
 from typing import BinaryIO, Optional, Union
 
 from gpunet.errors import FormatError
 from gpunet.io.atomic import atomic_writer
 from gpunet.io.formats import state_pickle
-from gpunet.io.formats.annarchy_dict import summarize
+from gpunet.io.formats.annarchy_dict import describe_file
 from gpunet.io.state_types import NetworkState
 from gpunet.io.unpickler import DEFAULT_LIMITS, PickleLimits
 
@@ -160,8 +159,4 @@ def load(path: PathLike, *, max_output: Optional[int] = None, limits: PickleLimi
 
 def inspect(path: PathLike) -> dict:
     """Describe a ``.gz`` state file (as :func:`gpunet.io.formats.state_pickle.inspect`)."""
-    state = load(path)
-    summary = summarize(state)
-    summary.update(file=str(path), file_size=Path(path).stat().st_size,
-                   written_by="gpunet" if state.format_version is not None else "ANNarchy")
-    return summary
+    return describe_file(path, load(path))

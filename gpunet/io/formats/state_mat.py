@@ -56,7 +56,6 @@ import io
 import json
 import os
 import re
-from pathlib import Path
 from typing import Any, BinaryIO, Optional, Union
 
 import numpy as np
@@ -65,7 +64,7 @@ import scipy.io
 from gpunet.errors import FormatError
 from gpunet.io.atomic import atomic_writer
 from gpunet.io.formats import state_gzip, state_pickle
-from gpunet.io.formats.annarchy_dict import EXTRA_FORMAT, EXTRA_KEY, EXTRA_VERSION, RESERVED_KEYS, summarize
+from gpunet.io.formats.annarchy_dict import EXTRA_FORMAT, EXTRA_KEY, EXTRA_VERSION, RESERVED_KEYS, describe_file
 from gpunet.io.formats.annarchy_reader import from_annarchy_dict
 from gpunet.io.formats.mat5_reader import read_mat5
 from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState
@@ -420,8 +419,4 @@ def load(path: PathLike, *, max_output: Optional[int] = None) -> NetworkState:
 
 def inspect(path: PathLike) -> dict:
     """Describe a ``.mat`` state file (objects, sizes, variables, dtypes, shapes, step)."""
-    state = load(path)
-    summary = summarize(state)
-    summary.update(file=str(path), file_size=Path(path).stat().st_size,
-                   written_by="gpunet" if state.format_version is not None else "ANNarchy")
-    return summary
+    return describe_file(path, load(path))

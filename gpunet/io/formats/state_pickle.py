@@ -45,14 +45,13 @@ from __future__ import annotations
 import io
 import os
 import pickle
-from pathlib import Path
 from typing import Any, BinaryIO, Optional, Union
 
 import numpy as np
 
 from gpunet.errors import FormatError
 from gpunet.io.atomic import atomic_writer
-from gpunet.io.formats.annarchy_dict import EXTRA_KEY, list_rows, summarize, to_annarchy_dict
+from gpunet.io.formats.annarchy_dict import EXTRA_KEY, describe_file, list_rows, to_annarchy_dict
 from gpunet.io.formats.annarchy_reader import from_annarchy_dict
 from gpunet.io.state_types import NetworkState
 from gpunet.io.unpickler import DEFAULT_LIMITS, PickleLimits, _numpy_core, restricted_loads
@@ -273,9 +272,5 @@ def inspect(path: PathLike) -> dict:
         ``file``, ``file_size`` and ``written_by`` (``"gpunet"`` or
         ``"ANNarchy"``).
     """
-    state = load(path)
-    summary = summarize(state)
-    summary.update(file=str(path), file_size=Path(path).stat().st_size,
-                   written_by="gpunet" if state.format_version is not None else "ANNarchy")
-    return summary
+    return describe_file(path, load(path))
 
