@@ -14,7 +14,6 @@ supports it.  Usage::
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 import time
@@ -29,44 +28,26 @@ from gpunet.examples import reference_network
 from gpunet.io.checksum import crc32
 from gpunet.io.gather import gather_state
 
-from bench_formats_pickle import state_arrays  # benchmarks/ is on sys.path when a script here runs
+import bench_formats_pickle as pickle_bench  # benchmarks/ is on sys.path when a script here runs
+from bench_formats_pickle import state_arrays
 
 FORMATS = [".npz", ".txt", ".txt.gz", ".mat"]
 
 
 def raw_baseline(state, folder: Path, repeats: int) -> dict:
+    """tofile/fromfile of the state's bytes (best of ``repeats``), plus a read with one CRC-32 pass."""
     arrays = state_arrays(state)
     path = folder / "raw.bin"
-    results = {}
-    for fsync in (False, True):
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            with open(path, "wb") as handle:
-                for array in arrays:
-                    array.tofile(handle)
-                if fsync:
-                    handle.flush()
-                    os.fsync(handle.fileno())
-            times.append(time.perf_counter() - start)
-        results["save" + (" +fsync" if fsync else "")] = statistics.median(times)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        with open(path, "rb") as handle:
-            for array in arrays:
-                np.fromfile(handle, dtype=array.dtype, count=array.size)
-        times.append(time.perf_counter() - start)
-    results["load"] = statistics.median(times)
-    times = []
-    for _ in range(repeats):  # what a checksummed read costs at least: the same read plus one CRC-32 pass
-        start = time.perf_counter()
+    save, _, _ = pickle_bench.raw_baseline(arrays, path, repeats, fsync=False)
+    save_fsync, load, size = pickle_bench.raw_baseline(arrays, path, repeats, fsync=True)
+
+    def checksummed_read() -> None:  # what a checksummed read costs at least
         with open(path, "rb") as handle:
             for array in arrays:
                 crc32(np.fromfile(handle, dtype=array.dtype, count=array.size))
-        times.append(time.perf_counter() - start)
-    results["load +crc32"] = statistics.median(times)
-    results["size"] = path.stat().st_size
+
+    results = {"save": save, "save +fsync": save_fsync, "load": load,
+               "load +crc32": pickle_bench.best(checksummed_read, repeats), "size": size}
     path.unlink()
     return results
 
