@@ -15,6 +15,10 @@ folder is put first on PATH for that reason.
 Usage (normally spawned by the benchmarks)::
 
     python benchmarks/annarchy_side.py '{"network_file": "net.npz", "duration": 1000.0, "noise": [0.0, 2.0]}'
+
+With ``"save_load": [".txt", ".txt.gz"]`` it also times ANNarchy's own
+``net.save``/``net.load`` of the simulated network in each format (best of
+``"repeats"``).
 """
 from __future__ import annotations
 
@@ -144,7 +148,28 @@ def run_annarchy(config: dict) -> dict[str, Any]:
                 run["events"] = int(sum(len(times) * out_degree[rank] for rank, times in spikes[0].items()))
                 run["w_mean"] = float(np.mean(np.concatenate([np.asarray(r) for r in proj.w])))
             result["runs"].append(run)
+        if config.get("save_load"):
+            result["save_load"] = _time_save_load(net, config["save_load"], int(config.get("repeats", 3)))
     return result
+
+
+def _time_save_load(net: Any, suffixes: list[str], repeats: int) -> dict[str, dict[str, float]]:
+    """Best-of-``repeats`` seconds of ``net.save`` and ``net.load`` for each suffix, and the file size."""
+    timings = {}
+    with tempfile.TemporaryDirectory(prefix="annarchy-save-") as folder:
+        for suffix in suffixes:
+            path = os.path.join(folder, "state" + suffix)
+            saves, loads = [], []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                net.save(path)
+                saves.append(time.perf_counter() - start)
+            for _ in range(repeats):
+                start = time.perf_counter()
+                net.load(path)
+                loads.append(time.perf_counter() - start)
+            timings[suffix] = {"save_s": min(saves), "load_s": min(loads), "size": os.path.getsize(path)}
+    return timings
 
 
 def main() -> None:

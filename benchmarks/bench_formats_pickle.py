@@ -12,7 +12,8 @@ run it measures, next to a raw baseline of the same array bytes
   (``pickle.dump`` into ``gzip.open`` at level 9; plain ``pickle.load``);
 * the gzip level sweep 1..6 and 9 on the pickle bytes (compress time, size);
 * a breakdown of the ``.txt`` path (layout conversion, pickling, structure
-  scan, unpickling, conversion back).
+  scan, unpickling, conversion back), with gpunet's row blocks decoded as
+  arrays (its own files) and as Python lists (how ANNarchy's files are read).
 
 Usage::
 
@@ -175,12 +176,15 @@ def main() -> None:
         steps = {
             "to_annarchy_dict": lambda: to_annarchy_dict(state),
             "pickle.dumps (protocol 5)": lambda: pickle.dumps(desc, protocol=5),
-            "structure scan": lambda: scan_pickle(data, "bench"),
-            "restricted_loads (scan + unpickle)": lambda: restricted_loads(data, "bench"),
+            "structure scan, row blocks decoded": lambda: scan_pickle(data, "bench", rows=[]),
+            "restricted_loads, row blocks decoded": lambda: restricted_loads(data, "bench", decode_rows=True),
+            "restricted_loads, rows as Python lists": lambda: restricted_loads(data, "bench"),
             "plain pickle.loads (unsafe, reference)": lambda: pickle.loads(data),
         }
+        decoded = restricted_loads(data, "bench", decode_rows=True)
         loaded = pickle.loads(data)
-        steps["from_annarchy_dict"] = lambda: from_annarchy_dict(loaded, "bench")
+        steps["from_annarchy_dict, decoded rows"] = lambda: from_annarchy_dict(decoded, "bench")
+        steps["from_annarchy_dict, Python lists"] = lambda: from_annarchy_dict(loaded, "bench")
         for label, function in steps.items():
             print(f"  {label:40s} {best(function, args.repeats):7.3f} s")
 

@@ -5,11 +5,13 @@ save time, load time (parse + validate + apply) and file size for .npz (native),
 .txt (ANNarchy pickle), .txt.gz and .mat; the raw baseline of the same bytes
 (``ndarray.tofile`` and ``np.fromfile``, with and without fsync); and the peak
 extra host memory of each save (tracemalloc).  When ANNarchy is available
-(``--annarchy-python`` or /work/annarchy-venv/bin/python), its save and load of
-the same network are timed by ``benchmarks/annarchy_side.py`` when that helper
-supports it.  Usage::
+(``--annarchy-python`` or /work/annarchy-venv/bin/python), ANNarchy's own save
+and load of the same network (rebuilt there by ``benchmarks/annarchy_side.py``)
+are timed in a subprocess and printed next to gpunet's, with the ratios the
+issue's goals are about.  Usage::
 
     python benchmarks/bench_save_load.py [--neurons 10000] [--repeats 3]
+        [--annarchy-python PATH | --no-annarchy]
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from gpunet.io.checksum import crc32
 from gpunet.io.gather import gather_state
 
 import bench_formats_pickle as pickle_bench  # benchmarks/ is on sys.path when a script here runs
+from annarchy_side import export_network, find_annarchy_python, run_in_subprocess
 from bench_formats_pickle import state_arrays
 
 FORMATS = [".npz", ".txt", ".txt.gz", ".mat"]
@@ -78,6 +81,8 @@ def main() -> None:
     parser.add_argument("--neurons", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--formats", nargs="*", default=FORMATS)
+    parser.add_argument("--annarchy-python", help="Python interpreter with ANNarchy installed")
+    parser.add_argument("--no-annarchy", action="store_true", help="print gpunet's figures only")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="gpunet-bench-"))
     probability = min(1.0, 1_000_000 / args.neurons ** 2)
@@ -102,9 +107,10 @@ def main() -> None:
           f"{statistics.median(parse) / raw['load +crc32']:.2f} x (fromfile + crc32)")
     print(f"{'format':<9}{'save ms':>10}{'/raw+fsync':>12}{'load ms':>10}{'/raw':>8}{'size MB':>10}"
           f"{'peak MB':>10}{'/state':>8}")
+    results = {}
     for suffix in args.formats:
         try:
-            result = measure_format(net, suffix, folder, args.repeats, fresh)
+            results[suffix] = result = measure_format(net, suffix, folder, args.repeats, fresh)
         except Exception as exc:  # a format not available in this checkout
             print(f"{suffix:<9} skipped: {type(exc).__name__}: {exc}")
             continue
@@ -112,6 +118,30 @@ def main() -> None:
               f"{result['load'] * 1e3:10.1f}{result['load'] / raw['load']:8.2f}{result['size'] / 1e6:10.1f}"
               f"{result['peak'] / 1e6:10.1f}{result['peak'] / state_bytes:8.2f}")
     print("goals: native save and load within 1.5x of raw; peak extra memory <= 1x state (native), 2x (pickle)")
+    compare_with_annarchy(net, results, folder, args)
+
+
+def compare_with_annarchy(net, results: dict, folder: Path, args) -> None:
+    """ANNarchy's save and load of the same network in the pickle formats, and gpunet's speed-up."""
+    python = None if args.no_annarchy else find_annarchy_python(args.annarchy_python)
+    suffixes = [s for s in (".txt", ".txt.gz") if s in results]
+    if python is None or not suffixes:
+        print("ANNarchy: " + ("skipped" if python is None and args.no_annarchy else "not found (pip install "
+                              "annarchy, or --annarchy-python PATH)" if python is None else "no pickle format run"))
+        return
+    export_network(net, folder / "network.npz")
+    side = run_in_subprocess(python, {"network_file": str(folder / "network.npz"), "duration": 50.0,
+                                      "save_load": suffixes, "repeats": args.repeats})
+    if "error" in side:
+        print(f"ANNarchy: failed ({side['error']})")
+        return
+    print(f"\nANNarchy {side['version']} on the same network (its net.save / net.load, best of {args.repeats}):")
+    print(f"{'format':<9}{'save ms':>10}{'gpunet x':>10}{'load ms':>10}{'gpunet x':>10}{'size MB':>10}")
+    for suffix, theirs in side["save_load"].items():
+        ours = results[suffix]
+        print(f"{suffix:<9}{theirs['save_s'] * 1e3:10.1f}{theirs['save_s'] / ours['save']:10.2f}"
+              f"{theirs['load_s'] * 1e3:10.1f}{theirs['load_s'] / ours['load']:10.2f}{theirs['size'] / 1e6:10.1f}")
+    print("gpunet x = ANNarchy's time / gpunet's (goals: .txt save and load >= 3, .gz save >= 3)")
 
 
 if __name__ == "__main__":

@@ -54,6 +54,7 @@ from typing import Any, BinaryIO, Optional, Union
 import numpy as np
 
 from gpunet.errors import FormatError, UnsafeFileError
+from gpunet.io.pickle_rows import DecodedRows, decode_hinted_block
 
 __all__ = [
     "ALLOWED_GLOBALS",
@@ -295,7 +296,8 @@ for _op, _size in ((b"G", 8), (b"J", 4), (b"K", 1), (b"M", 2)):
 del _op, _size
 
 
-def scan_pickle(data: BytesLike, source: str, limits: PickleLimits = DEFAULT_LIMITS) -> None:
+def scan_pickle(data: BytesLike, source: str, limits: PickleLimits = DEFAULT_LIMITS,
+                rows: Optional[list] = None) -> None:
     """Check the structure of a pickle without running any of it.
 
     The opcodes are walked with an abstract stack whose entries are object ids
@@ -310,6 +312,11 @@ def scan_pickle(data: BytesLike, source: str, limits: PickleLimits = DEFAULT_LIM
         Name of the file, for error messages.
     limits : PickleLimits
         Depth limit.
+    rows : list, optional
+        When given, gpunet's row blocks (:mod:`gpunet.io.pickle_rows`) that
+        stand outside any frame are decoded with NumPy instead of being walked
+        opcode by opcode, and ``(start, end, DecodedRows)`` is appended for
+        each: ``data[start:end]`` unpickles to the list of rows.
 
     Raises
     ------
@@ -369,8 +376,16 @@ def scan_pickle(data: BytesLike, source: str, limits: PickleLimits = DEFAULT_LIM
             depth[container] = d
 
     flat_list = _FLAT_LIST.match
+    frame_end = 0
     while pos < n:
         op = data[pos]
+        if op == 0x42 and rows is not None and pos >= frame_end:  # BINBYTES: perhaps a row hint
+            found = decode_hinted_block(data, pos)
+            if found is not None:
+                rows.append((pos, found[1], found[0]))
+                stack.append(new_object(2))
+                pos = found[1]
+                continue
         if op == 0x5D:  # EMPTY_LIST: try to take the whole list of numbers at once
             mark = pos + 2 if data[pos + 1:pos + 2] == b"\x94" else pos + 1
             uniform = _UNIFORM_ROWS[data[mark + 1]] if mark + 1 < n and data[mark] == 0x28 else None
@@ -492,6 +507,8 @@ def scan_pickle(data: BytesLike, source: str, limits: PickleLimits = DEFAULT_LIM
             if not stack:
                 raise fail("stack underflow")
             stack.append(stack[-1])
+        elif action == _NOTHING:  # FRAME: the next `arg` bytes are one frame
+            frame_end = next_pos + arg
         elif action == _PROTO:
             if arg > pickle.HIGHEST_PROTOCOL:
                 raise fail(f"unsupported pickle protocol {arg}")
@@ -516,7 +533,38 @@ _LOAD_ERRORS = (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyErro
                 SystemError, OverflowError, UnicodeError, RecursionError, MemoryError, ImportError, LookupError)
 
 
-def restricted_loads(data: BytesLike, source: str, *, limits: PickleLimits = DEFAULT_LIMITS) -> Any:
+class _RowBlockUnpickler(RestrictedUnpickler):
+    """The restricted unpickler, fed a stream whose row blocks were replaced by persistent ids.
+
+    Only :func:`restricted_loads` writes those ids (the file's own are refused
+    by the structure scan); each resolves to the block's list of rows, as one
+    :class:`~gpunet.io.pickle_rows.DecodedRows` repeated once per row.
+    """
+
+    def __init__(self, file: BinaryIO, source: str, blocks: list[DecodedRows]) -> None:
+        super().__init__(file, source)
+        self.blocks = blocks
+
+    def persistent_load(self, pid: Any) -> Any:
+        if type(pid) is not int or not 0 <= pid < len(self.blocks):  # pragma: no cover - we write the ids
+            return super().persistent_load(pid)
+        block = self.blocks[pid]
+        return [block] * len(block.lengths)
+
+
+def _without_row_blocks(data: bytes, rows: list) -> bytes:
+    """``data`` with each decoded row block replaced by ``BININT index BINPERSID``."""
+    pieces = []
+    previous = 0
+    for index, (start, end, _) in enumerate(rows):
+        pieces += (data[previous:start], b"J", index.to_bytes(4, "little"), b"Q")
+        previous = end
+    pieces.append(data[previous:])
+    return b"".join(pieces)
+
+
+def restricted_loads(data: BytesLike, source: str, *, limits: PickleLimits = DEFAULT_LIMITS,
+                     decode_rows: bool = False) -> Any:
     """Unpickle ``data`` through the structure scan and the allow-list.
 
     Parameters
@@ -527,6 +575,12 @@ def restricted_loads(data: BytesLike, source: str, *, limits: PickleLimits = DEF
         Name of the file (or other origin), used in every error message.
     limits : PickleLimits, optional
         Size and depth limits.
+    decode_rows : bool, optional
+        Read gpunet's row blocks (:mod:`gpunet.io.pickle_rows`) as NumPy
+        arrays: each such list of rows comes back as a list holding one
+        :class:`~gpunet.io.pickle_rows.DecodedRows` per row (use
+        :func:`~gpunet.io.pickle_rows.as_decoded`) instead of lists of
+        Python numbers.  For readers that know that form.
 
     Returns
     -------
@@ -555,13 +609,17 @@ def restricted_loads(data: BytesLike, source: str, *, limits: PickleLimits = DEF
         raise FormatError(f"{source}: pickle of {len(data)} bytes exceeds the limit of {limits.max_bytes} bytes")
     if not isinstance(data, bytes):
         data = bytes(data)
+    rows: Optional[list] = [] if decode_rows else None
     try:
-        scan_pickle(data, source, limits)
+        scan_pickle(data, source, limits, rows)
     except RecursionError as exc:  # pragma: no cover - the scan does not recurse
         raise FormatError(f"{source}: pickle too deeply nested") from exc
     try:
         # A buffered reader lets the unpickler peek ahead: unframed stretches (large payloads, gpunet's
         # row blocks) are otherwise read opcode by opcode, twice as slowly.
+        if rows:
+            stream = io.BufferedReader(io.BytesIO(_without_row_blocks(data, rows)), buffer_size=1 << 16)
+            return _RowBlockUnpickler(stream, source, [block for _, _, block in rows]).load()
         stream = io.BufferedReader(io.BytesIO(data), buffer_size=1 << 16)
         return RestrictedUnpickler(stream, source).load()
     except FormatError as exc:

@@ -475,7 +475,7 @@ def test_an_interrupted_save_leaves_the_previous_file(tmp_path, monkeypatch):
     def broken(flat, bounds):
         raise OSError("disk full")
 
-    monkeypatch.setattr(state_pickle, "_encode_rows", broken)
+    monkeypatch.setattr(state_pickle, "encode_rows", broken)
     with pytest.raises(OSError):
         state_pickle.save(path, example_state(seed=9))
     assert path.read_bytes() == before

@@ -21,12 +21,16 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from typing import Any, Optional
 
 import numpy as np
 
 from gpunet.errors import FormatError
 from gpunet.io.formats.annarchy_dict import EXTRA_FORMAT, EXTRA_KEY, EXTRA_VERSION
+from gpunet.io.pickle_rows import as_decoded
+
+_DTYPE_NAME = re.compile(r"[<>|=]?[A-Za-z][A-Za-z0-9]{0,15}")
 from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState
 
 __all__ = ["from_annarchy_dict"]
@@ -93,6 +97,9 @@ class _Reader:
     # -- rows of synapses --------------------------------------------------
     def rows(self, value: Any, where: str, *, integers: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Row lengths and flat values of a per-row structure (any of ANNarchy's forms)."""
+        decoded = as_decoded(value)
+        if decoded is not None:
+            return decoded.lengths, self.check_values(decoded.flat, where, integers)
         if isinstance(value, np.ndarray) and value.dtype != object:
             if value.ndim != 2:
                 raise self.error(where, f"expected one row per post neuron, found an array of shape {value.shape}")
@@ -225,7 +232,8 @@ class _Reader:
         dtypes, global_names = self.extra_types(extra, where)
 
         def per_synapse(value: Any, at: str) -> np.ndarray:
-            if isinstance(value, (list, tuple)) and value and not any(hasattr(v, "__len__") for v in value):
+            if (isinstance(value, (list, tuple)) and value and as_decoded(value) is None
+                    and not any(hasattr(v, "__len__") for v in value)):
                 try:
                     value = np.asarray(value)   # one number per post neuron, as a list
                 except (TypeError, ValueError):
@@ -315,9 +323,13 @@ class _Reader:
     def cast(self, array: np.ndarray, dtype: Optional[str], where: str) -> np.ndarray:
         if dtype is None:
             return array
+        # Only plain type names: NumPy parses other strings (with commas, brackets) as expressions and can
+        # raise anything on a corrupted one.
+        if not isinstance(dtype, str) or _DTYPE_NAME.fullmatch(dtype) is None:
+            raise self.error(where, f"invalid dtype {str(dtype)[:40]!r} in the gpunet metadata")
         try:
             target = np.dtype(dtype)
-        except TypeError:
+        except (TypeError, ValueError):
             raise self.error(where, f"invalid dtype {dtype!r} in the gpunet metadata") from None
         if target.kind not in "biuf":
             raise self.error(where, f"invalid dtype {dtype!r} in the gpunet metadata")

@@ -15,12 +15,15 @@ ANNarchy has no internal state, ``dt`` or seed: those stay None/empty.
 Writing goes through Python's pickler, except the per-row values (``pre_ranks``,
 synaptic variables, per-synapse delays): those are encoded straight from the
 arrays into the opcodes ``pickle`` itself would write for the lists (BINFLOAT,
-BININT, NEWTRUE/NEWFALSE), so no Python float is created; the unpickled
-objects are exactly ANNarchy's lists.  Measured on one 2-core machine for
-ANNarchy's own 1M-synapse network: save 0.07-0.10 s against ANNarchy's 0.45 s,
-load (structure scan, restricted unpickling, conversion) 0.52 s against
-ANNarchy's unchecked 0.62 s.  Loading is bounded by the ~4 million Python
-objects ANNarchy's layout requires; use the native ``.npz`` for speed.
+BININT, NEWTRUE/NEWFALSE), each list of rows preceded by a row hint that
+``pickle`` pushes and pops again (:mod:`gpunet.io.pickle_rows`).  ANNarchy
+unpickles exactly its lists; gpunet checks every opcode of such a block with
+NumPy and takes its numbers as one array, without a Python float per synapse.
+Measured on one 2-core machine for a 1M-synapse network
+(``python benchmarks/bench_formats_pickle.py``): save 0.07-0.13 s and load
+0.10-0.15 s, against ANNarchy's 0.45 s and 0.62 s.  Files written by ANNarchy
+have no hints and are read through the unpickler's Python objects (about
+0.5 s for the same size).
 
 Reading never runs code from the file: the bytes go through
 :func:`gpunet.io.unpickler.restricted_loads` (structure scan, then an
@@ -53,6 +56,7 @@ from gpunet.errors import FormatError
 from gpunet.io.atomic import atomic_writer
 from gpunet.io.formats.annarchy_dict import EXTRA_KEY, describe_file, list_rows, to_annarchy_dict
 from gpunet.io.formats.annarchy_reader import from_annarchy_dict
+from gpunet.io.pickle_rows import encode_rows
 from gpunet.io.state_types import NetworkState
 from gpunet.io.unpickler import DEFAULT_LIMITS, PickleLimits, _numpy_core, restricted_loads
 
@@ -104,43 +108,7 @@ class _RawList:
         self.rows = rows
 
 
-_INT32 = (-(1 << 31), (1 << 31) - 1)
 _RECONSTRUCT = _numpy_core().multiarray._reconstruct
-
-
-def _encode_rows(flat: np.ndarray, bounds: list[int]) -> Optional[bytes]:
-    """The opcodes of ``[row, row, ...]`` (lists of Python numbers), or None when not encodable here.
-
-    Floats are BINFLOAT (big-endian double: exact), ints BININT (4-byte, so
-    only int32-range values), bools NEWTRUE/NEWFALSE.  Each row is
-    ``EMPTY_LIST MARK items APPENDS``; the unpickled objects are exactly what
-    ``pickle.dumps`` of the lists gives.
-    """
-    kind = flat.dtype.kind
-    if kind == "f":
-        records = np.empty(len(flat), dtype=[("op", "u1"), ("value", ">f8")])
-        records["op"], records["value"] = ord("G"), flat
-    elif kind in "iu":
-        if len(flat) and (flat.min() < _INT32[0] or flat.max() > _INT32[1]):
-            return None
-        records = np.empty(len(flat), dtype=[("op", "u1"), ("value", "<i4")])
-        records["op"], records["value"] = ord("J"), flat
-    elif kind == "b":
-        records = np.where(flat, 0x88, 0x89).astype(np.uint8)
-    else:
-        return None
-    size = records.dtype.itemsize
-    body = memoryview(records.tobytes())
-    pieces: list = [b"]("]
-    for start, stop in zip(bounds[:-1], bounds[1:]):
-        if stop > start:
-            pieces += (b"](", body[start * size:stop * size], b"e")
-        else:
-            pieces.append(b"]")
-    pieces.append(b"e")
-    if len(bounds) == 1:  # no rows: an empty list
-        return b"]"
-    return b"".join(pieces)
 
 
 class _StatePickler(pickle._Pickler):
@@ -158,7 +126,7 @@ class _StatePickler(pickle._Pickler):
             obj = _RawList(rows)
             kind = _RawList
         if kind is _RawList:
-            encoded = _encode_rows(obj.rows.flat, obj.rows.bounds)
+            encoded = encode_rows(obj.rows.flat, obj.rows.bounds)
             if encoded is None:  # e.g. ints beyond int32: let pickle write the lists
                 return super().save(list_rows(obj.rows.flat, obj.rows.bounds, False), save_persistent_id)
             self.framer.write_large_bytes(b"", encoded)
@@ -216,7 +184,7 @@ def loads(data: bytes, source: str = "<bytes>", *, limits: PickleLimits = DEFAUL
     what = identify(bytes(data[:16]))
     if what is not None:
         raise FormatError(f"{source}: not a pickled state file: this is {what}")
-    desc = restricted_loads(data, source, limits=limits)
+    desc = restricted_loads(data, source, limits=limits, decode_rows=True)
     return from_annarchy_dict(desc, source, format_name=format_name)
 
 
