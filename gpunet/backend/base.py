@@ -11,6 +11,8 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from gpunet.backend.host_copy import copy_arrays
+
 
 class StageTicket:
     """Completion of a staging copy; ``wait()`` blocks until the host copies exist."""
@@ -103,8 +105,7 @@ class Backend:
         complete.  After ``stage`` returns, the simulation may overwrite the
         arrays: the backend orders its later writes after the copies.
         """
-        for array, view in zip(arrays, views):
-            np.copyto(view, array)
+        copy_arrays(arrays, views)
         return StageTicket()
 
     def describe(self) -> str:

@@ -3,7 +3,8 @@
 Strategy: the content goes to ``<target>.<random>.gpunet-tmp`` in the target's
 folder; the temporary file is flushed and fsynced, renamed over the target with
 ``os.replace`` (atomic on POSIX within one filesystem), and the folder is
-fsynced so the rename itself survives a crash.  At any moment the target is
+fsynced so the rename itself survives a crash.  While the content is written,
+each completed chunk is handed to the disk early (:mod:`gpunet.io.writeback`).  At any moment the target is
 either the complete old file or the complete new one, never a torn mixture.
 An interrupted save leaves at most a ``*.gpunet-tmp`` file, which
 :func:`cleanup_temporaries` recognises and removes.
@@ -15,6 +16,8 @@ import os
 import secrets
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator, Union
+
+from gpunet.io.writeback import WritebackFile
 
 TEMP_SUFFIX = ".gpunet-tmp"
 
@@ -61,7 +64,8 @@ def atomic_writer(target: PathLike, fsync: bool = True) -> Iterator[BinaryIO]:
     temporary = temporary_path(target)
     handle = open(temporary, "xb")
     try:
-        yield handle
+        # a durable save hands each completed chunk to the disk early, so that the fsync below waits less
+        yield WritebackFile(handle) if fsync else handle
         handle.flush()
         if fsync:
             os.fsync(handle.fileno())

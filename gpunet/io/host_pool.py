@@ -8,6 +8,7 @@ projection), which :attr:`HostBufferPool.allocations` counts.
 """
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -23,6 +24,7 @@ class BufferSet:
 
     buffer: np.ndarray
     views: list
+    layout: tuple = ()  # the layout ``views`` were carved for (kept: the next save usually has the same)
 
     @property
     def capacity(self) -> int:
@@ -34,7 +36,7 @@ def layout_nbytes(layout: Sequence[tuple[tuple[int, ...], np.dtype]]) -> int:
     total = 0
     for shape, dtype in layout:
         total = -(-total // ALIGNMENT) * ALIGNMENT
-        total += int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+        total += math.prod(shape) * np.dtype(dtype).itemsize
     return total
 
 
@@ -43,7 +45,7 @@ def _carve(buffer: np.ndarray, layout) -> list:
     for shape, dtype in layout:
         offset = -(-offset // ALIGNMENT) * ALIGNMENT
         dtype = np.dtype(dtype)
-        size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        size = math.prod(shape) * dtype.itemsize
         views.append(buffer[offset:offset + size].view(dtype).reshape(shape))
         offset += size
     return views
@@ -77,6 +79,12 @@ class HostBufferPool:
 
     def acquire(self, layout: Sequence[tuple[tuple[int, ...], np.dtype]]) -> BufferSet:
         """A buffer set with views for ``layout``; the caller must :meth:`release` it."""
+        layout = tuple(layout)
+        with self._lock:
+            for chosen in self._free:
+                if chosen.layout == layout:  # the usual case: same state as the last save
+                    self._free.remove(chosen)
+                    return chosen
         needed = max(layout_nbytes(layout), 1)
         with self._lock:
             fitting = [s for s in self._free if s.capacity >= needed]
@@ -96,11 +104,11 @@ class HostBufferPool:
                 self._count += 1
                 self.allocations += 1
         chosen.views = _carve(chosen.buffer, layout)
+        chosen.layout = layout
         return chosen
 
     def release(self, buffers: BufferSet) -> None:
-        """Give a set back for reuse."""
-        buffers.views = []
+        """Give a set back for reuse (its views stay valid for the next save of the same layout)."""
         with self._lock:
             self._free.append(buffers)
 
