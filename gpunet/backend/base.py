@@ -52,6 +52,15 @@ class Backend:
         """Return a host NumPy copy of ``array``."""
         raise NotImplementedError
 
+    def assign(self, target: Any, values: Any) -> None:
+        """Copy ``values`` (host or device, broadcastable) into the existing array ``target``."""
+        target[...] = self.asarray(values)
+
+    def assign_many(self, targets: list, values: list) -> None:
+        """:meth:`assign` ``values[i]`` to ``targets[i]`` for every i."""
+        for target, value in zip(targets, values):
+            self.assign(target, value)
+
     def is_device_array(self, array: Any) -> bool:
         """Whether ``array`` is an array of this backend on this device."""
         raise NotImplementedError

@@ -8,6 +8,7 @@ import numpy as np
 import scipy.sparse
 
 from gpunet.backend.base import Backend
+from gpunet.backend.host_copy import copy_arrays
 
 
 class NumpyBackend(Backend):
@@ -23,6 +24,18 @@ class NumpyBackend(Backend):
         if hasattr(values, "get") and not isinstance(values, np.ndarray):
             values = values.get()  # a CuPy array coming from another network
         return np.array(values, dtype=dtype, copy=True)
+
+    def assign(self, target: np.ndarray, values: Any) -> None:
+        if hasattr(values, "get") and not isinstance(values, np.ndarray):
+            values = values.get()
+        target[...] = values  # straight into place: no temporary copy
+
+    def assign_many(self, targets: list, values: list) -> None:
+        host = [v.get() if hasattr(v, "get") and not isinstance(v, np.ndarray) else v for v in values]
+        if all(isinstance(v, np.ndarray) and v.shape == t.shape and v.dtype == t.dtype for t, v in zip(targets, host)):
+            copy_arrays(host, targets)  # large states: split across threads
+            return
+        super().assign_many(targets, host)
 
     def to_host(self, array: Any) -> np.ndarray:
         if hasattr(array, "get") and not isinstance(array, np.ndarray):

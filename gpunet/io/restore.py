@@ -166,6 +166,12 @@ def _check_connectivity(checker: _Checker, where: str, projection: Any, saved: P
         if array.ndim != 1 or not (array.size == 0 or np.issubdtype(array.dtype, np.integer)):
             checker.error(f"{where}: {label} must be a 1-D integer array, found {array.dtype} {array.shape}")
             return None
+    if projection._connected:
+        # The usual restore: the network's own connectivity, which is valid by construction.
+        own_post, own_row_ptr, own_pre, _ = projection._compressed_connectivity()
+        if (np.array_equal(post_ranks, own_post) and np.array_equal(row_ptr, own_row_ptr)
+                and np.array_equal(pre_ranks, own_pre)):
+            return projection._host_post, projection._host_pre, slice(None)
     if len(row_ptr) != len(post_ranks) + 1 or (len(row_ptr) and (row_ptr[0] != 0 or row_ptr[-1] != len(pre_ranks))
                                                ) or np.any(np.diff(row_ptr) < 0):
         checker.error(f"{where}: the row pointer does not match post_ranks ({len(post_ranks)} rows) and "
@@ -242,7 +248,8 @@ def _check_projection(checker: _Checker, plan: RestorePlan, projection: Any, sav
         elif last is not None:
             values["_last_event"] = last[order]
     same = (projection._connected and count == projection.nb_synapses
-            and np.array_equal(post, projection._host_post) and np.array_equal(pre, projection._host_pre)
+            and (post is projection._host_post or np.array_equal(post, projection._host_post))
+            and (pre is projection._host_pre or np.array_equal(pre, projection._host_pre))
             and np.array_equal(steps, projection._host_delays))
     if same:
         for name, value in values.items():
@@ -328,8 +335,8 @@ def apply_restore(network: Any, plan: RestorePlan) -> None:
             rebuild.projection._set_connectivity(rebuild.post, rebuild.pre, rebuild.delay_steps, rebuild.values)
         for rebuild in plan.rebuilds:
             _grow_history(rebuild.projection.pre, network)
-        for obj, name, value in plan.assignments:
-            obj._state[name][...] = backend.asarray(value)
+        backend.assign_many([obj._state[name] for obj, name, _ in plan.assignments],
+                            [value for _, _, value in plan.assignments])
         step = plan.step if plan.step is not None else network.get_current_step()
         for population, history in plan.histories:
             _install_history(population, history, step)

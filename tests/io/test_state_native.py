@@ -323,3 +323,50 @@ def test_damaged_zip_directory_is_format_error(saved, tmp_path, field_offset, va
     with pytest.raises(FormatError) as info:
         gn.read_state(bad)
     assert str(bad) in str(info.value)
+
+
+def test_members_with_another_valid_npy_header_load(saved, tmp_path):
+    """gpunet reads its own headers by comparison; any other valid header (here NumPy's version 2.0) is parsed."""
+    import io
+    import orjson
+    from gpunet.io.checksum import crc32
+    net, path = saved
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    name = "population/pop0/v.npy"
+    values = np.load(io.BytesIO(members[name]))
+    rewritten = io.BytesIO()
+    np.lib.format.write_array(rewritten, values, version=(2, 0))
+    assert rewritten.getvalue()[:8] != members[name][:8]  # really another header
+    members[name] = rewritten.getvalue()
+    manifest = orjson.loads(members["manifest.json"])
+    manifest["objects"][0]["arrays"]["v"]["crc32"] = crc32(members[name])
+    members["manifest.json"] = orjson.dumps(manifest)
+    other = tmp_path / "v2.npz"
+    with zipfile.ZipFile(other, "w") as archive:
+        for member, payload in members.items():
+            archive.writestr(member, payload)
+    assert np.array_equal(gn.read_state(other).population("pop0").values["v"], values)
+    fresh = small_network(seed=99)
+    fresh.load(other)
+    assert_same_state(snapshot(net), snapshot(fresh))
+
+
+def test_the_same_connectivity_is_kept_and_another_is_rebuilt(saved, monkeypatch):
+    net, path = saved
+    rebuilt = []
+    projection_type = type(net.projections[0])
+    original = projection_type._set_connectivity
+    monkeypatch.setattr(projection_type, "_set_connectivity",
+                        lambda self, *args, **kw: (rebuilt.append(self.name), original(self, *args, **kw))[1])
+    same = small_network(seed=3)  # the saved network's seed: same connectivity
+    same.compile()
+    rebuilt.clear()
+    same.load(path)
+    assert rebuilt == []
+    other = small_network(seed=5)
+    other.compile()
+    rebuilt.clear()
+    other.load(path)
+    assert rebuilt == ["proj0"]
+    assert_same_state(snapshot(net), snapshot(other))

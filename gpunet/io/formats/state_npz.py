@@ -11,6 +11,7 @@ anything, and verifies every CRC-32 while reading.
 """
 from __future__ import annotations
 
+import functools
 import io
 import struct
 import zipfile
@@ -41,10 +42,7 @@ def _npy_parts(array: np.ndarray) -> tuple[bytes, memoryview]:
     if array.dtype.byteorder == ">":
         array = array.astype(array.dtype.newbyteorder("<"))
     array = np.require(array, requirements="C")
-    header = io.BytesIO()
-    np.lib.format.write_array_header_1_0(header, {"descr": np.lib.format.dtype_to_descr(array.dtype),
-                                                  "fortran_order": False, "shape": array.shape})
-    return header.getvalue(), memoryview(array.reshape(-1).view(np.uint8))
+    return _canonical_header(array.dtype, array.shape), memoryview(array.reshape(-1).view(np.uint8))
 
 
 class _StoredArchive:
@@ -170,6 +168,15 @@ def _read_manifest(archive: zipfile.ZipFile, source: str) -> dict:
     return manifest
 
 
+@functools.lru_cache(maxsize=1024)
+def _canonical_header(dtype: np.dtype, shape: tuple) -> bytes:
+    """The ``.npy`` header gpunet writes for an array of ``dtype`` and ``shape``."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": np.lib.format.dtype_to_descr(dtype),
+                                                  "fortran_order": False, "shape": shape})
+    return header.getvalue()
+
+
 def _parse_npy_header(header: bytes, source: str, where: str) -> tuple:
     stream = io.BytesIO(header)
     try:
@@ -191,10 +198,11 @@ def _read_stored(raw: BinaryIO, info: zipfile.ZipInfo, source: str, where: str, 
         name_length, extra_length = struct.unpack("<HH", local[26:30])
         raw.seek(info.header_offset + 30 + name_length + extra_length)
         prefix = raw.read(min(info.file_size - expected, 65536))
-        (file_shape, fortran, file_dtype), used = _parse_npy_header(prefix, source, where)
-        if used != len(prefix) or list(file_shape) != shape or file_dtype != dtype or fortran:
-            raise _fail(source, f"{where}: member header ({file_dtype}, {file_shape}) does not match the manifest "
-                                f"({dtype}, {tuple(shape)})")
+        if prefix != _canonical_header(dtype, tuple(shape)):  # written by another tool: parse it
+            (file_shape, fortran, file_dtype), used = _parse_npy_header(prefix, source, where)
+            if used != len(prefix) or list(file_shape) != shape or file_dtype != dtype or fortran:
+                raise _fail(source, f"{where}: member header ({file_dtype}, {file_shape}) does not match the "
+                                    f"manifest ({dtype}, {tuple(shape)})")
         array = np.empty(shape, dtype=dtype)
         view = memoryview(array.reshape(-1).view(np.uint8)) if array.size else memoryview(bytearray())
         if raw.readinto(view) != expected:
