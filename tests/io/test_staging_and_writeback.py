@@ -7,6 +7,7 @@ import os
 import numpy as np
 import pytest
 
+from gpunet import workers
 from gpunet.backend import host_copy
 from gpunet.io import atomic, writeback
 from gpunet.io.host_pool import HostBufferPool
@@ -16,7 +17,7 @@ from gpunet.io.host_pool import HostBufferPool
 @pytest.fixture
 def parallel(monkeypatch):
     """Large-copy path even for small test arrays, with three threads and 1 KB pieces."""
-    monkeypatch.setattr(host_copy, "COPY_THREADS", 3)
+    monkeypatch.setattr(workers, "WORKER_THREADS", 3)
     monkeypatch.setattr(host_copy, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(host_copy, "_PIECE_BYTES", 1024)
 
@@ -40,7 +41,7 @@ def test_parallel_copy_raises_after_every_thread_has_stopped(parallel):
 
 
 def test_small_copies_stay_on_the_calling_thread(monkeypatch):
-    monkeypatch.setattr(host_copy, "_pool", lambda: pytest.fail("a small copy started threads"))
+    monkeypatch.setattr(workers, "run_balanced", lambda *a, **k: pytest.fail("a small copy started threads"))
     source = np.arange(100.0)
     destination = np.empty(100)
     host_copy.copy_arrays([source], [destination])

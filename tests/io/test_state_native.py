@@ -370,3 +370,23 @@ def test_the_same_connectivity_is_kept_and_another_is_rebuilt(saved, monkeypatch
     other.load(path)
     assert rebuilt == ["proj0"]
     assert_same_state(snapshot(net), snapshot(other))
+
+
+def test_member_data_is_read_by_worker_threads_from_files_and_directly_from_bytes(saved, monkeypatch):
+    from gpunet import workers
+    net, path = saved
+    batches = []
+    original = workers.run_balanced
+    monkeypatch.setattr(workers, "WORKER_THREADS", 3)
+    monkeypatch.setattr(workers, "run_balanced", lambda tasks, *a: (batches.append(len(tasks)), original(tasks, *a)))
+    from_file = gn.read_state(path)
+    assert batches and batches[0] == sum(len(o.values) + len(o.internal) for o in from_file.populations) + sum(
+        len(o.values) + len(o.internal) + 4 for o in from_file.projections)  # every member, connectivity included
+    from_bytes = state_npz.loads(path.read_bytes(), str(path))
+    assert batches[-1] == 0  # no file descriptor: read in place
+    for a, b in zip(from_file.populations + from_file.projections, from_bytes.populations + from_bytes.projections):
+        assert all(np.array_equal(a.values[k], b.values[k]) for k in a.values)
+    path.write_bytes(flip_byte_in_member(path, "projection/proj0/w.npy", offset_in_data=1000))
+    with pytest.raises(FormatError, match="bad CRC-32") as error:
+        gn.read_state(path)
+    assert str(path) in str(error.value) and "'w'" in str(error.value)
