@@ -316,7 +316,9 @@ def scan_pickle(data: BytesLike, source: str, limits: PickleLimits = DEFAULT_LIM
         When given, gpunet's row blocks (:mod:`gpunet.io.pickle_rows`) that
         stand outside any frame are decoded with NumPy instead of being walked
         opcode by opcode, and ``(start, end, DecodedRows)`` is appended for
-        each: ``data[start:end]`` unpickles to the list of rows.
+        each: ``data[start:end]`` unpickles to the list of rows.  The entry
+        becomes None when the pickle modifies that list later (then it must
+        be read the ordinary way).
 
     Raises
     ------
@@ -369,6 +371,8 @@ def scan_pickle(data: BytesLike, source: str, limits: PickleLimits = DEFAULT_LIM
         if nested[container] or container in items:
             raise fail("an object is modified after it was nested in another one (a cyclic or "
                        "self-modifying pickle; state files never contain one)")
+        if container in decoded_at:  # the pickle changes the list of rows after it: read it the ordinary way
+            rows[decoded_at.pop(container)] = None
         d = consume(items)
         if d > depth[container]:
             if d > max_depth:
@@ -377,13 +381,16 @@ def scan_pickle(data: BytesLike, source: str, limits: PickleLimits = DEFAULT_LIM
 
     flat_list = _FLAT_LIST.match
     frame_end = 0
+    decoded_at: dict[int, int] = {}  # object id of a decoded list of rows -> its index in `rows`
     while pos < n:
         op = data[pos]
         if op == 0x42 and rows is not None and pos >= frame_end:  # BINBYTES: perhaps a row hint
             found = decode_hinted_block(data, pos)
             if found is not None:
+                oid = new_object(2)
+                decoded_at[oid] = len(rows)
                 rows.append((pos, found[1], found[0]))
-                stack.append(new_object(2))
+                stack.append(oid)
                 pos = found[1]
                 continue
         if op == 0x5D:  # EMPTY_LIST: try to take the whole list of numbers at once
@@ -617,6 +624,7 @@ def restricted_loads(data: BytesLike, source: str, *, limits: PickleLimits = DEF
     try:
         # A buffered reader lets the unpickler peek ahead: unframed stretches (large payloads, gpunet's
         # row blocks) are otherwise read opcode by opcode, twice as slowly.
+        rows = [row for row in rows or () if row is not None]
         if rows:
             stream = io.BufferedReader(io.BytesIO(_without_row_blocks(data, rows)), buffer_size=1 << 16)
             return _RowBlockUnpickler(stream, source, [block for _, _, block in rows]).load()

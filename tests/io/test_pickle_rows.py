@@ -188,3 +188,13 @@ def test_any_damaged_byte_gives_the_same_outcome_as_plain_unpickling(rows, where
         except FormatError as exc:
             outcomes.append(type(exc))
     assert _same(outcomes[0], outcomes[1])
+
+
+def test_a_list_of_rows_the_pickle_extends_afterwards_is_read_the_ordinary_way():
+    block = bytes(_hinted())
+    extended = b"\x80\x05" + block + b"(]e."  # MARK, EMPTY_LIST, APPENDS: one more (empty) row
+    rows: list = []
+    scan_pickle(extended, "extended.txt", rows=rows)
+    assert rows == [None]
+    assert _same(restricted_loads(extended, "extended.txt", decode_rows=True), ROWS + [[]])
+    assert _same(pickle.loads(extended), ROWS + [[]])
