@@ -378,7 +378,9 @@ def test_member_data_is_read_by_worker_threads_from_files_and_directly_from_byte
     batches = []
     original = workers.run_balanced
     monkeypatch.setattr(workers, "WORKER_THREADS", 3)
-    monkeypatch.setattr(workers, "run_balanced", lambda tasks, *a: (batches.append(len(tasks)), original(tasks, *a)))
+    monkeypatch.setattr(state_npz, "PARALLEL_READ_MIN_BYTES", 0)
+    monkeypatch.setattr(workers, "run_balanced",
+                        lambda tasks, threads=None: (batches.append(len(tasks)), original(tasks, threads))[1])
     from_file = gn.read_state(path)
     assert batches and batches[0] == sum(len(o.values) + len(o.internal) for o in from_file.populations) + sum(
         len(o.values) + len(o.internal) + 4 for o in from_file.projections)  # every member, connectivity included
