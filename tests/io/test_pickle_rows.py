@@ -173,13 +173,23 @@ def test_the_files_own_persistent_ids_are_still_refused_next_to_decoded_blocks()
         restricted_loads(evil, "evil.txt", decode_rows=True)
 
 
-@settings(max_examples=60, deadline=None)
-@given(rows=st.lists(st.lists(st.floats(allow_nan=False, width=64), max_size=6), min_size=1, max_size=6),
-       where=st.integers(min_value=0), new=st.integers(min_value=0, max_value=255))
-def test_any_damaged_byte_gives_the_same_outcome_as_plain_unpickling(rows, where, new):
+def _rows_of(kind: type, numbers: st.SearchStrategy) -> st.SearchStrategy:
+    return st.tuples(st.just(kind), st.lists(st.lists(numbers, max_size=6), min_size=1, max_size=6))
+
+
+_ROWS = st.one_of(_rows_of(float, st.floats(width=64)), _rows_of(int, st.integers(-(2 ** 31), 2 ** 31 - 1)),
+                  _rows_of(bool, st.booleans()))
+
+
+@settings(deadline=None)
+@given(kind_rows=_ROWS,
+       damage=st.lists(st.tuples(st.integers(min_value=0), st.integers(min_value=0, max_value=255)), max_size=3))
+def test_any_damaged_bytes_give_the_same_outcome_as_plain_unpickling(kind_rows, damage):
+    kind, rows = kind_rows
     flat, bounds = _flat_bounds(rows)
-    data = bytearray(_pickle_of(encode_rows(flat.astype(float), bounds)))
-    data[where % len(data)] = new
+    data = bytearray(_pickle_of(encode_rows(flat.astype(kind), bounds)))
+    for where, new in damage:
+        data[where % len(data)] = new
     data = bytes(data)
     outcomes = []
     for decode in (True, False):
