@@ -628,3 +628,14 @@ def test_gzip_of_the_pickle_is_what_annarchy_reads_from_gz(tmp_path):
     from gpunet.io.formats import state_gzip
     state = example_state()
     assert gzip.decompress(state_gzip.dumps(state)) == state_pickle.dumps(state)
+
+
+@pytest.mark.parametrize("dtype", [",", "(f8,x", "f8,i4", "V8", "object", "<f8 "])
+def test_a_corrupted_dtype_in_the_gpunet_metadata_is_a_format_error(dtype):
+    """A bit flip once turned "<f8" into a string NumPy parses as an expression (SyntaxError escaped)."""
+    desc = to_annarchy_dict(example_state())
+    proj_name = example_state().projections[0].name
+    desc[EXTRA_KEY]["objects"][proj_name]["dtypes"]["w"] = dtype
+    with pytest.raises(FormatError, match="invalid dtype") as error:
+        from_annarchy_dict(desc, "flipped.txt")
+    assert "flipped.txt" in str(error.value) and "'w'" in str(error.value)

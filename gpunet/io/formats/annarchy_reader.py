@@ -29,9 +29,9 @@ import numpy as np
 from gpunet.errors import FormatError
 from gpunet.io.formats.annarchy_dict import EXTRA_FORMAT, EXTRA_KEY, EXTRA_VERSION
 from gpunet.io.pickle_rows import as_decoded
-
-_DTYPE_NAME = re.compile(r"[<>|=]?[A-Za-z][A-Za-z0-9]{0,15}")
 from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState
+
+_DTYPE_NAME = re.compile(r"[<>|=]?[A-Za-z][A-Za-z0-9]{0,15}")  # a plain type name such as "float64" or "<i4"
 
 __all__ = ["from_annarchy_dict"]
 
