@@ -23,7 +23,10 @@ two passes:
 The NumPy entries are wrappers that check their arguments against the forms
 NumPy itself writes (``_reconstruct(ndarray, (0,), b'b')``, a dtype from a
 type string, a scalar from a dtype and its bytes), so that a pickle cannot use
-them to allocate memory it does not carry.  ``bytes`` and ``bytearray`` refuse
+them to allocate memory it does not carry.  An array's state (applied by
+BUILD) must carry exactly the data its shape and dtype need: NumPy trusts it,
+and an object array given a shorter list crashes the interpreter.  Loaded
+arrays are plain ``ndarray`` objects.  ``bytes`` and ``bytearray`` refuse
 an integer size for the same reason; ``range`` is not allowed at all
 (``list(range(10**12))`` would be a memory bomb).
 
@@ -46,6 +49,7 @@ from __future__ import annotations
 
 import collections
 import io
+import math
 import pickle
 import re
 from dataclasses import dataclass
@@ -120,6 +124,42 @@ _REAL_RECONSTRUCT = _numpy_core().multiarray._reconstruct
 _REAL_SCALAR = _numpy_core().multiarray.scalar
 
 
+def _check_array_state(state: Any) -> None:
+    """Refuse an ndarray state that does not describe exactly the data it carries.
+
+    NumPy trusts the state: an object array whose list is shorter than its
+    shape reads past the end of the list and crashes the interpreter.
+    """
+    if not isinstance(state, tuple) or len(state) not in (4, 5):
+        raise _refuse("an array state that is not NumPy's (version, shape, dtype, fortran, data)")
+    shape, dtype, _, data = state[-4:]
+    if not isinstance(shape, tuple) or not all(type(s) is int and s >= 0 for s in shape):
+        raise _refuse("an array state whose shape is not a tuple of non-negative ints")
+    if not isinstance(dtype, np.dtype):
+        raise _refuse("an array state without a dtype")
+    count = math.prod(shape)
+    if dtype.hasobject:
+        if dtype != np.dtype(object):
+            raise _refuse("structured arrays holding Python objects are refused")
+        if not isinstance(data, list) or len(data) != count:
+            found = f"{len(data)} items" if isinstance(data, list) else type(data).__name__
+            raise FormatError(f"an object array of shape {shape} carries {found} (corrupted data)")
+    elif not isinstance(data, (bytes, bytearray, str)) or len(data) != count * dtype.itemsize:
+        found = f"{len(data)} bytes" if isinstance(data, (bytes, bytearray, str)) else type(data).__name__
+        raise FormatError(f"an array of shape {shape} and dtype {dtype} carries {found} (corrupted data)")
+
+
+class _CheckedArray(np.ndarray):
+    """The array :func:`_safe_reconstruct` makes: its state is checked before NumPy applies it.
+
+    Otherwise an ordinary ndarray (``np.asarray`` and copies give plain ones).
+    """
+
+    def __setstate__(self, state: Any) -> None:
+        _check_array_state(state)
+        super().__setstate__(state)
+
+
 def _safe_reconstruct(subtype: Any, shape: Any, typecode: Any) -> np.ndarray:
     """``_reconstruct`` limited to what ``ndarray.__reduce__`` writes: ``(ndarray, (0,), b'b')``."""
     if subtype is not _NDARRAY:
@@ -128,7 +168,7 @@ def _safe_reconstruct(subtype: Any, shape: Any, typecode: Any) -> np.ndarray:
         raise _refuse("_reconstruct called with a shape other than (0,), which NumPy never writes")
     if not isinstance(typecode, (bytes, str)) or len(typecode) != 1:
         raise _refuse("_reconstruct called with an invalid type code")
-    return _REAL_RECONSTRUCT(np.ndarray, shape, typecode)
+    return _REAL_RECONSTRUCT(_CheckedArray, shape, typecode)
 
 
 def _safe_dtype(spec: Any, align: Any = False, copy: Any = True) -> np.dtype:
@@ -559,6 +599,37 @@ class _RowBlockUnpickler(RestrictedUnpickler):
         return [block] * len(block.lengths)
 
 
+_SCALAR_TYPES = (int, float, bool, complex, str, bytes, type(None))
+
+
+def _plain_arrays(obj: Any) -> Any:
+    """``obj`` with each :class:`_CheckedArray` in it turned into a plain ndarray view.
+
+    Dicts, lists, tuples and object arrays are walked (the scan bounds their
+    depth); a list that starts with a number (a row of synapses) is not.
+    """
+    kind = type(obj)
+    if kind is _CheckedArray:
+        plain = obj.view(np.ndarray)
+        if plain.dtype == object:
+            flat = plain.reshape(-1)
+            for index, item in enumerate(flat):
+                if type(item) not in _SCALAR_TYPES:
+                    flat[index] = _plain_arrays(item)
+        return plain
+    if kind is dict or kind is collections.OrderedDict:
+        for key, value in obj.items():
+            if type(value) not in _SCALAR_TYPES:
+                obj[key] = _plain_arrays(value)
+    elif kind is list:
+        if obj and type(obj[0]) not in _SCALAR_TYPES:
+            for index, value in enumerate(obj):
+                obj[index] = _plain_arrays(value)
+    elif kind is tuple:
+        return tuple(_plain_arrays(value) for value in obj)
+    return obj
+
+
 def _without_row_blocks(data: bytes, rows: list) -> bytes:
     """``data`` with each decoded row block replaced by ``BININT index BINPERSID``."""
     pieces = []
@@ -627,9 +698,11 @@ def restricted_loads(data: BytesLike, source: str, *, limits: PickleLimits = DEF
         rows = [row for row in rows or () if row is not None]
         if rows:
             stream = io.BufferedReader(io.BytesIO(_without_row_blocks(data, rows)), buffer_size=1 << 16)
-            return _RowBlockUnpickler(stream, source, [block for _, _, block in rows]).load()
-        stream = io.BufferedReader(io.BytesIO(data), buffer_size=1 << 16)
-        return RestrictedUnpickler(stream, source).load()
+            loaded = _RowBlockUnpickler(stream, source, [block for _, _, block in rows]).load()
+        else:
+            stream = io.BufferedReader(io.BytesIO(data), buffer_size=1 << 16)
+            loaded = RestrictedUnpickler(stream, source).load()
+        return _plain_arrays(loaded) if b"_reconstruct" in data else loaded
     except FormatError as exc:
         if source in str(exc):
             raise

@@ -150,6 +150,54 @@ def test_deeply_nested_tuples_are_refused_before_they_can_crash_the_interpreter(
         restricted_loads(data, "deep.txt")
 
 
+class _ArrayState:
+    """Pickles as NumPy's array reduction with any state: what a corrupted or crafted file can hold."""
+
+    def __init__(self, state: tuple) -> None:
+        self.state = state
+
+    def __reduce__(self):
+        core = np._core if hasattr(np, "_core") else np.core
+        return core.multiarray._reconstruct, (np.ndarray, (0,), b"b"), self.state
+
+
+_CRASHING_LOAD = """
+import pickle, sys
+from gpunet.io.unpickler import restricted_loads
+from gpunet.errors import GpunetError
+try:
+    restricted_loads(sys.stdin.buffer.read(), "short.txt")
+except GpunetError as exc:
+    print(type(exc).__name__, exc)
+"""
+
+
+@pytest.mark.parametrize("state, error, message", [
+    # NumPy reads past the end of a short list and crashes the interpreter (found by the long fuzzing profile)
+    ((1, (20,), np.dtype(object), False, [[1], [2], [3]]), "FormatError", "shape (20,) carries 3 items"),
+    ((1, (4,), np.dtype("<f8"), False, b"\x00" * 8), "FormatError", "carries 8 bytes"),
+    ((1, (2,), np.dtype([("a", "O")]), False, [1, 2]), "UnsafeFileError", "structured arrays holding Python"),
+    ((1, [2], np.dtype("<f8"), False, b"\x00" * 16), "UnsafeFileError", "shape is not a tuple"),
+    ("state", "UnsafeFileError", "not NumPy's"),
+])
+def test_array_states_that_do_not_match_their_data_are_refused_without_crashing(state, error, message):
+    data = pickle.dumps(_ArrayState(state), protocol=5)
+    done = subprocess.run([sys.executable, "-c", _CRASHING_LOAD], input=data, capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]  # -11 would be the crash
+    output = done.stdout.decode()
+    assert output.startswith(error) and message in output and "short.txt" in output
+
+
+def test_loaded_arrays_are_plain_ndarrays_at_every_level():
+    rows = np.empty(2, dtype=object)
+    rows[0], rows[1] = np.arange(2.0), [1.0]
+    value = {"a": np.arange(3.0), "nested": [{"b": (np.zeros(2), 1)}], "rows": rows}
+    back = restricted_loads(pickle.dumps(value, protocol=2), "plain.txt")
+    assert type(back["a"]) is np.ndarray and type(back["nested"][0]["b"][0]) is np.ndarray
+    assert type(back["rows"]) is np.ndarray and type(back["rows"][0]) is np.ndarray
+    assert np.array_equal(back["rows"][0], [0.0, 1.0]) and back["rows"][1] == [1.0]
+
+
 def test_deeply_nested_lists_are_a_format_error_not_a_recursion_error():
     depth = 200_000
     data = b"\x80\x04" + b"]\x94(" * depth + b"e" * depth + b"."
