@@ -124,6 +124,23 @@ _REAL_RECONSTRUCT = _numpy_core().multiarray._reconstruct
 _REAL_SCALAR = _numpy_core().multiarray.scalar
 
 
+def _is_genuine(dtype: Any) -> bool:
+    """Whether ``dtype`` is what NumPy builds from its own description.
+
+    BUILD can give a dtype any flags: a float32 marked as holding objects, or
+    an object dtype marked as plain data, makes NumPy treat file bytes as
+    pointers.
+    """
+    if not isinstance(dtype, np.dtype):
+        return False
+    try:
+        canonical = np.dtype(dtype.descr) if dtype.fields is not None else np.dtype(dtype.str)
+    except (TypeError, ValueError):
+        return False
+    return (canonical == dtype and canonical.flags == dtype.flags and canonical.itemsize == dtype.itemsize
+            and canonical.hasobject == dtype.hasobject)
+
+
 def _check_array_state(state: Any) -> None:
     """Refuse an ndarray state that does not describe exactly the data it carries.
 
@@ -135,8 +152,8 @@ def _check_array_state(state: Any) -> None:
     shape, dtype, _, data = state[-4:]
     if not isinstance(shape, tuple) or not all(type(s) is int and s >= 0 for s in shape):
         raise _refuse("an array state whose shape is not a tuple of non-negative ints")
-    if not isinstance(dtype, np.dtype):
-        raise _refuse("an array state without a dtype")
+    if not _is_genuine(dtype):
+        raise _refuse("an array state whose dtype is missing or has forged flags")
     count = math.prod(shape)
     if dtype.hasobject:
         if dtype != np.dtype(object):
@@ -184,8 +201,8 @@ def _safe_dtype(spec: Any, align: Any = False, copy: Any = True) -> np.dtype:
 
 def _safe_scalar(dtype: Any, data: Any = None) -> Any:
     """``scalar(dtype, bytes)`` for a non-object dtype and exactly ``itemsize`` bytes."""
-    if not isinstance(dtype, np.dtype) or dtype.hasobject:
-        raise _refuse("numpy scalar with an object or invalid dtype")
+    if not _is_genuine(dtype) or dtype.hasobject:
+        raise _refuse("numpy scalar with an object, forged or invalid dtype")
     if isinstance(data, str):  # Python 2 pickles carry the bytes as latin-1 text
         data = data.encode("latin1")
     if not isinstance(data, (bytes, bytearray)) or len(data) != dtype.itemsize:
@@ -195,8 +212,8 @@ def _safe_scalar(dtype: Any, data: Any = None) -> Any:
 
 def _safe_frombuffer(buffer: Any, dtype: Any, shape: Any, order: Any) -> np.ndarray:
     """``_frombuffer`` (NumPy's protocol-5 array pickles): an array over the bytes the file carries."""
-    if not isinstance(buffer, (bytes, bytearray)) or not isinstance(dtype, np.dtype) or dtype.hasobject:
-        raise _refuse("_frombuffer needs bytes and a non-object dtype")
+    if not isinstance(buffer, (bytes, bytearray)) or not _is_genuine(dtype) or dtype.hasobject:
+        raise _refuse("_frombuffer needs bytes and a non-object dtype that is not forged")
     if not isinstance(shape, tuple) or not all(type(s) is int and s >= 0 for s in shape):
         raise _refuse("_frombuffer needs a shape tuple of non-negative ints")
     if order not in ("C", "F"):

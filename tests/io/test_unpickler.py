@@ -188,6 +188,44 @@ def test_array_states_that_do_not_match_their_data_are_refused_without_crashing(
     assert output.startswith(error) and message in output and "short.txt" in output
 
 
+class _ForgedDtype:
+    """A dtype whose BUILD state gives it other flags than NumPy's own (object-ness switched on or off)."""
+
+    def __init__(self, spec: str, flags: int) -> None:
+        self.spec, self.flags = spec, flags
+
+    def __reduce__(self):
+        return np.dtype, (self.spec, False, True), (3, "|" if self.spec in ("O", "V8") else "<", None, None, None,
+                                                     -1, -1, self.flags)
+
+
+class _Call:
+    def __init__(self, function, *args) -> None:
+        self.function, self.args = function, args
+
+    def __reduce__(self):
+        return self.function, self.args
+
+
+_CORE = np._core if hasattr(np, "_core") else np.core
+
+
+@pytest.mark.parametrize("payload", [
+    # file bytes taken as object pointers (a crash, or worse) ...
+    _ArrayState((1, (2,), _ForgedDtype("O", 0), False, b"\x10" * 16)),
+    _Call(_CORE.multiarray.scalar, _ForgedDtype("O", 0), b"\x10" * 8),
+    _Call(_CORE.numeric._frombuffer, b"\x10" * 16, _ForgedDtype("O", 0), (2,), "C"),
+    # ... or object pointers written into 4-byte slots
+    _ArrayState((1, (2,), _ForgedDtype("f4", 63), False, [1, 2])),
+], ids=["array-state", "scalar", "frombuffer", "object-flags-on-float32"])
+def test_dtypes_with_forged_flags_are_refused_without_crashing(payload):
+    data = pickle.dumps(payload, protocol=5)
+    done = subprocess.run([sys.executable, "-c", _CRASHING_LOAD], input=data, capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    output = done.stdout.decode()
+    assert output.startswith("UnsafeFileError") and "forged" in output and "short.txt" in output
+
+
 def test_loaded_arrays_are_plain_ndarrays_at_every_level():
     rows = np.empty(2, dtype=object)
     rows[0], rows[1] = np.arange(2.0), [1.0]
