@@ -124,36 +124,61 @@ _REAL_RECONSTRUCT = _numpy_core().multiarray._reconstruct
 _REAL_SCALAR = _numpy_core().multiarray.scalar
 
 
-def _is_genuine(dtype: Any) -> bool:
-    """Whether ``dtype`` is what NumPy builds from its own description.
+class _DtypeProxy:
+    """What ``numpy.dtype(...)`` gives inside a pickle: the call and its BUILD state, kept, not applied.
 
-    BUILD can give a dtype any flags: a float32 marked as holding objects, or
-    an object dtype marked as plain data, makes NumPy treat file bytes as
-    pointers.
+    NumPy's ``dtype.__setstate__`` trusts its input: states a file can carry
+    give a float32 object flags, an object dtype plain-data flags (file bytes
+    then become pointers), or crash NumPy outright.  :meth:`resolve` makes the
+    dtype only when the state is exactly the one NumPy writes for it.
     """
-    if not isinstance(dtype, np.dtype):
-        return False
-    try:
-        canonical = np.dtype(dtype.descr) if dtype.fields is not None else np.dtype(dtype.str)
-    except (TypeError, ValueError):
-        return False
-    return (canonical == dtype and canonical.flags == dtype.flags and canonical.itemsize == dtype.itemsize
-            and canonical.hasobject == dtype.hasobject)
+
+    __slots__ = ("spec", "align", "state")
+
+    def __init__(self, spec: str, align: bool) -> None:
+        self.spec, self.align, self.state = spec, align, None
+
+    def __setstate__(self, state: Any) -> None:
+        self.state = state
+
+    def __repr__(self) -> str:
+        return f"<numpy.dtype {self.spec!r} (restricted)>"
+
+    def resolve(self) -> np.dtype:
+        """The dtype, or UnsafeFileError when its state is not NumPy's own for it."""
+        try:
+            dtype = np.dtype(self.spec, self.align)
+        except Exception as exc:  # NumPy parses the string: TypeError, ValueError, SyntaxError and more
+            raise _refuse(f"numpy.dtype({self.spec!r}) is not a valid dtype ({type(exc).__name__})") from None
+        if self.state is None:
+            return dtype
+        byteorder = self.state[1] if isinstance(self.state, tuple) and len(self.state) > 1 else None
+        if byteorder in ("<", ">") and dtype.byteorder != "|":
+            dtype = dtype.newbyteorder(byteorder)
+        if dtype.__reduce__()[2] != self.state:
+            raise _refuse(f"numpy.dtype({self.spec!r}) with a state NumPy never writes for it (forged flags, "
+                          "fields or sizes)")
+        return dtype
 
 
-def _check_array_state(state: Any) -> None:
-    """Refuse an ndarray state that does not describe exactly the data it carries.
+def _dtype_of(value: Any, what: str) -> np.dtype:
+    if type(value) is _DtypeProxy:
+        return value.resolve()
+    raise _refuse(f"{what} needs a numpy dtype")
+
+
+def _checked_array_state(state: Any) -> tuple:
+    """The ndarray state with its dtype resolved, or an error when it does not describe its data exactly.
 
     NumPy trusts the state: an object array whose list is shorter than its
     shape reads past the end of the list and crashes the interpreter.
     """
     if not isinstance(state, tuple) or len(state) not in (4, 5):
         raise _refuse("an array state that is not NumPy's (version, shape, dtype, fortran, data)")
-    shape, dtype, _, data = state[-4:]
+    shape, dtype, fortran, data = state[-4:]
+    dtype = _dtype_of(dtype, "an array state")
     if not isinstance(shape, tuple) or not all(type(s) is int and s >= 0 for s in shape):
         raise _refuse("an array state whose shape is not a tuple of non-negative ints")
-    if not _is_genuine(dtype):
-        raise _refuse("an array state whose dtype is missing or has forged flags")
     count = math.prod(shape)
     if dtype.hasobject:
         if dtype != np.dtype(object):
@@ -164,6 +189,7 @@ def _check_array_state(state: Any) -> None:
     elif not isinstance(data, (bytes, bytearray, str)) or len(data) != count * dtype.itemsize:
         found = f"{len(data)} bytes" if isinstance(data, (bytes, bytearray, str)) else type(data).__name__
         raise FormatError(f"an array of shape {shape} and dtype {dtype} carries {found} (corrupted data)")
+    return state[:-4] + (shape, dtype, fortran, data)
 
 
 class _CheckedArray(np.ndarray):
@@ -173,8 +199,7 @@ class _CheckedArray(np.ndarray):
     """
 
     def __setstate__(self, state: Any) -> None:
-        _check_array_state(state)
-        super().__setstate__(state)
+        super().__setstate__(_checked_array_state(state))
 
 
 def _safe_reconstruct(subtype: Any, shape: Any, typecode: Any) -> np.ndarray:
@@ -188,21 +213,18 @@ def _safe_reconstruct(subtype: Any, shape: Any, typecode: Any) -> np.ndarray:
     return _REAL_RECONSTRUCT(_CheckedArray, shape, typecode)
 
 
-def _safe_dtype(spec: Any, align: Any = False, copy: Any = True) -> np.dtype:
-    """``numpy.dtype`` from a type string, always a fresh copy.
-
-    BUILD then calls ``__setstate__`` on the result: a shared builtin dtype
-    must never receive it, whatever ``copy`` the pickle asks for.
-    """
+def _safe_dtype(spec: Any, align: Any = False, copy: Any = True) -> _DtypeProxy:
+    """``numpy.dtype`` from a type string, made only once its state is known to be NumPy's own."""
     if not isinstance(spec, str) or not 0 < len(spec) <= 32:
         raise _refuse(f"numpy.dtype called with {type(spec).__name__}; NumPy pickles a dtype from a type string")
-    return np.dtype(spec, bool(align), True)
+    return _DtypeProxy(spec, bool(align))
 
 
 def _safe_scalar(dtype: Any, data: Any = None) -> Any:
     """``scalar(dtype, bytes)`` for a non-object dtype and exactly ``itemsize`` bytes."""
-    if not _is_genuine(dtype) or dtype.hasobject:
-        raise _refuse("numpy scalar with an object, forged or invalid dtype")
+    dtype = _dtype_of(dtype, "a numpy scalar")
+    if dtype.hasobject:
+        raise _refuse("numpy scalar with an object dtype")
     if isinstance(data, str):  # Python 2 pickles carry the bytes as latin-1 text
         data = data.encode("latin1")
     if not isinstance(data, (bytes, bytearray)) or len(data) != dtype.itemsize:
@@ -212,8 +234,9 @@ def _safe_scalar(dtype: Any, data: Any = None) -> Any:
 
 def _safe_frombuffer(buffer: Any, dtype: Any, shape: Any, order: Any) -> np.ndarray:
     """``_frombuffer`` (NumPy's protocol-5 array pickles): an array over the bytes the file carries."""
-    if not isinstance(buffer, (bytes, bytearray)) or not _is_genuine(dtype) or dtype.hasobject:
-        raise _refuse("_frombuffer needs bytes and a non-object dtype that is not forged")
+    dtype = _dtype_of(dtype, "_frombuffer")
+    if not isinstance(buffer, (bytes, bytearray)) or dtype.hasobject:
+        raise _refuse("_frombuffer needs bytes and a non-object dtype")
     if not isinstance(shape, tuple) or not all(type(s) is int and s >= 0 for s in shape):
         raise _refuse("_frombuffer needs a shape tuple of non-negative ints")
     if order not in ("C", "F"):
@@ -620,12 +643,14 @@ _SCALAR_TYPES = (int, float, bool, complex, str, bytes, type(None))
 
 
 def _plain_arrays(obj: Any) -> Any:
-    """``obj`` with each :class:`_CheckedArray` in it turned into a plain ndarray view.
+    """``obj`` with each :class:`_CheckedArray` in it a plain ndarray view, each dtype resolved.
 
     Dicts, lists, tuples and object arrays are walked (the scan bounds their
     depth); a list that starts with a number (a row of synapses) is not.
     """
     kind = type(obj)
+    if kind is _DtypeProxy:
+        return obj.resolve()
     if kind is _CheckedArray:
         plain = obj.view(np.ndarray)
         if plain.dtype == object:
@@ -719,7 +744,7 @@ def restricted_loads(data: BytesLike, source: str, *, limits: PickleLimits = DEF
         else:
             stream = io.BufferedReader(io.BytesIO(data), buffer_size=1 << 16)
             loaded = RestrictedUnpickler(stream, source).load()
-        return _plain_arrays(loaded) if b"_reconstruct" in data else loaded
+        return _plain_arrays(loaded) if b"_reconstruct" in data or b"dtype" in data else loaded
     except FormatError as exc:
         if source in str(exc):
             raise

@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 
 from gpunet.errors import FormatError, UnsafeFileError
 from gpunet.io.unpickler import PickleLimits, restricted_load, restricted_loads, scan_pickle
@@ -24,7 +25,6 @@ from gpunet.io.unpickler import PickleLimits, restricted_load, restricted_loads,
     np.arange(4, dtype=np.float32),
     np.array(["ab", "c"]),
     np.zeros(0),
-    np.zeros(3, dtype=[("a", "f8"), ("b", "i4")]),      # structured dtype
     np.float64(2.5), np.int32(-4), np.bool_(True),
     np.dtype(">i2"),
 ], ids=lambda v: f"{type(v).__name__}-{getattr(v, 'dtype', '')}")
@@ -176,7 +176,8 @@ except GpunetError as exc:
     # NumPy reads past the end of a short list and crashes the interpreter (found by the long fuzzing profile)
     ((1, (20,), np.dtype(object), False, [[1], [2], [3]]), "FormatError", "shape (20,) carries 3 items"),
     ((1, (4,), np.dtype("<f8"), False, b"\x00" * 8), "FormatError", "carries 8 bytes"),
-    ((1, (2,), np.dtype([("a", "O")]), False, [1, 2]), "UnsafeFileError", "structured arrays holding Python"),
+    ((1, (2,), np.dtype("(2,)O"), False, [1, 2, 3, 4]), "UnsafeFileError", "NumPy never writes"),
+    ((1, (2,), np.dtype([("a", "O")]), False, [1, 2]), "UnsafeFileError", "NumPy never writes"),
     ((1, [2], np.dtype("<f8"), False, b"\x00" * 16), "UnsafeFileError", "shape is not a tuple"),
     ("state", "UnsafeFileError", "not NumPy's"),
 ])
@@ -197,6 +198,16 @@ class _ForgedDtype:
     def __reduce__(self):
         return np.dtype, (self.spec, False, True), (3, "|" if self.spec in ("O", "V8") else "<", None, None, None,
                                                      -1, -1, self.flags)
+
+
+class _ForgedState:
+    """A dtype of ``spec`` pickled with any BUILD state."""
+
+    def __init__(self, spec: str, state: tuple) -> None:
+        self.spec, self.state = spec, state
+
+    def __reduce__(self):
+        return np.dtype, (self.spec, False, True), self.state
 
 
 class _Call:
@@ -224,6 +235,14 @@ def test_dtypes_with_forged_flags_are_refused_without_crashing(payload):
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     output = done.stdout.decode()
     assert output.startswith("UnsafeFileError") and "forged" in output and "short.txt" in output
+
+
+@pytest.mark.parametrize("value", [np.zeros(3, dtype=[("a", "f8"), ("b", "i4")]), np.dtype([("a", "f8")])],
+                         ids=["array", "dtype"])
+def test_structured_dtypes_are_refused(value):
+    """Their field dtypes are nested in the state, where NumPy would apply them unchecked; no state file has them."""
+    with pytest.raises(UnsafeFileError, match="NumPy never writes"):
+        restricted_loads(pickle.dumps(value, protocol=5), "structured.txt")
 
 
 def test_loaded_arrays_are_plain_ndarrays_at_every_level():
@@ -314,3 +333,29 @@ def test_nothing_is_imported_to_resolve_a_global():
     with pytest.raises(UnsafeFileError):
         restricted_loads(data, "i.txt")
     assert module not in sys.modules
+
+
+_DTYPE_SPECS = ["f8", "f4", "i4", "u1", "b1", "O8", "O", "V8", "U3", "S2", "c16", "M8[s]", "V16", "(2,)f8", "i2"]
+_STATE_VALUES = st.one_of(st.none(), st.integers(-3, 2 ** 62), st.sampled_from(["<", ">", "|", "="]),
+                          st.tuples(st.integers(0, 70)), st.dictionaries(st.just("a"), st.just((1, 0))))
+
+
+@given(spec=st.sampled_from(_DTYPE_SPECS), changes=st.lists(st.tuples(st.integers(0, 8), _STATE_VALUES), max_size=3),
+       data=st.one_of(st.binary(max_size=40), st.lists(st.integers(0, 3), max_size=4)), length=st.integers(0, 4),
+       as_array=st.booleans())
+def test_any_dtype_state_either_is_numpys_own_or_is_refused(spec, changes, data, length, as_array):
+    """NumPy never sees a dtype state from a file unless it equals the one NumPy writes for that dtype."""
+    state = list(np.dtype(spec).__reduce__()[2])
+    for index, value in changes:
+        if index < len(state):
+            state[index] = value
+    dtype = _ForgedState(spec, tuple(state))
+    payload = _ArrayState((1, (length,), dtype, False, data)) if as_array else dtype
+    try:
+        back = restricted_loads(pickle.dumps(payload, protocol=5), "fuzz.txt")
+    except (FormatError, UnsafeFileError):
+        return
+    if as_array:
+        assert type(back) is np.ndarray and back.dtype.__reduce__()[2] == tuple(state) and back.shape == (length,)
+    else:
+        assert isinstance(back, np.dtype) and back.__reduce__()[2] == tuple(state)
