@@ -63,6 +63,7 @@ import scipy.io
 
 from gpunet.errors import FormatError
 from gpunet.io.atomic import atomic_writer
+from gpunet.io.writeback import WritebackFile
 from gpunet.io.formats import state_gzip, state_pickle
 from gpunet.io.formats.annarchy_dict import EXTRA_FORMAT, EXTRA_KEY, EXTRA_VERSION, RESERVED_KEYS, describe_file
 from gpunet.io.formats.annarchy_reader import from_annarchy_dict
@@ -222,7 +223,10 @@ def to_matlab_dict(state: NetworkState) -> dict:
 
 def write(state: NetworkState, handle: BinaryIO) -> None:
     """Write ``state`` as a Matlab 5 file into the open binary ``handle`` (uncompressed, as ANNarchy)."""
-    scipy.io.savemat(handle, to_matlab_dict(state), long_field_names=True, do_compression=False, oned_as="row")
+    # savemat makes hundreds of thousands of small writes and seeks: a Python-level hook on each of them (the
+    # early writeback of durable saves) costs more than the overlap with the disk saves, so it writes to the file.
+    target = handle.raw if isinstance(handle, WritebackFile) else handle
+    scipy.io.savemat(target, to_matlab_dict(state), long_field_names=True, do_compression=False, oned_as="row")
 
 
 def dumps(state: NetworkState) -> bytes:
