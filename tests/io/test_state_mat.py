@@ -203,3 +203,15 @@ def test_a_matlab_file_without_state_is_a_format_error():
 def test_inspect(fixtures_dir):
     info = state_mat.inspect(fixtures_dir / "data.mat")
     assert info["format"] == "mat" and info["written_by"] == "ANNarchy" and info["step"] == 100
+
+
+def test_savemat_writes_to_the_file_itself_not_through_the_writeback_hook(tmp_path, monkeypatch):
+    import scipy.io
+    from gpunet.io.writeback import WritebackFile
+    targets = []
+    real = scipy.io.savemat
+    monkeypatch.setattr(scipy.io, "savemat", lambda target, *a, **k: (targets.append(target), real(target, *a, **k)))
+    state = example_state()
+    state_mat.save(tmp_path / "s.mat", state)  # durable: atomic_writer hands over a WritebackFile
+    assert targets and not isinstance(targets[0], WritebackFile)
+    assert_states_equal(state, state_mat.load(tmp_path / "s.mat"))
