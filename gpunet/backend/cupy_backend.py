@@ -118,6 +118,8 @@ class CupyBackend(Backend):  # pragma: no cover - needs a GPU
         stream, off the critical path.
         """
         with cupy.cuda.Device(self.device):
+            with self.compute_stream:  # raw copies below read whole buffers: make every array contiguous first
+                arrays = [a if a.flags.c_contiguous else cupy.ascontiguousarray(a) for a in arrays]
             ready = cupy.cuda.Event(disable_timing=True)
             ready.record(self.compute_stream)
             if staging == "device":
@@ -131,7 +133,7 @@ class CupyBackend(Backend):  # pragma: no cover - needs a GPU
             done.record(self.copy_stream)
             self.compute_stream.wait_event(done)
             cupy.cuda.Stream.null.wait_event(done)
-            return _EventTicket(done)
+            return _EventTicket(done, keep_alive=arrays)  # contiguous copies live until the side stream read them
 
     def _stage_packed(self, arrays: list, views: list, ready, base: np.ndarray) -> StageTicket:
         # The views were carved from ``base`` with 64-byte alignment; packing on the

@@ -146,7 +146,7 @@ def assemble_state(plan: StatePlan, host: dict) -> NetworkState:
 
 def gather_state(network: Any, populations: Any = True, projections: Any = True) -> NetworkState:
     """The current state of ``network`` as host arrays (a blocking copy)."""
-    plan = plan_state(network, populations, projections)
-    with network.backend.activate():
+    with network.backend.activate():  # the gathers in the plan run on the compute stream, like the copies
+        plan = plan_state(network, populations, projections)
         host = stage_to_host(plan)
     return assemble_state(plan, host)

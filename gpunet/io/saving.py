@@ -264,7 +264,10 @@ def save_network(network: Any, path: Path, serialize: Callable, options: SaveOpt
     started = time.perf_counter()
     if not network.compiled:
         network.compile()
-    plan = plan_state(network, populations, projections)
+    # On the compute stream: the spike-history gather in the plan must follow the kernels already queued there
+    # (a non-blocking stream does not wait for work issued on the legacy default stream, nor the reverse).
+    with network.backend.activate():
+        plan = plan_state(network, populations, projections)
     plan.single_object = single_object
     handle = saver_of(network).submit(Path(path), plan, serialize, options, started)
     if options.blocking:

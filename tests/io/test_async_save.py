@@ -182,3 +182,29 @@ def test_a_save_in_flight_keeps_the_state_from_before_a_load(tmp_path, monkeypat
     fresh = small_network()
     fresh.load(tmp_path / "before.npz")
     assert_same_state(expected, snapshot(fresh))
+
+
+def test_the_state_is_planned_and_gathered_with_the_backend_active(tmp_path, monkeypatch):
+    """On a GPU the spike-history gather must run on the compute stream, after the kernels queued there."""
+    import contextlib
+    from gpunet.io import gather
+    net = small_network()
+    net.simulate(5.0)
+    active: list = []
+
+    @contextlib.contextmanager
+    def activate():
+        active.append(True)
+        try:
+            yield
+        finally:
+            active.pop()
+
+    monkeypatch.setattr(net.backend, "activate", activate)
+    seen = []
+    real = gather._history_by_age
+    monkeypatch.setattr(gather, "_history_by_age", lambda pop, step: (seen.append(bool(active)), real(pop, step))[1])
+    gn.save(tmp_path / "a.npz", network=net)
+    gn.save(tmp_path / "b.npz", network=net, blocking=False).result()
+    gather.gather_state(net)
+    assert len(seen) >= 3 and all(seen)
