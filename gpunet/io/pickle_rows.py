@@ -33,7 +33,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-__all__ = ["MAGIC", "DecodedRows", "encode_rows", "decode_hinted_block", "as_decoded"]
+__all__ = ["MAGIC", "DecodedRows", "encode_rows", "encode_int_list", "decode_hinted_block", "as_decoded"]
 
 #: First bytes of a row hint's payload.
 MAGIC = b"gpunet.rows.1\x00"
@@ -79,6 +79,35 @@ def _records(flat: np.ndarray) -> Optional[np.ndarray]:
     return None
 
 
+class _Layout:
+    """Where each opcode of a block lies, counted from its outer EMPTY_LIST.
+
+    A block is ``EMPTY_LIST MARK``, then per row ``EMPTY_LIST MARK records
+    APPENDS`` (``EMPTY_LIST`` alone when the row is empty), then ``APPENDS``.
+    """
+
+    def __init__(self, lengths: np.ndarray, record_size: int) -> None:
+        row_bytes = np.where(lengths > 0, 3 + record_size * lengths, 1)
+        self.size = 3 + int(row_bytes.sum())
+        self.row_starts = np.empty(len(lengths), dtype=np.int64)
+        if len(lengths):
+            self.row_starts[0] = 2
+            np.cumsum(row_bytes[:-1], out=self.row_starts[1:])
+            self.row_starts[1:] += 2
+        filled = lengths > 0
+        self.marks = self.row_starts[filled] + 1
+        self.closes = self.row_starts[filled] + row_bytes[filled] - 1
+
+    def records_mask(self) -> np.ndarray:
+        """True at the bytes of the records (the numbers), False at the list opcodes."""
+        mask = np.ones(self.size, dtype=bool)
+        mask[[0, 1, -1]] = False
+        mask[self.row_starts] = False
+        mask[self.marks] = False
+        mask[self.closes] = False
+        return mask
+
+
 def encode_rows(flat: np.ndarray, bounds: Sequence[int]) -> Optional[bytes]:
     """Pickle opcodes of the list of lists ``[flat[b0:b1], flat[b1:b2], ...]``, with its row hint.
 
@@ -93,18 +122,34 @@ def encode_rows(flat: np.ndarray, bounds: Sequence[int]) -> Optional[bytes]:
     if records is None:
         return None
     size = records.dtype.itemsize
-    body = memoryview(records.tobytes())
     lengths = np.diff(np.asarray(bounds, dtype=np.int64))
     opcode = _BINFLOAT if size == 9 else _BININT if size == 5 else _TRUE
     payload = MAGIC + bytes([opcode]) + lengths.astype("<i8").tobytes()
-    pieces: list = [bytes([_BINBYTES]), len(payload).to_bytes(4, "little"), payload, bytes([_POP]), b"]("]
-    for start, stop in zip(bounds[:-1], bounds[1:]):
-        if stop > start:
-            pieces += (b"](", body[start * size:stop * size], b"e")
-        else:
-            pieces.append(b"]")
-    pieces.append(b"e")
-    return b"".join(pieces)
+    layout = _Layout(lengths, size)
+    block = np.empty(layout.size, dtype=np.uint8)
+    block[[0, -1]] = _EMPTY_LIST, _APPENDS
+    block[1] = _MARK
+    block[layout.row_starts] = _EMPTY_LIST
+    block[layout.marks] = _MARK
+    block[layout.closes] = _APPENDS
+    block[layout.records_mask()] = records.view(np.uint8).reshape(-1)
+    hint = bytes([_BINBYTES]) + len(payload).to_bytes(4, "little") + payload + bytes([_POP])
+    return b"".join((hint, memoryview(block)))
+
+
+def encode_int_list(values: list) -> Optional[bytes]:
+    """Pickle opcodes of a flat list of Python ints (``EMPTY_LIST MARK BININT... APPENDS``), or None.
+
+    None unless every item is an ``int`` (not a bool) in the int32 range.
+    """
+    if not values or not all(type(value) is int for value in values):
+        return None
+    array = np.array(values, dtype=object if max(values) > _INT32[1] or min(values) < _INT32[0] else np.int64)
+    if array.dtype == object:
+        return None
+    records = np.empty(len(array), dtype=_RECORDS[_BININT][0])
+    records["op"], records["value"] = _BININT, array
+    return b"".join((b"](", memoryview(records).cast("B"), b"e"))
 
 
 def decode_hinted_block(data: bytes, pos: int) -> Optional[tuple[DecodedRows, int]]:
@@ -133,28 +178,17 @@ def decode_hinted_block(data: bytes, pos: int) -> Optional[tuple[DecodedRows, in
                             offset=head + len(MAGIC) + 1).astype(np.int64)
     if len(lengths) == 0 or lengths.min() < 0 or float(lengths.sum(dtype=np.float64)) * record.itemsize > n:
         return None
-    row_bytes = np.where(lengths > 0, 3 + record.itemsize * lengths, 1)
+    layout = _Layout(lengths, record.itemsize)
     block = start + 1  # the outer EMPTY_LIST
-    end = block + 3 + int(row_bytes.sum())  # "](" rows "e"
+    end = block + layout.size
     if end > n:
         return None
-    raw = np.frombuffer(data, dtype=np.uint8, count=end - block, offset=block)
-    row_starts = np.empty(len(lengths), dtype=np.int64)
-    row_starts[0] = 2
-    np.cumsum(row_bytes[:-1], out=row_starts[1:])
-    row_starts[1:] += 2
-    filled = row_starts[lengths > 0]
-    closes = filled + row_bytes[lengths > 0] - 1
+    raw = np.frombuffer(data, dtype=np.uint8, count=layout.size, offset=block)
     if not (raw[0] == _EMPTY_LIST and raw[1] == _MARK and raw[-1] == _APPENDS
-            and np.all(raw[row_starts] == _EMPTY_LIST) and np.all(raw[filled + 1] == _MARK)
-            and np.all(raw[closes] == _APPENDS)):
+            and np.all(raw[layout.row_starts] == _EMPTY_LIST) and np.all(raw[layout.marks] == _MARK)
+            and np.all(raw[layout.closes] == _APPENDS)):
         return None
-    keep = np.ones(len(raw), dtype=bool)
-    keep[[0, 1, -1]] = False
-    keep[row_starts] = False
-    keep[filled + 1] = False
-    keep[closes] = False
-    body = raw[keep]
+    body = raw[layout.records_mask()]
     if opcode == _TRUE:
         flat = body == _TRUE
         if not np.all(flat | (body == _FALSE)):

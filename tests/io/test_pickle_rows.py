@@ -11,7 +11,7 @@ from hypothesis import given, settings, strategies as st
 from gpunet.errors import FormatError
 from gpunet.io.formats import state_pickle
 from gpunet.io.formats.annarchy_reader import from_annarchy_dict
-from gpunet.io.pickle_rows import MAGIC, DecodedRows, as_decoded, decode_hinted_block, encode_rows
+from gpunet.io.pickle_rows import MAGIC, DecodedRows, as_decoded, decode_hinted_block, encode_int_list, encode_rows
 from gpunet.io.unpickler import restricted_loads, scan_pickle
 
 from state_examples import assert_states_equal, example_state
@@ -208,3 +208,28 @@ def test_a_list_of_rows_the_pickle_extends_afterwards_is_read_the_ordinary_way()
     assert rows == [None]
     assert _same(restricted_loads(extended, "extended.txt", decode_rows=True), ROWS + [[]])
     assert _same(pickle.loads(extended), ROWS + [[]])
+
+
+def test_flat_int_lists_unpickle_to_the_same_ints_and_other_lists_are_left_to_pickle():
+    values = list(range(-70, 70)) + [-(2 ** 31), 2 ** 31 - 1]
+    encoded = encode_int_list(values)
+    back = pickle.loads(_pickle_of(encoded))
+    assert back == values and all(type(v) is int for v in back)
+    for other in ([], [True] * 100, [1] * 99 + [2 ** 31], [1] * 99 + [1.0], [1] * 99 + [-(2 ** 31) - 1]):
+        assert encode_int_list(other) is None
+
+
+def test_a_large_state_pickles_to_exactly_what_pickle_writes():
+    """post_ranks of more than 64 post neurons goes through the fast int-list encoder."""
+    from gpunet.io.formats.annarchy_dict import to_annarchy_dict
+    from gpunet.io.gather import gather_state
+    from helpers import small_network
+    net = small_network(neurons=120)
+    net.simulate(5.0)
+    state = gather_state(net)
+    assert len(state.projections[0].post_ranks) > 64
+    data = state_pickle.dumps(state)
+    assert b"](J" in data  # the encoder was used
+    reference = pickle.loads(pickle.dumps(to_annarchy_dict(state), protocol=5))
+    assert _same(_expanded(pickle.loads(data)), reference)
+    assert_states_equal(state_pickle.loads(data, "big.txt"), state)

@@ -6,26 +6,31 @@ files interchange in both directions.
 
 Compression level
 -----------------
-gpunet writes level :data:`DEFAULT_LEVEL` (1).  ``benchmarks/bench_formats_pickle.py``
-on a 2 x 10,000 neuron / 1M-synapse STDP state (pickle of 42.7 MB; one
-2-core machine), compress time and size against level 9::
+gpunet compresses with zlib-ng (a dependency; the C library's zlib where no
+zlib-ng wheel exists) at level :data:`DEFAULT_LEVEL` (3; 1 with the C
+library).  Both write standard gzip that any gzip reader (ANNarchy's
+``gzip.open`` included) decompresses.  ``benchmarks/bench_formats_pickle.py``
+on a 2 x 10,000 neuron / 1M-synapse STDP state (pickle of 43 MB; one 2-core
+machine), zlib-ng compress time and size against the C library's level 9
+(what ANNarchy writes)::
 
     level        trained state (random float64 w, x, y)    fixture-like state (w with 2 decimals)
-      1             0.51 s   22.5 MB   +6.5 %                   0.21 s   8.0 MB   +18.8 %
-      2             0.58 s   22.2 MB   +5.0 %                   0.25 s   7.8 MB   +15.3 %
-      3             0.88 s   21.9 MB   +3.8 %                   0.42 s   7.5 MB   +11.6 %
-      4             0.78 s   21.9 MB   +3.7 %                   0.38 s   7.5 MB   +10.9 %
-      5             1.13 s   21.7 MB   +2.7 %                   0.57 s   7.3 MB    +8.8 %
-      6             2.19 s   21.5 MB   +1.7 %                   1.07 s   7.1 MB    +5.4 %
-      9 (ANNarchy) 15.47 s   21.1 MB                           12.75 s   6.7 MB
+      1             0.21 s   25.8 MB  +21.7 %                   0.07 s  10.7 MB   +56.8 %
+      2             0.34 s   22.2 MB   +5.0 %                   0.12 s   7.8 MB   +14.2 %
+      3 (gpunet)    0.40 s   21.7 MB   +2.7 %                   0.16 s   7.5 MB   +10.1 %
+      4             0.44 s   21.6 MB   +2.3 %                   0.23 s   7.4 MB    +8.7 %
+      6             0.63 s   21.4 MB   +1.0 %                   0.54 s   7.0 MB    +2.7 %
+      9             2.11 s   21.2 MB   +0.2 %                   1.60 s   6.8 MB    -0.4 %
+    C library 1     0.52 s   22.5 MB   +6.5 %
+    C library 9    15.14 s   21.2 MB  (ANNarchy)              12.75 s   6.8 MB
 
 The bulk of a trained state is float64 mantissas, which no level compresses
 much; higher levels find a few more repeats at a steep cost.  On the same
-machine, ANNarchy 5.0.4.1 saved its own 1M-synapse network to ``.txt.gz`` in
-1.80 s (10.1 MB); gpunet saved that state in 0.32 s (10.6 MB, +5 %).  Pass
-``level=6`` (or 9) to :func:`save` / :func:`dumps` / :func:`write` for the
-smallest files.  The gzip header carries no file name and a zero time stamp,
-so equal states give equal bytes.
+machine ``python benchmarks/bench_save_load.py`` timed ANNarchy 5.0.4.1's own
+``.txt.gz`` save of the 1M-synapse network at 2.3 s.  Pass ``level=6`` (or 9)
+to :func:`save` / :func:`dumps` / :func:`write` for the smallest files.  The
+gzip header carries no file name and a zero time stamp, so equal states give
+equal bytes (with the same compressor).
 
 Decompression bombs
 -------------------
@@ -42,6 +47,12 @@ import os
 import zlib
 from typing import BinaryIO, Optional, Union
 
+try:  # zlib-ng (a dependency on the common platforms): the same gzip format, faster at every level
+    from zlib_ng import gzip_ng as _gzip
+    from zlib_ng import zlib_ng as _zlib
+except ImportError:  # pragma: no cover - platforms without a zlib-ng wheel
+    _gzip, _zlib = gzip, zlib
+
 from gpunet.errors import FormatError
 from gpunet.io.atomic import atomic_writer
 from gpunet.io.formats import state_pickle
@@ -53,7 +64,8 @@ __all__ = ["FORMAT_NAME", "DEFAULT_LEVEL", "MAX_RATIO", "MAX_EXTRA", "output_lim
            "write", "loads", "save", "load", "inspect"]
 
 FORMAT_NAME = "gzip"
-DEFAULT_LEVEL = 1
+#: Level 3 with zlib-ng (smaller and faster than the C library zlib's level 1), 1 with the C library's.
+DEFAULT_LEVEL = 3 if _zlib is not zlib else 1
 #: Default cap on the decompressed size: ``MAX_RATIO * compressed + MAX_EXTRA`` bytes.
 MAX_RATIO = 64
 MAX_EXTRA = 1 << 30
@@ -76,7 +88,7 @@ def dumps(state: NetworkState, level: int = DEFAULT_LEVEL) -> bytes:
 
 def write(state: NetworkState, handle: BinaryIO, level: int = DEFAULT_LEVEL) -> None:
     """Stream the gzipped pickle of ``state`` into the open binary ``handle``."""
-    with gzip.GzipFile(filename="", mode="wb", fileobj=handle, compresslevel=level, mtime=0) as stream:
+    with _gzip.GzipFile(filename="", mode="wb", fileobj=handle, compresslevel=level, mtime=0) as stream:
         state_pickle.write(state, stream)
 
 
@@ -100,12 +112,12 @@ def decompress(data: bytes, source: str = "<bytes>", max_output: Optional[int] =
     pieces: list[bytes] = []
     produced = 0
     while view:
-        decompressor = zlib.decompressobj(wbits=31)
+        decompressor = _zlib.decompressobj(wbits=31)
         pending = view
         while not decompressor.eof:
             try:
                 piece = decompressor.decompress(pending, min(_CHUNK, limit - produced + 1))
-            except zlib.error as exc:
+            except _zlib.error as exc:
                 raise FormatError(f"{source}: corrupted gzip data ({exc})") from exc
             produced += len(piece)
             if produced > limit:

@@ -56,7 +56,7 @@ from gpunet.errors import FormatError
 from gpunet.io.atomic import atomic_writer
 from gpunet.io.formats.annarchy_dict import EXTRA_KEY, describe_file, list_rows, to_annarchy_dict
 from gpunet.io.formats.annarchy_reader import from_annarchy_dict
-from gpunet.io.pickle_rows import encode_rows
+from gpunet.io.pickle_rows import encode_int_list, encode_rows
 from gpunet.io.state_types import NetworkState
 from gpunet.io.unpickler import DEFAULT_LIMITS, PickleLimits, _numpy_core, restricted_loads
 
@@ -131,6 +131,12 @@ class _StatePickler(pickle._Pickler):
                 return super().save(list_rows(obj.rows.flat, obj.rows.bounds, False), save_persistent_id)
             self.framer.write_large_bytes(b"", encoded)
             return
+        if kind is list and len(obj) >= 64 and id(obj) not in self.memo:
+            encoded = encode_int_list(obj)  # e.g. post_ranks: one opcode record per int, no Python loop
+            if encoded is not None:
+                self.write(encoded)
+                self.memoize(obj)
+                return
         super().save(obj, save_persistent_id)
 
 
