@@ -16,7 +16,8 @@ Writing goes through Python's pickler, except the per-row values (``pre_ranks``,
 synaptic variables, per-synapse delays): those are encoded straight from the
 arrays into the opcodes ``pickle`` itself would write for the lists (BINFLOAT,
 BININT, NEWTRUE/NEWFALSE), each list of rows preceded by a row hint that
-``pickle`` pushes and pops again (:mod:`gpunet.io.pickle_rows`).  ANNarchy
+``pickle`` pushes and pops again (:mod:`gpunet.io.pickle_rows`); long flat
+lists of ints (``post_ranks``) are encoded the same way, without a hint.  ANNarchy
 unpickles exactly its lists; gpunet checks every opcode of such a block with
 NumPy and takes its numbers as one array, without a Python float per synapse.
 Measured on one 2-core machine for a 1M-synapse network
