@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import struct
 from typing import Optional
 
 import numpy as np
@@ -166,3 +167,21 @@ def assert_states_equal(a: NetworkState, b: NetworkState, *, internal: bool = Tr
             assert (x.pre, x.post, x.target) == (y.pre, y.post, y.target), where
             for key in ("post_ranks", "row_ptr", "pre_ranks", "delays"):
                 _same_array(getattr(x, key), getattr(y, key), f"{where}.{key}")
+
+
+def same_objects(x, y) -> bool:
+    """Equal values of identical types, all the way down (object arrays and lists included); floats and
+    arrays compared bit for bit, so -0.0, infinities and NaN payloads must match too."""
+    if type(x) is not type(y):
+        return False
+    if isinstance(x, dict):
+        return list(x) == list(y) and all(same_objects(x[k], y[k]) for k in x)
+    if isinstance(x, np.ndarray):
+        if x.dtype == object:
+            return x.shape == y.shape and all(same_objects(a, b) for a, b in zip(x.reshape(-1), y.reshape(-1)))
+        return x.dtype == y.dtype and x.shape == y.shape and x.tobytes() == y.tobytes()
+    if isinstance(x, (list, tuple)):
+        return len(x) == len(y) and all(same_objects(a, b) for a, b in zip(x, y))
+    if isinstance(x, float):
+        return struct.pack("<d", x) == struct.pack("<d", y)
+    return x == y

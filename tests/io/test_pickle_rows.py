@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pickle
-import struct
 
 import numpy as np
 import pytest
@@ -14,7 +13,7 @@ from gpunet.io.formats.annarchy_reader import from_annarchy_dict
 from gpunet.io.pickle_rows import MAGIC, DecodedRows, as_decoded, decode_hinted_block, encode_int_list, encode_rows
 from gpunet.io.unpickler import restricted_loads, scan_pickle
 
-from state_examples import assert_states_equal, example_state
+from state_examples import assert_states_equal, example_state, same_objects
 
 ROWS = [[0.5, -0.0, float("inf")], [], [float("nan"), 1e-310], [], [2.0]]
 
@@ -54,22 +53,6 @@ def _expanded(obj):
     return obj
 
 
-def _same(x, y) -> bool:
-    if type(x) is not type(y):
-        return False
-    if isinstance(x, dict):
-        return list(x) == list(y) and all(_same(x[k], y[k]) for k in x)
-    if isinstance(x, np.ndarray):
-        if x.dtype == object:
-            return x.shape == y.shape and all(_same(a, b) for a, b in zip(x.reshape(-1), y.reshape(-1)))
-        return x.dtype == y.dtype and x.shape == y.shape and x.tobytes() == y.tobytes()
-    if isinstance(x, (list, tuple)):
-        return len(x) == len(y) and all(_same(a, b) for a, b in zip(x, y))
-    if isinstance(x, float):
-        return struct.pack("<d", x) == struct.pack("<d", y)
-    return x == y
-
-
 # --------------------------------------------------------------------------- encoding and decoding
 @pytest.mark.parametrize("rows", [
     ROWS,
@@ -81,11 +64,11 @@ def _same(x, y) -> bool:
 def test_blocks_unpickle_to_the_lists_and_decode_to_the_same_numbers(rows):
     flat, bounds = _flat_bounds(rows)
     block = encode_rows(flat, bounds)
-    assert _same(pickle.loads(_pickle_of(block)), rows)
+    assert same_objects(pickle.loads(_pickle_of(block)), rows)
     decoded, end = decode_hinted_block(block, 0)
     assert end == len(block)
     assert decoded.lengths.tolist() == [len(r) for r in rows]
-    assert _same(decoded.flat.tolist(), [v for r in rows for v in r])
+    assert same_objects(decoded.flat.tolist(), [v for r in rows for v in r])
     assert decoded.flat.dtype == {float: np.float64, int: np.int64, bool: np.bool_}[type(flat.tolist()[0])
                                                                                     if len(flat) else float]
 
@@ -122,7 +105,7 @@ def test_a_wrong_row_length_in_the_hint_is_not_decoded():
     block[at:at + 8] = (2).to_bytes(8, "little")  # row 0 has 3 values
     block[at + 8:at + 16] = (1).to_bytes(8, "little")  # and row 1 none: the total still matches
     assert decode_hinted_block(bytes(block), 0) is None
-    assert _same(pickle.loads(_pickle_of(bytes(block))), ROWS)
+    assert same_objects(pickle.loads(_pickle_of(bytes(block))), ROWS)
 
 
 @pytest.mark.parametrize("damage", ["opcode", "frame byte", "magic", "record kind", "pop", "truncated"])
@@ -150,7 +133,7 @@ def test_a_hint_inside_a_frame_is_read_the_ordinary_way():
     rows: list = []
     scan_pickle(framed, "framed.txt", rows=rows)
     assert rows == []
-    assert _same(restricted_loads(framed, "framed.txt", decode_rows=True), ROWS)
+    assert same_objects(restricted_loads(framed, "framed.txt", decode_rows=True), ROWS)
 
 
 def test_restricted_loads_decodes_every_block_of_a_state_file_to_the_same_state():
@@ -161,7 +144,7 @@ def test_restricted_loads_decodes_every_block_of_a_state_file_to_the_same_state(
     assert len(rows) >= 3  # pre_ranks, per-synapse variables, per-synapse delays
     fast = restricted_loads(data, "state.txt", decode_rows=True)
     plain = restricted_loads(data, "state.txt")
-    assert _same(_expanded(fast), plain)
+    assert same_objects(_expanded(fast), plain)
     assert_states_equal(from_annarchy_dict(fast, "state.txt"), from_annarchy_dict(plain, "state.txt"))
     assert_states_equal(state_pickle.loads(data, "state.txt"), state)
 
@@ -197,7 +180,7 @@ def test_any_damaged_bytes_give_the_same_outcome_as_plain_unpickling(kind_rows, 
             outcomes.append(_expanded(restricted_loads(data, "damaged.txt", decode_rows=decode)))
         except FormatError as exc:
             outcomes.append(type(exc))
-    assert _same(outcomes[0], outcomes[1])
+    assert same_objects(outcomes[0], outcomes[1])
 
 
 def test_a_list_of_rows_the_pickle_extends_afterwards_is_read_the_ordinary_way():
@@ -206,8 +189,8 @@ def test_a_list_of_rows_the_pickle_extends_afterwards_is_read_the_ordinary_way()
     rows: list = []
     scan_pickle(extended, "extended.txt", rows=rows)
     assert rows == [None]
-    assert _same(restricted_loads(extended, "extended.txt", decode_rows=True), ROWS + [[]])
-    assert _same(pickle.loads(extended), ROWS + [[]])
+    assert same_objects(restricted_loads(extended, "extended.txt", decode_rows=True), ROWS + [[]])
+    assert same_objects(pickle.loads(extended), ROWS + [[]])
 
 
 def test_flat_int_lists_unpickle_to_the_same_ints_and_other_lists_are_left_to_pickle():
@@ -231,5 +214,5 @@ def test_a_large_state_pickles_to_exactly_what_pickle_writes():
     data = state_pickle.dumps(state)
     assert b"](J" in data  # the encoder was used
     reference = pickle.loads(pickle.dumps(to_annarchy_dict(state), protocol=5))
-    assert _same(_expanded(pickle.loads(data)), reference)
+    assert same_objects(_expanded(pickle.loads(data)), reference)
     assert_states_equal(state_pickle.loads(data, "big.txt"), state)

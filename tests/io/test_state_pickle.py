@@ -22,7 +22,8 @@ from gpunet.io.formats.annarchy_dict import EXTRA_KEY, to_annarchy_dict
 from gpunet.io.formats.annarchy_reader import from_annarchy_dict
 from gpunet.io.state_types import NetworkState
 
-from state_examples import STDP_PARAMETERS, assert_states_equal, check_fixture_state, example_state, single
+from state_examples import (STDP_PARAMETERS, assert_states_equal, check_fixture_state, example_state,
+                            same_objects, single)
 
 
 # --------------------------------------------------------------------------- ANNarchy's files
@@ -84,21 +85,6 @@ def test_bytes_round_trip_and_write_stream():
     assert stream.getvalue() == data
 
 
-def _same_objects(x, y) -> bool:
-    """Equal values of identical types, all the way down (object arrays and lists included)."""
-    if type(x) is not type(y):
-        return False
-    if isinstance(x, dict):
-        return list(x) == list(y) and all(_same_objects(x[k], y[k]) for k in x)
-    if isinstance(x, np.ndarray):
-        if x.dtype == object:
-            return x.shape == y.shape and all(_same_objects(a, b) for a, b in zip(x.reshape(-1), y.reshape(-1)))
-        return x.dtype == y.dtype and x.shape == y.shape and np.array_equal(x, y)
-    if isinstance(x, (list, tuple)):
-        return len(x) == len(y) and all(_same_objects(a, b) for a, b in zip(x, y))
-    return x == y or (x != x and y != y)
-
-
 @pytest.mark.parametrize("kwargs", [{}, {"ragged": False, "uniform_delay": False}, {"empty_projection": True}])
 def test_the_direct_row_encoder_unpickles_to_exactly_the_lists_pickle_would_write(kwargs):
     state = example_state(**kwargs)
@@ -108,7 +94,7 @@ def test_the_direct_row_encoder_unpickles_to_exactly_the_lists_pickle_would_writ
         proj.values["tag"][:2] = [-(2 ** 31), 2 ** 31 - 1]
     direct = pickle.loads(state_pickle.dumps(state))
     reference = pickle.loads(pickle.dumps(to_annarchy_dict(state), protocol=5))
-    assert _same_objects(direct, reference)
+    assert same_objects(direct, reference)
 
 
 def test_ints_beyond_int32_fall_back_to_pickles_own_encoding():
