@@ -303,15 +303,20 @@ class RestrictedUnpickler(pickle.Unpickler):
     def __init__(self, file: BinaryIO, source: str) -> None:
         super().__init__(file, fix_imports=False, encoding="latin1", errors="strict")
         self.source = source
+        #: Whether the pickle named a NumPy global (then its result may hold restricted arrays and dtypes).
+        self.used_numpy = False
 
     def find_class(self, module: str, name: str) -> Any:  # noqa: D401 - pickle API
         try:
-            return ALLOWED_GLOBALS[(module, name)]
+            found = ALLOWED_GLOBALS[(module, name)]
         except (KeyError, TypeError):
             raise UnsafeFileError(
                 f"{self.source}: the pickle refers to {str(module)[:80]}.{str(name)[:80]}, which is not on "
                 f"gpunet's allow-list (NumPy arrays, dtypes and scalars, builtin containers and scalars); "
                 f"nothing from the file was run") from None
+        if module.startswith("numpy"):
+            self.used_numpy = True
+        return found
 
     def persistent_load(self, pid: Any) -> Any:
         raise UnsafeFileError(f"{self.source}: the pickle uses a persistent id, which gpunet refuses; "
@@ -740,11 +745,12 @@ def restricted_loads(data: BytesLike, source: str, *, limits: PickleLimits = DEF
         rows = [row for row in rows or () if row is not None]
         if rows:
             stream = io.BufferedReader(io.BytesIO(_without_row_blocks(data, rows)), buffer_size=1 << 16)
-            loaded = _RowBlockUnpickler(stream, source, [block for _, _, block in rows]).load()
+            unpickler = _RowBlockUnpickler(stream, source, [block for _, _, block in rows])
         else:
             stream = io.BufferedReader(io.BytesIO(data), buffer_size=1 << 16)
-            loaded = RestrictedUnpickler(stream, source).load()
-        return _plain_arrays(loaded) if b"_reconstruct" in data or b"dtype" in data else loaded
+            unpickler = RestrictedUnpickler(stream, source)
+        loaded = unpickler.load()
+        return _plain_arrays(loaded) if unpickler.used_numpy else loaded
     except FormatError as exc:
         if source in str(exc):
             raise
