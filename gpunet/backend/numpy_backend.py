@@ -11,6 +11,13 @@ from gpunet.backend.base import Backend
 from gpunet.backend.host_copy import copy_arrays
 
 
+def _on_host(values: Any) -> Any:
+    """``values``, fetched to the host first when it is a CuPy array (coming from another network)."""
+    if hasattr(values, "get") and not isinstance(values, np.ndarray):
+        return values.get()
+    return values
+
+
 class NumpyBackend(Backend):
     """Arrays in host memory, operations by NumPy and SciPy."""
 
@@ -21,17 +28,13 @@ class NumpyBackend(Backend):
         super().__init__(np, 0)
 
     def asarray(self, values: Any, dtype: Any = None) -> np.ndarray:
-        if hasattr(values, "get") and not isinstance(values, np.ndarray):
-            values = values.get()  # a CuPy array coming from another network
-        return np.array(values, dtype=dtype, copy=True)
+        return np.array(_on_host(values), dtype=dtype, copy=True)
 
     def assign(self, target: np.ndarray, values: Any) -> None:
-        if hasattr(values, "get") and not isinstance(values, np.ndarray):
-            values = values.get()
-        target[...] = values  # straight into place: no temporary copy
+        target[...] = _on_host(values)  # straight into place: no temporary copy
 
     def assign_many(self, targets: list, values: list) -> None:
-        host = [v.get() if hasattr(v, "get") and not isinstance(v, np.ndarray) else v for v in values]
+        host = [_on_host(v) for v in values]
         if all(isinstance(v, np.ndarray) and v.shape == t.shape and v.dtype == t.dtype for t, v in zip(targets, host)):
             copy_arrays(host, targets)  # large states: split across threads
             return

@@ -144,11 +144,9 @@ def encode_int_list(values: list) -> Optional[bytes]:
     """
     if not values or not all(type(value) is int for value in values):
         return None
-    array = np.array(values, dtype=object if max(values) > _INT32[1] or min(values) < _INT32[0] else np.int64)
-    if array.dtype == object:
+    if min(values) < _INT32[0] or max(values) > _INT32[1]:  # checked first: int64 could not hold them all
         return None
-    records = np.empty(len(array), dtype=_RECORDS[_BININT][0])
-    records["op"], records["value"] = _BININT, array
+    records = _records(np.array(values, dtype=np.int64))
     return b"".join((b"](", memoryview(records).cast("B"), b"e"))
 
 
