@@ -12,7 +12,7 @@ import os
 import threading
 from typing import Callable, Optional, Sequence
 
-__all__ = ["WORKER_THREADS", "run_balanced"]
+__all__ = ["WORKER_THREADS", "run_balanced", "run_pipelined"]
 
 #: Threads used for one batch of work (the calling thread included).
 WORKER_THREADS = max(1, min(4, os.cpu_count() or 1))
@@ -54,6 +54,32 @@ def run_balanced(tasks: Sequence[tuple[int, Callable[[], None]]], threads: Optio
     try:
         _run_all(shares[0])
     finally:  # never return (or raise) while another thread still works on the caller's data
+        concurrent.futures.wait(futures)
+    for future in futures:
+        future.result()
+
+
+def run_pipelined(steps: Sequence[tuple[Callable[[], None], Optional[Callable[[], None]]]]) -> None:
+    """Run every ``(first, then)`` step: each ``first`` in order on the calling thread, each ``then`` on a worker
+    once its ``first`` has returned, so that it overlaps the ``first`` of the next steps.
+
+    ``then`` may be None.  Returns when all have finished; the first error is
+    raised after every thread has stopped, and no step starts after a
+    ``first`` failed.
+    """
+    if WORKER_THREADS < 2:
+        for first, then in steps:
+            first()
+            if then is not None:
+                then()
+        return
+    futures = []
+    try:
+        for first, then in steps:
+            first()
+            if then is not None:
+                futures.append(_pool(1).submit(then))
+    finally:  # never return (or raise) while a worker still works on the caller's data
         concurrent.futures.wait(futures)
     for future in futures:
         future.result()

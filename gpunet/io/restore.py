@@ -158,6 +158,15 @@ def _check_population(checker: _Checker, plan: RestorePlan, population: Any, sav
             plan.spike_times.append((population, np.split(flat, np.cumsum(counts)[:-1])))
 
 
+def _is_own_connectivity(projection: Any, post_ranks: np.ndarray, row_ptr: np.ndarray, pre_ranks: np.ndarray) -> bool:
+    """Whether the saved synapses are the network's own (the usual restore), which are valid by construction."""
+    if not projection._connected:
+        return False
+    own_post, own_row_ptr, own_pre, _ = projection._compressed_connectivity()
+    return (np.array_equal(post_ranks, own_post) and np.array_equal(row_ptr, own_row_ptr)
+            and np.array_equal(pre_ranks, own_pre))
+
+
 def _check_connectivity(checker: _Checker, where: str, projection: Any, saved: ProjectionState):
     post_ranks = np.asarray(saved.post_ranks)
     row_ptr = np.asarray(saved.row_ptr)
@@ -166,12 +175,8 @@ def _check_connectivity(checker: _Checker, where: str, projection: Any, saved: P
         if array.ndim != 1 or not (array.size == 0 or np.issubdtype(array.dtype, np.integer)):
             checker.error(f"{where}: {label} must be a 1-D integer array, found {array.dtype} {array.shape}")
             return None
-    if projection._connected:
-        # The usual restore: the network's own connectivity, which is valid by construction.
-        own_post, own_row_ptr, own_pre, _ = projection._compressed_connectivity()
-        if (np.array_equal(post_ranks, own_post) and np.array_equal(row_ptr, own_row_ptr)
-                and np.array_equal(pre_ranks, own_pre)):
-            return projection._host_post, projection._host_pre, slice(None)
+    if _is_own_connectivity(projection, post_ranks, row_ptr, pre_ranks):
+        return projection._host_post, projection._host_pre, slice(None)
     if len(row_ptr) != len(post_ranks) + 1 or (len(row_ptr) and (row_ptr[0] != 0 or row_ptr[-1] != len(pre_ranks))
                                                ) or np.any(np.diff(row_ptr) < 0):
         checker.error(f"{where}: the row pointer does not match post_ranks ({len(post_ranks)} rows) and "
@@ -200,6 +205,21 @@ def _check_connectivity(checker: _Checker, where: str, projection: Any, saved: P
     return post[order], pre[order], order
 
 
+def _delay_steps(checker: _Checker, where: str, projection: Any, delays: np.ndarray, order: Any,
+                 count: int) -> Optional[np.ndarray]:
+    """The saved delays (ms; one value or one per synapse) as steps per synapse, or None after an error."""
+    if not np.all(np.isfinite(delays)) or np.any(delays < 0):
+        checker.error(f"{where}, delays: must be finite and non-negative")
+        return None
+    try:
+        # a uniform delay is converted once, then broadcast
+        steps = projection._delay_steps(delays.reshape(-1)[order] if delays.ndim else delays.reshape(1))
+    except StructureError as exc:
+        checker.error(f"{where}: {exc}")
+        return None
+    return np.broadcast_to(steps, (count,)) if delays.ndim == 0 else steps
+
+
 def _check_projection(checker: _Checker, plan: RestorePlan, projection: Any, saved: ProjectionState) -> None:
     where = f"{checker.source}: projection {projection.name!r}"
     for role, expected in (("pre", projection.pre.name), ("post", projection.post.name)):
@@ -214,20 +234,16 @@ def _check_projection(checker: _Checker, plan: RestorePlan, projection: Any, sav
     post, pre, order = connectivity
     count = len(pre)
     delays = np.asarray(saved.delays, dtype=np.float64)
-    if delays.ndim != 0 and delays.shape != (count,):
+    own_synapses = post is projection._host_post and pre is projection._host_pre
+    if own_synapses and np.array_equal(delays, projection._compressed_connectivity()[3]):
+        steps = projection._host_delays  # the network's own delays, saved as gpunet writes them
+    elif delays.ndim != 0 and delays.shape != (count,):
         checker.error(f"{where}, delays: expected {count} values or one, found shape {delays.shape}")
         return
-    if not np.all(np.isfinite(delays)) or np.any(delays < 0):
-        checker.error(f"{where}, delays: must be finite and non-negative")
-        return
-    try:
-        # a uniform delay is converted once, then broadcast
-        steps = projection._delay_steps(delays.reshape(-1)[order] if delays.ndim else delays.reshape(1))
-    except StructureError as exc:
-        checker.error(f"{where}: {exc}")
-        return
-    if delays.ndim == 0:
-        steps = np.broadcast_to(steps, (count,))
+    else:
+        steps = _delay_steps(checker, where, projection, delays, order, count)
+        if steps is None:
+            return
     precision = projection.network.precision
     values: dict[str, np.ndarray] = {}
     for name, attribute in projection.spec.attributes.items():
@@ -250,7 +266,7 @@ def _check_projection(checker: _Checker, plan: RestorePlan, projection: Any, sav
     same = (projection._connected and count == projection.nb_synapses
             and (post is projection._host_post or np.array_equal(post, projection._host_post))
             and (pre is projection._host_pre or np.array_equal(pre, projection._host_pre))
-            and np.array_equal(steps, projection._host_delays))
+            and (steps is projection._host_delays or np.array_equal(steps, projection._host_delays)))
     if same:
         for name, value in values.items():
             plan.assignments.append((projection, name, value))

@@ -392,3 +392,55 @@ def test_member_data_is_read_by_worker_threads_from_files_and_directly_from_byte
     with pytest.raises(FormatError, match="bad CRC-32") as error:
         gn.read_state(path)
     assert str(path) in str(error.value) and "'w'" in str(error.value)
+
+
+def test_checksums_computed_beside_the_reads_still_catch_a_corrupt_member(saved, monkeypatch):
+    net, path = saved
+    monkeypatch.setattr(state_npz, "PIPELINED_CHECK_MIN_BYTES", 0)  # every member's CRC-32 on the worker
+    fresh = small_network(seed=99)
+    fresh.load(path)
+    assert_same_state(snapshot(net), snapshot(fresh))
+    path.write_bytes(flip_byte_in_member(path, "projection/proj0/w.npy", offset_in_data=1000))
+    before = snapshot(fresh)
+    with pytest.raises(FormatError, match="bad CRC-32") as error:
+        fresh.load(path)
+    assert str(path) in str(error.value) and "'w'" in str(error.value)
+    assert_same_state(before, snapshot(fresh))
+
+
+def test_a_native_load_parses_the_zip_directory_once(saved, monkeypatch):
+    _, path = saved
+    opened = []
+    original = zipfile.ZipFile.__init__
+    monkeypatch.setattr(zipfile.ZipFile, "__init__",
+                        lambda self, *args, **kwargs: (opened.append(args[0]), original(self, *args, **kwargs))[1])
+    small_network().load(path)
+    assert len(opened) == 1
+
+
+def test_same_synapses_with_other_delays_take_the_files_delays(tmp_path, monkeypatch):
+    net = small_network()
+    path = tmp_path / "s.npz"
+    gn.save(path, network=net)
+    state = gn.read_state(path)
+    count = len(state.projections[0].pre_ranks)
+    assert state.projections[0].delays.ndim == 0 and float(state.projections[0].delays) == 2.0
+    state.projections[0].delays = np.full(count, 2.0)  # the same delays, one per synapse
+    state_npz.save(tmp_path / "same.npz", state)
+    state.projections[0].delays = 1.0 + np.arange(count) % 4  # other delays, dt = 1 ms
+    state_npz.save(tmp_path / "other.npz", state)
+    projection_type = type(net.projections[0])
+    rebuilt = []
+    original = projection_type._set_connectivity
+    monkeypatch.setattr(projection_type, "_set_connectivity",
+                        lambda self, *args, **kw: (rebuilt.append(self.name), original(self, *args, **kw))[1])
+    fresh = small_network()
+    fresh.compile()
+    rebuilt.clear()
+    fresh.load(tmp_path / "same.npz")
+    assert rebuilt == [] and fresh.projections[0].delays == 2.0
+    fresh.load(tmp_path / "other.npz")
+    assert rebuilt == ["proj0"]
+    assert np.array_equal(fresh.projections[0]._host_delays, 1 + np.arange(count) % 4)
+    fresh.load(path)  # back to the network's own
+    assert fresh.projections[0].delays == 2.0

@@ -11,6 +11,7 @@ anything, and verifies every CRC-32 while reading.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import io
 import os
@@ -23,6 +24,7 @@ import numpy as np
 import orjson
 
 from gpunet import workers
+from gpunet.backend.host_alloc import empty_for_reading
 from gpunet.errors import FormatError
 from gpunet.io.atomic import atomic_writer
 from gpunet.io.checksum import crc32
@@ -37,9 +39,14 @@ ALLOWED_DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", 
                   "float32", "float64"}
 _MAX_MANIFEST = 64 * 1024 * 1024
 #: Member data of at least this many bytes in all is read by worker threads (1.1 GB: 0.23 s instead of 0.31 s on
-#: a 2-core VM).  Smaller states are read on the calling thread: there, a worker's occasional stall on its first
-#: page faults (10-20 ms seen on that VM) would cost more than the threads save.
+#: a 2-core VM).  Smaller states are read on the calling thread: on that VM a worker's page faults into fresh
+#: memory were often several times slower than the calling thread's (8 MB: 11-17 ms instead of 2 ms, with the
+#: same number of faults; the VM hands freed memory back to its host, and the calling thread's CPU reuses the
+#: pages it freed itself), which costs more than the threads save.
 PARALLEL_READ_MIN_BYTES = 64 << 20
+#: Smaller states are read on the calling thread; the CRC-32 of each member of at least this size is computed
+#: by a worker meanwhile (smaller ones on the calling thread: handing them over costs more than it saves).
+PIPELINED_CHECK_MIN_BYTES = 1 << 20
 SUPPORTS_COMPRESS = True
 
 
@@ -203,19 +210,47 @@ def _file_descriptor(handle: BinaryIO) -> Optional[int]:
         return None
 
 
-def _fill(fd: int, view: memoryview, offset: int, crc: int, expected_crc: int, source: str, where: str) -> None:
-    """Read ``len(view)`` bytes at ``offset`` into ``view`` and check the member's CRC-32 (``crc``: its header's)."""
-    done = 0
-    try:
-        while done < len(view):
-            got = os.preadv(fd, [view[done:]], offset + done)
-            if got <= 0:
-                raise _fail(source, f"{where}: member is truncated")
-            done += got
-    except OSError as exc:
-        raise _fail(source, f"{where}: {exc}") from exc
-    if crc32(view, crc) != expected_crc:
-        raise _fail(source, f"{where}: bad CRC-32 (the data is corrupt)")
+@dataclasses.dataclass
+class _MemberRead:
+    """The data of one stored member, to be read from ``fd`` at ``offset`` into ``view`` and checked."""
+
+    fd: int
+    view: memoryview
+    offset: int
+    header_crc: int  # CRC-32 of the member's .npy header, which the zip's CRC-32 covers too
+    expected_crc: int
+    source: str
+    where: str
+
+    def read(self) -> None:
+        done = 0
+        try:
+            while done < len(self.view):
+                got = os.preadv(self.fd, [self.view[done:]], self.offset + done)
+                if got <= 0:
+                    raise _fail(self.source, f"{self.where}: member is truncated")
+                done += got
+        except OSError as exc:
+            raise _fail(self.source, f"{self.where}: {exc}") from exc
+
+    def check(self) -> None:
+        if crc32(self.view, self.header_crc) != self.expected_crc:
+            raise _fail(self.source, f"{self.where}: bad CRC-32 (the data is corrupt)")
+
+    def read_and_check(self) -> None:
+        self.read()
+        self.check()
+
+
+def _run_reads(reads: list[_MemberRead]) -> None:
+    """Read and check every member: on worker threads for large states, else on this thread while a worker
+    computes the CRC-32 of the members already read (so that checksumming costs no time of its own)."""
+    total = sum(len(r.view) for r in reads)
+    if total >= PARALLEL_READ_MIN_BYTES:
+        workers.run_balanced([(len(r.view), r.read_and_check) for r in reads])
+        return
+    workers.run_pipelined([(r.read, r.check) if len(r.view) >= PIPELINED_CHECK_MIN_BYTES else (r.read_and_check, None)
+                           for r in reads])
 
 
 def _read_stored(raw: BinaryIO, info: zipfile.ZipInfo, source: str, where: str, dtype: np.dtype,
@@ -223,7 +258,7 @@ def _read_stored(raw: BinaryIO, info: zipfile.ZipInfo, source: str, where: str, 
     """Read an uncompressed member straight into its array: one copy, CRC-32 over the same memory.
 
     With ``reads`` (a list), only the headers are read and checked here; the
-    data read goes into ``reads`` as ``(bytes, task)`` for :func:`_run_reads`.
+    data read goes into ``reads`` as a :class:`_MemberRead` for :func:`_run_reads`.
     """
     fd = _file_descriptor(raw) if reads is not None else None
     try:
@@ -239,12 +274,11 @@ def _read_stored(raw: BinaryIO, info: zipfile.ZipInfo, source: str, where: str, 
             if used != len(prefix) or list(file_shape) != shape or file_dtype != dtype or fortran:
                 raise _fail(source, f"{where}: member header ({file_dtype}, {file_shape}) does not match the "
                                     f"manifest ({dtype}, {tuple(shape)})")
-        array = np.empty(shape, dtype=dtype)
+        array = empty_for_reading(shape, dtype)
         view = memoryview(array.reshape(-1).view(np.uint8)) if array.size else memoryview(bytearray())
         if fd is not None:
             data_offset = info.header_offset + 30 + name_length + extra_length + len(prefix)
-            reads.append((expected, functools.partial(_fill, fd, view, data_offset, crc32(prefix), info.CRC,
-                                                      source, where)))
+            reads.append(_MemberRead(fd, view, data_offset, crc32(prefix), info.CRC, source, where))
             return array
         if raw.readinto(view) != expected:
             raise _fail(source, f"{where}: member is truncated")
@@ -316,21 +350,26 @@ _DAMAGE = (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, struct
            RuntimeError, KeyError, TypeError, OverflowError, MemoryError)
 
 
-def read(handle: BinaryIO, source: str) -> NetworkState:
-    """Parse a native file from an open binary ``handle``; every failure is a FormatError naming ``source``."""
+def read(handle: BinaryIO, source: str, archive: Optional[zipfile.ZipFile] = None) -> NetworkState:
+    """Parse a native file from an open binary ``handle``; every failure is a FormatError naming ``source``.
+
+    ``archive``: the :class:`zipfile.ZipFile` already opened on ``handle``, if any (its directory is not
+    parsed twice).
+    """
     try:
-        return _read(handle, source)
+        return _read(handle, source, archive)
     except FormatError:
         raise
     except _DAMAGE as exc:
         raise _fail(source, f"damaged file ({type(exc).__name__}: {exc})") from exc
 
 
-def _read(handle: BinaryIO, source: str) -> NetworkState:
-    try:
-        archive = zipfile.ZipFile(handle)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise _fail(source, f"not a readable zip file ({exc})") from exc
+def _read(handle: BinaryIO, source: str, archive: Optional[zipfile.ZipFile]) -> NetworkState:
+    if archive is None:
+        try:
+            archive = zipfile.ZipFile(handle)
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            raise _fail(source, f"not a readable zip file ({exc})") from exc
     # Headers are all read and checked first; the member data then goes straight from the file into the
     # arrays, on a few threads for large states (reads from the page cache and CRC-32 are bound by memory
     # bandwidth).
@@ -377,8 +416,7 @@ def _read(handle: BinaryIO, source: str) -> NetworkState:
                         internal=internal))
             except (KeyError, TypeError, ValueError) as exc:
                 raise _fail(source, f"object {name!r}: incomplete manifest entry ({exc})") from exc
-        total = sum(size for size, _ in reads)
-        workers.run_balanced(reads, threads=None if total >= PARALLEL_READ_MIN_BYTES else 1)
+        _run_reads(reads)
     return state
 
 
@@ -414,8 +452,7 @@ def load(path: Any) -> NetworkState:
         if MANIFEST not in names:
             from gpunet.io.formats import annarchy_npz
             return annarchy_npz.load(path)
-        handle.seek(0)
-        return read(handle, source)
+        return read(handle, source, archive)
 
 
 def inspect(path: Any) -> dict:
