@@ -68,6 +68,8 @@ class _Checker:
 
 
 def _cast(checker: _Checker, where: str, value: Any, dtype: np.dtype) -> Optional[np.ndarray]:
+    if isinstance(value, np.ndarray) and value.dtype == dtype and value.flags.c_contiguous:
+        return value  # the usual case: a file written for this network
     array = np.asarray(value)
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
         checker.error(f"{where}: expected numbers of type {dtype}, found values of type {array.dtype}")
