@@ -244,7 +244,7 @@ class _MemberRead:
 
 def _run_reads(reads: list[_MemberRead]) -> None:
     """Read and check every member: on worker threads for large states, else on this thread while a worker
-    computes the CRC-32 of the members already read (so that checksumming costs no time of its own)."""
+    computes the CRC-32 of the members already read (the checksums overlap the reads)."""
     total = sum(len(r.view) for r in reads)
     if total >= PARALLEL_READ_MIN_BYTES:
         workers.run_balanced([(len(r.view), r.read_and_check) for r in reads])
