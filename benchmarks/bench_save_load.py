@@ -4,7 +4,10 @@ For the 2 x 10,000 Izhikevich / ~1M STDP-synapse network, measured in one run:
 save time, load time (parse + validate + apply) and file size for .npz (native),
 .txt (ANNarchy pickle), .txt.gz and .mat; the raw baseline of the same bytes
 (``ndarray.tofile`` and ``np.fromfile``, with and without fsync); and the peak
-extra host memory of each save (tracemalloc).  When ANNarchy is available
+extra host memory of each save (tracemalloc).  The native load is also timed
+alternating with ``fromfile`` of the same bytes (both meet the same moments of
+a noisy machine), right after the .npz row and again after the other formats,
+whose loads change what memory the allocator hands out.  When ANNarchy is available
 (``--annarchy-python`` or /work/annarchy-venv/bin/python), ANNarchy's own save
 and load of the same network (rebuilt there by ``benchmarks/annarchy_side.py``)
 are timed in a subprocess and printed next to gpunet's, with the ratios the
