@@ -210,6 +210,12 @@ def _file_descriptor(handle: BinaryIO) -> Optional[int]:
         return None
 
 
+def _check_crc(data: memoryview, header_crc: int, expected_crc: int, source: str, where: str) -> None:
+    """FormatError unless the member's CRC-32 (its header's, ``header_crc``, continued over ``data``) is the zip's."""
+    if crc32(data, header_crc) != expected_crc:
+        raise _fail(source, f"{where}: bad CRC-32 (the data is corrupt)")
+
+
 @dataclasses.dataclass
 class _MemberRead:
     """The data of one stored member, to be read from ``fd`` at ``offset`` into ``view`` and checked."""
@@ -234,8 +240,7 @@ class _MemberRead:
             raise _fail(self.source, f"{self.where}: {exc}") from exc
 
     def check(self) -> None:
-        if crc32(self.view, self.header_crc) != self.expected_crc:
-            raise _fail(self.source, f"{self.where}: bad CRC-32 (the data is corrupt)")
+        _check_crc(self.view, self.header_crc, self.expected_crc, self.source, self.where)
 
     def read_and_check(self) -> None:
         self.read()
@@ -286,8 +291,7 @@ def _read_stored(raw: BinaryIO, info: zipfile.ZipInfo, source: str, where: str, 
         raise
     except (ValueError, OSError, struct.error) as exc:
         raise _fail(source, f"{where}: {exc}") from exc
-    if crc32(view, crc32(prefix)) != info.CRC:
-        raise _fail(source, f"{where}: bad CRC-32 (the data is corrupt)")
+    _check_crc(view, crc32(prefix), info.CRC, source, where)
     return array
 
 
