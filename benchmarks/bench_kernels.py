@@ -89,7 +89,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     reason = gpu_reason()
     if reason is None:
         from gpunet.backend import get_backend
-        from gpunet.backend.cupy_kernels import attach_fused
+        from gpunet.codegen.cupy_kernels import attach_fused
         device = get_backend("cupy").describe()
     else:
         device = f"none ({reason})"

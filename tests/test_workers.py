@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from gpunet import workers
+from gpunet.backend import workers
 
 
 @pytest.fixture(params=[1, 2])

@@ -14,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from gpunet import workers
+from gpunet.backend import workers
 
 __all__ = ["copy_arrays", "PARALLEL_MIN_BYTES"]
 

@@ -14,7 +14,7 @@ True
 A unit's :attr:`~CudaUnit.source` is complete (prelude and RNG included) and
 compiles with NVRTC, nvcc, or as host C++ (see :mod:`gpunet.codegen.host_build`).
 Launching is the job of :mod:`gpunet.codegen.kernel_calls` (what to pass) and
-of a launcher (:mod:`gpunet.backend.cupy_kernels` on a GPU).
+of a launcher (:mod:`gpunet.codegen.cupy_kernels` on a GPU).
 
 Exact float64 agreement with NumPy needs the device code compiled without
 fused multiply-add contraction (``--fmad=false``), which

@@ -5,7 +5,7 @@ compiled network, the step methods the simulation loop calls
 (``_update``, ``_pre_events``, ``_post_events``, ``_update_continuous``,
 ``_transmit``) with calls of :mod:`gpunet.codegen.kernel_calls`; nothing
 else changes (state, monitors, saves).  It is what the benchmarks and the
-parity tests use, on a GPU (launchers from :mod:`gpunet.backend.cupy_kernels`)
+parity tests use, on a GPU (launchers from :mod:`gpunet.codegen.cupy_kernels`)
 or on the CPU (:class:`gpunet.codegen.host_build.HostLauncher`), until the
 network wires the fused kernels in itself.
 

@@ -2,7 +2,7 @@
 
 The classes here know *what* to pass to each kernel of a
 :class:`~gpunet.codegen.cuda_common.CudaUnit`; a *launcher* knows *how*:
-:class:`gpunet.backend.cupy_kernels.CupyLauncher` launches on a GPU,
+:class:`gpunet.codegen.cupy_kernels.CupyLauncher` launches on a GPU,
 :class:`gpunet.codegen.host_build.HostLauncher` runs the same source compiled
 as host C++ (sequential loops), which is how the kernels are tested without a
 GPU.  A launcher is any callable ``launcher(kernel, values)`` taking a

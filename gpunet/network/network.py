@@ -195,7 +195,7 @@ class Network:
                 projection._compile()
         self.compiled = True
         if self.backend.is_gpu and self.kernels != "off":  # pragma: no cover - needs a GPU
-            from gpunet.backend.cupy_kernels import attach_fused
+            from gpunet.codegen.cupy_kernels import attach_fused
             self.fused = attach_fused(self, mode="atomic" if self.kernels == "atomic" else "ordered")
 
     def _max_delay_of(self, population: Any) -> int:

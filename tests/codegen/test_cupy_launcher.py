@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import gpunet as gn
-from gpunet.backend import cupy_kernels
+from gpunet.codegen import cupy_kernels
 from gpunet.codegen.cuda_codegen import RNG_KERNELS, model_unit
 
 

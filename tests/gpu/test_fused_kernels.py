@@ -16,7 +16,7 @@ pytestmark = pytest.mark.gpu
 
 
 def cupy_attach(mode="ordered"):
-    from gpunet.backend.cupy_kernels import attach_fused
+    from gpunet.codegen.cupy_kernels import attach_fused
     return lambda network: attach_fused(network, mode)
 
 
@@ -61,7 +61,7 @@ def test_ordered_mode_is_bitwise_reproducible():
 def test_rng_streams_are_bit_identical_on_the_device(seed, stream, step):
     import cupy
 
-    from gpunet.backend.cupy_kernels import random_streams
+    from gpunet.codegen.cupy_kernels import random_streams
     streams = random_streams()
     key, n = rng.stream_key(seed, stream), 100_000
     counters = np.arange(n, dtype=np.uint64)
@@ -76,7 +76,7 @@ def test_rng_streams_are_bit_identical_on_the_device(seed, stream, step):
 def test_pack_and_unpack_on_the_device():
     import cupy
 
-    from gpunet.backend.cupy_kernels import packer
+    from gpunet.codegen.cupy_kernels import packer
     arrays = [cupy.arange(1000, dtype=cupy.float64), cupy.arange(7, dtype=cupy.int32), cupy.zeros(33, dtype=bool),
               cupy.asarray(np.array(2.5)), cupy.arange(41, dtype=cupy.uint8)]
     arrays[2][::3] = True
@@ -93,7 +93,7 @@ def test_pack_and_unpack_on_the_device():
 
 
 def test_sources_compile_once_per_process():
-    from gpunet.backend import cupy_kernels
+    from gpunet.codegen import cupy_kernels
     from gpunet.codegen.cuda_codegen import rng_source
     first = cupy_kernels.compile_module(rng_source())
     count = cupy_kernels.cached_module_count()
@@ -104,7 +104,7 @@ def test_sources_compile_once_per_process():
 def test_launcher_refuses_arrays_of_the_wrong_dtype():
     import cupy
 
-    from gpunet.backend.cupy_kernels import CupyLauncher
+    from gpunet.codegen.cupy_kernels import CupyLauncher
     from gpunet.codegen.cuda_codegen import RNG_KERNELS, rng_source
     launcher = CupyLauncher(rng_source())
     with pytest.raises(TypeError, match="argument out"):

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from gpunet import workers
+from gpunet.backend import workers
 from gpunet.backend import host_copy
 from gpunet.io import atomic, writeback
 from gpunet.io.host_pool import HostBufferPool

@@ -373,7 +373,7 @@ def test_the_same_connectivity_is_kept_and_another_is_rebuilt(saved, monkeypatch
 
 
 def test_member_data_is_read_by_worker_threads_from_files_and_directly_from_bytes(saved, monkeypatch):
-    from gpunet import workers
+    from gpunet.backend import workers
     net, path = saved
     batches = []
     original = workers.run_balanced

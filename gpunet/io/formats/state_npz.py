@@ -23,7 +23,7 @@ from typing import Any, BinaryIO, Optional
 import numpy as np
 import orjson
 
-from gpunet import workers
+from gpunet.backend import workers
 from gpunet.backend.host_alloc import empty_for_reading
 from gpunet.errors import FormatError
 from gpunet.io.atomic import atomic_writer
