@@ -6,13 +6,10 @@ cost.  On Linux, NumPy asks the kernel to back allocations of 4 MiB and more
 with transparent huge pages (``madvise(MADV_HUGEPAGE)``), but only the 2 MiB
 ranges that lie wholly inside the advised range can be: the unaligned ends of
 an array fall back to 4 KiB pages, up to 2 MiB of them (512 faults) per array.
-For arrays of a few MiB that is a quarter or more of the array: starting them
+For arrays of a few MiB that is a quarter or more of the array, so they start
 on a 2 MiB boundary (as PyTorch's CPU allocator does with
-``THP_MEM_ALLOC_ENABLE``) took reading 8 MiB from the page cache from 1.8 ms to
-1.2 ms, and the read of a 42 MB native state from 9.9 ms to 8.7 ms, on a 2-core
-VM.  From 32 MiB on the gain is a few percent at most, and there a 1.1 GB load
-measured slower with aligned blocks (0.24 s instead of 0.20 s, not understood),
-so those arrays are left to NumPy.  The cost: up to 2 MiB of slack per aligned
+``THP_MEM_ALLOC_ENABLE``).  Larger arrays gain little and are left to NumPy
+(figures: docs/performance.md).  The cost: up to 2 MiB of slack per aligned
 array, for as long as the array lives.
 """
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The NumPy backend's staging copy of a snapshot is the only time the simulation
 loop waits for a save.  One thread rarely saturates the memory bus;
 ``np.copyto`` releases the GIL, so a few threads each copying pieces of a few
-megabytes finish sooner (1.3x on a 2-core VM, more with more memory channels).
+megabytes finish sooner (figures: docs/performance.md).
 Small states are copied on the calling thread alone: handing work to other
 threads would cost more than it saves.
 """

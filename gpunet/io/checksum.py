@@ -1,7 +1,7 @@
 """CRC-32 (the checksum of ZIP members), as fast as the machine allows.
 
 zlib-ng's SIMD implementation (a dependency of gpunet on the common platforms)
-is about six times faster than the C library zlib's; both compute the same
+is several times faster than the C library zlib's; both compute the same
 IEEE CRC-32, so files do not depend on which one wrote them.
 """
 from __future__ import annotations

@@ -20,11 +20,8 @@ BININT, NEWTRUE/NEWFALSE), each list of rows preceded by a row hint that
 lists of ints (``post_ranks``) are encoded the same way, without a hint.  ANNarchy
 unpickles exactly its lists; gpunet checks every opcode of such a block with
 NumPy and takes its numbers as one array, without a Python float per synapse.
-Measured on one 2-core machine for a 1M-synapse network
-(``python benchmarks/bench_save_load.py``): save 0.08-0.14 s and load
-0.06-0.08 s, against ANNarchy's own 0.43-0.45 s and 0.63-0.64 s.  Files written
-by ANNarchy have no hints and are read through the unpickler's Python objects
-(about 0.5 s for the same size).
+Files written by ANNarchy have no hints and are read through the unpickler's
+Python objects, several times slower (figures: docs/performance.md).
 
 Reading never runs code from the file: the bytes go through
 :func:`gpunet.io.unpickler.restricted_loads` (structure scan, then an
