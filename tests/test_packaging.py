@@ -8,12 +8,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_every_subpackage_is_listed_in_pyproject():
+def test_every_subpackage_is_found_by_the_pyproject_discovery():
+    setuptools = pytest.importorskip("setuptools")
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    listed = set(config["tool"]["setuptools"]["packages"])
-    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "gpunet").rglob("__init__.py")}
-    assert found - listed == set()
-    assert "gpunet.kernels" in listed
+    find = config["tool"]["setuptools"]["packages"]["find"]
+    discovered = set(setuptools.find_packages(str(ROOT), include=find["include"]))
+    on_disk = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "gpunet").rglob("__init__.py")}
+    assert discovered == on_disk
+    assert "gpunet.kernels" in discovered
+    shipped = config["tool"]["setuptools"]["package-data"]["gpunet.kernels"]
+    sources = {p.suffix for p in (ROOT / "gpunet" / "kernels").iterdir() if p.name != "__init__.py"}
+    assert {f"*{suffix}" for suffix in sources} <= set(shipped)
 
 
 def test_kernels_are_found_through_importlib_resources():
