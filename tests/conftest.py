@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
 import gpunet
 from gpunet.backend import gpu_available
@@ -18,6 +19,9 @@ if not FIXTURES.exists():  # a checkout with shared/ inside it
 # Test profiles: "ci" (default) keeps the whole suite within a few minutes on 2 cores;
 # GPUNET_TEST_PROFILE=long runs many more fuzzing examples and a longer soak.
 PROFILE = os.environ.get("GPUNET_TEST_PROFILE", "ci")
+# Hypothesis keeps its files (example database, caches) out of the checkout; GPUNET_HYPOTHESIS_HOME overrides.
+set_hypothesis_home_dir(os.environ.get(
+    "GPUNET_HYPOTHESIS_HOME", Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gpunet" / "hypothesis"))
 settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 settings.register_profile("long", max_examples=2000, deadline=None,
