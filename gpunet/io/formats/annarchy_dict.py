@@ -295,10 +295,3 @@ def summarize(state: NetworkState) -> dict:
             "t": None if state.step is None or state.dt is None else state.step * state.dt,
             "seed": state.seed, "net_id": state.net_id, "single_object": state.single_object, "objects": objects}
 
-
-def __getattr__(name: str) -> Any:
-    """``from_annarchy_dict`` lives in :mod:`gpunet.io.formats.annarchy_reader` (imported on first use)."""
-    if name == "from_annarchy_dict":
-        from gpunet.io.formats.annarchy_reader import from_annarchy_dict
-        return from_annarchy_dict
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
