@@ -28,19 +28,11 @@ def _network(network: Any) -> Any:
 
 
 def serializer_for(path: Path, compress: bool = False):
-    """``serialize(state, stream)`` writing the format of ``path`` (by suffix) to an open binary stream."""
-    module = formats.format_for(path)
-    if not hasattr(module, "dumps") and not hasattr(module, "write"):
-        raise FormatError(f"{path}: the {path.suffix or 'unknown'} format cannot hold a network state")
-    if hasattr(module, "write"):
-        def serialize(state: NetworkState, stream) -> None:
-            if getattr(module, "SUPPORTS_COMPRESS", False):
-                module.write(state, stream, compress=compress)
-            else:
-                module.write(state, stream)
-    else:
-        def serialize(state: NetworkState, stream) -> None:
-            stream.write(module.dumps(state))
+    """``serialize(state, stream)`` writing the state format of ``path`` (by suffix) to an open binary stream."""
+    fmt = formats.state_format(path)
+
+    def serialize(state: NetworkState, stream) -> None:
+        fmt.write(state, stream, compress=compress)
     return serialize
 
 
@@ -95,12 +87,10 @@ def save(filename: PathLike, populations: Any = True, projections: Any = True, n
 def read_state(filename: PathLike) -> NetworkState:
     """Parse any supported state file into a :class:`NetworkState` (no network needed)."""
     path = Path(filename)
-    module = formats.format_for(path)
-    if not hasattr(module, "load"):
-        raise FormatError(f"{path}: the {path.suffix} format does not hold a network state")
+    fmt = formats.state_format(path)
     if not path.exists():
         raise FormatError(f"{path}: no such file")
-    return module.load(path)
+    return fmt.read(path)
 
 
 def load(filename: PathLike, populations: Any = True, projections: Any = True, strict: bool = False,

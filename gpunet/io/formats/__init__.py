@@ -1,29 +1,128 @@
-"""File formats, one module each; :func:`format_for` is the one suffix table.
+"""File formats: one module each, one :class:`FileFormat` record each, looked up by suffix in one place.
 
-| suffix            | module          | holds                                   |
-|-------------------|-----------------|-----------------------------------------|
-| ``.json``         | params_json     | global parameters                       |
-| ``.npz``          | state_npz       | native state (ANNarchy .npz recognised) |
-| ``.mat``          | state_mat       | state, Matlab                           |
-| ``.gz``           | state_gzip      | state, gzipped ANNarchy pickle          |
-| ``.txt``, others  | state_pickle    | state, ANNarchy pickle                  |
+| suffix            | module          | kind       | holds                                   |
+|-------------------|-----------------|------------|-----------------------------------------|
+| ``.json``         | params_json     | parameters | global parameters                       |
+| ``.npz``          | state_npz       | state      | native state (ANNarchy .npz recognised) |
+| ``.mat``          | state_mat       | state      | state, Matlab                           |
+| ``.gz``           | state_gzip      | state      | state, gzipped ANNarchy pickle          |
+| ``.txt``, others  | state_pickle    | state      | state, ANNarchy pickle                  |
+
+Everything that picks a format by file name (``save``, ``load``, ``read_state``,
+the ``gpunet`` command, snapshots) goes through :func:`format_for` or
+:func:`state_format`; asking for a state from a parameters file is a
+:class:`~gpunet.errors.FormatError` that names the function to use instead.
+``save_parameters``/``load_parameters`` write and read JSON whatever the
+suffix, as ANNarchy's do.
+A format module is imported only when a file of its kind is read or written.
 """
 from __future__ import annotations
 
 import importlib
+import os
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Union
+from typing import Any, BinaryIO, Union
 
-SUFFIXES = {".json": "params_json", ".npz": "state_npz", ".mat": "state_mat", ".gz": "state_gzip"}
-DEFAULT = "state_pickle"
+from gpunet.errors import FormatError
 
+__all__ = ["FileFormat", "FORMATS", "format_for", "format_name", "state_format"]
 
-def format_name(path: Union[str, Path]) -> str:
-    """The name of the format module for ``path`` (by suffix, case-insensitive)."""
-    return SUFFIXES.get(Path(path).suffix.lower(), DEFAULT)
+PathLike = Union[str, "os.PathLike[str]"]
 
 
-def format_for(path: Union[str, Path]) -> ModuleType:
-    """The format module that reads and writes ``path``."""
-    return importlib.import_module(f"gpunet.io.formats.{format_name(path)}")
+@dataclass(frozen=True)
+class FileFormat:
+    """What gpunet knows of one file format.
+
+    Attributes
+    ----------
+    name : str
+        The module of :mod:`gpunet.io.formats` that implements it.
+    kind : {"state", "parameters"}
+        A complete network state, or global parameters only.
+    suffixes : tuple of str
+        The suffixes (lower case) that select it; an empty tuple marks the
+        format of every other suffix.
+    description : str
+        One line for ``gpunet inspect`` and error messages.
+    compressible : bool
+        ``compress=True`` changes what is written.
+    carries_internal : bool
+        Holds gpunet's internal state (refractory counters, spike history,
+        last events, seed), so a restart from it is bit-identical.
+    """
+
+    name: str
+    kind: str
+    suffixes: tuple[str, ...]
+    description: str
+    compressible: bool = False
+    carries_internal: bool = False
+
+    @property
+    def module(self) -> ModuleType:
+        return importlib.import_module(f"{__name__}.{self.name}")
+
+    def write(self, state: Any, stream: BinaryIO, compress: bool = False) -> None:
+        """Serialize a :class:`~gpunet.io.state_types.NetworkState` to an open binary stream."""
+        self._require("state", "write")
+        if self.compressible:
+            self.module.write(state, stream, compress=compress)
+        else:
+            self.module.write(state, stream)
+
+    def read(self, path: PathLike, **options: Any) -> Any:
+        """Parse ``path``: a ``NetworkState`` (state formats) or a parameter dictionary."""
+        return self.module.load(path, **options)
+
+    def inspect(self, path: PathLike) -> dict:
+        """What ``gpunet inspect`` prints of ``path``."""
+        return self.module.inspect(path)
+
+    def _require(self, kind: str, action: str) -> None:
+        if self.kind != kind:
+            raise FormatError(f"the {self.name} format holds {self.kind}, it cannot {action} a network {kind}")
+
+
+FORMATS: tuple[FileFormat, ...] = (
+    FileFormat("params_json", "parameters", (".json",), "global parameters (JSON, ANNarchy's layout)"),
+    FileFormat("state_npz", "state", (".npz",), "gpunet native state (ANNarchy's .npz is read too)",
+               compressible=True, carries_internal=True),
+    FileFormat("state_mat", "state", (".mat",), "state as Matlab structs (ANNarchy's layout)", carries_internal=True),
+    FileFormat("state_gzip", "state", (".gz",), "gzipped ANNarchy pickle", carries_internal=True),
+    FileFormat("state_pickle", "state", (), "ANNarchy pickle (restricted unpickler)", carries_internal=True),
+)
+_BY_SUFFIX = {suffix: fmt for fmt in FORMATS for suffix in fmt.suffixes}
+_OTHERWISE = next(fmt for fmt in FORMATS if not fmt.suffixes)
+
+_USE_INSTEAD = {"parameters": "gpunet.save_parameters / gpunet.load_parameters (.json)"}
+
+
+def format_for(path: PathLike) -> FileFormat:
+    """The format of ``path``, by its suffix (case-insensitive); any unknown suffix is ANNarchy's pickle."""
+    return _BY_SUFFIX.get(Path(path).suffix.lower(), _OTHERWISE)
+
+
+def format_name(path: PathLike) -> str:
+    """The name of the format module for ``path`` (see :func:`format_for`)."""
+    return format_for(path).name
+
+
+def state_format(path: PathLike) -> FileFormat:
+    """The state format of ``path``; a parameters file raises :class:`~gpunet.errors.FormatError`.
+
+    >>> state_format("run/state.npz").name
+    'state_npz'
+    >>> state_format("p.json")
+    Traceback (most recent call last):
+    ...
+    gpunet.errors.FormatError: p.json: a .json file holds parameters, not a network state; use gpunet.save_parameters / gpunet.load_parameters (.json)
+    """
+    fmt = format_for(path)
+    if fmt.kind != "state":
+        raise FormatError(f"{path}: a {Path(path).suffix} file holds {fmt.kind}, not a network state; "
+                          f"use {_USE_INSTEAD[fmt.kind]}")
+    return fmt
+
