@@ -339,7 +339,7 @@ def _delay_steps(checker: _Checker, where: str, projection: Any, delays: np.ndar
         # a uniform delay is converted once, then broadcast
         steps = projection._delay_steps(delays.reshape(-1)[order] if delays.ndim else delays.reshape(1))
     except StructureError as exc:
-        checker.error(f"{where}: {exc}")
+        checker.error(f"{where}: {str(exc).removeprefix(f'projection {projection.name!r}: ')}")
         return None
     return np.broadcast_to(steps, (count,)) if delays.ndim == 0 else steps
 
