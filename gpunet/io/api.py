@@ -13,6 +13,8 @@ from typing import Any, Optional, Union
 
 from gpunet.errors import FormatError
 from gpunet.io import formats
+from gpunet.io.atomic import file_error
+from gpunet.io.check import check_writable
 from gpunet.io.restore import restore_state
 from gpunet.io.saving import SaveHandle, SaveOptions, save_network, saver_of
 from gpunet.io.state_types import NetworkState
@@ -34,12 +36,14 @@ def serializer_for(path: Path, compress: bool = False):
         raise FormatError(f"{path}: the {path.suffix or 'unknown'} format cannot hold a network state")
     if hasattr(module, "write"):
         def serialize(state: NetworkState, stream) -> None:
+            check_writable(state, path)
             if getattr(module, "SUPPORTS_COMPRESS", False):
                 module.write(state, stream, compress=compress)
             else:
                 module.write(state, stream)
     else:
         def serialize(state: NetworkState, stream) -> None:
+            check_writable(state, path)
             stream.write(module.dumps(state))
     return serialize
 
@@ -98,9 +102,12 @@ def read_state(filename: PathLike) -> NetworkState:
     module = formats.format_for(path)
     if not hasattr(module, "load"):
         raise FormatError(f"{path}: the {path.suffix} format does not hold a network state")
-    if not path.exists():
-        raise FormatError(f"{path}: no such file")
-    return module.load(path)
+    try:
+        if not path.exists():
+            raise FormatError(f"{path}: no such file")
+        return module.load(path)
+    except OSError as exc:  # name too long, permission denied, a folder, an I/O error...
+        raise file_error(path, "cannot load", exc) from exc
 
 
 def load(filename: PathLike, populations: Any = True, projections: Any = True, strict: bool = False,
