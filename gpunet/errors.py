@@ -16,6 +16,7 @@ __all__ = [
     "StructureError",
     "ModelError",
     "BackendError",
+    "FileAccessError",
 ]
 
 
@@ -49,3 +50,17 @@ class ModelError(GpunetError, ValueError):
 
 class BackendError(GpunetError, RuntimeError):
     """The requested array backend or device is not usable."""
+
+
+class FileAccessError(GpunetError, OSError):
+    """The operating system refused to read or write a file (name too long, permission, disk full...).
+
+    The message names the file, the operation and the reason; ``errno`` is
+    the original :class:`OSError`'s, which is the ``__cause__``, and
+    ``filename`` the file concerned.  The error is also an instance of that
+    error's own class (``PermissionError``, ``FileNotFoundError``...), so
+    callers catching those keep working.
+    """
+
+    def __str__(self) -> str:
+        return str(self.strerror) if self.strerror is not None else super().__str__()

@@ -13,7 +13,9 @@ from typing import Any, Optional, Union
 
 from gpunet.errors import FormatError
 from gpunet.io import formats
-from gpunet.io.restore import apply_restore, plan_restore
+from gpunet.io.atomic import file_error
+from gpunet.io.check import check_writable
+from gpunet.io.restore import restore_state
 from gpunet.io.saving import SaveHandle, SaveOptions, save_network, saver_of
 from gpunet.io.state_types import NetworkState
 
@@ -32,6 +34,7 @@ def serializer_for(path: Path, compress: bool = False):
     fmt = formats.state_format(path)
 
     def serialize(state: NetworkState, stream) -> None:
+        check_writable(state, path)
         fmt.write(state, stream, compress=compress)
     return serialize
 
@@ -88,9 +91,12 @@ def read_state(filename: PathLike) -> NetworkState:
     """Parse any supported state file into a :class:`NetworkState` (no network needed)."""
     path = Path(filename)
     fmt = formats.state_format(path)
-    if not path.exists():
-        raise FormatError(f"{path}: no such file")
-    return fmt.read(path)
+    try:
+        if not path.exists():
+            raise FormatError(f"{path}: no such file")
+        return fmt.read(path)
+    except OSError as exc:  # name too long, permission denied, a folder, an I/O error...
+        raise file_error(path, "cannot load", exc) from exc
 
 
 def load(filename: PathLike, populations: Any = True, projections: Any = True, strict: bool = False,
@@ -105,7 +111,8 @@ def load(filename: PathLike, populations: Any = True, projections: Any = True, s
     always errors.  A projection whose saved connectivity differs from the
     network's is rebuilt from the file.  The step counter (and, for the native
     format, the seed of the noise) is restored.  An uncompiled network is
-    compiled first.
+    compiled first, once the file has been validated (a failed load leaves it
+    uncompiled).
 
     Raises
     ------
@@ -118,11 +125,8 @@ def load(filename: PathLike, populations: Any = True, projections: Any = True, s
     """
     net = _network(network)
     state = read_state(filename)
-    if not net.compiled:
-        net.compile()
-    plan = plan_restore(net, state, str(filename), populations=populations, projections=projections,
-                        strict=strict, whole_network=True)
-    apply_restore(net, plan)
+    restore_state(net, state, str(filename), populations=populations, projections=projections, strict=strict,
+                  whole_network=True)
 
 
 def save_object(obj: Any, filename: PathLike, **options: Any) -> SaveHandle:
@@ -145,13 +149,9 @@ def load_object(obj: Any, filename: PathLike, strict: bool = False) -> None:
     """
     from gpunet.network.population import Population
     state = read_state(filename)
-    net = obj.network
-    if not net.compiled:
-        net.compile()
     is_population = isinstance(obj, Population)
-    plan = plan_restore(net, state, str(filename), populations=[obj] if is_population else [],
-                        projections=[] if is_population else [obj], strict=strict, whole_network=False)
-    apply_restore(net, plan)
+    restore_state(obj.network, state, str(filename), populations=[obj] if is_population else [],
+                  projections=[] if is_population else [obj], strict=strict, whole_network=False)
 
 
 def wait_for_saves(network: Any = None, timeout: Optional[float] = None) -> None:

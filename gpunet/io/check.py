@@ -1,14 +1,18 @@
 """Consistency checks of a NetworkState on its own (no network needed).
 
-Used by ``gpunet verify`` and ``gpunet convert``: every array has the size its
-object declares, connectivity is well-formed and within the sizes of the
-populations the file names, delays are finite and non-negative.
+:func:`check_state`, used by ``gpunet verify`` and ``gpunet convert``: every
+array has the size its object declares, connectivity is well-formed and within
+the sizes of the populations the file names, delays are finite and
+non-negative.  :func:`check_writable`, run by every save before it writes: the
+file will load back (object names a network can have).
 """
 from __future__ import annotations
 
 import numpy as np
 
+from gpunet.errors import FormatError, GpunetError
 from gpunet.io.state_types import NetworkState
+from gpunet.network.limits import check_name
 
 
 def check_state(state: NetworkState) -> list[str]:
@@ -46,3 +50,22 @@ def check_state(state: NetworkState) -> list[str]:
             if array.ndim and array.size != count:
                 problems.append(f"{where}, {key!r}: {array.size} values for {count} synapses")
     return problems
+
+
+def check_writable(state: NetworkState, path: object) -> None:
+    """Raise :class:`FormatError` (naming ``path``) when a file of ``state`` would not load back.
+
+    Cheap checks of what the formats cannot carry: every object name must be
+    one a network accepts (see :mod:`gpunet.network.limits`) and names must be
+    distinct.  Networks only hold such names; this catches states from other
+    sources (``gpunet convert`` of a foreign file) before a good file is replaced.
+    """
+    seen: set[str] = set()
+    for obj in state.populations + state.projections:
+        try:
+            check_name(obj.name, obj.kind)
+        except GpunetError as exc:
+            raise FormatError(f"{path}: cannot save: {exc}; the file would not load back") from exc
+        if obj.name in seen:
+            raise FormatError(f"{path}: cannot save: two objects are named {obj.name!r}")
+        seen.add(obj.name)

@@ -1,32 +1,67 @@
 """Validate a NetworkState against a live network, then apply it (transactional).
 
-:func:`plan_restore` checks everything first and raises one
-:class:`~gpunet.errors.StructureError` listing every mismatch (file, object,
-variable, expected, found); only then :func:`apply_restore` touches the
-network.  Rules (the reference's, made stricter where ANNarchy is unsafe):
+Two phases, and the split is the guarantee that a failed load changes nothing:
+
+1. :func:`plan_restore` checks everything and raises one
+   :class:`~gpunet.errors.StructureError` listing every problem (file, object,
+   variable, expected, found).  It also does every cast and every allocation
+   the load needs: values in the network's dtypes, the arrays of rebuilt
+   projections and their spike-propagation indexes, grown spike ring buffers,
+   the event lists of spike sources.  Running out of memory there is a
+   StructureError too.  The network is not touched (it may even be
+   uncompiled).
+2. :func:`apply_restore` compiles an uncompiled network, then only copies
+   prepared arrays into the network's own arrays of the same shape and dtype
+   and swaps prepared objects in: nothing in it depends on the file's values,
+   so nothing in it can fail on them.
+
+Rules (the reference's, made stricter where ANNarchy is unsafe):
 
 * a size, geometry or shape mismatch is always an error;
 * a variable (or object) in the file that the network lacks is skipped with a
   warning; one the network has and the file lacks keeps its value with a
   warning; ``strict=True`` makes both errors;
 * an array for a global attribute is accepted when all its values are equal
-  (otherwise an error in strict mode, a warning and skip otherwise);
-* connectivity ranks must lie within the pre/post sizes, delays must be finite
-  and non-negative; when a projection's connectivity differs from the
-  network's, the projection is rebuilt from the file.
+  (NaN equals NaN here; otherwise an error in strict mode, a warning and skip
+  otherwise);
+* connectivity ranks must lie within the pre/post sizes, delays must be finite,
+  non-negative and at most ``MAX_DELAY_STEPS`` steps (and may not make a spike
+  ring buffer exceed ``MAX_LOAD_RING_BYTES`` unless the network's own delays
+  already do); when a projection's connectivity differs from the network's,
+  the projection is rebuilt from the file.
+
+What each class of value may hold (anything else is an error):
+
+* model attributes (parameters and variables of neurons and synapses, ``w``
+  included): any value of their type.  Floats may be NaN, infinite, negative
+  or huge: they are data, as assigning them in code is allowed; a float that a
+  float32 network cannot hold (finite beyond its range) is refused.  Integer
+  attributes take integral values within int64, booleans 0 and 1.  Complex
+  numbers, strings and objects are refused everywhere;
+* internal counters: refractory counters in ``[0, 2**31 - 1]``, last spike and
+  last event steps in ``[-2**53, 2**53]``, spike history 0/1;
+* spike times of spike sources: finite, non-negative, at most step ``2**53``;
+* the step counter: an integer in ``[0, 2**53]``; the seed: an integer in
+  ``[0, 2**64 - 1]``; ``dt``: the network's (a NaN never matches).
 """
 from __future__ import annotations
 
+import numbers
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import numpy as np
 
-from gpunet.errors import StructureError
+from gpunet.errors import GpunetError, StructureError
 from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState
 from gpunet.network import rng
+from gpunet.network.limits import MAX_LOAD_RING_BYTES, MAX_STEP, check_seed, check_step
 from gpunet.network.values import attribute_dtype
+
+#: Allowed ranges of the internal integer arrays (inclusive).
+_STAMP_RANGE = (-MAX_STEP, MAX_STEP)
+_REFRACTORY_RANGE = (0, 2 ** 31 - 1)
 
 
 class LoadWarning(UserWarning):
@@ -40,18 +75,27 @@ class _Rebuild:
     pre: np.ndarray
     delay_steps: np.ndarray
     values: dict
+    prepared: Optional[dict] = None
+
+
+@dataclass
+class _History:
+    population: Any
+    history: Any
+    spiked: Any
 
 
 @dataclass
 class RestorePlan:
-    """Everything a load will change, all host arrays already validated and cast."""
+    """Everything a load will change, prepared: host arrays validated and cast, new device arrays allocated."""
 
     assignments: list[tuple[Any, str, np.ndarray]] = field(default_factory=list)
-    histories: list[tuple[Any, np.ndarray]] = field(default_factory=list)
-    spike_times: list[tuple[Any, list]] = field(default_factory=list)
+    histories: list[_History] = field(default_factory=list)
+    spike_times: list[tuple[Any, tuple]] = field(default_factory=list)
     rebuilds: list[_Rebuild] = field(default_factory=list)
     step: Optional[int] = None
     seed: Optional[int] = None
+    file_histories: dict = field(default_factory=dict)
 
 
 class _Checker:
@@ -67,39 +111,81 @@ class _Checker:
         (self.errors if self.strict else self.notes).append(message)
 
 
-def _cast(checker: _Checker, where: str, value: Any, dtype: np.dtype) -> Optional[np.ndarray]:
-    if isinstance(value, np.ndarray) and value.dtype == dtype and value.flags.c_contiguous:
-        return value  # the usual case: a file written for this network
-    array = np.asarray(value)
+def _as_array(checker: _Checker, where: str, value: Any) -> Optional[np.ndarray]:
+    """``np.asarray(value)`` with object arrays of numbers unpacked; None (and an error) for anything else."""
+    try:
+        array = np.asarray(value)
+        if array.dtype == object:
+            array = np.asarray(array.tolist())
+    except (TypeError, ValueError, OverflowError) as exc:
+        checker.error(f"{where}: expected numbers, found values NumPy cannot read as an array ({exc})")
+        return None
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
-        checker.error(f"{where}: expected numbers of type {dtype}, found values of type {array.dtype}")
+        checker.error(f"{where}: expected numbers, found values of type {array.dtype}")
         return None
-    if dtype.kind in "iub" and array.dtype.kind in "fc":
-        if not np.all(np.isfinite(array)) or not np.all(array == np.round(array)):
-            checker.error(f"{where}: expected {dtype} values, found non-integral numbers")
+    if array.dtype.kind == "c":
+        checker.error(f"{where}: expected real numbers, found complex values")
+        return None
+    return array
+
+
+def _cast(checker: _Checker, where: str, value: Any, dtype: np.dtype,
+          bounds: Optional[tuple[int, int]] = None) -> Optional[np.ndarray]:
+    """``value`` as a C-contiguous array of ``dtype``, or None after an error: no cast overflows or rounds.
+
+    Integers must fit ``dtype`` (and ``bounds`` when given), floats given for
+    integers must be integral, booleans must be 0 or 1, and finite floats must
+    fit a narrower float type.
+    """
+    if isinstance(value, np.ndarray) and value.dtype == dtype and value.flags.c_contiguous and bounds is None:
+        return value  # the usual case: a file written for this network
+    array = _as_array(checker, where, value)
+    if array is None:
+        return None
+    if dtype.kind == "b":
+        if array.dtype.kind != "b" and array.size and not np.all((array == 0) | (array == 1)):
+            checker.error(f"{where}: expected booleans, found values other than 0 and 1")
             return None
-    if dtype.kind == "b" and array.dtype.kind in "iuf" and not np.all((array == 0) | (array == 1)):
-        checker.error(f"{where}: expected booleans, found values other than 0 and 1")
-        return None
-    return np.require(np.asarray(array, dtype=dtype), requirements="C")
+    elif dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        low, high = bounds if bounds is not None else (info.min, info.max)
+        if array.dtype.kind == "f" and array.size:
+            if not np.all(np.isfinite(array)) or not np.all(array == np.round(array)):
+                checker.error(f"{where}: expected integers, found non-integral numbers")
+                return None
+        if array.dtype.kind != "b" and array.size and (array.min() < low or array.max() > high
+                                                       or (array.dtype.kind == "f" and array.max() >= high + 1)):
+            checker.error(f"{where}: expected integers in [{low}, {high}], found values in "
+                          f"[{array.min()}, {array.max()}]")
+            return None
+    elif dtype.kind == "f" and array.dtype.kind == "f" and array.dtype.itemsize > dtype.itemsize and array.size:
+        finite = array[np.isfinite(array)]
+        if finite.size and np.abs(finite).max() > np.finfo(dtype).max:
+            checker.error(f"{where}: values up to {np.abs(finite).max():g} do not fit {dtype}")
+            return None
+    return np.require(array.astype(dtype, copy=False), requirements="C")
+
+
+def _all_equal(flat: np.ndarray) -> bool:
+    """Whether every value equals the first (NaN equals NaN)."""
+    same = flat == flat[0]
+    if flat.dtype.kind == "f" and np.isnan(flat[0]):
+        same = np.isnan(flat)
+    return bool(np.all(same))
 
 
 def _attribute_value(checker: _Checker, where: str, attribute: Any, value: Any, count: int,
                      shapes: tuple, dtype: np.dtype) -> Optional[np.ndarray]:
     """The validated host value of one attribute (0-d for globals, (count,) for locals)."""
-    array = np.asarray(value)
-    if array.dtype == object:
-        try:
-            array = np.asarray(array.tolist(), dtype=np.float64)
-        except (TypeError, ValueError):
-            checker.error(f"{where}: expected numbers, found an object array")
-            return None
+    array = _as_array(checker, where, value)
+    if array is None:
+        return None
     if attribute.is_global:
         flat = array.ravel()
         if flat.size == 0:
             checker.error(f"{where}: expected one value, found an empty array")
             return None
-        if not np.all(flat == flat[0]):
+        if not _all_equal(flat):
             checker.tolerated(f"{where}: global attribute given an array of different values "
                               f"(min {flat.min()}, max {flat.max()}); skipped")
             return None
@@ -110,18 +196,35 @@ def _attribute_value(checker: _Checker, where: str, attribute: Any, value: Any, 
         expected = " or ".join(str(s) for s in dict.fromkeys(shapes))
         checker.error(f"{where}: expected shape {expected}, found {array.shape}")
         return None
-    cast = _cast(checker, where, array.reshape(count), dtype)
-    return cast
+    return _cast(checker, where, array.reshape(count), dtype)
+
+
+def _integer(value: Any) -> Optional[int]:
+    """``value`` as an int when it is an integer (a 0-d array or an exactly integral float too), else None."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, (float, np.floating)) and np.isfinite(value) and float(value).is_integer() \
+            and abs(value) <= 2 ** 53:
+        return int(value)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        return None
+    return int(value)
 
 
 def _check_population(checker: _Checker, plan: RestorePlan, population: Any, saved: PopulationState) -> None:
     where = f"{checker.source}: population {population.name!r}"
-    if int(saved.size) != population.size:
-        checker.error(f"{where}: expected size {population.size}, found {saved.size}")
+    size = _integer(saved.size)
+    if size != population.size:
+        checker.error(f"{where}: expected size {population.size}, found {saved.size!r}")
         return
-    if saved.geometry and tuple(int(g) for g in saved.geometry) != tuple(population.geometry):
-        checker.error(f"{where}: expected geometry {tuple(population.geometry)}, found {tuple(saved.geometry)}")
-        return
+    if saved.geometry is not None and np.size(saved.geometry):
+        try:
+            geometry = tuple(_integer(g) for g in np.asarray(saved.geometry).ravel().tolist())
+        except (TypeError, ValueError):
+            geometry = None
+        if geometry != tuple(population.geometry):
+            checker.error(f"{where}: expected geometry {tuple(population.geometry)}, found {saved.geometry!r}")
+            return
     precision = population.network.precision
     shapes = ((population.size,), tuple(population.geometry))
     for name, attribute in population.spec.attributes.items():
@@ -135,29 +238,42 @@ def _check_population(checker: _Checker, plan: RestorePlan, population: Any, sav
     for name in saved.values:
         if name not in population.spec.attributes:
             checker.tolerated(f"{where}: attribute {name!r} of the file does not exist in the network; skipped")
-    for key in ("_last_spike", "_refractory"):
+    for key, bounds in (("_last_spike", _STAMP_RANGE), ("_refractory", _REFRACTORY_RANGE)):
         if key in saved.internal and key in population._state:
             dtype = population._state[key].dtype
-            value = _cast(checker, f"{where}, {key}", saved.internal[key], np.dtype(dtype))
+            value = _cast(checker, f"{where}, {key}", saved.internal[key], np.dtype(dtype), bounds)
             if value is not None and value.shape != (population.size,):
                 checker.error(f"{where}, {key}: expected shape ({population.size},), found {value.shape}")
             elif value is not None:
                 plan.assignments.append((population, key, value))
     history = saved.internal.get("_spike_history")
-    if history is not None and population._history is not None:
-        history = np.asarray(history)
-        if history.ndim != 2 or history.shape[1] != population.size:
+    if history is not None and population.spiking:
+        history = _cast(checker, f"{where}, _spike_history", history, np.dtype(bool))
+        if history is not None and (history.ndim != 2 or history.shape[1] != population.size):
             checker.error(f"{where}, _spike_history: expected shape (depth, {population.size}), "
                           f"found {history.shape}")
-        else:
-            plan.histories.append((population, history.astype(bool)))
-    if "_spike_times" in saved.internal and hasattr(population, "_times"):
-        flat = np.asarray(saved.internal["_spike_times"], dtype=np.float64)
-        counts = np.asarray(saved.internal.get("_spike_counts", [len(flat)]), dtype=np.int64)
-        if counts.sum() != len(flat) or len(counts) != population.size:
-            checker.error(f"{where}, _spike_times: the counts do not match the times or the size")
-        else:
-            plan.spike_times.append((population, np.split(flat, np.cumsum(counts)[:-1])))
+        elif history is not None:
+            plan.file_histories[population] = history
+    if "_spike_times" in saved.internal and hasattr(population, "_prepare_spike_times"):
+        _check_spike_times(checker, plan, where, population, saved)
+
+
+def _check_spike_times(checker: _Checker, plan: RestorePlan, where: str, population: Any,
+                       saved: PopulationState) -> None:
+    flat = _cast(checker, f"{where}, _spike_times", saved.internal["_spike_times"], np.dtype(np.float64))
+    counts = saved.internal.get("_spike_counts", None if flat is None else [flat.size])
+    counts = _cast(checker, f"{where}, _spike_counts", counts, np.dtype(np.int64), (0, 2 ** 62))
+    if flat is None or counts is None:
+        return
+    if flat.ndim != 1 or counts.ndim != 1 or len(counts) != population.size or counts.sum() != len(flat):
+        checker.error(f"{where}, _spike_times: the counts do not match the times or the size")
+        return
+    try:
+        prepared = population._prepare_spike_times(np.split(flat, np.cumsum(counts)[:-1]))
+    except (ValueError, TypeError) as exc:
+        checker.error(f"{where}, _spike_times: {exc}")
+        return
+    plan.spike_times.append((population, prepared))
 
 
 def _is_own_connectivity(projection: Any, post_ranks: np.ndarray, row_ptr: np.ndarray, pre_ranks: np.ndarray) -> bool:
@@ -170,17 +286,22 @@ def _is_own_connectivity(projection: Any, post_ranks: np.ndarray, row_ptr: np.nd
 
 
 def _check_connectivity(checker: _Checker, where: str, projection: Any, saved: ProjectionState):
-    post_ranks = np.asarray(saved.post_ranks)
-    row_ptr = np.asarray(saved.row_ptr)
-    pre_ranks = np.asarray(saved.pre_ranks)
-    for label, array in (("post_ranks", post_ranks), ("row_ptr", row_ptr), ("pre_ranks", pre_ranks)):
+    arrays = {}
+    for label in ("post_ranks", "row_ptr", "pre_ranks"):
+        array = _as_array(checker, f"{where}, {label}", getattr(saved, label))
+        if array is None:
+            return None
         if array.ndim != 1 or not (array.size == 0 or np.issubdtype(array.dtype, np.integer)):
             checker.error(f"{where}: {label} must be a 1-D integer array, found {array.dtype} {array.shape}")
             return None
+        arrays[label] = array
+    post_ranks, row_ptr, pre_ranks = arrays["post_ranks"], arrays["row_ptr"], arrays["pre_ranks"]
     if _is_own_connectivity(projection, post_ranks, row_ptr, pre_ranks):
         return projection._host_post, projection._host_pre, slice(None)
-    if len(row_ptr) != len(post_ranks) + 1 or (len(row_ptr) and (row_ptr[0] != 0 or row_ptr[-1] != len(pre_ranks))
-                                               ) or np.any(np.diff(row_ptr) < 0):
+    # ranges first, then int64 casts that cannot wrap, then the order checks
+    if len(row_ptr) != len(post_ranks) + 1 or (len(row_ptr) and (
+            row_ptr[0] != 0 or row_ptr[-1] != len(pre_ranks) or row_ptr.min() < 0 or row_ptr.max() > len(pre_ranks))
+            ) or np.any(np.diff(row_ptr.astype(np.int64)) < 0):
         checker.error(f"{where}: the row pointer does not match post_ranks ({len(post_ranks)} rows) and "
                       f"pre_ranks ({len(pre_ranks)} synapses)")
         return None
@@ -188,13 +309,14 @@ def _check_connectivity(checker: _Checker, where: str, projection: Any, saved: P
         checker.error(f"{where}: post ranks must lie in [0, {projection.post.size}), found "
                       f"[{post_ranks.min()}, {post_ranks.max()}]")
         return None
-    if np.any(np.diff(post_ranks) <= 0):
+    if np.any(np.diff(post_ranks.astype(np.int64)) <= 0):
         checker.error(f"{where}: post_ranks must be strictly ascending")
         return None
     if len(pre_ranks) and (pre_ranks.min() < 0 or pre_ranks.max() >= projection.pre.size):
         checker.error(f"{where}: pre ranks must lie in [0, {projection.pre.size}), found "
                       f"[{pre_ranks.min()}, {pre_ranks.max()}]")
         return None
+    row_ptr = row_ptr.astype(np.int64)
     post = np.repeat(post_ranks.astype(np.int64), np.diff(row_ptr))
     pre = pre_ranks.astype(np.int64)
     same_row = np.diff(post) == 0
@@ -217,7 +339,7 @@ def _delay_steps(checker: _Checker, where: str, projection: Any, delays: np.ndar
         # a uniform delay is converted once, then broadcast
         steps = projection._delay_steps(delays.reshape(-1)[order] if delays.ndim else delays.reshape(1))
     except StructureError as exc:
-        checker.error(f"{where}: {exc}")
+        checker.error(f"{where}: {str(exc).removeprefix(f'projection {projection.name!r}: ')}")
         return None
     return np.broadcast_to(steps, (count,)) if delays.ndim == 0 else steps
 
@@ -230,12 +352,18 @@ def _check_projection(checker: _Checker, plan: RestorePlan, projection: Any, sav
             checker.error(f"{where}: expected {role} population {expected!r}, found {found!r}")
     if saved.target and saved.target != projection.target:
         checker.tolerated(f"{where}: expected target {projection.target!r}, found {saved.target!r}")
+    if not projection._connected:
+        checker.error(f"{where}: the projection is not connected; call one of its connect_* methods before "
+                      "loading (a file does not create synapses from nothing)")
+        return
     connectivity = _check_connectivity(checker, where, projection, saved)
     if connectivity is None:
         return
     post, pre, order = connectivity
     count = len(pre)
-    delays = np.asarray(saved.delays, dtype=np.float64)
+    delays = _cast(checker, f"{where}, delays", saved.delays, np.dtype(np.float64))
+    if delays is None:
+        return
     own_synapses = post is projection._host_post and pre is projection._host_pre
     if own_synapses and np.array_equal(delays, projection._compressed_connectivity()[3]):
         steps = projection._host_delays  # the network's own delays, saved as gpunet writes them
@@ -260,7 +388,8 @@ def _check_projection(checker: _Checker, plan: RestorePlan, projection: Any, sav
         if name not in projection.spec.attributes:
             checker.tolerated(f"{where}: attribute {name!r} of the file does not exist in the network; skipped")
     if "_last_event" in saved.internal and "_last_event" in projection._state:
-        last = _cast(checker, f"{where}, _last_event", saved.internal["_last_event"], np.dtype(np.int64))
+        last = _cast(checker, f"{where}, _last_event", saved.internal["_last_event"], np.dtype(np.int64),
+                     _STAMP_RANGE)
         if last is not None and last.shape != (count,):
             checker.error(f"{where}, _last_event: expected shape ({count},), found {last.shape}")
         elif last is not None:
@@ -305,6 +434,7 @@ def plan_restore(network: Any, state: NetworkState, source: str, populations: An
                 checker.tolerated(f"{source}: the file holds {saved.name!r}, loaded into {target.name!r}")
             (_check_population if selected_populations else _check_projection)(checker, plan, target, saved)
             _finish(checker)
+            _prepare(network, plan, source)
             return plan
     kinds = (("population", "projection", selected_populations, state.population, state.projection, _check_population),
              ("projection", "population", selected_projections, state.projection, state.population, _check_projection))
@@ -324,16 +454,83 @@ def plan_restore(network: Any, state: NetworkState, source: str, populations: An
             for saved in saved_objects if wanted else []:
                 if saved.name not in names:
                     checker.tolerated(f"{source}: {kind} {saved.name!r} of the file is not in the network; skipped")
-        if state.dt is not None and abs(state.dt - network.dt) > 1e-12 * max(1.0, network.dt):
-            checker.error(f"{source}: the file was saved with dt = {state.dt} ms, the network uses "
-                          f"dt = {network.dt} ms")
-        if state.step is not None:
-            if int(state.step) < 0:
-                checker.error(f"{source}: step counter must be >= 0, found {state.step}")
-            plan.step = int(state.step)
-        plan.seed = state.seed
+        _check_counters(checker, plan, network, state)
     _finish(checker)
+    _prepare(network, plan, source)
     return plan
+
+
+def _check_counters(checker: _Checker, plan: RestorePlan, network: Any, state: NetworkState) -> None:
+    """dt, the step counter and the seed of a whole-network file."""
+    source = checker.source
+    if state.dt is not None:
+        dt = state.dt.item() if isinstance(state.dt, np.ndarray) and state.dt.ndim == 0 else state.dt
+        if isinstance(dt, (bool, np.bool_)) or not isinstance(dt, numbers.Real) \
+                or not abs(dt - network.dt) <= 1e-12 * max(1.0, network.dt):
+            checker.error(f"{source}: the file was saved with dt = {state.dt!r} ms, the network uses "
+                          f"dt = {network.dt} ms")
+    if state.step is not None:
+        try:
+            plan.step = check_step(_integer(state.step) if _integer(state.step) is not None else state.step)
+        except GpunetError as exc:
+            checker.error(f"{source}: {exc}")
+    if state.seed is not None:
+        try:
+            plan.seed = check_seed(_integer(state.seed) if _integer(state.seed) is not None else state.seed)
+        except GpunetError as exc:
+            checker.error(f"{source}: {exc}")
+
+
+def _prepare(network: Any, plan: RestorePlan, source: str) -> None:
+    """Allocate everything the plan installs: rebuilt projections, grown or loaded spike ring buffers."""
+    try:
+        with network.backend.activate():
+            for rebuild in plan.rebuilds:
+                rebuild.prepared = rebuild.projection._prepare_connectivity(rebuild.post, rebuild.pre,
+                                                                            rebuild.delay_steps, rebuild.values)
+            _prepare_histories(network, plan, source)
+    except MemoryError as exc:  # also CuPy's OutOfMemoryError
+        raise StructureError(f"{source}: not enough memory to load this file into the network "
+                             f"({type(exc).__name__}: {exc}); nothing was loaded") from exc
+
+
+def _prepare_histories(network: Any, plan: RestorePlan, source: str) -> None:
+    """The new spike ring buffers: the file's history, or the current one grown for longer delays.
+
+    A ring buffer holds ``depth x size`` booleans; row ``(step - 1 - k) % depth``
+    holds the spikes of ``k + 1`` steps ago.
+    """
+    backend = network.backend
+    rebuilt = {rebuild.projection: int(rebuild.delay_steps.max()) if len(rebuild.delay_steps) else 1
+               for rebuild in plan.rebuilds}
+    step = plan.step if plan.step is not None else network.get_current_step()
+    current_step = network.get_current_step()
+    for population in network.populations:
+        history = population._history
+        # an uncompiled network gets a ring buffer of this depth from compile(), all False
+        depth = history.shape[0] if history is not None else max(network._max_delay_of(population), 1)
+        needed = max([rebuilt.get(p, p.max_delay) for p in network.projections if p.pre is population] + [1])
+        loaded = plan.file_histories.get(population)
+        if loaded is None and needed <= depth:
+            continue
+        if needed > depth and needed * population.size > max(MAX_LOAD_RING_BYTES, depth * population.size):
+            raise StructureError(f"{source}: population {population.name!r}: the file's delays of {needed} steps "
+                                 f"need a spike ring buffer of {needed * population.size} bytes, more than a load "
+                                 f"may allocate ({MAX_LOAD_RING_BYTES} bytes); nothing was loaded")
+        final_depth = max(depth, needed)
+        if loaded is None:
+            if history is None:
+                loaded = np.zeros((0, population.size), dtype=bool)
+            else:
+                order = [(current_step - 1 - k) % depth for k in range(depth)]
+                loaded = backend.to_host(history)[order]
+        layout = np.zeros((final_depth, population.size), dtype=bool)
+        rows = min(final_depth, loaded.shape[0])
+        spiked = None
+        if rows:
+            layout[(step - 1 - np.arange(rows)) % final_depth] = loaded[:rows]
+            spiked = backend.asarray(np.ascontiguousarray(loaded[0]))
+        plan.histories.append(_History(population, backend.asarray(layout), spiked))
 
 
 def _finish(checker: _Checker) -> None:
@@ -346,46 +543,42 @@ def _finish(checker: _Checker) -> None:
 
 
 def apply_restore(network: Any, plan: RestorePlan) -> None:
-    """Apply a validated plan: one host-to-device copy per array, derived indexes rebuilt."""
+    """Apply a plan of :func:`plan_restore`: compile if needed, then copies and swaps only.
+
+    Every value was validated and cast, and every new array allocated, by the
+    plan: the prepared arrays have the shapes and dtypes of the arrays they
+    replace or are copied into.
+    """
+    if not network.compiled:
+        network.compile()  # depends on the models only, not on the file
     backend = network.backend
     with backend.activate():
         for rebuild in plan.rebuilds:
-            rebuild.projection._set_connectivity(rebuild.post, rebuild.pre, rebuild.delay_steps, rebuild.values)
-        for rebuild in plan.rebuilds:
-            _grow_history(rebuild.projection.pre, network)
+            rebuild.projection._install_connectivity(rebuild.prepared)
+        for prepared in plan.histories:
+            prepared.population._history = prepared.history
+            if prepared.spiked is not None:
+                prepared.population._spiked = prepared.spiked
         backend.assign_many([obj._state[name] for obj, name, _ in plan.assignments],
                             [value for _, _, value in plan.assignments])
-        step = plan.step if plan.step is not None else network.get_current_step()
-        for population, history in plan.histories:
-            _install_history(population, history, step)
-        for population, times in plan.spike_times:
-            population._set_spike_times([t.tolist() for t in times])
+        for population, events in plan.spike_times:
+            population._install_spike_times(events)
         if plan.step is not None:
             network._step = plan.step
-        if plan.seed is not None and int(plan.seed) != network.seed:
-            network.seed = int(plan.seed)
+        if plan.seed is not None and plan.seed != network.seed:
+            network.seed = plan.seed
             for population in network.populations:
                 for index in population._noise_keys:
                     population._noise_keys[index] = rng.stream_key(network.seed, (population.id << 8) | index)
 
 
-def _grow_history(population: Any, network: Any) -> None:
-    needed = network._max_delay_of(population)
-    history = population._history
-    if history is not None and history.shape[0] < needed:
-        step = network.get_current_step()
-        by_age = history[[(step - 1 - k) % history.shape[0] for k in range(history.shape[0])]]
-        population._history = network.backend.xp.zeros((needed, population.size), dtype=bool)
-        _install_history(population, network.backend.to_host(by_age), step)
+def restore_state(network: Any, state: NetworkState, source: str, populations: Any = True,
+                  projections: Any = True, strict: bool = False, whole_network: bool = True) -> None:
+    """Load ``state`` into ``network``: :func:`plan_restore`, then :func:`apply_restore`.
 
-
-def _install_history(population: Any, by_age: np.ndarray, step: int) -> None:
-    history = population._history
-    depth = history.shape[0]
-    backend = population.network.backend
-    history[...] = False
-    rows = min(depth, by_age.shape[0])
-    if rows:
-        slots = np.asarray([(step - 1 - k) % depth for k in range(rows)])
-        history[backend.asarray(slots)] = backend.asarray(by_age[:rows])
-        population._spiked = backend.asarray(by_age[0].copy())
+    On any error the network is exactly as it was, an uncompiled network
+    included (it is compiled only once the plan succeeded).
+    """
+    plan = plan_restore(network, state, source, populations=populations, projections=projections,
+                        strict=strict, whole_network=whole_network)
+    apply_restore(network, plan)

@@ -25,6 +25,7 @@ import numpy as np
 
 from gpunet.backend import get_backend
 from gpunet.errors import GpunetError, StructureError
+from gpunet.network.limits import check_name, check_seed
 from gpunet.network.population import LAST_SPIKE_NEVER
 from gpunet.network.progress import ProgressBar
 
@@ -47,8 +48,8 @@ class Network:
         Step size in ms.
     seed : int, optional
         Seed of every random number of the network (connectivity, initial
-        values, noise).  None draws one; it is kept in ``net.seed`` and in
-        saved files.
+        values, noise): an integer in ``[0, 2**64 - 1]``.  None draws one; it
+        is kept in ``net.seed`` and in saved files.
     backend : {"auto", "numpy", "cupy"}
         Array backend; ``"auto"`` uses CuPy when a GPU answers.
     device : int
@@ -94,7 +95,7 @@ class Network:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be 'float64' or 'float32', got {precision!r}")
         self.dt = float(dt)
-        self.seed = int(seed) if seed is not None else secrets.randbits(62)
+        self.seed = check_seed(seed) if seed is not None else secrets.randbits(62)
         self.backend = get_backend(backend, int(device))
         self.backend_request = backend
         self.device = self.backend.device
@@ -135,8 +136,7 @@ class Network:
             while name in self._names:
                 index += 1
                 name = f"{prefix}{index}"
-        if not isinstance(name, str) or not name or "/" in name:
-            raise StructureError(f"invalid name {name!r}: use a non-empty string without '/'")
+        check_name(name, "population" if prefix == "pop" else "projection")
         if name in self._names:
             raise StructureError(f"the name {name!r} is already used by {self._names[name]!r}; names must be unique")
         self._names[name] = obj

@@ -12,6 +12,7 @@ from gpunet.codegen.printers import NumpyPrinter
 from gpunet.errors import ModelError, StructureError
 from gpunet.model.builtin_neurons import PoissonNeuron, SpikeSourceNeuron
 from gpunet.network import rng
+from gpunet.network.limits import MAX_STEP
 from gpunet.network.values import attribute_dtype, coerce_values, python_scalar
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -69,7 +70,9 @@ class Population(_AttributeAccess):
     neuron : Neuron
         The model (an instance such as ``Izhikevich`` or ``Izhikevich(a=0.1)``).
     name : str, optional
-        Unique name (default ``pop<k>``); files refer to objects by name.
+        Unique name (default ``pop<k>``); files refer to objects by name.  1 to
+        128 characters among ``A-Z a-z 0-9 _ . -``; ``time_step``, ``net_id``,
+        ``obj_names`` and ``_gpunet`` are taken (see :mod:`gpunet.network.limits`).
     network : Network, optional
         Owning network (default: the module-level default network).
 
@@ -396,21 +399,33 @@ class SpikeSourceArray(Population):
         self._set_spike_times(times)
 
     def _set_spike_times(self, times: Sequence[Sequence[float]]) -> None:
+        self._install_spike_times(self._prepare_spike_times(times))
+
+    def _prepare_spike_times(self, times: Sequence[Sequence[float]]) -> tuple:
+        """Validated event arrays of ``times`` (ValueError naming the neuron), without changing anything."""
         if len(times) != self.size:
             raise ValueError(f"{self.name}.spike_times: expected {self.size} lists of times, got {len(times)}")
         steps, ranks = [], []
+        last_time = MAX_STEP * self.network.dt
         for rank, neuron_times in enumerate(times):
             values = np.asarray(neuron_times, dtype=np.float64).ravel()
             if values.size and (not np.all(np.isfinite(values)) or values.min() < 0):
                 raise ValueError(f"{self.name}.spike_times: neuron {rank} has negative or non-finite times")
+            if values.size and values.max() > last_time:
+                raise ValueError(f"{self.name}.spike_times: neuron {rank} has times after step 2**53 "
+                                 f"({last_time:g} ms)")
             steps.append(np.rint(values / self.network.dt).astype(np.int64))
             ranks.append(np.full(values.size, rank, dtype=np.int64))
         all_steps = np.concatenate(steps) if steps else np.zeros(0, np.int64)
         all_ranks = np.concatenate(ranks) if ranks else np.zeros(0, np.int64)
         order = np.lexsort((all_ranks, all_steps))
-        object.__setattr__(self, "_event_steps", all_steps[order])
-        object.__setattr__(self, "_event_ranks", all_ranks[order])
-        object.__setattr__(self, "_times", [list(map(float, t)) for t in times])
+        return all_steps[order], all_ranks[order], [list(map(float, t)) for t in times]
+
+    def _install_spike_times(self, prepared: tuple) -> None:
+        event_steps, event_ranks, times = prepared
+        object.__setattr__(self, "_event_steps", event_steps)
+        object.__setattr__(self, "_event_ranks", event_ranks)
+        object.__setattr__(self, "_times", times)
 
     @property
     def spike_times(self) -> list[list[float]]:

@@ -21,6 +21,7 @@ from gpunet.errors import ModelError, StructureError
 from gpunet.model.builtin_synapses import DefaultRate, DefaultSpiking
 from gpunet.network import connectors
 from gpunet.network.distributions import Distribution
+from gpunet.network.limits import MAX_DELAY_STEPS
 from gpunet.network.population import LAST_SPIKE_NEVER, Population, _AttributeAccess, _resolve_model
 from gpunet.network.values import attribute_dtype, coerce_values, python_scalar
 
@@ -91,7 +92,8 @@ class Projection(_AttributeAccess):
     synapse : Synapse, optional
         Model of the synapses (default: static synapses).
     name : str, optional
-        Unique name (default ``proj<k>``).
+        Unique name (default ``proj<k>``), with the characters a population
+        name may use (see :mod:`gpunet.network.limits`).
 
     Connect with one ``connect_*`` method before :meth:`Network.compile`.
     ``proj.w`` returns one list of weights per post neuron with synapses
@@ -239,9 +241,15 @@ class Projection(_AttributeAccess):
     connect_from_ls = connect_from_list
 
     def _delay_steps(self, delays_ms: np.ndarray) -> np.ndarray:
+        """Delays in ms as steps (int64); at most ``MAX_DELAY_STEPS``, checked before any cast."""
         if not np.all(np.isfinite(delays_ms)) or np.any(delays_ms < 0):
             raise StructureError(f"projection {self.name!r}: delays must be finite and non-negative")
-        steps = np.rint(delays_ms / self.network.dt).astype(np.int64)
+        steps = np.rint(delays_ms / self.network.dt)
+        if len(steps) and steps.max() > MAX_DELAY_STEPS:
+            raise StructureError(f"projection {self.name!r}: delays must be at most {MAX_DELAY_STEPS} steps "
+                                 f"({MAX_DELAY_STEPS * self.network.dt:g} ms at dt = {self.network.dt} ms), "
+                                 f"found {float(np.max(delays_ms)):g} ms")
+        steps = steps.astype(np.int64)
         if not self.spec.spiking:
             if np.any(steps > 1):
                 raise StructureError(f"projection {self.name!r}: delays on rate-coded projections are not supported")
@@ -268,6 +276,17 @@ class Projection(_AttributeAccess):
         ``values`` optionally gives host arrays for attributes (all synapses);
         missing attributes start at their initial values.
         """
+        self._install_connectivity(self._prepare_connectivity(post, pre, delay_steps, values,
+                                                              indexes=self.network.compiled))
+
+    def _prepare_connectivity(self, post: np.ndarray, pre: np.ndarray, delay_steps: np.ndarray,
+                              values: Optional[dict[str, np.ndarray]] = None, indexes: bool = True) -> dict:
+        """Everything a new connectivity needs (device arrays, indexes), without touching the projection.
+
+        All allocations and casts happen here; :meth:`_install_connectivity`
+        only assigns what this returns, so a load prepares every rebuild first
+        and installs them only when all succeeded.
+        """
         backend, precision = self.network.backend, self.network.precision
         post = np.asarray(post, dtype=np.int64)
         pre = np.asarray(pre, dtype=np.int64)
@@ -293,17 +312,29 @@ class Projection(_AttributeAccess):
         state["_post_idx"] = backend.asarray(post.astype(index_type))
         state["_pre_idx"] = backend.asarray(pre.astype(index_type))
         state["_row_ptr"] = backend.asarray(row_ptr.astype(index_type))
-        state["_delays"] = backend.asarray(np.asarray(delay_steps, dtype=np.int32))
+        host_delays = np.array(delay_steps, dtype=np.int64)  # owned, contiguous copy
+        if len(host_delays) and not 0 <= host_delays.min() <= host_delays.max() <= MAX_DELAY_STEPS:
+            raise StructureError(f"projection {self.name!r}: delays must lie in [0, {MAX_DELAY_STEPS}] steps")
+        state["_delays"] = backend.asarray(host_delays.astype(np.int32))
         if self.spec.event_driven:
             last = values.get("_last_event", np.full(count, LAST_SPIKE_NEVER, dtype=np.int64))
             state["_last_event"] = backend.asarray(np.asarray(last, dtype=np.int64))
-        self._state = state
-        self._host_post, self._host_pre, self._host_row_ptr = post, pre, row_ptr
-        self._host_delays = np.array(delay_steps, dtype=np.int64)  # owned, contiguous copy
+        prepared = {"state": state, "post": post, "pre": pre, "row_ptr": row_ptr, "delays": host_delays,
+                    "indexes": None}
+        if indexes:
+            prepared["indexes"] = self._indexes(state, post, pre, host_delays)
+        return prepared
+
+    def _install_connectivity(self, prepared: dict) -> None:
+        """Make a :meth:`_prepare_connectivity` result the projection's connectivity (assignments only)."""
+        self._state = prepared["state"]
+        self._host_post, self._host_pre, self._host_row_ptr = prepared["post"], prepared["pre"], prepared["row_ptr"]
+        self._host_delays = prepared["delays"]
         self._compressed = None  # cache of _compressed_connectivity(), rebuilt on demand
         self._connected = True
-        if self.network.compiled:
-            self._build_indexes()
+        if prepared["indexes"] is not None:
+            self._groups, self._group_ranks, self._csr = prepared["indexes"]
+            self._event_uses_pre = any(side == "pre" for side, _ in self.spec.prepost)
 
     # -- derived indexes and code -------------------------------------------
     def _build_indexes(self) -> None:
@@ -315,23 +346,27 @@ class Projection(_AttributeAccess):
         ranks in the same order, so that an event reads them from contiguous
         memory instead of gathering them from the post-major arrays.
         """
-        backend = self.network.backend
-        self._groups = []
-        self._group_ranks = []
         self._event_uses_pre = any(side == "pre" for side, _ in self.spec.prepost)
+        self._groups, self._group_ranks, self._csr = self._indexes(self._state, self._host_post, self._host_pre,
+                                                                   self._host_delays)
+
+    def _indexes(self, state: dict, host_post: np.ndarray, host_pre: np.ndarray, host_delays: np.ndarray) -> tuple:
+        """``(groups, group_ranks, csr)`` of a connectivity (see :meth:`_build_indexes`), newly allocated."""
+        backend = self.network.backend
+        groups, group_ranks = [], []
         if self.spec.spiking:
-            for delay in np.unique(self._host_delays):
-                members = np.nonzero(self._host_delays == delay)[0]
-                order = members[np.argsort(self._host_pre[members], kind="stable")]
+            for delay in np.unique(host_delays):
+                members = np.nonzero(host_delays == delay)[0]
+                order = members[np.argsort(host_pre[members], kind="stable")]
                 pre_ptr = np.zeros(self.pre.size + 1, dtype=np.int64)
-                np.cumsum(np.bincount(self._host_pre[members], minlength=self.pre.size), out=pre_ptr[1:])
-                self._groups.append((int(delay), backend.asarray(pre_ptr), backend.asarray(order.astype(np.int64))))
-                self._group_ranks.append((backend.asarray(self._host_post[order].astype(np.intp)),
-                                          backend.asarray(self._host_pre[order].astype(np.intp))))
-        self._csr = None
+                np.cumsum(np.bincount(host_pre[members], minlength=self.pre.size), out=pre_ptr[1:])
+                groups.append((int(delay), backend.asarray(pre_ptr), backend.asarray(order.astype(np.int64))))
+                group_ranks.append((backend.asarray(host_post[order].astype(np.intp)),
+                                    backend.asarray(host_pre[order].astype(np.intp))))
+        csr = None
         if not self.spec.spiking and self.spec.psp == sympy.Symbol("w") * sympy.Symbol("_pre_r"):
-            self._csr = backend.csr_matrix(self._state["w"], self._state["_pre_idx"], self._state["_row_ptr"],
-                                           (self.post.size, self.pre.size))
+            csr = backend.csr_matrix(state["w"], state["_pre_idx"], state["_row_ptr"], (self.post.size, self.pre.size))
+        return groups, group_ranks, csr
 
     def _compile(self) -> None:
         if not self._connected:

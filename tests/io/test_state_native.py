@@ -356,8 +356,8 @@ def test_the_same_connectivity_is_kept_and_another_is_rebuilt(saved, monkeypatch
     net, path = saved
     rebuilt = []
     projection_type = type(net.projections[0])
-    original = projection_type._set_connectivity
-    monkeypatch.setattr(projection_type, "_set_connectivity",
+    original = projection_type._install_connectivity
+    monkeypatch.setattr(projection_type, "_install_connectivity",
                         lambda self, *args, **kw: (rebuilt.append(self.name), original(self, *args, **kw))[1])
     same = small_network(seed=3)  # the saved network's seed: same connectivity
     same.compile()
@@ -431,8 +431,8 @@ def test_same_synapses_with_other_delays_take_the_files_delays(tmp_path, monkeyp
     state_npz.save(tmp_path / "other.npz", state)
     projection_type = type(net.projections[0])
     rebuilt = []
-    original = projection_type._set_connectivity
-    monkeypatch.setattr(projection_type, "_set_connectivity",
+    original = projection_type._install_connectivity
+    monkeypatch.setattr(projection_type, "_install_connectivity",
                         lambda self, *args, **kw: (rebuilt.append(self.name), original(self, *args, **kw))[1])
     fresh = small_network()
     fresh.compile()
