@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from gpunet.errors import FormatError
 
-__all__ = ["UNPICKLE_RATIO", "READER_RATIO", "ALLOWANCE", "ReadBudget"]
+__all__ = ["UNPICKLE_RATIO", "READER_RATIO", "ALLOWANCE", "ReadBudget", "parse_memory_bound"]
 
 #: Bytes the unpickler may allocate per byte of pickle (Python objects: a float of 9 bytes in the
 #: pickle is 32 bytes in memory, an int of 3 bytes 40).
@@ -68,3 +68,12 @@ class ReadBudget:
                 f"file's size allows ({self.used} used); the file describes far more data than it carries "
                 "(repeated references to one object, or a corrupted size)")
         self.used += nbytes
+
+
+def parse_memory_bound(input_bytes: int) -> int:
+    """The documented bound on the peak extra memory of parsing ``input_bytes`` bytes (after decompression).
+
+    The unpickler's budget, the layout reader's budget, and the input itself with its decompressed
+    copies: ``(UNPICKLE_RATIO + READER_RATIO + 4) * input_bytes + 2 * ALLOWANCE``.
+    """
+    return (UNPICKLE_RATIO + READER_RATIO + 4) * max(int(input_bytes), 0) + 2 * ALLOWANCE

@@ -279,7 +279,6 @@ def _safe_frombuffer(buffer: Any, dtype: Any, shape: Any, order: Any) -> np.ndar
         raise _refuse("_frombuffer order must be 'C' or 'F'")
     if dtype.itemsize == 0:
         raise FormatError(f"_frombuffer with dtype {dtype!r}, whose items have zero bytes (corrupted data)")
-    _charge(len(buffer) + 112, "an array (_frombuffer)")
     return np.frombuffer(buffer, dtype=dtype).reshape(shape, order=order)
 
 

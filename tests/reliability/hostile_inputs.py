@@ -106,24 +106,25 @@ def deflated_zeros(prefix: bytes, zeros: int, chunk: int = 1 << 20) -> bytes:
     return head + block * full + tail
 
 
-def zip_with_raw_members(members: list[tuple[str, bytes, int, int, bool]]) -> bytes:
-    """A zip whose members are given as ``(name, stored bytes, declared size, crc, deflated)``.
+def zip_with_raw_members(members: list[tuple]) -> bytes:
+    """A zip whose members are given as ``(name, stored bytes, declared size, crc, deflated[, stored size])``.
 
-    The declared (uncompressed) size and CRC-32 are written as given: they may lie.  Sizes stay
-    below 4 GiB (no ZIP64).
+    The declared (uncompressed) size, CRC-32 and stored (compressed) size are written as given: they
+    may lie.  Sizes stay below 4 GiB (no ZIP64).
     """
     out = io.BytesIO()
     central = []
-    for name, payload, size, crc, deflated in members:
+    for name, payload, size, crc, deflated, *stored in members:
         encoded = name.encode()
         method = 8 if deflated else 0
         offset = out.tell()
-        out.write(struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0, method, 0, 0x21, crc, len(payload), size,
+        stored_size = stored[0] if stored else len(payload)
+        out.write(struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0, method, 0, 0x21, crc, stored_size, size,
                               len(encoded), 0))
         out.write(encoded)
         out.write(payload)
         central.append(struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, 0, method, 0, 0x21, crc,
-                                   len(payload), size, len(encoded), 0, 0, 0, 0, 0, offset) + encoded)
+                                   stored_size, size, len(encoded), 0, 0, 0, 0, 0, offset) + encoded)
     start = out.tell()
     directory = b"".join(central)
     out.write(directory)
@@ -137,18 +138,33 @@ def _npy_header(dtype: str, shape: tuple) -> bytes:
     return buffer.getvalue()
 
 
-def native_deflated_zeros(count: int = 500_000_000) -> bytes:
-    """A native ``.npz`` whose one population's ``v`` is ``count`` float64 zeros, deflated (~1000:1)."""
-    member = "population/p/v.npy"
-    header = _npy_header("<f8", (count,))
+def _native_manifest(count: int, member: str) -> bytes:
     manifest = {"format": "gpunet-state", "format_version": 1, "gpunet_version": "0", "dt": 1.0, "t": 0.0,
                 "step": 0, "seed": 1, "net_id": 0, "single_object": False,
                 "objects": [{"kind": "population", "name": "p", "model": "", "parameters": [], "variables": ["v"],
                              "size": count, "geometry": [count],
                              "arrays": {"v": {"member": member, "dtype": "float64", "shape": [count], "crc32": 7}}}]}
-    manifest_bytes = orjson.dumps(manifest)
+    return orjson.dumps(manifest)
+
+
+def native_deflated_zeros(count: int = 500_000_000) -> bytes:
+    """A native ``.npz`` whose one population's ``v`` is ``count`` float64 zeros, deflated (~1000:1)."""
+    member = "population/p/v.npy"
+    header = _npy_header("<f8", (count,))
+    manifest_bytes = _native_manifest(count, member)
     return zip_with_raw_members([
         (member, deflated_zeros(header, count * 8), len(header) + count * 8, 7, True),
+        ("manifest.json", manifest_bytes, len(manifest_bytes), zlib.crc32(manifest_bytes), False)])
+
+
+def native_stored_beyond_the_file(count: int = 100_000_000) -> bytes:
+    """A native ``.npz`` whose stored member declares ``count`` float64 values but holds only its header."""
+    member = "population/p/v.npy"
+    header = _npy_header("<f8", (count,))
+    manifest_bytes = _native_manifest(count, member)
+    declared = len(header) + count * 8
+    return zip_with_raw_members([
+        (member, header, declared, 7, False, declared),
         ("manifest.json", manifest_bytes, len(manifest_bytes), zlib.crc32(manifest_bytes), False)])
 
 
@@ -174,5 +190,6 @@ CASES = {
     "memo_flood": (".gz", lambda: gz(memo_flood())),
     "empty_set_flood": (".gz", lambda: gz(empty_set_flood())),
     "native_deflated_zeros": (".npz", native_deflated_zeros),
+    "native_stored_beyond_the_file": (".npz", native_stored_beyond_the_file),
     "annarchy_npz_many_members": (".npz", annarchy_npz_many_members),
 }
