@@ -3,12 +3,16 @@
 Usage::
 
     pip install atheris
-    python fuzz/atheris_loaders.py [-atheris_runs=100000] [-max_total_time=600]
+    python fuzz/atheris_loaders.py [-atheris_runs=100000] [-max_total_time=600] [-rss_limit_mb=2048]
 
 The first input byte picks the format (.npz, .txt, .gz, .mat, .json); the rest
 is the file.  Any exception that is not a :class:`gpunet.errors.GpunetError`
-is a finding (atheris stops and writes the crashing input).  The corpus starts
-from valid files of each format so the fuzzer explores near real structures.
+is a finding (atheris stops and writes the crashing input), and so is an input
+that makes the process exceed ``-rss_limit_mb`` (libFuzzer's memory limit,
+2048 MB by default): memory must stay bounded by the input.  The corpus starts
+from valid files of each format and from the crafted hostile files of
+``tests/reliability/hostile_inputs.py`` (small sizes), so the fuzzer explores
+near real structures and near the known memory bombs.
 """
 from __future__ import annotations
 
@@ -42,6 +46,19 @@ def seed_corpus(folder: Path) -> None:
         else:
             gn.save(path, network=net)
         (folder / f"seed{index}").write_bytes(bytes([index]) + path.read_bytes())
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "reliability"))
+    import hostile_inputs as hostile
+    crafted = {
+        ".txt": [hostile.bytearray_of_numpy_int(1 << 16), hostile.list_of_bytes_of_numpy_int(1 << 16),
+                 hostile.list_of_carried_bytes(1 << 10), hostile.memo_reused_rows(100, 50),
+                 hostile.mark_flood(200), hostile.memo_flood(1000), hostile.empty_set_flood(1000)],
+        ".gz": [hostile.gz(hostile.memo_reused_rows(1000, 100))],
+        ".npz": [hostile.native_deflated_zeros(1 << 20), hostile.native_stored_beyond_the_file(1 << 16),
+                 hostile.annarchy_npz_many_members(2, 1 << 20), hostile.annarchy_npz_zero_itemsize()],
+    }
+    for suffix, files in crafted.items():
+        for number, data in enumerate(files):
+            (folder / f"crafted{suffix}{number}").write_bytes(bytes([SUFFIXES.index(suffix)]) + data)
 
 
 def test_one_input(data: bytes) -> None:

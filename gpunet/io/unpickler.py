@@ -26,9 +26,18 @@ type string, a scalar from a dtype and its bytes), so that a pickle cannot use
 them to allocate memory it does not carry.  An array's state (applied by
 BUILD) must carry exactly the data its shape and dtype need: NumPy trusts it,
 and an object array given a shorter list crashes the interpreter.  Loaded
-arrays are plain ``ndarray`` objects.  ``bytes`` and ``bytearray`` refuse
-an integer size for the same reason; ``range`` is not allowed at all
-(``list(range(10**12))`` would be a memory bomb).
+arrays are plain ``ndarray`` objects.  The builtins accept only the arguments
+pickle writes for them: ``bytes`` and ``bytearray`` refuse a size (any integer,
+NumPy's included), ``list``/``tuple``/``set`` only take a list or a tuple (not
+a string or bytes, one item per character), ``str`` never takes the repr of
+an object; ``range`` is not allowed at all.
+
+Memory is bounded by the pickle's size: the structure scan counts the memory
+of every object the unpickler will make, and every copy made while loading (an
+array's data, ``bytearray(b)``, ...) is charged when it is made, each use of a
+memoized object again; beyond ``memory_ratio * len(pickle) + memory_allowance``
+bytes (:class:`PickleLimits`) the load stops with a ``FormatError`` before it
+allocates.
 
 Every failure is a :class:`~gpunet.errors.FormatError` (or its subclass
 ``UnsafeFileError``) whose message names the file; ``RecursionError`` and
@@ -48,6 +57,7 @@ gpunet.errors.UnsafeFileError: evil.txt: the pickle refers to posix.getcwd, whic
 from __future__ import annotations
 
 import collections
+import contextvars
 import io
 import math
 import pickle
@@ -59,6 +69,7 @@ import numpy as np
 
 from gpunet.errors import FormatError, UnsafeFileError
 from gpunet.io.pickle_rows import DecodedRows, decode_hinted_block
+from gpunet.io.read_budget import ALLOWANCE, UNPICKLE_RATIO, ReadBudget
 
 __all__ = [
     "ALLOWED_GLOBALS",
@@ -84,10 +95,17 @@ class PickleLimits:
         of lists is depth 6 or so; ANNarchy's files stay below 10).
     max_bytes : int or None
         Largest pickle accepted, in bytes (None: no limit).
+    memory_ratio, memory_allowance : int
+        The unpickler may allocate at most ``memory_ratio * len(pickle) +
+        memory_allowance`` bytes: the objects the structure scan counts
+        before anything is loaded, plus every copy made while loading
+        (:class:`~gpunet.io.read_budget.ReadBudget`).
     """
 
     max_depth: int = 100
     max_bytes: Optional[int] = None
+    memory_ratio: int = UNPICKLE_RATIO
+    memory_allowance: int = ALLOWANCE
 
 
 DEFAULT_LIMITS = PickleLimits()
@@ -112,6 +130,18 @@ _NDARRAY = _NdarraySentinel()
 
 def _refuse(message: str) -> UnsafeFileError:
     return UnsafeFileError(message)
+
+
+#: The budget of the load in progress (set by :func:`restricted_loads` around the unpickler).
+_BUDGET: contextvars.ContextVar[Optional[ReadBudget]] = contextvars.ContextVar("gpunet_unpickle_budget",
+                                                                               default=None)
+
+
+def _charge(nbytes: int, what: str) -> None:
+    """Count a copy the load is about to make (each use of a memoized object is counted again)."""
+    budget = _BUDGET.get()
+    if budget is not None:
+        budget.charge(nbytes, what)
 
 
 def _numpy_core() -> Any:
@@ -180,15 +210,20 @@ def _checked_array_state(state: Any) -> tuple:
     if not isinstance(shape, tuple) or not all(type(s) is int and s >= 0 for s in shape):
         raise _refuse("an array state whose shape is not a tuple of non-negative ints")
     count = math.prod(shape)
+    if dtype.itemsize == 0 and count:
+        raise FormatError(f"an array of shape {shape} and dtype {dtype!r} has items of zero bytes (corrupted data)")
     if dtype.hasobject:
         if dtype != np.dtype(object):
             raise _refuse("structured arrays holding Python objects are refused")
         if not isinstance(data, list) or len(data) != count:
             found = f"{len(data)} items" if isinstance(data, list) else type(data).__name__
             raise FormatError(f"an object array of shape {shape} carries {found} (corrupted data)")
+        _charge(8 * count + 112, f"an object array of shape {shape}")
     elif not isinstance(data, (bytes, bytearray, str)) or len(data) != count * dtype.itemsize:
         found = f"{len(data)} bytes" if isinstance(data, (bytes, bytearray, str)) else type(data).__name__
         raise FormatError(f"an array of shape {shape} and dtype {dtype} carries {found} (corrupted data)")
+    else:
+        _charge(len(data) + 112, f"an array of shape {shape} and dtype {dtype}")
     return state[:-4] + (shape, dtype, fortran, data)
 
 
@@ -229,6 +264,7 @@ def _safe_scalar(dtype: Any, data: Any = None) -> Any:
         data = data.encode("latin1")
     if not isinstance(data, (bytes, bytearray)) or len(data) != dtype.itemsize:
         raise _refuse(f"numpy scalar of dtype {dtype} needs exactly {dtype.itemsize} bytes")
+    _charge(2 * len(data) + 64, f"a numpy scalar of dtype {dtype}")
     return _REAL_SCALAR(dtype, bytes(data))
 
 
@@ -241,6 +277,8 @@ def _safe_frombuffer(buffer: Any, dtype: Any, shape: Any, order: Any) -> np.ndar
         raise _refuse("_frombuffer needs a shape tuple of non-negative ints")
     if order not in ("C", "F"):
         raise _refuse("_frombuffer order must be 'C' or 'F'")
+    if dtype.itemsize == 0:
+        raise FormatError(f"_frombuffer with dtype {dtype!r}, whose items have zero bytes (corrupted data)")
     return np.frombuffer(buffer, dtype=dtype).reshape(shape, order=order)
 
 
@@ -248,33 +286,91 @@ def _safe_codecs_encode(text: Any, encoding: Any = "utf-8", errors: Any = "stric
     """``_codecs.encode`` as protocol 0-2 pickles use it for bytes: latin-1 only."""
     if not isinstance(text, str) or not isinstance(encoding, str) or encoding.lower() not in ("latin1", "latin-1"):
         raise _refuse("_codecs.encode is allowed only for latin-1 text (how pickle writes bytes)")
+    _charge(len(text) + 64, "_codecs.encode")
     return text.encode("latin1", "strict")
 
 
+# The builtins a pickle may call, each limited to the arguments pickle itself writes for it.  None
+# of them may turn a small argument into a large object: a size (an int of any kind, NumPy's
+# included) for bytes/bytearray, a string or bytes for list/tuple/set (one item per character),
+# or any object for str (its repr) is refused; every copy is charged to the load's budget.
+_TEXT_LIMIT = 4300  # characters of a number written as text (CPython's own int-to-str digit limit)
+
+
+def _bytes_arguments(name: str, args: tuple) -> tuple:
+    """The arguments of ``bytes``/``bytearray`` if they are ``()``, ``(bytes,)`` or ``(str, encoding[, errors])``."""
+    if not args:
+        return args
+    first = args[0]
+    if type(first) in (bytes, bytearray) and len(args) == 1:
+        _charge(len(first) + 64, f"{name}()")
+        return args
+    if type(first) is str and 2 <= len(args) <= 3 and all(type(a) is str for a in args[1:]):
+        _charge(4 * len(first) + 64, f"{name}()")
+        return args
+    raise _refuse(f"{name}() called with {type(first).__name__}: only bytes or text with an encoding are "
+                  "allowed (a size would allocate memory the file does not carry)")
+
+
 def _safe_bytes(*args: Any) -> bytes:
-    if args and isinstance(args[0], int):
-        raise _refuse("bytes(<int>) would allocate memory the file does not carry")
-    return bytes(*args)
+    return bytes(*_bytes_arguments("bytes", args))
 
 
 def _safe_bytearray(*args: Any) -> bytearray:
-    if args and isinstance(args[0], int):
-        raise _refuse("bytearray(<int>) would allocate memory the file does not carry")
-    return bytearray(*args)
+    return bytearray(*_bytes_arguments("bytearray", args))
+
+
+def _container(kind: type, per_item: int) -> Any:
+    """``kind`` limited to ``kind()`` and ``kind(list_or_tuple)`` (items the file carries), charged per item."""
+    def build(*args: Any) -> Any:
+        if not args:
+            return kind()
+        if len(args) == 1 and type(args[0]) in (list, tuple):
+            _charge(per_item * len(args[0]) + 256, f"{kind.__name__}()")
+            return kind(args[0])
+        raise _refuse(f"{kind.__name__}() called with {', '.join(type(a).__name__ for a in args)}: only a list or "
+                      "a tuple is allowed (one item per character of a string would allocate memory the file "
+                      "does not carry)")
+    build.__name__ = build.__qualname__ = kind.__name__
+    return build
+
+
+def _number(kind: type) -> Any:
+    """``kind`` limited to numbers and short text: ``int('9' * 10**6)`` is refused, not computed."""
+    def build(*args: Any) -> Any:
+        if len(args) > 2 or not all(isinstance(a, (int, float, complex, np.number, np.bool_))
+                                    or (type(a) is str and len(a) <= _TEXT_LIMIT) for a in args):
+            raise _refuse(f"{kind.__name__}() called with {', '.join(type(a).__name__ for a in args)}: only numbers "
+                          "and short text are allowed")
+        return kind(*args)
+    build.__name__ = build.__qualname__ = kind.__name__
+    return build
+
+
+def _safe_str(*args: Any) -> str:
+    """``str`` of text, or of bytes with an encoding: never the repr of an object (it can be huge)."""
+    if not args or (len(args) == 1 and type(args[0]) is str):
+        return str(*args)
+    if type(args[0]) in (bytes, bytearray) and 2 <= len(args) <= 3 and all(type(a) is str for a in args[1:]):
+        _charge(4 * len(args[0]) + 64, "str()")
+        return str(*args)
+    raise _refuse(f"str() called with {', '.join(type(a).__name__ for a in args)}: only text, or bytes with an "
+                  "encoding, is allowed")
 
 
 _BUILTINS: dict[str, Any] = {
-    "dict": dict, "list": list, "tuple": tuple, "set": set, "frozenset": frozenset,
-    "int": int, "float": float, "complex": complex, "bool": bool, "str": str,
-    "bytes": _safe_bytes, "bytearray": _safe_bytearray, "slice": slice,
+    "dict": _container(dict, 64), "list": _container(list, 9), "tuple": _container(tuple, 8),
+    "set": _container(set, 96), "frozenset": _container(frozenset, 96),
+    "int": _number(int), "float": _number(float), "complex": _number(complex), "bool": _number(bool),
+    "str": _safe_str, "bytes": _safe_bytes, "bytearray": _safe_bytearray, "slice": slice,
 }
-_PY2_BUILTINS = {"unicode": str, "long": int}
+_PY2_BUILTINS = {"unicode": _safe_str, "long": _number(int)}
 
 #: (module, name) -> object handed to the unpickler.  Nothing else is ever resolved.
 ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
     **{("builtins", name): obj for name, obj in _BUILTINS.items()},
     **{("__builtin__", name): obj for name, obj in {**_BUILTINS, **_PY2_BUILTINS}.items()},
-    ("collections", "OrderedDict"): collections.OrderedDict,
+    ("collections", "OrderedDict"): _container(collections.OrderedDict, 100),
     ("_codecs", "encode"): _safe_codecs_encode,
     ("numpy", "ndarray"): _NDARRAY,
     ("numpy", "dtype"): _safe_dtype,
@@ -364,11 +460,29 @@ _ACTION = _table({
 })
 # How many stack items the fixed-arity builders take.
 _ARITY = _table({b"\x85": 1, b"\x86": 2, b"\x87": 3, b"R": 2, b"\x81": 2, b"\x92": 3}, 0)
+# Bytes of memory the unpickler allocates for each opcode (the object it makes and its stack or memo slot),
+# upper estimates for CPython 3.10+ on 64-bit; counted opcodes add their length, builders a cost per item.
+_COST = _table({
+    **{bytes([c]): 8 for c in b"NK)c\x88\x89\x93hjg2("},
+    **{bytes([c]): 40 for c in b"MJIL\x8a\x8b"}, **{bytes([c]): 32 for c in b"GF"},
+    **{bytes([c]): 72 for c in b"STUVXBC\x8c\x8d\x8e\x96"},
+    b"]": 64, b"}": 64, b"\x8f": 224, b"\x94": 16, b"q": 16, b"r": 16, b"p": 16,
+    **{bytes([c]): 48 for c in b"t\x85\x86\x87"}, b"l": 64, b"d": 240, b"\x91": 224, b"o": 64, b"i": 64,
+    b"R": 64, b"\x81": 64, b"\x92": 64, b"a": 9, b"b": 8, b"s": 64, b"e": 0, b"u": 0, b"\x90": 0,
+}, 0)
+# Per item taken from the stack by the builders and the batch opcodes.
+_ITEM_COST = _table({b"t": 8, b"\x85": 8, b"\x86": 8, b"\x87": 8, b"l": 9, b"d": 64, b"\x91": 96, b"o": 8,
+                     b"i": 8, b"e": 9, b"u": 64, b"\x90": 96}, 0)
 # Runs of numbers (the bulk of a list of floats or ints) are skipped by one regex match.
 _RUNS: list[Optional[tuple[re.Pattern, int]]] = [None] * 256
 for _op, _size in ((b"G", 8), (b"K", 1), (b"M", 2), (b"J", 4)):
     _RUNS[_op[0]] = (re.compile(b"(?:" + re.escape(_op) + b".{%d})+" % _size, re.DOTALL), _size + 1)
 del _op, _size
+#: Memory per byte of pickle of a whole list of numbers taken by one regex match (ints of 3 bytes: 48 of memory).
+_FLAT_LIST_COST = 16
+_RECORD_SIZE = _table({b"G": 9, b"J": 5, b"K": 2, b"M": 3}, 1)
+#: Memory per byte of a decoded row block (the values, row lengths and layout arrays).
+_ROW_BLOCK_COST = 4
 # A whole flat list of numbers as protocol 4/5 writes it (EMPTY_LIST, MEMOIZE or not, then batches
 # of MARK numbers APPENDS or one number APPEND): one regex match instead of one step per opcode.
 _NUMBER = rb"(?:G.{8}|K.|M..|J.{4}|\x88|\x89|N)"
@@ -382,7 +496,7 @@ del _op, _size
 
 
 def scan_pickle(data: BytesLike, source: str, limits: PickleLimits = DEFAULT_LIMITS,
-                rows: Optional[list] = None) -> None:
+                rows: Optional[list] = None, budget: Optional[ReadBudget] = None) -> None:
     """Check the structure of a pickle without running any of it.
 
     The opcodes are walked with an abstract stack whose entries are object ids
@@ -413,7 +527,9 @@ def scan_pickle(data: BytesLike, source: str, limits: PickleLimits = DEFAULT_LIM
     FormatError
         Truncated data, unknown opcodes, stack underflow, a memo index beyond
         the entries stored so far (CPython would allocate a memo table of that
-        size), nesting deeper than ``limits.max_depth``, an object modified
+        size), nesting deeper than ``limits.max_depth`` (objects, or MARKs
+        still open), objects whose memory would exceed ``limits.memory_ratio *
+        len(data) + limits.memory_allowance`` (or ``budget``), an object modified
         after it was nested in another one, out-of-band buffers, or bytes after
         the end of the pickle.
     """
@@ -421,9 +537,13 @@ def scan_pickle(data: BytesLike, source: str, limits: PickleLimits = DEFAULT_LIM
         data = bytes(data)
     n = len(data)
     max_depth = limits.max_depth
+    if budget is None:
+        budget = ReadBudget(source, n, limits.memory_ratio, limits.memory_allowance)
+    allowed = budget.remaining  # what the objects the unpickler will make may take (checked as they are counted)
+    cost = 0
     stack: list[int] = []
     metastack: list[list[int]] = []
-    memo: dict[int, int] = {}
+    memo: list[int] = []
     depth = [0]
     nested = bytearray(1)
     pos = 0
@@ -464,14 +584,22 @@ def scan_pickle(data: BytesLike, source: str, limits: PickleLimits = DEFAULT_LIM
                 raise fail(f"objects nested {d} deep (limit {max_depth})")
             depth[container] = d
 
+    def too_large() -> FormatError:
+        return fail(f"the objects it makes would need more than {allowed} bytes of memory, the most a pickle of "
+                    f"{n} bytes may need ({limits.memory_ratio} x its size + {limits.memory_allowance}); a "
+                    "corrupted or hostile file")
+
     flat_list = _FLAT_LIST.match
     frame_end = 0
     decoded_at: dict[int, int] = {}  # object id of a decoded list of rows -> its index in `rows`
     while pos < n:
+        if cost > allowed:
+            raise too_large()
         op = data[pos]
         if op == 0x42 and rows is not None and pos >= frame_end:  # BINBYTES: perhaps a row hint
             found = decode_hinted_block(data, pos)
             if found is not None:
+                cost += _ROW_BLOCK_COST * (found[1] - pos)
                 oid = new_object(2)
                 decoded_at[oid] = len(rows)
                 rows.append((pos, found[1], found[0]))
@@ -482,12 +610,17 @@ def scan_pickle(data: BytesLike, source: str, limits: PickleLimits = DEFAULT_LIM
             mark = pos + 2 if data[pos + 1:pos + 2] == b"\x94" else pos + 1
             uniform = _UNIFORM_ROWS[data[mark + 1]] if mark + 1 < n and data[mark] == 0x28 else None
             match = uniform.match(data, pos) if uniform is not None else None
-            if match is None:
+            if match is not None:  # one kind of number: its exact cost per item (the list's slot included)
+                size = _RECORD_SIZE[data[mark + 1]]
+                cost += 64 + (match.end() - mark - 2) // size * (_COST[data[mark + 1]] + 1)
+            else:
                 match = flat_list(data, pos)
+                if match is not None:
+                    cost += 64 + _FLAT_LIST_COST * (match.end() - pos)
             if match is not None:
                 oid = new_object(1)
                 if match.group(1):
-                    memo[len(memo)] = oid
+                    memo.append(oid)
                 stack.append(oid)
                 pos = match.end()
                 continue
@@ -495,7 +628,11 @@ def scan_pickle(data: BytesLike, source: str, limits: PickleLimits = DEFAULT_LIM
         if run is not None:
             match = run[0].match(data, pos)
             if match is not None:
-                stack += [0] * ((match.end() - pos) // run[1])
+                count = (match.end() - pos) // run[1]
+                cost += count * _COST[op]
+                if cost > allowed:
+                    raise too_large()
+                stack += [0] * count
                 pos = match.end()
                 continue
             raise fail("truncated")
@@ -518,6 +655,7 @@ def scan_pickle(data: BytesLike, source: str, limits: PickleLimits = DEFAULT_LIM
             if length < 0 or start + width + length > n:
                 raise fail("truncated (or negative length)")
             next_pos = start + width + length
+            cost += length
         elif _LINES[op]:
             end = data.find(b"\n", start)
             if end >= 0 and _LINES[op] == 2:
@@ -530,21 +668,25 @@ def scan_pickle(data: BytesLike, source: str, limits: PickleLimits = DEFAULT_LIM
                 except ValueError:
                     raise fail("invalid memo index") from None
             next_pos = end + 1
+            cost += end - start
         else:
             raise fail(f"unknown opcode {bytes([op])!r}")
 
+        cost += _COST[op]
         action = _ACTION[op]
         if action == _ATOM:
             stack.append(0)
         elif action == _MEMOIZE:
             if not stack:
                 raise fail("MEMOIZE on an empty stack")
-            memo[len(memo)] = stack[-1]
+            memo.append(stack[-1])
         elif action == _GET:
-            if arg not in memo:
+            if not 0 <= arg < len(memo):
                 raise fail(f"memo entry {arg} missing")
             stack.append(memo[arg])
         elif action == _MARK:
+            if len(metastack) >= max_depth:
+                raise fail(f"more than {max_depth} MARKs open at once (objects nested deeper than the limit)")
             metastack.append(stack)
             stack = []
         elif action == _MUTABLE:
@@ -553,11 +695,13 @@ def scan_pickle(data: BytesLike, source: str, limits: PickleLimits = DEFAULT_LIM
             if not metastack:
                 raise fail("MARK expected")
             items, stack = stack, metastack.pop()
+            cost += _ITEM_COST[op] * len(items)
             mutate(items)
         elif action == _BUILD_MARK:
             if not metastack:
                 raise fail("MARK expected")
             items, stack = stack, metastack.pop()
+            cost += _ITEM_COST[op] * len(items)
             stack.append(new_object(consume(items)))
         elif action == _BUILD_FIXED:
             count = _ARITY[op]
@@ -565,6 +709,7 @@ def scan_pickle(data: BytesLike, source: str, limits: PickleLimits = DEFAULT_LIM
                 raise fail("stack underflow")
             items = stack[-count:]
             del stack[-count:]
+            cost += _ITEM_COST[op] * count
             stack.append(new_object(consume(items)))
         elif action == _APPEND1 or action == _APPEND2:
             count = 1 if action == _APPEND1 else 2
@@ -583,7 +728,10 @@ def scan_pickle(data: BytesLike, source: str, limits: PickleLimits = DEFAULT_LIM
                 raise fail("PUT on an empty stack")
             if arg > len(memo):
                 raise fail(f"memo index {arg} beyond the {len(memo)} entries stored so far")
-            memo[arg] = stack[-1]
+            if arg == len(memo):
+                memo.append(stack[-1])
+            else:
+                memo[arg] = stack[-1]
         elif action == _POP:
             if stack:
                 stack.pop()
@@ -610,6 +758,9 @@ def scan_pickle(data: BytesLike, source: str, limits: PickleLimits = DEFAULT_LIM
             if next_pos != n:
                 raise FormatError(f"{source}: {n - next_pos} unexpected bytes after the end of the pickle "
                                   "(corrupted or concatenated file)")
+            if cost > allowed:
+                raise too_large()
+            budget.charge(cost, "the objects of the pickle")
             return
         elif action == _UNSAFE:
             raise fail("persistent ids and extension-registry references are refused; nothing from the file "
@@ -689,7 +840,7 @@ def _without_row_blocks(data: bytes, rows: list) -> bytes:
 
 
 def restricted_loads(data: BytesLike, source: str, *, limits: PickleLimits = DEFAULT_LIMITS,
-                     decode_rows: bool = False) -> Any:
+                     decode_rows: bool = False, budget: Optional[ReadBudget] = None) -> Any:
     """Unpickle ``data`` through the structure scan and the allow-list.
 
     Parameters
@@ -706,6 +857,10 @@ def restricted_loads(data: BytesLike, source: str, *, limits: PickleLimits = DEF
         :class:`~gpunet.io.pickle_rows.DecodedRows` per row (use
         :func:`~gpunet.io.pickle_rows.as_decoded`) instead of lists of
         Python numbers.  For readers that know that form.
+    budget : ReadBudget, optional
+        The memory budget to charge (shared by several pickles of one file);
+        default: ``limits.memory_ratio * len(data) + limits.memory_allowance``
+        bytes for this pickle.
 
     Returns
     -------
@@ -716,10 +871,12 @@ def restricted_loads(data: BytesLike, source: str, *, limits: PickleLimits = DEF
     ------
     UnsafeFileError
         The pickle names a global outside :data:`ALLOWED_GLOBALS`, uses a
-        persistent id or an extension code, or calls an allowed NumPy function
-        with arguments NumPy never writes.  Nothing from the file was run.
+        persistent id or an extension code, or calls an allowed function with
+        arguments pickle never writes.  Nothing from the file was run.
     FormatError
-        Empty, truncated, corrupted, too deep or otherwise invalid data.
+        Empty, truncated, corrupted, too deep or otherwise invalid data, or
+        objects or copies beyond the memory budget (checked before they are
+        made).
 
     Examples
     --------
@@ -735,10 +892,13 @@ def restricted_loads(data: BytesLike, source: str, *, limits: PickleLimits = DEF
     if not isinstance(data, bytes):
         data = bytes(data)
     rows: Optional[list] = [] if decode_rows else None
+    if budget is None:
+        budget = ReadBudget(source, len(data), limits.memory_ratio, limits.memory_allowance)
     try:
-        scan_pickle(data, source, limits, rows)
+        scan_pickle(data, source, limits, rows, budget)
     except RecursionError as exc:  # pragma: no cover - the scan does not recurse
         raise FormatError(f"{source}: pickle too deeply nested") from exc
+    token = _BUDGET.set(budget)
     try:
         # A buffered reader lets the unpickler peek ahead: unframed stretches (large payloads, gpunet's
         # row blocks) are otherwise read opcode by opcode, twice as slowly.
@@ -757,6 +917,8 @@ def restricted_loads(data: BytesLike, source: str, *, limits: PickleLimits = DEF
         raise type(exc)(f"{source}: {exc}") from exc
     except _LOAD_ERRORS as exc:
         raise FormatError(f"{source}: corrupted pickle ({type(exc).__name__}: {str(exc)[:200]})") from exc
+    finally:
+        _BUDGET.reset(token)
 
 
 def restricted_load(fileobj: BinaryIO, source: str, *, limits: PickleLimits = DEFAULT_LIMITS) -> Any:

@@ -12,7 +12,11 @@ This module opens the zip members itself, parses each ``.npy`` header with
 :func:`ast.literal_eval` (as NumPy does, but with a size cap), reads plain
 arrays with :func:`numpy.frombuffer`, and unpickles object arrays only through
 :func:`gpunet.io.unpickler.restricted_loads`.  Member sizes are checked against
-the zip directory and a decompression cap before anything is read.
+the zip directory and a decompression cap before anything is read: the
+members may inflate to at most ``max_output`` bytes in all (default
+:func:`gpunet.io.formats.state_gzip.output_limit` of the file's size), their
+pickles share one memory budget (:mod:`gpunet.io.read_budget`), and a dtype
+must be a number, bool, text or object dtype with items of at least one byte.
 
 gpunet's own ``.npz`` (:mod:`gpunet.io.formats.state_npz`) carries a
 ``manifest.json`` member and no object arrays; :func:`is_annarchy_npz` tells
@@ -29,7 +33,7 @@ import struct
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any, BinaryIO, Union
+from typing import Any, BinaryIO, Optional, Union
 
 import numpy as np
 
@@ -38,6 +42,7 @@ from gpunet.io.formats import state_gzip, state_pickle
 from gpunet.io.formats.annarchy_dict import summarize
 from gpunet.io.formats.annarchy_reader import from_annarchy_dict
 from gpunet.io.state_types import NetworkState
+from gpunet.io.read_budget import ReadBudget
 from gpunet.io.unpickler import DEFAULT_LIMITS, PickleLimits, restricted_loads
 
 __all__ = ["FORMAT_NAME", "MANIFEST", "is_annarchy_npz", "read_npy", "read", "loads", "load", "inspect"]
@@ -47,6 +52,7 @@ MANIFEST = "manifest.json"
 _NPY_MAGIC = b"\x93NUMPY"
 _MAX_HEADER = 10_000  # NumPy's own default cap on .npy header sizes
 _MAX_MEMBERS = 100_000
+_DTYPE_KINDS = "biufcUSO"  # numbers, bools, text and (pickled) objects: what ANNarchy's dicts hold
 
 PathLike = Union[str, os.PathLike]
 
@@ -90,10 +96,15 @@ def _header(stream: BinaryIO, where: str) -> tuple[tuple[int, ...], bool, np.dty
         raise FormatError(f"{where}: invalid .npy header ({type(exc).__name__})") from exc
     if any(n < 0 for n in shape):
         raise FormatError(f"{where}: negative dimension in .npy shape {shape}")
+    if dtype.kind not in _DTYPE_KINDS or dtype.fields is not None or dtype.subdtype is not None:
+        raise FormatError(f"{where}: dtype {str(dtype)[:60]!r} is not a number, text or object dtype")
+    if dtype.itemsize == 0:
+        raise FormatError(f"{where}: dtype {str(dtype)!r} has items of zero bytes")
     return shape, fortran, dtype
 
 
-def read_npy(data: bytes, where: str, limits: PickleLimits = DEFAULT_LIMITS) -> np.ndarray:
+def read_npy(data: bytes, where: str, limits: PickleLimits = DEFAULT_LIMITS,
+             budget: Optional[ReadBudget] = None) -> np.ndarray:
     """One ``.npy`` payload as an array; object arrays through the restricted unpickler.
 
     Raises
@@ -108,7 +119,7 @@ def read_npy(data: bytes, where: str, limits: PickleLimits = DEFAULT_LIMITS) -> 
     shape, fortran, dtype = _header(stream, where)
     body = memoryview(data)[stream.tell():]
     if dtype.hasobject:
-        array = restricted_loads(body, where, limits=limits)
+        array = restricted_loads(body, where, limits=limits, budget=budget)
         if not isinstance(array, np.ndarray) or array.shape != shape:
             raise FormatError(f"{where}: the pickle holds {type(array).__name__} "
                               f"{getattr(array, 'shape', '')}, not the declared array of shape {shape}")
@@ -129,8 +140,13 @@ def _value(array: np.ndarray) -> Any:
     return array
 
 
-def read(handle: BinaryIO, source: str, *, limits: PickleLimits = DEFAULT_LIMITS) -> NetworkState:
+def read(handle: BinaryIO, source: str, *, limits: PickleLimits = DEFAULT_LIMITS,
+         max_output: Optional[int] = None) -> NetworkState:
     """Read an ANNarchy ``.npz`` from an open binary file.
+
+    ``max_output``: the most bytes the members may inflate to in all
+    (default :func:`~gpunet.io.formats.state_gzip.output_limit` of the file's
+    length).
 
     Raises
     ------
@@ -150,15 +166,18 @@ def read(handle: BinaryIO, source: str, *, limits: PickleLimits = DEFAULT_LIMITS
             raise FormatError(f"{source}: empty .npz archive")
         if len(infos) > _MAX_MEMBERS:
             raise FormatError(f"{source}: {len(infos)} members exceed the limit of {_MAX_MEMBERS}")
+        total = sum(info.file_size for info in infos)
+        cap = state_gzip.output_limit(handle.seek(0, io.SEEK_END)) if max_output is None else max_output
+        if total > cap:
+            raise FormatError(f"{source}: the members declare {total} bytes in all, more than the {cap}-byte cap "
+                              "(a decompression bomb or a corrupted file; pass a larger max_output if the file is "
+                              "genuine)")
+        budget = ReadBudget(source, total, limits.memory_ratio, limits.memory_allowance)
         desc: dict[str, Any] = {}
         for info in infos:
             where = f"{source}, member {info.filename!r}"
             if not info.filename.endswith(".npy"):
                 raise FormatError(f"{where}: not a .npy member")
-            cap = state_gzip.output_limit(info.compress_size)
-            if info.file_size > cap:
-                raise FormatError(f"{where}: declares {info.file_size} bytes from {info.compress_size} compressed "
-                                  f"(more than the {cap}-byte cap; a decompression bomb?)")
             try:
                 with archive.open(info) as member:
                     data = member.read(info.file_size + 1)
@@ -167,20 +186,21 @@ def read(handle: BinaryIO, source: str, *, limits: PickleLimits = DEFAULT_LIMITS
                 raise FormatError(f"{where}: corrupted member ({type(exc).__name__}: {exc})") from exc
             if len(data) != info.file_size:
                 raise FormatError(f"{where}: {len(data)} bytes, the zip directory says {info.file_size}")
-            desc[info.filename[:-len(".npy")]] = _value(read_npy(data, where, limits))
-    return from_annarchy_dict(desc, source, format_name=FORMAT_NAME)
+            desc[info.filename[:-len(".npy")]] = _value(read_npy(data, where, limits, budget))
+    return from_annarchy_dict(desc, source, format_name=FORMAT_NAME, input_bytes=total)
 
 
-def loads(data: bytes, source: str = "<bytes>", *, limits: PickleLimits = DEFAULT_LIMITS) -> NetworkState:
+def loads(data: bytes, source: str = "<bytes>", *, limits: PickleLimits = DEFAULT_LIMITS,
+          max_output: Optional[int] = None) -> NetworkState:
     """Parse the bytes of an ANNarchy ``.npz`` file (see :func:`read`)."""
     if len(data) == 0:
         raise FormatError(f"{source}: empty file")
-    return read(io.BytesIO(data), source, limits=limits)
+    return read(io.BytesIO(data), source, limits=limits, max_output=max_output)
 
 
-def load(path: PathLike, *, limits: PickleLimits = DEFAULT_LIMITS) -> NetworkState:
+def load(path: PathLike, *, limits: PickleLimits = DEFAULT_LIMITS, max_output: Optional[int] = None) -> NetworkState:
     """Read an ANNarchy ``.npz`` state file (see :func:`read`)."""
-    return loads(state_pickle.read_file(path), str(path), limits=limits)
+    return loads(state_pickle.read_file(path), str(path), limits=limits, max_output=max_output)
 
 
 def inspect(path: PathLike) -> dict:

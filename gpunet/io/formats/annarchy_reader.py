@@ -16,6 +16,11 @@ arrays.
 
 Everything read is untrusted: malformed content raises
 :class:`~gpunet.errors.FormatError` naming the file, the object and the key.
+Every array built from the content is charged to a memory budget before it is
+allocated (:class:`~gpunet.io.read_budget.ReadBudget`, ``READER_RATIO`` bytes
+per byte of the file): rows that are all one object (memo references) or a
+constant expanded to every synapse cannot make the reader build more than the
+file's size allows.
 """
 from __future__ import annotations
 
@@ -29,6 +34,7 @@ import numpy as np
 from gpunet.errors import FormatError
 from gpunet.io.formats.annarchy_dict import EXTRA_FORMAT, EXTRA_KEY, EXTRA_VERSION
 from gpunet.io.pickle_rows import as_decoded
+from gpunet.io.read_budget import READER_RATIO, ReadBudget
 from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState
 
 _DTYPE_NAME = re.compile(r"[<>|=]?[A-Za-z][A-Za-z0-9]{0,15}")  # a plain type name such as "float64" or "<i4"
@@ -37,13 +43,19 @@ __all__ = ["from_annarchy_dict"]
 
 
 class _Reader:
-    """Converts one ANNarchy dict; remembers the file name for error messages."""
+    """Converts one ANNarchy dict; remembers the file name for error messages and charges the budget."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, budget: Optional[ReadBudget] = None) -> None:
         self.source = source
+        self.budget = budget
 
     def error(self, where: str, message: str) -> FormatError:
         return FormatError(f"{self.source}: {where}: {message}")
+
+    def charge(self, count: int, where: str, itemsize: int = 8) -> None:
+        """Charge an array of ``count`` items about to be built for ``where``."""
+        if self.budget is not None:
+            self.budget.charge(int(count) * itemsize + 64, where)
 
     # -- scalars and names -------------------------------------------------
     def integer(self, value: Any, where: str, *, minimum: Optional[int] = None) -> int:
@@ -110,11 +122,14 @@ class _Reader:
             value = list(value) if value.ndim == 1 else value.tolist()
         if not isinstance(value, (list, tuple)):
             raise self.error(where, f"expected one row per post neuron, found {_type_name(value)}")
+        self.charge(len(value), where)
         try:
             lengths = np.fromiter(map(len, value), dtype=np.int64, count=len(value))
         except TypeError:
             bad = next(i for i, row in enumerate(value) if not hasattr(row, "__len__"))
             raise self.error(where, f"row {bad} is {_type_name(value[bad])}, not a sequence") from None
+        # The values are counted before they are joined: rows may all be one object (memo references).
+        self.charge(2 * float(lengths.sum(dtype=np.float64)), where)
         if not int(lengths.sum()):
             flat = np.zeros(0, dtype=np.int64 if integers else np.float64)
         elif all(type(row) is list for row in value):
@@ -175,6 +190,7 @@ class _Reader:
                 raise self.error(where, f"missing key {attribute!r} (listed in 'attributes')")
             value = desc[attribute]
             if isinstance(value, (list, tuple)):
+                self.charge(len(value), at)
                 try:
                     value = np.asarray(value)
                 except (ValueError, TypeError):
@@ -215,6 +231,7 @@ class _Reader:
             if not isinstance(post_value, (list, tuple, range, np.ndarray)):
                 raise self.error(f"{where}, key 'post_ranks'", f"expected a list of ranks, found "
                                                                f"{_type_name(post_value)}")
+            self.charge(2 * len(post_value), f"{where}, key 'post_ranks'")
             post_ranks = np.asarray(list(post_value))
         if post_ranks.size == 0:
             post_ranks = np.zeros(0, dtype=np.int64)
@@ -229,6 +246,7 @@ class _Reader:
         if len(pre_ranks) and pre_ranks.min() < 0:
             raise self.error(f"{where}, key 'pre_ranks'", f"negative rank {int(pre_ranks.min())}")
         n_syn = len(pre_ranks)
+        self.charge(2 * n_syn, f"{where}, key 'pre_ranks'")  # as int64, and the row of each synapse
         dtypes, global_names = self.extra_types(extra, where)
 
         def per_synapse(value: Any, at: str) -> np.ndarray:
@@ -243,6 +261,7 @@ class _Reader:
                 if len(flat) == n_syn:
                     return flat
                 if len(flat) == len(counts):
+                    self.charge(n_syn, at)
                     return np.repeat(flat, counts)  # one value per post neuron (ANNarchy's "semiglobal")
                 raise self.error(at, f"expected one value per post neuron ({len(counts)}) or per synapse "
                                      f"({n_syn}), found {len(flat)}")
@@ -271,6 +290,7 @@ class _Reader:
             if is_single_value(value, attribute):
                 array = self.number(value, at)
                 if attribute == "w" and attribute not in global_names:
+                    self.charge(n_syn, at)
                     array = np.full(n_syn, array, dtype=array.dtype)  # ANNarchy's single constant weight
             else:
                 array = per_synapse(value, at)
@@ -280,7 +300,9 @@ class _Reader:
         if isinstance(delays_value, (list, tuple)) or (isinstance(delays_value, np.ndarray) and (
                 delays_value.ndim > 1 or delays_value.dtype == object
                 or (delays_value.ndim == 1 and delays_value.size != 1))):
-            delays = per_synapse(delays_value, at).astype(np.float64)
+            delays = per_synapse(delays_value, at)
+            self.charge(len(delays), at)
+            delays = delays.astype(np.float64)
         else:
             delays = self.number(delays_value, at).astype(np.float64)
         if delays.size and not (np.all(np.isfinite(delays)) and delays.min() >= 0):
@@ -289,6 +311,7 @@ class _Reader:
         np.cumsum(counts, out=row_ptr[1:])
         post_ranks, row_ptr, pre_ranks, order = _sorted_connectivity(post_ranks, row_ptr, pre_ranks)
         if order is not None:
+            self.charge((4 + len(values)) * n_syn, f"{where} (sorting the synapses)")
             values = {k: v[order] if v.ndim == 1 else v for k, v in values.items()}
             delays = delays[order] if delays.ndim == 1 else delays
         model, parameters, variables, internal = self.extra_object(extra, parameters, variables, where)
@@ -333,6 +356,8 @@ class _Reader:
             raise self.error(where, f"invalid dtype {dtype!r} in the gpunet metadata") from None
         if target.kind not in "biuf":
             raise self.error(where, f"invalid dtype {dtype!r} in the gpunet metadata")
+        if target != array.dtype:
+            self.charge(array.size, where, target.itemsize)
         return array.astype(target, copy=False)
 
     def extra_types(self, extra: Optional[dict], where: str) -> tuple[dict, set]:
@@ -419,7 +444,8 @@ def _optional(reader: _Reader, extras: dict, key: str, kind: type) -> Any:
     raise reader.error(f"key {EXTRA_KEY!r}", f"entry {key!r} has type {type(value).__name__}")
 
 
-def from_annarchy_dict(desc: Any, source: str, *, format_name: str = "pickle") -> NetworkState:
+def from_annarchy_dict(desc: Any, source: str, *, format_name: str = "pickle",
+                       input_bytes: Optional[int] = None) -> NetworkState:
     """A :class:`NetworkState` from ANNarchy's save dictionary (network or single object).
 
     Parameters
@@ -431,6 +457,11 @@ def from_annarchy_dict(desc: Any, source: str, *, format_name: str = "pickle") -
         Name of the file, used in every error message.
     format_name : str
         Stored in ``NetworkState.format``.
+    input_bytes : int, optional
+        Size of the file's content (after decompression): the arrays built
+        may take at most ``READER_RATIO * input_bytes`` bytes plus the fixed
+        allowance of :class:`~gpunet.io.read_budget.ReadBudget` (None: no
+        limit, for dicts made in memory).
 
     Returns
     -------
@@ -443,20 +474,23 @@ def from_annarchy_dict(desc: Any, source: str, *, format_name: str = "pickle") -
     ------
     FormatError
         Not a dict, missing keys, wrong types, rows that do not match
-        ``post_ranks`` or ``pre_ranks``, negative ranks or delays; the message
-        names the file, the object and the key.
+        ``post_ranks`` or ``pre_ranks``, negative ranks or delays, more data
+        than the file's size allows; the message names the file, the object
+        and the key.
     """
+    budget = None if input_bytes is None else ReadBudget(source, input_bytes, READER_RATIO)
     try:
-        return _from_dict(desc, source, format_name)
+        return _from_dict(desc, source, format_name, budget)
     except FormatError:
         raise
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError, RecursionError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError, RecursionError,
+            MemoryError) as exc:
         # a safety net: every expected defect has its own message above
         raise FormatError(f"{source}: malformed state content ({type(exc).__name__}: {str(exc)[:200]})") from exc
 
 
-def _from_dict(desc: Any, source: str, format_name: str) -> NetworkState:
-    reader = _Reader(source)
+def _from_dict(desc: Any, source: str, format_name: str, budget: Optional[ReadBudget]) -> NetworkState:
+    reader = _Reader(source, budget)
     if not isinstance(desc, dict):
         raise FormatError(f"{source}: not an ANNarchy state file (the pickle holds {_type_name(desc)}, "
                           "not a dict)")

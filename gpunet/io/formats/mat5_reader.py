@@ -241,8 +241,8 @@ class _Reader:
         return record.reshape(shape, order="F")
 
 
-def read_mat5(data: bytes, source: str, max_output: int) -> dict[str, Any]:
-    """The variables of a Matlab 5 file, by name.
+def read_mat5(data: bytes, source: str, max_output: int, *, with_inflated: bool = False) -> Any:
+    """The variables of a Matlab 5 file, by name (and the bytes inflated, with ``with_inflated``).
 
     Parameters
     ----------
@@ -279,4 +279,4 @@ def read_mat5(data: bytes, source: str, max_output: int) -> dict[str, Any]:
         if name in variables:
             raise reader.fail(start, f"variable {name!r} appears twice")
         variables[name] = value
-    return variables
+    return (variables, reader.max_output - reader.remaining_output) if with_inflated else variables

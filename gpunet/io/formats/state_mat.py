@@ -54,6 +54,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import os
 import re
 from typing import Any, BinaryIO, Optional, Union
@@ -320,19 +321,89 @@ def _object_desc(fields: dict, kind: str, extra: Optional[dict], reserved: froze
     return desc
 
 
+# The dtypes gpunet's metadata may name: plain scalars of the kinds a state holds (``dtype.str`` as written,
+# or a NumPy name).  Anything else (``(N,)i8``, ``V0``, structured) is refused before NumPy parses it.
+_META_DTYPE = re.compile(r"[<>|=]?(?:b1|[iu][1248]|f[248])|bool|u?int(?:8|16|32|64)|float(?:16|32|64)")
+_MAX_META_DEPTH = 16
+
+
+def _meta_dtype(value: Any, source: str, where: str) -> np.dtype:
+    if not isinstance(value, str) or _META_DTYPE.fullmatch(value) is None:
+        raise FormatError(f"{source}: {where}: invalid dtype {str(value)[:40]!r} in the gpunet metadata (a plain "
+                          "bool, integer or float type is expected)")
+    return np.dtype(value)
+
+
+def _json_depth(value: Any, limit: int) -> int:
+    """Nesting depth of a parsed JSON value, counted without recursion (stops past ``limit``)."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                return deepest
+            pending.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def _parse_meta_text(text: Any, source: str) -> Any:
+    """The JSON of the ``gpunet.meta`` variable; None when it is not JSON (an ANNarchy object named gpunet)."""
+    if not isinstance(text, str):
+        return None
+    try:
+        meta = json.loads(text)
+    except RecursionError:
+        raise FormatError(f"{source}: variable {META_VARIABLE!r}, field 'meta': JSON nested too deeply "
+                          f"(corrupted gpunet metadata)") from None
+    except ValueError:
+        return None
+    if _json_depth(meta, _MAX_META_DEPTH) > _MAX_META_DEPTH:
+        raise FormatError(f"{source}: variable {META_VARIABLE!r}, field 'meta': JSON nested deeper than "
+                          f"{_MAX_META_DEPTH} (corrupted gpunet metadata)")
+    return meta
+
+
+def _check_meta_entry(name: Any, entry: Any, source: str) -> None:
+    """FormatError unless the per-object metadata has the types gpunet writes."""
+    where = f"gpunet metadata of object {str(name)[:60]!r}"
+    if not isinstance(name, str) or not isinstance(entry, dict):
+        raise FormatError(f"{source}: {where}: expected an object entry (a JSON object)")
+    expected = {"kind": str, "model": str, "parameters": list, "variables": list, "dtypes": dict, "globals": list,
+                "uniform_delays": bool, "internal": dict}
+    for key, kind in expected.items():
+        if key in entry and not isinstance(entry[key], kind):
+            raise FormatError(f"{source}: {where}: entry {key!r} is a {type(entry[key]).__name__}, expected a "
+                              f"{kind.__name__}")
+    for key in ("parameters", "variables", "globals"):
+        if not all(isinstance(item, str) for item in entry.get(key, [])):
+            raise FormatError(f"{source}: {where}: entry {key!r} must be a list of names")
+    for key, dtype in entry.get("dtypes", {}).items():
+        _meta_dtype(dtype, source, f"{where}, variable {key!r}")
+    for key, spec in entry.get("internal", {}).items():
+        shape = spec.get("shape") if isinstance(spec, dict) else None
+        if not isinstance(shape, list) or not all(type(n) is int and n >= 0 for n in shape):
+            raise FormatError(f"{source}: {where}, internal array {key!r}: expected a dtype and a shape (a list "
+                              "of sizes)")
+        _meta_dtype(spec.get("dtype"), source, f"{where}, internal array {key!r}")
+
+
 def _read_meta(mdict: dict, source: str) -> Optional[dict]:
     if META_VARIABLE not in mdict:
         return None
     try:
         fields = _struct_fields(mdict[META_VARIABLE], f"variable {META_VARIABLE!r}", source)
-        meta = json.loads(_text(fields["meta"]))
-    except (KeyError, ValueError, TypeError):
+        text = _text(fields["meta"])
+    except (KeyError, ValueError, TypeError, FormatError):
         return None  # an ANNarchy object that happens to be named "gpunet"
+    meta = _parse_meta_text(text, source)
     if not isinstance(meta, dict) or meta.get("format") != EXTRA_FORMAT:
         return None
     objects = meta.get("objects")
-    if not isinstance(objects, dict) or not all(isinstance(entry, dict) for entry in objects.values()):
+    if not isinstance(objects, dict):
         raise FormatError(f"{source}: invalid gpunet metadata (objects)")
+    for name, entry in objects.items():
+        _check_meta_entry(name, entry, source)
     internal_structs = _struct_fields(fields["internal"], "gpunet.internal", source) if "internal" in fields else {}
     for name, entry in objects.items():
         specs = entry.get("internal", {})
@@ -341,12 +412,14 @@ def _read_meta(mdict: dict, source: str) -> Optional[dict]:
             where = f"gpunet.internal.{matlab_name(name)}"
             structs = _struct_fields(internal_structs.get(matlab_name(name)), where, source)
             for key, spec in specs.items():
-                try:
-                    array = np.asarray(structs[matlab_name(key)])
-                    arrays[key] = array.astype(np.dtype(spec["dtype"])).reshape(tuple(spec["shape"]))
-                except (KeyError, TypeError, ValueError) as exc:
-                    raise FormatError(f"{source}: {where}: internal array {key!r} missing or of the wrong "
-                                      f"size ({exc})") from exc
+                if matlab_name(key) not in structs:
+                    raise FormatError(f"{source}: {where}: internal array {key!r} missing")
+                array = np.asarray(structs[matlab_name(key)])
+                shape = tuple(spec["shape"])
+                if array.dtype == object or array.dtype.kind not in "biuf" or array.size != math.prod(shape):
+                    raise FormatError(f"{source}: {where}: internal array {key!r} holds {array.size} values of "
+                                      f"type {array.dtype}, the metadata says shape {shape}")
+                arrays[key] = array.astype(_meta_dtype(spec["dtype"], source, where)).reshape(shape)
         entry["internal"] = arrays
     return meta
 
@@ -412,8 +485,15 @@ def loads(data: bytes, source: str = "<bytes>", *, max_output: Optional[int] = N
         what = state_pickle.identify(data[:16])
         raise FormatError(f"{source}: not a Matlab .mat file" + (f": this is {what}" if what else ""))
     limit = state_gzip.output_limit(len(data)) if max_output is None else max_output
-    mdict = read_mat5(data, source, limit)
-    return from_annarchy_dict(_to_annarchy_dict(mdict, source), source, format_name=FORMAT_NAME)
+    mdict, inflated = read_mat5(data, source, limit, with_inflated=True)
+    try:
+        desc = _to_annarchy_dict(mdict, source)
+    except FormatError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError, RecursionError) as exc:
+        # a safety net: every expected defect has its own message above
+        raise FormatError(f"{source}: malformed Matlab state content ({type(exc).__name__}: {str(exc)[:200]})") from exc
+    return from_annarchy_dict(desc, source, format_name=FORMAT_NAME, input_bytes=len(data) + inflated)
 
 
 def load(path: PathLike, *, max_output: Optional[int] = None) -> NetworkState:

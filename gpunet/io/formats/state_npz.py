@@ -8,6 +8,12 @@ model, size, variable names and per array its member name, dtype, shape and
 CRC-32.  Loading checks the manifest against the zip directory, refuses a
 member whose declared size does not match the zip entry before allocating
 anything, and verifies every CRC-32 while reading.
+
+Memory is bounded by the file: a stored member's data must lie inside the
+file, and deflated members may inflate to at most ``max_output`` bytes in all
+(default :func:`gpunet.io.formats.state_gzip.output_limit` of the file's size,
+as for ``.gz``), each to exactly its declared shape, checked before the arrays
+are allocated and inflated piece by piece.
 """
 from __future__ import annotations
 
@@ -28,6 +34,7 @@ from gpunet.backend.host_alloc import empty_for_reading
 from gpunet.errors import FormatError
 from gpunet.io.atomic import atomic_writer
 from gpunet.io.checksum import crc32
+from gpunet.io.formats.state_gzip import output_limit
 from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState
 from gpunet.io.zipwriter import StoredZipWriter
 from gpunet.version import __version__
@@ -47,6 +54,8 @@ PARALLEL_READ_MIN_BYTES = 64 << 20
 #: Smaller states are read on the calling thread; the CRC-32 of each member of at least this size is computed
 #: by a worker meanwhile (smaller ones on the calling thread: handing them over costs more than it saves).
 PIPELINED_CHECK_MIN_BYTES = 1 << 20
+#: Deflated members are inflated this many bytes at a time (zlib allocates an output buffer of the size asked).
+_INFLATE_PIECE = 16 << 20
 SUPPORTS_COMPRESS = True
 
 
@@ -258,8 +267,17 @@ def _run_reads(reads: list[_MemberRead]) -> None:
                            for r in reads])
 
 
+@dataclasses.dataclass
+class _Limits:
+    """What the members of one file may take: the file's length, and bytes left to inflate."""
+
+    file_length: int
+    inflate_left: int
+
+
 def _read_stored(raw: BinaryIO, info: zipfile.ZipInfo, source: str, where: str, dtype: np.dtype,
-                 shape: list, expected: int, reads: Optional[list] = None) -> np.ndarray:
+                 shape: list, expected: int, reads: Optional[list] = None,
+                 limits: Optional[_Limits] = None) -> np.ndarray:
     """Read an uncompressed member straight into its array: one copy, CRC-32 over the same memory.
 
     With ``reads`` (a list), only the headers are read and checked here; the
@@ -272,7 +290,12 @@ def _read_stored(raw: BinaryIO, info: zipfile.ZipInfo, source: str, where: str, 
         if len(local) != 30 or local[:4] != b"PK\x03\x04":
             raise _fail(source, f"{where}: corrupt local header")
         name_length, extra_length = struct.unpack("<HH", local[26:30])
-        raw.seek(info.header_offset + 30 + name_length + extra_length)
+        data_start = info.header_offset + 30 + name_length + extra_length
+        if limits is not None and (info.compress_size != info.file_size
+                                   or data_start + info.file_size > limits.file_length):
+            raise _fail(source, f"{where}: the stored member declares {info.file_size} bytes that the file does not "
+                                "hold (truncated or corrupted file)")
+        raw.seek(data_start)
         prefix = raw.read(min(info.file_size - expected, 65536))
         if prefix != _canonical_header(dtype, tuple(shape)):  # written by another tool: parse it
             (file_shape, fortran, file_dtype), used = _parse_npy_header(prefix, source, where)
@@ -296,7 +319,8 @@ def _read_stored(raw: BinaryIO, info: zipfile.ZipInfo, source: str, where: str, 
 
 
 def _read_array(archive: zipfile.ZipFile, source: str, owner: str, key: str, spec: Any,
-                raw: Optional[BinaryIO] = None, reads: Optional[list] = None) -> np.ndarray:
+                raw: Optional[BinaryIO] = None, reads: Optional[list] = None,
+                limits: Optional[_Limits] = None) -> np.ndarray:
     where = f"object {owner!r}, array {key!r}"
     if not isinstance(spec, dict):
         raise _fail(source, f"{where}: malformed manifest entry")
@@ -317,7 +341,13 @@ def _read_array(archive: zipfile.ZipFile, source: str, owner: str, key: str, spe
     if info.file_size < expected or info.file_size > expected + 65536:
         raise _fail(source, f"{where}: declares {expected} bytes of data but the member holds {info.file_size}")
     if info.compress_type == zipfile.ZIP_STORED and raw is not None:
-        return _read_stored(raw, info, source, where, dtype, shape, expected, reads)
+        return _read_stored(raw, info, source, where, dtype, shape, expected, reads, limits)
+    if limits is not None and info.compress_type != zipfile.ZIP_STORED:
+        if info.file_size > limits.inflate_left:
+            raise _fail(source, f"{where}: the deflated members inflate to more than the {limits.inflate_left + 0} "
+                                "bytes left of the cap (a decompression bomb or a corrupted file; pass a larger "
+                                "max_output if the file is genuine)")
+        limits.inflate_left -= info.file_size
     try:
         with archive.open(info) as stream:
             prefix = stream.read(info.file_size - expected)
@@ -329,7 +359,7 @@ def _read_array(archive: zipfile.ZipFile, source: str, owner: str, key: str, spe
             view = memoryview(array.reshape(-1).view(np.uint8)) if array.size else memoryview(b"")
             read = 0
             while read < len(view):
-                got = stream.readinto(view[read:])
+                got = stream.readinto(view[read:read + _INFLATE_PIECE])
                 if not got:
                     raise _fail(source, f"{where}: member is truncated")
                 read += got
@@ -354,21 +384,25 @@ _DAMAGE = (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, struct
            RuntimeError, KeyError, TypeError, OverflowError, MemoryError)
 
 
-def read(handle: BinaryIO, source: str, archive: Optional[zipfile.ZipFile] = None) -> NetworkState:
+def read(handle: BinaryIO, source: str, archive: Optional[zipfile.ZipFile] = None, *,
+         max_output: Optional[int] = None) -> NetworkState:
     """Parse a native file from an open binary ``handle``; every failure is a FormatError naming ``source``.
 
     ``archive``: the :class:`zipfile.ZipFile` already opened on ``handle``, if any (its directory is not
-    parsed twice).
+    parsed twice).  ``max_output``: the most bytes the deflated members may inflate to in all (default:
+    :func:`gpunet.io.formats.state_gzip.output_limit` of the file's length).
     """
     try:
-        return _read(handle, source, archive)
+        return _read(handle, source, archive, max_output)
     except FormatError:
         raise
     except _DAMAGE as exc:
         raise _fail(source, f"damaged file ({type(exc).__name__}: {exc})") from exc
 
 
-def _read(handle: BinaryIO, source: str, archive: Optional[zipfile.ZipFile]) -> NetworkState:
+def _read(handle: BinaryIO, source: str, archive: Optional[zipfile.ZipFile], max_output: Optional[int]) -> NetworkState:
+    file_length = handle.seek(0, io.SEEK_END)
+    limits = _Limits(file_length, output_limit(file_length) if max_output is None else max_output)
     if archive is None:
         try:
             archive = zipfile.ZipFile(handle)
@@ -398,7 +432,7 @@ def _read(handle: BinaryIO, source: str, archive: Optional[zipfile.ZipFile]) -> 
             arrays_spec = entry.get("arrays")
             if not isinstance(arrays_spec, dict):
                 raise _fail(source, f"object {name!r}: no array list")
-            arrays = {key: _read_array(archive, source, name, key, spec, handle, reads)
+            arrays = {key: _read_array(archive, source, name, key, spec, handle, reads, limits)
                       for key, spec in arrays_spec.items()}
             parameters = _text_list(source, entry.get("parameters"), f"object {name!r}: parameters")
             variables = _text_list(source, entry.get("variables"), f"object {name!r}: variables")
@@ -424,9 +458,9 @@ def _read(handle: BinaryIO, source: str, archive: Optional[zipfile.ZipFile]) -> 
     return state
 
 
-def loads(data: bytes, source: str = "<bytes>") -> NetworkState:
-    """Parse a native file's bytes."""
-    return read(io.BytesIO(data), source)
+def loads(data: bytes, source: str = "<bytes>", *, max_output: Optional[int] = None) -> NetworkState:
+    """Parse a native file's bytes (``max_output``: see :func:`read`)."""
+    return read(io.BytesIO(data), source, max_output=max_output)
 
 
 def is_native(path: Any) -> bool:
@@ -438,8 +472,8 @@ def is_native(path: Any) -> bool:
         return False
 
 
-def load(path: Any) -> NetworkState:
-    """Read a ``.npz`` file: gpunet's native format, or ANNarchy's own ``.npz``."""
+def load(path: Any, *, max_output: Optional[int] = None) -> NetworkState:
+    """Read a ``.npz`` file: gpunet's native format, or ANNarchy's own ``.npz`` (``max_output``: see :func:`read`)."""
     source = str(path)
     try:
         handle = open(path, "rb")
@@ -455,8 +489,8 @@ def load(path: Any) -> NetworkState:
             raise _fail(source, f"not a readable .npz (zip) file ({type(exc).__name__}: {exc})") from exc
         if MANIFEST not in names:
             from gpunet.io.formats import annarchy_npz
-            return annarchy_npz.load(path)
-        return read(handle, source, archive)
+            return annarchy_npz.load(path, max_output=max_output)
+        return read(handle, source, archive, max_output=max_output)
 
 
 def inspect(path: Any) -> dict:

@@ -189,7 +189,7 @@ def loads(data: bytes, source: str = "<bytes>", *, limits: PickleLimits = DEFAUL
     if what is not None:
         raise FormatError(f"{source}: not a pickled state file: this is {what}")
     desc = restricted_loads(data, source, limits=limits, decode_rows=True)
-    return from_annarchy_dict(desc, source, format_name=format_name)
+    return from_annarchy_dict(desc, source, format_name=format_name, input_bytes=len(data))
 
 
 def save(path: PathLike, state: NetworkState, *, fsync: bool = True) -> None:
