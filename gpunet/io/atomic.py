@@ -7,19 +7,20 @@ fsynced so the rename itself survives a crash.  While the content is written,
 each completed chunk is handed to the disk early (:mod:`gpunet.io.writeback`).  At any moment the target is
 either the complete old file or the complete new one, never a torn mixture.
 An interrupted save leaves at most a ``*.gpunet-tmp`` file, which
-:func:`cleanup_temporaries` recognises and removes.
+:func:`cleanup_temporaries` recognises and removes once its writer is gone
+(the name says which process writes it, and the writer holds a lock on it:
+:mod:`gpunet.io.temporaries`).
 """
 from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator, Union
 
+from gpunet.io import temporaries
+from gpunet.io.temporaries import TEMP_SUFFIX
 from gpunet.io.writeback import WritebackFile
-
-TEMP_SUFFIX = ".gpunet-tmp"
 
 PathLike = Union[str, os.PathLike]
 
@@ -39,8 +40,7 @@ def _fsync_directory(directory: Path) -> None:
 
 def temporary_path(target: PathLike) -> Path:
     """A fresh temporary path next to ``target`` (same folder, recognisable suffix)."""
-    target = Path(target)
-    return target.with_name(f".{target.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+    return temporaries.temporary_path(target)
 
 
 @contextlib.contextmanager
@@ -63,6 +63,8 @@ def atomic_writer(target: PathLike, fsync: bool = True) -> Iterator[BinaryIO]:
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = temporary_path(target)
     handle = open(temporary, "xb")
+    claim = temporaries.claimed(temporary)  # until renamed: cleanup_temporaries leaves it alone
+    claim.__enter__()
     try:
         # a durable save hands each completed chunk to the disk early, so that the fsync below waits less
         yield WritebackFile(handle) if fsync else handle
@@ -77,6 +79,8 @@ def atomic_writer(target: PathLike, fsync: bool = True) -> Iterator[BinaryIO]:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+    finally:
+        claim.__exit__(None, None, None)
     if fsync:
         _fsync_directory(target.parent)
 
@@ -94,14 +98,5 @@ def write_bytes_atomic(target: PathLike, data: bytes, fsync: bool = True) -> Non
 
 
 def cleanup_temporaries(directory: PathLike) -> list[Path]:
-    """Remove leftovers of interrupted saves (``*.gpunet-tmp``) in ``directory``; return them."""
-    removed = []
-    directory = Path(directory)
-    if not directory.is_dir():
-        return removed
-    for path in directory.iterdir():
-        if path.name.endswith(TEMP_SUFFIX) and path.is_file():
-            with contextlib.suppress(OSError):
-                path.unlink()
-                removed.append(path)
-    return removed
+    """Remove leftovers of interrupted saves (``*.gpunet-tmp``) in ``directory`` whose writer is gone; return them."""
+    return temporaries.remove_abandoned(directory)
