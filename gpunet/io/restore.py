@@ -137,27 +137,47 @@ def _check_population(checker: _Checker, plan: RestorePlan, population: Any, sav
             checker.tolerated(f"{where}: attribute {name!r} of the file does not exist in the network; skipped")
     for key in ("_last_spike", "_refractory"):
         if key in saved.internal and key in population._state:
-            dtype = population._state[key].dtype
-            value = _cast(checker, f"{where}, {key}", saved.internal[key], np.dtype(dtype))
-            if value is not None and value.shape != (population.size,):
-                checker.error(f"{where}, {key}: expected shape ({population.size},), found {value.shape}")
-            elif value is not None:
+            value = _check_per_item(checker, f"{where}, {key}", saved.internal[key],
+                                    np.dtype(population._state[key].dtype), population.size)
+            if value is not None:
                 plan.assignments.append((population, key, value))
     history = saved.internal.get("_spike_history")
     if history is not None and population._history is not None:
-        history = np.asarray(history)
-        if history.ndim != 2 or history.shape[1] != population.size:
-            checker.error(f"{where}, _spike_history: expected shape (depth, {population.size}), "
-                          f"found {history.shape}")
-        else:
-            plan.histories.append((population, history.astype(bool)))
+        history = _check_history(checker, where, history, population.size)
+        if history is not None:
+            plan.histories.append((population, history))
     if "_spike_times" in saved.internal and hasattr(population, "_times"):
-        flat = np.asarray(saved.internal["_spike_times"], dtype=np.float64)
-        counts = np.asarray(saved.internal.get("_spike_counts", [len(flat)]), dtype=np.int64)
-        if counts.sum() != len(flat) or len(counts) != population.size:
-            checker.error(f"{where}, _spike_times: the counts do not match the times or the size")
-        else:
-            plan.spike_times.append((population, np.split(flat, np.cumsum(counts)[:-1])))
+        times = _check_spike_times(checker, where, saved.internal, population.size)
+        if times is not None:
+            plan.spike_times.append((population, times))
+
+
+def _check_per_item(checker: _Checker, where: str, value: Any, dtype: np.dtype, count: int) -> Optional[np.ndarray]:
+    """gpunet's extra state of one value per neuron or synapse, cast to ``dtype``; None after an error."""
+    cast = _cast(checker, where, value, dtype)
+    if cast is not None and cast.shape != (count,):
+        checker.error(f"{where}: expected shape ({count},), found {cast.shape}")
+        return None
+    return cast
+
+
+def _check_history(checker: _Checker, where: str, history: Any, size: int) -> Optional[np.ndarray]:
+    """A saved spike history (rows by age) as booleans; None after an error."""
+    history = np.asarray(history)
+    if history.ndim != 2 or history.shape[1] != size:
+        checker.error(f"{where}, _spike_history: expected shape (depth, {size}), found {history.shape}")
+        return None
+    return history.astype(bool)
+
+
+def _check_spike_times(checker: _Checker, where: str, internal: dict, size: int) -> Optional[list]:
+    """The saved spike times of a spike source, split per neuron; None after an error."""
+    flat = np.asarray(internal["_spike_times"], dtype=np.float64)
+    counts = np.asarray(internal.get("_spike_counts", [len(flat)]), dtype=np.int64)
+    if counts.sum() != len(flat) or len(counts) != size:
+        checker.error(f"{where}, _spike_times: the counts do not match the times or the size")
+        return None
+    return np.split(flat, np.cumsum(counts)[:-1])
 
 
 def _is_own_connectivity(projection: Any, post_ranks: np.ndarray, row_ptr: np.ndarray, pre_ranks: np.ndarray) -> bool:
@@ -169,30 +189,48 @@ def _is_own_connectivity(projection: Any, post_ranks: np.ndarray, row_ptr: np.nd
             and np.array_equal(pre_ranks, own_pre))
 
 
-def _check_connectivity(checker: _Checker, where: str, projection: Any, saved: ProjectionState):
-    post_ranks = np.asarray(saved.post_ranks)
-    row_ptr = np.asarray(saved.row_ptr)
-    pre_ranks = np.asarray(saved.pre_ranks)
-    for label, array in (("post_ranks", post_ranks), ("row_ptr", row_ptr), ("pre_ranks", pre_ranks)):
+def _connectivity_arrays(checker: _Checker, where: str, saved: ProjectionState):
+    """``(post_ranks, row_ptr, pre_ranks)`` of a saved projection when they are 1-D integer arrays, else None."""
+    arrays = tuple(np.asarray(a) for a in (saved.post_ranks, saved.row_ptr, saved.pre_ranks))
+    for label, array in zip(("post_ranks", "row_ptr", "pre_ranks"), arrays):
         if array.ndim != 1 or not (array.size == 0 or np.issubdtype(array.dtype, np.integer)):
             checker.error(f"{where}: {label} must be a 1-D integer array, found {array.dtype} {array.shape}")
             return None
+    return arrays
+
+
+def _check_connectivity(checker: _Checker, where: str, projection: Any, saved: ProjectionState):
+    arrays = _connectivity_arrays(checker, where, saved)
+    if arrays is None:
+        return None
+    post_ranks, row_ptr, pre_ranks = arrays
     if _is_own_connectivity(projection, post_ranks, row_ptr, pre_ranks):
         return projection._host_post, projection._host_pre, slice(None)
+    return _check_synapse_arrays(checker, where, post_ranks, row_ptr, pre_ranks, projection.pre.size,
+                                 projection.post.size)
+
+
+def _check_synapse_arrays(checker: _Checker, where: str, post_ranks: np.ndarray, row_ptr: np.ndarray,
+                          pre_ranks: np.ndarray, pre_size: Optional[int], post_size: Optional[int]):
+    """Compressed connectivity -> (post, pre, order) of every synapse, post-major; None after an error.
+
+    Needs no network: ``gpunet verify`` runs it with the sizes a file gives
+    (None: that population is not in the file, its bound is not checked).
+    """
     if len(row_ptr) != len(post_ranks) + 1 or (len(row_ptr) and (row_ptr[0] != 0 or row_ptr[-1] != len(pre_ranks))
                                                ) or np.any(np.diff(row_ptr) < 0):
         checker.error(f"{where}: the row pointer does not match post_ranks ({len(post_ranks)} rows) and "
                       f"pre_ranks ({len(pre_ranks)} synapses)")
         return None
-    if len(post_ranks) and (post_ranks.min() < 0 or post_ranks.max() >= projection.post.size):
-        checker.error(f"{where}: post ranks must lie in [0, {projection.post.size}), found "
+    if len(post_ranks) and (post_ranks.min() < 0 or (post_size is not None and post_ranks.max() >= post_size)):
+        checker.error(f"{where}: post ranks must lie in [0, {post_size}), found "
                       f"[{post_ranks.min()}, {post_ranks.max()}]")
         return None
     if np.any(np.diff(post_ranks) <= 0):
         checker.error(f"{where}: post_ranks must be strictly ascending")
         return None
-    if len(pre_ranks) and (pre_ranks.min() < 0 or pre_ranks.max() >= projection.pre.size):
-        checker.error(f"{where}: pre ranks must lie in [0, {projection.pre.size}), found "
+    if len(pre_ranks) and (pre_ranks.min() < 0 or (pre_size is not None and pre_ranks.max() >= pre_size)):
+        checker.error(f"{where}: pre ranks must lie in [0, {pre_size}), found "
                       f"[{pre_ranks.min()}, {pre_ranks.max()}]")
         return None
     post = np.repeat(post_ranks.astype(np.int64), np.diff(row_ptr))
@@ -207,11 +245,21 @@ def _check_connectivity(checker: _Checker, where: str, projection: Any, saved: P
     return post[order], pre[order], order
 
 
+def _check_delays_ms(checker: _Checker, where: str, delays: np.ndarray, count: int) -> bool:
+    """Whether saved delays (float ms) are one value or one per synapse, finite and non-negative."""
+    if delays.ndim != 0 and delays.shape != (count,):
+        checker.error(f"{where}, delays: expected {count} values or one, found shape {delays.shape}")
+        return False
+    if not np.all(np.isfinite(delays)) or np.any(delays < 0):
+        checker.error(f"{where}, delays: must be finite and non-negative")
+        return False
+    return True
+
+
 def _delay_steps(checker: _Checker, where: str, projection: Any, delays: np.ndarray, order: Any,
                  count: int) -> Optional[np.ndarray]:
     """The saved delays (ms; one value or one per synapse) as steps per synapse, or None after an error."""
-    if not np.all(np.isfinite(delays)) or np.any(delays < 0):
-        checker.error(f"{where}, delays: must be finite and non-negative")
+    if not _check_delays_ms(checker, where, delays, count):
         return None
     try:
         # a uniform delay is converted once, then broadcast
@@ -239,9 +287,6 @@ def _check_projection(checker: _Checker, plan: RestorePlan, projection: Any, sav
     own_synapses = post is projection._host_post and pre is projection._host_pre
     if own_synapses and np.array_equal(delays, projection._compressed_connectivity()[3]):
         steps = projection._host_delays  # the network's own delays, saved as gpunet writes them
-    elif delays.ndim != 0 and delays.shape != (count,):
-        checker.error(f"{where}, delays: expected {count} values or one, found shape {delays.shape}")
-        return
     else:
         steps = _delay_steps(checker, where, projection, delays, order, count)
         if steps is None:
@@ -260,10 +305,9 @@ def _check_projection(checker: _Checker, plan: RestorePlan, projection: Any, sav
         if name not in projection.spec.attributes:
             checker.tolerated(f"{where}: attribute {name!r} of the file does not exist in the network; skipped")
     if "_last_event" in saved.internal and "_last_event" in projection._state:
-        last = _cast(checker, f"{where}, _last_event", saved.internal["_last_event"], np.dtype(np.int64))
-        if last is not None and last.shape != (count,):
-            checker.error(f"{where}, _last_event: expected shape ({count},), found {last.shape}")
-        elif last is not None:
+        last = _check_per_item(checker, f"{where}, _last_event", saved.internal["_last_event"],
+                               np.dtype(np.int64), count)
+        if last is not None:
             values["_last_event"] = last[order]
     same = (projection._connected and count == projection.nb_synapses
             and (post is projection._host_post or np.array_equal(post, projection._host_post))
