@@ -49,12 +49,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or 0)
-    except (GpunetError, OSError, ValueError, KeyError) as exc:
-        if args.debug:
-            raise
-        message = str(exc).replace("\n", " ")
-        print(f"gpunet {args.command}: error: {type(exc).__name__}: {message}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("gpunet: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - the command line reports every error in one line
+        if args.debug:
+            raise
+        message = str(exc).replace("\n", " ")
+        kind = type(exc).__name__ if isinstance(exc, (GpunetError, OSError, ValueError, KeyError)) \
+            else f"internal error ({type(exc).__name__}; --debug shows where)"
+        print(f"gpunet {args.command}: error: {kind}: {message}", file=sys.stderr)
+        return 2

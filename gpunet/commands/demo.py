@@ -9,6 +9,8 @@ draws a spike raster and the weight histograms before and after learning.
 """
 from __future__ import annotations
 
+import argparse
+import math
 import statistics
 import time
 from pathlib import Path
@@ -22,6 +24,8 @@ from gpunet.io.gather import gather_state
 from gpunet.io.snapshots import Snapshotter, list_snapshots, load_latest
 
 CONTINUE_MS = 100.0
+MAX_NEURONS = 10 ** 8
+MAX_MS = 2.0 ** 53  # steps of 1 ms counted exactly
 
 
 def _device_for_restore(backend: str) -> int:
@@ -157,13 +161,49 @@ def run_demo(backend: str = "auto", neurons: int = 4000, duration: float = 1000.
     return 0 if same else 1
 
 
+def _positive_ms(text: str) -> float:
+    """argparse type: a finite number of ms > 0 (``inf``, ``nan``, 0 and negative values are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of ms, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number of ms > 0, got {text!r}")
+    if value > MAX_MS:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_MS:g} ms, got {text!r}")
+    return value
+
+
+def _count(text: str) -> int:
+    """argparse type: a whole number of neurons from 1 to 10**8."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 1 <= value <= MAX_NEURONS:
+        raise argparse.ArgumentTypeError(f"expected 1 to {MAX_NEURONS:,} neurons, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    """argparse type: a seed from 0 to 2**62 - 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value < 2 ** 62:
+        raise argparse.ArgumentTypeError(f"expected a seed from 0 to 2**62 - 1, got {value}")
+    return value
+
+
 def add_parser(commands: Any) -> None:
     demo = commands.add_parser("demo", help="simulate the reference STDP network with snapshots, restore, compare")
     demo.add_argument("--backend", default="auto", choices=["auto", "numpy", "cupy"])
-    demo.add_argument("--neurons", type=int, default=4000, help="neurons per population (default 4000)")
-    demo.add_argument("--duration", type=float, default=1000.0, help="simulated time in ms (default 1000)")
+    demo.add_argument("--neurons", type=_count, default=4000, help="neurons per population (default 4000)")
+    demo.add_argument("--duration", type=_positive_ms, default=1000.0, help="simulated time in ms (default 1000)")
     demo.add_argument("--out", default="gpunet-demo-output", help="folder for snapshots and plots")
-    demo.add_argument("--seed", type=int, default=42)
-    demo.add_argument("--snapshot-every", type=float, default=None, help="ms between snapshots (default duration/10)")
+    demo.add_argument("--seed", type=_seed, default=42)
+    demo.add_argument("--snapshot-every", type=_positive_ms, default=None,
+                      help="ms between snapshots (default duration/10)")
     demo.set_defaults(handler=lambda args: run_demo(args.backend, args.neurons, args.duration, args.out, args.seed,
                                                     args.snapshot_every))

@@ -8,11 +8,12 @@ from typing import Any
 
 import numpy as np
 
-from gpunet.errors import FormatError
+from gpunet.errors import FormatError, GpunetError
 from gpunet.io import formats
 from gpunet.io.api import read_state, serializer_for
 from gpunet.io.atomic import atomic_writer
 from gpunet.io.check import check_state
+from gpunet.io.state_diff import compare_states
 from gpunet.io.state_types import NetworkState
 
 
@@ -69,14 +70,19 @@ def inspect_file(args: argparse.Namespace) -> int:
 
 
 def verify_file(args: argparse.Namespace) -> int:
+    """``gpunet verify``: OK when a load could accept the file as far as the file alone decides (exit 0), else FAIL."""
     path = Path(args.file)
     try:
         state = _read(path)
-    except FormatError as exc:
-        print(f"FAIL {exc}")
+        problems = check_state(state, str(path))
+    except GpunetError as exc:
+        print(f"FAIL {_one_line(exc)}")
+        return 1
+    except (OSError, ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError,
+            MemoryError, OverflowError) as exc:  # a reader let through an error of its own: still a bad file
+        print(f"FAIL {path}: cannot be read ({type(exc).__name__}: {_one_line(exc)})")
         return 1
     checksums = _checksums(path)
-    problems = check_state(state)
     if checksums.startswith(("BAD", "unreadable")):
         problems.insert(0, f"checksums: {checksums}")
     if problems:
@@ -87,10 +93,14 @@ def verify_file(args: argparse.Namespace) -> int:
     return 0
 
 
+def _one_line(exc: BaseException) -> str:
+    return str(exc).replace("\n", " ")
+
+
 def convert_file(args: argparse.Namespace) -> int:
     source, target = Path(args.input), Path(args.output)
     state = _read(source)
-    problems = check_state(state)
+    problems = check_state(state, str(source))
     if problems:
         raise FormatError(f"{source}: not converted: " + "; ".join(problems))
     if formats.format_name(target) == "params_json":
@@ -102,44 +112,9 @@ def convert_file(args: argparse.Namespace) -> int:
     return 0
 
 
-def _compare(label: str, a: Any, b: Any, out: list[str]) -> None:
-    a, b = np.asarray(a), np.asarray(b)
-    if a.shape != b.shape:
-        out.append(f"{label}: shape {a.shape} != {b.shape}")
-        return
-    if a.dtype.kind in "biuf" and b.dtype.kind in "biuf":
-        different = ~((a == b) | (np.isnan(a.astype(float)) & np.isnan(b.astype(float))))
-    else:
-        different = a != b
-    if np.any(different):
-        index = np.unravel_index(int(np.argmax(different)), a.shape) if a.ndim else ()
-        delta = float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64))))
-        out.append(f"{label}: max |a - b| = {delta:.6g}, first difference at index {list(index)} "
-                   f"({a[index]!r} != {b[index]!r})")
-
-
 def diff_files(args: argparse.Namespace) -> int:
     a, b = _read(args.a), _read(args.b)
-    out: list[str] = []
-    if a.step != b.step:
-        out.append(f"step: {a.step} != {b.step}")
-    for kind in ("populations", "projections"):
-        names_a = [o.name for o in getattr(a, kind)]
-        names_b = [o.name for o in getattr(b, kind)]
-        for name in sorted(set(names_a) ^ set(names_b)):
-            out.append(f"{kind[:-1]} {name}: only in {'A' if name in names_a else 'B'}")
-        for name in [n for n in names_a if n in names_b]:
-            obj_a = next(o for o in getattr(a, kind) if o.name == name)
-            obj_b = next(o for o in getattr(b, kind) if o.name == name)
-            keys = list(dict.fromkeys(list(obj_a.values) + list(obj_b.values)))
-            for key in keys:
-                if key not in obj_a.values or key not in obj_b.values:
-                    out.append(f"{name}.{key}: only in {'A' if key in obj_a.values else 'B'}")
-                    continue
-                _compare(f"{name}.{key}", obj_a.values[key], obj_b.values[key], out)
-            if kind == "projections":
-                for key in ("post_ranks", "row_ptr", "pre_ranks", "delays"):
-                    _compare(f"{name}.{key}", getattr(obj_a, key), getattr(obj_b, key), out)
+    out = compare_states(a, b)
     for line in out:
         print(line)
     if not out:

@@ -7,7 +7,9 @@ fsynced so the rename itself survives a crash.  While the content is written,
 each completed chunk is handed to the disk early (:mod:`gpunet.io.writeback`).  At any moment the target is
 either the complete old file or the complete new one, never a torn mixture.
 An interrupted save leaves at most a ``*.gpunet-tmp`` file, which
-:func:`cleanup_temporaries` recognises and removes.
+:func:`cleanup_temporaries` recognises and removes once its writer is gone
+(the name says which process writes it, and the writer holds a lock on it:
+:mod:`gpunet.io.temporaries`).
 
 Replacing a file keeps its permission bits (a new file gets the default of the
 umask); the owner is the saving user's.  Saving to a symbolic link replaces the
@@ -23,15 +25,15 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import stat
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator, Optional, Union
 
 from gpunet.errors import FileAccessError, GpunetError
+from gpunet.io import temporaries
+from gpunet.io.temporaries import TEMP_SUFFIX
 from gpunet.io.writeback import WritebackFile
 
-TEMP_SUFFIX = ".gpunet-tmp"
 _DEFAULT_NAME_MAX = 255
 
 PathLike = Union[str, os.PathLike]
@@ -92,11 +94,8 @@ def temporary_path(target: PathLike) -> Path:
     file system's limit on name length.
     """
     target = Path(target)
-    token = secrets.token_hex(4)
-    stem, limit = target.name, _name_max(target.parent) if target.parent.exists() else _DEFAULT_NAME_MAX
-    while stem and len(os.fsencode(f".{stem}.{token}{TEMP_SUFFIX}")) > limit:
-        stem = stem[:-1]
-    return target.with_name(f".{stem}.{token}{TEMP_SUFFIX}")
+    limit = _name_max(target.parent) if target.parent.exists() else _DEFAULT_NAME_MAX
+    return temporaries.temporary_path(target, limit)
 
 
 def resolve_target(target: PathLike) -> Path:
@@ -153,6 +152,8 @@ def atomic_writer(target: PathLike, fsync: bool = True) -> Iterator[BinaryIO]:
         handle = open(temporary, "xb")
     except OSError as exc:
         raise file_error(target, "cannot save", exc) from exc
+    claim = temporaries.claimed(temporary)  # until renamed: cleanup_temporaries leaves it alone
+    claim.__enter__()
     try:
         if mode is not None:
             os.fchmod(handle.fileno(), mode)
@@ -171,6 +172,8 @@ def atomic_writer(target: PathLike, fsync: bool = True) -> Iterator[BinaryIO]:
         if isinstance(exc, OSError) and not isinstance(exc, GpunetError):
             raise file_error(target, "cannot save", exc) from exc
         raise
+    finally:
+        claim.__exit__(None, None, None)
     if fsync:
         _fsync_directory(destination.parent)
 
@@ -188,14 +191,5 @@ def write_bytes_atomic(target: PathLike, data: bytes, fsync: bool = True) -> Non
 
 
 def cleanup_temporaries(directory: PathLike) -> list[Path]:
-    """Remove leftovers of interrupted saves (``*.gpunet-tmp``) in ``directory``; return them."""
-    removed = []
-    directory = Path(directory)
-    if not directory.is_dir():
-        return removed
-    for path in directory.iterdir():
-        if path.name.endswith(TEMP_SUFFIX) and path.is_file():
-            with contextlib.suppress(OSError):
-                path.unlink()
-                removed.append(path)
-    return removed
+    """Remove leftovers of interrupted saves (``*.gpunet-tmp``) in ``directory`` whose writer is gone; return them."""
+    return temporaries.remove_abandoned(directory)

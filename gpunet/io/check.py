@@ -1,62 +1,101 @@
 """Consistency checks of a NetworkState on its own (no network needed).
 
-:func:`check_state`, used by ``gpunet verify`` and ``gpunet convert``: every
-array has the size its object declares, connectivity is well-formed and within
-the sizes of the populations the file names, delays are finite and
-non-negative.  :func:`check_writable`, run by every save before it writes: the
-file will load back (object names a network can have).
+Used by ``gpunet verify`` and ``gpunet convert``.  They are the checks of a
+load (:mod:`gpunet.io.restore`) that the file alone decides, run by the same
+functions: connectivity well-formed, within the sizes of the populations the
+file names and without a repeated (pre, post) pair; delays finite,
+non-negative and one per synapse or one in all; every attribute numbers of
+the right count (an array for a global attribute holding one value); gpunet's
+extra state (``_last_spike``, ``_refractory``, ``_spike_history``,
+``_spike_times``, ``_last_event``) integral where a load casts it to integers
+and of the object's size; step counter non-negative.  What a load checks
+against the network (model dtypes and globals, sizes of the target objects)
+is outside what a file alone determines.
+
+:func:`check_writable`, run by every save before it writes: the file will
+load back (object names a network can have, see :mod:`gpunet.limits`).
 """
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 import numpy as np
 
 from gpunet.errors import FormatError, GpunetError
-from gpunet.io.state_types import NetworkState
-from gpunet.network.limits import check_name
+from gpunet.io.restore import (INTERNAL_INTEGERS, Checker, attribute_value, check_delays_ms, check_file_counters,
+                               check_history, check_per_item, check_synapse_arrays, connectivity_arrays,
+                               split_spike_times)
+from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState
+from gpunet.limits import check_name
+
+_LAST_EVENT_RANGE = INTERNAL_INTEGERS["_last_spike"]  # both are step stamps
 
 
-def check_state(state: NetworkState) -> list[str]:
-    """Problems found in ``state`` (an empty list when it is consistent)."""
-    problems: list[str] = []
-    sizes = {}
+def _file_dtype(value: object) -> np.dtype:
+    """The dtype an attribute is checked against without a network: its own when numeric, else float64."""
+    array = np.asarray(value)
+    return array.dtype if array.dtype.kind in "biuf" else np.dtype(np.float64)
+
+
+def _check_values(checker: Checker, where: str, values: dict, count: int, shapes: tuple) -> None:
+    for name, value in values.items():
+        form = SimpleNamespace(is_global=np.ndim(value) == 0)  # a file's own form: scalars are globals
+        attribute_value(checker, f"{where}, attribute {name!r}", form, value, count, shapes, _file_dtype(value))
+
+
+def _check_population(checker: Checker, pop: PopulationState) -> None:
+    where = f"{checker.source}: population {pop.name!r}"
+    size = int(pop.size)
+    geometry = tuple(int(g) for g in pop.geometry) if pop.geometry else (size,)
+    if int(np.prod(geometry)) != size or size < 0:
+        checker.error(f"{where}: geometry {geometry} does not hold {size} neurons")
+        return
+    _check_values(checker, where, pop.values, size, ((size,), geometry))
+    for key, bounds in INTERNAL_INTEGERS.items():
+        if key in pop.internal:
+            check_per_item(checker, f"{where}, {key}", pop.internal[key], np.dtype(np.int64), size, bounds)
+    if "_spike_history" in pop.internal:
+        check_history(checker, where, pop.internal["_spike_history"], size)
+    if "_spike_times" in pop.internal:
+        split_spike_times(checker, where, pop.internal, size)
+
+
+def _check_projection(checker: Checker, proj: ProjectionState, sizes: dict) -> None:
+    where = f"{checker.source}: projection {proj.name!r}"
+    arrays = connectivity_arrays(checker, where, proj)
+    if arrays is None:
+        return
+    synapses = check_synapse_arrays(checker, where, *arrays, sizes.get(proj.pre), sizes.get(proj.post))
+    if synapses is None:
+        return
+    count = len(synapses[1])
+    check_delays_ms(checker, where, proj.delays, count)
+    _check_values(checker, where, proj.values, count, ((count,),))
+    if "_last_event" in proj.internal:
+        check_per_item(checker, f"{where}, _last_event", proj.internal["_last_event"], np.dtype(np.int64), count,
+                       _LAST_EVENT_RANGE)
+
+
+def check_state(state: NetworkState, source: str = "") -> list[str]:
+    """Problems found in ``state`` (an empty list when a load could accept it; see the module)."""
+    checker = Checker(source or "file", strict=False)
     for pop in state.populations:
-        sizes[pop.name] = int(pop.size)
-        if pop.geometry and int(np.prod(pop.geometry)) != int(pop.size):
-            problems.append(f"population {pop.name!r}: geometry {tuple(pop.geometry)} does not hold {pop.size} neurons")
-        for key, value in pop.values.items():
-            array = np.asarray(value)
-            if array.ndim and array.size != pop.size:
-                problems.append(f"population {pop.name!r}, {key!r}: {array.size} values for {pop.size} neurons")
+        _check_population(checker, pop)
+    sizes = {pop.name: int(pop.size) for pop in state.populations}
     for proj in state.projections:
-        where = f"projection {proj.name!r}"
-        post_ranks, row_ptr, pre_ranks = (np.asarray(a) for a in (proj.post_ranks, proj.row_ptr, proj.pre_ranks))
-        count = len(pre_ranks)
-        if len(row_ptr) != len(post_ranks) + 1 or (len(row_ptr) and (row_ptr[0] != 0 or row_ptr[-1] != count)) \
-                or np.any(np.diff(row_ptr) < 0):
-            problems.append(f"{where}: row pointer inconsistent with {len(post_ranks)} rows and {count} synapses")
-        if np.any(np.diff(post_ranks) <= 0):
-            problems.append(f"{where}: post ranks are not strictly ascending")
-        for side, ranks in (("pre", pre_ranks), ("post", post_ranks)):
-            size = sizes.get(getattr(proj, side))
-            if len(ranks) and (ranks.min() < 0 or (size is not None and ranks.max() >= size)):
-                problems.append(f"{where}: {side} ranks outside [0, {size if size is not None else '...'})")
-        delays = np.asarray(proj.delays, dtype=np.float64)
-        if delays.ndim and delays.size != count:
-            problems.append(f"{where}: {delays.size} delays for {count} synapses")
-        if not np.all(np.isfinite(delays)) or np.any(delays < 0):
-            problems.append(f"{where}: delays must be finite and non-negative")
-        for key, value in proj.values.items():
-            array = np.asarray(value)
-            if array.ndim and array.size != count:
-                problems.append(f"{where}, {key!r}: {array.size} values for {count} synapses")
-    return problems
+        _check_projection(checker, proj, sizes)
+    check_file_counters(checker, state)
+    if state.dt is not None and not (np.isfinite(state.dt) and state.dt > 0):
+        checker.error(f"{checker.source}: dt must be a finite number of ms > 0, found {state.dt}")
+    return [problem.split(": ", 1)[1] if problem.startswith(checker.source + ": ") else problem
+            for problem in checker.errors]
 
 
 def check_writable(state: NetworkState, path: object) -> None:
     """Raise :class:`FormatError` (naming ``path``) when a file of ``state`` would not load back.
 
     Cheap checks of what the formats cannot carry: every object name must be
-    one a network accepts (see :mod:`gpunet.network.limits`) and names must be
+    one a network accepts (see :mod:`gpunet.limits`) and names must be
     distinct.  Networks only hold such names; this catches states from other
     sources (``gpunet convert`` of a foreign file) before a good file is replaced.
     """

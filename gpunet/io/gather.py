@@ -12,8 +12,8 @@ connectivity) are referenced directly instead of being staged.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from dataclasses import dataclass
+from typing import Any, Optional
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState
 from gpunet.version import __version__
 
 
-@dataclass
+@dataclass(frozen=True)
 class ArrayRef:
     """One array to save: ``owner`` (object name), ``key`` and the live array."""
 
@@ -31,15 +31,60 @@ class ArrayRef:
     on_device: bool = True
 
 
-@dataclass
-class StatePlan:
-    """What a save needs: metadata and the list of arrays, in a fixed order."""
+@dataclass(frozen=True)
+class StateMetadata:
+    """The network-wide part of a save, read at the call: the file holds these values."""
 
-    network: Any
     step: int
-    arrays: list[ArrayRef] = field(default_factory=list)
-    builders: list[Callable[[dict], Any]] = field(default_factory=list)
-    single_object: bool = False
+    dt: float
+    seed: Optional[int]
+    net_id: int
+    gpunet_version: str
+    single_object: bool
+
+
+@dataclass(frozen=True)
+class ObjectHeader:
+    """Everything a save writes about one population or projection besides its arrays, read at the call.
+
+    ``attributes`` are the keys of ``values``; ``internal`` those of gpunet's
+    extra state (``_last_spike``, ``_spike_history``, ``_last_event``, ...).
+    """
+
+    kind: str
+    name: str
+    model: str
+    parameters: tuple[str, ...]
+    variables: tuple[str, ...]
+    attributes: tuple[str, ...]
+    internal: tuple[str, ...]
+    geometry: tuple[int, ...] = ()
+    size: int = 0
+    pre: str = ""
+    post: str = ""
+    target: str = ""
+
+
+@dataclass(frozen=True)
+class StatePlan:
+    """What a save holds, captured at the call: metadata, object headers and the arrays, in a fixed order.
+
+    Nothing in a plan refers to the network or its objects except the live
+    arrays of ``arrays`` (which the calling thread stages to host before the
+    save returns), so the background writer needs nothing of the network:
+    a load, a parameter change or a new seed after the call cannot reach the
+    file.  Host arrays referenced directly (``on_device=False``: the
+    connectivity, read-only and replaced rather than modified when it changes,
+    and the spike times, copied here) are equally fixed.
+    """
+
+    metadata: StateMetadata
+    objects: tuple[ObjectHeader, ...]
+    arrays: tuple[ArrayRef, ...]
+
+    @property
+    def step(self) -> int:
+        return self.metadata.step
 
     @property
     def device_arrays(self) -> list[ArrayRef]:
@@ -59,88 +104,101 @@ def _history_by_age(population: Any, step: int) -> Any:
     return history[order]
 
 
-def _plan_population(plan: StatePlan, population: Any) -> None:
+def _plan_population(population: Any, step: int) -> tuple[ObjectHeader, list[ArrayRef]]:
     name = population.name
-    refs = [ArrayRef(name, attribute, population._state[attribute]) for attribute in population.spec.attributes]
+    spec = population.spec
+    refs = [ArrayRef(name, attribute, population._state[attribute]) for attribute in spec.attributes]
     internal_keys = [k for k in ("_last_spike", "_refractory") if k in population._state]
     refs += [ArrayRef(name, key, population._state[key]) for key in internal_keys]
     if population.spiking and population._history is not None:
-        refs.append(ArrayRef(name, "_spike_history", _history_by_age(population, plan.step)))
+        refs.append(ArrayRef(name, "_spike_history", _history_by_age(population, step)))
     times = getattr(population, "_times", None)
     if times is not None:
         flat = np.asarray([t for neuron in times for t in neuron], dtype=np.float64)
         counts = np.asarray([len(neuron) for neuron in times], dtype=np.int64)
         refs.append(ArrayRef(name, "_spike_times", flat, on_device=False))
         refs.append(ArrayRef(name, "_spike_counts", counts, on_device=False))
-    plan.arrays.extend(refs)
-    spec = population.spec
-
-    def build(host: dict) -> PopulationState:
-        values = {a: host[(name, a)] for a in spec.attributes}
-        internal = {r.key: host[(name, r.key)] for r in refs if r.key.startswith("_")}
-        return PopulationState(name=name, geometry=tuple(population.geometry), size=population.size,
-                               model=spec.name, parameters=list(spec.parameters), variables=list(spec.variables),
-                               values=values, internal=internal)
-
-    plan.builders.append(build)
+    header = ObjectHeader(kind="population", name=str(name), model=str(spec.name),
+                          parameters=tuple(spec.parameters), variables=tuple(spec.variables),
+                          attributes=tuple(spec.attributes),
+                          internal=tuple(r.key for r in refs if r.key.startswith("_")),
+                          geometry=tuple(int(g) for g in population.geometry), size=int(population.size))
+    return header, refs
 
 
-def _plan_projection(plan: StatePlan, projection: Any) -> None:
+def _plan_projection(projection: Any) -> tuple[ObjectHeader, list[ArrayRef]]:
     name = projection.name
     spec = projection.spec
     refs = [ArrayRef(name, attribute, projection._state[attribute]) for attribute in spec.attributes]
     if "_last_event" in projection._state:
         refs.append(ArrayRef(name, "_last_event", projection._state["_last_event"]))
     post_ranks, row_ptr, pre_ranks, delays = projection._compressed_connectivity()
-    # Connectivity host copies are replaced, never modified, when it changes: no staging needed.
+    # Connectivity host copies are read-only and replaced, never modified, when it changes: no staging needed.
     connectivity = {"_post_ranks": post_ranks, "_row_ptr": row_ptr, "_pre_ranks": pre_ranks, "_delays": delays}
-    plan.arrays.extend(refs)
-    plan.arrays.extend(ArrayRef(name, key, array, on_device=False) for key, array in connectivity.items())
-
-    def build(host: dict) -> ProjectionState:
-        values = {a: host[(name, a)] for a in spec.attributes}
-        internal = {r.key: host[(name, r.key)] for r in refs if r.key.startswith("_")}
-        return ProjectionState(name=name, pre=projection.pre.name, post=projection.post.name,
-                               target=projection.target, model=spec.name, parameters=list(spec.parameters),
-                               variables=list(spec.variables), post_ranks=host[(name, "_post_ranks")],
-                               row_ptr=host[(name, "_row_ptr")], pre_ranks=host[(name, "_pre_ranks")],
-                               delays=host[(name, "_delays")], values=values, internal=internal)
-
-    plan.builders.append(build)
+    header = ObjectHeader(kind="projection", name=str(name), model=str(spec.name),
+                          parameters=tuple(spec.parameters), variables=tuple(spec.variables),
+                          attributes=tuple(spec.attributes),
+                          internal=tuple(r.key for r in refs if r.key.startswith("_")),
+                          pre=str(projection.pre.name), post=str(projection.post.name),
+                          target=str(projection.target))
+    refs += [ArrayRef(name, key, array, on_device=False) for key, array in connectivity.items()]
+    return header, refs
 
 
-def plan_state(network: Any, populations: Any = True, projections: Any = True) -> StatePlan:
-    """List what a save of ``network`` holds, without copying anything.
+def plan_state(network: Any, populations: Any = True, projections: Any = True,
+               single_object: bool = False) -> StatePlan:
+    """Capture what a save of ``network`` holds, without copying any device array.
 
     ``populations`` / ``projections`` are booleans or explicit lists of objects.
+    Every value the file will hold that is not a live array (step, dt, seed,
+    names, model names, attribute lists, the connectivity) is read here.
     """
-    plan = StatePlan(network=network, step=network.get_current_step())
+    step = int(network.get_current_step())
+    metadata = StateMetadata(step=step, dt=float(network.dt),
+                             seed=None if network.seed is None else int(network.seed), net_id=0,
+                             gpunet_version=__version__, single_object=bool(single_object))
     selected_populations = network.populations if populations is True else (populations or [])
     selected_projections = network.projections if projections is True else (projections or [])
-    for population in selected_populations:
-        _plan_population(plan, population)
-    for projection in selected_projections:
-        if projection._connected:
-            _plan_projection(plan, projection)
-    return plan
+    headers: list[ObjectHeader] = []
+    arrays: list[ArrayRef] = []
+    planned = [_plan_population(population, step) for population in selected_populations]
+    planned += [_plan_projection(projection) for projection in selected_projections if projection._connected]
+    for header, refs in planned:
+        headers.append(header)
+        arrays.extend(refs)
+    return StatePlan(metadata=metadata, objects=tuple(headers), arrays=tuple(arrays))
 
 
-def stage_to_host(plan: StatePlan, out: Optional[dict] = None) -> dict:
+def stage_to_host(plan: StatePlan, backend: Any, out: Optional[dict] = None) -> dict:
     """Host copies of every planned array, keyed by (owner, key)."""
-    backend = plan.network.backend
     host = {} if out is None else out
     for ref in plan.arrays:
         host[(ref.owner, ref.key)] = backend.to_host(ref.array) if ref.on_device else ref.array
     return host
 
 
+def _build(header: ObjectHeader, host: dict) -> Any:
+    values = {a: host[(header.name, a)] for a in header.attributes}
+    internal = {k: host[(header.name, k)] for k in header.internal}
+    if header.kind == "population":
+        return PopulationState(name=header.name, geometry=header.geometry, size=header.size, model=header.model,
+                               parameters=list(header.parameters), variables=list(header.variables),
+                               values=values, internal=internal)
+    return ProjectionState(name=header.name, pre=header.pre, post=header.post, target=header.target,
+                           model=header.model, parameters=list(header.parameters),
+                           variables=list(header.variables), post_ranks=host[(header.name, "_post_ranks")],
+                           row_ptr=host[(header.name, "_row_ptr")], pre_ranks=host[(header.name, "_pre_ranks")],
+                           delays=host[(header.name, "_delays")], values=values, internal=internal)
+
+
 def assemble_state(plan: StatePlan, host: dict) -> NetworkState:
-    """The NetworkState of ``plan`` from the host copies ``host``."""
-    state = NetworkState(step=plan.step, dt=plan.network.dt, seed=plan.network.seed, net_id=0,
-                         gpunet_version=__version__, single_object=plan.single_object)
-    for build in plan.builders:
-        obj = build(host)
-        (state.populations if isinstance(obj, PopulationState) else state.projections).append(obj)
+    """The NetworkState of ``plan`` from the host copies ``host`` (reads nothing of the network)."""
+    meta = plan.metadata
+    state = NetworkState(step=meta.step, dt=meta.dt, seed=meta.seed, net_id=meta.net_id,
+                         gpunet_version=meta.gpunet_version, single_object=meta.single_object)
+    for header in plan.objects:
+        obj = _build(header, host)
+        (state.populations if header.kind == "population" else state.projections).append(obj)
     return state
 
 
@@ -148,5 +206,5 @@ def gather_state(network: Any, populations: Any = True, projections: Any = True)
     """The current state of ``network`` as host arrays (a blocking copy)."""
     with network.backend.activate():  # the gathers in the plan run on the compute stream, like the copies
         plan = plan_state(network, populations, projections)
-        host = stage_to_host(plan)
+        host = stage_to_host(plan, network.backend)
     return assemble_state(plan, host)

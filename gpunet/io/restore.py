@@ -35,7 +35,8 @@ What each class of value may hold (anything else is an error):
 * model attributes (parameters and variables of neurons and synapses, ``w``
   included): any value of their type.  Floats may be NaN, infinite, negative
   or huge: they are data, as assigning them in code is allowed; a float that a
-  float32 network cannot hold (finite beyond its range) is refused.  Integer
+  float32 network cannot hold (finite beyond its range) is refused, and so is
+  an integer with no exact float value (beyond 2**53 for float64).  Integer
   attributes take integral values within int64, booleans 0 and 1.  Complex
   numbers, strings and objects are refused everywhere;
 * internal counters: refractory counters in ``[0, 2**31 - 1]``, last spike and
@@ -56,12 +57,14 @@ import numpy as np
 from gpunet.errors import GpunetError, StructureError
 from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState
 from gpunet.network import rng
-from gpunet.network.limits import MAX_LOAD_RING_BYTES, MAX_STEP, check_seed, check_step
+from gpunet.limits import MAX_LOAD_RING_BYTES, MAX_STEP, check_seed, check_step
 from gpunet.network.values import attribute_dtype
 
 #: Allowed ranges of the internal integer arrays (inclusive).
 _STAMP_RANGE = (-MAX_STEP, MAX_STEP)
 _REFRACTORY_RANGE = (0, 2 ** 31 - 1)
+#: gpunet's integer extra state of a population, with the range a load accepts for it.
+INTERNAL_INTEGERS = {"_last_spike": _STAMP_RANGE, "_refractory": _REFRACTORY_RANGE}
 
 
 class LoadWarning(UserWarning):
@@ -98,7 +101,9 @@ class RestorePlan:
     file_histories: dict = field(default_factory=dict)
 
 
-class _Checker:
+class Checker:
+    """Collects every problem of a file first (errors, and what ``strict`` makes errors), to raise them at once."""
+
     def __init__(self, source: str, strict: bool) -> None:
         self.source, self.strict = source, strict
         self.errors: list[str] = []
@@ -111,7 +116,7 @@ class _Checker:
         (self.errors if self.strict else self.notes).append(message)
 
 
-def _as_array(checker: _Checker, where: str, value: Any) -> Optional[np.ndarray]:
+def _as_array(checker: Checker, where: str, value: Any) -> Optional[np.ndarray]:
     """``np.asarray(value)`` with object arrays of numbers unpacked; None (and an error) for anything else."""
     try:
         array = np.asarray(value)
@@ -129,7 +134,7 @@ def _as_array(checker: _Checker, where: str, value: Any) -> Optional[np.ndarray]
     return array
 
 
-def _cast(checker: _Checker, where: str, value: Any, dtype: np.dtype,
+def _cast(checker: Checker, where: str, value: Any, dtype: np.dtype,
           bounds: Optional[tuple[int, int]] = None) -> Optional[np.ndarray]:
     """``value`` as a C-contiguous array of ``dtype``, or None after an error: no cast overflows or rounds.
 
@@ -158,6 +163,12 @@ def _cast(checker: _Checker, where: str, value: Any, dtype: np.dtype,
             checker.error(f"{where}: expected integers in [{low}, {high}], found values in "
                           f"[{array.min()}, {array.max()}]")
             return None
+    elif dtype.kind == "f" and array.dtype.kind in "iu" and array.size:
+        exact = 2 ** (np.finfo(dtype).nmant + 1)  # every integer up to this is a float of ``dtype``
+        big = array[(array > exact) | (array < -exact)]
+        if big.size and any(int(f) != i for f, i in zip(big.astype(dtype).tolist(), big.tolist())):
+            checker.error(f"{where}: integers such as {big[0]} have no exact {dtype} value")
+            return None
     elif dtype.kind == "f" and array.dtype.kind == "f" and array.dtype.itemsize > dtype.itemsize and array.size:
         finite = array[np.isfinite(array)]
         if finite.size and np.abs(finite).max() > np.finfo(dtype).max:
@@ -174,7 +185,7 @@ def _all_equal(flat: np.ndarray) -> bool:
     return bool(np.all(same))
 
 
-def _attribute_value(checker: _Checker, where: str, attribute: Any, value: Any, count: int,
+def attribute_value(checker: Checker, where: str, attribute: Any, value: Any, count: int,
                      shapes: tuple, dtype: np.dtype) -> Optional[np.ndarray]:
     """The validated host value of one attribute (0-d for globals, (count,) for locals)."""
     array = _as_array(checker, where, value)
@@ -211,7 +222,7 @@ def _integer(value: Any) -> Optional[int]:
     return int(value)
 
 
-def _check_population(checker: _Checker, plan: RestorePlan, population: Any, saved: PopulationState) -> None:
+def _check_population(checker: Checker, plan: RestorePlan, population: Any, saved: PopulationState) -> None:
     where = f"{checker.source}: population {population.name!r}"
     size = _integer(saved.size)
     if size != population.size:
@@ -231,62 +242,72 @@ def _check_population(checker: _Checker, plan: RestorePlan, population: Any, sav
         if name not in saved.values:
             checker.tolerated(f"{where}: attribute {name!r} is not in the file; it keeps its current value")
             continue
-        value = _attribute_value(checker, f"{where}, attribute {name!r}", attribute, saved.values[name],
+        value = attribute_value(checker, f"{where}, attribute {name!r}", attribute, saved.values[name],
                                  population.size, shapes, attribute_dtype(attribute, precision))
         if value is not None:
             plan.assignments.append((population, name, value))
     for name in saved.values:
         if name not in population.spec.attributes:
             checker.tolerated(f"{where}: attribute {name!r} of the file does not exist in the network; skipped")
-    for key, bounds in (("_last_spike", _STAMP_RANGE), ("_refractory", _REFRACTORY_RANGE)):
+    for key in INTERNAL_INTEGERS:
         if key in saved.internal and key in population._state:
-            dtype = population._state[key].dtype
-            value = _cast(checker, f"{where}, {key}", saved.internal[key], np.dtype(dtype), bounds)
-            if value is not None and value.shape != (population.size,):
-                checker.error(f"{where}, {key}: expected shape ({population.size},), found {value.shape}")
-            elif value is not None:
+            value = check_per_item(checker, f"{where}, {key}", saved.internal[key],
+                                   np.dtype(population._state[key].dtype), population.size, INTERNAL_INTEGERS[key])
+            if value is not None:
                 plan.assignments.append((population, key, value))
     history = saved.internal.get("_spike_history")
     if history is not None and population.spiking:
-        history = _cast(checker, f"{where}, _spike_history", history, np.dtype(bool))
-        if history is not None and (history.ndim != 2 or history.shape[1] != population.size):
-            checker.error(f"{where}, _spike_history: expected shape (depth, {population.size}), "
-                          f"found {history.shape}")
-        elif history is not None:
+        history = check_history(checker, where, history, population.size)
+        if history is not None:
             plan.file_histories[population] = history
     if "_spike_times" in saved.internal and hasattr(population, "_prepare_spike_times"):
-        _check_spike_times(checker, plan, where, population, saved)
+        times = split_spike_times(checker, where, saved.internal, population.size)
+        if times is None:
+            return
+        try:
+            prepared = population._prepare_spike_times(times)
+        except (ValueError, TypeError) as exc:
+            checker.error(f"{where}, _spike_times: {exc}")
+            return
+        plan.spike_times.append((population, prepared))
 
 
-def _check_spike_times(checker: _Checker, plan: RestorePlan, where: str, population: Any,
-                       saved: PopulationState) -> None:
-    flat = _cast(checker, f"{where}, _spike_times", saved.internal["_spike_times"], np.dtype(np.float64))
-    counts = saved.internal.get("_spike_counts", None if flat is None else [flat.size])
+# -- checks a file alone decides (also run by ``gpunet verify`` through :mod:`gpunet.io.check`) ----------------
+def check_per_item(checker: Checker, where: str, value: Any, dtype: np.dtype, count: int,
+                   bounds: Optional[tuple[int, int]] = None) -> Optional[np.ndarray]:
+    """gpunet's extra state of one value per neuron or synapse, cast to ``dtype``; None after an error."""
+    cast = _cast(checker, where, value, dtype, bounds)
+    if cast is not None and cast.shape != (count,):
+        checker.error(f"{where}: expected shape ({count},), found {cast.shape}")
+        return None
+    return cast
+
+
+def check_history(checker: Checker, where: str, history: Any, size: int) -> Optional[np.ndarray]:
+    """A saved spike history (rows by age) as booleans; None after an error."""
+    history = _cast(checker, f"{where}, _spike_history", history, np.dtype(bool))
+    if history is not None and (history.ndim != 2 or history.shape[1] != size):
+        checker.error(f"{where}, _spike_history: expected shape (depth, {size}), found {history.shape}")
+        return None
+    return history
+
+
+def split_spike_times(checker: Checker, where: str, internal: dict, size: int) -> Optional[list]:
+    """The saved spike times of a spike source, split per neuron; None after an error."""
+    flat = _cast(checker, f"{where}, _spike_times", internal["_spike_times"], np.dtype(np.float64))
+    counts = internal.get("_spike_counts", None if flat is None else [flat.size])
     counts = _cast(checker, f"{where}, _spike_counts", counts, np.dtype(np.int64), (0, 2 ** 62))
     if flat is None or counts is None:
-        return
-    if flat.ndim != 1 or counts.ndim != 1 or len(counts) != population.size or counts.sum() != len(flat):
+        return None
+    if flat.ndim != 1 or counts.ndim != 1 or len(counts) != size or counts.sum() != len(flat):
         checker.error(f"{where}, _spike_times: the counts do not match the times or the size")
-        return
-    try:
-        prepared = population._prepare_spike_times(np.split(flat, np.cumsum(counts)[:-1]))
-    except (ValueError, TypeError) as exc:
-        checker.error(f"{where}, _spike_times: {exc}")
-        return
-    plan.spike_times.append((population, prepared))
+        return None
+    return np.split(flat, np.cumsum(counts)[:-1])
 
 
-def _is_own_connectivity(projection: Any, post_ranks: np.ndarray, row_ptr: np.ndarray, pre_ranks: np.ndarray) -> bool:
-    """Whether the saved synapses are the network's own (the usual restore), which are valid by construction."""
-    if not projection._connected:
-        return False
-    own_post, own_row_ptr, own_pre, _ = projection._compressed_connectivity()
-    return (np.array_equal(post_ranks, own_post) and np.array_equal(row_ptr, own_row_ptr)
-            and np.array_equal(pre_ranks, own_pre))
-
-
-def _check_connectivity(checker: _Checker, where: str, projection: Any, saved: ProjectionState):
-    arrays = {}
+def connectivity_arrays(checker: Checker, where: str, saved: ProjectionState):
+    """``(post_ranks, row_ptr, pre_ranks)`` of a saved projection when they are 1-D integer arrays, else None."""
+    arrays = []
     for label in ("post_ranks", "row_ptr", "pre_ranks"):
         array = _as_array(checker, f"{where}, {label}", getattr(saved, label))
         if array is None:
@@ -294,10 +315,17 @@ def _check_connectivity(checker: _Checker, where: str, projection: Any, saved: P
         if array.ndim != 1 or not (array.size == 0 or np.issubdtype(array.dtype, np.integer)):
             checker.error(f"{where}: {label} must be a 1-D integer array, found {array.dtype} {array.shape}")
             return None
-        arrays[label] = array
-    post_ranks, row_ptr, pre_ranks = arrays["post_ranks"], arrays["row_ptr"], arrays["pre_ranks"]
-    if _is_own_connectivity(projection, post_ranks, row_ptr, pre_ranks):
-        return projection._host_post, projection._host_pre, slice(None)
+        arrays.append(array)
+    return tuple(arrays)
+
+
+def check_synapse_arrays(checker: Checker, where: str, post_ranks: np.ndarray, row_ptr: np.ndarray,
+                         pre_ranks: np.ndarray, pre_size: Optional[int], post_size: Optional[int]):
+    """Compressed connectivity -> (post, pre, order) of every synapse, post-major; None after an error.
+
+    ``pre_size``/``post_size`` None: that population's bound is not checked
+    (``gpunet verify`` of a file that does not hold it).
+    """
     # ranges first, then int64 casts that cannot wrap, then the order checks
     if len(row_ptr) != len(post_ranks) + 1 or (len(row_ptr) and (
             row_ptr[0] != 0 or row_ptr[-1] != len(pre_ranks) or row_ptr.min() < 0 or row_ptr.max() > len(pre_ranks))
@@ -305,15 +333,15 @@ def _check_connectivity(checker: _Checker, where: str, projection: Any, saved: P
         checker.error(f"{where}: the row pointer does not match post_ranks ({len(post_ranks)} rows) and "
                       f"pre_ranks ({len(pre_ranks)} synapses)")
         return None
-    if len(post_ranks) and (post_ranks.min() < 0 or post_ranks.max() >= projection.post.size):
-        checker.error(f"{where}: post ranks must lie in [0, {projection.post.size}), found "
+    if len(post_ranks) and (post_ranks.min() < 0 or (post_size is not None and post_ranks.max() >= post_size)):
+        checker.error(f"{where}: post ranks must lie in [0, {post_size}), found "
                       f"[{post_ranks.min()}, {post_ranks.max()}]")
         return None
     if np.any(np.diff(post_ranks.astype(np.int64)) <= 0):
         checker.error(f"{where}: post_ranks must be strictly ascending")
         return None
-    if len(pre_ranks) and (pre_ranks.min() < 0 or pre_ranks.max() >= projection.pre.size):
-        checker.error(f"{where}: pre ranks must lie in [0, {projection.pre.size}), found "
+    if len(pre_ranks) and (pre_ranks.min() < 0 or (pre_size is not None and pre_ranks.max() >= pre_size)):
+        checker.error(f"{where}: pre ranks must lie in [0, {pre_size}), found "
                       f"[{pre_ranks.min()}, {pre_ranks.max()}]")
         return None
     row_ptr = row_ptr.astype(np.int64)
@@ -329,12 +357,43 @@ def _check_connectivity(checker: _Checker, where: str, projection: Any, saved: P
     return post[order], pre[order], order
 
 
-def _delay_steps(checker: _Checker, where: str, projection: Any, delays: np.ndarray, order: Any,
-                 count: int) -> Optional[np.ndarray]:
-    """The saved delays (ms; one value or one per synapse) as steps per synapse, or None after an error."""
+def check_delays_ms(checker: Checker, where: str, delays: Any, count: int) -> Optional[np.ndarray]:
+    """Saved delays (float ms): one value or one per synapse, finite and non-negative; None after an error."""
+    delays = _cast(checker, f"{where}, delays", delays, np.dtype(np.float64))
+    if delays is None:
+        return None
+    if delays.ndim != 0 and delays.shape != (count,):
+        checker.error(f"{where}, delays: expected {count} values or one, found shape {delays.shape}")
+        return None
     if not np.all(np.isfinite(delays)) or np.any(delays < 0):
         checker.error(f"{where}, delays: must be finite and non-negative")
         return None
+    return delays
+
+
+def _is_own_connectivity(projection: Any, post_ranks: np.ndarray, row_ptr: np.ndarray, pre_ranks: np.ndarray) -> bool:
+    """Whether the saved synapses are the network's own (the usual restore), which are valid by construction."""
+    if not projection._connected:
+        return False
+    own_post, own_row_ptr, own_pre, _ = projection._compressed_connectivity()
+    return (np.array_equal(post_ranks, own_post) and np.array_equal(row_ptr, own_row_ptr)
+            and np.array_equal(pre_ranks, own_pre))
+
+
+def _check_connectivity(checker: Checker, where: str, projection: Any, saved: ProjectionState):
+    arrays = connectivity_arrays(checker, where, saved)
+    if arrays is None:
+        return None
+    post_ranks, row_ptr, pre_ranks = arrays
+    if _is_own_connectivity(projection, post_ranks, row_ptr, pre_ranks):
+        return projection._host_post, projection._host_pre, slice(None)
+    return check_synapse_arrays(checker, where, post_ranks, row_ptr, pre_ranks, projection.pre.size,
+                                projection.post.size)
+
+
+def _delay_steps(checker: Checker, where: str, projection: Any, delays: np.ndarray, order: Any,
+                 count: int) -> Optional[np.ndarray]:
+    """The saved delays (ms, checked by :func:`check_delays_ms`) as steps per synapse, or None after an error."""
     try:
         # a uniform delay is converted once, then broadcast
         steps = projection._delay_steps(delays.reshape(-1)[order] if delays.ndim else delays.reshape(1))
@@ -344,7 +403,7 @@ def _delay_steps(checker: _Checker, where: str, projection: Any, delays: np.ndar
     return np.broadcast_to(steps, (count,)) if delays.ndim == 0 else steps
 
 
-def _check_projection(checker: _Checker, plan: RestorePlan, projection: Any, saved: ProjectionState) -> None:
+def _check_projection(checker: Checker, plan: RestorePlan, projection: Any, saved: ProjectionState) -> None:
     where = f"{checker.source}: projection {projection.name!r}"
     for role, expected in (("pre", projection.pre.name), ("post", projection.post.name)):
         found = getattr(saved, role)
@@ -361,15 +420,12 @@ def _check_projection(checker: _Checker, plan: RestorePlan, projection: Any, sav
         return
     post, pre, order = connectivity
     count = len(pre)
-    delays = _cast(checker, f"{where}, delays", saved.delays, np.dtype(np.float64))
+    delays = check_delays_ms(checker, where, saved.delays, count)
     if delays is None:
         return
     own_synapses = post is projection._host_post and pre is projection._host_pre
     if own_synapses and np.array_equal(delays, projection._compressed_connectivity()[3]):
         steps = projection._host_delays  # the network's own delays, saved as gpunet writes them
-    elif delays.ndim != 0 and delays.shape != (count,):
-        checker.error(f"{where}, delays: expected {count} values or one, found shape {delays.shape}")
-        return
     else:
         steps = _delay_steps(checker, where, projection, delays, order, count)
         if steps is None:
@@ -380,7 +436,7 @@ def _check_projection(checker: _Checker, plan: RestorePlan, projection: Any, sav
         if name not in saved.values:
             checker.tolerated(f"{where}: attribute {name!r} is not in the file; it keeps its current value")
             continue
-        value = _attribute_value(checker, f"{where}, attribute {name!r}", attribute, saved.values[name], count,
+        value = attribute_value(checker, f"{where}, attribute {name!r}", attribute, saved.values[name], count,
                                  ((count,),), attribute_dtype(attribute, precision))
         if value is not None:
             values[name] = value if attribute.is_global else value[order]
@@ -388,11 +444,9 @@ def _check_projection(checker: _Checker, plan: RestorePlan, projection: Any, sav
         if name not in projection.spec.attributes:
             checker.tolerated(f"{where}: attribute {name!r} of the file does not exist in the network; skipped")
     if "_last_event" in saved.internal and "_last_event" in projection._state:
-        last = _cast(checker, f"{where}, _last_event", saved.internal["_last_event"], np.dtype(np.int64),
-                     _STAMP_RANGE)
-        if last is not None and last.shape != (count,):
-            checker.error(f"{where}, _last_event: expected shape ({count},), found {last.shape}")
-        elif last is not None:
+        last = check_per_item(checker, f"{where}, _last_event", saved.internal["_last_event"], np.dtype(np.int64),
+                              count, _STAMP_RANGE)
+        if last is not None:
             values["_last_event"] = last[order]
     same = (projection._connected and count == projection.nb_synapses
             and (post is projection._host_post or np.array_equal(post, projection._host_post))
@@ -419,7 +473,7 @@ def plan_restore(network: Any, state: NetworkState, source: str, populations: An
     network's objects to restore; ``whole_network`` restores the step counter
     and seed and reports objects that only one side has.
     """
-    checker = _Checker(source, strict)
+    checker = Checker(source, strict)
     plan = RestorePlan()
     selected_populations = network.populations if populations is True else list(populations or [])
     selected_projections = network.projections if projections is True else list(projections or [])
@@ -460,7 +514,20 @@ def plan_restore(network: Any, state: NetworkState, source: str, populations: An
     return plan
 
 
-def _check_counters(checker: _Checker, plan: RestorePlan, network: Any, state: NetworkState) -> None:
+def check_file_counters(checker: Checker, state: NetworkState) -> tuple[Optional[int], Optional[int]]:
+    """The step counter and the seed of a file as ints in their ranges; None where absent or wrong."""
+    counters = []
+    for value, check in ((state.step, check_step), (state.seed, check_seed)):
+        try:
+            counters.append(None if value is None else check(_integer(value) if _integer(value) is not None
+                                                              else value))
+        except GpunetError as exc:
+            checker.error(f"{checker.source}: {exc}")
+            counters.append(None)
+    return counters[0], counters[1]
+
+
+def _check_counters(checker: Checker, plan: RestorePlan, network: Any, state: NetworkState) -> None:
     """dt, the step counter and the seed of a whole-network file."""
     source = checker.source
     if state.dt is not None:
@@ -469,20 +536,20 @@ def _check_counters(checker: _Checker, plan: RestorePlan, network: Any, state: N
                 or not abs(dt - network.dt) <= 1e-12 * max(1.0, network.dt):
             checker.error(f"{source}: the file was saved with dt = {state.dt!r} ms, the network uses "
                           f"dt = {network.dt} ms")
-    if state.step is not None:
-        try:
-            plan.step = check_step(_integer(state.step) if _integer(state.step) is not None else state.step)
-        except GpunetError as exc:
-            checker.error(f"{source}: {exc}")
-    if state.seed is not None:
-        try:
-            plan.seed = check_seed(_integer(state.seed) if _integer(state.seed) is not None else state.seed)
-        except GpunetError as exc:
-            checker.error(f"{source}: {exc}")
+    plan.step, plan.seed = check_file_counters(checker, state)
 
 
 def _prepare(network: Any, plan: RestorePlan, source: str) -> None:
-    """Allocate everything the plan installs: rebuilt projections, grown or loaded spike ring buffers."""
+    """Allocate everything the plan installs: rebuilt projections, grown or loaded spike ring buffers.
+
+    Also checks the invariant :func:`apply_restore` relies on: every value to
+    copy has exactly the shape and dtype of the network's array it goes into.
+    """
+    for obj, name, value in plan.assignments:
+        target = obj._state[name]
+        if tuple(value.shape) != tuple(target.shape) or value.dtype != target.dtype:
+            raise StructureError(f"{source}: {obj.name!r}, {name!r}: prepared {value.dtype} {value.shape} for an "
+                                 f"array of {target.dtype} {tuple(target.shape)}; nothing was loaded")
     try:
         with network.backend.activate():
             for rebuild in plan.rebuilds:
@@ -533,7 +600,7 @@ def _prepare_histories(network: Any, plan: RestorePlan, source: str) -> None:
         plan.histories.append(_History(population, backend.asarray(layout), spiked))
 
 
-def _finish(checker: _Checker) -> None:
+def _finish(checker: Checker) -> None:
     if checker.errors:
         count = len(checker.errors)
         raise StructureError(f"{count} problem{'s' if count > 1 else ''} found, nothing was loaded:\n  - "

@@ -17,12 +17,24 @@ Concurrency rules (documented behaviour, tested):
   never seen half-written;
 * errors of background saves (disk full, permission denied, folder removed)
   are kept on their :class:`SaveHandle` and raised by ``result()`` and by
-  :func:`wait_for_saves`; the previous file stays intact.
+  :func:`wait_for_saves`; the previous file stays intact;
+* at interpreter exit the pending saves are finished (the writer threads are
+  joined); a save that failed and whose error nobody received is reported on
+  stderr (``gpunet: error: background save to PATH failed: ...``) and the
+  process exits with status :data:`EXIT_STATUS_ON_LOST_SAVE` (1) instead of 0.
+  Changing the status needs ``os._exit`` after the standard streams and
+  ``logging`` are flushed, so at-exit handlers registered *before* gpunet was
+  imported do not run then; when the script already ends with an uncaught
+  exception its status (1) is kept as it is and only the report is added.
+  Call :func:`gpunet.wait_for_saves` at the end of a script to handle such
+  errors yourself.
 """
 from __future__ import annotations
 
+import atexit
 import concurrent.futures
 import os
+import sys
 import threading
 import time
 import weakref
@@ -36,6 +48,9 @@ from gpunet.io.gather import StatePlan, assemble_state, plan_state
 from gpunet.io.host_pool import HostBufferPool
 
 STAGING_MODES = ("auto", "host", "device")
+
+#: Exit status of a process whose background save failed unreported (None keeps the status unchanged).
+EXIT_STATUS_ON_LOST_SAVE: Optional[int] = 1
 
 
 class SaveQueueFull(GpunetError):
@@ -102,6 +117,8 @@ class SaveHandle:
         self.durations: dict[str, float] = {}
         self._future: concurrent.futures.Future = concurrent.futures.Future()
         self._reported = False
+        with _outstanding_guard:  # until it succeeds or its error is received (see _report_lost_saves)
+            _outstanding.add(self)
 
     def done(self) -> bool:
         """Whether the save has finished (committed or failed)."""
@@ -111,8 +128,11 @@ class SaveHandle:
         """Wait for the commit and return the path; raise the save's error if it failed."""
         try:
             path = self._future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            raise
         except BaseException:
             self._reported = True
+            _settle(self)
             raise
         self._reported = True
         return path
@@ -122,12 +142,59 @@ class SaveHandle:
         error = self._future.exception(timeout)
         if error is not None:
             self._reported = True
+            _settle(self)
         return error
 
     def __repr__(self) -> str:
         status = "pending" if not self.done() else ("failed" if self._future.exception() else "committed")
         return f"<SaveHandle {self.path} {status}, {self.nbytes} bytes>"
 
+
+_outstanding: set = set()
+_outstanding_guard = threading.Lock()
+
+
+def _settle(handle: "SaveHandle") -> None:
+    """Forget a handle that succeeded or whose error was received."""
+    with _outstanding_guard:
+        _outstanding.discard(handle)
+
+
+def lost_saves() -> list[tuple["SaveHandle", BaseException]]:
+    """Background saves that failed and whose error nobody received yet (waits for pending ones)."""
+    with _outstanding_guard:
+        handles = list(_outstanding)
+    lost = []
+    for handle in handles:
+        error = handle._future.exception()
+        if error is not None and not handle._reported:
+            lost.append((handle, error))
+    return lost
+
+
+def _report_lost_saves() -> None:
+    """At interpreter exit: report background saves that failed unnoticed, and make the exit status say so."""
+    lost = lost_saves()
+    if not lost:
+        return
+    for handle, error in lost:
+        message = str(error).replace("\n", " ")
+        print(f"gpunet: error: background save to {handle.path} failed: {type(error).__name__}: {message}; "
+              "the file was not written", file=sys.stderr)
+    if EXIT_STATUS_ON_LOST_SAVE is None or getattr(sys, "last_value", None) is not None:
+        return  # an uncaught exception already makes the status non-zero
+    if "logging" in sys.modules:
+        sys.modules["logging"].shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
+    os._exit(EXIT_STATUS_ON_LOST_SAVE)
+
+
+# Registered at import, so that it runs after the at-exit handlers registered later (they run last-in first-out).
+atexit.register(_report_lost_saves)
 
 _path_locks: dict[str, threading.Lock] = {}
 _path_locks_guard = threading.Lock()
@@ -137,6 +204,39 @@ def _path_lock(path: Path) -> threading.Lock:
     key = os.path.abspath(path)
     with _path_locks_guard:
         return _path_locks.setdefault(key, threading.Lock())
+
+
+@dataclass(frozen=True)
+class _WriteJob:
+    """All the background writer gets: the plan captured at the call and the staged host copies.
+
+    The writer never sees the network, so nothing done to it after the call
+    (a load, a new seed, changed parameters, more steps) can reach the file.
+    """
+
+    path: Path
+    plan: StatePlan
+    ticket: Any
+    views: tuple
+    serialize: Callable
+    fsync: bool
+
+
+def _write(job: _WriteJob, handle: SaveHandle) -> None:
+    """Serialize and commit one save (on the writer thread)."""
+    wait_start = time.perf_counter()
+    job.ticket.wait()
+    handle.durations["stage"] = handle.durations["stage_call"] + time.perf_counter() - wait_start
+    host = {(r.owner, r.key): view for r, view in zip(job.plan.device_arrays, job.views)}
+    host.update({(r.owner, r.key): r.array for r in job.plan.arrays if not r.on_device})
+    state = assemble_state(job.plan, host)
+    with _path_lock(job.path):
+        serialize_start = time.perf_counter()
+        with atomic_writer(job.path, fsync=job.fsync) as stream:
+            job.serialize(state, stream)
+            commit_start = time.perf_counter()
+        handle.durations["serialize"] = commit_start - serialize_start
+        handle.durations["commit"] = time.perf_counter() - commit_start
 
 
 class Saver:
@@ -175,8 +275,7 @@ class Saver:
                started: float) -> SaveHandle:
         network = self._network()
         self._ensure_capacity(options.max_pending)
-        handle = SaveHandle(path, plan.nbytes)
-        handle.durations["gather"] = time.perf_counter() - started
+        gathered = time.perf_counter() - started
         if not self.slots.acquire(blocking=options.on_full == "wait"):
             raise SaveQueueFull(f"{path}: {self.max_pending} saves are already in flight (max_pending); "
                                 "wait for them or use on_full='wait'")
@@ -189,41 +288,44 @@ class Saver:
             with network.backend.activate():
                 ticket = network.backend.stage([r.array for r in device_refs], buffers.views, mode,
                                                base=buffers.buffer)
-            handle.durations["stage_call"] = time.perf_counter() - stage_start
+            stage_call = time.perf_counter() - stage_start
         except BaseException:
             if buffers is not None:
                 self.pool.release(buffers)
             self.slots.release()
             raise
+        handle = SaveHandle(path, plan.nbytes)
+        handle.durations.update(gather=gathered, stage_call=stage_call)
         with self._lock:
             self.pending = [h for h in self.pending if not (h.done() and h._reported)]
             self.pending.append(handle)
+        job = _WriteJob(path=path, plan=plan, ticket=ticket, views=tuple(buffers.views), serialize=serialize,
+                        fsync=options.fsync)
+        pool, slots = self.pool, self.slots
 
         def work() -> None:
             try:
-                wait_start = time.perf_counter()
-                ticket.wait()
-                handle.durations["stage"] = handle.durations["stage_call"] + time.perf_counter() - wait_start
-                host = {(r.owner, r.key): view for r, view in zip(device_refs, buffers.views)}
-                host.update({(r.owner, r.key): r.array for r in plan.arrays if not r.on_device})
-                state = assemble_state(plan, host)
-                with _path_lock(path):
-                    serialize_start = time.perf_counter()
-                    with atomic_writer(path, fsync=options.fsync) as stream:
-                        serialize(state, stream)
-                        commit_start = time.perf_counter()
-                    handle.durations["serialize"] = commit_start - serialize_start
-                    handle.durations["commit"] = time.perf_counter() - commit_start
-            except BaseException as exc:  # kept on the handle, raised by result()/wait_for_saves()
+                _write(job, handle)
+            except BaseException as exc:  # kept on the handle, raised by result()/wait_for_saves()/at exit
                 handle._future.set_exception(exc)
             else:
                 handle._future.set_result(path)
+                _settle(handle)
             finally:
-                self.pool.release(buffers)
-                self.slots.release()
+                pool.release(buffers)
+                slots.release()
 
         handle._future.set_running_or_notify_cancel()
-        self.executor.submit(work)
+        try:
+            self.executor.submit(work)
+        except RuntimeError as exc:  # the interpreter is shutting down: no writer thread can start
+            pool.release(buffers)
+            slots.release()
+            error = GpunetError(f"{path}: cannot save in the background while the interpreter shuts down")
+            handle._future.set_exception(error)
+            handle._reported = True
+            _settle(handle)
+            raise error from exc
         handle.durations["held"] = time.perf_counter() - started
         return handle
 
@@ -239,6 +341,7 @@ class Saver:
             if error is not None and not handle._reported and first_error is None:
                 first_error = error
             handle._reported = True
+            _settle(handle)
         with self._lock:
             self.pending = [h for h in self.pending if not h.done()]
         if first_error is not None:
@@ -267,8 +370,7 @@ def save_network(network: Any, path: Path, serialize: Callable, options: SaveOpt
     # On the compute stream: the spike-history gather in the plan must follow the kernels already queued there
     # (a non-blocking stream does not wait for work issued on the legacy default stream, nor the reverse).
     with network.backend.activate():
-        plan = plan_state(network, populations, projections)
-    plan.single_object = single_object
+        plan = plan_state(network, populations, projections, single_object=single_object)
     handle = saver_of(network).submit(Path(path), plan, serialize, options, started)
     if options.blocking:
         handle.result()

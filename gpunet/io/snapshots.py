@@ -1,18 +1,42 @@
 """Periodic mid-run snapshots with rotation, and resuming from the newest valid one.
 
 A :class:`Snapshotter` takes an asynchronous snapshot every ``every`` ms of
-simulated time into ``directory`` as ``snapshot-<step>.npz`` (12-digit step,
-so names sort by time).  Only the newest ``keep_last`` complete snapshots are
-kept: a snapshot becomes visible under its name only once it is committed
-(atomic rename), so rotation can never delete the newest complete one.
-Temporary files left by interrupted saves are removed when a Snapshotter
-starts.  :func:`load_latest` restores the newest snapshot that reads and
-validates, skipping torn or corrupt ones with a warning.
+simulated time into ``directory`` as ``<prefix>-<run>-<step>.npz`` (12-digit
+step).  A snapshot becomes visible under its name only once it is committed
+(atomic rename), so rotation never deletes the newest complete one.
+
+Several runs in one folder (the rules, tested):
+
+* every snapshot carries the identity of its run in its name: ``<run>`` is
+  ``YYYYmmddTHHMMSSZ`` (UTC start) plus 6 random hex digits, or a name given
+  with ``Snapshotter(run=...)`` (letters, digits, ``_`` and ``.``).  A run is
+  one line of simulation: a network keeps its run across Snapshotters (and
+  ``simulate(..., snapshot_every=...)`` calls) as long as its step counter
+  does not go back; :func:`load_latest` makes the network continue the run of
+  the snapshot it loaded; a network that goes back in time (a load, a reset)
+  starts a new run with its next snapshot.
+* rotation (``keep_last``) only ever deletes snapshots of the Snapshotter's
+  own run, oldest step first;
+* :func:`load_latest` takes the snapshot committed last (the file's
+  modification time, ties broken by step), or with ``run=`` the highest step
+  of that run; files named ``<prefix>-<step>.npz`` (older gpunet) form one
+  run named ``""``;
+* temporary files of interrupted saves are removed when a Snapshotter starts,
+  but only those whose writer is gone (:mod:`gpunet.io.temporaries`), so a
+  save in progress in the same folder, from any thread or process, is never
+  disturbed;
+* :func:`load_latest` is safe against a writer rotating concurrently: when
+  the file it chose vanishes before it is read, or a listing comes back empty
+  while snapshots are being renamed, it lists the folder again.
 """
 from __future__ import annotations
 
 import re
+import secrets
+import time
 import warnings
+import weakref
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -20,24 +44,89 @@ from gpunet.errors import FormatError
 from gpunet.io.atomic import cleanup_temporaries
 from gpunet.io.saving import SaveHandle
 
-_NAME = re.compile(r"^(?P<prefix>.+)-(?P<step>\d{12})\.npz$")
+_STEP = r"(?P<step>\d{12})\.npz$"
+_IN_NAME = re.compile(r"^(?:(?P<run>[A-Za-z0-9_.]{1,64})-)?" + _STEP)
+_RUN = re.compile(r"^[A-Za-z0-9_.]{1,64}$")
+#: How many times load_latest lists the folder again before it gives up.
+MAX_RELISTS = 200
+
+# network -> (run, step of its last snapshot or of the snapshot it was restored from)
+_lineage: "weakref.WeakKeyDictionary[Any, tuple[str, int]]" = weakref.WeakKeyDictionary()
 
 
 class SnapshotWarning(UserWarning):
     """A snapshot failed or a corrupt snapshot was skipped."""
 
 
-def list_snapshots(directory: Union[str, Path], prefix: str = "snapshot") -> list[tuple[int, Path]]:
-    """Complete snapshot files of ``directory`` as (step, path), oldest first."""
-    directory = Path(directory)
+def new_run_id() -> str:
+    """A fresh run identity: UTC start time and 6 random hex digits (``20261129T101500Za1b2c3``)."""
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + secrets.token_hex(3)
+
+
+@dataclass(frozen=True)
+class SnapshotFile:
+    """One complete snapshot file: its step, run (``""`` for unnamed runs), path and commit time."""
+
+    step: int
+    run: str
+    path: Path
+    mtime_ns: int
+
+
+def _parse(name: str, prefix: str) -> Optional[tuple[str, int]]:
+    if not name.startswith(prefix + "-"):
+        return None
+    match = _IN_NAME.match(name[len(prefix) + 1:])
+    if match is None:
+        return None
+    return match.group("run") or "", int(match.group("step"))
+
+
+def run_of(path: Union[str, Path], prefix: str = "snapshot") -> Optional[str]:
+    """The run identity in a snapshot's name (``""`` for an unnamed run, None if not a snapshot name)."""
+    parsed = _parse(Path(path).name, prefix)
+    return None if parsed is None else parsed[0]
+
+
+def _scan(directory: Path, prefix: str) -> tuple[list[SnapshotFile], bool]:
+    """The snapshot files of ``directory`` and whether one vanished while it was listed."""
+    found, vanished = [], False
     if not directory.is_dir():
-        return []
-    found = []
+        return found, vanished
     for path in directory.iterdir():
-        match = _NAME.match(path.name)
-        if match and match.group("prefix") == prefix and path.is_file():
-            found.append((int(match.group("step")), path))
-    return sorted(found)
+        parsed = _parse(path.name, prefix)
+        if parsed is None:
+            continue
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            vanished = True
+            continue
+        if info.st_mode & 0o170000 == 0o100000:  # a regular file
+            found.append(SnapshotFile(parsed[1], parsed[0], path, info.st_mtime_ns))
+    return found, vanished
+
+
+def _newest_first(files: list[SnapshotFile], run: Optional[str]) -> list[SnapshotFile]:
+    if run is not None:
+        return sorted((f for f in files if f.run == run), key=lambda f: f.step, reverse=True)
+    return sorted(files, key=lambda f: (f.mtime_ns, f.step, f.run), reverse=True)
+
+
+def snapshot_files(directory: Union[str, Path], prefix: str = "snapshot",
+                   run: Optional[str] = None) -> list[SnapshotFile]:
+    """Complete snapshots of ``directory``, oldest first: all runs in commit order, or one run by step."""
+    return list(reversed(_newest_first(_scan(Path(directory), prefix)[0], run)))
+
+
+def list_snapshots(directory: Union[str, Path], prefix: str = "snapshot",
+                   run: Optional[str] = None) -> list[tuple[int, Path]]:
+    """Complete snapshot files of ``directory`` as (step, path), oldest first.
+
+    Without ``run``: the snapshots of every run in the order they were
+    committed (modification time, then step); with ``run``: that run's, by step.
+    """
+    return [(f.step, f.path) for f in snapshot_files(directory, prefix, run)]
 
 
 class Snapshotter:
@@ -54,6 +143,10 @@ class Snapshotter:
         Number of complete snapshots kept (the older ones are deleted).
     prefix : str
         File name prefix.
+    run : str, optional
+        The run identity written into the names (letters, digits, ``_``,
+        ``.``); default: the network's current run (see the module's rules),
+        or a new one.
     **save_options
         Passed to :func:`gpunet.save` (``max_pending``, ``staging``, ...).
 
@@ -69,11 +162,13 @@ class Snapshotter:
     """
 
     def __init__(self, network: Any, directory: Union[str, Path], every: float, keep_last: int = 3,
-                 prefix: str = "snapshot", **save_options: Any) -> None:
-        if every is None or every <= 0:
-            raise ValueError(f"snapshot interval must be > 0 ms, got {every!r}")
+                 prefix: str = "snapshot", run: Optional[str] = None, **save_options: Any) -> None:
+        if every is None or not every > 0 or every == float("inf"):
+            raise ValueError(f"snapshot interval must be a finite number of ms > 0, got {every!r}")
         if keep_last < 1:
             raise ValueError(f"keep_last must be >= 1, got {keep_last}")
+        if run is not None and not _RUN.match(run):
+            raise ValueError(f"run must be 1 to 64 letters, digits, '_' or '.', got {run!r}")
         self.network = network
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -84,6 +179,13 @@ class Snapshotter:
         self.handles: list[SaveHandle] = []
         self.completed: list[SaveHandle] = []
         self.errors: list[BaseException] = []
+        step = network.get_current_step()
+        if run is None:
+            current = _lineage.get(network)
+            run = current[0] if current is not None and current[1] <= step else new_run_id()
+        self.run = run
+        self._last_step = step
+        _lineage[network] = (run, step)
         self.removed_temporaries = cleanup_temporaries(self.directory)
 
     @property
@@ -101,7 +203,8 @@ class Snapshotter:
         return cls(network, snapshot_dir, snapshot_every, keep_last=keep_last, **save_options)
 
     def path_for(self, step: int) -> Path:
-        return self.directory / f"{self.prefix}-{step:012d}.npz"
+        """The file of this run's snapshot at ``step``."""
+        return self.directory / f"{self.prefix}-{self.run}-{step:012d}.npz"
 
     def after_step(self) -> Optional[SaveHandle]:
         """Called by the simulation loop after each step; snapshots when due."""
@@ -113,8 +216,12 @@ class Snapshotter:
         """Take one asynchronous snapshot now, and rotate the committed ones."""
         from gpunet.io.api import save
         self._collect()
-        handle = save(self.path_for(self.network.get_current_step()), network=self.network, blocking=False,
-                      **self.save_options)
+        step = self.network.get_current_step()
+        if step < self._last_step:  # the network went back in time: its snapshots form a new run
+            self.run = new_run_id()
+        self._last_step = step
+        _lineage[self.network] = (self.run, step)
+        handle = save(self.path_for(step), network=self.network, blocking=False, **self.save_options)
         self.handles.append(handle)
         self.rotate()
         return handle
@@ -134,8 +241,8 @@ class Snapshotter:
         self.handles = still
 
     def rotate(self) -> list[Path]:
-        """Delete complete snapshots beyond the newest ``keep_last``; return the deleted paths."""
-        complete = list_snapshots(self.directory, self.prefix)
+        """Delete this run's complete snapshots beyond its newest ``keep_last``; return the deleted paths."""
+        complete = list_snapshots(self.directory, self.prefix, run=self.run)
         doomed = [path for _, path in complete[:-self.keep_last]]
         for path in doomed:
             path.unlink(missing_ok=True)
@@ -158,13 +265,18 @@ class Snapshotter:
 
 
 def load_latest(directory: Union[str, Path], network: Any = None, strict: bool = False,
-                prefix: str = "snapshot") -> Path:
+                prefix: str = "snapshot", run: Optional[str] = None) -> Path:
     """Restore the newest complete, valid snapshot of ``directory`` into the network.
 
-    Torn or corrupt snapshots (unreadable, bad checksum) are skipped with a
-    warning and the next older one is tried.  A snapshot that reads but does
-    not fit the network raises :class:`~gpunet.errors.StructureError` (that is
-    a wrong network, not a damaged file).
+    The newest is the one committed last (the file's modification time, ties
+    broken by step), or with ``run`` the highest step of that run.  Torn or
+    corrupt snapshots (unreadable, bad checksum) are skipped with a warning
+    and the next older one is tried.  A snapshot that reads but does not fit
+    the network raises :class:`~gpunet.errors.StructureError` (that is a wrong
+    network, not a damaged file).  A snapshot rotated away by a concurrent
+    writer between the listing and the read is not an error: the folder is
+    listed again.  The network then continues the loaded snapshot's run (a
+    Snapshotter started on it writes and rotates that run's files).
 
     Returns
     -------
@@ -174,21 +286,41 @@ def load_latest(directory: Union[str, Path], network: Any = None, strict: bool =
     Raises
     ------
     FormatError
-        When the folder holds no readable snapshot.
+        When the folder holds no readable snapshot (of ``run``).
     """
     from gpunet.io.api import _network, read_state
     from gpunet.io.restore import apply_restore, plan_restore
     net = _network(network)
-    candidates = list_snapshots(directory, prefix)
-    for _step, path in reversed(candidates):
-        try:
-            state = read_state(path)
-        except FormatError as exc:
-            warnings.warn(f"skipping unreadable snapshot {path}: {exc}", SnapshotWarning, stacklevel=2)
+    directory = Path(directory)
+    broken: set[Path] = set()
+    empty_listings = 0
+    for _attempt in range(MAX_RELISTS):
+        files, vanished = _scan(directory, prefix)
+        candidates = [f for f in _newest_first(files, run) if f.path not in broken]
+        for candidate in candidates:
+            try:
+                state = read_state(candidate.path)
+            except (FormatError, FileNotFoundError) as exc:
+                if not candidate.path.exists():  # rotated away after the listing: a newer one was committed
+                    vanished = True
+                    break
+                broken.add(candidate.path)
+                warnings.warn(f"skipping unreadable snapshot {candidate.path}: {exc}", SnapshotWarning,
+                              stacklevel=2)
+                continue
+            if not net.compiled:
+                net.compile()
+            apply_restore(net, plan_restore(net, state, str(candidate.path), strict=strict))
+            _lineage[net] = (candidate.run, net.get_current_step())
+            return candidate.path
+        if vanished:
             continue
-        if not net.compiled:
-            net.compile()
-        apply_restore(net, plan_restore(net, state, str(path), strict=strict))
-        return path
-    raise FormatError(f"{directory}: no readable snapshot named {prefix}-<step>.npz "
-                      f"({len(candidates)} candidate(s) found)")
+        # A listing taken while a snapshot is renamed into place and an older one removed can miss both:
+        # look twice more, briefly, before concluding that there is nothing to load.
+        empty_listings += 1
+        if empty_listings > 2:
+            break
+        time.sleep(0.002 * empty_listings)
+    which = f" of run {run!r}" if run is not None else ""
+    raise FormatError(f"{directory}: no readable snapshot{which} named {prefix}-<run>-<step>.npz "
+                      f"({len(broken)} unreadable one(s) skipped)")

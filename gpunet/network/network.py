@@ -25,7 +25,7 @@ import numpy as np
 
 from gpunet.backend import get_backend
 from gpunet.errors import GpunetError, StructureError
-from gpunet.network.limits import check_name, check_seed
+from gpunet.limits import check_name, check_seed
 from gpunet.network.population import LAST_SPIKE_NEVER
 from gpunet.network.progress import ProgressBar
 

@@ -12,7 +12,7 @@ from gpunet.codegen.printers import NumpyPrinter
 from gpunet.errors import ModelError, StructureError
 from gpunet.model.builtin_neurons import PoissonNeuron, SpikeSourceNeuron
 from gpunet.network import rng
-from gpunet.network.limits import MAX_STEP
+from gpunet.limits import MAX_STEP
 from gpunet.network.values import attribute_dtype, coerce_values, python_scalar
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -72,7 +72,7 @@ class Population(_AttributeAccess):
     name : str, optional
         Unique name (default ``pop<k>``); files refer to objects by name.  1 to
         128 characters among ``A-Z a-z 0-9 _ . -``; ``time_step``, ``net_id``,
-        ``obj_names`` and ``_gpunet`` are taken (see :mod:`gpunet.network.limits`).
+        ``obj_names`` and ``_gpunet`` are taken (see :mod:`gpunet.limits`).
     network : Network, optional
         Owning network (default: the module-level default network).
 

@@ -21,7 +21,7 @@ from gpunet.errors import ModelError, StructureError
 from gpunet.model.builtin_synapses import DefaultRate, DefaultSpiking
 from gpunet.network import connectors
 from gpunet.network.distributions import Distribution
-from gpunet.network.limits import MAX_DELAY_STEPS
+from gpunet.limits import MAX_DELAY_STEPS
 from gpunet.network.population import LAST_SPIKE_NEVER, Population, _AttributeAccess, _resolve_model
 from gpunet.network.values import attribute_dtype, coerce_values, python_scalar
 
@@ -93,7 +93,7 @@ class Projection(_AttributeAccess):
         Model of the synapses (default: static synapses).
     name : str, optional
         Unique name (default ``proj<k>``), with the characters a population
-        name may use (see :mod:`gpunet.network.limits`).
+        name may use (see :mod:`gpunet.limits`).
 
     Connect with one ``connect_*`` method before :meth:`Network.compile`.
     ``proj.w`` returns one list of weights per post neuron with synapses

@@ -208,3 +208,64 @@ def test_the_state_is_planned_and_gathered_with_the_backend_active(tmp_path, mon
     gn.save(tmp_path / "b.npz", network=net, blocking=False).result()
     gather.gather_state(net)
     assert len(seen) >= 3 and all(seen)
+
+
+EXIT_SCRIPT = """
+import sys
+sys.path.insert(0, {here!r})
+import gpunet as gn
+from helpers import small_network
+net = small_network(neurons=20)
+net.simulate(3.0)
+handle = gn.save(sys.argv[1], network=net, blocking=False)
+if sys.argv[2] == "received":
+    try:
+        handle.result()
+    except OSError as exc:
+        print("caught", type(exc).__name__)
+elif sys.argv[2] == "raise":
+    raise RuntimeError("the script's own error")
+print("script done", flush=True)
+"""
+
+
+def _run_exit_script(tmp_path, target, mode):
+    import subprocess
+    import sys
+    from pathlib import Path
+    script = tmp_path / "script.py"
+    script.write_text(EXIT_SCRIPT.format(here=str(Path(__file__).parent)))
+    return subprocess.run([sys.executable, str(script), str(target), mode], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_a_background_save_failing_at_exit_is_reported_with_a_nonzero_status(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    target = blocker / "state.npz"  # its folder cannot be created
+    result = _run_exit_script(tmp_path, target, "plain")
+    assert "script done" in result.stdout
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"gpunet: error: background save to {target} failed: ")
+    assert "the file was not written" in lines[0]
+
+
+def test_exit_status_and_report_when_the_error_was_received_or_the_save_succeeded(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    received = _run_exit_script(tmp_path, blocker / "state.npz", "received")
+    assert received.returncode == 0 and "caught" in received.stdout and received.stderr == ""
+    good = tmp_path / "good.npz"
+    ok = _run_exit_script(tmp_path, good, "plain")
+    assert ok.returncode == 0 and ok.stderr == ""
+    assert gn.read_state(good).step == 3  # written before the process ended
+
+
+def test_a_script_that_fails_itself_keeps_its_traceback_and_adds_the_report(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = _run_exit_script(tmp_path, blocker / "state.npz", "raise")
+    assert result.returncode == 1
+    assert "RuntimeError: the script's own error" in result.stderr
+    assert "gpunet: error: background save to" in result.stderr

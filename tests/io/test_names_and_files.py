@@ -18,7 +18,7 @@ import gpunet as gn
 from gpunet.errors import FileAccessError, FormatError, GpunetError, StructureError
 from gpunet.io.api import serializer_for
 from gpunet.io.atomic import TEMP_SUFFIX, atomic_writer
-from gpunet.network.limits import MAX_NAME_LENGTH
+from gpunet.limits import MAX_NAME_LENGTH
 
 FORMATS = [".npz", ".txt", ".gz", ".mat"]
 

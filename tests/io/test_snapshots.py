@@ -1,4 +1,7 @@
 """Periodic snapshots, rotation, cleanup of interrupted saves, resuming from the newest valid one."""
+import re
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -12,16 +15,26 @@ from gpunet.io.snapshots import SnapshotWarning
 from helpers import assert_same_state, small_network, snapshot
 
 
+def abandoned_temporary(target):
+    """A temporary of ``target`` left by a process that has exited (written by a real child process)."""
+    code = ("import sys; from gpunet.io.temporaries import temporary_path; p = temporary_path(sys.argv[1]); "
+            "p.write_bytes(b'half a file'); print(p)")
+    result = subprocess.run([sys.executable, "-c", code, str(target)], capture_output=True, text=True, check=True)
+    from pathlib import Path
+    return Path(result.stdout.strip())
+
+
 def test_simulate_takes_periodic_snapshots_and_keeps_the_last_n(tmp_path):
     net = small_network()
     net.simulate(100.0, snapshot_every=20.0, snapshot_dir=tmp_path, keep_last=2)
     assert [step for step, _ in gn.list_snapshots(tmp_path)] == [80, 100]
-    assert gn.read_state(tmp_path / "snapshot-000000000100.npz").step == 100
+    newest = gn.list_snapshots(tmp_path)[-1][1]
+    assert re.fullmatch(r"snapshot-\d{8}T\d{6}Z[0-9a-f]{6}-000000000100\.npz", newest.name)
+    assert gn.read_state(newest).step == 100
 
 
 def test_snapshotter_object_and_temporary_cleanup(tmp_path):
-    leftover = tmp_path / ".snapshot-000000000010.npz.ab12cd34.gpunet-tmp"
-    leftover.write_bytes(b"half a file")
+    leftover = abandoned_temporary(tmp_path / "snapshot-000000000010.npz")
     net = small_network()
     net.compile()
     snapshotter = gn.Snapshotter(net, tmp_path, every=5.0, keep_last=3)
@@ -39,7 +52,8 @@ def test_resume_from_latest_is_restart_equivalent(tmp_path):
     run = small_network(seed=21)
     run.simulate(60.0, snapshot_every=30.0, snapshot_dir=tmp_path)
     resumed = small_network(seed=21)
-    assert gn.load_latest(tmp_path, network=resumed) == tmp_path / "snapshot-000000000060.npz"
+    assert gn.load_latest(tmp_path, network=resumed) == gn.list_snapshots(tmp_path)[-1][1]
+    assert resumed.get_current_step() == 60
     resumed.simulate(30.0)
     assert_same_state(snapshot(straight), snapshot(resumed))
 
@@ -47,12 +61,12 @@ def test_resume_from_latest_is_restart_equivalent(tmp_path):
 def test_load_latest_skips_corrupt_snapshots_with_a_warning(tmp_path):
     net = small_network()
     net.simulate(30.0, snapshot_every=10.0, snapshot_dir=tmp_path, keep_last=5)
-    newest = tmp_path / "snapshot-000000000030.npz"
+    newest = gn.list_snapshots(tmp_path)[-1][1]
     newest.write_bytes(newest.read_bytes()[:500])  # torn
     fresh = small_network()
     with pytest.warns(SnapshotWarning, match="skipping unreadable snapshot .*000000000030"):
         loaded = gn.load_latest(tmp_path, network=fresh)
-    assert loaded.name == "snapshot-000000000020.npz" and fresh.get_current_step() == 20
+    assert loaded.name.endswith("-000000000020.npz") and fresh.get_current_step() == 20
 
 
 def test_load_latest_without_snapshots_is_format_error(tmp_path):
@@ -96,4 +110,4 @@ def test_rotation_never_deletes_the_newest_complete_snapshot(tmp_path):
         handle.result()
     snapshotter.close()
     assert [s for s, _ in gn.list_snapshots(tmp_path)] == [5]
-    assert np.isfinite(gn.read_state(tmp_path / "snapshot-000000000005.npz").populations[0].values["v"]).all()
+    assert np.isfinite(gn.read_state(snapshotter.path_for(5)).populations[0].values["v"]).all()

@@ -23,7 +23,7 @@ import gpunet as gn
 from gpunet.errors import GpunetError
 from gpunet.io.gather import gather_state
 from gpunet.io.restore import restore_state
-from gpunet.network.limits import MAX_DELAY_STEPS, MAX_STEP
+from gpunet.limits import MAX_DELAY_STEPS, MAX_STEP
 
 Typed = gn.Neuron(parameters="n = 2 : int\nflag = True : bool\nk = 3 : int, population",
                   equations="r = n", name="Typed")
