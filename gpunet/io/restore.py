@@ -482,7 +482,16 @@ def _check_counters(checker: _Checker, plan: RestorePlan, network: Any, state: N
 
 
 def _prepare(network: Any, plan: RestorePlan, source: str) -> None:
-    """Allocate everything the plan installs: rebuilt projections, grown or loaded spike ring buffers."""
+    """Allocate everything the plan installs: rebuilt projections, grown or loaded spike ring buffers.
+
+    Also checks the invariant :func:`apply_restore` relies on: every value to
+    copy has exactly the shape and dtype of the network's array it goes into.
+    """
+    for obj, name, value in plan.assignments:
+        target = obj._state[name]
+        if tuple(value.shape) != tuple(target.shape) or value.dtype != target.dtype:
+            raise StructureError(f"{source}: {obj.name!r}, {name!r}: prepared {value.dtype} {value.shape} for an "
+                                 f"array of {target.dtype} {tuple(target.shape)}; nothing was loaded")
     try:
         with network.backend.activate():
             for rebuild in plan.rebuilds:

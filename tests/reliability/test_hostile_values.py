@@ -352,3 +352,26 @@ def test_the_reported_cases_through_real_files(tmp_path, suffix):
         assert str(path) in str(error.value), label
         assert_same(fingerprint(net), reference, label)
     assert loaded >= 3  # most of these reach the loader: the writers store what they are given
+
+
+@pytest.mark.parametrize("seed", [-1, 2 ** 64, 1.5, True, "3"])
+def test_seeds_outside_their_range_are_refused_when_a_network_is_made(seed):
+    with pytest.raises(GpunetError, match=r"seed must be an integer in \[0, 2\*\*64 - 1\]"):
+        gn.Network(backend="numpy", seed=seed)
+    net = gn.Network(backend="numpy", seed=2 ** 64 - 1)
+    pop = net.create(3, gn.Izhikevich(noise=1.0), name="noisy")
+    net.connect(pop, pop, "exc").connect_fixed_probability(0.5, weights=0.1)
+    net.simulate(2.0)  # the largest seed draws numbers like any other
+    assert np.all(np.isfinite(pop.v))
+
+
+@pytest.mark.parametrize("delay", [1e12, 1e20, float(MAX_DELAY_STEPS + 1)])
+def test_delays_beyond_the_maximum_are_refused_at_connect(delay):
+    net = gn.Network(backend="numpy", seed=1)
+    pop = net.create(3, gn.Izhikevich, name="pop")
+    projection = net.connect(pop, pop, "exc")
+    with pytest.raises(GpunetError, match=f"at most {MAX_DELAY_STEPS} steps"):
+        projection.connect_all_to_all(weights=0.1, delays=delay)
+    assert not projection._connected
+    projection.connect_all_to_all(weights=0.1, delays=float(MAX_DELAY_STEPS))
+    assert projection.max_delay == MAX_DELAY_STEPS
