@@ -35,7 +35,8 @@ What each class of value may hold (anything else is an error):
 * model attributes (parameters and variables of neurons and synapses, ``w``
   included): any value of their type.  Floats may be NaN, infinite, negative
   or huge: they are data, as assigning them in code is allowed; a float that a
-  float32 network cannot hold (finite beyond its range) is refused.  Integer
+  float32 network cannot hold (finite beyond its range) is refused, and so is
+  an integer with no exact float value (beyond 2**53 for float64).  Integer
   attributes take integral values within int64, booleans 0 and 1.  Complex
   numbers, strings and objects are refused everywhere;
 * internal counters: refractory counters in ``[0, 2**31 - 1]``, last spike and
@@ -157,6 +158,12 @@ def _cast(checker: _Checker, where: str, value: Any, dtype: np.dtype,
                                                        or (array.dtype.kind == "f" and array.max() >= high + 1)):
             checker.error(f"{where}: expected integers in [{low}, {high}], found values in "
                           f"[{array.min()}, {array.max()}]")
+            return None
+    elif dtype.kind == "f" and array.dtype.kind in "iu" and array.size:
+        exact = 2 ** (np.finfo(dtype).nmant + 1)  # every integer up to this is a float of ``dtype``
+        big = array[(array > exact) | (array < -exact)]
+        if big.size and any(int(f) != i for f, i in zip(big.astype(dtype).tolist(), big.tolist())):
+            checker.error(f"{where}: integers such as {big[0]} have no exact {dtype} value")
             return None
     elif dtype.kind == "f" and array.dtype.kind == "f" and array.dtype.itemsize > dtype.itemsize and array.size:
         finite = array[np.isfinite(array)]
