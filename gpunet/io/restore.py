@@ -268,9 +268,11 @@ def _check_population(checker: _Checker, plan: RestorePlan, population: Any, sav
 def _check_spike_times(checker: _Checker, plan: RestorePlan, where: str, population: Any,
                        saved: PopulationState) -> None:
     flat = _cast(checker, f"{where}, _spike_times", saved.internal["_spike_times"], np.dtype(np.float64))
-    counts = saved.internal.get("_spike_counts", None if flat is None else [flat.size])
-    counts = _cast(checker, f"{where}, _spike_counts", counts, np.dtype(np.int64), (0, 2 ** 62))
-    if flat is None or counts is None:
+    if flat is None:
+        return
+    counts = saved.internal.get("_spike_counts", [flat.size])
+    counts = _cast(checker, f"{where}, _spike_counts", counts, np.dtype(np.int64), (0, flat.size))  # sums cannot wrap
+    if counts is None:
         return
     if flat.ndim != 1 or counts.ndim != 1 or len(counts) != population.size or counts.sum() != len(flat):
         checker.error(f"{where}, _spike_times: the counts do not match the times or the size")

@@ -443,3 +443,14 @@ def test_fuzz_any_value_of_any_dtype_in_any_field(fuzz_target, data):
             assert_same(fingerprint(net), fuzz_target["reference"], "restored")
         except AssertionError:  # a legal load that grew a ring buffer: start again from a fresh network
             fuzz_target["net"] = build()
+
+
+def test_spike_counts_whose_sum_wraps_around_are_refused():
+    twin, net = build(), build()
+    state = copy.deepcopy(gather_state(twin))
+    source = state.population("src")
+    source.internal["_spike_times"] = np.zeros(0)
+    source.internal["_spike_counts"] = np.full(4, 2 ** 62, dtype=np.int64)  # sums to 2**64 = 0 in int64
+    with pytest.raises(GpunetError, match="_spike_counts"):
+        restore_state(net, state, "wrapped.txt")
+    assert_same(fingerprint(net), fingerprint(twin), "wrapped counts")
