@@ -13,7 +13,8 @@ The API follows ANNarchy's::
     gn.save("state.npz")
 """
 from gpunet.backend import gpu_available
-from gpunet.errors import BackendError, FormatError, GpunetError, ModelError, StructureError, UnsafeFileError
+from gpunet.errors import (BackendError, FileAccessError, FormatError, GpunetError, ModelError, StructureError,
+                           UnsafeFileError)
 from gpunet.io.api import load, read_state, save, wait_for_saves
 from gpunet.io.parameters import load_parameters, save_parameters
 from gpunet.io.saving import SaveHandle, SaveOptions, SaveQueueFull
@@ -31,6 +32,7 @@ __all__ = [
     "Projection", "Monitor", "Neuron", "Synapse", "Izhikevich", "LeakyIntegrator", "IF_curr_exp", "IF_cond_exp",
     "STDP", "Hebb", "Oja", "Uniform", "Normal", "LogNormal", "DiscreteUniform", "gpu_available",
     "GpunetError", "FormatError", "UnsafeFileError", "StructureError", "ModelError", "BackendError",
+    "FileAccessError",
     "save_parameters", "load_parameters", "save", "load", "read_state", "wait_for_saves", "SaveHandle",
     "SaveQueueFull", "SaveOptions", "Snapshotter", "list_snapshots", "load_latest",
 ]

@@ -55,8 +55,9 @@ def file_error(path: PathLike, action: str, error: OSError) -> FileAccessError:
     base = type(error)
     cls = _error_classes.get(base)
     if cls is None:  # e.g. PermissionError -> a FileAccessError that is also a PermissionError
-        cls = FileAccessError if base is OSError else type(f"FileAccessError_{base.__name__}",
-                                                           (FileAccessError, base), {"__doc__": FileAccessError.__doc__})
+        cls = FileAccessError
+        if base is not OSError:
+            cls = type(f"FileAccessError_{base.__name__}", (FileAccessError, base), {"__doc__": FileAccessError.__doc__})
         _error_classes[base] = cls
     reason = error.strerror or str(error) or type(error).__name__
     if error.errno == errno.ENAMETOOLONG:

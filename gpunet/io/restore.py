@@ -295,9 +295,11 @@ def check_history(checker: Checker, where: str, history: Any, size: int) -> Opti
 def split_spike_times(checker: Checker, where: str, internal: dict, size: int) -> Optional[list]:
     """The saved spike times of a spike source, split per neuron; None after an error."""
     flat = _cast(checker, f"{where}, _spike_times", internal["_spike_times"], np.dtype(np.float64))
-    counts = internal.get("_spike_counts", None if flat is None else [flat.size])
-    counts = _cast(checker, f"{where}, _spike_counts", counts, np.dtype(np.int64), (0, 2 ** 62))
-    if flat is None or counts is None:
+    if flat is None:
+        return None
+    counts = internal.get("_spike_counts", [flat.size])
+    counts = _cast(checker, f"{where}, _spike_counts", counts, np.dtype(np.int64), (0, flat.size))  # sums cannot wrap
+    if counts is None:
         return None
     if flat.ndim != 1 or counts.ndim != 1 or len(counts) != size or counts.sum() != len(flat):
         checker.error(f"{where}, _spike_times: the counts do not match the times or the size")

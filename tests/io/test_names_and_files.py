@@ -220,3 +220,13 @@ def test_a_write_error_mid_save_is_a_gpunet_error_with_its_errno(tmp_path, monke
         net.save(path)
     assert error.value.errno == errno.ENOSPC and isinstance(error.value.__cause__, OSError)
     assert path.read_bytes() == good and temporaries(tmp_path) == []
+
+
+def test_parameter_files_with_names_too_long_are_gpunet_errors(tmp_path):
+    net = two_populations()
+    long_path = tmp_path / ("p" * 300 + ".json")
+    with pytest.raises(FileAccessError, match="File name too long"):
+        net.save_parameters(long_path)
+    with pytest.raises(GpunetError, match="File name too long"):
+        net.load_parameters(long_path)
+    assert os.listdir(tmp_path) == []
