@@ -59,10 +59,14 @@ def compare_arrays(label: str, a: Any, b: Any, out: list[str]) -> None:
                 delta = np.abs(a.astype(np.float64) - b.astype(np.float64))
             detail = f"max |a - b| = {float(np.nanmax(delta)) if np.any(~np.isnan(delta)) else float('nan'):.6g}, "
         count = int(np.count_nonzero(different))
-        out.append(f"{label}: {detail}first difference at index {list(index)} ({a[index]!r} != {b[index]!r}), "
+        out.append(f"{label}: {detail}first difference at index {list(index)} ({_plain(a[index])!r} != {_plain(b[index])!r}), "
                    f"{count} of {max(a.size, 1)} value(s) differ")
     elif a.dtype.kind != b.dtype.kind:
         out.append(f"{label}: equal values of different kinds ({a.dtype} != {b.dtype})")
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _compare_plain(label: str, a: Any, b: Any, out: list[str]) -> None:
