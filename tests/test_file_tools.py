@@ -13,6 +13,8 @@ import warnings
 from argparse import Namespace
 from pathlib import Path
 
+import os
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -26,6 +28,8 @@ from gpunet.io.state_diff import compare_states
 
 sys.path.insert(0, str(Path(__file__).parent / "io"))
 from helpers import small_network  # noqa: E402
+
+LONG = os.environ.get("GPUNET_TEST_PROFILE") == "long"  # the fuzzing profile (tests/conftest.py)
 
 
 def gpunet(*args):
@@ -160,7 +164,7 @@ DAMAGES = {
 }
 
 
-@settings(max_examples=30)
+@settings(max_examples=1000 if LONG else 30)
 @given(names=st.lists(st.sampled_from(sorted(DAMAGES)), min_size=1, max_size=3, unique=True),
        suffix=st.sampled_from([".npz", ".txt"]))
 def test_verify_says_ok_exactly_when_load_accepts(base_state, tmp_path_factory, names, suffix):

@@ -182,7 +182,8 @@ class Snapshotter:
         step = network.get_current_step()
         if run is None:
             current = _lineage.get(network)
-            run = current[0] if current is not None and current[1] <= step else new_run_id()
+            # an unnamed run (files of older gpunet) is not continued: its names cannot say whose they are
+            run = current[0] if current is not None and current[0] and current[1] <= step else new_run_id()
         self.run = run
         self._last_step = step
         _lineage[network] = (run, step)

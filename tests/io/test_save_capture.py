@@ -11,6 +11,8 @@ import io
 import threading
 from pathlib import Path
 
+import os
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -26,6 +28,8 @@ from gpunet.network.projection import Projection
 from helpers import small_network
 
 SUFFIXES = (".npz", ".txt", ".gz", ".mat")
+
+LONG = os.environ.get("GPUNET_TEST_PROFILE") == "long"  # the fuzzing profile (tests/conftest.py)
 
 
 def blocking_bytes(net, suffix: str) -> bytes:
@@ -91,7 +95,7 @@ OPERATIONS = st.one_of(
 )
 
 
-@settings(max_examples=15)
+@settings(max_examples=300 if LONG else 15)
 @given(operations=st.lists(OPERATIONS, min_size=2, max_size=10))
 def test_queued_saves_hold_everything_of_their_call(tmp_path_factory, other_files, operations):
     folder = tmp_path_factory.mktemp("capture")

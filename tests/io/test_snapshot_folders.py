@@ -166,7 +166,9 @@ def test_older_unnamed_snapshots_are_one_run_and_never_rotated(tmp_path):
     snapshotter.close()
     assert (tmp_path / "snapshot-000000000000.npz").exists()
     assert [(f.run, f.step) for f in snapshot_files(tmp_path, run="")] == [("", 0)]
-    assert gn.load_latest(tmp_path, network=tiny(), run="").name == "snapshot-000000000000.npz"
+    resumed = tiny()
+    assert gn.load_latest(tmp_path, network=resumed, run="").name == "snapshot-000000000000.npz"
+    assert gn.Snapshotter(resumed, tmp_path, every=1.0).path_for(1).name.startswith("snapshot-2")  # a new run
 
 
 # -- load_latest against a rotating writer ----------------------------------------------------------------------
@@ -242,7 +244,7 @@ ACTIONS = st.lists(st.tuples(st.integers(0, 2), st.sampled_from(["step", "snapsh
                    min_size=1, max_size=14)
 
 
-@settings(max_examples=12)
+@settings(max_examples=300 if LONG else 12)
 @given(actions=ACTIONS, keep_last=st.integers(1, 3))
 def test_runs_in_one_folder_rotate_and_resolve_as_documented(tmp_path_factory, actions, keep_last):
     folder = tmp_path_factory.mktemp("runs")
