@@ -290,7 +290,7 @@ def load_latest(directory: Union[str, Path], network: Any = None, strict: bool =
         When the folder holds no readable snapshot (of ``run``).
     """
     from gpunet.io.api import _network, read_state
-    from gpunet.io.restore import apply_restore, plan_restore
+    from gpunet.io.restore import restore_state
     net = _network(network)
     directory = Path(directory)
     broken: set[Path] = set()
@@ -309,9 +309,7 @@ def load_latest(directory: Union[str, Path], network: Any = None, strict: bool =
                 warnings.warn(f"skipping unreadable snapshot {candidate.path}: {exc}", SnapshotWarning,
                               stacklevel=2)
                 continue
-            if not net.compiled:
-                net.compile()
-            apply_restore(net, plan_restore(net, state, str(candidate.path), strict=strict))
+            restore_state(net, state, str(candidate.path), strict=strict)
             _lineage[net] = (candidate.run, net.get_current_step())
             return candidate.path
         if vanished:

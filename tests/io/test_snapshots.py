@@ -69,6 +69,17 @@ def test_load_latest_skips_corrupt_snapshots_with_a_warning(tmp_path):
     assert loaded.name.endswith("-000000000020.npz") and fresh.get_current_step() == 20
 
 
+def test_load_latest_that_does_not_fit_leaves_an_uncompiled_network_uncompiled(tmp_path):
+    net = small_network(neurons=60)
+    net.simulate(10.0, snapshot_every=10.0, snapshot_dir=tmp_path)
+    other = small_network(neurons=61)  # a network the snapshot does not fit, not compiled yet
+    assert not other.compiled
+    with pytest.raises(gn.StructureError, match="expected size 61"):
+        gn.load_latest(tmp_path, network=other)
+    assert not other.compiled
+    other.create(5, gn.Izhikevich, name="added_after_the_failed_load")  # still buildable
+
+
 def test_load_latest_without_snapshots_is_format_error(tmp_path):
     with pytest.raises(FormatError, match="no readable snapshot"):
         gn.load_latest(tmp_path, network=small_network())
