@@ -8,6 +8,7 @@ choice: a load fills the compiled state, including spike queues).
 """
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -92,14 +93,20 @@ def save(filename: PathLike, populations: Any = True, projections: Any = True, n
                         populations=populations, projections=projections)
 
 
-def read_state(filename: PathLike) -> NetworkState:
-    """Parse any supported state file into a :class:`NetworkState` (no network needed)."""
+def read_state(filename: PathLike, *, max_output: Optional[int] = None) -> NetworkState:
+    """Parse any supported state file into a :class:`NetworkState` (no network needed).
+
+    ``max_output`` caps what compressed content (``.gz``, ``.mat`` variables, deflated ``.npz``
+    members) may inflate to; default ``64 x the file's size + 1 GiB`` (docs/FORMAT.md, "Memory bound").
+    """
     path = Path(filename)
     module = formats.format_for(path)
     if not hasattr(module, "load"):
         raise FormatError(f"{path}: the {path.suffix} format does not hold a network state")
     if not path.exists():
         raise FormatError(f"{path}: no such file")
+    if max_output is not None and "max_output" in inspect.signature(module.load).parameters:
+        return module.load(path, max_output=max_output)
     return module.load(path)
 
 

@@ -419,7 +419,7 @@ def _read(handle: BinaryIO, source: str, archive: Optional[zipfile.ZipFile], max
                              format_version=manifest["format_version"],
                              gpunet_version=manifest.get("gpunet_version"),
                              single_object=bool(manifest.get("single_object", False)))
-        for field_name, kind in (("step", int), ("seed", int), ("dt", (int, float))):
+        for field_name, kind in (("step", int), ("seed", int), ("dt", (int, float)), ("net_id", int)):
             value = getattr(state, field_name)
             if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
                 raise _fail(source, f"manifest field {field_name!r} has the wrong type")
