@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import io
+import math
 import os
 import struct
 import zipfile
@@ -337,7 +338,7 @@ def _read_array(archive: zipfile.ZipFile, source: str, owner: str, key: str, spe
         raise _fail(source, f"{where}: member {member!r} does not match the manifest's CRC-32 "
                             "(swapped or modified member)")
     dtype = np.dtype(dtype_name)
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: a lying shape cannot wrap around
     if info.file_size < expected or info.file_size > expected + 65536:
         raise _fail(source, f"{where}: declares {expected} bytes of data but the member holds {info.file_size}")
     if info.compress_type == zipfile.ZIP_STORED and raw is not None:
