@@ -87,14 +87,19 @@ def save(filename: PathLike, populations: Any = True, projections: Any = True, n
                         populations=populations, projections=projections)
 
 
-def read_state(filename: PathLike) -> NetworkState:
-    """Parse any supported state file into a :class:`NetworkState` (no network needed)."""
+def read_state(filename: PathLike, *, max_output: Optional[int] = None) -> NetworkState:
+    """Parse any supported state file into a :class:`NetworkState` (no network needed).
+
+    ``max_output`` caps what compressed content (``.gz``, ``.mat`` variables, deflated ``.npz``
+    members) may inflate to; default ``64 x the file's size + 1 GiB`` (docs/FORMAT.md, "Memory bound").
+    """
     path = Path(filename)
     fmt = formats.state_format(path)
+    options = {"max_output": max_output} if max_output is not None and fmt.inflates else {}
     try:
         if not path.exists():
             raise FormatError(f"{path}: no such file")
-        return fmt.read(path)
+        return fmt.read(path, **options)
     except OSError as exc:  # name too long, permission denied, a folder, an I/O error...
         raise file_error(path, "cannot load", exc) from exc
 

@@ -64,3 +64,9 @@ def test_parameters_keep_annarchys_any_suffix(tmp_path):
     net = _compiled_network()
     net.save_parameters(tmp_path / "params.txt")
     assert gn.load_parameters(tmp_path / "params.txt", network=net) == {}
+
+
+def test_inflates_says_which_readers_take_a_decompression_cap():
+    import inspect
+    for fmt in formats.FORMATS:
+        assert ("max_output" in inspect.signature(fmt.module.load).parameters) == fmt.inflates, fmt.name

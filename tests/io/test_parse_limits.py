@@ -204,3 +204,18 @@ def test_mat_metadata_nested_beyond_the_interpreter_is_a_format_error(mat_dict):
     scipy.io.savemat(buffer, changed, long_field_names=True, oned_as="row")
     with pytest.raises(FormatError, match=r"deep\.mat: variable 'gpunet', field 'meta': JSON nested"):
         state_mat.loads(buffer.getvalue(), "deep.mat")
+
+
+def test_read_state_passes_a_decompression_cap_to_every_compressed_format(tmp_path):
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from helpers import small_network
+    import gpunet as gn
+    net = small_network(neurons=20)
+    for name in ("s.txt.gz", "s.npz", "s.mat"):
+        path = tmp_path / name
+        gn.save(path, network=net, compress=name.endswith(".npz"))
+        assert gn.read_state(path, max_output=1 << 30).populations[0].size == 20
+    with pytest.raises(FormatError, match=r"s\.txt\.gz: decompresses to more than 1000 bytes"):
+        gn.read_state(tmp_path / "s.txt.gz", max_output=1000)
+    with pytest.raises(FormatError, match=r"s\.npz: object .* the deflated members inflate to more"):
+        gn.read_state(tmp_path / "s.npz", max_output=1000)

@@ -52,6 +52,9 @@ class FileFormat:
     carries_internal : bool
         Holds gpunet's internal state (refractory counters, spike history,
         last events, seed), so a restart from it is bit-identical.
+    inflates : bool
+        Holds compressed content; its reader takes ``max_output``, the cap on
+        what that content may inflate to.
     """
 
     name: str
@@ -60,6 +63,7 @@ class FileFormat:
     description: str
     compressible: bool = False
     carries_internal: bool = False
+    inflates: bool = False
 
     @property
     def module(self) -> ModuleType:
@@ -89,9 +93,10 @@ class FileFormat:
 FORMATS: tuple[FileFormat, ...] = (
     FileFormat("params_json", "parameters", (".json",), "global parameters (JSON, ANNarchy's layout)"),
     FileFormat("state_npz", "state", (".npz",), "gpunet native state (ANNarchy's .npz is read too)",
-               compressible=True, carries_internal=True),
-    FileFormat("state_mat", "state", (".mat",), "state as Matlab structs (ANNarchy's layout)", carries_internal=True),
-    FileFormat("state_gzip", "state", (".gz",), "gzipped ANNarchy pickle", carries_internal=True),
+               compressible=True, carries_internal=True, inflates=True),
+    FileFormat("state_mat", "state", (".mat",), "state as Matlab structs (ANNarchy's layout)", carries_internal=True,
+               inflates=True),
+    FileFormat("state_gzip", "state", (".gz",), "gzipped ANNarchy pickle", carries_internal=True, inflates=True),
     FileFormat("state_pickle", "state", (), "ANNarchy pickle (restricted unpickler)", carries_internal=True),
 )
 _BY_SUFFIX = {suffix: fmt for fmt in FORMATS for suffix in fmt.suffixes}

@@ -216,8 +216,11 @@ class _Reader:
         rows = shape[0]
         if rows == 1:
             return np.array([text])
-        grid = np.array(list(text), dtype="U1").reshape((rows, count // rows), order="F")
-        return np.array(["".join(row) for row in grid])
+        columns = count // rows
+        # One 4-byte item per character (no Python object per character), rows read out as strings.
+        codes = np.frombuffer(text.encode("utf-32-le"), dtype="<U1")
+        grid = np.ascontiguousarray(codes.reshape((rows, columns), order="F"))
+        return grid.view(f"<U{columns}").reshape(rows)
 
     def structure(self, buf: memoryview, pos: int, end: int, shape: tuple, count: int, depth: int) -> np.ndarray:
         kind, data, pos = self.tag(buf, pos, end)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import io
+import math
 import os
 import struct
 import zipfile
@@ -337,7 +338,7 @@ def _read_array(archive: zipfile.ZipFile, source: str, owner: str, key: str, spe
         raise _fail(source, f"{where}: member {member!r} does not match the manifest's CRC-32 "
                             "(swapped or modified member)")
     dtype = np.dtype(dtype_name)
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: a lying shape cannot wrap around
     if info.file_size < expected or info.file_size > expected + 65536:
         raise _fail(source, f"{where}: declares {expected} bytes of data but the member holds {info.file_size}")
     if info.compress_type == zipfile.ZIP_STORED and raw is not None:
@@ -419,7 +420,7 @@ def _read(handle: BinaryIO, source: str, archive: Optional[zipfile.ZipFile], max
                              format_version=manifest["format_version"],
                              gpunet_version=manifest.get("gpunet_version"),
                              single_object=bool(manifest.get("single_object", False)))
-        for field_name, kind in (("step", int), ("seed", int), ("dt", (int, float))):
+        for field_name, kind in (("step", int), ("seed", int), ("dt", (int, float)), ("net_id", int)):
             value = getattr(state, field_name)
             if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
                 raise _fail(source, f"manifest field {field_name!r} has the wrong type")
