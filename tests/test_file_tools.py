@@ -272,6 +272,17 @@ def test_diff_command_reports_seed_and_extra_state(base_state, tmp_path):
     assert same.returncode == 0 and "no differences" in same.stdout, same.stdout
 
 
+def test_diff_sees_one_uniform_delay_and_the_same_delay_per_synapse_as_equal(base_state):
+    per_synapse = copy.deepcopy(base_state)
+    proj = per_synapse.projections[0]
+    assert np.ndim(proj.delays) == 0
+    proj.delays = np.full(proj.nb_synapses, float(proj.delays))
+    assert compare_states(base_state, per_synapse) == []
+    proj.delays[4] += 1.0
+    (line,) = compare_states(base_state, per_synapse)
+    assert line.startswith("proj0.delays: max |a - b| = 1, first difference at index [4]")
+
+
 def test_diff_treats_nan_as_equal_and_compares_ints_exactly():
     out = []
     from gpunet.io.state_diff import compare_arrays

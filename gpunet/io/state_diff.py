@@ -82,6 +82,15 @@ def _same_number(a: Any, b: Any) -> bool:
     return x == y or (x != x and y != y)
 
 
+def _same_form(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A 0-d array beside a 1-D one, broadcast to its length."""
+    if a.ndim == 0 and b.ndim == 1:
+        return np.broadcast_to(a, b.shape), b
+    if b.ndim == 0 and a.ndim == 1:
+        return a, np.broadcast_to(b, a.shape)
+    return a, b
+
+
 def _compare_mapping(name: str, a: dict, b: dict, out: list[str]) -> None:
     for key in dict.fromkeys(list(a) + list(b)):
         if key not in a or key not in b:
@@ -117,5 +126,8 @@ def compare_states(a: NetworkState, b: NetworkState) -> list[str]:
             _compare_mapping(name, obj_a.internal, obj_b.internal, out)
             if kind == "projections":
                 for field in _CONNECTIVITY:
-                    compare_arrays(f"{name}.{field}", getattr(obj_a, field), getattr(obj_b, field), out)
+                    x, y = getattr(obj_a, field), getattr(obj_b, field)
+                    if field == "delays":  # one uniform delay and the same delay per synapse are one state
+                        x, y = _same_form(np.asarray(x), np.asarray(y))
+                    compare_arrays(f"{name}.{field}", x, y, out)
     return out
