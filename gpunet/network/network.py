@@ -318,7 +318,7 @@ class Network:
                         projection._state["_last_event"][...] = LAST_SPIKE_NEVER
             if monitors:
                 for monitor in self.monitors:
-                    monitor.get(keep=False)
+                    monitor.reset()
         self._step = 0
 
     # -- persistence (implemented in gpunet.io) -----------------------------------

@@ -206,7 +206,10 @@ class Projection(_AttributeAccess):
         return self._connect(post, pre, weights, delays)
 
     def connect_from_matrix(self, weights: Any, delays: Any = 0.0, pre_post: bool = False) -> "Projection":
-        """Connect from a dense (post, pre) matrix; NaN or None means no synapse."""
+        """Connect from a dense (post, pre) matrix (``pre_post=True``: (pre, post)); None or NaN: no synapse.
+
+        Delays: one value, a distribution, or a matrix of the weights' shape.
+        """
         self._check_not_connected()
         if pre_post:
             weights = np.asarray(weights, dtype=object).T
@@ -216,7 +219,11 @@ class Projection(_AttributeAccess):
         return self._connect(post, pre, values, delays if delay_values is None else delay_values)
 
     def connect_from_sparse(self, weights: Any, delays: Any = 0.0) -> "Projection":
-        """Connect from a scipy.sparse (post, pre) matrix."""
+        """Connect from a scipy.sparse **(pre, post)** matrix, as ANNarchy 5 reads it.
+
+        Note the orientation: the transpose of :meth:`connect_from_matrix`'s
+        (measured on ANNarchy 5.0.4.1).  Stored zeros are synapses of weight 0.
+        """
         self._check_not_connected()
         post, pre, values, delay_values = connectors.from_sparse(weights, self.pre.size, self.post.size, delays)
         return self._connect(post, pre, values, delays if delay_values is None else delay_values)
