@@ -71,9 +71,11 @@ def test_helpers_without_spikes_call_get_and_use_the_recording_window():
     net.simulate(10.0)
     assert monitor.mean_fr() == pytest.approx(ANNARCHY_MEAN_FR, rel=1e-12)
     net.simulate(5.0)  # 50 steps without a spike: a new window, empty
-    assert monitor.mean_fr() == 0.0
-    rates = monitor.population_rate()
+    spikes = monitor.get("spike")
+    assert monitor.mean_fr(spikes) == 0.0
+    rates = monitor.population_rate(spikes)
     assert len(rates) == 51 and not rates.any()
+    assert len(monitor.population_rate()) == 1  # get() again: a window of no step (ANNarchy: stop - start + 1)
 
 
 def test_period_never_drops_spikes():
@@ -84,12 +86,12 @@ def test_period_never_drops_spikes():
     periodic = net.monitor(pop, ["spike", "v"], period=1.0)
     net.simulate(200.0)
     all_spikes, periodic_spikes = every.get("spike"), periodic.get("spike")
-    assert sum(map(len, all_spikes.values())) > 500
+    assert sum(map(len, all_spikes.values())) > 400
     assert periodic_spikes == all_spikes
+    assert periodic.times("v").tolist() == list(range(0, 2000, 10))
     v, sampled = every.get("v"), periodic.get("v")
     assert v.shape == (2000, 50) and sampled.shape == (200, 50)
     assert np.array_equal(sampled, v[::10])
-    assert periodic.times("v").tolist() == list(range(0, 2000, 10))
 
 
 def test_spike_storage_grows_with_spikes_not_with_steps():
@@ -99,8 +101,6 @@ def test_spike_storage_grows_with_spikes_not_with_steps():
     net.simulate(500.0)
     assert monitor.nbytes == 0  # 20,000 silent neurons over 500 steps: no event, no byte
     assert sum(map(len, monitor.get("spike").values())) == 0
-    busy = net.create(gn.SpikeSourceArray([[float(t)] for t in range(3000)]), name="busy")
-    assert busy is not None
     net2 = gn.Network(dt=1.0, seed=1, backend="numpy")
     source = net2.create(gn.SpikeSourceArray([[float(t % 100)] for t in range(3000)]))
     counted = net2.monitor(source, "spike")
