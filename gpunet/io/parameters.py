@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional, Union
 
@@ -28,6 +27,7 @@ import sympy
 
 from gpunet.errors import FormatError, GpunetError, StructureError
 from gpunet.io.formats import params_json
+from gpunet.io.user_warnings import warn_at_caller
 
 if TYPE_CHECKING:  # pragma: no cover
     from gpunet.network.network import Network
@@ -230,9 +230,9 @@ def _plan_object(obj: Any, kind: str, values: dict, global_only: bool, problems:
         where = f"{kind} {obj.name!r}, parameter {name!r}"
         attribute = attributes.get(name)
         if attribute is None:
-            warnings.warn(f"{source}: {kind} {obj.name!r} has no parameter {name!r}; ignored. Its "
+            warn_at_caller(f"{source}: {kind} {obj.name!r} has no parameter {name!r}; ignored. Its "
                           f"{'global ' if global_only else ''}parameters are: {', '.join(known) or 'none'}",
-                          UserWarning, stacklevel=4)
+                          UserWarning)
             continue
         if not attribute.is_parameter:
             problems.add(StructureError, f"{where}: {name!r} is a variable of model {obj.spec.name!r}, not a "
@@ -269,8 +269,8 @@ def _plan(net: "Network", content: dict, global_only: bool, source: str) -> tupl
     problems = _Problems(source)
     unexpected = [key for key in content if key not in SECTIONS]
     if unexpected:
-        warnings.warn(f"{source}: unknown top-level key(s) {', '.join(map(repr, unexpected))} ignored; a "
-                      f"parameter file has {', '.join(map(repr, SECTIONS))}", UserWarning, stacklevel=3)
+        warn_at_caller(f"{source}: unknown top-level key(s) {', '.join(map(repr, unexpected))} ignored; a "
+                      f"parameter file has {', '.join(map(repr, SECTIONS))}", UserWarning)
     planned: list[_Assignment] = []
     for section, kind in _OBJECT_SECTIONS.items():
         by_name = {obj.name: obj for obj in _objects(net, section)}
@@ -278,9 +278,9 @@ def _plan(net: "Network", content: dict, global_only: bool, source: str) -> tupl
             obj = by_name.get(name)
             if obj is None:
                 # Its values go nowhere (ANNarchy applies them to the previous object).
-                warnings.warn(f"{source}: the network has no {kind} {name!r}; its values are ignored. "
+                warn_at_caller(f"{source}: the network has no {kind} {name!r}; its values are ignored. "
                               f"{section.capitalize()}: {', '.join(map(repr, by_name)) or 'none'}",
-                              UserWarning, stacklevel=3)
+                              UserWarning)
                 continue
             if not isinstance(values, dict):
                 problems.add(FormatError, f"{kind} {name!r}: expected a JSON object of parameter values, "
@@ -290,8 +290,8 @@ def _plan(net: "Network", content: dict, global_only: bool, source: str) -> tupl
     network_values = _section(content, "network", problems)
     constants = _section(content, "constants", problems)
     if constants:
-        warnings.warn(f"{source}: gpunet has no constants; ignored {', '.join(map(repr, constants))}",
-                      UserWarning, stacklevel=3)
+        warn_at_caller(f"{source}: gpunet has no constants; ignored {', '.join(map(repr, constants))}",
+                      UserWarning)
     _check_bounds(planned, problems)
     problems.raise_if_any()
     return planned, network_values

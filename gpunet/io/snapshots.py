@@ -12,13 +12,13 @@ validates, skipping torn or corrupt ones with a warning.
 from __future__ import annotations
 
 import re
-import warnings
 from pathlib import Path
 from typing import Any, Optional, Union
 
 from gpunet.errors import FormatError
 from gpunet.io.atomic import cleanup_temporaries
 from gpunet.io.saving import SaveHandle
+from gpunet.io.user_warnings import warn_at_caller
 
 _NAME = re.compile(r"^(?P<prefix>.+)-(?P<step>\d{12})\.npz$")
 
@@ -128,7 +128,7 @@ class Snapshotter:
             error = handle.exception()
             if error is not None:
                 self.errors.append(error)
-                warnings.warn(f"snapshot {handle.path} failed: {error}", SnapshotWarning, stacklevel=3)
+                warn_at_caller(f"snapshot {handle.path} failed: {error}", SnapshotWarning)
             else:
                 self.completed.append(handle)
         self.handles = still
@@ -178,13 +178,13 @@ def load_latest(directory: Union[str, Path], network: Any = None, strict: bool =
     """
     from gpunet.io.api import _network, read_state
     from gpunet.io.restore import apply_restore, plan_restore
-    net = _network(network)
+    net = _network(network, action=f"load_latest({str(directory)!r})")
     candidates = list_snapshots(directory, prefix)
     for _step, path in reversed(candidates):
         try:
             state = read_state(path)
         except FormatError as exc:
-            warnings.warn(f"skipping unreadable snapshot {path}: {exc}", SnapshotWarning, stacklevel=2)
+            warn_at_caller(f"skipping unreadable snapshot {path}: {exc}", SnapshotWarning)
             continue
         if not net.compiled:
             net.compile()
