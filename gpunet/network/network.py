@@ -382,7 +382,8 @@ class Network:
         Returns
         -------
         float
-            The simulated time in ms.
+            The simulated time in ms (steps x dt; ANNarchy 5.0.4.1 returns
+            steps / dt, the same number only when dt = 1).
         """
         populations = list(population) if isinstance(population, (list, tuple)) else [population]
         if operator not in ("and", "or"):

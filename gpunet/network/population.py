@@ -38,6 +38,8 @@ def _parse_stop_condition(condition: Optional[str], spec: Any, name: Optional[st
     flag = flag.strip()
     if flag not in ("", "any", "all"):
         raise ModelError(f"population {name or ''!r}: stop_condition flag must be 'any' or 'all', got {flag!r}")
+    if text.strip() == "spiked":  # ANNarchy's "spiked : any" / "spiked : all": on the spikes of this step
+        return compile("SP", "<stop_condition>", "eval"), flag == "any"
     parser = ExpressionParser({n: sympy.Symbol(n) for n in spec.attributes} | {"t": sympy.Symbol("t")})
     try:
         expr = parser.parse(text)
@@ -96,7 +98,8 @@ class Population(_AttributeAccess):
     stop_condition : str, optional
         Condition on the neurons' attributes that stops
         :meth:`Network.simulate_until` (``"v > 0.0"``: when every neuron meets
-        it; ``"v > 0.0 : any"``: when one does), as in ANNarchy.
+        it; ``"v > 0.0 : any"``: when one does; ``"spiked : any"``: when a
+        neuron spikes), as in ANNarchy.
 
     Notes
     -----
@@ -310,7 +313,7 @@ class Population(_AttributeAccess):
         if self._stop is None:
             return False
         code, any_neuron = self._stop
-        met = eval(code, {"xp": self._xp, "S": self._state})  # noqa: S307 - generated from the parsed condition
+        met = eval(code, {"xp": self._xp, "S": self._state, "SP": self._spiked})  # noqa: S307 - generated
         met = self._xp.asarray(met)
         return bool(met.any() if any_neuron else met.all())
 

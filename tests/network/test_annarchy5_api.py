@@ -113,6 +113,15 @@ def test_simulate_until_stops_on_the_stop_condition():
         pair.create(1, RISING, stop_condition="q > 1")
 
 
+def test_simulate_until_spiked_any():
+    ramp = gn.Neuron(equations="dv/dt = 1.0", spike="v > 3.0", reset="v = 0.0", name="Ramp")
+    net = gn.Network(dt=0.5, seed=1, backend="numpy")
+    pop = net.create(2, ramp, stop_condition="spiked : any")
+    # v = 0.5 per step: 3.5 > 3.0 after 7 steps, then reset to 0
+    assert net.simulate_until(100.0, pop) == 3.5 and net.current_step == 7
+    assert gn.simulate_until(100.0, pop) == 3.5 and net.current_step == 14  # module level: pop's own network
+
+
 def stdp_network():
     net = gn.Network(dt=1.0, seed=1, backend="numpy")
     pre = net.create(gn.SpikeSourceArray([[float(t) for t in range(2, 100, 7)]]))
