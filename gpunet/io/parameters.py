@@ -231,8 +231,8 @@ def _plan_object(obj: Any, kind: str, values: dict, global_only: bool, problems:
         attribute = attributes.get(name)
         if attribute is None:
             warn_at_caller(f"{source}: {kind} {obj.name!r} has no parameter {name!r}; ignored. Its "
-                          f"{'global ' if global_only else ''}parameters are: {', '.join(known) or 'none'}",
-                          UserWarning)
+                           f"{'global ' if global_only else ''}parameters are: {', '.join(known) or 'none'}",
+                           UserWarning)
             continue
         if not attribute.is_parameter:
             problems.add(StructureError, f"{where}: {name!r} is a variable of model {obj.spec.name!r}, not a "
@@ -270,28 +270,37 @@ def _plan(net: "Network", content: dict, global_only: bool, source: str) -> tupl
     unexpected = [key for key in content if key not in SECTIONS]
     if unexpected:
         warn_at_caller(f"{source}: unknown top-level key(s) {', '.join(map(repr, unexpected))} ignored; a "
-                      f"parameter file has {', '.join(map(repr, SECTIONS))}", UserWarning)
+                       f"parameter file has {', '.join(map(repr, SECTIONS))}", UserWarning)
     planned: list[_Assignment] = []
+    unmatched: list[str] = []
+    matched = 0
     for section, kind in _OBJECT_SECTIONS.items():
         by_name = {obj.name: obj for obj in _objects(net, section)}
         for name, values in _section(content, section, problems).items():
             obj = by_name.get(name)
             if obj is None:
                 # Its values go nowhere (ANNarchy applies them to the previous object).
-                warn_at_caller(f"{source}: the network has no {kind} {name!r}; its values are ignored. "
-                              f"{section.capitalize()}: {', '.join(map(repr, by_name)) or 'none'}",
-                              UserWarning)
+                unmatched.append(f"{source}: the network has no {kind} {name!r}; its values are ignored. "
+                                 f"{section.capitalize()}: {', '.join(map(repr, by_name)) or 'none'}")
                 continue
+            matched += 1
             if not isinstance(values, dict):
                 problems.add(FormatError, f"{kind} {name!r}: expected a JSON object of parameter values, "
                                           f"found {_describe(values)}")
                 continue
             planned.extend(_plan_object(obj, kind, values, global_only, problems, source))
+    if unmatched and not matched:
+        problems.add(StructureError, f"no object of the file is in the network ({len(unmatched)} in the file, "
+                                     f"{len(net.populations) + len(net.projections)} in the network): is it the "
+                                     "wrong network? With a Network object, call net.load_parameters(...)")
+    elif unmatched:
+        for message in unmatched:
+            warn_at_caller(message, UserWarning)
     network_values = _section(content, "network", problems)
     constants = _section(content, "constants", problems)
     if constants:
         warn_at_caller(f"{source}: gpunet has no constants; ignored {', '.join(map(repr, constants))}",
-                      UserWarning)
+                       UserWarning)
     _check_bounds(planned, problems)
     problems.raise_if_any()
     return planned, network_values

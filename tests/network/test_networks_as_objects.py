@@ -94,3 +94,20 @@ def test_snapshot_warnings_point_at_the_users_line(tmp_path):
     found = [w for w in caught if issubclass(w.category, gn.SnapshotWarning)]
     assert found and found[0].filename == __file__ and found[0].lineno == line
     assert fresh.current_step == 10
+
+
+def test_parameter_loads_that_match_no_object_are_errors_and_warnings_point_at_the_user(tmp_path):
+    net, pop = small("exc")
+    net.create(2, gn.Izhikevich, name="gone")
+    net.save_parameters(tmp_path / "p.json")
+    other, _ = small("inh")
+    with pytest.raises(StructureError, match="no object of the file is in the network"):
+        other.load_parameters(tmp_path / "p.json")
+    with pytest.raises(StructureError, match="no object of the file is in the network"):
+        gn.load_parameters(tmp_path / "p.json")  # the empty default network
+    partial, _ = small("exc")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        line = inspect.currentframe().f_lineno + 1
+        partial.load_parameters(tmp_path / "p.json")
+    assert [(w.filename, w.lineno) for w in caught if "'gone'" in str(w.message)] == [(__file__, line)]
