@@ -81,16 +81,19 @@ def test_get_populations_and_projections():
 
 
 def test_population_views_as_source_and_target():
+    # ANNarchy 5.0.4.1, same calls: pre[0:2] -> post[[4, 1]] all_to_all(0.5): post_ranks [1, 4], pre_ranks
+    # [[0, 1], [0, 1]]; pre[[3, 2]] -> post[[4, 1]] from_matrix([[1.0, 2.0], [3.0, None]]): post_ranks [1, 4],
+    # pre_ranks [[3], [3, 2]], w [[3.0], [1.0, 2.0]] (rows in view order; gpunet sorts each row by pre rank)
     net = gn.Network(dt=1.0, seed=1, backend="numpy")
     pre = net.create(4, gn.Izhikevich, name="pre")
     post = net.create(5, gn.Izhikevich, name="post")
     proj = net.connect(pre[0:2], post[[4, 1]], "exc").connect_all_to_all(weights=0.5)
     assert proj.post_ranks == [1, 4] and [proj.dendrite(r).pre_ranks for r in (1, 4)] == [[0, 1], [0, 1]]
-    # from_matrix on views: a (post view, pre view) matrix; rows follow the view's order (post 4, then post 1)
     other = net.connect(pre[[3, 2]], post[[4, 1]], "inh").connect_from_matrix([[1.0, 2.0], [3.0, None]])
-    assert other.post_ranks == [1, 4]
-    assert [other.dendrite(1).pre_ranks, other.dendrite(4).pre_ranks] == [[3], [2, 3]]
-    assert other.w == [[3.0], [2.0, 1.0]]
+    synapses = {(p, post_rank, w) for post_rank, row in zip(other.post_ranks, other.w)
+                for p, w in zip(other.dendrite(post_rank).pre_ranks, row)}
+    assert other.post_ranks == [1, 4] and synapses == {(3, 1, 3.0), (3, 4, 1.0), (2, 4, 2.0)}
+    assert other.w == [[3.0], [2.0, 1.0]]  # row of post 4 sorted by pre rank: 2, then 3
     net.simulate(1.0)  # compiles and runs
 
 

@@ -111,6 +111,7 @@ def test_spike_storage_grows_with_spikes_not_with_steps():
 
 
 def test_monitor_of_a_view_records_its_ranks():
+    # ANNarchy 5.0.4.1: net.monitor(src[[1, 3]], ["spike"]) of these sources gives {1: [2], 3: [4]}
     net = gn.Network(dt=1.0, seed=1, backend="numpy")
     source = net.create(gn.SpikeSourceArray([[1.0], [2.0], [3.0], [4.0]]))
     monitor = net.monitor(source[[1, 3]], ["spike", "r"])
