@@ -41,11 +41,17 @@ _OBJECT_SECTIONS = {"populations": "population", "projections": "projection"}
 _INT64 = np.iinfo(np.int64)
 
 
-def _network(network: Optional["Network"]) -> "Network":
+def _network(network: Optional["Network"], action: str) -> "Network":
+    """``network``, or the default network, which must not be empty (the script meant a Network object's method)."""
     if network is not None:
         return network
     from gpunet.network.network import default_network
-    return default_network()
+    net = default_network()
+    if not net.populations and not net.projections:
+        raise StructureError(f"{action}: the default network (the one gpunet.Population(...) fills) is empty; "
+                             "with a Network object call net.save_parameters / net.load_parameters or pass "
+                             "network=net")
+    return net
 
 
 def _objects(net: "Network", section: str) -> list:
@@ -113,7 +119,7 @@ def save_parameters(filename: PathLike, network: Optional["Network"] = None) -> 
         "constants": {}
     }
     """
-    net = _network(network)
+    net = _network(network, f"save_parameters({str(filename)!r})")
     content: dict[str, dict] = {}
     for section in ("populations", "projections"):
         content[section] = {obj.name: {name: _current_value(obj, name) for name in _global_parameters(obj)}
@@ -397,7 +403,7 @@ def load_parameters(filename: PathLike, global_only: bool = True, verbose: bool 
     """
     if not isinstance(global_only, bool):
         raise TypeError(f"global_only must be True or False, got {global_only!r}")
-    net = _network(network)
+    net = _network(network, f"load_parameters({str(filename)!r})")
     source = os.fspath(filename)
     content = params_json.load(filename)
     planned, network_values = _plan(net, content, global_only, source)

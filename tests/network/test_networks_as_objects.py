@@ -103,8 +103,11 @@ def test_parameter_loads_that_match_no_object_are_errors_and_warnings_point_at_t
     other, _ = small("inh")
     with pytest.raises(StructureError, match="no object of the file is in the network"):
         other.load_parameters(tmp_path / "p.json")
-    with pytest.raises(StructureError, match="no object of the file is in the network"):
-        gn.load_parameters(tmp_path / "p.json")  # the empty default network
+    with pytest.raises(StructureError, match="default network .* is empty"):
+        gn.load_parameters(tmp_path / "p.json")
+    with pytest.raises(StructureError, match="default network .* is empty"):
+        gn.save_parameters(tmp_path / "q.json")
+    assert not (tmp_path / "q.json").exists()
     partial, _ = small("exc")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
