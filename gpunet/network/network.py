@@ -186,10 +186,11 @@ class Network:
                                      "stop condition when you build it")
             if given.network is self:
                 return given
+            copy = given._copy_into(self)  # first: if it fails (a name taken here), the original stays
             origin = given.network
             if not origin.compiled and not origin._uses(given):
                 origin._unregister(given)  # moved, not duplicated: the default network holds nothing extra
-            return given._copy_into(self)
+            return copy
         if geometry is None or neuron is None:
             raise StructureError("Network.create(): give a geometry and a neuron model, or a Population")
         return Population(geometry, neuron, name=name, network=self, stop_condition=stop_condition)

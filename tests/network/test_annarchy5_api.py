@@ -26,6 +26,10 @@ def test_create_takes_a_population_built_beforehand_and_moves_it():
     assert gn.default_network().populations == []  # nothing left behind in the hidden network
     with pytest.raises(StructureError, match="give a Population alone"):
         net.create(gn.Population(2, gn.Izhikevich), name="other")
+    taken = gn.Population(2, gn.Izhikevich, name="input")
+    with pytest.raises(StructureError, match="'input' is already used"):
+        net.create(taken)
+    assert gn.default_network().populations == [gn.default_network().get_population("pop0"), taken]
 
 
 def test_compile_writes_generated_code_to_directory_and_silent_hides_the_log(tmp_path, caplog):
