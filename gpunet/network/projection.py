@@ -192,7 +192,7 @@ class Projection(_AttributeAccess):
         """Connect every pre neuron to every post neuron."""
         self._check_not_connected()
         post, pre = connectors.all_to_all(self._n_pre, self._n_post, self._same(), allow_self_connections)
-        return self._connect(post, pre, weights, delays)
+        return self._connect(post, pre, weights, delays, allow_self_connections)
 
     def connect_one_to_one(self, weights: Any = 1.0, delays: Any = 0.0) -> "Projection":
         """Connect pre neuron i to post neuron i (same sizes)."""
@@ -207,7 +207,7 @@ class Projection(_AttributeAccess):
         self._check_not_connected()
         post, pre = connectors.fixed_probability(float(probability), self._n_pre, self._n_post, self._same(),
                                                  allow_self_connections, self._generator())
-        return self._connect(post, pre, weights, delays)
+        return self._connect(post, pre, weights, delays, allow_self_connections)
 
     def connect_fixed_number_pre(self, number: int, weights: Any = 1.0, delays: Any = 0.0,
                                  allow_self_connections: bool = False,
@@ -216,7 +216,7 @@ class Projection(_AttributeAccess):
         self._check_not_connected()
         post, pre = connectors.fixed_number_pre(int(number), self._n_pre, self._n_post, self._same(),
                                                 allow_self_connections, self._generator())
-        return self._connect(post, pre, weights, delays)
+        return self._connect(post, pre, weights, delays, allow_self_connections)
 
     def connect_fixed_number_post(self, number: int, weights: Any = 1.0, delays: Any = 0.0,
                                   allow_self_connections: bool = False,
@@ -225,7 +225,7 @@ class Projection(_AttributeAccess):
         self._check_not_connected()
         post, pre = connectors.fixed_number_post(int(number), self._n_pre, self._n_post, self._same(),
                                                  allow_self_connections, self._generator())
-        return self._connect(post, pre, weights, delays)
+        return self._connect(post, pre, weights, delays, allow_self_connections)
 
     def connect_from_matrix(self, weights: Any, delays: Any = 0.0, pre_post: bool = False) -> "Projection":
         """Connect from a dense (post, pre) matrix (``pre_post=True``: (pre, post)); None or NaN: no synapse.
@@ -278,11 +278,12 @@ class Projection(_AttributeAccess):
         # A delay below one step behaves as one step: spikes are delivered in the next step.
         return np.maximum(steps, 1)
 
-    def _connect(self, post: np.ndarray, pre: np.ndarray, weights: Any, delays: Any) -> "Projection":
+    def _connect(self, post: np.ndarray, pre: np.ndarray, weights: Any, delays: Any,
+                 allow_self: bool = True) -> "Projection":
         generator = self._generator()
-        count = len(post)
         if self._pre_view is not None or self._post_view is not None:
-            post, pre, weights, delays = self._from_view_ranks(post, pre, weights, delays)
+            post, pre, weights, delays = self._from_view_ranks(post, pre, weights, delays, allow_self)
+        count = len(post)
         if isinstance(delays, Distribution):
             delays_ms = delays.draw(generator, count)
         else:
@@ -292,21 +293,27 @@ class Projection(_AttributeAccess):
         self._set_attribute("w", weights, generator=generator)
         return self
 
-    def _from_view_ranks(self, post: np.ndarray, pre: np.ndarray, weights: Any, delays: Any):
-        """Map connector ranks (positions in the views) to population ranks, back in post-major order."""
+    def _from_view_ranks(self, post: np.ndarray, pre: np.ndarray, weights: Any, delays: Any, allow_self: bool):
+        """Map connector ranks (positions in the views) to population ranks, back in post-major order.
+
+        Views of one population: without ``allow_self`` the pairs of a neuron
+        with itself are left out, whatever the views (ANNarchy's rule).
+        """
         if self._pre_view is not None:
             pre = self._pre_view[pre]
         if self._post_view is not None:
             post = self._post_view[post]
-        order = np.lexsort((pre, post))
         count = len(post)
+        order = np.lexsort((pre, post))
+        if self.pre is self.post and not allow_self:
+            order = order[pre[order] != post[order]]
 
         def reorder(value: Any) -> Any:
             if isinstance(value, Distribution) or np.ndim(value) == 0:
                 return value
             array = np.asarray(value)
             return array[order] if array.shape == (count,) else value
-        if count > 1 and np.any((np.diff(post[order]) == 0) & (np.diff(pre[order]) == 0)):
+        if len(order) > 1 and np.any((np.diff(post[order]) == 0) & (np.diff(pre[order]) == 0)):
             raise StructureError(f"projection {self.name!r}: a view lists a neuron twice, so a (pre, post) pair "
                                  "would appear twice")
         return post[order], pre[order], reorder(weights), reorder(delays)

@@ -98,6 +98,11 @@ def test_population_views_as_source_and_target():
                 for p, w in zip(other.dendrite(post_rank).pre_ranks, row)}
     assert other.post_ranks == [1, 4] and synapses == {(3, 1, 3.0), (3, 4, 1.0), (2, 4, 2.0)}
     assert other.w == [[3.0], [2.0, 1.0]]  # row of post 4 sorted by pre rank: 2, then 3
+    # views of one population: ANNarchy leaves out a neuron's pairs with itself (allow_self_connections=False)
+    loop = net.connect(pre[0:3], pre[1:4], "exc").connect_all_to_all(weights=1.0)
+    assert [loop.dendrite(r).pre_ranks for r in loop.post_ranks] == [[0, 2], [0, 1], [0, 1, 2]]
+    both = net.connect(pre[0:3], pre[1:4], "inh").connect_all_to_all(weights=1.0, allow_self_connections=True)
+    assert [both.dendrite(r).pre_ranks for r in both.post_ranks] == [[0, 1, 2]] * 3
     net.simulate(1.0)  # compiles and runs
 
 
