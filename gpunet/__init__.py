@@ -18,21 +18,25 @@ from gpunet.errors import (BackendError, FileAccessError, FormatError, GpunetErr
 from gpunet.io.api import load, read_state, save, wait_for_saves
 from gpunet.io.parameters import load_parameters, save_parameters
 from gpunet.io.saving import SaveHandle, SaveOptions, SaveQueueFull
-from gpunet.io.snapshots import Snapshotter, list_snapshots, load_latest
-from gpunet.model import (IF_cond_exp, IF_curr_exp, STDP, Hebb, Izhikevich, LeakyIntegrator, Neuron, Oja,
-                          Synapse)
+from gpunet.io.restore import LoadWarning
+from gpunet.io.snapshots import Snapshotter, SnapshotWarning, list_snapshots, load_latest
+from gpunet.model import (STDP, Constant, Hebb, IF_cond_exp, IF_curr_exp, Izhikevich, LeakyIntegrator, Neuron,
+                          Oja, Parameter, Synapse, Variable)
 from gpunet.network import (DiscreteUniform, LogNormal, Monitor, Network, Normal, PoissonPopulation, Population,
                             PopulationView, Projection, SpikeSourceArray, Uniform, clear, compile,
-                            default_network, get_current_step, get_time, reset, setup, simulate, step)
+                            default_network, disable_learning, enable_learning, get_current_step, get_time, reset,
+                            setup, simulate, simulate_until, step)
 from gpunet.version import __version__
 
 __all__ = [
-    "__version__", "setup", "clear", "compile", "simulate", "step", "get_time", "get_current_step", "reset",
+    "__version__", "setup", "clear", "compile", "simulate", "simulate_until", "enable_learning",
+    "disable_learning", "step", "get_time", "get_current_step", "reset",
     "default_network", "Network", "Population", "PopulationView", "PoissonPopulation", "SpikeSourceArray",
-    "Projection", "Monitor", "Neuron", "Synapse", "Izhikevich", "LeakyIntegrator", "IF_curr_exp", "IF_cond_exp",
+    "Projection", "Monitor", "Neuron", "Synapse", "Parameter", "Variable", "Constant", "Izhikevich", "LeakyIntegrator", "IF_curr_exp", "IF_cond_exp",
     "STDP", "Hebb", "Oja", "Uniform", "Normal", "LogNormal", "DiscreteUniform", "gpu_available",
     "GpunetError", "FormatError", "UnsafeFileError", "StructureError", "ModelError", "BackendError",
     "FileAccessError",
     "save_parameters", "load_parameters", "save", "load", "read_state", "wait_for_saves", "SaveHandle",
-    "SaveQueueFull", "SaveOptions", "Snapshotter", "list_snapshots", "load_latest",
+    "SaveQueueFull", "SaveOptions", "Snapshotter", "list_snapshots", "load_latest", "LoadWarning",
+    "SnapshotWarning",
 ]

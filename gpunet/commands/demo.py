@@ -127,7 +127,7 @@ def run_demo(backend: str = "auto", neurons: int = 4000, duration: float = 1000.
     spikes = {}
     for population in (pop0, pop1):
         recorded = monitors[population.name].get("spike")
-        times = np.concatenate([np.asarray(t) for t in recorded.values()]) if recorded else np.zeros(0)
+        times = np.concatenate([np.asarray(t) * net.dt for t in recorded.values()]) if recorded else np.zeros(0)
         ranks = np.concatenate([np.full(len(t), r) for r, t in recorded.items()]) if recorded else np.zeros(0)
         spikes[population.name] = (times, ranks, population.size)
     held = [h.durations.get("held", 0.0) for h in snapshotter.completed]

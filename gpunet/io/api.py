@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from gpunet.errors import FormatError
+from gpunet.errors import FormatError, StructureError
 from gpunet.io import formats
 from gpunet.io.atomic import file_error
 from gpunet.io.check import check_writable
@@ -22,11 +22,34 @@ from gpunet.io.state_types import NetworkState
 PathLike = Union[str, Path]
 
 
-def _network(network: Any) -> Any:
-    if network is None:
-        from gpunet.network.network import default_network
-        return default_network()
-    return network
+def _network(network: Any, *selections: Any, action: str = "") -> Any:
+    """The network a module-level function acts on.
+
+    Objects handed in ``populations=[...]`` / ``projections=[...]`` decide:
+    their own network (never the hidden default one), and an error when they
+    belong to different networks or to another network than ``network``.
+    Without objects nor ``network``, the default network, which must not be
+    empty when ``action`` names what would be done to it.
+    """
+    objects = [obj for selection in selections if isinstance(selection, (list, tuple)) for obj in selection]
+    owners = {id(obj.network): obj.network for obj in objects if hasattr(obj, "network")}
+    if len(owners) > 1:
+        raise StructureError(f"{action or 'this function'}: the objects given belong to different networks")
+    if owners:
+        owner = next(iter(owners.values()))
+        if network is not None and network is not owner:
+            raise StructureError(f"{action or 'this function'}: the objects given belong to another network than "
+                                 "network=")
+        return owner
+    if network is not None:
+        return network
+    from gpunet.network.network import default_network
+    net = default_network()
+    if action and not net.populations and not net.projections:
+        raise StructureError(f"{action}: the default network (the one gpunet.Population(...) fills) is empty; "
+                             "with a Network object call its method (net.save, net.load, net.load_latest) or pass "
+                             "network=net")
+    return net
 
 
 def serializer_for(path: Path, compress: bool = False):
@@ -83,7 +106,8 @@ def save(filename: PathLike, populations: Any = True, projections: Any = True, n
     path = Path(filename)
     options = SaveOptions(blocking=blocking, max_pending=max_pending, on_full=on_full, staging=staging,
                           compress=compress, fsync=fsync)
-    return save_network(_network(network), path, serializer_for(path, compress), options,
+    net = _network(network, populations, projections, action=f"save({str(filename)!r})")
+    return save_network(net, path, serializer_for(path, compress), options,
                         populations=populations, projections=projections)
 
 
@@ -126,9 +150,11 @@ def load(filename: PathLike, populations: Any = True, projections: Any = True, s
     UnsafeFileError
         A pickle names something outside the allow-list.
     StructureError
-        The file does not fit the network.
+        The file does not fit the network, or no object of the file is in
+        the network (every name differs: the wrong network, e.g. the empty
+        default network when the script works with a ``Network`` object).
     """
-    net = _network(network)
+    net = _network(network, populations, projections, action=f"load({str(filename)!r})")
     state = read_state(filename)
     restore_state(net, state, str(filename), populations=populations, projections=projections, strict=strict,
                   whole_network=True)

@@ -31,7 +31,7 @@ from typing import BinaryIO, Callable, Iterator, Optional, Union
 
 from gpunet.errors import FileAccessError, GpunetError
 from gpunet.io import temporaries
-from gpunet.io.temporaries import TEMP_SUFFIX
+from gpunet.io.temporaries import TEMP_SUFFIX  # noqa: F401 (re-exported: the suffix of every temporary)
 from gpunet.io.writeback import WritebackFile
 
 _DEFAULT_NAME_MAX = 255

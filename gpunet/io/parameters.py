@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional, Union
 
@@ -28,6 +27,7 @@ import sympy
 
 from gpunet.errors import FormatError, GpunetError, StructureError
 from gpunet.io.formats import params_json
+from gpunet.io.user_warnings import warn_at_caller
 
 if TYPE_CHECKING:  # pragma: no cover
     from gpunet.network.network import Network
@@ -41,11 +41,17 @@ _OBJECT_SECTIONS = {"populations": "population", "projections": "projection"}
 _INT64 = np.iinfo(np.int64)
 
 
-def _network(network: Optional["Network"]) -> "Network":
+def _network(network: Optional["Network"], action: str) -> "Network":
+    """``network``, or the default network, which must not be empty (the script meant a Network object's method)."""
     if network is not None:
         return network
     from gpunet.network.network import default_network
-    return default_network()
+    net = default_network()
+    if not net.populations and not net.projections:
+        raise StructureError(f"{action}: the default network (the one gpunet.Population(...) fills) is empty; "
+                             "with a Network object call net.save_parameters / net.load_parameters or pass "
+                             "network=net")
+    return net
 
 
 def _objects(net: "Network", section: str) -> list:
@@ -113,7 +119,7 @@ def save_parameters(filename: PathLike, network: Optional["Network"] = None) -> 
         "constants": {}
     }
     """
-    net = _network(network)
+    net = _network(network, f"save_parameters({str(filename)!r})")
     content: dict[str, dict] = {}
     for section in ("populations", "projections"):
         content[section] = {obj.name: {name: _current_value(obj, name) for name in _global_parameters(obj)}
@@ -230,9 +236,9 @@ def _plan_object(obj: Any, kind: str, values: dict, global_only: bool, problems:
         where = f"{kind} {obj.name!r}, parameter {name!r}"
         attribute = attributes.get(name)
         if attribute is None:
-            warnings.warn(f"{source}: {kind} {obj.name!r} has no parameter {name!r}; ignored. Its "
-                          f"{'global ' if global_only else ''}parameters are: {', '.join(known) or 'none'}",
-                          UserWarning, stacklevel=4)
+            warn_at_caller(f"{source}: {kind} {obj.name!r} has no parameter {name!r}; ignored. Its "
+                           f"{'global ' if global_only else ''}parameters are: {', '.join(known) or 'none'}",
+                           UserWarning)
             continue
         if not attribute.is_parameter:
             problems.add(StructureError, f"{where}: {name!r} is a variable of model {obj.spec.name!r}, not a "
@@ -269,29 +275,38 @@ def _plan(net: "Network", content: dict, global_only: bool, source: str) -> tupl
     problems = _Problems(source)
     unexpected = [key for key in content if key not in SECTIONS]
     if unexpected:
-        warnings.warn(f"{source}: unknown top-level key(s) {', '.join(map(repr, unexpected))} ignored; a "
-                      f"parameter file has {', '.join(map(repr, SECTIONS))}", UserWarning, stacklevel=3)
+        warn_at_caller(f"{source}: unknown top-level key(s) {', '.join(map(repr, unexpected))} ignored; a "
+                       f"parameter file has {', '.join(map(repr, SECTIONS))}", UserWarning)
     planned: list[_Assignment] = []
+    unmatched: list[str] = []
+    matched = 0
     for section, kind in _OBJECT_SECTIONS.items():
         by_name = {obj.name: obj for obj in _objects(net, section)}
         for name, values in _section(content, section, problems).items():
             obj = by_name.get(name)
             if obj is None:
                 # Its values go nowhere (ANNarchy applies them to the previous object).
-                warnings.warn(f"{source}: the network has no {kind} {name!r}; its values are ignored. "
-                              f"{section.capitalize()}: {', '.join(map(repr, by_name)) or 'none'}",
-                              UserWarning, stacklevel=3)
+                unmatched.append(f"{source}: the network has no {kind} {name!r}; its values are ignored. "
+                                 f"{section.capitalize()}: {', '.join(map(repr, by_name)) or 'none'}")
                 continue
+            matched += 1
             if not isinstance(values, dict):
                 problems.add(FormatError, f"{kind} {name!r}: expected a JSON object of parameter values, "
                                           f"found {_describe(values)}")
                 continue
             planned.extend(_plan_object(obj, kind, values, global_only, problems, source))
+    if unmatched and not matched:
+        problems.add(StructureError, f"no object of the file is in the network ({len(unmatched)} in the file, "
+                                     f"{len(net.populations) + len(net.projections)} in the network): is it the "
+                                     "wrong network? With a Network object, call net.load_parameters(...)")
+    elif unmatched:
+        for message in unmatched:
+            warn_at_caller(message, UserWarning)
     network_values = _section(content, "network", problems)
     constants = _section(content, "constants", problems)
     if constants:
-        warnings.warn(f"{source}: gpunet has no constants; ignored {', '.join(map(repr, constants))}",
-                      UserWarning, stacklevel=3)
+        warn_at_caller(f"{source}: gpunet has no constants; ignored {', '.join(map(repr, constants))}",
+                       UserWarning)
     _check_bounds(planned, problems)
     problems.raise_if_any()
     return planned, network_values
@@ -388,7 +403,7 @@ def load_parameters(filename: PathLike, global_only: bool = True, verbose: bool 
     """
     if not isinstance(global_only, bool):
         raise TypeError(f"global_only must be True or False, got {global_only!r}")
-    net = _network(network)
+    net = _network(network, f"load_parameters({str(filename)!r})")
     source = os.fspath(filename)
     content = params_json.load(filename)
     planned, network_values = _plan(net, content, global_only, source)

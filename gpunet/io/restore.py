@@ -48,7 +48,6 @@ What each class of value may hold (anything else is an error):
 from __future__ import annotations
 
 import numbers
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -56,6 +55,7 @@ import numpy as np
 
 from gpunet.errors import GpunetError, StructureError
 from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState
+from gpunet.io.user_warnings import warn_at_caller
 from gpunet.network import rng
 from gpunet.limits import MAX_LOAD_RING_BYTES, MAX_STEP, check_seed, check_step
 from gpunet.network.values import attribute_dtype
@@ -505,6 +505,13 @@ def plan_restore(network: Any, state: NetworkState, source: str, populations: An
                 checker.tolerated(f"{source}: {kind} {obj.name!r} is not in the file; it keeps its values")
     if whole_network:
         names = {p.name for p in network.populations} | {p.name for p in network.projections}
+        in_file = ({p.name for p in state.populations} if populations else set()) | \
+                  ({p.name for p in state.projections} if projections else set())
+        if in_file and not in_file & names:
+            checker.error(f"{source}: no object of the file is in the network (file: "
+                          f"{', '.join(sorted(in_file)[:6])}{'...' if len(in_file) > 6 else ''}; network: "
+                          f"{', '.join(sorted(names)[:6]) or 'no object'}): is it the wrong network? With a "
+                          "Network object, call net.load(...) / net.load_latest(...)")
         for wanted, kind, saved_objects in ((populations, "population", state.populations),
                                             (projections, "projection", state.projections)):
             for saved in saved_objects if wanted else []:
@@ -608,7 +615,7 @@ def _finish(checker: Checker) -> None:
         raise StructureError(f"{count} problem{'s' if count > 1 else ''} found, nothing was loaded:\n  - "
                              + "\n  - ".join(checker.errors))
     for note in checker.notes:
-        warnings.warn(note, LoadWarning, stacklevel=4)
+        warn_at_caller(note, LoadWarning)
 
 
 def apply_restore(network: Any, plan: RestorePlan) -> None:

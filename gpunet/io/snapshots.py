@@ -34,7 +34,6 @@ from __future__ import annotations
 import re
 import secrets
 import time
-import warnings
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +42,7 @@ from typing import Any, Optional, Union
 from gpunet.errors import FormatError
 from gpunet.io.atomic import cleanup_temporaries
 from gpunet.io.saving import SaveHandle
+from gpunet.io.user_warnings import warn_at_caller
 
 _STEP = r"(?P<step>\d{12})\.npz$"
 _IN_NAME = re.compile(r"^(?:(?P<run>[A-Za-z0-9_.]{1,64})-)?" + _STEP)
@@ -236,7 +236,7 @@ class Snapshotter:
             error = handle.exception()
             if error is not None:
                 self.errors.append(error)
-                warnings.warn(f"snapshot {handle.path} failed: {error}", SnapshotWarning, stacklevel=3)
+                warn_at_caller(f"snapshot {handle.path} failed: {error}", SnapshotWarning)
             else:
                 self.completed.append(handle)
         self.handles = still
@@ -291,7 +291,7 @@ def load_latest(directory: Union[str, Path], network: Any = None, strict: bool =
     """
     from gpunet.io.api import _network, read_state
     from gpunet.io.restore import restore_state
-    net = _network(network)
+    net = _network(network, action=f"load_latest({str(directory)!r})")
     directory = Path(directory)
     broken: set[Path] = set()
     empty_listings = 0
@@ -306,8 +306,7 @@ def load_latest(directory: Union[str, Path], network: Any = None, strict: bool =
                     vanished = True
                     break
                 broken.add(candidate.path)
-                warnings.warn(f"skipping unreadable snapshot {candidate.path}: {exc}", SnapshotWarning,
-                              stacklevel=2)
+                warn_at_caller(f"skipping unreadable snapshot {candidate.path}: {exc}", SnapshotWarning)
                 continue
             restore_state(net, state, str(candidate.path), strict=strict)
             _lineage[net] = (candidate.run, net.get_current_step())

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from gpunet.model.declarations import equations_text, parameters_text
 from gpunet.model.ir import ModelSpec
 from gpunet.model.parser import build_spec
 
@@ -18,6 +19,10 @@ class _Description:
         self.name = name or f"{self.kind.capitalize()}"
         self.description = description or ""
         self._text = {key: blocks.get(key) for key in self._blocks}
+        # ANNarchy 5's object syntax (dicts, Parameter / Variable objects) becomes the text form
+        owner = f"{self.kind} model {self.name!r}"
+        self._text["parameters"] = parameters_text(self._text.get("parameters"), self.kind, owner)
+        self._text["equations"] = equations_text(self._text.get("equations"), self.kind, owner)
         self._overrides = dict(_overrides or {})
         # Parse now: a bad model fails where it is written, not at compile().
         self.spec: ModelSpec = build_spec(self.kind, self.name, self.description,
@@ -52,15 +57,20 @@ class Neuron(_Description):
 
     Parameters
     ----------
-    parameters : str
+    parameters : str, list of str or dict
         ``name = value : flags`` per line.  Flag ``population`` makes the
         parameter global (one value per population); ``int`` / ``bool`` set
-        the type.
-    equations : str
+        the type.  ANNarchy 5's dict form is accepted: a plain value is a
+        global parameter, ``gn.Parameter(value, locality="local", type=int)``
+        says otherwise.
+    equations : str or list of str and Variable
         ``dv/dt = ...``, ``tau * dr/dt + r = ...`` or ``x = ...`` per line, with
         flags ``init = value``, ``min = x``, ``max = y``, ``population`` and an
         integration method (``explicit`` (default), ``exponential``,
-        ``midpoint``).
+        ``midpoint``).  ``gn.Variable("tau * dv/dt + v = 1", init=0.0)``
+        objects (ANNarchy 5) may stand for lines.  Conditionals:
+        ``r = if v > 0: 1.0 else: 0.0`` (ANNarchy's syntax; ``then`` may
+        replace the first colon; nesting allowed).
     spike : str, optional
         Spike condition (spiking neurons), evaluated after integration.
     reset : str, optional

@@ -11,6 +11,9 @@ from typing import Any, Mapping, Optional
 import sympy
 
 from gpunet.errors import ModelError
+from gpunet.model.declarations import constant_value
+from gpunet.model.conditionals import (ConditionalError, is_conditional, rewrite_conditional,
+                                       split_conditional_flags)
 from gpunet.model.expressions import (
     RESERVED,
     ExpressionError,
@@ -42,10 +45,19 @@ class _Context:
 
 
 def _split_flags(text: str) -> tuple[str, dict[str, Optional[str]]]:
-    """Split ``body : flag, key = value`` into the body and its flags."""
+    """Split ``body : flag, key = value`` into the body and its flags.
+
+    A conditional (``x = if c: a else: b``) has colons of its own: its flags,
+    if any, follow the last colon (ANNarchy's rule).
+    """
     if ":" not in text:
         return text.strip(), {}
-    body, _, flag_text = text.partition(":")
+    if is_conditional(text):
+        body, flag_text = split_conditional_flags(text, KNOWN_FLAGS)
+        if flag_text is None:
+            return text.strip(), {}
+    else:
+        body, _, flag_text = text.partition(":")
     flags: dict[str, Optional[str]] = {}
     for item in flag_text.split(","):
         item = item.strip()
@@ -191,14 +203,16 @@ def build_spec(kind: str, name: str, description: str, *, parameters=None, equat
                 symbol = implicit_symbol(node.id)
                 if symbol is not None:
                     self.names[node.id] = symbol
+                elif constant_value(node.id) is not None:  # a gpunet.Constant, read now
+                    return sympy.Float(constant_value(node.id))
             return super()._node_Name(node)
 
     parser = _Parser(symbols, user_functions, allow_prepost=(kind == "synapse"))
 
     def parse(block: str, line: int, text: str, expression: str, **options) -> sympy.Expr:
         try:
-            return parser.parse(expression, **options)
-        except ExpressionError as exc:
+            return parser.parse(rewrite_conditional(expression), **options)
+        except (ExpressionError, ConditionalError) as exc:
             raise ctx.error(block, line, text, str(exc)) from exc
         except (TypeError, ValueError, AttributeError) as exc:
             raise ctx.error(block, line, text, f"invalid expression ({exc})") from exc

@@ -126,7 +126,12 @@ def _per_synapse_delays(delays: Any) -> bool:
 
 
 def from_matrix(weights: Any, n_pre: int, n_post: int, delays: Any = None):
-    """Synapses where the dense (post, pre) matrix holds a number (NaN / None: none).
+    """Synapses where the dense **(post, pre)** matrix holds a number (None / NaN: no synapse).
+
+    The orientation is ANNarchy 5.0.4.1's (``from_matrix``: first dimension =
+    post-synaptic ranks unless ``pre_post``).  ANNarchy skips only None and
+    makes a synapse of weight NaN from a NaN; gpunet skips NaN too (a NumPy
+    float matrix cannot hold None).
 
     Returns post, pre, weights and per-synapse delays (None when ``delays`` is
     a scalar or absent).
@@ -153,16 +158,20 @@ def _has_none(weights: Any) -> bool:
 
 
 def from_sparse(weights: Any, n_pre: int, n_post: int, delays: Any = None):
-    """Synapses of a scipy.sparse (post, pre) matrix (explicit zeros included).
+    """Synapses of a scipy.sparse **(pre, post)** matrix, explicit zeros included.
 
-    The caller's matrix is not modified.  Per-synapse ``delays`` are a sparse
-    or dense matrix of the same shape, read at the positions of the weights.
+    The orientation is ANNarchy 5.0.4.1's (``from_sparse``: first dimension =
+    pre-synaptic ranks), the transpose of :func:`from_matrix`'s.  The caller's
+    matrix is not modified.  Per-synapse ``delays`` (a gpunet extension:
+    ANNarchy takes only one delay here) are a sparse or dense (pre, post)
+    matrix, read at the positions of the weights.
     """
     if not scipy.sparse.issparse(weights):
         raise TypeError(f"from_sparse expects a scipy.sparse matrix, got {type(weights).__name__}")
-    if weights.shape != (n_post, n_pre):
-        raise StructureError(f"from_sparse: expected a (post, pre) = ({n_post}, {n_pre}) matrix, got {weights.shape}")
-    matrix = scipy.sparse.csr_matrix(weights, copy=True)  # sorting below must not touch the caller's matrix
+    if weights.shape != (n_pre, n_post):
+        raise StructureError(f"from_sparse: expected a (pre, post) = ({n_pre}, {n_post}) matrix (ANNarchy's "
+                             f"orientation), got {weights.shape}")
+    matrix = scipy.sparse.csr_matrix(weights.T, copy=True)  # post-major; sorting must not touch the caller's
     matrix.sum_duplicates()
     matrix.sort_indices()
     post = np.repeat(np.arange(n_post, dtype=np.int64), np.diff(matrix.indptr))
@@ -170,9 +179,10 @@ def from_sparse(weights: Any, n_pre: int, n_post: int, delays: Any = None):
     delay_values = None
     if _per_synapse_delays(delays):
         delay_matrix = scipy.sparse.csr_matrix(delays)
-        if delay_matrix.shape != matrix.shape:
-            raise StructureError(f"from_sparse: delays must have shape {matrix.shape}, got {delay_matrix.shape}")
-        delay_values = np.asarray(delay_matrix[post, pre]).ravel()
+        if delay_matrix.shape != weights.shape:
+            raise StructureError(f"from_sparse: delays must have the weights' (pre, post) shape {weights.shape}, "
+                                 f"got {delay_matrix.shape}")
+        delay_values = np.asarray(delay_matrix[pre, post]).ravel()
     return post, pre, matrix.data.astype(np.float64), delay_values
 
 

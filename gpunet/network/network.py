@@ -17,9 +17,12 @@ One step at integer step ``t`` (ANNarchy's order):
 """
 from __future__ import annotations
 
+import difflib
 import logging
 import secrets
-from typing import Any, Optional
+import time as _clock
+from pathlib import Path
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
@@ -37,6 +40,9 @@ PRECISIONS = {"float64": np.dtype(np.float64), "float32": np.dtype(np.float32)}
 #: "off": the array code on every backend.
 KERNEL_MODES = ("auto", "ordered", "atomic", "off")
 _GENERATOR_PURPOSES = {"connect": 1, "init": 2}
+#: keywords of ``simulate`` besides duration, measure_time, progress and snapshotter: periodic snapshots
+SNAPSHOT_OPTIONS = ("snapshot_every", "snapshot_dir", "keep_last", "prefix", "max_pending", "on_full", "staging",
+                    "compress", "fsync")
 
 
 class Network:
@@ -146,10 +152,52 @@ class Network:
     def _add_monitor(self, monitor: Any) -> None:
         self.monitors.append(monitor)
 
-    def create(self, geometry: Any, neuron: Any, name: Optional[str] = None):
-        """Create a population in this network (same as ``Population(..., network=net)``)."""
+    def _unregister(self, obj: Any) -> None:
+        """Remove an object nothing refers to (``net.create(population)`` moving it here)."""
+        del self._names[obj.name]
+        (self.populations if obj in self.populations else self.projections).remove(obj)
+
+    def create(self, geometry: Any = None, neuron: Any = None, stop_condition: Optional[str] = None,
+               name: Optional[str] = None, population: Any = None):
+        """Create a population in this network (same as ``Population(..., network=net)``).
+
+        As in ANNarchy 5, a population built beforehand (``PoissonPopulation(100,
+        rates=20.0)``, which lands in the default network) may be given instead,
+        alone, as the first argument or as ``population=``: this network gets a
+        copy (same class, model, name, attribute values); the original leaves the
+        default network when nothing there uses it yet.
+
+        Examples
+        --------
+        >>> import gpunet as gn
+        >>> net = gn.Network(backend="numpy")
+        >>> net.create(gn.PoissonPopulation(5, rates=20.0, name="input")).rates.tolist()
+        [20.0, 20.0, 20.0, 20.0, 20.0]
+        """
         from gpunet.network.population import Population
-        return Population(geometry, neuron, name=name, network=self)
+        given = geometry if isinstance(geometry, Population) else population
+        if given is not None:
+            if not isinstance(given, Population):
+                raise StructureError(f"Network.create(): population= takes a Population, got {type(given).__name__}")
+            if (isinstance(geometry, Population) and population is not None) or neuron is not None \
+                    or name is not None or stop_condition is not None \
+                    or (population is not None and geometry is not None):
+                raise StructureError("Network.create(): give a Population alone; define its name, model and "
+                                     "stop condition when you build it")
+            if given.network is self:
+                return given
+            copy = given._copy_into(self)  # first: if it fails (a name taken here), the original stays
+            origin = given.network
+            if not origin.compiled and not origin._uses(given):
+                origin._unregister(given)  # moved, not duplicated: the default network holds nothing extra
+            return copy
+        if geometry is None or neuron is None:
+            raise StructureError("Network.create(): give a geometry and a neuron model, or a Population")
+        return Population(geometry, neuron, name=name, network=self, stop_condition=stop_condition)
+
+    def _uses(self, population: Any) -> bool:
+        return any(population in (p.pre, p.post) for p in self.projections) or \
+            any(m.population is population for m in self.monitors)
 
     def connect(self, pre: Any, post: Any, target: str, synapse: Any = None, name: Optional[str] = None):
         """Create a projection in this network (same as ``Projection(..., network=net)``)."""
@@ -175,14 +223,53 @@ class Network:
                 return projection
         raise KeyError(f"no projection {name!r}; projections are {[p.name for p in self.projections]}")
 
+    def get_populations(self) -> list:
+        """Every population, in creation order (a new list)."""
+        return list(self.populations)
+
+    def get_projections(self, post: Any = None, pre: Any = None, target: Optional[str] = None,
+                        suppress_error: bool = False) -> list:
+        """The projections, optionally only those with this ``post``, ``pre`` (object or name) and ``target``.
+
+        Raises
+        ------
+        StructureError
+            When a filter matches nothing, unless ``suppress_error`` (as ANNarchy).
+        """
+        def matches(population: Any, wanted: Any) -> bool:
+            return wanted is None or population is wanted or (isinstance(wanted, str) and population.name == wanted)
+        found = [p for p in self.projections if matches(p.post, post) and matches(p.pre, pre)
+                 and (target is None or p.target == target)]
+        if not found and not suppress_error and (post is not None or pre is not None or target is not None):
+            raise StructureError(f"no projection with post={getattr(post, 'name', post)!r}, "
+                                 f"pre={getattr(pre, 'name', pre)!r}, target={target!r}")
+        return found
+
+    def get_monitors(self) -> list:
+        """Every monitor, in creation order (a new list)."""
+        return list(self.monitors)
+
     # -- compilation ---------------------------------------------------------
-    def compile(self) -> None:
+    def compile(self, directory: Optional[Union[str, Path]] = None, clean: bool = False,
+                silent: bool = False) -> None:
         """Validate the network, build the indexes and generate the code of every model.
 
         Calling it twice does nothing the second time.
+
+        Parameters
+        ----------
+        directory : str or Path, optional
+            Where the generated code is written (one ``.py`` file per
+            population and projection, for reading and debugging; ANNarchy's
+            keyword).  Default: nowhere.
+        clean : bool
+            Accepted for ANNarchy scripts: gpunet always generates afresh.
+        silent : bool
+            No "compiled" log line (ANNarchy's keyword).
         """
         if self.compiled:
             return
+        started = _clock.perf_counter()
         with self.backend.activate():
             for projection in self.projections:
                 if not projection._connected:
@@ -197,6 +284,24 @@ class Network:
         if self.backend.is_gpu and self.kernels != "off":  # pragma: no cover - needs a GPU
             from gpunet.codegen.cupy_kernels import attach_fused
             self.fused = attach_fused(self, mode="atomic" if self.kernels == "atomic" else "ordered")
+            for projection in self.projections:
+                if not projection.learning:
+                    projection._apply_learning_mode()
+        if directory is not None:
+            self._write_generated_code(Path(directory))
+        if not silent:
+            log.info("compiled %d population(s) and %d projection(s) on %s in %.3f s", len(self.populations),
+                     len(self.projections), self.backend.name, _clock.perf_counter() - started)
+
+    def _write_generated_code(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        for population in self.populations:
+            if population.generated_source:
+                (directory / f"population_{population.name}.py").write_text(population.generated_source)
+        for projection in self.projections:
+            parts = [f"# {phase}\n{source}" for phase, source in (projection.generated_source or {}).items()]
+            if parts:
+                (directory / f"projection_{projection.name}.py").write_text("\n\n".join(parts))
 
     def _max_delay_of(self, population: Any) -> int:
         delays = [p.max_delay for p in self.projections if p.pre is population]
@@ -228,29 +333,84 @@ class Network:
             monitor._record(t)
         self._step = t + 1
 
-    def simulate(self, duration: float, progress: Optional[bool] = None, snapshotter: Any = None,
-                 **snapshot_options: Any) -> None:
+    def simulate(self, duration: float, measure_time: bool = False, progress: Optional[bool] = None,
+                 snapshotter: Any = None, **snapshot_options: Any) -> None:
         """Simulate ``duration`` ms (rounded to whole steps).
 
         Parameters
         ----------
         duration : float
             Simulated time in ms.
+        measure_time : bool
+            Print how long the simulation took (ANNarchy's keyword).
         progress : bool, optional
             Progress bar on stderr: None shows it on a terminal for runs
             longer than about two seconds, True always, False never.
         snapshotter : Snapshotter, optional
             Takes periodic snapshots during this run (it stays open afterwards).
         **snapshot_options
-            ``snapshot_every`` (ms), ``snapshot_dir`` and ``keep_last``:
-            periodic asynchronous snapshots (see :class:`gpunet.Snapshotter`);
-            waited for, and their first error raised, at the end of the run.
+            ``snapshot_every`` (ms), ``snapshot_dir`` and ``keep_last``
+            (and ``prefix`` or save options): periodic asynchronous snapshots
+            (see :class:`gpunet.Snapshotter`); waited for, and their first
+            error raised, at the end of the run.
+
+        Raises
+        ------
+        TypeError
+            For a keyword simulate does not know, named in the message.
 
         Compiles the network first when needed.
         """
+        _check_keywords("simulate", snapshot_options, ("measure_time", "progress", "snapshotter")
+                        + SNAPSHOT_OPTIONS)
         steps = int(round(duration / self.dt))
         if steps < 0:
             raise ValueError(f"duration must be >= 0 ms, got {duration}")
+        started = _clock.perf_counter()
+        self._run(steps, progress, snapshotter, snapshot_options)
+        if measure_time:
+            print(f"Simulating {duration / 1000.0:g} seconds of the network took "
+                  f"{_clock.perf_counter() - started:.6f} seconds.")
+
+    def simulate_until(self, max_duration: float, population: Any, operator: str = "and",
+                       measure_time: bool = False) -> float:
+        """Simulate until the stop condition of ``population`` holds, at most ``max_duration`` ms.
+
+        The condition (``stop_condition`` of the population) is tested after
+        every step.  With several populations, ``operator="and"`` stops when
+        every condition holds, ``"or"`` when one does (ANNarchy's rule).
+
+        Returns
+        -------
+        float
+            The simulated time in ms (steps x dt; ANNarchy 5.0.4.1 returns
+            steps / dt, the same number only when dt = 1).
+        """
+        populations = list(population) if isinstance(population, (list, tuple)) else [population]
+        if operator not in ("and", "or"):
+            raise ValueError(f"simulate_until: operator must be 'and' or 'or', got {operator!r}")
+        for item in populations:
+            if getattr(item, "network", None) is not self:
+                raise StructureError(f"simulate_until: {getattr(item, 'name', item)!r} is not a population of "
+                                     "this network")
+            if item._stop is None:
+                raise StructureError(f"simulate_until: population {item.name!r} has no stop_condition")
+        combine = all if operator == "and" else any
+        steps = int(round(max_duration / self.dt))
+        start, started = self._step, _clock.perf_counter()
+        if not self.compiled:
+            self.compile()
+        with self.backend.activate():
+            for _ in range(steps):
+                self._step_once()
+                if combine(item._stop_reached() for item in populations):
+                    break
+        if measure_time:
+            print(f"Simulating {(self._step - start) * self.dt / 1000.0:g} seconds of the network took "
+                  f"{_clock.perf_counter() - started:.6f} seconds.")
+        return (self._step - start) * self.dt
+
+    def _run(self, steps: int, progress: Optional[bool], snapshotter: Any, snapshot_options: dict) -> None:
         if not self.compiled:
             self.compile()
         owned = None
@@ -279,6 +439,26 @@ class Network:
         if owned is not None:
             owned.close()  # waits for the last snapshots; raises the first snapshot error
 
+    # -- learning --------------------------------------------------------------
+    def enable_learning(self, projections: Optional[Sequence[Any]] = None, period: Optional[float] = None,
+                        offset: Optional[float] = None) -> None:
+        """Let the projections (default: all) learn again (see :meth:`Projection.enable_learning`)."""
+        for projection in self._own_projections(projections, "enable_learning"):
+            projection.enable_learning(period=period, offset=offset)
+
+    def disable_learning(self, projections: Optional[Sequence[Any]] = None) -> None:
+        """Freeze the weights of the projections (default: all; see :meth:`Projection.disable_learning`)."""
+        for projection in self._own_projections(projections, "disable_learning"):
+            projection.disable_learning()
+
+    def _own_projections(self, projections: Optional[Sequence[Any]], caller: str) -> list:
+        selected = list(self.projections) if not projections else list(projections)
+        for projection in selected:
+            if getattr(projection, "network", None) is not self:
+                raise StructureError(f"{caller}: {getattr(projection, 'name', projection)!r} is not a projection "
+                                     "of this network")
+        return selected
+
     def get_time(self) -> float:
         """Current time in ms (steps done times dt)."""
         return self._step * self.dt
@@ -289,7 +469,18 @@ class Network:
 
     @property
     def t(self) -> float:
+        """Current time in ms."""
         return self.get_time()
+
+    @property
+    def time(self) -> float:
+        """Current time in ms (ANNarchy 5's ``net.time``)."""
+        return self.get_time()
+
+    @property
+    def current_step(self) -> int:
+        """Steps simulated so far (ANNarchy 5's ``net.current_step``)."""
+        return self._step
 
     def reset(self, populations: bool = True, projections: bool = False, monitors: bool = True) -> None:
         """Back to step 0: population attributes to their initial values, spike state cleared.
@@ -318,7 +509,7 @@ class Network:
                         projection._state["_last_event"][...] = LAST_SPIKE_NEVER
             if monitors:
                 for monitor in self.monitors:
-                    monitor.get(keep=False)
+                    monitor.reset()
         self._step = 0
 
     # -- persistence (implemented in gpunet.io) -----------------------------------
@@ -341,6 +532,11 @@ class Network:
         """Load the complete state (see :func:`gpunet.load`)."""
         from gpunet.io.api import load
         load(filename, populations=populations, projections=projections, strict=strict, network=self)
+
+    def load_latest(self, directory: Union[str, Path], strict: bool = False, prefix: str = "snapshot") -> Path:
+        """Restore the newest valid snapshot of ``directory`` into this network (see :func:`gpunet.load_latest`)."""
+        from gpunet.io.snapshots import load_latest
+        return load_latest(directory, network=self, strict=strict, prefix=prefix)
 
     def wait_for_saves(self, timeout: Optional[float] = None) -> None:
         """Wait for this network's pending saves; raise the first error (see :func:`gpunet.wait_for_saves`)."""
@@ -405,14 +601,52 @@ def clear() -> None:
     _default = None
 
 
-def compile() -> None:  # noqa: A001 - ANNarchy's name
-    """Compile the default network."""
-    default_network().compile()
+def compile(directory: Optional[Union[str, Path]] = None, clean: bool = False,  # noqa: A001 - ANNarchy's name
+            silent: bool = False) -> None:
+    """Compile the default network (see :meth:`Network.compile`)."""
+    default_network().compile(directory=directory, clean=clean, silent=silent)
 
 
-def simulate(duration: float, progress: Optional[bool] = None, **snapshot_options: Any) -> None:
+def simulate(duration: float, measure_time: bool = False, progress: Optional[bool] = None,
+             **snapshot_options: Any) -> None:
     """Simulate the default network for ``duration`` ms (see :meth:`Network.simulate`)."""
-    default_network().simulate(duration, progress=progress, **snapshot_options)
+    _check_keywords("simulate", snapshot_options, ("measure_time", "progress") + SNAPSHOT_OPTIONS)
+    default_network().simulate(duration, measure_time=measure_time, progress=progress, **snapshot_options)
+
+
+def simulate_until(max_duration: float, population: Any, operator: str = "and", measure_time: bool = False) -> float:
+    """Simulate the network of ``population`` until its stop condition holds (see :meth:`Network.simulate_until`)."""
+    first = population[0] if isinstance(population, (list, tuple)) and population else population
+    network = getattr(first, "network", None) or default_network()
+    return network.simulate_until(max_duration, population, operator=operator, measure_time=measure_time)
+
+
+def enable_learning(projections: Optional[Sequence[Any]] = None, period: Optional[float] = None,
+                    offset: Optional[float] = None) -> None:
+    """Enable learning of ``projections`` (their own network), or of every projection of the default network."""
+    _network_of(projections).enable_learning(projections, period=period, offset=offset)
+
+
+def disable_learning(projections: Optional[Sequence[Any]] = None) -> None:
+    """Disable learning of ``projections`` (their own network), or of every projection of the default network."""
+    _network_of(projections).disable_learning(projections)
+
+
+def _network_of(objects: Optional[Sequence[Any]]) -> Network:
+    """The one network that owns ``objects`` (the default network when none is given)."""
+    networks = {id(o.network): o.network for o in (objects or []) if hasattr(o, "network")}
+    if len(networks) > 1:
+        raise StructureError("the objects given belong to different networks; call the method of each network")
+    return next(iter(networks.values())) if networks else default_network()
+
+
+def _check_keywords(function: str, given: dict, known: Sequence[str]) -> None:
+    unknown = [key for key in given if key not in known]
+    if unknown:
+        key = unknown[0]
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; it takes {', '.join(known)}"
+        raise TypeError(f"{function}() got an unexpected keyword argument {key!r}{hint}")
 
 
 def step() -> None:

@@ -11,6 +11,7 @@ from gpunet.codegen.plan import noise_gates
 from gpunet.codegen.printers import NumpyPrinter
 from gpunet.errors import ModelError, StructureError
 from gpunet.model.builtin_neurons import PoissonNeuron, SpikeSourceNeuron
+from gpunet.model.expressions import ExpressionError, ExpressionParser
 from gpunet.network import rng
 from gpunet.limits import MAX_STEP
 from gpunet.network.values import attribute_dtype, coerce_values, python_scalar
@@ -28,6 +29,28 @@ def _resolve_model(neuron: Any, kind: str = "neuron") -> Any:
     if not hasattr(neuron, "spec") or neuron.spec.kind != kind:
         raise ModelError(f"expected a {kind.capitalize()} model, got {neuron!r}")
     return neuron
+
+
+def _parse_stop_condition(condition: Optional[str], spec: Any, name: Optional[str]):
+    """``(compiled array code, any)`` of a stop condition ``"expr"`` or ``"expr : any"``, or None."""
+    if condition is None:
+        return None
+    text, _, flag = str(condition).partition(":")
+    flag = flag.strip()
+    if flag not in ("", "any", "all"):
+        raise ModelError(f"population {name or ''!r}: stop_condition flag must be 'any' or 'all', got {flag!r}")
+    if text.strip() == "spiked":  # ANNarchy's "spiked : any" / "spiked : all": on the spikes of this step
+        return compile("SP", "<stop_condition>", "eval"), flag == "any"
+    parser = ExpressionParser({n: sympy.Symbol(n) for n in spec.attributes} | {"t": sympy.Symbol("t")})
+    try:
+        expr = parser.parse(text)
+    except ExpressionError as exc:
+        raise ModelError(f"population {name or ''!r}: invalid stop_condition {condition!r}: {exc}") from exc
+    if "t" in {s.name for s in expr.free_symbols} or parser.noise_sites or parser.targets:
+        raise ModelError(f"population {name or ''!r}: stop_condition {condition!r} may only use the neurons' "
+                         "attributes")
+    printer = NumpyPrinter({n: f"S[{n!r}]" for n in spec.attributes})
+    return compile(printer.doprint(expr), "<stop_condition>", "eval"), flag == "any"
 
 
 class _AttributeAccess:
@@ -75,6 +98,11 @@ class Population(_AttributeAccess):
         ``obj_names`` and ``_gpunet`` are taken (see :mod:`gpunet.limits`).
     network : Network, optional
         Owning network (default: the module-level default network).
+    stop_condition : str, optional
+        Condition on the neurons' attributes that stops
+        :meth:`Network.simulate_until` (``"v > 0.0"``: when every neuron meets
+        it; ``"v > 0.0 : any"``: when one does; ``"spiked : any"``: when a
+        neuron spikes), as in ANNarchy.
 
     Notes
     -----
@@ -98,10 +126,11 @@ class Population(_AttributeAccess):
     generated_source: Optional[str] = None  # the array code of the neuron update, after compile()
 
     def __init__(self, geometry: Union[int, Sequence[int]], neuron: Any, name: Optional[str] = None,
-                 network: Optional["Network"] = None) -> None:
+                 network: Optional["Network"] = None, stop_condition: Optional[str] = None) -> None:
         from gpunet.network.network import default_network
         net = network if network is not None else default_network()
         neuron = _resolve_model(neuron)
+        stop = _parse_stop_condition(stop_condition, neuron.spec, name)
         geometry_tuple = (int(geometry),) if np.isscalar(geometry) else tuple(int(g) for g in geometry)
         if not geometry_tuple or any(g <= 0 for g in geometry_tuple):
             raise StructureError(f"population {name or ''!r}: geometry must hold positive sizes, got {geometry!r}")
@@ -112,6 +141,9 @@ class Population(_AttributeAccess):
         self.size = int(np.prod(geometry_tuple))
         self.id = len(net.populations)
         self.name = net._register(self, name, "pop")
+        self._auto_named = name is None
+        self.stop_condition = stop_condition
+        self._stop = stop
         self._state: dict[str, Any] = {}
         self._allocate()
         self._spiked = self._xp.zeros(self.size, dtype=bool)
@@ -265,6 +297,29 @@ class Population(_AttributeAccess):
         ranks = np.arange(self.size).reshape(self.geometry)[key]
         return PopulationView(self, np.atleast_1d(ranks).ravel())
 
+    # -- moving into another network (``net.create(population)``) ----------
+    def _construct_in(self, network: "Network", name: Optional[str]) -> "Population":
+        return Population(self.geometry, self.neuron, name=name, network=network,
+                          stop_condition=self.stop_condition)
+
+    def _copy_into(self, network: "Network") -> "Population":
+        """A population of ``network`` equal to this one: same class, model, name and attribute values."""
+        copy = self._construct_in(network, None if self._auto_named else self.name)
+        backend = self.network.backend
+        for name in self.spec.attributes:
+            copy._state[name][...] = network.backend.asarray(backend.to_host(self._state[name]))
+        return copy
+
+    # -- stop condition (simulate_until) -------------------------------------
+    def _stop_reached(self) -> bool:
+        """Whether the stop condition holds (False without one)."""
+        if self._stop is None:
+            return False
+        code, any_neuron = self._stop
+        met = eval(code, {"xp": self._xp, "S": self._state, "SP": self._spiked})  # noqa: S307 - generated
+        met = self._xp.asarray(met)
+        return bool(met.any() if any_neuron else met.all())
+
     # -- compilation and simulation ---------------------------------------
     def _compile(self, max_delay: int) -> None:
         backend, net = self.network.backend, self.network
@@ -379,6 +434,9 @@ class PoissonPopulation(Population):
         super().__init__(geometry, PoissonNeuron, name=name, network=network)
         self.rates = rates
 
+    def _construct_in(self, network: "Network", name: Optional[str]) -> "Population":
+        return PoissonPopulation(self.geometry, rates=0.0, name=name, network=network)
+
 
 class SpikeSourceArray(Population):
     """Neurons that spike at given times.
@@ -397,6 +455,9 @@ class SpikeSourceArray(Population):
             times = [times]
         super().__init__(max(len(times), 1), SpikeSourceNeuron, name=name, network=network)
         self._set_spike_times(times)
+
+    def _construct_in(self, network: "Network", name: Optional[str]) -> "Population":
+        return SpikeSourceArray(self.spike_times, name=name, network=network)
 
     def _set_spike_times(self, times: Sequence[Sequence[float]]) -> None:
         self._install_spike_times(self._prepare_spike_times(times))

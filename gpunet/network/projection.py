@@ -9,6 +9,7 @@ neurons that spiked, for spike propagation.
 """
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -22,7 +23,7 @@ from gpunet.model.builtin_synapses import DefaultRate, DefaultSpiking
 from gpunet.network import connectors
 from gpunet.network.distributions import Distribution
 from gpunet.limits import MAX_DELAY_STEPS
-from gpunet.network.population import LAST_SPIKE_NEVER, Population, _AttributeAccess, _resolve_model
+from gpunet.network.population import LAST_SPIKE_NEVER, Population, PopulationView, _AttributeAccess, _resolve_model
 from gpunet.network.values import attribute_dtype, coerce_values, python_scalar
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -85,7 +86,12 @@ class Projection(_AttributeAccess):
 
     Parameters
     ----------
-    pre, post : Population
+    pre, post : Population or PopulationView
+        A view (``pop[0:10]``, ``pop[[1, 3]]``) restricts the connector to its
+        neurons: connectors see a population of the view's size, and their
+        ranks are mapped to the population's (ANNarchy's rule).  ``proj.pre`` /
+        ``proj.post`` are the populations; saved files hold the population
+        ranks.
     target : str
         Spiking networks: the conductance ``g_<target>`` of the post neurons.
         Rate-coded networks: the input ``sum(<target>)``.
@@ -104,10 +110,15 @@ class Projection(_AttributeAccess):
 
     def __init__(self, pre: Population, post: Population, target: str, synapse: Any = None,
                  name: Optional[str] = None, network: Optional["Network"] = None) -> None:
+        views = {}
         for role, population in (("pre", pre), ("post", post)):
-            if not isinstance(population, Population):
-                raise StructureError(f"projection {name or ''!r}: {role} must be a Population, "
+            if isinstance(population, PopulationView):
+                views[role] = population.ranks.copy()
+            elif not isinstance(population, Population):
+                raise StructureError(f"projection {name or ''!r}: {role} must be a Population or a PopulationView, "
                                      f"got {type(population).__name__}")
+        pre = pre.population if isinstance(pre, PopulationView) else pre
+        post = post.population if isinstance(post, PopulationView) else post
         net = pre.network
         if post.network is not net or (network is not None and network is not net):
             raise StructureError(f"projection {name or ''!r}: pre, post and network must be the same network")
@@ -116,6 +127,12 @@ class Projection(_AttributeAccess):
         synapse = _resolve_model(synapse, "synapse")
         self.network = net
         self.pre, self.post, self.target = pre, post, str(target)
+        self._pre_view, self._post_view = views.get("pre"), views.get("post")
+        self._n_pre = len(self._pre_view) if self._pre_view is not None else pre.size
+        self._n_post = len(self._post_view) if self._post_view is not None else post.size
+        self._learning = True
+        self._learning_functions: dict[str, Any] = {}
+        self._fused_methods: dict[str, Any] = {}
         self.synapse = synapse
         self.spec = synapse.spec
         self._check_compatible(name)
@@ -159,7 +176,12 @@ class Projection(_AttributeAccess):
         return self.network._generator("connect", self.id)
 
     def _same(self) -> bool:
-        return self.pre is self.post
+        """Pre and post are the same neurons (connectors then leave out self-connections on request)."""
+        if self.pre is not self.post:
+            return False
+        return (self._pre_view is None and self._post_view is None) or (
+            self._pre_view is not None and self._post_view is not None
+            and np.array_equal(self._pre_view, self._post_view))
 
     def _check_not_connected(self) -> None:
         if self._connected:
@@ -171,13 +193,13 @@ class Projection(_AttributeAccess):
                            allow_self_connections: bool = False, force_multiple_weights: bool = False) -> "Projection":
         """Connect every pre neuron to every post neuron."""
         self._check_not_connected()
-        post, pre = connectors.all_to_all(self.pre.size, self.post.size, self._same(), allow_self_connections)
-        return self._connect(post, pre, weights, delays)
+        post, pre = connectors.all_to_all(self._n_pre, self._n_post, self._same(), allow_self_connections)
+        return self._connect(post, pre, weights, delays, allow_self_connections)
 
     def connect_one_to_one(self, weights: Any = 1.0, delays: Any = 0.0) -> "Projection":
         """Connect pre neuron i to post neuron i (same sizes)."""
         self._check_not_connected()
-        post, pre = connectors.one_to_one(self.pre.size, self.post.size)
+        post, pre = connectors.one_to_one(self._n_pre, self._n_post)
         return self._connect(post, pre, weights, delays)
 
     def connect_fixed_probability(self, probability: float, weights: Any = 1.0, delays: Any = 0.0,
@@ -185,48 +207,55 @@ class Projection(_AttributeAccess):
                                   force_multiple_weights: bool = False) -> "Projection":
         """Connect each (pre, post) pair with ``probability``."""
         self._check_not_connected()
-        post, pre = connectors.fixed_probability(float(probability), self.pre.size, self.post.size, self._same(),
+        post, pre = connectors.fixed_probability(float(probability), self._n_pre, self._n_post, self._same(),
                                                  allow_self_connections, self._generator())
-        return self._connect(post, pre, weights, delays)
+        return self._connect(post, pre, weights, delays, allow_self_connections)
 
     def connect_fixed_number_pre(self, number: int, weights: Any = 1.0, delays: Any = 0.0,
                                  allow_self_connections: bool = False,
                                  force_multiple_weights: bool = False) -> "Projection":
         """Give each post neuron exactly ``number`` pre neurons."""
         self._check_not_connected()
-        post, pre = connectors.fixed_number_pre(int(number), self.pre.size, self.post.size, self._same(),
+        post, pre = connectors.fixed_number_pre(int(number), self._n_pre, self._n_post, self._same(),
                                                 allow_self_connections, self._generator())
-        return self._connect(post, pre, weights, delays)
+        return self._connect(post, pre, weights, delays, allow_self_connections)
 
     def connect_fixed_number_post(self, number: int, weights: Any = 1.0, delays: Any = 0.0,
                                   allow_self_connections: bool = False,
                                   force_multiple_weights: bool = False) -> "Projection":
         """Give each pre neuron exactly ``number`` post neurons."""
         self._check_not_connected()
-        post, pre = connectors.fixed_number_post(int(number), self.pre.size, self.post.size, self._same(),
+        post, pre = connectors.fixed_number_post(int(number), self._n_pre, self._n_post, self._same(),
                                                  allow_self_connections, self._generator())
-        return self._connect(post, pre, weights, delays)
+        return self._connect(post, pre, weights, delays, allow_self_connections)
 
     def connect_from_matrix(self, weights: Any, delays: Any = 0.0, pre_post: bool = False) -> "Projection":
-        """Connect from a dense (post, pre) matrix; NaN or None means no synapse."""
+        """Connect from a dense (post, pre) matrix (``pre_post=True``: (pre, post)); None or NaN: no synapse.
+
+        Delays: one value, a distribution, or a matrix of the weights' shape.
+        """
         self._check_not_connected()
         if pre_post:
             weights = np.asarray(weights, dtype=object).T
             if not isinstance(delays, Distribution) and np.ndim(delays) > 0:
                 delays = np.asarray(delays).T
-        post, pre, values, delay_values = connectors.from_matrix(weights, self.pre.size, self.post.size, delays)
+        post, pre, values, delay_values = connectors.from_matrix(weights, self._n_pre, self._n_post, delays)
         return self._connect(post, pre, values, delays if delay_values is None else delay_values)
 
     def connect_from_sparse(self, weights: Any, delays: Any = 0.0) -> "Projection":
-        """Connect from a scipy.sparse (post, pre) matrix."""
+        """Connect from a scipy.sparse **(pre, post)** matrix, as ANNarchy 5 reads it.
+
+        Note the orientation: the transpose of :meth:`connect_from_matrix`'s
+        (measured on ANNarchy 5.0.4.1).  Stored zeros are synapses of weight 0.
+        """
         self._check_not_connected()
-        post, pre, values, delay_values = connectors.from_sparse(weights, self.pre.size, self.post.size, delays)
+        post, pre, values, delay_values = connectors.from_sparse(weights, self._n_pre, self._n_post, delays)
         return self._connect(post, pre, values, delays if delay_values is None else delay_values)
 
     def connect_from_list(self, synapses: Any) -> "Projection":
         """Connect from ``[(pre, post, w, d), ...]`` (the delay may be left out)."""
         self._check_not_connected()
-        post, pre, values, delay_values = connectors.from_list(synapses, self.pre.size, self.post.size)
+        post, pre, values, delay_values = connectors.from_list(synapses, self._n_pre, self._n_post)
         return self._connect(post, pre, values, 0.0 if delay_values is None else delay_values)
 
     # ANNarchy 5 spellings
@@ -257,8 +286,11 @@ class Projection(_AttributeAccess):
         # A delay below one step behaves as one step: spikes are delivered in the next step.
         return np.maximum(steps, 1)
 
-    def _connect(self, post: np.ndarray, pre: np.ndarray, weights: Any, delays: Any) -> "Projection":
+    def _connect(self, post: np.ndarray, pre: np.ndarray, weights: Any, delays: Any,
+                 allow_self: bool = True) -> "Projection":
         generator = self._generator()
+        if self._pre_view is not None or self._post_view is not None:
+            post, pre, weights, delays = self._from_view_ranks(post, pre, weights, delays, allow_self)
         count = len(post)
         if isinstance(delays, Distribution):
             delays_ms = delays.draw(generator, count)
@@ -268,6 +300,31 @@ class Projection(_AttributeAccess):
         self._set_connectivity(post, pre, steps)
         self._set_attribute("w", weights, generator=generator)
         return self
+
+    def _from_view_ranks(self, post: np.ndarray, pre: np.ndarray, weights: Any, delays: Any, allow_self: bool):
+        """Map connector ranks (positions in the views) to population ranks, back in post-major order.
+
+        Views of one population: without ``allow_self`` the pairs of a neuron
+        with itself are left out, whatever the views (ANNarchy's rule).
+        """
+        if self._pre_view is not None:
+            pre = self._pre_view[pre]
+        if self._post_view is not None:
+            post = self._post_view[post]
+        count = len(post)
+        order = np.lexsort((pre, post))
+        if self.pre is self.post and not allow_self:
+            order = order[pre[order] != post[order]]
+
+        def reorder(value: Any) -> Any:
+            if isinstance(value, Distribution) or np.ndim(value) == 0:
+                return value
+            array = np.asarray(value)
+            return array[order] if array.shape == (count,) else value
+        if len(order) > 1 and np.any((np.diff(post[order]) == 0) & (np.diff(pre[order]) == 0)):
+            raise StructureError(f"projection {self.name!r}: a view lists a neuron twice, so a (pre, post) pair "
+                                 "would appear twice")
+        return post[order], pre[order], reorder(weights), reorder(delays)
 
     def _set_connectivity(self, post: np.ndarray, pre: np.ndarray, delay_steps: np.ndarray,
                           values: Optional[dict[str, np.ndarray]] = None) -> None:
@@ -372,19 +429,80 @@ class Projection(_AttributeAccess):
         if not self._connected:
             raise StructureError(f"projection {self.name!r} ({self.pre.name} -> {self.post.name}) is not connected; "
                                  "call one of its connect_* methods before compile()")
+        self.generated_source = {}
+        self._functions = self._compile_functions(self.spec, self.generated_source)
+        self._learning_functions = {}
+        self._build_indexes()
+        if not self._learning:
+            self._apply_learning_mode()
+
+    def _compile_functions(self, spec: Any, sources_out: Optional[dict] = None) -> dict[str, Any]:
         net = self.network
         xp, dtype = net.backend.xp, net.precision
-        self.generated_source = {}
-        sources = {"pre_event": synapse_event_source(self.spec, "pre", dtype),
-                   "post_event": synapse_event_source(self.spec, "post", dtype),
-                   "continuous": synapse_continuous_source(self.spec),
-                   "psp": synapse_psp_source(self.spec)}
+        sources = {"pre_event": synapse_event_source(spec, "pre", dtype),
+                   "post_event": synapse_event_source(spec, "post", dtype),
+                   "continuous": synapse_continuous_source(spec),
+                   "psp": synapse_psp_source(spec)}
+        functions = {}
         for function, source in sources.items():
             if source is not None:
-                self.generated_source[function] = source
-                self._functions[function] = compile_function(source, function, xp, net.dt, dtype,
-                                                             net.backend.scatter_add)
-        self._build_indexes()
+                if sources_out is not None:
+                    sources_out[function] = source
+                functions[function] = compile_function(source, function, xp, net.dt, dtype, net.backend.scatter_add)
+        return functions
+
+    # -- learning on and off (ANNarchy's enable_learning / disable_learning) ---------------
+    def disable_learning(self) -> None:
+        """Stop learning, as ANNarchy does.
+
+        Spiking projections stop changing ``w``: the statements and equations
+        that assign ``w`` are skipped, everything else (traces, transmission)
+        goes on.  Rate-coded projections stop updating every synaptic
+        variable.  While learning is off the projection runs its array code
+        (on every backend).  Before ``compile()`` it takes effect at compile.
+        """
+        self._learning = False
+        self._apply_learning_mode()
+
+    def enable_learning(self, period: Optional[float] = None, offset: Optional[float] = None) -> None:
+        """Learn again after :meth:`disable_learning` (ANNarchy's ``period`` / ``offset`` are not supported)."""
+        if period is not None or offset is not None:
+            raise NotImplementedError(f"projection {self.name!r}: enable_learning(period=, offset=) (learning every "
+                                      "period ms) is not supported by gpunet; learning runs at every step")
+        self._learning = True
+        self._apply_learning_mode()
+
+    @property
+    def learning(self) -> bool:
+        """Whether the projection learns (see :meth:`disable_learning`)."""
+        return self._learning
+
+    def _frozen_spec(self) -> Any:
+        spec = self.spec
+        if spec.spiking:
+            def keep(statements: list) -> list:
+                return [statement for statement in statements if statement.target != "w"]
+            return dataclasses.replace(spec, pre_spike=keep(spec.pre_spike), post_spike=keep(spec.post_spike),
+                                       equations=keep(spec.equations))
+        return dataclasses.replace(spec, equations=[])
+
+    def _apply_learning_mode(self) -> None:
+        if not self._functions:  # not compiled yet: compile() applies the mode
+            return
+        methods = ("_pre_events", "_transmit", "_post_events", "_update_continuous")
+        if self._learning:
+            if self._learning_functions:
+                self._functions, self._learning_functions = self._learning_functions, {}
+            for name, method in self._fused_methods.items():
+                object.__setattr__(self, name, method)
+            self._fused_methods = {}
+            return
+        if not self._learning_functions:
+            self._learning_functions = self._functions
+            self._functions = self._compile_functions(self._frozen_spec())
+        for name in methods:  # fused kernels hold the learning rules: use the array code meanwhile
+            if name in self.__dict__:
+                self._fused_methods[name] = self.__dict__.pop(name)
 
     @property
     def max_delay(self) -> int:
@@ -602,6 +720,11 @@ class Projection(_AttributeAccess):
         if not len(milliseconds):
             return float(self.network.dt)
         return [milliseconds[a:b].tolist() for a, b in self._rows()]
+
+    @property
+    def delay(self) -> Any:
+        """ANNarchy 5's name of :attr:`delays`: ms, one float when uniform (``dt`` without delays)."""
+        return self.delays
 
     def __repr__(self) -> str:
         return (f"<Projection {self.name!r}: {self.pre.name} -> {self.post.name} ({self.target}), "

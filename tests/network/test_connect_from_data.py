@@ -80,8 +80,8 @@ def test_from_matrix_of_the_wrong_shape_raises():
 
 def test_from_sparse_round_trips_and_keeps_explicit_zeros():
     post, pre = np.nonzero(~np.isnan(MATRIX))
-    # stored entries include the explicit zero at (2, 1): it is a synapse
-    sparse = scipy.sparse.csr_matrix((MATRIX[post, pre], (post, pre)), shape=MATRIX.shape)
+    # stored entries include the explicit zero at (pre 1, post 2): it is a synapse; (pre, post) orientation
+    sparse = scipy.sparse.csr_matrix((MATRIX[post, pre], (pre, post)), shape=MATRIX.T.shape)
     assert sparse.nnz == 5
     _, proj = make()
     proj.connect_from_sparse(sparse, delays=1.0)
@@ -91,8 +91,8 @@ def test_from_sparse_round_trips_and_keeps_explicit_zeros():
 
 def test_from_sparse_does_not_modify_the_callers_matrix():
     # unsorted column indices: connecting must sort a copy, not the caller's arrays
-    sparse = scipy.sparse.csr_matrix((np.array([0.25, 0.5]), np.array([2, 0]), np.array([0, 2, 2, 2])),
-                                     shape=(3, 4))
+    sparse = scipy.sparse.csc_matrix((np.array([0.25, 0.5]), np.array([2, 0]), np.array([0, 2, 2, 2])),
+                                     shape=(4, 3))  # (pre, post): column 0 = post 0
     _, proj = make()
     proj.connect_from_sparse(sparse)
     assert sparse.indices.tolist() == [2, 0] and sparse.data.tolist() == [0.25, 0.5]
@@ -100,8 +100,8 @@ def test_from_sparse_does_not_modify_the_callers_matrix():
 
 
 def test_from_sparse_reads_per_synapse_delays():
-    weights = scipy.sparse.csr_matrix(np.array([[1.0, 0.0, 2.0, 0.0], [0.0] * 4, [0.0, 3.0, 0.0, 0.0]]))
-    delays = scipy.sparse.csr_matrix(np.array([[4.0, 0.0, 2.0, 0.0], [0.0] * 4, [0.0, 3.0, 0.0, 0.0]]))
+    weights = scipy.sparse.csr_matrix(np.array([[1.0, 0.0, 2.0, 0.0], [0.0] * 4, [0.0, 3.0, 0.0, 0.0]]).T)
+    delays = scipy.sparse.csr_matrix(np.array([[4.0, 0.0, 2.0, 0.0], [0.0] * 4, [0.0, 3.0, 0.0, 0.0]]).T)
     _, proj = make()
     proj.connect_from_sparse(weights, delays=delays)
     assert proj.delays == [[4.0, 2.0], [3.0]]
@@ -111,8 +111,8 @@ def test_from_sparse_needs_a_sparse_matrix_of_the_right_shape():
     _, proj = make()
     with pytest.raises(TypeError, match="expects a scipy.sparse matrix"):
         proj.connect_from_sparse(MATRIX)
-    with pytest.raises(StructureError, match=r"\(3, 4\) matrix, got \(4, 3\)"):
-        proj.connect_from_sparse(scipy.sparse.csr_matrix((4, 3)))
+    with pytest.raises(StructureError, match=r"\(pre, post\) = \(4, 3\) matrix .*got \(3, 4\)"):
+        proj.connect_from_sparse(scipy.sparse.csr_matrix((3, 4)))
 
 
 def test_from_list_round_trips_in_post_major_order():

@@ -33,7 +33,7 @@ def test_single_izhikevich_spikes_at_the_predicted_steps(dt, i_offset):
     net.simulate(500.0)
     expected = reference_izhikevich_spike_steps(i_offset, dt, steps)
     assert len(expected) > 5
-    recorded = [round(t / dt) for t in monitor.get("spike")[0]]
+    recorded = monitor.get("spike")[0]  # steps, as ANNarchy 5
     assert recorded == expected
 
 
@@ -81,7 +81,7 @@ def test_spike_time_stamp_is_step_times_dt():
     source = gn.SpikeSourceArray([[1.0, 2.5], [0.5]], network=net)
     monitor = net.monitor(source, "spike")
     net.simulate(5.0)
-    assert monitor.get("spike") == {0: [1.0, 2.5], 1: [0.5]}
+    assert monitor.get("spike") == {0: [2, 5], 1: [1]}  # steps of dt = 0.5
 
 
 def test_poisson_population_rate_is_close_to_requested():

@@ -45,7 +45,7 @@ def test_pre_before_post_potentiates_by_the_decayed_pre_trace(pre_step, delay, p
     proj, monitor = stdp_pair(pre_step, post_step, delay)
     p = STDP_PARAMETERS
     arrival = pre_step + delay
-    assert monitor.get("spike") == {0: [float(post_step)]}
+    assert monitor.get("spike") == {0: [post_step]}
     assert np.nonzero(monitor.get("s")[:, 0])[0].tolist() == [arrival]  # the spike arrives after its delay
     # pre event at `arrival`: x += A_plus * w_max, w += y (y is 0); post event: x decays over post - arrival
     x = (0.0 + p["A_plus"] * p["w_max"]) * decay(post_step - arrival, p["tau_plus"])

@@ -31,7 +31,7 @@ def test_spike_emitted_at_step_t_arrives_at_step_t_plus_uniform_delay(delay):
     monitor = net.monitor(post, "I")
     source_monitor = net.monitor(source, "spike")
     net.simulate(12.0)
-    assert source_monitor.get("spike") == {0: [3.0]}
+    assert source_monitor.get("spike") == {0: [3]}
     current = monitor.get("I")
     expected = np.zeros((12, 2))
     expected[3 + delay] = 0.25  # I = g_exc - g_inh + i_offset in the step the spike arrives, then g_exc is reset
