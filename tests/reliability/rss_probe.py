@@ -1,7 +1,8 @@
 """Load one file in a child process and report its peak memory (used by the memory-bound tests).
 
 ``python tests/reliability/rss_probe.py`` prints the figures of every crafted input of
-:mod:`hostile_inputs` (run it with ``PYTHONPATH`` at a checkout to measure that checkout).
+:mod:`hostile_inputs`; ``PYTHONPATH=<a checkout> python tests/reliability/rss_probe.py`` measures that checkout
+(default: this one).
 """
 from __future__ import annotations
 
@@ -62,8 +63,11 @@ def probe_many(paths: list[Path], address_limit: int = 6 << 30, timeout: float =
 
     env = dict(os.environ)
     env.setdefault("PYTHONPATH", str(Path(__file__).resolve().parents[2]))
-    done = subprocess.run([sys.executable, "-c", CHILD, *map(str, paths)], capture_output=True, text=True,
-                          timeout=timeout, preexec_fn=limit, env=env)
+    # Run beside the files, not in the caller's folder: ``python -c`` imports from its working folder first,
+    # and PYTHONPATH is what chooses the gpunet measured.
+    done = subprocess.run([sys.executable, "-c", CHILD, *(str(Path(p).resolve()) for p in paths)],
+                          capture_output=True, text=True, timeout=timeout, preexec_fn=limit, env=env,
+                          cwd=str(Path(paths[0]).resolve().parent))
     reports = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     for report in reports:
         report["extra_bytes"] = (report["peak_kb"] - report["base_kb"]) * 1024
