@@ -96,7 +96,8 @@ class Monitor:
         backend = self.network.backend
         chunks, steps = self._data[name], self._steps[name]
         if chunks:
-            host = backend.to_host(backend.xp.stack(chunks))
+            with backend.activate():  # stack on the monitor's device and stream (gpu fix, issue 14)
+                host = backend.to_host(backend.xp.stack(chunks))
         else:
             host = np.zeros((0, self.object.size), dtype=bool if name == "spike" else np.float64)
         if not keep:
