@@ -72,7 +72,12 @@ def measure(neurons: int, probability: float, backend: str, fuse: Optional[Calla
 
 def gpu_reason() -> Optional[str]:
     from gpunet.backend import gpu_unavailable_reason
-    return gpu_unavailable_reason(0)
+    reason = gpu_unavailable_reason(0)
+    if reason is None:
+        from gpunet.backend.cupy_backend import STANDIN, STANDIN_NAME
+        if STANDIN:  # its timings would be CPU figures labelled GPU
+            return f"{STANDIN_NAME}: GPU timings are not measured on it"
+    return reason
 
 
 def main(argv: Optional[list[str]] = None) -> int:

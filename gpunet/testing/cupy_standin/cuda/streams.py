@@ -37,7 +37,13 @@ class Stream:
     def device_id(self) -> int:
         return _state.current_device() if self.device is None else self.device
 
+    def _check_device(self) -> None:
+        if self.device is not None and self.device != _state.current_device():
+            raise ValueError(f"stream {self.label} belongs to device {self.device}, the current device is "
+                             f"{_state.current_device()} (a stream is used only on its own device)")
+
     def __enter__(self) -> "Stream":
+        self._check_device()
         device = self.device_id
         self._previous.append((device, _state.thread.streams.get(device)))
         _state.thread.streams[device] = self
@@ -51,6 +57,7 @@ class Stream:
             _state.thread.streams[device] = previous
 
     def use(self) -> "Stream":
+        self._check_device()
         _state.thread.streams[self.device_id] = self
         return self
 
