@@ -61,7 +61,11 @@ class CupyBackend(Backend):  # pragma: no cover - needs a GPU
             raise BackendError(f"backend 'cupy' is not usable: {reason}")
         super().__init__(cupy, device)
         with cupy.cuda.Device(self.device):
-            self.compute_stream = cupy.cuda.Stream(non_blocking=True)
+            # The compute stream is a blocking stream: user code that writes a device_view() array on the legacy
+            # default stream between two simulate() calls is then ordered with the queued steps (CUDA's implicit
+            # legacy-stream ordering); a non-blocking compute stream raced with it.  The copy stream of the
+            # snapshots stays non-blocking (stage() orders the legacy stream after its copies explicitly).
+            self.compute_stream = cupy.cuda.Stream(non_blocking=False)
             self.copy_stream = cupy.cuda.Stream(non_blocking=True)
 
     @contextmanager

@@ -71,13 +71,13 @@ def test_every_device_to_host_read_and_synchronisation_is_counted_per_stream():
 
 
 def test_asynchronous_work_is_not_counted():
-    a = cp.zeros(10)
-    with cp.cuda.Stream(non_blocking=True):
+    with cp.cuda.Stream(non_blocking=True) as stream:
+        a = cp.zeros(10)
         a += 1
         b = cp.stack([a, a])
         cupyx.scatter_add(a, cp.asarray(np.array([0, 0, 1])), 1.0)
     assert cp.syncs.total == 0
-    assert b.shape == (2, 10) and a.get()[:3].tolist() == [3.0, 2.0, 1.0]
+    assert b.shape == (2, 10) and a.get(stream=stream)[:3].tolist() == [3.0, 2.0, 1.0]
 
 
 # -- devices ----------------------------------------------------------------------------------------
@@ -120,7 +120,7 @@ def test_pinned_memory_is_page_aligned_and_async_copies_into_it_do_not_block():
     assert memory.ptr % mmap.PAGESIZE == 0
     host = np.frombuffer(memory, dtype=np.uint8, count=1000)
     a = cp.arange(125, dtype=cp.float64)
-    stream = cp.cuda.Stream(non_blocking=True)
+    stream = cp.cuda.Stream()  # blocking: ordered after the legacy stream's arange
     runtime.memcpyAsync(memory.ptr, a.data.ptr, a.nbytes, runtime.memcpyDeviceToHost, stream.ptr)
     assert np.array_equal(host.view(np.float64), np.arange(125.0))
     assert cp.syncs.total == 0
@@ -192,3 +192,77 @@ def test_cuda_compile_errors_surface_as_compile_exception():
     broken = HOST_SOURCE.replace("y[i] +=", "y[i] += undefined_name +")
     with pytest.raises(CompileException, match="undefined_name"):
         cp.RawModule(code=broken).compile()
+
+
+# -- stream order ---------------------------------------------------------------------------------
+@pytest.fixture
+def streams():
+    cp.hazards.reset()
+    return cp.cuda.Stream(non_blocking=True), cp.cuda.Stream(non_blocking=True)
+
+
+def test_a_read_of_a_buffer_written_on_another_stream_without_an_edge_is_a_hazard(streams):
+    first, second = streams
+    with first:
+        state = cp.zeros(100)
+        state += 1  # a queued kernel writes the state
+    with second:
+        with pytest.raises(cp.StreamHazard, match=r"sum on stream\d+@dev0 \(at test_cupy_standin.py:\d+ in "
+                                                  r"test_a_read.*\) reads buffer .* \(float64, 800 bytes\) that "
+                                                  r"add on stream\d+@dev0 .* wrote"):
+            state.sum()
+
+
+def test_events_and_synchronisations_order_streams(streams):
+    first, second = streams
+    with first:
+        state = cp.zeros(100)
+        state += 1
+        ready = first.record()
+    second.wait_event(ready)
+    with second:
+        total = state.sum()  # ordered by the event
+    with first:
+        with pytest.raises(cp.StreamHazard, match="writes buffer .* that sum on .* read"):
+            state += 1  # the second stream's read is not known to be done
+    second.synchronize()
+    with first:
+        state += 1  # the host waited for the read: ordered now
+    assert float(total) == 100.0
+
+
+def test_the_legacy_stream_is_ordered_with_blocking_streams_only(streams):
+    non_blocking, _ = streams
+    blocking = cp.cuda.Stream()
+    with blocking:
+        state = cp.zeros(10)
+        state += 1
+    state += 1  # legacy stream: waits for the blocking stream's earlier work
+    with blocking:
+        state *= 2  # and the blocking stream waits for the legacy stream
+    with non_blocking:
+        with pytest.raises(cp.StreamHazard, match=r"multiply on stream\d+@dev0 .* that multiply on stream"):
+            state *= 2
+
+
+def test_raw_copies_and_kernels_are_checked(streams):
+    first, second = streams
+    memory = cp.cuda.alloc_pinned_memory(80)
+    with first:
+        state = cp.zeros(10)
+        state += 1
+    with pytest.raises(cp.StreamHazard, match="memcpyDeviceToHost on stream.* reads"):
+        runtime.memcpyAsync(memory.ptr, state.data.ptr, 80, runtime.memcpyDeviceToHost, second.ptr)
+    kernel = cp.RawModule(code=HOST_SOURCE).get_function("axpy")
+    with second:
+        x = cp.zeros(10)
+    with second, pytest.raises(cp.StreamHazard, match=r"kernel axpy on stream.* reads buffer .* that add on"):
+        kernel((1,), (32,), (np.int64(10), np.float64(1.0), x, state, np.int32(0)))
+
+
+def test_checking_can_be_turned_off(streams):
+    first, second = streams
+    with first:
+        state = cp.zeros(10)
+    with cp.hazards.checking(False), second:
+        state += 1

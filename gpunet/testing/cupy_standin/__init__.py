@@ -45,13 +45,14 @@ from typing import Any
 
 import numpy as np
 
-from gpunet.testing.cupy_standin import _state, cuda
+from gpunet.testing.cupy_standin import _hazards, _state, cuda
 from gpunet.testing.cupy_standin._core import check_device, ndarray, run
 from gpunet.testing.cupy_standin._raw import RawKernel, RawModule
+from gpunet.testing.cupy_standin._hazards import StreamHazard
 from gpunet.testing.cupy_standin._state import LaunchCounter, SyncCounter, launches, syncs
 
 __all__ = ["ndarray", "cuda", "RawModule", "RawKernel", "asnumpy", "array", "asarray", "get_array_module",
-           "syncs", "launches", "SyncCounter", "LaunchCounter", "install", "NAME", "ENV_VARIABLE"]
+           "syncs", "launches", "StreamHazard", "hazards", "SyncCounter", "LaunchCounter", "install", "NAME", "ENV_VARIABLE"]
 
 __version__ = "13.0.0"
 #: How reports name the stand-in.
@@ -59,6 +60,8 @@ NAME = "CuPy stand-in (no GPU)"
 #: The environment variable that makes gpunet use the stand-in in place of CuPy.
 ENV_VARIABLE = "GPUNET_CUPY_STANDIN"
 IS_STANDIN = True
+#: Stream-order checking (``hazards.checking(False)`` turns it off in a block, ``hazards.reset()`` forgets).
+hazards = _hazards
 
 
 def array(obj: Any, dtype: Any = None, copy: bool = True, order: str = "K", ndmin: int = 0) -> ndarray:
@@ -71,7 +74,9 @@ def array(obj: Any, dtype: Any = None, copy: bool = True, order: str = "K", ndmi
         raise TypeError("array(): a list of device arrays; use cupy.stack")
     else:
         data = obj
-    return ndarray._of(np.array(data, dtype=dtype, copy=True, order=order, ndmin=ndmin), device)
+    result = ndarray._of(np.array(data, dtype=dtype, copy=True, order=order, ndmin=ndmin), device)
+    _hazards.operation("array", [obj] if isinstance(obj, ndarray) else [], [result])
+    return result
 
 
 def asarray(a: Any, dtype: Any = None, order: Any = None) -> ndarray:

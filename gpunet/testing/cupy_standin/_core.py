@@ -12,10 +12,12 @@ from typing import Any, Callable
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
-from gpunet.testing.cupy_standin import _state
+from gpunet.testing.cupy_standin import _hazards, _state
 
 #: NumPy functions whose result size depends on the data: CuPy reads a count back to the host.
 DATA_DEPENDENT = frozenset({"nonzero", "flatnonzero", "argwhere", "unique", "extract", "compress"})
+#: Functions and methods that write into their first operand (or ``self``).
+IN_PLACE = frozenset({"copyto", "put", "place", "putmask", "fill_diagonal", "fill", "sort", "partition", "itemset"})
 
 
 def _unsupported(value: Any) -> TypeError:
@@ -71,16 +73,39 @@ def check_stream_device(what: str) -> None:
                          f"{_state.current_device()} (cudaErrorInvalidResourceHandle on a GPU)")
 
 
-def run(name: str, function: Callable, args: tuple, kwargs: dict) -> Any:
-    """Run NumPy ``function`` as one device operation on the current device and stream."""
+def device_arrays(value: Any) -> list:
+    """The device arrays in ``value`` (nested lists and tuples included)."""
+    if isinstance(value, ndarray):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [a for v in value for a in device_arrays(v)]
+    return []
+
+
+def run(name: str, function: Callable, args: tuple, kwargs: dict, owner: Any = None) -> Any:
+    """Run NumPy ``function`` as one device operation on the current device and stream.
+
+    ``owner`` is the array whose method ``function`` is.  The operation is
+    recorded for the stream-order check: it reads its device operands and
+    writes its results, its ``out=`` arrays and, for in-place functions, its
+    first operand.
+    """
     device = _state.current_device()
     check_stream_device(name)
+    reads = device_arrays(args) + device_arrays(list(kwargs.values())) + ([owner] if owner is not None else [])
+    writes = device_arrays(kwargs.get("out", ()))
+    if name in IN_PLACE or name.endswith(".at"):
+        writes += [owner] if owner is not None else device_arrays(args[:1])
     args = unwrap(args, device, name)
     kwargs = {k: unwrap(v, device, name) for k, v in kwargs.items()}
     _state.launches.count(name)
+    result = wrap(function(*args, **kwargs), device)
+    fresh = [r for r in device_arrays(result) if r._a.base is None]  # new allocations, not views of operands
+    _hazards.operation(name, reads, writes + fresh)
     if name in DATA_DEPENDENT or (name == "where" and len(args) == 1):
         count_sync(f"data-dependent size ({name})")
-    return wrap(function(*args, **kwargs), device)
+        _hazards.host_waits_for_stream()
+    return result
 
 
 class MemoryPointer:
@@ -188,7 +213,9 @@ class ndarray(NDArrayOperatorsMixin):  # noqa: N801 - CuPy's name
         """Copy to a NumPy array (a device-to-host transfer: counted)."""
         if stream is not None and stream.device is not None and stream.device != self._device:
             raise ValueError(f"get(): stream of device {stream.device} for an array on device {self._device}")
+        _hazards.operation("get", [self], stream=stream)
         count_sync("get", stream)
+        _hazards.host_waits_for_stream(stream)
         if out is not None:
             out[...] = self._a
             return out
@@ -198,10 +225,13 @@ class ndarray(NDArrayOperatorsMixin):  # noqa: N801 - CuPy's name
         """Copy the host ``array`` into this array (host-to-device)."""
         if array.shape != self.shape:
             raise ValueError(f"set(): shape {array.shape} differs from {self.shape}")
+        _hazards.operation("set", (), [self], stream=stream)
         self._a[...] = array
 
     def _scalar(self, kind: str) -> Any:
+        _hazards.operation(kind, [self])
         count_sync(kind)
+        _hazards.host_waits_for_stream()
         return self._a
 
     def item(self) -> Any:
@@ -243,17 +273,23 @@ class ndarray(NDArrayOperatorsMixin):  # noqa: N801 - CuPy's name
 
     def __getitem__(self, key: Any) -> Any:
         key, items = self._key(key, "getitem")
-        if any(isinstance(i, (ndarray, np.ndarray)) and i.dtype == np.bool_ for i in items):
-            count_sync("data-dependent size (boolean mask)")
         result = self._a[key]
         if not isinstance(result, np.ndarray):
             result = np.asarray(result)
-        return ndarray._of(result, self._device)
+        result = ndarray._of(result, self._device)
+        if any(isinstance(i, (ndarray, np.ndarray, list)) for i in items):  # a gather kernel, not a view
+            _state.launches.count("getitem")
+            _hazards.operation("getitem", [self, *device_arrays(items)], [result])
+            if any(isinstance(i, (ndarray, np.ndarray)) and i.dtype == np.bool_ for i in items):
+                count_sync("data-dependent size (boolean mask)")
+                _hazards.host_waits_for_stream()
+        return result
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        key, _items = self._key(key, "setitem")
+        key, items = self._key(key, "setitem")
         _state.launches.count("setitem")
         self._a[key] = unwrap(value, _state.current_device(), "setitem")
+        _hazards.operation("setitem", device_arrays(items) + device_arrays(value), [self])
 
     # -- everything else: NumPy's methods, run as device operations ---------------------------------
     def __getattr__(self, name: str) -> Any:
@@ -265,18 +301,18 @@ class ndarray(NDArrayOperatorsMixin):  # noqa: N801 - CuPy's name
 
         def method(*args: Any, **kwargs: Any) -> Any:
             check_device(self, _state.current_device(), name)
-            return run(name, attribute, args, kwargs)
+            return run(name, attribute, args, kwargs, owner=self)
         return method
 
     def copy(self, order: str = "C") -> "ndarray":
-        return run("copy", self._a.copy, (order,), {})
+        return run("copy", self._a.copy, (order,), {}, owner=self)
 
     def astype(self, dtype: Any, order: str = "K", casting: Any = None, subok: Any = None,
                copy: bool = True) -> "ndarray":
         check_device(self, _state.current_device(), "astype")
         if not copy and np.dtype(dtype) == self.dtype:
             return self
-        return run("astype", self._a.astype, (dtype,), {"order": order})
+        return run("astype", self._a.astype, (dtype,), {"order": order}, owner=self)
 
     def view(self, dtype: Any = None) -> "ndarray":
         return ndarray._of(self._a.view() if dtype is None else self._a.view(dtype), self._device)
@@ -285,7 +321,7 @@ class ndarray(NDArrayOperatorsMixin):  # noqa: N801 - CuPy's name
         return ndarray._of(self._a.reshape(*shape, order=order), self._device)
 
     def ravel(self, order: str = "C") -> "ndarray":
-        return run("ravel", self._a.ravel, (order,), {})
+        return run("ravel", self._a.ravel, (order,), {}, owner=self)
 
     def __reduce__(self) -> Any:
         raise TypeError("a CuPy stand-in array is not pickled: fetch it with .get() first")

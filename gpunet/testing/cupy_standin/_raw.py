@@ -24,7 +24,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from gpunet.testing.cupy_standin import _state
+from gpunet.testing.cupy_standin import _hazards, _state
 from gpunet.testing.cupy_standin._core import check_device, check_stream_device, ndarray
 from gpunet.testing.cupy_standin.cuda.compiler import CompileException
 
@@ -54,6 +54,7 @@ class Param:
     def __init__(self, declaration: str) -> None:
         tokens = declaration.replace("*", " * ").split()
         self.pointer = "*" in tokens
+        self.const = self.pointer and "const" in tokens[:tokens.index("*")]  # the kernel only reads it
         words = [t for t in tokens if t not in _QUALIFIERS and t != "*"]
         self.name = words[-1] if len(words) > 1 else ""
         self.ctype = " ".join(words[:-1] if len(words) > 1 else words)
@@ -172,7 +173,7 @@ class RawKernel:
             raise ValueError(f"kernel {self.name}: module compiled for device {device}, launched while device "
                              f"{_state.current_device()} is current")
         check_stream_device(self.name)
-        converted = []
+        converted, reads, writes = [], [], []
         for param, value in zip(self.params, args):
             if param.pointer:
                 if not isinstance(value, ndarray):
@@ -180,6 +181,9 @@ class RawKernel:
                                     f"array, got {type(value)}")
                 check_device(value, device, f"kernel {self.name} argument {param.name}")
                 converted.append(ctypes.c_void_p(value._a.ctypes.data if value.size else None))
+                reads.append(value)
+                if not param.const:
+                    writes.append(value)
                 continue
             expected, got = param.dtype(self.name), _scalar_dtype(value)
             if got != expected:
@@ -187,6 +191,7 @@ class RawKernel:
                                 f"got {type(value).__name__} of dtype {got}")
             converted.append(_CTYPES[expected](value))
         _state.launches.count(self.name)
+        _hazards.operation(f"kernel {self.name}", reads, writes, stream=stream)
         self._function(*converted)
 
 

@@ -106,9 +106,25 @@ def current_device() -> int:
     return thread.devices[-1] if thread.devices else 0
 
 
+_null_stream: Any = None  # set by cuda.streams when it defines the legacy default stream
+
+
+def set_null_stream(stream: Any) -> None:
+    global _null_stream
+    _null_stream = stream
+
+
 def current_stream() -> Any:
-    from gpunet.testing.cupy_standin.cuda.streams import Stream
-    return thread.streams.get(current_device(), Stream.null)
+    return thread.streams.get(current_device(), _null_stream)
+
+
+def memory_info() -> tuple[int, int]:
+    """(free, total) bytes of the host, which stand-in devices report as theirs."""
+    try:
+        page = os.sysconf("SC_PAGE_SIZE")
+        return int(page * os.sysconf("SC_AVPHYS_PAGES")), int(page * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return 8 << 30, 16 << 30
 
 
 # -- memory ranges -------------------------------------------------------------------------------
@@ -118,6 +134,7 @@ class Range:
     end: int
     device: Optional[int]  # None: host memory
     pinned: bool
+    owner: Any = None  # a weak reference to the object owning the memory
 
 
 _ranges: dict[int, Range] = {}
@@ -129,7 +146,7 @@ def register(owner: Any, start: int, nbytes: int, device: Optional[int], pinned:
     with _lock:
         if key in _ranges:
             return
-        _ranges[key] = Range(start, start + max(int(nbytes), 1), device, pinned)
+        _ranges[key] = Range(start, start + max(int(nbytes), 1), device, pinned, weakref.ref(owner))
     weakref.finalize(owner, _ranges.pop, key, None)
 
 

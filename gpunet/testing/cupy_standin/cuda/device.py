@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from gpunet.testing.cupy_standin import _state
+from gpunet.testing.cupy_standin import _hazards, _state
 from gpunet.testing.cupy_standin.cuda.errors import CUDARuntimeError
 
 
@@ -38,6 +38,7 @@ class Device:
     def synchronize(self) -> None:
         """Wait for all work of this device (counted)."""
         _state.syncs.count("device.synchronize", f"device{self.id}")
+        _hazards.host_waits_for_device(self.id)
 
     @property
     def compute_capability(self) -> str:
@@ -45,8 +46,7 @@ class Device:
 
     @property
     def mem_info(self) -> tuple[int, int]:
-        from gpunet.testing.cupy_standin.cuda.runtime import memGetInfo
-        return memGetInfo()
+        return _state.memory_info()
 
     def __eq__(self, other: Any) -> bool:
         return isinstance(other, Device) and other.id == self.id

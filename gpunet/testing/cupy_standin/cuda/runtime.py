@@ -11,7 +11,7 @@ import ctypes
 import os
 from typing import Optional
 
-from gpunet.testing.cupy_standin import _state
+from gpunet.testing.cupy_standin import _hazards, _state
 from gpunet.testing.cupy_standin.cuda.device import check_id
 from gpunet.testing.cupy_standin.cuda.errors import CUDARuntimeError
 from gpunet.testing.cupy_standin.cuda.streams import stream_of_ptr
@@ -41,26 +41,14 @@ def setDevice(device: int) -> None:  # noqa: N802
     Device(device).use()
 
 
-def _host_memory() -> int:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
-        return 16 << 30
-
-
 def memGetInfo() -> tuple[int, int]:  # noqa: N802
     """(free, total) bytes: the host's available and physical memory."""
-    total = _host_memory()
-    try:
-        free = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover
-        free = total // 2
-    return int(free), int(total)
+    return _state.memory_info()
 
 
 def getDeviceProperties(device: int) -> dict:  # noqa: N802
     check_id(device)
-    return {"name": DEVICE_NAME.encode(), "totalGlobalMem": _host_memory(), "major": 9, "minor": 0,
+    return {"name": DEVICE_NAME.encode(), "totalGlobalMem": _state.memory_info()[1], "major": 9, "minor": 0,
             "multiProcessorCount": os.cpu_count() or 1, "warpSize": 32, "maxThreadsPerBlock": 1024,
             "pciBusID": device}
 
@@ -106,9 +94,12 @@ def _copy(dst: int, src: int, size: int, kind: int, stream, blocking: bool) -> N
     target = _side(dst, size, name.endswith("ToDevice"), device, "destination")
     ctypes.memmove(int(dst), int(src), size)
     _state.launches.count(f"memcpy{name}")
+    device_side = [r.owner() if r is not None and r.device is not None else None for r in (source, target)]
+    _hazards.operation(f"memcpy{name}", [device_side[0]], [device_side[1]], stream=stream)
     if name == "DeviceToHost" and (blocking or target is None or not target.pinned):
         _state.syncs.count("memcpy (blocking)" if blocking else "async copy into pageable host memory (blocking)",
                            stream.label)
+        _hazards.host_waits_for_stream(stream)
 
 
 def memcpyAsync(dst: int, src: int, size: int, kind: int, stream: int) -> None:  # noqa: N802

@@ -10,7 +10,7 @@ import itertools
 import weakref
 from typing import Any, Optional
 
-from gpunet.testing.cupy_standin import _state
+from gpunet.testing.cupy_standin import _hazards, _state
 
 _ids = itertools.count(1)
 _by_ptr: "weakref.WeakValueDictionary[int, Stream]" = weakref.WeakValueDictionary()
@@ -64,11 +64,13 @@ class Stream:
     def synchronize(self) -> None:
         """Wait until the stream's work is done (counted)."""
         _state.syncs.count("stream.synchronize", self.label)
+        _hazards.host_waits_for_stream(self)
 
     def wait_event(self, event: "Event") -> None:
         """Order this stream's later work after ``event``."""
         if not isinstance(event, Event):
             raise TypeError(f"wait_event() needs an Event, got {type(event).__name__}")
+        _hazards.stream_waits_for(self, event.clock)
 
     def record(self, event: Optional["Event"] = None) -> "Event":
         event = event or Event()
@@ -84,6 +86,7 @@ class Stream:
 
 
 Stream.null = Stream(null=True)
+_state.set_null_stream(Stream.null)
 
 
 def stream_of_ptr(ptr: int) -> Stream:
@@ -107,6 +110,7 @@ class Event:
     def __init__(self, block: bool = False, disable_timing: bool = False, interprocess: bool = False) -> None:
         self.disable_timing = bool(disable_timing)
         self.stream: Optional[Stream] = None
+        self.clock: dict[str, int] = {}  # the work this event completes (stream-order checking)
 
     def record(self, stream: Optional[Stream] = None) -> None:
         stream = stream or _state.current_stream()
@@ -114,10 +118,12 @@ class Event:
             raise ValueError(f"Event.record: stream {stream.label} belongs to device {stream.device}, the current "
                              f"device is {_state.current_device()}")
         self.stream = stream
+        self.clock = _hazards.clock_of(_hazards.stream_key(stream))
 
     def synchronize(self) -> None:
         """Wait for the recorded work (counted on the stream it was recorded on)."""
         _state.syncs.count("event.synchronize", self.stream.label if self.stream else "null")
+        _hazards.host_waits_for(self.clock)
 
     def query(self) -> bool:
         return True

@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from gpunet.testing.cupy_standin import _state
+from gpunet.testing.cupy_standin import _hazards, _state
 from gpunet.testing.cupy_standin._core import check_stream_device, ndarray, unwrap
 from gpunet.testing.cupy_standin.cupyx import scipy
 
@@ -21,3 +21,4 @@ def scatter_add(a: ndarray, slices: Any, value: Any) -> None:
     target = unwrap(a, device, "scatter_add")
     np.add.at(target, unwrap(slices, device, "scatter_add"), unwrap(value, device, "scatter_add"))
     _state.launches.count("scatter_add")
+    _hazards.operation("scatter_add", [a, slices, value], [a])

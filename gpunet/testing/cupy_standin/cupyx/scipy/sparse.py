@@ -5,7 +5,7 @@ from typing import Any
 
 import scipy.sparse
 
-from gpunet.testing.cupy_standin import _state
+from gpunet.testing.cupy_standin import _hazards, _state
 from gpunet.testing.cupy_standin._core import check_device, check_stream_device, ndarray, wrap
 
 __all__ = ["csr_matrix", "issparse"]
@@ -47,7 +47,9 @@ class csr_matrix:  # noqa: N801 - SciPy's name
         for array, what in ((self.data, "csr_matrix"), (other, "csr_matrix @ operand")):
             check_device(array, device, what)
         _state.launches.count("csrmv")
-        return wrap(self._host() @ other._a, device)
+        result = wrap(self._host() @ other._a, device)
+        _hazards.operation("csrmv", [self.data, self.indices, self.indptr, other], [result])
+        return result
 
     dot = __matmul__
 
