@@ -203,7 +203,7 @@ class ndarray(NDArrayOperatorsMixin):  # noqa: N801 - CuPy's name
 
     def __repr__(self) -> str:
         count_sync("repr")
-        return repr(self._a).replace("array(", "array(", 1)
+        return repr(self._a)
 
     __str__ = __repr__
     __hash__ = None  # type: ignore[assignment]

@@ -61,13 +61,18 @@ class _Access:
 
 
 class _Buffer:
-    __slots__ = ("ref", "label", "write", "reads")
+    __slots__ = ("ref", "key", "write", "reads")
 
     def __init__(self, root: np.ndarray, key: int) -> None:
         self.ref = weakref.ref(root, lambda _ref, key=key: _buffers.pop(key, None))
-        self.label = f"buffer {key:#x} ({root.dtype}, {root.nbytes} bytes)"
+        self.key = key
         self.write: Optional[_Access] = None
         self.reads: dict[str, _Access] = {}
+
+    @property
+    def label(self) -> str:
+        root = self.ref()
+        return f"buffer {self.key:#x}" + (f" ({root.dtype}, {root.nbytes} bytes)" if root is not None else "")
 
 
 @contextmanager
@@ -183,23 +188,20 @@ def operation(what: str, reads: Iterable[Any] = (), writes: Iterable[Any] = (), 
             _merge(clock, _clocks.get(f"null@dev{device}", {}))
         clock[key] = clock.get(key, 0) + 1
         access = _Access(key, clock[key], what, _site())
-        read_roots = [r for r in map(_root, reads) if r is not None]
-        write_roots = [r for r in map(_root, writes) if r is not None]
-        for root in read_roots:
-            buffer = _buffer(root)
+        read_buffers = [_buffer(r) for r in map(_root, reads) if r is not None]
+        write_buffers = [_buffer(r) for r in map(_root, writes) if r is not None]
+        for buffer in read_buffers:
             if not _ordered(buffer.write, clock, key):
                 _raise("reads", access, buffer.write, buffer)
-        for root in write_roots:
-            buffer = _buffer(root)
+        for buffer in write_buffers:
             if not _ordered(buffer.write, clock, key):
                 _raise("writes", access, buffer.write, buffer)
             for read in buffer.reads.values():
                 if not _ordered(read, clock, key):
                     _raise("writes", access, read, buffer)
-        for root in read_roots:
-            _buffer(root).reads[key] = access
-        for root in write_roots:
-            buffer = _buffer(root)
+        for buffer in read_buffers:
+            buffer.reads[key] = access
+        for buffer in write_buffers:
             buffer.write, buffer.reads = access, {}
 
 
