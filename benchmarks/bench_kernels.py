@@ -12,7 +12,10 @@ simulated for ``--duration`` ms (NumPy: ``--numpy-duration``, it is slower).
 Printed per path: steps per second and synaptic events per second (pre spikes
 emitted times their synapses, per second of wall time), then the ratios.
 Without a usable GPU the NumPy figures are printed and the GPU columns are
-reported as skipped, with the reason.
+reported as skipped, with the reason.  On the CuPy stand-in
+(``GPUNET_CUPY_STANDIN=1``) no timing is printed for the GPU paths, but the
+kernel launches and device-to-host synchronisations per step of the fused
+path are counted and printed (``tests/gpu/test_step_budget.py`` holds them).
 
 Usage::
 
@@ -70,9 +73,28 @@ def measure(neurons: int, probability: float, backend: str, fuse: Optional[Calla
                    count / neurons / (duration / 1000.0))
 
 
+def count_per_step(neurons: int, probability: float, seed: int, steps: int = 10) -> tuple[float, float]:
+    """Kernel launches and syncs per step of the fused path (monitors off), counted by the CuPy stand-in."""
+    import cupy  # the stand-in, registered by gpunet under GPUNET_CUPY_STANDIN=1
+
+    from gpunet.examples import reference_network
+    net = reference_network(neurons, probability=probability, backend="cupy", seed=seed)
+    net.compile()
+    net.simulate(2.0, progress=False)
+    cupy.launches.reset()
+    cupy.syncs.reset()
+    net.simulate(float(steps) * net.dt, progress=False)
+    return cupy.launches.total / steps, cupy.syncs.total / steps
+
+
 def gpu_reason() -> Optional[str]:
     from gpunet.backend import gpu_unavailable_reason
-    return gpu_unavailable_reason(0)
+    reason = gpu_unavailable_reason(0)
+    if reason is None:
+        from gpunet.backend.cupy_backend import STANDIN, STANDIN_NAME
+        if STANDIN:  # its timings would be CPU figures labelled GPU
+            return f"{STANDIN_NAME}: GPU timings are not measured on it"
+    return reason
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -120,6 +142,10 @@ def main(argv: Optional[list[str]] = None) -> int:
                   f"array / numpy {array.steps_per_s / numpy_figures.steps_per_s:.1f}x")
         else:
             print(f"{'':<8}GPU columns skipped: {reason}")
+            if "stand-in" in reason:
+                launches, syncs = count_per_step(neurons, probability, args.seed)
+                print(f"{'':<8}fused path per step, counted on the stand-in: {launches:g} kernel launches "
+                      f"(2 populations, 1 projection), {syncs:g} device-to-host syncs")
     return 0
 
 

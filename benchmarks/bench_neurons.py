@@ -71,6 +71,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--annarchy-python", help="Python interpreter with ANNarchy installed")
     parser.add_argument("--no-annarchy", action="store_true", help="print gpunet's figures only")
     args = parser.parse_args(argv)
+    from gpunet.backend.cupy_backend import STANDIN, STANDIN_NAME
+    if STANDIN and args.backend in ("auto", "cupy"):  # CPU timings must not pass for GPU figures
+        print(f"{STANDIN_NAME}: GPU timings are not measured on it; run with --backend numpy or on a GPU")
+        return 0
 
     python = None if args.no_annarchy else find_annarchy_python(args.annarchy_python)
     ours = {}

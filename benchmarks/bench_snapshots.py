@@ -181,6 +181,10 @@ def main() -> None:
     parser.add_argument("--skip-big", action="store_true")
     parser.add_argument("--folder", default=None, help="where to write (default: a temporary folder)")
     args = parser.parse_args()
+    from gpunet.backend.cupy_backend import STANDIN, STANDIN_NAME
+    if STANDIN and args.backend in ("auto", "cupy"):  # CPU timings must not pass for GPU figures
+        print(f"{STANDIN_NAME}: GPU timings are not measured on it; run with --backend numpy or on a GPU")
+        return
     folder = Path(args.folder or tempfile.mkdtemp(prefix="gpunet-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     net = reference_network(neurons=10_000, probability=0.01, backend=args.backend, seed=1)

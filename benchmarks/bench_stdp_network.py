@@ -86,6 +86,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--annarchy-python", help="Python interpreter with ANNarchy installed")
     parser.add_argument("--no-annarchy", action="store_true", help="print gpunet's figures only")
     args = parser.parse_args(argv)
+    from gpunet.backend.cupy_backend import STANDIN, STANDIN_NAME
+    if STANDIN and args.backend in ("auto", "cupy"):  # CPU timings must not pass for GPU figures
+        print(f"{STANDIN_NAME}: GPU timings are not measured on it; run with --backend numpy or on a GPU")
+        return 0
 
     print(f"network: 2 x {args.neurons:,} Izhikevich, STDP fixed_probability {args.probability}, "
           f"delay {args.delay} ms, noise {args.noise}, {args.duration:g} ms at dt = 1 ms")

@@ -12,9 +12,15 @@ The API follows ANNarchy's::
     gn.simulate(1000.0)
     gn.save("state.npz")
 """
-from gpunet.backend import gpu_available
-from gpunet.errors import (BackendError, FileAccessError, FormatError, GpunetError, ModelError, StructureError,
-                           UnsafeFileError)
+import os as _os
+
+if _os.environ.get("GPUNET_CUPY_STANDIN") == "1":  # CuPy stand-in switch (no GPU): see gpunet.testing.cupy_standin
+    from gpunet.testing.cupy_standin import install as _install_cupy_standin
+    _install_cupy_standin()  # registered as the modules cupy and cupyx before gpunet.backend imports them
+
+from gpunet.backend import gpu_available  # noqa: E402
+from gpunet.errors import (BackendError, FileAccessError, FormatError, GpunetError, ModelError,  # noqa: E402
+                           StructureError, UnsafeFileError)
 from gpunet.io.api import load, read_state, save, wait_for_saves
 from gpunet.io.parameters import load_parameters, save_parameters
 from gpunet.io.saving import SaveHandle, SaveOptions, SaveQueueFull

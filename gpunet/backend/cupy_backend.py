@@ -2,6 +2,11 @@
 
 This is the only module of gpunet that imports CuPy.  Importing it without a
 usable GPU raises :class:`~gpunet.errors.BackendError` with the reason.
+
+With ``GPUNET_CUPY_STANDIN=1`` the modules ``cupy`` and ``cupyx`` imported here
+are :mod:`gpunet.testing.cupy_standin`, which ``gpunet/__init__`` registers
+under those names (the backend, gpunet's ground floor, imports nothing above
+it): every GPU code path then runs on the CPU, strictly checked.
 """
 from __future__ import annotations
 
@@ -22,6 +27,11 @@ except Exception as exc:  # ImportError, or a CUDA library failing to load
     _IMPORT_ERROR: Exception | None = exc
 else:  # pragma: no cover
     _IMPORT_ERROR = None
+
+# -- CuPy stand-in switch ---------------------------------------------------------------------------------
+#: True when ``cupy`` is gpunet's CuPy stand-in (GPUNET_CUPY_STANDIN=1): every description then says so.
+STANDIN = bool(getattr(cupy, "IS_STANDIN", False))
+STANDIN_NAME = "CuPy stand-in (no GPU)"
 
 
 def probe(device: int = 0) -> str | None:
@@ -51,7 +61,11 @@ class CupyBackend(Backend):  # pragma: no cover - needs a GPU
             raise BackendError(f"backend 'cupy' is not usable: {reason}")
         super().__init__(cupy, device)
         with cupy.cuda.Device(self.device):
-            self.compute_stream = cupy.cuda.Stream(non_blocking=True)
+            # The compute stream is a blocking stream: user code that writes a device_view() array on the legacy
+            # default stream between two simulate() calls is then ordered with the queued steps (CUDA's implicit
+            # legacy-stream ordering); a non-blocking compute stream raced with it.  The copy stream of the
+            # snapshots stays non-blocking (stage() orders the legacy stream after its copies explicitly).
+            self.compute_stream = cupy.cuda.Stream(non_blocking=False)
             self.copy_stream = cupy.cuda.Stream(non_blocking=True)
 
     @contextmanager
@@ -64,6 +78,12 @@ class CupyBackend(Backend):  # pragma: no cover - needs a GPU
             if isinstance(values, cupy.ndarray) and values.device.id != self.device:
                 values = values.get()
             return cupy.array(values, dtype=dtype, copy=True)
+
+    def assign(self, target: Any, values: Any) -> None:
+        # On this device and its compute stream: a write on the legacy default stream would not be
+        # ordered with the queued steps, and one on another device would go through a peer pointer.
+        with self.activate():
+            target[...] = self.asarray(values)
 
     def to_host(self, array: Any) -> np.ndarray:
         if isinstance(array, cupy.ndarray):
@@ -85,6 +105,8 @@ class CupyBackend(Backend):  # pragma: no cover - needs a GPU
             return cupy_sparse.csr_matrix((data, indices, indptr), shape=shape, copy=False)
 
     def describe(self) -> str:
+        if STANDIN:
+            return f"{STANDIN_NAME}, cupy API {cupy.__version__}, stand-in device {self.device}"
         props = cupy.cuda.runtime.getDeviceProperties(self.device)
         gpu = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
         return f"cupy {cupy.__version__} on GPU {self.device} ({gpu})"

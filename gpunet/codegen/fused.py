@@ -9,17 +9,21 @@ parity tests use, on a GPU (launchers from :mod:`gpunet.codegen.cupy_kernels`)
 or on the CPU (:class:`gpunet.codegen.host_build.HostLauncher`), until the
 network wires the fused kernels in itself.
 
-Objects whose model the generator does not support, and populations with an
-``_update`` of their own (``SpikeSourceArray``), keep the array code.
+Objects whose model the generator does not support, populations with an
+``_update`` of their own (``SpikeSourceArray``), and objects whose kernels
+the compiler rejects (NVRTC on a GPU; with a warning naming the object and
+the compiler's first error line) keep the array code.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from gpunet.codegen.cuda_codegen import model_unit
 from gpunet.codegen.cuda_common import CudaUnit, UnsupportedByCuda
 from gpunet.codegen.kernel_calls import Launcher, PopulationKernels, ProjectionKernels
+from gpunet.errors import BackendError
 
 
 @dataclass
@@ -65,7 +69,10 @@ def attach(network: Any, launcher_for: Callable[[CudaUnit], Launcher], mode: str
         except UnsupportedByCuda as exc:
             result.array_code[population.name] = str(exc)
             continue
-        kernels = PopulationKernels(unit, launcher_for(unit), size=population.size, dt=network.dt,
+        launcher = _launcher_or_reason(launcher_for, unit, population.name, result)
+        if launcher is None:
+            continue
+        kernels = PopulationKernels(unit, launcher, size=population.size, dt=network.dt,
                                     noise_keys=population._noise_keys)
         population._update = _population_update(population, kernels)
         result.fused.append(population.name)
@@ -76,11 +83,28 @@ def attach(network: Any, launcher_for: Callable[[CudaUnit], Launcher], mode: str
         except UnsupportedByCuda as exc:
             result.array_code[projection.name] = str(exc)
             continue
-        kernels = ProjectionKernels(unit, launcher_for(unit), dt=network.dt, pre_size=projection.pre.size,
+        launcher = _launcher_or_reason(launcher_for, unit, projection.name, result)
+        if launcher is None:
+            continue
+        kernels = ProjectionKernels(unit, launcher, dt=network.dt, pre_size=projection.pre.size,
                                     post_size=projection.post.size, mode=mode)
         _attach_projection(projection, kernels)
         result.fused.append(projection.name)
     return result
+
+
+def _launcher_or_reason(launcher_for: Callable[[CudaUnit], Launcher], unit: CudaUnit, name: str,
+                        result: Attachment) -> Optional[Launcher]:
+    """The unit's launcher, or None (with a warning and the reason recorded) when its source does not compile."""
+    try:
+        return launcher_for(unit)
+    except BackendError as exc:
+        lines = str(exc).splitlines() or [""]
+        first_error = next((line for line in lines if "error" in line.lower()), lines[0]).strip()
+        reason = f"its generated kernels did not compile: {first_error}"
+        result.array_code[name] = reason
+        warnings.warn(f"gpunet: {name} runs the array code, {reason}", RuntimeWarning, stacklevel=3)
+        return None
 
 
 def _population_update(population: Any, kernels: PopulationKernels) -> Callable[[int], None]:

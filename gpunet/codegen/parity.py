@@ -16,7 +16,9 @@ Builder = Callable[[str, str], Any]  # (backend, precision) -> Network
 
 def _reference(backend: str, precision: str) -> Any:
     from gpunet.examples import reference_network
-    return reference_network(neurons=100, backend=backend, precision=precision, seed=7)
+    # kernels="off": the run without before_run must be the array code, also on a GPU (with "auto" a CuPy
+    # network attaches fused kernels at compile, and a comparison with the fused run compared fused with fused)
+    return reference_network(neurons=100, backend=backend, precision=precision, seed=7, kernels="off")
 
 
 def _spiking(backend: str, precision: str) -> Any:
@@ -61,7 +63,8 @@ def _rate(backend: str, precision: str) -> Any:
     return net
 
 
-#: Networks by name: builder(backend, precision) -> an uncompiled Network.
+#: Networks by name: builder(backend, precision) -> an uncompiled Network running the array code
+#: (``kernels="off"``) until :func:`record`'s ``before_run`` attaches fused kernels.
 NETWORKS: dict[str, Builder] = {"reference": _reference, "spiking": _spiking, "rate": _rate}
 
 

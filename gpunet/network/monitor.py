@@ -182,7 +182,8 @@ class Monitor:
         chunks = self._data[name]
         width = None if self.population.spec.attributes[name].is_global else self.size
         if chunks:
-            host = backend.to_host(backend.xp.stack(chunks))
+            with backend.activate():  # stack on the monitor's device and stream (gpu fix, issue 14)
+                host = backend.to_host(backend.xp.stack(chunks))
         else:
             host = np.zeros((0,) if width is None else (0, width), dtype=np.float64)
         if not keep:

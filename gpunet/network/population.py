@@ -146,7 +146,8 @@ class Population(_AttributeAccess):
         self._stop = stop
         self._state: dict[str, Any] = {}
         self._allocate()
-        self._spiked = self._xp.zeros(self.size, dtype=bool)
+        with self.network.backend.activate():  # on the network's device and stream (gpu fix, issue 14)
+            self._spiked = self._xp.zeros(self.size, dtype=bool)
         self._history = None
         self._update_fn = None
         self._refractory_fn = None
@@ -235,14 +236,15 @@ class Population(_AttributeAccess):
         if ranks is None:
             values = coerce_values(value, owner=self.name, attribute=attribute, size=self.size,
                                    shape=self.geometry, dtype=dtype, generator=generator)
-            self._state[name][...] = self.network.backend.asarray(values)
+            self.network.backend.assign(self._state[name], values)
             return
         if attribute.is_global:
             raise ValueError(f"{self.name}.{name} is global: set it on the population, not on a view")
         values = coerce_values(value, owner=f"{self.name}[view]", attribute=attribute, size=len(ranks),
                                shape=(len(ranks),), dtype=dtype, generator=generator)
-        device_ranks = self.network.backend.asarray(ranks)
-        self._state[name][device_ranks] = self.network.backend.asarray(values)
+        backend = self.network.backend
+        with backend.activate():  # on the network's device and stream (gpu fix, issue 14)
+            self._state[name][backend.asarray(ranks)] = backend.asarray(values)
 
     def get(self, name: str) -> Any:
         """The value of attribute ``name`` (same as ``pop.<name>``)."""

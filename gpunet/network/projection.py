@@ -73,7 +73,9 @@ class Dendrite:
             values = coerce_values(value, owner=f"{projection.name}.dendrite({self.post_rank})",
                                    attribute=attribute, size=self.size, shape=(self.size,), dtype=dtype,
                                    generator=lambda: projection.network._generator("init", 1 << 20 | projection.id))
-            projection._state[name][self._slice] = projection.network.backend.asarray(values)
+            backend = projection.network.backend
+            with backend.activate():  # on the network's device and stream (gpu fix, issue 14)
+                projection._state[name][self._slice] = backend.asarray(values)
             return
         object.__setattr__(self, name, value)
 
@@ -599,7 +601,7 @@ class Projection(_AttributeAccess):
             value = self._flatten_rows(name, value)
         values = coerce_values(value, owner=self.name, attribute=attribute, size=count, shape=(count,),
                                dtype=dtype, generator=generator or (lambda: self.network._generator("init", 1 << 20 | self.id)))
-        self._state[name][...] = self.network.backend.asarray(values)
+        self.network.backend.assign(self._state[name], values)
 
     def _flatten_rows(self, name: str, value: Any) -> np.ndarray:
         """One value per synapse (post-major) from one row per dendrite (``post_ranks`` order).

@@ -1,18 +1,38 @@
-"""Fused CUDA kernels on CuPy against the NumPy backend (skipped without a CUDA device).
+"""Fused CUDA kernels on CuPy against the NumPy backend and the CuPy array code (run on the stand-in in CI).
 
-float64: identical spike trains over the first 200 ms and variables within
-1e-9 (``ordered`` spike propagation adds in NumPy's order; exp/log/cos of
-CUDA's library may differ in the last bit).  float32: the documented
-tolerance of :mod:`tests.codegen.test_host_kernels`.  RNG: bits and
-uniforms bit for bit, normals within 2 ulp (CUDA's log/cos).
+Tolerances, and what each can honestly promise:
+
+* **float64** (both spike-propagation modes): identical spike trains and
+  variables within 1e-9 (absolute) over 200 ms.  On a GPU, CUDA's
+  ``exp``/``log``/``cos`` differ from NumPy's by up to 2 ulp per call, CuPy's
+  array-code kernels may contract multiply-adds, and ``atomic`` mode adds
+  ``g_target`` in a varying order: each an error near 1e-16 relative per
+  step.  Izhikevich resets erase ``v``'s error at every spike; between
+  spikes it grows at most about 10x per step on the upstroke, so it stays
+  below 1e-11.  A spike train differs only if some ``v`` lies within that
+  error of the threshold at some step: about steps x neurons x 1e-11 / 1 mV
+  ~ 1e-6 for these networks, rare enough not to flake.
+* **float32 on a GPU**: ulp errors are near 1e-7 relative, and the same
+  estimate gives a fair chance that one spike of the run flips, which
+  changes that neuron's ``v`` by ~90 mV; so the promise is the number of
+  spikes of each population within 2%, not equal trains.
+* **On the CuPy stand-in** the kernels run compiled as host C++ with the
+  host's ``libm`` and no contraction, the array code is NumPy itself: the
+  float64 results agree within 1e-12 and float32 spike trains are equal
+  (variables within 0.05, the tolerance of :mod:`tests.codegen.test_host_kernels`);
+  ``atomic`` mode runs sequentially there, so it proves the arguments, not
+  the atomics.
+* RNG: bits and uniforms bit for bit, normals within 2 ulp (CUDA's log/cos).
 """
 import numpy as np
 import pytest
 
+from gpunet.backend.cupy_backend import STANDIN
 from gpunet.codegen import parity
 from gpunet.network import rng
 
 pytestmark = pytest.mark.gpu
+FLOAT64_BOUND = 1e-12 if STANDIN else 1e-9
 
 
 def cupy_attach(mode="ordered"):
@@ -28,7 +48,11 @@ def test_fused_kernels_match_numpy_in_float64(name, mode):
     device = parity.record(build("cupy", "float64"), 200.0, cupy_attach(mode))
     result = parity.compare(reference, device)
     assert result.different_spikes == [], result.summary()
-    assert result.worst() < 1e-9, result.summary()
+    assert result.worst() < FLOAT64_BOUND, result.summary()
+
+
+def spike_counts(recording):
+    return {name: sum(len(times) for times in trains.values()) for name, trains in recording.spikes.items()}
 
 
 @pytest.mark.parametrize("name", sorted(parity.NETWORKS))
@@ -37,17 +61,37 @@ def test_fused_kernels_float32_within_tolerance(name):
     reference = parity.record(build("numpy", "float32"), 200.0)
     device = parity.record(build("cupy", "float32"), 200.0, cupy_attach())
     result = parity.compare(reference, device)
-    assert result.different_spikes == [], result.summary()
-    assert result.worst() < 0.05, result.summary()
+    if STANDIN:
+        assert result.different_spikes == [], result.summary()
+        assert result.worst() < 0.05, result.summary()
+    expected, found = spike_counts(reference), spike_counts(device)
+    assert expected.keys() == found.keys()
+    for population, count in expected.items():
+        assert abs(found[population] - count) <= 0.02 * count, (population, count, found[population])
 
 
-def test_fused_kernels_match_the_cupy_array_code_path():
-    build = parity.NETWORKS["reference"]
-    array_code = parity.record(build("cupy", "float64"), 200.0)
-    fused = parity.record(build("cupy", "float64"), 200.0, cupy_attach())
+@pytest.mark.parametrize("name", sorted(parity.NETWORKS))
+def test_fused_kernels_match_the_cupy_array_code_path(name):
+    build = parity.NETWORKS[name]
+    array_network, fused_network = build("cupy", "float64"), build("cupy", "float64")
+    array_code = parity.record(array_network, 100.0)
+    attachments = []
+    fused = parity.record(fused_network, 100.0, lambda network: attachments.append(cupy_attach()(network)))
+    # the comparison means something only if one run is array code and the other fused
+    assert array_network.fused is None
+    fused_objects = {p.name for p in fused_network.populations + fused_network.projections} - set(
+        attachments[0].array_code)
+    assert sorted(attachments[0].fused) == sorted(fused_objects) and fused_objects
     result = parity.compare(array_code, fused)
     assert result.different_spikes == [], result.summary()
-    assert result.worst() < 1e-9, result.summary()
+    assert result.worst() < FLOAT64_BOUND, result.summary()
+
+
+def test_parity_networks_run_array_code_until_fused_kernels_are_attached():
+    for name, build in parity.NETWORKS.items():
+        network = build("cupy", "float64")
+        network.compile()
+        assert network.kernels == "off" and network.fused is None, name
 
 
 def test_ordered_mode_is_bitwise_reproducible():

@@ -1,0 +1,78 @@
+"""Budgets of the GPU step loop that the CuPy stand-in counts: synchronisations and kernel launches per step.
+
+On the 2 x 10,000 STDP benchmark network (about 1M synapses) with the fused
+kernels (``kernels="auto"``): the steady-state loop never waits for the
+device (monitors fetch when asked; a ``save(blocking=False)`` adds event
+records and a wait on the copy stream in the writer thread only), and each
+step launches 6 kernels: 2 per population (neuron update, spike-history
+write) and 2 for the projection (pre and post events), plus one copy per
+recorded monitor variable.  A change that adds a
+synchronisation or a launch to the step loop fails here.  The counts need
+the stand-in (a GPU cannot count them): elsewhere these tests skip.
+"""
+import pytest
+
+import gpunet as gn
+from gpunet.backend.cupy_backend import STANDIN
+from gpunet.examples import reference_network
+
+pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not STANDIN, reason="counting syncs needs the CuPy stand-in "
+                                                                        "(GPUNET_CUPY_STANDIN=1)")]
+LAUNCHES_PER_STEP = 6  # 2 populations x 2 + 1 projection x 2 (the budget: at most 2 per population and projection)
+
+
+@pytest.fixture(scope="module")
+def network():
+    net = reference_network(neurons=10_000, backend="cupy", seed=42)
+    net.monitor(net.populations[0], ["spike"])
+    net.monitor(net.populations[1], ["spike", "v"])
+    net.compile()
+    net.simulate(10.0)  # warm-up: first launches, monitor lists
+    return net
+
+
+def counted(run):
+    import cupy
+    cupy.syncs.reset()
+    cupy.launches.reset()
+    run()
+    return cupy.syncs, cupy.launches
+
+
+def test_steady_state_steps_never_wait_for_the_device(network):
+    assert network.fused is not None and sorted(network.fused.fused) == ["pop0", "pop1", "proj0"]
+    syncs, launches = counted(lambda: network.simulate(20.0))
+    assert syncs.total == 0, dict(syncs.by_kind)
+    recorded = 3  # the monitors copy pop0.spike, pop1.spike and pop1.v once per step
+    assert launches.by_kernel["copy"] == 20 * recorded
+    assert launches.total == 20 * (LAUNCHES_PER_STEP + recorded), dict(launches.by_kernel)
+
+
+def test_an_asynchronous_save_adds_no_synchronisation_of_the_compute_stream(network, tmp_path):
+    compute, copy = network.backend.compute_stream.label, network.backend.copy_stream.label
+
+    def save_and_run():
+        handle = gn.save(tmp_path / "s.npz", network=network, blocking=False)
+        network.simulate(5.0)
+        handle.result()
+    syncs, _launches = counted(save_and_run)
+    assert syncs.by_stream[compute] == 0
+    assert dict(syncs.by_stream) == {copy: 1} and dict(syncs.by_kind) == {"event.synchronize": 1}
+
+
+def test_monitors_fetch_only_when_asked(network):
+    monitor = network.monitors[1]
+    syncs, _launches = counted(lambda: monitor.get())
+    assert syncs.total == 2  # one read-back per recorded variable
+
+
+def test_the_budget_sees_a_synchronisation_added_to_the_step_loop(network, monkeypatch):
+    population = network.populations[0]
+    original = population._reset_inputs
+
+    def reset_and_peek():
+        original()
+        float(population.device_view("v")[0])  # the kind of read-back that would stall a GPU every step
+    monkeypatch.setattr(population, "_reset_inputs", reset_and_peek)
+    syncs, _launches = counted(lambda: network.simulate(5.0))
+    assert syncs.total == 5 and syncs.by_kind["scalar"] == 5
