@@ -6,7 +6,8 @@ device (monitors fetch when asked; a ``save(blocking=False)`` adds event
 records and a wait on the copy stream in the writer thread only), and each
 step launches 6 kernels: 2 per population (neuron update, spike-history
 write) and 2 for the projection (pre and post events), plus one copy per
-recorded monitor variable.  A change that adds a
+recorded monitor variable (a spike monitor stages the step's mask in a
+device block that it reads back once per block of steps).  A change that adds a
 synchronisation or a launch to the step loop fails here.  The counts need
 the stand-in (a GPU cannot count them): elsewhere these tests skip.
 """
@@ -15,6 +16,7 @@ import pytest
 import gpunet as gn
 from gpunet.backend.cupy_backend import STANDIN
 from gpunet.examples import reference_network
+from gpunet.network.spike_events import BLOCK_STEPS
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not STANDIN, reason="counting syncs needs the CuPy stand-in "
                                                                         "(GPUNET_CUPY_STANDIN=1)")]
@@ -43,9 +45,17 @@ def test_steady_state_steps_never_wait_for_the_device(network):
     assert network.fused is not None and sorted(network.fused.fused) == ["pop0", "pop1", "proj0"]
     syncs, launches = counted(lambda: network.simulate(20.0))
     assert syncs.total == 0, dict(syncs.by_kind)
-    recorded = 3  # the monitors copy pop0.spike, pop1.spike and pop1.v once per step
-    assert launches.by_kernel["copy"] == 20 * recorded
+    recorded = 3  # per step the monitors stage pop0.spike and pop1.spike (a row of their block) and copy pop1.v
+    assert launches.by_kernel["copy"] == 20
+    assert launches.by_kernel["setitem"] == 20 * (2 + 2)  # two spike-history writes, two staged spike masks
     assert launches.total == 20 * (LAUNCHES_PER_STEP + recorded), dict(launches.by_kernel)
+
+
+def test_spike_monitors_read_back_once_per_block_of_steps(network):
+    network.monitors[0].get("spike")  # empty the blocks: the next one starts now
+    network.monitors[1].get("spike")
+    syncs, _launches = counted(lambda: network.simulate(float(BLOCK_STEPS)))
+    assert syncs.total == 2 and dict(syncs.by_kind) == {"get": 2}  # one full block per spike monitor
 
 
 def test_an_asynchronous_save_adds_no_synchronisation_of_the_compute_stream(network, tmp_path):
