@@ -21,11 +21,11 @@ if _os.environ.get("GPUNET_CUPY_STANDIN") == "1":  # CuPy stand-in switch (no GP
 from gpunet.backend import gpu_available  # noqa: E402
 from gpunet.errors import (BackendError, FileAccessError, FormatError, GpunetError, ModelError,  # noqa: E402
                            StructureError, UnsafeFileError)
-from gpunet.io.api import load, read_state, save, wait_for_saves
-from gpunet.io.parameters import load_parameters, save_parameters
+from gpunet.api import load, load_latest, load_parameters, save, save_parameters, wait_for_saves  # noqa: E402
+from gpunet.io.api import read_state  # noqa: E402
 from gpunet.io.saving import SaveHandle, SaveOptions, SaveQueueFull
 from gpunet.io.restore import LoadWarning
-from gpunet.io.snapshots import Snapshotter, SnapshotWarning, list_snapshots, load_latest
+from gpunet.io.snapshots import Snapshotter, SnapshotWarning, list_snapshots
 from gpunet.model import (STDP, Constant, Hebb, IF_cond_exp, IF_curr_exp, Izhikevich, LeakyIntegrator, Neuron,
                           Oja, Parameter, Synapse, Variable)
 from gpunet.network import (DiscreteUniform, LogNormal, Monitor, Network, Normal, PoissonPopulation, Population,

@@ -34,11 +34,6 @@ class Attachment:
     array_code: dict[str, str] = field(default_factory=dict)
 
 
-def _own_update(population: Any) -> bool:
-    from gpunet.network.population import Population
-    return type(population)._update is not Population._update
-
-
 def attach(network: Any, launcher_for: Callable[[CudaUnit], Launcher], mode: str = "ordered") -> Attachment:
     """Swap the step methods of ``network``'s objects for fused kernels.
 
@@ -61,7 +56,7 @@ def attach(network: Any, launcher_for: Callable[[CudaUnit], Launcher], mode: str
     precision = network.precision.name
     result = Attachment()
     for population in network.populations:
-        if _own_update(population):
+        if not population.equations_update:
             result.array_code[population.name] = f"{type(population).__name__} has its own update"
             continue
         try:

@@ -22,14 +22,14 @@ from gpunet.io.state_types import NetworkState
 PathLike = Union[str, Path]
 
 
-def _network(network: Any, *selections: Any, action: str = "") -> Any:
-    """The network a module-level function acts on.
+def network_for(network: Any, *selections: Any, action: str = "") -> Any:
+    """The network a save or load acts on, as the call says it; None when it does not say.
 
     Objects handed in ``populations=[...]`` / ``projections=[...]`` decide:
-    their own network (never the hidden default one), and an error when they
-    belong to different networks or to another network than ``network``.
-    Without objects nor ``network``, the default network, which must not be
-    empty when ``action`` names what would be done to it.
+    their own network, and an error when they belong to different networks or
+    to another network than ``network``.  Without objects, ``network``.  (The
+    default network of ``gpunet.save`` and friends is chosen above io, by
+    :mod:`gpunet.api`.)
     """
     objects = [obj for selection in selections if isinstance(selection, (list, tuple)) for obj in selection]
     owners = {id(obj.network): obj.network for obj in objects if hasattr(obj, "network")}
@@ -41,14 +41,15 @@ def _network(network: Any, *selections: Any, action: str = "") -> Any:
             raise StructureError(f"{action or 'this function'}: the objects given belong to another network than "
                                  "network=")
         return owner
-    if network is not None:
-        return network
-    from gpunet.network.network import default_network
-    net = default_network()
-    if action and not net.populations and not net.projections:
-        raise StructureError(f"{action}: the default network (the one gpunet.Population(...) fills) is empty; "
-                             "with a Network object call its method (net.save, net.load, net.load_latest) or pass "
-                             "network=net")
+    return network
+
+
+def _network(network: Any, *selections: Any, action: str = "") -> Any:
+    """:func:`network_for`, which must name a network."""
+    net = network_for(network, *selections, action=action)
+    if net is None:
+        raise StructureError(f"{action or 'this function'}: no network given (gpunet.io's functions take network=; "
+                             "gpunet.save, gpunet.load... use the default network)")
     return net
 
 
@@ -160,27 +161,25 @@ def load(filename: PathLike, populations: Any = True, projections: Any = True, s
                   whole_network=True)
 
 
-def save_object(obj: Any, filename: PathLike, **options: Any) -> SaveHandle:
-    """``pop.save(filename)`` / ``proj.save(filename)``: one object on its own."""
-    from gpunet.network.population import Population
+def save_object(obj: Any, filename: PathLike, kind: str, **options: Any) -> SaveHandle:
+    """``pop.save(filename)`` / ``proj.save(filename)``: one object (``kind`` "population" or "projection") alone."""
     path = Path(filename)
     compress = options.pop("compress", False)
     saving = SaveOptions(compress=compress, **options)
-    is_population = isinstance(obj, Population)
+    is_population = kind == "population"
     return save_network(obj.network, path, serializer_for(path, compress), saving,
                         populations=[obj] if is_population else [], projections=[] if is_population else [obj],
                         single_object=True)
 
 
-def load_object(obj: Any, filename: PathLike, strict: bool = False) -> None:
+def load_object(obj: Any, filename: PathLike, kind: str, strict: bool = False) -> None:
     """``pop.load(filename)`` / ``proj.load(filename)``: restore one object from a file.
 
     The file may hold that object alone (``pop.save``) or a whole network (the
     object is found by name).  Validation rules are those of :func:`load`.
     """
-    from gpunet.network.population import Population
     state = read_state(filename)
-    is_population = isinstance(obj, Population)
+    is_population = kind == "population"
     restore_state(obj.network, state, str(filename), populations=[obj] if is_population else [],
                   projections=[] if is_population else [obj], strict=strict, whole_network=False)
 

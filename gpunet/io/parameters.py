@@ -42,16 +42,11 @@ _INT64 = np.iinfo(np.int64)
 
 
 def _network(network: Optional["Network"], action: str) -> "Network":
-    """``network``, or the default network, which must not be empty (the script meant a Network object's method)."""
-    if network is not None:
-        return network
-    from gpunet.network.network import default_network
-    net = default_network()
-    if not net.populations and not net.projections:
-        raise StructureError(f"{action}: the default network (the one gpunet.Population(...) fills) is empty; "
-                             "with a Network object call net.save_parameters / net.load_parameters or pass "
-                             "network=net")
-    return net
+    """``network``, which must be given (``gpunet.save_parameters`` passes the default network: :mod:`gpunet.api`)."""
+    if network is None:
+        raise StructureError(f"{action}: no network given (gpunet.io's functions take network=; "
+                             "gpunet.save_parameters / load_parameters use the default network)")
+    return network
 
 
 def _objects(net: "Network", section: str) -> list:

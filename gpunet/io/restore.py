@@ -56,9 +56,7 @@ import numpy as np
 from gpunet.errors import GpunetError, StructureError
 from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState
 from gpunet.io.user_warnings import warn_at_caller
-from gpunet.network import rng
 from gpunet.limits import MAX_LOAD_RING_BYTES, MAX_STEP, check_seed, check_step
-from gpunet.network.values import attribute_dtype
 
 #: Allowed ranges of the internal integer arrays (inclusive).
 _STAMP_RANGE = (-MAX_STEP, MAX_STEP)
@@ -243,7 +241,7 @@ def _check_population(checker: Checker, plan: RestorePlan, population: Any, save
             checker.tolerated(f"{where}: attribute {name!r} is not in the file; it keeps its current value")
             continue
         value = attribute_value(checker, f"{where}, attribute {name!r}", attribute, saved.values[name],
-                                 population.size, shapes, attribute_dtype(attribute, precision))
+                                 population.size, shapes, attribute.dtype(precision))
         if value is not None:
             plan.assignments.append((population, name, value))
     for name in saved.values:
@@ -439,7 +437,7 @@ def _check_projection(checker: Checker, plan: RestorePlan, projection: Any, save
             checker.tolerated(f"{where}: attribute {name!r} is not in the file; it keeps its current value")
             continue
         value = attribute_value(checker, f"{where}, attribute {name!r}", attribute, saved.values[name], count,
-                                 ((count,),), attribute_dtype(attribute, precision))
+                                 ((count,),), attribute.dtype(precision))
         if value is not None:
             values[name] = value if attribute.is_global else value[order]
     for name in saved.values:
@@ -642,10 +640,7 @@ def apply_restore(network: Any, plan: RestorePlan) -> None:
         if plan.step is not None:
             network._step = plan.step
         if plan.seed is not None and plan.seed != network.seed:
-            network.seed = plan.seed
-            for population in network.populations:
-                for index in population._noise_keys:
-                    population._noise_keys[index] = rng.stream_key(network.seed, (population.id << 8) | index)
+            network.reseed(plan.seed)
 
 
 def restore_state(network: Any, state: NetworkState, source: str, populations: Any = True,

@@ -40,7 +40,9 @@ from pathlib import Path
 from typing import Any, Optional, Union
 
 from gpunet.errors import FormatError
+from gpunet.io.api import _network, read_state, save
 from gpunet.io.atomic import cleanup_temporaries
+from gpunet.io.restore import restore_state
 from gpunet.io.saving import SaveHandle
 from gpunet.io.user_warnings import warn_at_caller
 
@@ -215,7 +217,6 @@ class Snapshotter:
 
     def snapshot(self) -> SaveHandle:
         """Take one asynchronous snapshot now, and rotate the committed ones."""
-        from gpunet.io.api import save
         self._collect()
         step = self.network.get_current_step()
         if step < self._last_step:  # the network went back in time: its snapshots form a new run
@@ -289,8 +290,6 @@ def load_latest(directory: Union[str, Path], network: Any = None, strict: bool =
     FormatError
         When the folder holds no readable snapshot (of ``run``).
     """
-    from gpunet.io.api import _network, read_state
-    from gpunet.io.restore import restore_state
     net = _network(network, action=f"load_latest({str(directory)!r})")
     directory = Path(directory)
     broken: set[Path] = set()

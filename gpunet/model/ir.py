@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
+import numpy as np
 import sympy
 
 from gpunet.model.expressions import NoiseSite
@@ -16,6 +17,10 @@ Number = Union[float, int, bool]
 
 ATTRIBUTE_KINDS = ("float", "int", "bool")
 ODE_METHODS = ("explicit", "euler", "exponential", "midpoint", "event-driven")
+
+
+#: Storage types of the attribute kinds other than float (floats take the network's precision).
+KIND_DTYPES = {"int": np.dtype(np.int64), "bool": np.dtype(np.bool_)}
 
 
 @dataclass
@@ -40,6 +45,10 @@ class Attribute:
     @property
     def is_parameter(self) -> bool:
         return self.role == "parameter"
+
+    def dtype(self, precision: np.dtype) -> np.dtype:
+        """Storage type: int64 for ``int``, bool for ``bool``, the network's ``precision`` for floats."""
+        return KIND_DTYPES.get(self.kind, np.dtype(precision))
 
 
 @dataclass

@@ -29,6 +29,7 @@ import numpy as np
 from gpunet.backend import get_backend
 from gpunet.errors import GpunetError, StructureError
 from gpunet.limits import check_name, check_seed
+from gpunet.network import default
 from gpunet.network.population import LAST_SPIKE_NEVER
 from gpunet.network.progress import ProgressBar
 
@@ -106,6 +107,17 @@ class Network:
         self.backend_request = backend
         self.device = self.backend.device
         self.precision = PRECISIONS[precision]
+
+    def reseed(self, seed: int) -> None:
+        """Make ``seed`` the seed of every random stream from now on (what a restored snapshot does).
+
+        The counter-based noise of a compiled network draws from (seed, object,
+        step, index), so with the step counter this places every stream exactly
+        where the run that saved ``seed`` left it.
+        """
+        self.seed = check_seed(seed)
+        for population in self.populations:
+            population._reseed(self.seed)
 
     def setup(self, dt: Optional[float] = None, seed: Optional[int] = None, backend: Optional[str] = None,
               device: Optional[int] = None, precision: Optional[str] = None, kernels: Optional[str] = None) -> None:
@@ -548,16 +560,8 @@ class Network:
                 f"{len(self.projections)} projections, step {self._step}>")
 
 
-_default: Optional[Network] = None
-_default_settings: dict = {}
-
-
-def default_network() -> Network:
-    """The module-level network the functions ``gpunet.compile()``, ``simulate()``... act on."""
-    global _default
-    if _default is None:
-        _default = Network(**_default_settings)
-    return _default
+default.register(Network)
+default_network = default.default_network
 
 
 def setup(backend: Optional[str] = None, device: Optional[int] = None, dt: Optional[float] = None,
@@ -582,23 +586,17 @@ def setup(backend: Optional[str] = None, device: Optional[int] = None, dt: Optio
     """
     settings = {k: v for k, v in dict(backend=backend, device=device, dt=dt, seed=seed,
                                       precision=precision, kernels=kernels).items() if v is not None}
-    if _default is None:
-        candidate = Network(**{**_default_settings, **settings})
-        _set_default(candidate)
+    current = default.current()
+    if current is None:
+        default.replace(Network(**{**default.settings, **settings}))
     else:
-        _default.setup(**settings)
-    _default_settings.update(settings)
-
-
-def _set_default(network: Network) -> None:
-    global _default
-    _default = network
+        current.setup(**settings)
+    default.settings.update(settings)
 
 
 def clear() -> None:
     """Empty the default network (its setup() settings are kept)."""
-    global _default
-    _default = None
+    default.replace(None)
 
 
 def compile(directory: Optional[Union[str, Path]] = None, clean: bool = False,  # noqa: A001 - ANNarchy's name

@@ -12,7 +12,7 @@ from gpunet.codegen.printers import NumpyPrinter
 from gpunet.errors import ModelError, StructureError
 from gpunet.model.builtin_neurons import PoissonNeuron, SpikeSourceNeuron
 from gpunet.model.expressions import ExpressionError, ExpressionParser
-from gpunet.network import rng
+from gpunet.network import default, rng
 from gpunet.limits import MAX_STEP
 from gpunet.network.values import attribute_dtype, coerce_values, python_scalar
 
@@ -124,11 +124,12 @@ class Population(_AttributeAccess):
     """
 
     generated_source: Optional[str] = None  # the array code of the neuron update, after compile()
+    #: The step update is the model's equations, so generated kernels may run it (False: a class of its own update).
+    equations_update = True
 
     def __init__(self, geometry: Union[int, Sequence[int]], neuron: Any, name: Optional[str] = None,
                  network: Optional["Network"] = None, stop_condition: Optional[str] = None) -> None:
-        from gpunet.network.network import default_network
-        net = network if network is not None else default_network()
+        net = network if network is not None else default.default_network()
         neuron = _resolve_model(neuron)
         stop = _parse_stop_condition(stop_condition, neuron.spec, name)
         geometry_tuple = (int(geometry),) if np.isscalar(geometry) else tuple(int(g) for g in geometry)
@@ -270,12 +271,12 @@ class Population(_AttributeAccess):
     def save(self, filename: str, **options: Any):
         """Save this population's state alone (format by suffix, see :func:`gpunet.save`)."""
         from gpunet.io.api import save_object
-        return save_object(self, filename, **options)
+        return save_object(self, filename, "population", **options)
 
     def load(self, filename: str, strict: bool = False) -> None:
         """Restore this population from a file of it alone or of a whole network (see :func:`gpunet.load`)."""
         from gpunet.io.api import load_object
-        load_object(self, filename, strict=strict)
+        load_object(self, filename, "population", strict=strict)
 
     # -- geometry ----------------------------------------------------------
     def rank_from_coordinates(self, coordinates: Sequence[int]) -> int:
@@ -342,6 +343,11 @@ class Population(_AttributeAccess):
             self._noise_keys[site.index] = rng.stream_key(net.seed, (self.id << 8) | site.index)
             arguments = tuple(compile(printer.doprint(a), "<noise-argument>", "eval") for a in (site.arg0, site.arg1))
             self._noise_arguments[site.index] = (site, arguments, gates[site.index])
+
+    def _reseed(self, seed: int) -> None:
+        """Key this population's noise streams to the network's new ``seed``."""
+        for index in self._noise_keys:
+            self._noise_keys[index] = rng.stream_key(seed, (self.id << 8) | index)
 
     def _noise(self, step: int) -> dict[str, Any]:
         draws: dict[str, Any] = {}
@@ -449,6 +455,8 @@ class SpikeSourceArray(Population):
         Times in ms; one list per neuron (a flat list makes one neuron).
         A time is emitted in the step ``round(time / dt)``.
     """
+
+    equations_update = False  # spikes come from the given times, not from equations
 
     def __init__(self, spike_times: Sequence, name: Optional[str] = None,
                  network: Optional["Network"] = None) -> None:

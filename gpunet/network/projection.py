@@ -639,12 +639,12 @@ class Projection(_AttributeAccess):
     def save(self, filename: str, **options: Any):
         """Save this projection's state alone (format by suffix, see :func:`gpunet.save`)."""
         from gpunet.io.api import save_object
-        return save_object(self, filename, **options)
+        return save_object(self, filename, "projection", **options)
 
     def load(self, filename: str, strict: bool = False) -> None:
         """Restore this projection from a file of it alone or of a whole network (see :func:`gpunet.load`)."""
         from gpunet.io.api import load_object
-        load_object(self, filename, strict=strict)
+        load_object(self, filename, "projection", strict=strict)
 
     # -- connectivity queries ------------------------------------------------
     @property

@@ -8,12 +8,10 @@ import numpy as np
 from gpunet.model.ir import Attribute
 from gpunet.network.distributions import Distribution
 
-KIND_DTYPES = {"int": np.dtype(np.int64), "bool": np.dtype(np.bool_)}
-
 
 def attribute_dtype(attribute: Attribute, precision: np.dtype) -> np.dtype:
-    """Storage type of an attribute: the network's precision for floats."""
-    return KIND_DTYPES.get(attribute.kind, np.dtype(precision))
+    """Storage type of an attribute (see :meth:`~gpunet.model.ir.Attribute.dtype`)."""
+    return attribute.dtype(precision)
 
 
 def python_scalar(value: Any, kind: str) -> Any:

@@ -19,7 +19,7 @@ from hypothesis import given, settings, strategies as st
 
 import gpunet as gn
 from gpunet.errors import FormatError
-from gpunet.io import api, temporaries
+from gpunet.io import snapshots, temporaries
 from gpunet.io.formats import state_npz
 from gpunet.io.snapshots import SnapshotWarning, run_of, snapshot_files
 
@@ -178,7 +178,7 @@ def test_a_snapshot_rotated_away_between_listing_and_reading_is_not_an_error(tmp
     snapshotter = gn.Snapshotter(net, tmp_path, every=1.0, keep_last=1)
     net.step()
     snapshotter.snapshot().result()
-    real = api.read_state
+    real = snapshots.read_state
     calls = []
 
     def rotate_first(path):
@@ -190,7 +190,7 @@ def test_a_snapshot_rotated_away_between_listing_and_reading_is_not_an_error(tmp
         calls.append(Path(path).name)
         return real(path)
 
-    monkeypatch.setattr(api, "read_state", rotate_first)
+    monkeypatch.setattr(snapshots, "read_state", rotate_first)
     fresh = tiny()
     with warnings.catch_warnings():
         warnings.simplefilter("error", SnapshotWarning)  # no "skipping" warning either

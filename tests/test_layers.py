@@ -1,0 +1,98 @@
+"""The layers of docs/architecture.md, read off the source: no import cycle, nothing imported upwards.
+
+Imports inside functions count; imports under ``if TYPE_CHECKING:`` do not.
+"""
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "gpunet"
+
+#: What each lower layer may import of gpunet (besides itself); anything else is an upward import.
+ALLOWED = {
+    "gpunet.backend": ("gpunet.errors",),
+    "gpunet.model": ("gpunet.errors", "gpunet.limits"),
+    "gpunet.io": ("gpunet.errors", "gpunet.limits", "gpunet.backend", "gpunet.version"),
+}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    skipped = {id(node) for branch in ast.walk(tree) if isinstance(branch, ast.If)
+               and "TYPE_CHECKING" in ast.unparse(branch.test) for node in ast.walk(branch)}
+    package = _module_name(path) if path.name == "__init__.py" else _module_name(path).rsplit(".", 1)[0]
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package.split(".")[:len(package.split(".")) - node.level + 1] + ([base] if base else []))
+            found |= {f"{base}.{alias.name}" for alias in node.names} | {base}
+    return {name for name in found if name == "gpunet" or name.startswith("gpunet.")}
+
+
+@pytest.fixture(scope="module")
+def graph() -> dict[str, set[str]]:
+    modules = {_module_name(path): path for path in PACKAGE.rglob("*.py")}
+    edges = {}
+    for name, path in modules.items():
+        targets = {target for target in _imports(path) if target in modules and target != name}
+        if path.name == "__init__.py":  # a package's __init__ re-exporting its own modules is no cycle
+            targets = {target for target in targets if not target.startswith(name + ".")}
+        edges[name] = targets
+    return edges
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One import cycle of ``graph`` as a list of modules, or []."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node] = 1
+        stack.append(node)
+        for target in sorted(graph[node]):
+            if state.get(target) == 1:
+                return stack[stack.index(target):] + [target]
+            if target not in state:
+                found = visit(target)
+                if found:
+                    return found
+        state[node] = 2
+        stack.pop()
+        return []
+
+    for node in sorted(graph):
+        if node not in state:
+            found = visit(node)
+            if found:
+                return found
+    return []
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycle(graph):
+    assert _cycle(graph) == []
+
+
+@pytest.mark.parametrize("layer", sorted(ALLOWED))
+def test_lower_layers_import_nothing_above_them(graph, layer):
+    upward = sorted(f"{module} imports {target}" for module, targets in graph.items()
+                    if module == layer or module.startswith(layer + ".")
+                    for target in targets
+                    if not target.startswith(layer) and not target.startswith(ALLOWED[layer]))
+    assert upward == []
