@@ -200,19 +200,21 @@ def build_spiking(net):
     izh = net.create(25, ann.Izhikevich, name="izh")
     specs = [
         # name, pre, post, target, synapse, connector, arguments
-        ("source_curr", source, curr, "exc", "STDP", "fixed_probability",
-         dict(probability=0.4, weights=0.0, delays=ann.DiscreteUniform(1, 5))),
-        ("driver_curr", driver, curr, "exc", "DefaultSpiking", "fixed_number_pre",
-         dict(number=6, weights=0.0, delays=2.0)),
+        ("source_curr", source, curr, "exc", "STDP", "fixed_number_pre",
+         dict(number=8, weights=0.0, delays=ann.DiscreteUniform(1, 5))),
+        ("driver_curr", driver, curr, "exc", "DefaultSpiking", "fixed_probability",
+         dict(probability=0.3, weights=0.0, delays=2.0)),
         ("source_cond", source, cond, "exc", "DefaultSpiking", "one_to_one",
          dict(weights=0.05, delays=1.0)),
         ("driver_cond", driver, cond, "inh", "STDP", "fixed_number_post",
-         dict(number=4, weights=0.0, delays=ann.DiscreteUniform(1, 3))),
+         dict(number=4, weights=0.0, delays=2.0)),
         ("curr_izh", curr, izh, "exc", "STDP", "all_to_all", dict(weights=0.0, delays=3.0)),
         ("cond_izh", cond, izh, "inh", "DefaultSpiking", "from_matrix", None),
         ("izh_curr", izh, curr, "inh", "DefaultSpiking", "from_sparse", None),
         ("source_izh", source, izh, "exc", "DefaultSpiking", "from_function", None),
     ]
+    # Per-synapse delays only where every post neuron has as many synapses: ANNarchy 5.0.4.1 cannot load its
+    # own file when the rows of per-synapse delays differ in length (Projection._set_delay indexes a 2-D array).
     synapses = {"STDP": ann.STDP(tau_plus=15.0, A_minus=0.012, w_max=2.0), "DefaultSpiking": None}
     projections = {}
     matrix = np.array([[1.5 + 0.1 * ((3 * i + j) % 5) if (i + 2 * j) % 3 == 0 else np.nan
@@ -222,20 +224,19 @@ def build_spiking(net):
     def pattern(pre, post, dt):
         synapses_ = ann.LILConnectivity(dt=dt)
         for post_rank in range(post.size):
-            ranks = [r for r in range(pre.size) if (r * 5 + post_rank) % 7 == 0]
-            if ranks:
-                synapses_.add(post_rank, ranks, [1.0 + 0.2 * (r % 3) for r in ranks],
-                              [float(1 + (r + post_rank) % 4) for r in ranks])
+            ranks = sorted({(post_rank + 3 * k) % pre.size for k in range(4)})
+            synapses_.add(post_rank, ranks, [1.0 + 0.2 * (r % 3) for r in ranks],
+                          [float(1 + (r + post_rank) % 4) for r in ranks])
         return synapses_
 
     for name, pre, post, target, synapse, connector, arguments in specs:
         proj = net.connect(pre, post, target, synapses[synapse], name=name) if synapses[synapse] is not None \
             else net.connect(pre, post, target, name=name)
         if connector == "from_matrix":
-            weights = [[None if np.isnan(x) else float(x) for x in row] for row in matrix]
-            proj.from_matrix(weights, delays=2.0)
+            weights = np.array([[None if np.isnan(x) else float(x) for x in row] for row in matrix], dtype=object)
+            proj.from_matrix(weights, delays=2.0)  # rows: post-synaptic ranks (pre_post=False)
         elif connector == "from_sparse":
-            proj.from_sparse(sparse.T.tocsr(), delays=1.0)
+            proj.from_sparse(sparse.tocsr(), delays=1.0)  # rows: pre-synaptic ranks
         elif connector == "from_function":
             proj.from_function(pattern)
         else:
