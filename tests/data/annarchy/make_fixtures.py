@@ -120,7 +120,7 @@ def _deterministic(proj, scale: float, offset: float = 0.0):
               for post, row in zip(proj.post_ranks, proj.cyInstance.pre_ranks())]
 
 
-def build_chapter(net):
+def build_chapter(net, restart_step=0):
     """The chapter's example: Izhikevich populations, STDP projection (delays 2 ms)."""
     exc = net.create(50, ann.Izhikevich, name="PFC_exc")
     inh = net.create(30, ann.Izhikevich(a=0.1, d=2.0), name="PFC_inh")
@@ -142,7 +142,7 @@ def build_chapter(net):
     return structure, after_compile
 
 
-def build_izhikevich2003(net):
+def build_izhikevich2003(net, restart_step=0):
     """Izhikevich (2003): excitatory and inhibitory neurons, each with its own a, b, c, d.
 
     The recipe's thalamic noise is replaced by a constant per-neuron input current (i_offset) so that the
@@ -191,9 +191,17 @@ def build_izhikevich2003(net):
 SOURCE_TIMES = [[float(t) for t in range(3 + k, 500, 11 + k % 5)] for k in range(20)]
 
 
-def build_spiking(net):
-    """Every spiking model and connector, uniform and per-synapse delays, STDP and static synapses."""
-    source = net.create(ann.SpikeSourceArray(spike_times=SOURCE_TIMES, name="source"))
+def build_spiking(net, restart_step=0):
+    """Every spiking model and connector, uniform and per-synapse delays, STDP and static synapses.
+
+    After ``load``, ANNarchy 5.0.4.1's SpikeSourceArray still counts steps from its own start: it emits the time
+    ``t`` at step ``time_step + t`` (measured: every source spike of the restart came 200 steps late).  The
+    restarted copy (``restart_step`` > 0) is therefore given the remaining times shifted back by the loaded step,
+    so that its sources emit at the times of ``SOURCE_TIMES``, as a continuation of the first network would.
+    """
+    times = SOURCE_TIMES if not restart_step else \
+        [[t - restart_step for t in neuron if t >= restart_step] for neuron in SOURCE_TIMES]
+    source = net.create(ann.SpikeSourceArray(spike_times=times, name="source"))
     driver = net.create(20, ann.Izhikevich(a=0.1, d=2.0), name="driver")
     curr = net.create(30, ann.IF_curr_exp(tau_refrac=2.0), name="curr")
     cond = net.create((4, 5), ann.IF_cond_exp, name="cond")
@@ -203,7 +211,7 @@ def build_spiking(net):
         ("source_curr", source, curr, "exc", "STDP", "fixed_number_pre",
          dict(number=8, weights=0.0, delays=ann.DiscreteUniform(1, 5))),
         ("driver_curr", driver, curr, "exc", "DefaultSpiking", "fixed_probability",
-         dict(probability=0.3, weights=0.0, delays=2.0)),
+         dict(probability=0.3, weights=0.0, delays=2.0, force_multiple_weights=True)),
         ("source_cond", source, cond, "exc", "DefaultSpiking", "one_to_one",
          dict(weights=0.05, delays=1.0)),
         ("driver_cond", driver, cond, "inh", "STDP", "fixed_number_post",
@@ -267,11 +275,11 @@ def build_spiking(net):
     return structure, after_compile
 
 
-def build_rate(net):
-    """Rate-coded: LeakyIntegrator populations (one a 2-D grid), Hebb, Oja and static synapses."""
+def build_rate(net, restart_step=0):
+    """Rate-coded: LeakyIntegrator populations on 2-D grids (gaussian and dog connectors), Hebb, Oja, static."""
     inp = net.create((4, 5), ann.LeakyIntegrator, name="input")
-    hidden = net.create(16, ann.LeakyIntegrator(tau=20.0, T=0.1), name="hidden")
-    out = net.create(6, ann.LeakyIntegrator, name="output")
+    hidden = net.create((4, 4), ann.LeakyIntegrator(tau=20.0, T=0.1), name="hidden")
+    out = net.create((2, 3), ann.LeakyIntegrator, name="output")
     specs = [
         ("input_hidden", inp, hidden, "exc", "Hebb", "fixed_probability", dict(probability=0.5, weights=0.0)),
         ("input_hidden_inh", inp, hidden, "inh", "DefaultRate", "gaussian", dict(amp=0.3, sigma=0.4)),
@@ -290,15 +298,15 @@ def build_rate(net):
 
     def after_compile():
         inp.B = np.linspace(0.0, 1.0, 20).reshape((4, 5))
-        hidden.B = np.linspace(-0.2, 0.3, 16)
+        hidden.B = np.linspace(-0.2, 0.3, 16).reshape((4, 4))
         for name, (proj, synapse) in projections.items():
             if synapse in ("Hebb", "Oja"):
                 _deterministic(proj, 0.3, 0.05)
     structure = {
         "populations": [{"name": "input", "geometry": [4, 5], "model": "LeakyIntegrator"},
-                        {"name": "hidden", "geometry": [16], "model": "LeakyIntegrator",
+                        {"name": "hidden", "geometry": [4, 4], "model": "LeakyIntegrator",
                          "overrides": {"tau": 20.0, "T": 0.1}},
-                        {"name": "output", "geometry": [6], "model": "LeakyIntegrator"}],
+                        {"name": "output", "geometry": [2, 3], "model": "LeakyIntegrator"}],
         "projections": [{"name": n, "pre": pre.name, "post": post.name, "target": target, "synapse": synapse,
                          "connector": connector,
                          **({"parameters": {"Hebb": {"eta": 0.002}, "Oja": {"eta": 0.005, "alpha": 2.0}}[synapse]}
@@ -308,7 +316,7 @@ def build_rate(net):
     return structure, after_compile
 
 
-def build_poisson(net):
+def build_poisson(net, restart_step=0):
     """Poisson sources (per-neuron rates) driving IF_curr_exp neurons: its spikes depend on ANNarchy's RNG."""
     rates = np.linspace(5.0, 100.0, 40)
     source = net.create(ann.PoissonPopulation(geometry=40, rates=rates, name="poisson"))
@@ -336,8 +344,8 @@ NETWORKS = {"chapter": (build_chapter, 2024, 100, "default"),
             "poisson": (build_poisson, 17, SAVE_STEPS, COMPILER_FLAGS)}
 
 
-def _compile(net, build, folder, tag, flags):
-    structure, after_compile = build(net)
+def _compile(net, build, folder, tag, flags, restart_step=0):
+    structure, after_compile = build(net, restart_step=restart_step)
     monitors = {pop.name: net.monitor(pop, ["spike"]) for pop in net.get_populations()
                 if pop.neuron_type.type == "spike"}
     net.compile(directory=os.path.join(folder, "_build_" + tag), compiler_flags=flags, silent=True)
@@ -378,7 +386,7 @@ def make_network(name: str, out: str, build_root: str) -> None:
 
     # ANNarchy's own restart: a fresh copy of the network loads the file and continues.
     second = ann.Network(dt=1.0, seed=seed)
-    _, monitors = _compile(second, build, build_root, name + "_b", flags)
+    _, monitors = _compile(second, build, build_root, name + "_b", flags, restart_step=save_steps)
     assert _connectivity(first) == _connectivity(second), f"{name}: connectivity differs between two builds"
     second.load(path("data.txt"))
     assert second.current_step == save_steps
