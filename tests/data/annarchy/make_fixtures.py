@@ -27,6 +27,10 @@ What it writes
     The saving-and-loading chapter's example network (two Izhikevich populations, one STDP projection), with
     the single-object files ``pop.txt``, ``proj.txt`` and ``data_nopop.txt`` as well.
 
+A run writes the same bytes every time, except for the time stamps in the headers of ``.gz`` and ``.mat`` files;
+``net_id`` in the files numbers the networks in the order this process builds them, so regenerate all networks
+in one run (the default).
+
 ANNarchy compiles with ``-O2 -ffp-contract=off`` here (no fused multiply-adds), so that its arithmetic is the
 IEEE arithmetic NumPy does; ``chapter`` alone uses ANNarchy's default flags (``-march=native -O3``), so that its
 files are, byte for byte, the ones the reference documentation's fixtures hold.
@@ -258,6 +262,11 @@ def build_spiking(net, restart_step=0):
         for name, (proj, synapse) in projections.items():
             if synapse == "STDP" or name == "driver_curr":
                 _deterministic(proj, 1.2 if name == "source_curr" else 0.8)
+        # DiscreteUniform() delays, like Uniform() weights, differ between two runs of ANNarchy: replace them
+        # by a function of (pre, post), 1 to 5 ms, so that the generator writes the same files every time.
+        source_curr = projections["source_curr"][0]
+        source_curr.delay = [[float(1 + (3 * pre + post) % 5) for pre in row]
+                             for post, row in zip(source_curr.post_ranks, source_curr.cyInstance.pre_ranks())]
     structure = {
         "populations": [{"name": "source", "geometry": [20], "model": "SpikeSourceNeuron",
                          "spike_times": SOURCE_TIMES},
