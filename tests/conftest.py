@@ -11,9 +11,8 @@ from hypothesis.configuration import set_hypothesis_home_dir
 import gpunet
 from gpunet.backend import gpu_available
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "annarchy-fixtures"
-if not FIXTURES.exists():  # a checkout with shared/ inside it
-    FIXTURES = Path(__file__).resolve().parents[1] / "shared" / "reference" / "annarchy-fixtures"
+# Files written by ANNarchy 5.0.4.1 (tests/data/annarchy/make_fixtures.py): the chapter's example network.
+FIXTURES = Path(__file__).resolve().parent / "data" / "annarchy" / "chapter"
 
 
 # Test profiles: "ci" (default) keeps the whole suite within a few minutes on 2 cores;
@@ -48,8 +47,7 @@ def _fresh_default_network():
 
 @pytest.fixture
 def fixtures_dir() -> Path:
-    if not FIXTURES.exists():
-        pytest.skip(f"ANNarchy fixtures not found at {FIXTURES}")
+    """The folder of ANNarchy's files of the chapter's example network (part of the repository)."""
     return FIXTURES
 
 

@@ -56,7 +56,8 @@ def test_inspect_parameter_file(tmp_path):
     net = small_network()
     net.save_parameters(tmp_path / "p.json")
     result = gpunet("inspect", tmp_path / "p.json")
-    assert result.returncode == 0 and "population pop0: a=0.02" in result.stdout
+    assert result.returncode == 0 and "projection proj0: tau_plus=20.0, tau_minus=20.0, A_plus=0.05" in result.stdout
+    assert "population pop0: \n" in result.stdout  # Izhikevich has no global parameter
 
 
 def test_verify_good_and_corrupt_files(state_file, tmp_path):

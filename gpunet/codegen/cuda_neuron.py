@@ -40,7 +40,7 @@ from gpunet.codegen.cuda_common import (
     time_lines,
 )
 from gpunet.codegen.cuda_templates import render
-from gpunet.codegen.plan import Op, continuous_plan, noise_gates, statement_ops
+from gpunet.codegen.plan import Op, continuous_plan, noise_gates, statement_ops, updated_when_refractory
 from gpunet.codegen.printers import CudaPrinter
 from gpunet.model.ir import ModelSpec
 
@@ -127,7 +127,10 @@ def neuron_unit(spec: ModelSpec, precision: str = "float64", prefix: Optional[st
         value = printer.doprint(op.expr)
         if op.kind == "update":
             value = f"{names[op.target]} + {value}"
-        out(f"if (active) {{ l_{op.target} = {clipped(value, op, printer)}; }}")
+        if updated_when_refractory(op.target):
+            out(f"l_{op.target} = {clipped(value, op, printer)};")
+        else:
+            out(f"if (active) {{ l_{op.target} = {clipped(value, op, printer)}; }}")
     for conductance in zeroed:
         out(f"l_{conductance} = 0;")
     if spec.spiking:

@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import sympy
 
-from gpunet.codegen.plan import Op, continuous_plan, event_driven_decays, statement_ops
+from gpunet.codegen.plan import Op, continuous_plan, event_driven_decays, statement_ops, updated_when_refractory
 from gpunet.codegen.printers import NumpyPrinter
 from gpunet.model.ir import ModelSpec
 
@@ -77,6 +77,8 @@ def neuron_update_source(spec: ModelSpec) -> str:
     def put(target: str, value: str) -> None:
         if target in global_names:
             out(f"S_{target}[...] = {value}")
+        elif updated_when_refractory(target):
+            out(f"PUT(S_{target}, {value}, None)")
         else:
             out(f"PUT(S_{target}, {value}, active)")
 

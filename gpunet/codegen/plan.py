@@ -110,6 +110,15 @@ def _ode_group(model: str, group: list[Statement]) -> list[Op]:
     return ops
 
 
+def updated_when_refractory(name: str) -> bool:
+    """Whether a neuron's variable ``name`` is integrated during the refractory period.
+
+    As in ANNarchy 5, the conductances (``g_*``) go on decaying while a neuron is refractory; every other
+    variable keeps its value until the period ends.
+    """
+    return name.startswith("g_")
+
+
 def statement_ops(statements: list[Statement]) -> list[Op]:
     """Operations of a reset / pre_spike / post_spike block, in order."""
     return [Op("assign", s.target, s.assigned_value(), s.min, s.max) for s in statements]

@@ -94,19 +94,16 @@ def save_parameters(filename: PathLike, network: Optional["Network"] = None) -> 
     --------
     >>> import gpunet as gn, tempfile, pathlib
     >>> net = gn.Network(backend="numpy", seed=1)
-    >>> pop = net.create(10, gn.Izhikevich, name="exc")
-    >>> pop.a = 0.1
+    >>> pop = net.create(10, gn.LeakyIntegrator, name="rates")
+    >>> pop.tau = 20.0
     >>> target = pathlib.Path(tempfile.mkdtemp()) / "network.json"
     >>> save_parameters(target, network=net)
     >>> print(target.read_text())
     {
         "populations": {
-            "exc": {
-                "a": 0.1,
-                "b": 0.2,
-                "c": -65.0,
-                "d": 8.0,
-                "v_thresh": 30.0
+            "rates": {
+                "tau": 20.0,
+                "T": 0.0
             }
         },
         "projections": {},
@@ -388,13 +385,13 @@ def load_parameters(filename: PathLike, global_only: bool = True, verbose: bool 
     --------
     >>> import gpunet as gn, tempfile, pathlib
     >>> net = gn.Network(backend="numpy", seed=1)
-    >>> pop = net.create(10, gn.Izhikevich, name="exc")
+    >>> pop = net.create(10, gn.LeakyIntegrator, name="rates")
     >>> target = pathlib.Path(tempfile.mkdtemp()) / "network.json"
-    >>> _ = target.write_text('{"populations": {"exc": {"a": 0.1}}, "network": {"r_max": 1.3}}')
+    >>> _ = target.write_text('{"populations": {"rates": {"tau": 20.0}}, "network": {"r_max": 1.3}}')
     >>> load_parameters(target, network=net)
     {'r_max': 1.3}
-    >>> pop.a
-    0.1
+    >>> pop.tau
+    20.0
     """
     if not isinstance(global_only, bool):
         raise TypeError(f"global_only must be True or False, got {global_only!r}")

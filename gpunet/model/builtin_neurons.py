@@ -1,11 +1,11 @@
-"""Built-in neuron models, with ANNarchy's attribute names and defaults.
+"""Built-in neuron models: ANNarchy 5's models, attribute for attribute.
 
 Each is a :class:`~gpunet.Neuron` instance; calling it returns a copy with
-other defaults (``Izhikevich(a=0.1, d=2.0)``).  Documented difference from
-ANNarchy 5: in ``Izhikevich`` the parameters ``a, b, c, d, v_thresh`` are
-global (``population``), as gpunet's design prescribes; ANNarchy keeps them
-local.  Files from either tool load into the other (an array whose values are
-all equal is accepted for a global parameter).
+other defaults (``Izhikevich(a=0.1, d=2.0)``).  Parameter and variable names,
+their order, their flags (global or local), defaults, initial values and
+integration methods are those of ANNarchy 5.0.4.1's models of the same name
+(``tests/data/annarchy/models.json`` holds ANNarchy's definitions and a test
+compares every model here against it), so files and scripts interchange.
 """
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from gpunet.model.description import Neuron
 Izhikevich = Neuron(
     parameters="""
         noise = 0.0
-        a = 0.02 : population
-        b = 0.2 : population
-        c = -65.0 : population
-        d = 8.0 : population
-        v_thresh = 30.0 : population
+        a = 0.02
+        b = 0.2
+        c = -65.0
+        d = 8.0
+        v_thresh = 30.0
         i_offset = 0.0
         tau_refrac = 0.0
     """,

@@ -117,8 +117,8 @@ class Population(_AttributeAccess):
     >>> import gpunet as gn
     >>> net = gn.Network(backend="numpy", seed=1)
     >>> pop = net.create((2, 3), gn.Izhikevich, name="grid")
-    >>> pop.v.shape, pop.a
-    ((2, 3), 0.02)
+    >>> pop.v.shape, pop.a.shape
+    ((2, 3), (2, 3))
     >>> pop.rank_from_coordinates((1, 2))
     5
     """

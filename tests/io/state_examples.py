@@ -14,7 +14,7 @@ IZH_VARIABLES = ["I", "v", "u", "r", "g_exc", "g_inh"]
 STDP_PARAMETERS = ["tau_plus", "tau_minus", "A_plus", "A_minus", "w_min", "w_max"]
 STDP_VARIABLES = ["x", "y", "w"]
 
-# Facts of ../shared/reference/annarchy-fixtures/describe.txt
+# Facts of the chapter network ANNarchy saved (tests/data/annarchy/chapter, written by make_fixtures.py)
 FIXTURE = {
     "time_step": 100,
     "populations": {

@@ -44,10 +44,8 @@ def _json_blocks(text: str) -> list[str]:
 
 @pytest.fixture
 def reference_text(fixtures_dir: Path) -> str:
-    path = fixtures_dir.parent / "saving-and-loading.txt"
-    if not path.exists():
-        pytest.skip(f"reference text not found at {path}")
-    return path.read_text()
+    """The documentation chapter (a copy in tests/data/annarchy) whose examples gpunet's files follow."""
+    return (fixtures_dir.parent / "saving-and-loading.txt").read_text()
 
 
 @pytest.fixture
@@ -221,7 +219,7 @@ def test_annarchy_network_json_loads_into_the_equivalent_network(fixtures_dir):
     changed = {key for key in before if not np.array_equal(before[key], after[key])}
     assert changed == {("PFC_exc_to_inh", n) for n in ("tau_plus", "tau_minus", "A_plus", "A_minus", "w_min",
                                                         "w_max")}
-    assert net.get_population("PFC_inh").a == 0.1 and net.get_population("PFC_exc").a == 0.02
+    assert np.all(net.get_population("PFC_inh").a == 0.1) and np.all(net.get_population("PFC_exc").a == 0.02)
 
 
 def test_files_written_by_gpunet_keep_annarchy_keys(tmp_path, fixtures_dir):
@@ -232,14 +230,9 @@ def test_files_written_by_gpunet_keep_annarchy_keys(tmp_path, fixtures_dir):
     net.save_parameters(target)
     ours = json.loads(target.read_text())
     assert list(ours) == list(annarchy)
-    assert list(ours["populations"]) == list(annarchy["populations"])
+    # Izhikevich's parameters are all local, as in ANNarchy: no population has a global parameter to write.
+    assert ours["populations"] == annarchy["populations"] == {"PFC_exc": {}, "PFC_inh": {}}
     assert _ordered(ours["projections"]) == _ordered(annarchy["projections"])
-    # gpunet's Izhikevich has global a, b, c, d, v_thresh (ANNarchy's are local): same names as ANNarchy's.
-    izhikevich_parameters = ["noise", "a", "b", "c", "d", "v_thresh", "i_offset", "tau_refrac"]
-    for name, values in ours["populations"].items():
-        assert set(values) <= set(izhikevich_parameters)
-        assert list(values) == [p for p in izhikevich_parameters if p in values]
-    assert ours["populations"]["PFC_inh"]["a"] == 0.1 and ours["populations"]["PFC_inh"]["d"] == 2.0
     # and the file reads back into a network built the same way
     other = _fixture_network()
     other.load_parameters(target)
@@ -499,13 +492,13 @@ def test_works_before_and_after_compile(tmp_path):
 
 
 def test_module_level_functions_use_the_default_network(tmp_path):
-    pop = gn.Population(5, gn.Izhikevich, name="exc")
-    pop.d = 6.0
+    pop = gn.Population(5, gn.LeakyIntegrator, name="exc")
+    pop.tau = 6.0
     path = tmp_path / "p.json"
     gn.save_parameters(path)
-    pop.d = 1.0
+    pop.tau = 1.0
     assert gn.load_parameters(path) == {}
-    assert pop.d == 6.0
+    assert pop.tau == 6.0
 
 
 def test_current_values_are_written_not_definition_values(tmp_path):

@@ -134,16 +134,17 @@ def test_global_given_an_array(tmp_path):
     path = tmp_path / "s.npz"
     gn.save(path, network=net)
     state = gn.read_state(path)
-    state.populations[0].values["a"] = np.full(60, 0.05)
+    synapses = state.projections[0].nb_synapses
+    state.projections[0].values["A_plus"] = np.full(synapses, 0.05)
     state_npz.save(tmp_path / "equal.npz", state)
     fresh = small_network()
     fresh.load(tmp_path / "equal.npz")
-    assert fresh.populations[0].a == 0.05
-    state.populations[0].values["a"] = np.linspace(0.01, 0.02, 60)
+    assert fresh.projections[0].A_plus == 0.05
+    state.projections[0].values["A_plus"] = np.linspace(0.01, 0.02, synapses)
     state_npz.save(tmp_path / "differ.npz", state)
     with pytest.warns(LoadWarning, match="different values"):
         fresh.load(tmp_path / "differ.npz")
-    assert fresh.populations[0].a == 0.05
+    assert fresh.projections[0].A_plus == 0.05
     with pytest.raises(StructureError, match="different values"):
         fresh.load(tmp_path / "differ.npz", strict=True)
 

@@ -5,11 +5,11 @@ import gpunet as gn
 from gpunet.errors import ModelError
 
 
-def test_izhikevich_has_annarchy_attribute_names_and_globals():
+def test_izhikevich_has_annarchy_attribute_names_and_locality():
     spec = gn.Izhikevich.spec
     assert spec.parameters == ["noise", "a", "b", "c", "d", "v_thresh", "i_offset", "tau_refrac"]
     assert spec.variables == ["I", "v", "u", "r", "g_exc", "g_inh"]
-    assert set(spec.global_names) == {"a", "b", "c", "d", "v_thresh"}
+    assert spec.global_names == []  # every parameter is per neuron, as in ANNarchy 5
 
 
 def test_constructor_overrides_change_defaults_and_dependent_inits():

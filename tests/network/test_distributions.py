@@ -35,6 +35,6 @@ def test_invalid_distributions_are_refused(make):
 
 
 def test_a_distribution_for_a_global_is_refused(numpy_net):
-    pop = numpy_net.create(3, gn.Izhikevich)
+    pop = numpy_net.create(3, gn.LeakyIntegrator)
     with pytest.raises(ValueError, match="is global"):
-        pop.a = gn.Uniform(0.0, 1.0)
+        pop.tau = gn.Uniform(0.0, 1.0)

@@ -92,3 +92,25 @@ def test_poisson_population_rate_is_close_to_requested():
     count = sum(len(t) for t in monitor.get("spike").values())
     expected = 200 * 50.0
     assert abs(count - expected) < 5 * math.sqrt(expected)
+
+
+def test_conductances_decay_during_the_refractory_period_as_in_annarchy():
+    """ANNarchy 5.0.4.1 integrates g_* while a neuron is refractory and holds every other variable.
+
+    Spike steps recorded from ANNarchy 5.0.4.1 for this network (4 spike sources, all-to-all weight 4, delay
+    2 ms, into IF_curr_exp with tau_refrac 2 ms and i_offset 0.5); freezing g_exc as well gave 6, 9, 12, ...
+    """
+    times = [[float(t) for t in range(2 + k, 80, 3 + k)] for k in range(4)]
+    net = gn.Network(dt=1.0, seed=1, backend="numpy")
+    source = gn.SpikeSourceArray(times, name="s", network=net)
+    pop = net.create(2, gn.IF_curr_exp(tau_refrac=2.0), name="p")
+    net.connect(source, pop, "exc").connect_all_to_all(weights=4.0, delays=2.0)
+    monitor = net.monitor(pop, ["spike", "v", "g_exc"])
+    net.compile()
+    pop.i_offset = 0.5
+    net.simulate(80.0)
+    annarchy = [6, 10, 13, 16, 19, 22, 25, 28, 31, 34, 37, 40, 43, 46, 49, 52, 55, 58, 61, 64, 67, 70, 73, 76, 79]
+    assert {rank: [int(round(t)) for t in steps] for rank, steps in monitor.get("spike").items()} == \
+        {0: annarchy, 1: annarchy}
+    v, g = monitor.get("v")[:, 0], monitor.get("g_exc")[:, 0]
+    assert v[7:9].tolist() == [-65.0, -65.0] and g[8] < g[7]  # refractory: v held at v_reset, g_exc decays

@@ -15,10 +15,10 @@ def test_attribute_returns_host_copy_shaped_like_geometry(numpy_net):
 
 
 def test_globals_are_python_scalars(numpy_net):
-    pop = numpy_net.create(3, gn.Izhikevich)
-    assert pop.a == 0.02 and isinstance(pop.a, float)
-    pop.a = 0.1
-    assert pop.a == 0.1
+    pop = numpy_net.create(3, gn.LeakyIntegrator)
+    assert pop.tau == 10.0 and isinstance(pop.tau, float)
+    pop.tau = 0.1
+    assert pop.tau == 0.1
 
 
 def test_set_scalar_array_and_distribution(numpy_net):
@@ -40,11 +40,20 @@ def test_wrong_shape_raises_value_error_naming_expected_shape(numpy_net):
 
 
 def test_global_rejects_differing_array(numpy_net):
-    pop = numpy_net.create(3, gn.Izhikevich)
+    pop = numpy_net.create(3, gn.LeakyIntegrator)
     with pytest.raises(ValueError, match="is global"):
-        pop.a = [0.1, 0.2, 0.3]
-    pop.a = [0.3, 0.3, 0.3]
-    assert pop.a == 0.3
+        pop.tau = [0.1, 0.2, 0.3]
+    pop.tau = [0.3, 0.3, 0.3]
+    assert pop.tau == 0.3
+
+
+def test_izhikevich_parameters_take_one_value_per_neuron(numpy_net):
+    """The Izhikevich (2003) recipe gives each neuron its own c and d, as ANNarchy allows."""
+    pop = numpy_net.create(3, gn.Izhikevich)
+    assert pop.c.tolist() == [-65.0] * 3
+    pop.c = [-65.0, -60.0, -50.0]
+    pop.d = gn.Uniform(2.0, 8.0)
+    assert pop.c.tolist() == [-65.0, -60.0, -50.0] and len(np.unique(pop.d)) == 3
 
 
 def test_bad_attribute_name_lists_valid_names(numpy_net):
@@ -81,8 +90,11 @@ def test_view_reads_and_sets_a_subset(numpy_net):
     v = pop.v
     assert np.all(v[10:20] == -50.0) and np.all(v[:10] == -65.0) and np.all(v[20:] == -65.0)
     assert np.all(view.v == -50.0)
+    view.a = 0.1
+    assert np.all(pop.a[10:20] == 0.1) and np.all(pop.a[:10] == 0.02) and np.all(pop.a[20:] == 0.02)
+    rates = numpy_net.create(30, gn.LeakyIntegrator)
     with pytest.raises(ValueError, match="global"):
-        view.a = 0.3
+        rates[10:20].tau = 3.0
 
 
 def test_device_view_is_the_state_itself(numpy_net):

@@ -17,7 +17,7 @@ from gpunet.errors import GpunetError
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "io"))
 from helpers import assert_same_state, small_network, snapshot  # noqa: E402
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "annarchy-fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "data" / "annarchy" / "chapter"
 SECONDS_PER_FILE = 5.0
 
 
@@ -48,7 +48,7 @@ def samples(tmp_path_factory) -> dict:
             found[suffix] = (folder / f"s{suffix}").read_bytes()
     net.save_parameters(folder / "p.json")
     found[".json"] = (folder / "p.json").read_bytes()
-    if (FIXTURES / "data.npz").exists() and _available("annarchy_npz"):
+    if _available("annarchy_npz"):
         found["annarchy.npz"] = (FIXTURES / "data.npz").read_bytes()
     return found
 
