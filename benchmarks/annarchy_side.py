@@ -34,7 +34,6 @@ from typing import Any, Optional
 
 import numpy as np
 
-DEFAULT_ANNARCHY_PYTHONS = ("/work/annarchy-venv/bin/python",)
 RESULT_PREFIX = "ANNARCHY-RESULT "
 NEURON_ATTRIBUTES = ("a", "b", "c", "d", "v_thresh", "i_offset", "noise")
 STDP_GLOBALS = ("tau_plus", "tau_minus", "A_plus", "A_minus", "w_min", "w_max")
@@ -44,15 +43,14 @@ def find_annarchy_python(explicit: Optional[str] = None) -> Optional[str]:
     """The Python interpreter that can import ANNarchy, or None.
 
     Looks at ``explicit`` (``--annarchy-python``), then the environment variable
-    ``GPUNET_ANNARCHY_PYTHON``, then the running interpreter, then known
-    virtual environments.
+    ``GPUNET_ANNARCHY_PYTHON``, then the running interpreter.
     """
     for candidate in (explicit, os.environ.get("GPUNET_ANNARCHY_PYTHON")):
         if candidate:
             return candidate
     if importlib.util.find_spec("ANNarchy") is not None:
         return sys.executable
-    return next((path for path in DEFAULT_ANNARCHY_PYTHONS if Path(path).exists()), None)
+    return None
 
 
 def export_network(net: Any, path: Path) -> None:

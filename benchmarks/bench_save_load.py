@@ -8,7 +8,7 @@ extra host memory of each save (tracemalloc).  The native load is also timed
 alternating with ``fromfile`` of the same bytes (both meet the same moments of
 a noisy machine), right after the .npz row and again after the other formats,
 whose loads change what memory the allocator hands out.  When ANNarchy is available
-(``--annarchy-python`` or /work/annarchy-venv/bin/python), ANNarchy's own save
+(``--annarchy-python`` or ``$GPUNET_ANNARCHY_PYTHON``), ANNarchy's own save
 and load of the same network (rebuilt there by ``benchmarks/annarchy_side.py``)
 are timed in a subprocess and printed next to gpunet's, with the ratios the
 issue's goals are about.  Usage::

@@ -15,6 +15,9 @@ from gpunet.backend import gpu_available
 FIXTURES = Path(__file__).resolve().parent / "data" / "annarchy" / "chapter"
 
 
+# Scripts that the ANNarchy interpreter runs (they import ANNarchy): not test modules, nor doctest modules.
+collect_ignore = ["data/annarchy/make_fixtures.py", "io/annarchy_loads.py"]
+
 # Test profiles: "ci" (default) keeps the whole suite within a few minutes on 2 cores;
 # GPUNET_TEST_PROFILE=long runs many more fuzzing examples and a longer soak.
 PROFILE = os.environ.get("GPUNET_TEST_PROFILE", "ci")

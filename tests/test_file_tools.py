@@ -227,7 +227,7 @@ def _change(state, what):
         refractory[1] += 2
         pop.internal["_refractory"] = refractory
     elif what == "global parameter":
-        pop.values["a"] = np.asarray(float(pop.values["a"]) + 1e-9)
+        proj.values["tau_plus"] = np.asarray(float(proj.values["tau_plus"]) + 1e-9)
     elif what == "model":
         proj.model = "Hebb"
     elif what == "target":
@@ -253,7 +253,7 @@ def test_diff_reports_every_kind_of_difference(base_state, tmp_path, what):
     lines = compare_states(gn.read_state(a), gn.read_state(b))
     assert len(lines) == 1, lines
     label = {"spike history": "_spike_history", "last spike": "_last_spike", "last event": "_last_event",
-             "refractory": "_refractory", "global parameter": ".a:", "nan in v": ".v:"}.get(what, what)
+             "refractory": "_refractory", "global parameter": ".tau_plus:", "nan in v": ".v:"}.get(what, what)
     assert label in lines[0]
 
 
