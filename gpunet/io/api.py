@@ -9,17 +9,15 @@ choice: a load fills the compiled state, including spike queues).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Optional
 
 from gpunet.errors import FormatError, StructureError
 from gpunet.io import formats
-from gpunet.io.atomic import file_error
+from gpunet.io.atomic import PathLike, file_error
 from gpunet.io.check import check_writable
 from gpunet.io.restore import restore_state
 from gpunet.io.saving import SaveHandle, SaveOptions, save_network, saver_of
 from gpunet.io.state_types import NetworkState
-
-PathLike = Union[str, Path]
 
 
 def network_for(network: Any, *selections: Any, action: str = "") -> Any:

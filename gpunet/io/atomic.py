@@ -36,7 +36,8 @@ from gpunet.io.writeback import WritebackFile
 
 _DEFAULT_NAME_MAX = 255
 
-PathLike = Union[str, os.PathLike]
+#: What every file argument of gpunet accepts: a string or any os.PathLike (pathlib.Path...).
+PathLike = Union[str, "os.PathLike[str]"]
 
 _error_classes: dict[type, type] = {}
 

@@ -28,13 +28,12 @@ import sympy
 from gpunet.errors import FormatError, GpunetError, StructureError
 from gpunet.io.formats import params_json
 from gpunet.io.user_warnings import warn_at_caller
+from gpunet.io.atomic import PathLike
 
 if TYPE_CHECKING:  # pragma: no cover
     from gpunet.network.network import Network
 
 __all__ = ["save_parameters", "load_parameters"]
-
-PathLike = Union[str, os.PathLike]
 
 SECTIONS = ("populations", "projections", "network", "constants")
 _OBJECT_SECTIONS = {"populations": "population", "projections": "projection"}

@@ -4,9 +4,8 @@ Finding which neurons spiked needs the number of spikes on the host, which on
 a GPU is a device-to-host synchronisation.  So each step's spike mask is only
 copied into a device block of ``block_steps`` rows (no synchronisation); the
 block is read back whole and turned into events once it is full or when the
-events are asked for: one read-back per block, not per step (a block of
-256 x 20,000 booleans is 5 MB, a fraction of a millisecond over PCIe).  Events are kept on the host in arrays
-that double when full.  Memory: the block (``block_steps x neurons``
+events are asked for: one read-back per block, not per step.  Events are
+kept on the host in arrays that double when full.  Memory: the block (``block_steps x neurons``
 booleans, allocated at the first step and bounded by :data:`MAX_BLOCK_BYTES`)
 plus 16 bytes per recorded spike.
 """

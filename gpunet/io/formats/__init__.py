@@ -19,17 +19,15 @@ A format module is imported only when a file of its kind is read or written.
 from __future__ import annotations
 
 import importlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, BinaryIO, Union
+from typing import Any, BinaryIO
 
 from gpunet.errors import FormatError
+from gpunet.io.atomic import PathLike
 
 __all__ = ["FileFormat", "FORMATS", "format_for", "format_name", "state_format"]
-
-PathLike = Union[str, "os.PathLike[str]"]
 
 
 @dataclass(frozen=True)

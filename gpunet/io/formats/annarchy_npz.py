@@ -28,12 +28,11 @@ from __future__ import annotations
 import ast
 import io
 import math
-import os
 import struct
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any, BinaryIO, Optional, Union
+from typing import Any, BinaryIO, Optional
 
 import numpy as np
 
@@ -44,6 +43,7 @@ from gpunet.io.formats.annarchy_reader import from_annarchy_dict
 from gpunet.io.state_types import NetworkState
 from gpunet.io.read_budget import ReadBudget
 from gpunet.io.unpickler import DEFAULT_LIMITS, PickleLimits, restricted_loads
+from gpunet.io.atomic import PathLike
 
 __all__ = ["FORMAT_NAME", "MANIFEST", "is_annarchy_npz", "read_npy", "read", "loads", "load", "inspect"]
 
@@ -53,8 +53,6 @@ _NPY_MAGIC = b"\x93NUMPY"
 _MAX_HEADER = 10_000  # NumPy's own default cap on .npy header sizes
 _MAX_MEMBERS = 100_000
 _DTYPE_KINDS = "biufcUSO"  # numbers, bools, text and (pickled) objects: what ANNarchy's dicts hold
-
-PathLike = Union[str, os.PathLike]
 
 
 def is_annarchy_npz(path: PathLike) -> bool:

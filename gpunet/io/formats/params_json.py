@@ -23,20 +23,17 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import warnings
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import orjson
 
 from gpunet.errors import FormatError
-from gpunet.io.atomic import write_bytes_atomic
+from gpunet.io.atomic import PathLike, write_bytes_atomic
 
 __all__ = ["dumps", "loads", "save", "load", "inspect", "MAX_BYTES"]
-
-PathLike = Union[str, os.PathLike]
 
 MAX_BYTES = 64 * 1024 * 1024
 """Largest parameter file :func:`load` accepts (a parameter file is a few kB)."""

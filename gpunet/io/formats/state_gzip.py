@@ -9,25 +9,9 @@ Compression level
 gpunet compresses with zlib-ng (a dependency; the C library's zlib where no
 zlib-ng wheel exists) at level :data:`DEFAULT_LEVEL` (3; 1 with the C
 library).  Both write standard gzip that any gzip reader (ANNarchy's
-``gzip.open`` included) decompresses.  ``benchmarks/bench_formats_pickle.py``
-on a 2 x 10,000 neuron / 1M-synapse STDP state (pickle of 43 MB; one 2-core
-machine), zlib-ng compress time and size against the C library's level 9
-(what ANNarchy writes)::
-
-    level        trained state (random float64 w, x, y)    fixture-like state (w with 2 decimals)
-      1             0.21 s   25.8 MB  +21.7 %                   0.07 s  10.7 MB   +56.8 %
-      2             0.34 s   22.2 MB   +5.0 %                   0.12 s   7.8 MB   +14.2 %
-      3 (gpunet)    0.40 s   21.7 MB   +2.7 %                   0.16 s   7.5 MB   +10.1 %
-      4             0.44 s   21.6 MB   +2.3 %                   0.23 s   7.4 MB    +8.7 %
-      6             0.63 s   21.4 MB   +1.0 %                   0.54 s   7.0 MB    +2.7 %
-      9             2.11 s   21.2 MB   +0.2 %                   1.60 s   6.8 MB    -0.4 %
-    C library 1     0.52 s   22.5 MB   +6.5 %
-    C library 9    15.14 s   21.2 MB  (ANNarchy)              12.75 s   6.8 MB
-
-The bulk of a trained state is float64 mantissas, which no level compresses
-much; higher levels find a few more repeats at a steep cost.  On the same
-machine ``python benchmarks/bench_save_load.py`` timed ANNarchy 5.0.4.1's own
-``.txt.gz`` save of the 1M-synapse network at 2.3 s.  Pass ``level=6`` (or 9)
+``gzip.open`` included) decompresses.  The bulk of a trained state is float64
+mantissas, which no level compresses much; higher levels find a few more
+repeats at a steep cost (the level table: docs/performance.md).  Pass ``level=6`` (or 9)
 to :func:`save` / :func:`dumps` / :func:`write` for the smallest files.  The
 gzip header carries no file name and a zero time stamp, so equal states give
 equal bytes (with the same compressor).
@@ -43,9 +27,8 @@ from __future__ import annotations
 
 import gzip
 import io
-import os
 import zlib
-from typing import BinaryIO, Optional, Union
+from typing import BinaryIO, Optional
 
 try:  # zlib-ng (a dependency on the common platforms): the same gzip format, faster at every level
     from zlib_ng import gzip_ng as _gzip
@@ -54,7 +37,7 @@ except ImportError:  # pragma: no cover - platforms without a zlib-ng wheel
     _gzip, _zlib = gzip, zlib
 
 from gpunet.errors import FormatError
-from gpunet.io.atomic import atomic_writer
+from gpunet.io.atomic import PathLike, atomic_writer
 from gpunet.io.formats import state_pickle
 from gpunet.io.formats.annarchy_dict import describe_file
 from gpunet.io.state_types import NetworkState
@@ -70,8 +53,6 @@ DEFAULT_LEVEL = 3 if _zlib is not zlib else 1
 MAX_RATIO = 64
 MAX_EXTRA = 1 << 30
 _CHUNK = 1 << 20
-
-PathLike = Union[str, os.PathLike]
 
 
 def output_limit(compressed_size: int) -> int:

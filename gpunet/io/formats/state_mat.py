@@ -55,15 +55,14 @@ import hashlib
 import io
 import json
 import math
-import os
 import re
-from typing import Any, BinaryIO, Optional, Union
+from typing import Any, BinaryIO, Optional
 
 import numpy as np
 import scipy.io
 
 from gpunet.errors import FormatError
-from gpunet.io.atomic import atomic_writer
+from gpunet.io.atomic import PathLike, atomic_writer
 from gpunet.io.writeback import WritebackFile
 from gpunet.io.formats import state_gzip, state_pickle
 from gpunet.io.formats.annarchy_dict import EXTRA_FORMAT, EXTRA_KEY, EXTRA_VERSION, RESERVED_KEYS, describe_file
@@ -80,8 +79,6 @@ META_VARIABLE = "gpunet"
 _TOP_RESERVED = frozenset({"time_step", "net_id", "obj_names", META_VARIABLE})
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}\Z")
 _PREFIX = "gn_"
-
-PathLike = Union[str, os.PathLike]
 
 
 def matlab_name(name: str, reserved: frozenset = frozenset()) -> str:

@@ -46,11 +46,8 @@ MANIFEST = "manifest.json"
 ALLOWED_DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
                   "float32", "float64"}
 _MAX_MANIFEST = 64 * 1024 * 1024
-#: Member data of at least this many bytes in all is read by worker threads (1.1 GB: 0.23 s instead of 0.31 s on
-#: a 2-core VM).  Smaller states are read on the calling thread: on that VM a worker's page faults into fresh
-#: memory were often several times slower than the calling thread's (8 MB: 11-17 ms instead of 2 ms, with the
-#: same number of faults; the VM hands freed memory back to its host, and the calling thread's CPU reuses the
-#: pages it freed itself), which costs more than the threads save.
+#: Member data of at least this many bytes in all is read by worker threads; smaller states on the calling thread,
+#: where a worker's first page faults into fresh memory cost more than the threads save (docs/performance.md).
 PARALLEL_READ_MIN_BYTES = 64 << 20
 #: Smaller states are read on the calling thread; the CRC-32 of each member of at least this size is computed
 #: by a worker meanwhile (smaller ones on the calling thread: handing them over costs more than it saves).

@@ -44,14 +44,13 @@ Examples
 from __future__ import annotations
 
 import io
-import os
 import pickle
-from typing import Any, BinaryIO, Optional, Union
+from typing import Any, BinaryIO, Optional
 
 import numpy as np
 
 from gpunet.errors import FormatError
-from gpunet.io.atomic import atomic_writer
+from gpunet.io.atomic import PathLike, atomic_writer
 from gpunet.io.formats.annarchy_dict import EXTRA_KEY, describe_file, list_rows, to_annarchy_dict
 from gpunet.io.formats.annarchy_reader import from_annarchy_dict
 from gpunet.io.pickle_rows import encode_int_list, encode_rows
@@ -64,8 +63,6 @@ __all__ = ["FORMAT_NAME", "PROTOCOL", "EXTRA_KEY", "to_annarchy_dict", "from_ann
 FORMAT_NAME = "pickle"
 #: ANNarchy 5 writes ``pickle.HIGHEST_PROTOCOL`` (5 on Python 3.8+).
 PROTOCOL = 5
-
-PathLike = Union[str, os.PathLike]
 
 _MAGIC = (
     (b"\x1f\x8b", "a gzip-compressed file (name it *.gz)"),
