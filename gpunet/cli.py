@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _kernels(args: argparse.Namespace) -> int:
-    from gpunet.codegen.emit import kernels_command
+    from gpunet.commands.kernels import kernels_command
     return kernels_command(args.emit, check=args.check, arch=args.arch, jobs=args.jobs)
 
 

@@ -14,6 +14,7 @@ ALLOWED = {
     "gpunet.backend": ("gpunet.errors",),
     "gpunet.model": ("gpunet.errors", "gpunet.limits"),
     "gpunet.io": ("gpunet.errors", "gpunet.limits", "gpunet.backend", "gpunet.version"),
+    "gpunet.codegen": ("gpunet.errors", "gpunet.limits", "gpunet.backend", "gpunet.model", "gpunet.version"),
 }
 
 

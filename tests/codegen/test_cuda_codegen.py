@@ -4,7 +4,7 @@ import sympy
 
 import gpunet as gn
 from gpunet.codegen.cuda_codegen import UnsupportedByCuda, model_unit, network_units, pack_source, rng_source
-from gpunet.codegen.emit import builtin_models, emit_all
+from gpunet.commands.kernels import builtin_models, emit_all
 from gpunet.codegen.printers import CudaPrinter
 
 x, y = sympy.symbols("x y")

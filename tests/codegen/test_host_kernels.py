@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import gpunet as gn
-from gpunet.codegen import fused, parity
+from gpunet.codegen import fused
+from gpunet.testing import parity
 from gpunet.codegen.cuda_codegen import pack_source, rng_source
 from gpunet.codegen.host_build import HostLauncher, address, find_compiler
 from gpunet.codegen.kernel_calls import Packer, RandomStreams, pack_layout
@@ -137,7 +138,7 @@ def test_fused_network_matches_numpy_in_float64(name, mode):
 
 
 def test_all_builtin_models_are_exercised_by_the_parity_networks():
-    from gpunet.codegen.emit import builtin_models
+    from gpunet.commands.kernels import builtin_models
     used = set()
     for build in parity.NETWORKS.values():
         net = build("numpy", "float64")

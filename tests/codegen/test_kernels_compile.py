@@ -9,7 +9,7 @@ import time
 import pytest
 
 from gpunet.codegen import nvcc
-from gpunet.codegen.emit import emit_all
+from gpunet.commands.kernels import emit_all
 
 NVCC = nvcc.find_nvcc()
 

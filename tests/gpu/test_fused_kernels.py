@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 
 from gpunet.backend.cupy_backend import STANDIN
-from gpunet.codegen import parity
+from gpunet.testing import parity
 from gpunet.network import rng
 
 pytestmark = pytest.mark.gpu

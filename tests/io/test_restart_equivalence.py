@@ -90,7 +90,7 @@ def test_annarchy_fixture_files_restart_from_their_saved_moment(fixtures_dir):
 @pytest.mark.parametrize("name", ["spiking", "rate", "reference"])
 def test_restart_equivalence_for_every_built_in_model(tmp_path, name, suffix):
     """Poisson and spike-source inputs, refractory periods, per-synapse delays, STDP, Hebb and Oja."""
-    from gpunet.codegen.parity import NETWORKS
+    from gpunet.testing.parity import NETWORKS
     build = NETWORKS[name]
     straight = build("numpy", "float64")
     straight.simulate(60.0)
