@@ -478,16 +478,13 @@ def _check_counters(checker: _Checker, plan: RestorePlan, network: Any, state: N
                 or not abs(dt - network.dt) <= 1e-12 * max(1.0, network.dt):
             checker.error(f"{source}: the file was saved with dt = {state.dt!r} ms, the network uses "
                           f"dt = {network.dt} ms")
-    if state.step is not None:
-        try:
-            plan.step = check_step(_integer(state.step) if _integer(state.step) is not None else state.step)
-        except GpunetError as exc:
-            checker.error(f"{source}: {exc}")
-    if state.seed is not None:
-        try:
-            plan.seed = check_seed(_integer(state.seed) if _integer(state.seed) is not None else state.seed)
-        except GpunetError as exc:
-            checker.error(f"{source}: {exc}")
+    for name, value, check in (("step", state.step, check_step), ("seed", state.seed, check_seed)):
+        if value is not None:
+            as_integer = _integer(value)  # numpy scalars and integral floats of the formats become ints
+            try:
+                setattr(plan, name, check(value if as_integer is None else as_integer))
+            except GpunetError as exc:
+                checker.error(f"{source}: {exc}")
 
 
 def _prepare(network: Any, plan: RestorePlan, source: str) -> None:
