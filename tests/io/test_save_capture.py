@@ -8,6 +8,7 @@ without a timestamp, field for field for ``.mat``.
 """
 import gc
 import io
+import sys
 import threading
 from pathlib import Path
 
@@ -26,6 +27,8 @@ from gpunet.network.population import Population
 from gpunet.network.projection import Projection
 
 from helpers import small_network
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from fuzz_records import measure, summary  # noqa: E402
 
 SUFFIXES = (".npz", ".txt", ".gz", ".mat")
 
@@ -95,16 +98,10 @@ OPERATIONS = st.one_of(
 )
 
 
-@settings(max_examples=300 if LONG else 15)
-@given(operations=st.lists(OPERATIONS, min_size=2, max_size=10))
-def test_queued_saves_hold_everything_of_their_call(tmp_path_factory, other_files, operations):
-    folder = tmp_path_factory.mktemp("capture")
-    net = small_network(seed=3, neurons=20)
-    net.simulate(2.0)
+def _queue(net, folder, operations, held, expected, other_files) -> None:
+    """Queue the saves and changes of one example behind the held writer, then let the writer go."""
     pop0, pop1 = net.populations
     proj = net.projections[0]
-    held = HeldWriter(net)
-    expected = []
     try:
         for index, (kind, argument) in enumerate(operations):
             if kind == "save":
@@ -124,6 +121,25 @@ def test_queued_saves_hold_everything_of_their_call(tmp_path_factory, other_file
     finally:
         held.release.set()
     gn.wait_for_saves(net)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fuzz_summary():
+    yield
+    print("\n" + summary(("queued saves",)))
+
+
+@settings(max_examples=300 if LONG else 15)
+@given(operations=st.lists(OPERATIONS, min_size=2, max_size=10))
+def test_queued_saves_hold_everything_of_their_call(tmp_path_factory, other_files, operations):
+    folder = tmp_path_factory.mktemp("capture")
+    net = small_network(seed=3, neurons=20)
+    net.simulate(2.0)
+    held = HeldWriter(net)
+    expected = []
+    _peak, outcome = measure("queued saves", len(operations), lambda: _queue(net, folder, operations, held, expected,
+                                                                             other_files), max_seconds=60.0)
+    assert not isinstance(outcome, Exception), outcome
     for path, reference in expected:
         if path.suffix == ".mat":  # its header holds the time of writing
             written = gn.read_state(path)

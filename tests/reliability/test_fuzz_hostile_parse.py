@@ -22,8 +22,6 @@ import json
 import pickle
 import struct
 import sys
-import time
-import tracemalloc
 import zlib
 from pathlib import Path
 
@@ -38,6 +36,8 @@ from gpunet.io.unpickler import PickleLimits, _numpy_core, restricted_loads
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import hostile_inputs as hostile  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from fuzz_records import measure, summary  # noqa: E402
 
 #: Small allowances: a few kilobytes of pickle may make at most RATIO x its size + ALLOWANCE bytes.
 LIMITS = PickleLimits(memory_allowance=1 << 20)
@@ -46,34 +46,18 @@ SLACK = 4 << 20
 SECONDS_PER_INPUT = 5.0
 
 _RECONSTRUCT = _numpy_core().multiarray._reconstruct
-RECORDS: dict[str, list] = {}
+_GENERATORS = ("pickles", "shared array states", "zip members", "mat metadata")
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _summary():
     yield
-    for name, records in sorted(RECORDS.items()):
-        worst_memory = max(records, key=lambda r: r[1])
-        worst_time = max(records, key=lambda r: r[2])
-        print(f"\n{name}: {len(records)} inputs; peak traced memory at most {worst_memory[1] / 1024:.0f} KiB "
-              f"(input of {worst_memory[0]} bytes); wall time at most {worst_time[2] * 1000:.1f} ms")
+    print("\n" + summary(_GENERATORS))
 
 
 def _run(name: str, size: int, action) -> tuple[int, object]:
-    """Run ``action``; return (peak traced bytes, outcome).  Only gpunet errors may escape it."""
-    tracemalloc.start()
-    start = time.perf_counter()
-    try:
-        outcome = action()
-    except GpunetError as exc:
-        outcome = exc
-    finally:
-        elapsed = time.perf_counter() - start
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    RECORDS.setdefault(name, []).append((size, peak, elapsed))
-    assert elapsed < SECONDS_PER_INPUT
-    return peak, outcome
+    """Run ``action`` (one input), recorded; return (peak traced bytes, outcome)."""
+    return measure(name, size, action, SECONDS_PER_INPUT)
 
 
 # --------------------------------------------------------------------------- pickles, opcode by opcode
