@@ -10,6 +10,8 @@ import gpunet as gn
 sys.path.insert(0, str(Path(__file__).parent / "io"))
 from helpers import flip_byte_in_member, small_network  # noqa: E402
 
+pytestmark = pytest.mark.slow  # processes of their own: deselect with -m 'not slow' for a quick run
+
 
 def gpunet(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "gpunet", *map(str, args)], capture_output=True, text=True,

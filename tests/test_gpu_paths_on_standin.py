@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # processes of their own: deselect with -m 'not slow' for a quick run
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -13,6 +13,8 @@ import pytest
 import gpunet as gn
 from gpunet.io.atomic import TEMP_SUFFIX, cleanup_temporaries
 
+pytestmark = pytest.mark.slow  # processes of their own: deselect with -m 'not slow' for a quick run
+
 HERE = Path(__file__).resolve().parent
 
 CHILD = textwrap.dedent("""

@@ -11,6 +11,8 @@ import gpunet as gn
 
 from helpers import assert_same_state, small_network, snapshot
 
+pytestmark = pytest.mark.slow  # processes of their own: deselect with -m 'not slow' for a quick run
+
 HERE = Path(__file__).resolve().parent
 
 SCRIPT = textwrap.dedent("""
