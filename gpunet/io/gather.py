@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState
+from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState, ring_rows
 from gpunet.version import __version__
 
 
@@ -100,7 +100,7 @@ def _history_by_age(population: Any, step: int) -> Any:
     history = population._history
     depth = history.shape[0]
     xp = population.network.backend.xp
-    order = xp.asarray([(step - 1 - k) % depth for k in range(depth)], dtype=np.int64)
+    order = xp.asarray(ring_rows(step, depth))
     return history[order]
 
 

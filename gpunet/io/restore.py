@@ -54,7 +54,7 @@ from typing import Any, Optional
 import numpy as np
 
 from gpunet.errors import GpunetError, StructureError
-from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState
+from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState, ring_rows
 from gpunet.io.user_warnings import warn_at_caller
 from gpunet.limits import MAX_LOAD_RING_BYTES, MAX_STEP, check_seed, check_step
 
@@ -596,13 +596,12 @@ def _prepare_histories(network: Any, plan: RestorePlan, source: str) -> None:
             if history is None:
                 loaded = np.zeros((0, population.size), dtype=bool)
             else:
-                order = [(current_step - 1 - k) % depth for k in range(depth)]
-                loaded = backend.to_host(history)[order]
+                loaded = backend.to_host(history)[ring_rows(current_step, depth)]
         layout = np.zeros((final_depth, population.size), dtype=bool)
         rows = min(final_depth, loaded.shape[0])
         spiked = None
         if rows:
-            layout[(step - 1 - np.arange(rows)) % final_depth] = loaded[:rows]
+            layout[ring_rows(step, final_depth, rows)] = loaded[:rows]
             spiked = backend.asarray(np.ascontiguousarray(loaded[0]))
         plan.histories.append(_History(population, backend.asarray(layout), spiked))
 

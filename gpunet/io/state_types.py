@@ -98,3 +98,15 @@ class NetworkState:
 
     def projection(self, name: str) -> Optional[ProjectionState]:
         return next((p for p in self.projections if p.name == name), None)
+
+
+def ring_rows(step: int, depth: int, count: Optional[int] = None) -> np.ndarray:
+    """Rows of a spike ring buffer of ``depth`` rows holding the spikes of steps ``step - 1``, ``step - 2``, ...
+
+    Row ``k`` of a saved ``_spike_history`` (spikes of step ``step - 1 - k``) lives in ring row
+    ``(step - 1 - k) % depth``; ``count`` rows (default ``depth``).
+
+    >>> ring_rows(5, 3).tolist()
+    [1, 0, 2]
+    """
+    return (step - 1 - np.arange(depth if count is None else count, dtype=np.int64)) % depth
