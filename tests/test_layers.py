@@ -97,3 +97,38 @@ def test_lower_layers_import_nothing_above_them(graph, layer):
                     for target in targets
                     if not target.startswith(layer) and not target.startswith(ALLOWED[layer]))
     assert upward == []
+
+
+#: Modules that still read private attributes of network objects, and how many reads: the state protocol
+#: (restore) and the step runners (codegen) will remove them (docs/architecture.md). The count may only go down.
+PRIVATE_READS_LEFT = {"gpunet.io.restore": 21, "gpunet.codegen.fused": 23, "gpunet.codegen.cupy_kernels": 2,
+                      "gpunet.codegen.cuda_codegen": 1, "gpunet.testing.parity": 1}
+
+
+def _private_reads() -> dict[str, int]:
+    """Per module outside gpunet/network: reads of ``obj._x`` where network objects define ``self._x``."""
+    owned = set()
+    for path in (PACKAGE / "network").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and node.attr.startswith("_")
+                    and not node.attr.startswith("__") and isinstance(node.value, ast.Name)
+                    and node.value.id == "self"):
+                owned.add(node.attr)
+    reads: dict[str, int] = {}
+    for path in PACKAGE.rglob("*.py"):
+        if "network" in path.relative_to(PACKAGE).parts[:1]:
+            continue
+        count = sum(1 for node in ast.walk(ast.parse(path.read_text()))
+                    if isinstance(node, ast.Attribute) and node.attr in owned
+                    and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")))
+        if count:
+            reads[_module_name(path)] = count
+    return reads
+
+
+def test_no_new_private_access_into_network_objects():
+    reads = _private_reads()
+    grown = {module: (count, PRIVATE_READS_LEFT.get(module, 0)) for module, count in reads.items()
+             if count > PRIVATE_READS_LEFT.get(module, 0)}
+    assert grown == {}, "module: (reads, allowed); use the objects' public methods (state_dict, frozen_state, ...)"
+    assert "gpunet.io.gather" not in reads and "gpunet.io.api" not in reads

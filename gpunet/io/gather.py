@@ -15,9 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional
 
-import numpy as np
-
-from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState, ring_rows
+from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState
 from gpunet.version import __version__
 
 
@@ -95,29 +93,11 @@ class StatePlan:
         return int(sum(int(ref.array.nbytes) for ref in self.arrays))
 
 
-def _history_by_age(population: Any, step: int) -> Any:
-    """The spike history with row k = spikes of step ``step - 1 - k`` (device array)."""
-    history = population._history
-    depth = history.shape[0]
-    xp = population.network.backend.xp
-    order = xp.asarray(ring_rows(step, depth))
-    return history[order]
-
-
 def _plan_population(population: Any, step: int) -> tuple[ObjectHeader, list[ArrayRef]]:
     name = population.name
     spec = population.spec
-    refs = [ArrayRef(name, attribute, population._state[attribute]) for attribute in spec.attributes]
-    internal_keys = [k for k in ("_last_spike", "_refractory") if k in population._state]
-    refs += [ArrayRef(name, key, population._state[key]) for key in internal_keys]
-    if population.spiking and population._history is not None:
-        refs.append(ArrayRef(name, "_spike_history", _history_by_age(population, step)))
-    times = getattr(population, "_times", None)
-    if times is not None:
-        flat = np.asarray([t for neuron in times for t in neuron], dtype=np.float64)
-        counts = np.asarray([len(neuron) for neuron in times], dtype=np.int64)
-        refs.append(ArrayRef(name, "_spike_times", flat, on_device=False))
-        refs.append(ArrayRef(name, "_spike_counts", counts, on_device=False))
+    refs = [ArrayRef(name, key, array) for key, array in population.state_dict(step).items()]
+    refs += [ArrayRef(name, key, array, on_device=False) for key, array in population.frozen_state().items()]
     header = ObjectHeader(kind="population", name=str(name), model=str(spec.name),
                           parameters=tuple(spec.parameters), variables=tuple(spec.variables),
                           attributes=tuple(spec.attributes),
@@ -129,19 +109,15 @@ def _plan_population(population: Any, step: int) -> tuple[ObjectHeader, list[Arr
 def _plan_projection(projection: Any) -> tuple[ObjectHeader, list[ArrayRef]]:
     name = projection.name
     spec = projection.spec
-    refs = [ArrayRef(name, attribute, projection._state[attribute]) for attribute in spec.attributes]
-    if "_last_event" in projection._state:
-        refs.append(ArrayRef(name, "_last_event", projection._state["_last_event"]))
-    post_ranks, row_ptr, pre_ranks, delays = projection._compressed_connectivity()
-    # Connectivity host copies are read-only and replaced, never modified, when it changes: no staging needed.
-    connectivity = {"_post_ranks": post_ranks, "_row_ptr": row_ptr, "_pre_ranks": pre_ranks, "_delays": delays}
+    refs = [ArrayRef(name, key, array) for key, array in projection.state_dict().items()]
     header = ObjectHeader(kind="projection", name=str(name), model=str(spec.name),
                           parameters=tuple(spec.parameters), variables=tuple(spec.variables),
                           attributes=tuple(spec.attributes),
                           internal=tuple(r.key for r in refs if r.key.startswith("_")),
                           pre=str(projection.pre.name), post=str(projection.post.name),
                           target=str(projection.target))
-    refs += [ArrayRef(name, key, array, on_device=False) for key, array in connectivity.items()]
+    # the connectivity's host arrays are read-only and replaced, never modified, when it changes: no staging
+    refs += [ArrayRef(name, key, array, on_device=False) for key, array in projection.frozen_state().items()]
     return header, refs
 
 
@@ -162,7 +138,7 @@ def plan_state(network: Any, populations: Any = True, projections: Any = True,
     headers: list[ObjectHeader] = []
     arrays: list[ArrayRef] = []
     planned = [_plan_population(population, step) for population in selected_populations]
-    planned += [_plan_projection(projection) for projection in selected_projections if projection._connected]
+    planned += [_plan_projection(projection) for projection in selected_projections if projection.connected]
     for header, refs in planned:
         headers.append(header)
         arrays.extend(refs)

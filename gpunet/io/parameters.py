@@ -53,7 +53,7 @@ def _objects(net: "Network", section: str) -> list:
 
 
 def _is_unconnected_projection(obj: Any) -> bool:
-    return getattr(obj, "_connected", True) is False
+    return getattr(obj, "connected", True) is False
 
 
 def _global_parameters(obj: Any) -> list[str]:

@@ -373,7 +373,7 @@ def check_delays_ms(checker: Checker, where: str, delays: Any, count: int) -> Op
 
 def _is_own_connectivity(projection: Any, post_ranks: np.ndarray, row_ptr: np.ndarray, pre_ranks: np.ndarray) -> bool:
     """Whether the saved synapses are the network's own (the usual restore), which are valid by construction."""
-    if not projection._connected:
+    if not projection.connected:
         return False
     own_post, own_row_ptr, own_pre, _ = projection._compressed_connectivity()
     return (np.array_equal(post_ranks, own_post) and np.array_equal(row_ptr, own_row_ptr)
@@ -411,7 +411,7 @@ def _check_projection(checker: Checker, plan: RestorePlan, projection: Any, save
             checker.error(f"{where}: expected {role} population {expected!r}, found {found!r}")
     if saved.target and saved.target != projection.target:
         checker.tolerated(f"{where}: expected target {projection.target!r}, found {saved.target!r}")
-    if not projection._connected:
+    if not projection.connected:
         checker.error(f"{where}: the projection is not connected; call one of its connect_* methods before "
                       "loading (a file does not create synapses from nothing)")
         return
@@ -448,7 +448,7 @@ def _check_projection(checker: Checker, plan: RestorePlan, projection: Any, save
                               count, _STAMP_RANGE)
         if last is not None:
             values["_last_event"] = last[order]
-    same = (projection._connected and count == projection.nb_synapses
+    same = (projection.connected and count == projection.nb_synapses
             and (post is projection._host_post or np.array_equal(post, projection._host_post))
             and (pre is projection._host_pre or np.array_equal(pre, projection._host_pre))
             and (steps is projection._host_delays or np.array_equal(steps, projection._host_delays)))

@@ -13,6 +13,7 @@ from gpunet.errors import ModelError, StructureError
 from gpunet.model.builtin_neurons import PoissonNeuron, SpikeSourceNeuron
 from gpunet.model.expressions import ExpressionError, ExpressionParser
 from gpunet.network import default, rng
+from gpunet.io.state_types import ring_rows
 from gpunet.limits import MAX_STEP
 from gpunet.network.values import attribute_dtype, coerce_values, python_scalar
 
@@ -268,6 +269,25 @@ class Population(_AttributeAccess):
         return self._state[name]
 
     # -- persistence ---------------------------------------------------------
+    def state_dict(self, step: int) -> dict[str, Any]:
+        """The live arrays a save of this population holds, by key, without copying them (at ``step``).
+
+        Every attribute of the model, then ``_last_spike`` and ``_refractory``
+        (spiking models) and ``_spike_history`` (row ``k``: the spikes of step
+        ``step - 1 - k``; a gather on the device).  They change as the network
+        runs: a save copies them before it returns.
+        """
+        arrays = {attribute: self._state[attribute] for attribute in self.spec.attributes}
+        arrays.update((key, self._state[key]) for key in ("_last_spike", "_refractory") if key in self._state)
+        if self.spiking and self._history is not None:
+            depth = self._history.shape[0]
+            arrays["_spike_history"] = self._history[self.network.backend.xp.asarray(ring_rows(step, depth))]
+        return arrays
+
+    def frozen_state(self) -> dict[str, np.ndarray]:
+        """Host arrays a save holds that the network never modifies in place (none for most populations)."""
+        return {}
+
     def save(self, filename: str, **options: Any):
         """Save this population's state alone (format by suffix, see :func:`gpunet.save`)."""
         from gpunet.io.api import save_object
@@ -497,6 +517,11 @@ class SpikeSourceArray(Population):
         object.__setattr__(self, "_event_steps", event_steps)
         object.__setattr__(self, "_event_ranks", event_ranks)
         object.__setattr__(self, "_times", times)
+
+    def frozen_state(self) -> dict[str, np.ndarray]:
+        """The spike times (ms) of every neuron, flat, and how many belong to each (fresh host arrays)."""
+        return {"_spike_times": np.asarray([t for neuron in self._times for t in neuron], dtype=np.float64),
+                "_spike_counts": np.asarray([len(neuron) for neuron in self._times], dtype=np.int64)}
 
     @property
     def spike_times(self) -> list[list[float]]:

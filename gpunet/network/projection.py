@@ -185,6 +185,11 @@ class Projection(_AttributeAccess):
             self._pre_view is not None and self._post_view is not None
             and np.array_equal(self._pre_view, self._post_view))
 
+    @property
+    def connected(self) -> bool:
+        """Whether a ``connect_*`` method has built this projection's synapses."""
+        return self._connected
+
     def _check_not_connected(self) -> None:
         if self._connected:
             raise StructureError(f"projection {self.name!r} is already connected")
@@ -636,6 +641,27 @@ class Projection(_AttributeAccess):
         return self._state[name]
 
     # -- persistence ---------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """The live arrays a save of this projection holds, by key, without copying them.
+
+        Every attribute of the model (one value per synapse, post-major, or a
+        0-d global), then ``_last_event`` (event-driven models).  They change as
+        the network runs: a save copies them before it returns.
+        """
+        arrays = {attribute: self._state[attribute] for attribute in self.spec.attributes}
+        if "_last_event" in self._state:
+            arrays["_last_event"] = self._state["_last_event"]
+        return arrays
+
+    def frozen_state(self) -> dict[str, np.ndarray]:
+        """The connectivity: ``_post_ranks``, ``_row_ptr``, ``_pre_ranks`` and ``_delays`` (ms; 0-d when uniform).
+
+        Read-only host arrays that are replaced, never modified, when the
+        connectivity changes: a save may keep them without copying.
+        """
+        post_ranks, row_ptr, pre_ranks, delays = self._compressed_connectivity()
+        return {"_post_ranks": post_ranks, "_row_ptr": row_ptr, "_pre_ranks": pre_ranks, "_delays": delays}
+
     def save(self, filename: str, **options: Any):
         """Save this projection's state alone (format by suffix, see :func:`gpunet.save`)."""
         from gpunet.io.api import save_object

@@ -188,6 +188,7 @@ def test_the_state_is_planned_and_gathered_with_the_backend_active(tmp_path, mon
     """On a GPU the spike-history gather must run on the compute stream, after the kernels queued there."""
     import contextlib
     from gpunet.io import gather
+    from gpunet.network.population import Population
     net = small_network()
     net.simulate(5.0)
     active: list = []
@@ -202,8 +203,8 @@ def test_the_state_is_planned_and_gathered_with_the_backend_active(tmp_path, mon
 
     monkeypatch.setattr(net.backend, "activate", activate)
     seen = []
-    real = gather._history_by_age
-    monkeypatch.setattr(gather, "_history_by_age", lambda pop, step: (seen.append(bool(active)), real(pop, step))[1])
+    real = Population.state_dict  # where the spike history is gathered by age
+    monkeypatch.setattr(Population, "state_dict", lambda pop, step: (seen.append(bool(active)), real(pop, step))[1])
     gn.save(tmp_path / "a.npz", network=net)
     gn.save(tmp_path / "b.npz", network=net, blocking=False).result()
     gather.gather_state(net)
