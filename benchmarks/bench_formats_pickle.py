@@ -43,7 +43,8 @@ from gpunet.io.formats import state_gzip, state_mat, state_pickle
 from gpunet.io.formats.annarchy_dict import to_annarchy_dict
 from gpunet.io.formats.annarchy_reader import from_annarchy_dict
 from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState
-from gpunet.io.unpickler import restricted_loads, scan_pickle
+from gpunet.io.pickle_scan import scan_pickle
+from gpunet.io.unpickler import restricted_loads
 
 IZH_PARAMETERS = ["noise", "a", "b", "c", "d", "v_thresh", "i_offset", "tau_refrac"]
 IZH_VARIABLES = ["I", "v", "u", "r", "g_exc", "g_inh"]

@@ -16,7 +16,8 @@ from gpunet.errors import FormatError, UnsafeFileError
 from gpunet.io.formats import annarchy_npz, state_mat, state_npz
 from gpunet.io.formats.annarchy_reader import from_annarchy_dict
 from gpunet.io.read_budget import ReadBudget
-from gpunet.io.unpickler import PickleLimits, _numpy_core, restricted_loads, scan_pickle
+from gpunet.io.pickle_scan import scan_pickle
+from gpunet.io.unpickler import PickleLimits, _numpy_core, restricted_loads
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reliability"))
 import hostile_inputs as hostile  # noqa: E402

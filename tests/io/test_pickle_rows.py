@@ -11,7 +11,8 @@ from gpunet.errors import FormatError
 from gpunet.io.formats import state_pickle
 from gpunet.io.formats.annarchy_reader import from_annarchy_dict
 from gpunet.io.pickle_rows import MAGIC, DecodedRows, as_decoded, decode_hinted_block, encode_int_list, encode_rows
-from gpunet.io.unpickler import restricted_loads, scan_pickle
+from gpunet.io.pickle_scan import scan_pickle
+from gpunet.io.unpickler import restricted_loads
 
 from state_examples import assert_states_equal, example_state, same_objects
 

@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from gpunet.errors import FormatError, UnsafeFileError
-from gpunet.io.unpickler import PickleLimits, restricted_load, restricted_loads, scan_pickle
+from gpunet.io.pickle_scan import scan_pickle
+from gpunet.io.unpickler import PickleLimits, restricted_load, restricted_loads
 
 
 # --------------------------------------------------------------------------- what must load
