@@ -13,28 +13,12 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
-import textwrap
 import warnings
 from pathlib import Path
 
 import gpunet as gn
 from gpunet.errors import FormatError
 
-WRITER = textwrap.dedent("""
-    import sys, time
-    import gpunet as gn
-    from gpunet.examples import reference_network
-    net = reference_network(neurons=10, probability=0.2, backend="numpy", seed=3)
-    net.compile()
-    snapshotter = gn.Snapshotter(net, sys.argv[1], every=1.0, keep_last=1)
-    net.step(); snapshotter.snapshot().result()
-    print("ready", flush=True)
-    deadline = time.monotonic() + float(sys.argv[2])
-    while time.monotonic() < deadline:
-        net.step()
-        snapshotter.after_step()
-    snapshotter.close()
-""")
 
 
 def single_listing(folder: Path) -> bool:
@@ -59,8 +43,8 @@ def with_load_latest(folder: Path, network) -> bool:
 def race(seconds: float, mode: str) -> tuple[int, int]:
     from gpunet.examples import reference_network
     with tempfile.TemporaryDirectory() as folder:
-        writer = subprocess.Popen([sys.executable, "-c", WRITER, folder, str(seconds)], stdout=subprocess.PIPE,
-                                  text=True)
+        writer = subprocess.Popen([sys.executable, "-m", "gpunet.testing.snapshot_writer", folder, str(seconds)],
+                                  stdout=subprocess.PIPE, text=True)
         assert writer.stdout.readline().strip() == "ready"
         network = reference_network(neurons=10, probability=0.2, backend="numpy", seed=3)
         tries = failures = 0

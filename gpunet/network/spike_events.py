@@ -51,11 +51,6 @@ class SpikeEvents:
         block = 0 if self._block is None else int(self._block.nbytes)
         return int(self._steps.nbytes + self._ranks.nbytes) + block
 
-    @property
-    def event_nbytes(self) -> int:
-        """Bytes held by the event arrays alone (grows with the spikes, never with the steps)."""
-        return int(self._steps.nbytes + self._ranks.nbytes)
-
     def append(self, step: int, spiked: Any) -> None:
         """Record the neurons whose entry of the boolean mask ``spiked`` is true, at ``step``.
 

@@ -25,7 +25,6 @@ from gpunet.io.snapshots import SnapshotWarning, run_of, snapshot_files
 
 from helpers import small_network
 
-HERE = Path(__file__).resolve().parent
 LONG = os.environ.get("GPUNET_TEST_PROFILE") == "long"
 
 
@@ -199,29 +198,12 @@ def test_a_snapshot_rotated_away_between_listing_and_reading_is_not_an_error(tmp
     assert [name[-8:] for name in calls] == ["0001.npz", "0002.npz"]
 
 
-RACE_WRITER = textwrap.dedent("""
-    import sys, time
-    sys.path.insert(0, {here!r})
-    import gpunet as gn
-    from helpers import small_network
-    net = small_network(seed=3, neurons=10)
-    net.compile()
-    snapshotter = gn.Snapshotter(net, sys.argv[1], every=1.0, keep_last=1)
-    net.step(); snapshotter.snapshot().result()
-    print("ready", flush=True)
-    deadline = time.monotonic() + float(sys.argv[2])
-    while time.monotonic() < deadline:
-        net.step()
-        snapshotter.after_step()
-    snapshotter.close()
-    print(net.get_current_step(), flush=True)
-""")
 
 
 def test_load_latest_racing_a_process_that_rotates_every_step(tmp_path):
     seconds = 30.0 if LONG else 3.0
-    writer = subprocess.Popen([sys.executable, "-c", RACE_WRITER.format(here=str(HERE)), str(tmp_path),
-                               str(seconds)], stdout=subprocess.PIPE, text=True)
+    writer = subprocess.Popen([sys.executable, "-m", "gpunet.testing.snapshot_writer", str(tmp_path), str(seconds)],
+                              stdout=subprocess.PIPE, text=True)
     loads, steps = 0, set()
     try:
         assert writer.stdout.readline().strip() == "ready"
