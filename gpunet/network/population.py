@@ -15,7 +15,7 @@ from gpunet.model.expressions import ExpressionError, ExpressionParser
 from gpunet.network import default, rng
 from gpunet.io.state_types import ring_rows
 from gpunet.limits import MAX_STEP
-from gpunet.network.values import attribute_dtype, coerce_values, python_scalar
+from gpunet.network.values import coerce_values, python_scalar
 
 if TYPE_CHECKING:  # pragma: no cover
     from gpunet.network.network import Network
@@ -203,7 +203,7 @@ class Population(_AttributeAccess):
         precision = self.network.precision
         values: dict[str, np.ndarray] = {}
         for name, attribute in self.spec.attributes.items():
-            dtype = attribute_dtype(attribute, precision)
+            dtype = attribute.dtype(precision)
             shape = () if attribute.is_global else (self.size,)
             init = attribute.init
             if isinstance(init, sympy.Basic) and not init.is_number:
@@ -233,7 +233,7 @@ class Population(_AttributeAccess):
 
     def _set_attribute(self, name: str, value: Any, ranks: Optional[np.ndarray] = None) -> None:
         attribute = self.spec.attributes[name]
-        dtype = attribute_dtype(attribute, self.network.precision)
+        dtype = attribute.dtype(self.network.precision)
         generator = lambda: self.network._generator("init", self.id)  # noqa: E731 - drawn only for distributions
         if ranks is None:
             values = coerce_values(value, owner=self.name, attribute=attribute, size=self.size,

@@ -24,7 +24,7 @@ from gpunet.network import connectors
 from gpunet.network.distributions import Distribution
 from gpunet.limits import MAX_DELAY_STEPS
 from gpunet.network.population import LAST_SPIKE_NEVER, Population, PopulationView, _AttributeAccess, _resolve_model
-from gpunet.network.values import attribute_dtype, coerce_values, python_scalar
+from gpunet.network.values import coerce_values, python_scalar
 
 if TYPE_CHECKING:  # pragma: no cover
     from gpunet.network.network import Network
@@ -69,7 +69,7 @@ class Dendrite:
             attribute = projection.spec.attributes[name]
             if attribute.is_global:
                 raise ValueError(f"{projection.name}.{name} is global: set it on the projection")
-            dtype = attribute_dtype(attribute, projection.network.precision)
+            dtype = attribute.dtype(projection.network.precision)
             values = coerce_values(value, owner=f"{projection.name}.dendrite({self.post_rank})",
                                    attribute=attribute, size=self.size, shape=(self.size,), dtype=dtype,
                                    generator=lambda: projection.network._generator("init", 1 << 20 | projection.id))
@@ -142,7 +142,7 @@ class Projection(_AttributeAccess):
         self.name = net._register(self, name, "proj")
         # Globals exist from creation (readable and settable before connect); locals come with connect.
         self._state: dict[str, Any] = {
-            n: net.backend.asarray(np.asarray(a.init, dtype=attribute_dtype(a, net.precision)))
+            n: net.backend.asarray(np.asarray(a.init, dtype=a.dtype(net.precision)))
             for n, a in self.spec.attributes.items() if a.is_global}
         self._connected = False
         self._groups: list = []
@@ -361,7 +361,7 @@ class Projection(_AttributeAccess):
         state: dict[str, Any] = {}
         values = values or {}
         for name, attribute in self.spec.attributes.items():
-            dtype = attribute_dtype(attribute, precision)
+            dtype = attribute.dtype(precision)
             if name in values:
                 host = np.asarray(values[name], dtype=dtype)
             else:
@@ -600,7 +600,7 @@ class Projection(_AttributeAccess):
         attribute = self.spec.attributes[name]
         if not attribute.is_global:
             self._require_connected()
-        dtype = attribute_dtype(attribute, self.network.precision)
+        dtype = attribute.dtype(self.network.precision)
         count = self.nb_synapses
         if not attribute.is_global and _is_per_row(value):
             value = self._flatten_rows(name, value)

@@ -9,11 +9,6 @@ from gpunet.model.ir import Attribute
 from gpunet.network.distributions import Distribution
 
 
-def attribute_dtype(attribute: Attribute, precision: np.dtype) -> np.dtype:
-    """Storage type of an attribute (see :meth:`~gpunet.model.ir.Attribute.dtype`)."""
-    return attribute.dtype(precision)
-
-
 def python_scalar(value: Any, kind: str) -> Any:
     """A Python float/int/bool for a global attribute's value."""
     value = value.item() if hasattr(value, "item") else value
