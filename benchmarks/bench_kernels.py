@@ -111,7 +111,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     reason = gpu_reason()
     if reason is None:
         from gpunet.backend import get_backend
-        from gpunet.codegen.cupy_kernels import attach_fused
+        from gpunet.codegen.runtime.cupy_kernels import attach_fused
         device = get_backend("cupy").describe()
     else:
         device = f"none ({reason})"

@@ -4,7 +4,7 @@ One file per built-in model and precision (``neuron_Izhikevich_f64.cu``,
 ``synapse_STDP_f32.cu``, ...), one per example network and precision with all
 its models in one translation unit (``network_reference_network_f64.cu``),
 plus ``rng.cu`` and ``pack.cu``.  Every file is self-contained, so CI can
-compile each with ``nvcc --ptx`` (:mod:`gpunet.codegen.nvcc`).
+compile each with ``nvcc --ptx`` (:mod:`gpunet.codegen.cuda.nvcc`).
 """
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional, TextIO
 
-from gpunet.codegen.cuda_codegen import model_unit, module_source, network_units, pack_source, rng_source
-from gpunet.codegen.cuda_common import PRECISION_SUFFIX
+from gpunet.codegen.cuda.codegen import model_unit, module_source, network_units, pack_source, rng_source
+from gpunet.codegen.cuda.common import PRECISION_SUFFIX
 
 PRECISIONS = ("float32", "float64")
 
@@ -93,7 +93,7 @@ def kernels_command(directory: Path | str, check: bool = False, arch: Optional[s
     """
     import sys
 
-    from gpunet.codegen import nvcc
+    from gpunet.codegen.cuda import nvcc
     out = out or sys.stdout
     paths = emit_all(directory)
     print(f"gpunet kernels: wrote {len(paths)} CUDA sources to {Path(directory)}", file=out)

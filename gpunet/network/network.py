@@ -294,7 +294,7 @@ class Network:
                 projection._compile()
         self.compiled = True
         if self.backend.is_gpu and self.kernels != "off":  # pragma: no cover - needs a GPU
-            from gpunet.codegen.cupy_kernels import attach_fused
+            from gpunet.codegen.runtime.cupy_kernels import attach_fused
             self.fused = attach_fused(self, mode="atomic" if self.kernels == "atomic" else "ordered")
             for projection in self.projections:
                 if not projection.learning:

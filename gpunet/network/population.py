@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 import numpy as np
 import sympy
 
-from gpunet.codegen.numpy_codegen import compile_function, neuron_update_source, refractory_steps_source
+from gpunet.codegen.numpy.generator import compile_function, neuron_update_source, refractory_steps_source
 from gpunet.codegen.plan import noise_gates
 from gpunet.codegen.printers import NumpyPrinter
 from gpunet.errors import ModelError, StructureError

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import numpy as np
 import sympy
 
-from gpunet.codegen.numpy_codegen import (compile_function, synapse_continuous_source, synapse_event_source,
+from gpunet.codegen.numpy.generator import (compile_function, synapse_continuous_source, synapse_event_source,
                                           synapse_psp_source)
 from gpunet.errors import ModelError, StructureError
 from gpunet.model.builtin_synapses import DefaultRate, DefaultSpiking

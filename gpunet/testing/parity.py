@@ -2,7 +2,7 @@
 
 They check that fused kernels compute what the array code computes: build a
 network twice, run one copy with array code and the other through
-:func:`gpunet.codegen.fused.attach`, then :func:`compare` the recordings.
+:func:`gpunet.codegen.runtime.fused.attach`, then :func:`compare` the recordings.
 """
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ def record(network: Any, duration: float, before_run: Optional[Callable[[Any], A
     """Simulate ``duration`` ms with monitors on every population variable; return the recording.
 
     ``before_run(network)`` runs after compile() and before the simulation
-    (e.g. :func:`gpunet.codegen.fused.attach`).
+    (e.g. :func:`gpunet.codegen.runtime.fused.attach`).
     """
     monitors = {}
     for population in network.populations:

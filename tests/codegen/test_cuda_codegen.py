@@ -3,7 +3,7 @@ import pytest
 import sympy
 
 import gpunet as gn
-from gpunet.codegen.cuda_codegen import UnsupportedByCuda, model_unit, network_units, pack_source, rng_source
+from gpunet.codegen.cuda.codegen import UnsupportedByCuda, model_unit, network_units, pack_source, rng_source
 from gpunet.commands.kernels import builtin_models, emit_all
 from gpunet.codegen.printers import CudaPrinter
 

@@ -3,8 +3,8 @@ from importlib import resources
 
 import pytest
 
-from gpunet.codegen.cuda_common import KernelInfo, KernelParam, check_signature
-from gpunet.codegen.cuda_templates import (
+from gpunet.codegen.cuda.common import KernelInfo, KernelParam, check_signature
+from gpunet.codegen.cuda.templates import (
     TemplateError,
     declared_placeholders,
     fill,

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 import gpunet as gn
-from gpunet.codegen import cupy_kernels
-from gpunet.codegen.cuda_codegen import RNG_KERNELS, model_unit
+from gpunet.codegen.runtime import cupy_kernels
+from gpunet.codegen.cuda.codegen import RNG_KERNELS, model_unit
 
 
 class FakeModule:

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 import gpunet as gn
-from gpunet.codegen import fused
+from gpunet.codegen.runtime import fused
 from gpunet.testing import parity
-from gpunet.codegen.cuda_codegen import pack_source, rng_source
-from gpunet.codegen.host_build import HostLauncher, address, find_compiler
-from gpunet.codegen.kernel_calls import Packer, RandomStreams, pack_layout
-from gpunet.codegen.nvcc import find_nvcc
+from gpunet.codegen.cuda.codegen import pack_source, rng_source
+from gpunet.codegen.runtime.host_build import HostLauncher, address, find_compiler
+from gpunet.codegen.runtime.kernel_calls import Packer, RandomStreams, pack_layout
+from gpunet.codegen.cuda.nvcc import find_nvcc
 from gpunet.network import rng
 
 pytestmark = pytest.mark.skipif(find_compiler() is None, reason="no host C++ compiler (c++, g++, clang++)")

@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from gpunet.cli import main
-from gpunet.codegen import nvcc
+from gpunet.codegen.cuda import nvcc
 
 
 def test_emit_writes_the_sources(tmp_path, capsys):

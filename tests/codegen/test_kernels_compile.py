@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from gpunet.codegen import nvcc
+from gpunet.codegen.cuda import nvcc
 from gpunet.commands.kernels import emit_all
 
 NVCC = nvcc.find_nvcc()
@@ -42,7 +42,7 @@ def test_a_source_that_does_not_compile_is_reported(tmp_path):
 def test_every_emitted_source_compiles_with_nvrtc(emitted):
     """NVRTC is what cupy.RawModule uses; it needs no device, only CuPy's NVRTC library."""
     pytest.importorskip("cupy", reason="CuPy is not installed: the NVRTC check is skipped")
-    from gpunet.codegen.cupy_kernels import nvrtc_ptx
+    from gpunet.codegen.runtime.cupy_kernels import nvrtc_ptx
     from gpunet.errors import BackendError
     try:
         nvrtc_ptx("GN_KERNEL probe() {}")

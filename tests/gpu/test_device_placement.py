@@ -63,7 +63,7 @@ def test_restore_onto_device_1_from_numpy_and_back(tmp_path):
 
 
 def test_kernels_that_do_not_compile_fall_back_to_array_code_with_a_warning(monkeypatch):
-    from gpunet.codegen import fused
+    from gpunet.codegen.runtime import fused
 
     real_model_unit = fused.model_unit
 

@@ -36,7 +36,7 @@ FLOAT64_BOUND = 1e-12 if STANDIN else 1e-9
 
 
 def cupy_attach(mode="ordered"):
-    from gpunet.codegen.cupy_kernels import attach_fused
+    from gpunet.codegen.runtime.cupy_kernels import attach_fused
     return lambda network: attach_fused(network, mode)
 
 
@@ -105,7 +105,7 @@ def test_ordered_mode_is_bitwise_reproducible():
 def test_rng_streams_are_bit_identical_on_the_device(seed, stream, step):
     import cupy
 
-    from gpunet.codegen.cupy_kernels import random_streams
+    from gpunet.codegen.runtime.cupy_kernels import random_streams
     streams = random_streams()
     key, n = rng.stream_key(seed, stream), 100_000
     counters = np.arange(n, dtype=np.uint64)
@@ -120,7 +120,7 @@ def test_rng_streams_are_bit_identical_on_the_device(seed, stream, step):
 def test_pack_and_unpack_on_the_device():
     import cupy
 
-    from gpunet.codegen.cupy_kernels import packer
+    from gpunet.codegen.runtime.cupy_kernels import packer
     arrays = [cupy.arange(1000, dtype=cupy.float64), cupy.arange(7, dtype=cupy.int32), cupy.zeros(33, dtype=bool),
               cupy.asarray(np.array(2.5)), cupy.arange(41, dtype=cupy.uint8)]
     arrays[2][::3] = True
@@ -137,8 +137,8 @@ def test_pack_and_unpack_on_the_device():
 
 
 def test_sources_compile_once_per_process():
-    from gpunet.codegen import cupy_kernels
-    from gpunet.codegen.cuda_codegen import rng_source
+    from gpunet.codegen.runtime import cupy_kernels
+    from gpunet.codegen.cuda.codegen import rng_source
     first = cupy_kernels.compile_module(rng_source())
     count = cupy_kernels.cached_module_count()
     assert cupy_kernels.compile_module(rng_source()) is first
@@ -148,8 +148,8 @@ def test_sources_compile_once_per_process():
 def test_launcher_refuses_arrays_of_the_wrong_dtype():
     import cupy
 
-    from gpunet.codegen.cupy_kernels import CupyLauncher
-    from gpunet.codegen.cuda_codegen import RNG_KERNELS, rng_source
+    from gpunet.codegen.runtime.cupy_kernels import CupyLauncher
+    from gpunet.codegen.cuda.codegen import RNG_KERNELS, rng_source
     launcher = CupyLauncher(rng_source())
     with pytest.raises(TypeError, match="argument out"):
         launcher(RNG_KERNELS["uniform01"], [4, 1, 0, cupy.zeros(4, dtype=cupy.float32)])

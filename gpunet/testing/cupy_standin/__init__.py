@@ -14,7 +14,7 @@ on a GPU fails here:
   raises ValueError;
 * :class:`RawModule` compiles its source with ``nvcc --ptx`` where nvcc
   exists and runs the kernels compiled as host C++
-  (:mod:`gpunet.codegen.host_build`), checking each launch's arguments;
+  (:mod:`gpunet.codegen.runtime.host_build`), checking each launch's arguments;
 * ``cuda.alloc_pinned_memory`` gives page-aligned memory; raw copies check
   that their pointers lie in device or host memory as their kind says.
 

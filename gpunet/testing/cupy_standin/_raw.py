@@ -3,7 +3,7 @@
 The CUDA source is compiled with ``nvcc --ptx`` where nvcc exists, so that a
 source a GPU would reject fails here too (as
 :class:`~gpunet.testing.cupy_standin.cuda.compiler.CompileException`), and
-the kernels run through :mod:`gpunet.codegen.host_build`: the same text
+the kernels run through :mod:`gpunet.codegen.runtime.host_build`: the same text
 compiled as host C++, whose grid-stride loops cover every index sequentially.
 Each launch is checked as a GPU would need it: the argument count, every
 pointer argument a stand-in device array on the current device, and every
@@ -135,7 +135,7 @@ class RawModule:
         if self._library is not None:
             return
         nvcc_check(self.code, self.options)
-        from gpunet.codegen.host_build import build_library
+        from gpunet.codegen.runtime.host_build import build_library
         from gpunet.errors import BackendError
         try:
             self._library = build_library(self.code)

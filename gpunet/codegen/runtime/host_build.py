@@ -24,8 +24,8 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from gpunet.codegen.cuda_common import KernelInfo
-from gpunet.codegen.kernel_calls import check_arguments
+from gpunet.codegen.cuda.common import KernelInfo
+from gpunet.codegen.runtime.kernel_calls import check_arguments
 from gpunet.errors import BackendError
 
 _SCALARS = {"double": ctypes.c_double, "float": ctypes.c_float, "gn_i64": ctypes.c_longlong,
@@ -121,5 +121,5 @@ class HostLauncher:
 
 
 def address(array: np.ndarray) -> int:
-    """Address of a NumPy array's first byte (for :class:`~gpunet.codegen.kernel_calls.Packer`)."""
+    """Address of a NumPy array's first byte (for :class:`~gpunet.codegen.runtime.kernel_calls.Packer`)."""
     return int(array.ctypes.data)

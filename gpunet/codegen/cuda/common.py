@@ -15,7 +15,7 @@ from typing import Iterable, Mapping, Optional
 
 import sympy
 
-from gpunet.codegen.cuda_templates import TemplateError, read_source
+from gpunet.codegen.cuda.templates import TemplateError, read_source
 from gpunet.codegen.plan import Op
 from gpunet.codegen.printers import CudaPrinter
 from gpunet.errors import ModelError

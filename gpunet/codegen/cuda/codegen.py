@@ -12,9 +12,9 @@ and fills the templates of ``kernels/``:
 True
 
 A unit's :attr:`~CudaUnit.source` is complete (prelude and RNG included) and
-compiles with NVRTC, nvcc, or as host C++ (see :mod:`gpunet.codegen.host_build`).
-Launching is the job of :mod:`gpunet.codegen.kernel_calls` (what to pass) and
-of a launcher (:mod:`gpunet.codegen.cupy_kernels` on a GPU).
+compiles with NVRTC, nvcc, or as host C++ (see :mod:`gpunet.codegen.runtime.host_build`).
+Launching is the job of :mod:`gpunet.codegen.runtime.kernel_calls` (what to pass) and
+of a launcher (:mod:`gpunet.codegen.runtime.cupy_kernels` on a GPU).
 
 Exact float64 agreement with NumPy needs the device code compiled without
 fused multiply-add contraction (``--fmad=false``), which
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Optional
 
-from gpunet.codegen.cuda_common import (
+from gpunet.codegen.cuda.common import (
     COMMON_PARAMS,
     CudaUnit,
     KernelInfo,
@@ -35,9 +35,9 @@ from gpunet.codegen.cuda_common import (
     fixed_params,
     module_source,
 )
-from gpunet.codegen.cuda_neuron import neuron_unit
-from gpunet.codegen.cuda_synapse import synapse_unit
-from gpunet.codegen.cuda_templates import read_source
+from gpunet.codegen.cuda.neuron import neuron_unit
+from gpunet.codegen.cuda.synapse import synapse_unit
+from gpunet.codegen.cuda.templates import read_source
 from gpunet.model.ir import ModelSpec
 
 __all__ = ["COMMON_PARAMS", "COMPILE_OPTIONS", "CudaUnit", "KernelInfo", "PACK_KERNELS", "RNG_KERNELS",

@@ -3,8 +3,8 @@
 A source is compiled once per process and device, cached by its SHA-256
 (CuPy also keeps compiled binaries on disk, so a new process skips NVRTC for
 a source it has seen).  :class:`CupyLauncher` runs a kernel described by a
-:class:`~gpunet.codegen.cuda_common.KernelInfo`; the factories build the
-fused-kernel objects of :mod:`gpunet.codegen.kernel_calls` for a population
+:class:`~gpunet.codegen.cuda.common.KernelInfo`; the factories build the
+fused-kernel objects of :mod:`gpunet.codegen.runtime.kernel_calls` for a population
 or projection, whose calling contract is documented there.
 
 Importing this module does not import CuPy; the functions that need it raise
@@ -18,9 +18,9 @@ from typing import Any, Optional
 
 import numpy as np
 
-from gpunet.codegen.cuda_codegen import COMPILE_OPTIONS, model_unit, pack_source, rng_source
-from gpunet.codegen.cuda_common import CudaUnit, KernelInfo, UnsupportedByCuda
-from gpunet.codegen.kernel_calls import (
+from gpunet.codegen.cuda.codegen import COMPILE_OPTIONS, model_unit, pack_source, rng_source
+from gpunet.codegen.cuda.common import CudaUnit, KernelInfo, UnsupportedByCuda
+from gpunet.codegen.runtime.kernel_calls import (
     C_DTYPES,
     Packer,
     PopulationKernels,
@@ -149,14 +149,14 @@ def device_address(array: Any) -> int:
 
 
 def packer(arrays: list) -> Packer:
-    """A :class:`~gpunet.codegen.kernel_calls.Packer` of device arrays (one launch per pack/unpack)."""
+    """A :class:`~gpunet.codegen.runtime.kernel_calls.Packer` of device arrays (one launch per pack/unpack)."""
     cupy = _cupy()
     return Packer(arrays, CupyLauncher(pack_source()), cupy, device_address)
 
 
 def attach_fused(network: Any, mode: str = "ordered") -> Any:
-    """Run ``network``'s hot loops with fused kernels on its GPU (see :func:`gpunet.codegen.fused.attach`)."""
-    from gpunet.codegen.fused import attach
+    """Run ``network``'s hot loops with fused kernels on its GPU (see :func:`gpunet.codegen.runtime.fused.attach`)."""
+    from gpunet.codegen.runtime.fused import attach
     if not getattr(network.backend, "is_gpu", False):
         raise BackendError(f"fused CUDA kernels need a network on the cupy backend, not {network.backend.name!r}")
     with network.backend.activate():

@@ -3,10 +3,10 @@
 :func:`attach` replaces, on each population and projection *instance* of a
 compiled network, the step methods the simulation loop calls
 (``_update``, ``_pre_events``, ``_post_events``, ``_update_continuous``,
-``_transmit``) with calls of :mod:`gpunet.codegen.kernel_calls`; nothing
+``_transmit``) with calls of :mod:`gpunet.codegen.runtime.kernel_calls`; nothing
 else changes (state, monitors, saves).  It is what the benchmarks and the
-parity tests use, on a GPU (launchers from :mod:`gpunet.codegen.cupy_kernels`)
-or on the CPU (:class:`gpunet.codegen.host_build.HostLauncher`), until the
+parity tests use, on a GPU (launchers from :mod:`gpunet.codegen.runtime.cupy_kernels`)
+or on the CPU (:class:`gpunet.codegen.runtime.host_build.HostLauncher`), until the
 network wires the fused kernels in itself.
 
 Objects whose model the generator does not support, populations with an
@@ -20,9 +20,9 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from gpunet.codegen.cuda_codegen import model_unit
-from gpunet.codegen.cuda_common import CudaUnit, UnsupportedByCuda
-from gpunet.codegen.kernel_calls import Launcher, PopulationKernels, ProjectionKernels
+from gpunet.codegen.cuda.codegen import model_unit
+from gpunet.codegen.cuda.common import CudaUnit, UnsupportedByCuda
+from gpunet.codegen.runtime.kernel_calls import Launcher, PopulationKernels, ProjectionKernels
 from gpunet.errors import BackendError
 
 
@@ -44,7 +44,7 @@ def attach(network: Any, launcher_for: Callable[[CudaUnit], Launcher], mode: str
     launcher_for : callable
         Makes the launcher of a unit (e.g. ``cupy_kernels.launcher_for``).
     mode : {"ordered", "atomic"}
-        Spike propagation variant (see :class:`~gpunet.codegen.kernel_calls.ProjectionKernels`).
+        Spike propagation variant (see :class:`~gpunet.codegen.runtime.kernel_calls.ProjectionKernels`).
 
     Returns
     -------

@@ -1,6 +1,6 @@
 """CUDA code of a synapse model: event, continuous and weighted-sum kernels.
 
-Each phase mirrors one function of :mod:`gpunet.codegen.numpy_codegen`:
+Each phase mirrors one function of :mod:`gpunet.codegen.numpy.generator`:
 
 * ``pre_events`` (``kernels/spike_propagation.cu``) = ``pre_event``: per
   synapse, event-driven traces decay by ``exp(dt * (last - (step - 1)) / tau)``,
@@ -23,7 +23,7 @@ from typing import Optional
 
 import sympy
 
-from gpunet.codegen.cuda_common import (
+from gpunet.codegen.cuda.common import (
     COMMON_PARAMS,
     INDEX_TYPES,
     REAL_TYPES,
@@ -40,7 +40,7 @@ from gpunet.codegen.cuda_common import (
     symbols_of,
     time_lines,
 )
-from gpunet.codegen.cuda_templates import render
+from gpunet.codegen.cuda.templates import render
 from gpunet.codegen.plan import Op, continuous_plan, event_driven_decays, statement_ops
 from gpunet.codegen.printers import CudaPrinter
 from gpunet.model.ir import ModelSpec

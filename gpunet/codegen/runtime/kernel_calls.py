@@ -1,12 +1,12 @@
 """Call generated kernels with a network's arrays: the calling contract of the fused path.
 
 The classes here know *what* to pass to each kernel of a
-:class:`~gpunet.codegen.cuda_common.CudaUnit`; a *launcher* knows *how*:
-:class:`gpunet.codegen.cupy_kernels.CupyLauncher` launches on a GPU,
-:class:`gpunet.codegen.host_build.HostLauncher` runs the same source compiled
+:class:`~gpunet.codegen.cuda.common.CudaUnit`; a *launcher* knows *how*:
+:class:`gpunet.codegen.runtime.cupy_kernels.CupyLauncher` launches on a GPU,
+:class:`gpunet.codegen.runtime.host_build.HostLauncher` runs the same source compiled
 as host C++ (sequential loops), which is how the kernels are tested without a
 GPU.  A launcher is any callable ``launcher(kernel, values)`` taking a
-:class:`~gpunet.codegen.cuda_common.KernelInfo` and one value per parameter.
+:class:`~gpunet.codegen.cuda.common.KernelInfo` and one value per parameter.
 
 Contract (each call does in place what the named array-code step does)
 ----------------------------------------------------------------------
@@ -32,8 +32,8 @@ from typing import Any, Callable, Mapping, Optional, Protocol, Sequence
 
 import numpy as np
 
-from gpunet.codegen.cuda_codegen import PACK_KERNELS, RNG_KERNELS
-from gpunet.codegen.cuda_common import CudaUnit, KernelInfo, KernelParam
+from gpunet.codegen.cuda.codegen import PACK_KERNELS, RNG_KERNELS
+from gpunet.codegen.cuda.common import CudaUnit, KernelInfo, KernelParam
 
 #: NumPy dtype of each C type the kernels use.
 C_DTYPES = {"double": np.dtype(np.float64), "float": np.dtype(np.float32), "gn_i64": np.dtype(np.int64),
@@ -86,7 +86,7 @@ class PopulationKernels:
     Parameters
     ----------
     unit : CudaUnit
-        The population's neuron unit (:func:`gpunet.codegen.cuda_codegen.neuron_unit`).
+        The population's neuron unit (:func:`gpunet.codegen.cuda.codegen.neuron_unit`).
     launcher : callable
         Runs a kernel (see the module docstring).
     size : int
@@ -121,7 +121,7 @@ class ProjectionKernels:
     Parameters
     ----------
     unit : CudaUnit
-        The projection's synapse unit (:func:`gpunet.codegen.cuda_codegen.synapse_unit`),
+        The projection's synapse unit (:func:`gpunet.codegen.cuda.codegen.synapse_unit`),
         generated for its index type.
     launcher : callable
         Runs a kernel.

@@ -2,7 +2,7 @@
 
 The element function does, for neuron ``i`` at step ``step``, what
 ``Population._update`` does with the array code of
-:func:`gpunet.codegen.numpy_codegen.neuron_update_source`, in the same order:
+:func:`gpunet.codegen.numpy.generator.neuron_update_source`, in the same order:
 
 1. ``active = (refractory[i] == 0)`` (always true without a refractory period);
 2. noise: each ``Normal``/``Uniform`` site draws number ``i`` of its stream
@@ -24,7 +24,7 @@ from typing import Optional
 
 import sympy
 
-from gpunet.codegen.cuda_common import (
+from gpunet.codegen.cuda.common import (
     COMMON_PARAMS,
     REAL_TYPES,
     CudaUnit,
@@ -39,7 +39,7 @@ from gpunet.codegen.cuda_common import (
     symbols_of,
     time_lines,
 )
-from gpunet.codegen.cuda_templates import render
+from gpunet.codegen.cuda.templates import render
 from gpunet.codegen.plan import Op, continuous_plan, noise_gates, statement_ops, updated_when_refractory
 from gpunet.codegen.printers import CudaPrinter
 from gpunet.model.ir import ModelSpec

@@ -1,7 +1,7 @@
 """Compile CUDA sources with ``nvcc --ptx``: the CI check that every generated kernel compiles.
 
 Device code only (``--ptx``), with the options the runtime uses
-(:data:`gpunet.codegen.cuda_codegen.COMPILE_OPTIONS`), files in parallel.
+(:data:`gpunet.codegen.cuda.codegen.COMPILE_OPTIONS`), files in parallel.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-from gpunet.codegen.cuda_codegen import COMPILE_OPTIONS
+from gpunet.codegen.cuda.codegen import COMPILE_OPTIONS
 
 DEFAULT_ARCH = "sm_90"
 
