@@ -99,10 +99,9 @@ def test_lower_layers_import_nothing_above_them(graph, layer):
     assert upward == []
 
 
-#: Modules that still read private attributes of network objects, and how many reads: the state protocol
-#: (restore) and the step runners (codegen) will remove them (docs/architecture.md). The count may only go down.
-PRIVATE_READS_LEFT = {"gpunet.io.restore": 21, "gpunet.codegen.runtime.fused": 23, "gpunet.codegen.runtime.cupy_kernels": 2,
-                      "gpunet.codegen.cuda.codegen": 1, "gpunet.testing.parity": 1}
+#: Modules that still read private attributes of network objects, and how many reads: the load side of the
+#: state protocol (restore) will remove them (docs/architecture.md). The count may only go down.
+PRIVATE_READS_LEFT = {"gpunet.io.restore": 21}
 
 
 def _private_reads() -> dict[str, int]:

@@ -32,6 +32,7 @@ from gpunet.limits import check_name, check_seed
 from gpunet.network import default
 from gpunet.network.population import LAST_SPIKE_NEVER
 from gpunet.network.progress import ProgressBar
+from gpunet.network.runners import NetworkRunner, StepLoop
 
 log = logging.getLogger("gpunet")
 
@@ -93,6 +94,7 @@ class Network:
             raise ValueError(f"kernels must be one of {KERNEL_MODES}, got {kernels!r}")
         self.kernels = kernels
         self.fused = None
+        self._loop: NetworkRunner = StepLoop(self)
         self._configure(dt=dt, seed=seed, backend=backend, device=device, precision=precision)
 
     # -- configuration -------------------------------------------------------
@@ -293,12 +295,10 @@ class Network:
             for projection in self.projections:
                 projection._compile()
         self.compiled = True
+        self._runners_changed()
         if self.backend.is_gpu and self.kernels != "off":  # pragma: no cover - needs a GPU
             from gpunet.codegen.runtime.cupy_kernels import attach_fused
             self.fused = attach_fused(self, mode="atomic" if self.kernels == "atomic" else "ordered")
-            for projection in self.projections:
-                if not projection.learning:
-                    projection._apply_learning_mode()
         if directory is not None:
             self._write_generated_code(Path(directory))
         if not silent:
@@ -328,22 +328,35 @@ class Network:
             self._step_once()
 
     def _step_once(self) -> None:
-        t = self._step
-        for population in self.populations:
-            population._reset_inputs()
-        for projection in self.projections:
-            projection._transmit(t)
-        for population in self.populations:
-            population._update(t)
-        for population in self.populations:
-            population._push_spikes(t)
-        for projection in self.projections:
-            projection._update_continuous(t)
-        for projection in self.projections:
-            projection._post_events(t)
-        for monitor in self.monitors:
-            monitor._record(t)
-        self._step = t + 1
+        self._loop.run(1)
+
+    # -- runners (gpunet.network.runners) ------------------------------------
+    @property
+    def step_loop(self) -> NetworkRunner:
+        """What runs whole steps: a :class:`~gpunet.network.runners.StepLoop` unless :meth:`use_step_loop` chose another."""
+        return self._loop
+
+    def use_step_loop(self, loop: Optional[NetworkRunner]) -> None:
+        """Run whole steps with ``loop`` (its ``run(count)`` advances the network ``count`` steps; None: the default).
+
+        Raises
+        ------
+        StructureError
+            Before compile().
+        TypeError
+            When ``loop`` has no ``run`` method.
+        """
+        if not self.compiled:
+            raise StructureError("use_step_loop() needs a compiled network")
+        if loop is not None and not callable(getattr(loop, "run", None)):
+            raise TypeError(f"a step loop needs a run(count) method; {type(loop).__name__} has none")
+        self._loop = StepLoop(self) if loop is None else loop
+
+    def _runners_changed(self) -> None:
+        """An object's runner changed (set_runner, learning switched): the step loop reads them again."""
+        invalidate = getattr(self._loop, "invalidate", None)
+        if invalidate is not None:
+            invalidate()
 
     def simulate(self, duration: float, measure_time: bool = False, progress: Optional[bool] = None,
                  snapshotter: Any = None, **snapshot_options: Any) -> None:

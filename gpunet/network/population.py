@@ -15,6 +15,8 @@ from gpunet.model.expressions import ExpressionError, ExpressionParser
 from gpunet.network import default, rng
 from gpunet.io.state_types import ring_rows
 from gpunet.limits import MAX_STEP
+from gpunet.network.runners import (POPULATION_PHASES, ArrayPopulationRunner, PopulationArrays, PopulationRunner,
+                                    check_runner)
 from gpunet.network.values import coerce_values, python_scalar
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -156,6 +158,8 @@ class Population(_AttributeAccess):
         self._noise_keys: dict[int, int] = {}
         self._noise_arguments: dict[int, tuple] = {}
         self._sums: dict[str, Any] = {}
+        self._array_runner = ArrayPopulationRunner(self)
+        self._runner: PopulationRunner = self._array_runner
         self._frozen = True
 
     # -- properties --------------------------------------------------------
@@ -382,6 +386,41 @@ class Population(_AttributeAccess):
             draws[site.symbol.name] = draw(xp, self._noise_keys[index], step, self.size, low, high,
                                            net.precision)
         return draws
+
+    # -- step runner (gpunet.network.runners) ---------------------------------
+    @property
+    def runner(self) -> PopulationRunner:
+        """What runs this population's update in each step: the array code unless :meth:`set_runner` chose another."""
+        return self._runner
+
+    @property
+    def array_runner(self) -> PopulationRunner:
+        """The array code (NumPy or CuPy) of this population's update, its runner by default."""
+        return self._array_runner
+
+    def set_runner(self, runner: Optional[PopulationRunner]) -> None:
+        """Run this population's update with ``runner`` from the next step on (None: the array code again).
+
+        Raises
+        ------
+        StructureError
+            Before the network is compiled (runners are chosen at compile).
+        TypeError
+            When ``runner`` has no ``update`` method.
+        """
+        if not self.network.compiled:
+            raise StructureError(f"population {self.name!r}: set_runner() needs a compiled network")
+        if runner is not None:
+            check_runner(runner, POPULATION_PHASES, f"population {self.name!r}")
+        self._runner = self._array_runner if runner is None else runner
+        self.network._runners_changed()
+
+    def step_arrays(self) -> PopulationArrays:
+        """The live arrays a step of this population reads and writes, for runners (no copy).
+
+        Read them again at every step: a load may replace them between steps.
+        """
+        return PopulationArrays(self._state, self._sums, self._spiked, self._history, self._noise_keys)
 
     def _reset_inputs(self) -> None:
         for array in self._sums.values():

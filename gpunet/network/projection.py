@@ -24,6 +24,8 @@ from gpunet.network import connectors
 from gpunet.network.distributions import Distribution
 from gpunet.limits import MAX_DELAY_STEPS
 from gpunet.network.population import LAST_SPIKE_NEVER, Population, PopulationView, _AttributeAccess, _resolve_model
+from gpunet.network.runners import (PROJECTION_PHASES, ArrayProjectionRunner, ProjectionArrays, ProjectionRunner,
+                                    check_runner)
 from gpunet.network.values import coerce_values, python_scalar
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -134,7 +136,6 @@ class Projection(_AttributeAccess):
         self._n_post = len(self._post_view) if self._post_view is not None else post.size
         self._learning = True
         self._learning_functions: dict[str, Any] = {}
-        self._fused_methods: dict[str, Any] = {}
         self.synapse = synapse
         self.spec = synapse.spec
         self._check_compatible(name)
@@ -150,6 +151,8 @@ class Projection(_AttributeAccess):
         self._event_uses_pre = False
         self._csr = None
         self._functions: dict[str, Any] = {}
+        self._array_runner = ArrayProjectionRunner(self)
+        self._runner: ProjectionRunner = self._array_runner
         self._frozen = True
 
     # -- validation ----------------------------------------------------------
@@ -494,22 +497,57 @@ class Projection(_AttributeAccess):
         return dataclasses.replace(spec, equations=[])
 
     def _apply_learning_mode(self) -> None:
+        self.network._runners_changed()  # the runner property depends on learning
         if not self._functions:  # not compiled yet: compile() applies the mode
             return
-        methods = ("_pre_events", "_transmit", "_post_events", "_update_continuous")
         if self._learning:
             if self._learning_functions:
                 self._functions, self._learning_functions = self._learning_functions, {}
-            for name, method in self._fused_methods.items():
-                object.__setattr__(self, name, method)
-            self._fused_methods = {}
             return
         if not self._learning_functions:
             self._learning_functions = self._functions
             self._functions = self._compile_functions(self._frozen_spec())
-        for name in methods:  # fused kernels hold the learning rules: use the array code meanwhile
-            if name in self.__dict__:
-                self._fused_methods[name] = self.__dict__.pop(name)
+
+    # -- step runner (gpunet.network.runners) ---------------------------------
+    @property
+    def runner(self) -> ProjectionRunner:
+        """What runs this projection's phases in each step.
+
+        The runner :meth:`set_runner` chose (the array code by default); while
+        learning is off, the array code, whose frozen rules skip the learning
+        (generated kernels hold the learning rules).
+        """
+        return self._runner if self._learning else self._array_runner
+
+    @property
+    def array_runner(self) -> ProjectionRunner:
+        """The array code (NumPy or CuPy) of this projection's phases."""
+        return self._array_runner
+
+    def set_runner(self, runner: Optional[ProjectionRunner]) -> None:
+        """Run this projection's phases with ``runner`` from the next step on (None: the array code again).
+
+        Raises
+        ------
+        StructureError
+            Before the network is compiled (runners are chosen at compile).
+        TypeError
+            When ``runner`` lacks one of ``transmit``, ``pre_events``, ``continuous``, ``post_events``.
+        """
+        if not self.network.compiled:
+            raise StructureError(f"projection {self.name!r}: set_runner() needs a compiled network")
+        if runner is not None:
+            check_runner(runner, PROJECTION_PHASES, f"projection {self.name!r}")
+        self._runner = self._array_runner if runner is None else runner
+        self.network._runners_changed()
+
+    def step_arrays(self) -> ProjectionArrays:
+        """The live arrays a step of this projection reads and writes, for runners (no copy).
+
+        Read them again at every step: a load may replace them between steps.
+        """
+        self._require_connected()
+        return ProjectionArrays(self._state, self._groups)
 
     @property
     def max_delay(self) -> int:

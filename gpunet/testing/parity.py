@@ -100,8 +100,9 @@ def record(network: Any, duration: float, before_run: Optional[Callable[[Any], A
         for variable, values in data.items():
             result.variables[(name, variable)] = np.asarray(values)
     for projection in network.projections:
+        arrays = projection.state_dict()
         for variable in projection.spec.variables:
-            result.synapses[(projection.name, variable)] = network.backend.to_host(projection._state[variable])
+            result.synapses[(projection.name, variable)] = network.backend.to_host(arrays[variable])
     return result
 
 

@@ -110,7 +110,7 @@ def launcher_for(unit: CudaUnit) -> CupyLauncher:
 def population_kernels(population: Any) -> Optional[PopulationKernels]:
     """Fused neuron update of a compiled population, or None when the generator cannot express its model.
 
-    Reads ``population.spec``, ``.size``, ``._noise_keys`` and
+    Reads ``population.spec``, ``.size``, ``.step_arrays().noise_keys`` and
     ``.network.dt``/``.precision``.
     """
     network = population.network
@@ -119,18 +119,18 @@ def population_kernels(population: Any) -> Optional[PopulationKernels]:
     except UnsupportedByCuda:
         return None
     return PopulationKernels(unit, launcher_for(unit), size=population.size, dt=network.dt,
-                             noise_keys=population._noise_keys)
+                             noise_keys=population.step_arrays().noise_keys)
 
 
 def projection_kernels(projection: Any, mode: str = "ordered") -> Optional[ProjectionKernels]:
     """Fused synaptic phases of a connected projection, or None when its model is not supported.
 
-    Reads ``projection.spec``, ``._state['_pre_idx'].dtype``, ``.pre.size``,
+    Reads ``projection.spec``, ``.step_arrays().state['_pre_idx'].dtype``, ``.pre.size``,
     ``.post.size`` and ``.network``.  Build it again after the projection's
     connectivity changes index type (more than 2**31 synapses).
     """
     network = projection.network
-    index = np.dtype(projection._state["_pre_idx"].dtype).name
+    index = np.dtype(projection.step_arrays().state["_pre_idx"].dtype).name
     try:
         unit = model_unit(projection.spec, network.precision.name, index)
     except UnsupportedByCuda:

@@ -1,18 +1,18 @@
 """Run a compiled network's hot loops through generated kernels instead of array code.
 
-:func:`attach` replaces, on each population and projection *instance* of a
-compiled network, the step methods the simulation loop calls
-(``_update``, ``_pre_events``, ``_post_events``, ``_update_continuous``,
-``_transmit``) with calls of :mod:`gpunet.codegen.runtime.kernel_calls`; nothing
-else changes (state, monitors, saves).  It is what the benchmarks and the
-parity tests use, on a GPU (launchers from :mod:`gpunet.codegen.runtime.cupy_kernels`)
-or on the CPU (:class:`gpunet.codegen.runtime.host_build.HostLauncher`), until the
-network wires the fused kernels in itself.
+:func:`attach` gives each population and projection of a compiled network a
+kernel runner (:mod:`gpunet.codegen.runtime.runners`) through its public
+``set_runner``; nothing else changes (state, monitors, saves).  A CuPy network
+with ``kernels="auto"`` does it at compile (launchers from
+:mod:`gpunet.codegen.runtime.cupy_kernels`); benchmarks and parity tests do
+it themselves, also on the CPU
+(:class:`gpunet.codegen.runtime.host_build.HostLauncher`).
 
-Objects whose model the generator does not support, populations with an
-``_update`` of their own (``SpikeSourceArray``), and objects whose kernels
-the compiler rejects (NVRTC on a GPU; with a warning naming the object and
-the compiler's first error line) keep the array code.
+Objects whose model the generator does not support, populations whose update
+is not their model's equations (``equations_update`` False:
+``SpikeSourceArray``), and objects whose kernels the compiler rejects (NVRTC
+on a GPU; with a warning naming the object and the compiler's first error
+line) keep the array code.
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from typing import Any, Callable, Optional
 from gpunet.codegen.cuda.codegen import model_unit
 from gpunet.codegen.cuda.common import CudaUnit, UnsupportedByCuda
 from gpunet.codegen.runtime.kernel_calls import Launcher, PopulationKernels, ProjectionKernels
+from gpunet.codegen.runtime.runners import KernelPopulationRunner, KernelProjectionRunner
 from gpunet.errors import BackendError
 
 
@@ -35,7 +36,7 @@ class Attachment:
 
 
 def attach(network: Any, launcher_for: Callable[[CudaUnit], Launcher], mode: str = "ordered") -> Attachment:
-    """Swap the step methods of ``network``'s objects for fused kernels.
+    """Give ``network``'s objects runners of fused kernels (the array code where there are none).
 
     Parameters
     ----------
@@ -68,11 +69,11 @@ def attach(network: Any, launcher_for: Callable[[CudaUnit], Launcher], mode: str
         if launcher is None:
             continue
         kernels = PopulationKernels(unit, launcher, size=population.size, dt=network.dt,
-                                    noise_keys=population._noise_keys)
-        population._update = _population_update(population, kernels)
+                                    noise_keys=population.step_arrays().noise_keys)
+        population.set_runner(KernelPopulationRunner(population, kernels))
         result.fused.append(population.name)
     for projection in network.projections:
-        index = projection._state["_pre_idx"].dtype.name
+        index = projection.step_arrays().state["_pre_idx"].dtype.name
         try:
             unit = model_unit(projection.spec, precision, index)
         except UnsupportedByCuda as exc:
@@ -83,7 +84,7 @@ def attach(network: Any, launcher_for: Callable[[CudaUnit], Launcher], mode: str
             continue
         kernels = ProjectionKernels(unit, launcher, dt=network.dt, pre_size=projection.pre.size,
                                     post_size=projection.post.size, mode=mode)
-        _attach_projection(projection, kernels)
+        projection.set_runner(KernelProjectionRunner(projection, kernels))
         result.fused.append(projection.name)
     return result
 
@@ -100,38 +101,3 @@ def _launcher_or_reason(launcher_for: Callable[[CudaUnit], Launcher], unit: Cuda
         result.array_code[name] = reason
         warnings.warn(f"gpunet: {name} runs the array code, {reason}", RuntimeWarning, stacklevel=3)
         return None
-
-
-def _population_update(population: Any, kernels: PopulationKernels) -> Callable[[int], None]:
-    def update(step: int) -> None:
-        kernels.update(population._state, population._sums, population._spiked, step)
-    return update
-
-
-def _attach_projection(projection: Any, kernels: ProjectionKernels) -> None:
-    pre, post = projection.pre, projection.post
-
-    def pre_events(step: int) -> None:
-        kernels.pre_events(projection._state, step, post._state[f"g_{projection.target}"], pre._state,
-                           post._state, pre._history, projection._groups)
-
-    def transmit(step: int) -> None:
-        if projection.spec.spiking:
-            projection._pre_events(step)
-        elif projection.target in post._sums:
-            kernels.rate_sum(projection._state, step, post._sums[projection.target], pre._state, post._state)
-
-    def post_events(step: int) -> None:
-        kernels.post_events(projection._state, step, post._spiked, pre._state, post._state)
-
-    def continuous(step: int) -> None:
-        kernels.continuous(projection._state, step, pre._state, post._state)
-
-    if kernels.has("pre_events"):
-        projection._pre_events = pre_events
-    if kernels.has("rate_sum"):
-        projection._transmit = transmit
-    if kernels.has("post_events"):
-        projection._post_events = post_events
-    if kernels.has("continuous"):
-        projection._update_continuous = continuous

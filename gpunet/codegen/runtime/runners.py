@@ -1,0 +1,73 @@
+"""Step runners that run generated kernels (CuPy launchers or the host C++ build).
+
+They follow the runner contract of :mod:`gpunet.network.runners` (methods
+``update``; ``transmit``, ``pre_events``, ``continuous``, ``post_events``) and
+call :mod:`gpunet.codegen.runtime.kernel_calls` with the arrays the objects
+give through their public ``step_arrays()``, read again at every call (a load
+may replace them between steps).  A projection phase the generator emits no
+kernel for runs the object's array code (``array_runner``).  Objects are
+duck-typed: this module imports nothing of :mod:`gpunet.network`.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from gpunet.codegen.runtime.kernel_calls import PopulationKernels, ProjectionKernels
+
+
+class KernelPopulationRunner:
+    """A population's update through its generated neuron kernel."""
+
+    kind = "kernels"
+
+    def __init__(self, population: Any, kernels: PopulationKernels) -> None:
+        self.kernels = kernels
+        self._arrays = population.step_arrays
+
+    def update(self, step: int) -> None:
+        arrays = self._arrays()
+        self.kernels.update(arrays.state, arrays.sums, arrays.spiked, step)
+
+
+class KernelProjectionRunner:
+    """A projection's phases through its generated synapse kernels, the array code for phases without one."""
+
+    kind = "kernels"
+
+    def __init__(self, projection: Any, kernels: ProjectionKernels) -> None:
+        self.kernels = kernels
+        self.target = projection.target
+        self.spiking = projection.spec.spiking
+        self._arrays = projection.step_arrays
+        self._pre_arrays = projection.pre.step_arrays
+        self._post_arrays = projection.post.step_arrays
+        fallback = projection.array_runner
+        kernel_of = {"pre_events": "pre_events", "post_events": "post_events", "continuous": "continuous"}
+        if not self.spiking:
+            kernel_of["transmit"] = "rate_sum"
+        #: The phases that run generated kernels (a spiking projection's transmit is its pre_events).
+        self.phases = tuple(phase for phase, kernel in kernel_of.items() if kernels.has(kernel))
+        for phase in kernel_of:
+            if phase not in self.phases:  # the runner's own attribute, set once: the array code of that phase
+                setattr(self, phase, getattr(fallback, phase))
+
+    def transmit(self, step: int) -> None:
+        if self.spiking:
+            self.pre_events(step)
+            return
+        post = self._post_arrays()
+        if self.target in post.sums:
+            arrays = self._arrays()
+            self.kernels.rate_sum(arrays.state, step, post.sums[self.target], self._pre_arrays().state, post.state)
+
+    def pre_events(self, step: int) -> None:
+        arrays, pre, post = self._arrays(), self._pre_arrays(), self._post_arrays()
+        self.kernels.pre_events(arrays.state, step, post.state[f"g_{self.target}"], pre.state, post.state,
+                                pre.history, arrays.groups)
+
+    def post_events(self, step: int) -> None:
+        post = self._post_arrays()
+        self.kernels.post_events(self._arrays().state, step, post.spiked, self._pre_arrays().state, post.state)
+
+    def continuous(self, step: int) -> None:
+        self.kernels.continuous(self._arrays().state, step, self._pre_arrays().state, self._post_arrays().state)
