@@ -54,7 +54,7 @@ from typing import Any, Optional
 import numpy as np
 
 from gpunet.errors import GpunetError, StructureError
-from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState, ring_rows
+from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState
 from gpunet.io.user_warnings import warn_at_caller
 from gpunet.limits import MAX_LOAD_RING_BYTES, MAX_STEP, check_seed, check_step
 
@@ -80,23 +80,32 @@ class _Rebuild:
 
 
 @dataclass
-class _History:
-    population: Any
-    history: Any
-    spiked: Any
-
-
-@dataclass
 class RestorePlan:
-    """Everything a load will change, prepared: host arrays validated and cast, new device arrays allocated."""
+    """Everything a load will change, prepared: host arrays validated and cast, new device arrays allocated.
+
+    :meth:`objects` gives what :func:`apply_restore` hands to the network's ``load_state_dict``.
+    """
 
     assignments: list[tuple[Any, str, np.ndarray]] = field(default_factory=list)
-    histories: list[_History] = field(default_factory=list)
+    histories: list[tuple[Any, Any]] = field(default_factory=list)
     spike_times: list[tuple[Any, tuple]] = field(default_factory=list)
     rebuilds: list[_Rebuild] = field(default_factory=list)
     step: Optional[int] = None
     seed: Optional[int] = None
     file_histories: dict = field(default_factory=dict)
+
+    def objects(self) -> dict[Any, dict[str, Any]]:
+        """Object -> its state for ``load_state_dict`` (prepared objects, then host arrays to copy)."""
+        objects: dict[Any, dict[str, Any]] = {}
+        for rebuild in self.rebuilds:
+            objects.setdefault(rebuild.projection, {})["_connectivity"] = rebuild.prepared
+        for population, history in self.histories:
+            objects.setdefault(population, {})["_spike_history"] = history
+        for population, events in self.spike_times:
+            objects.setdefault(population, {})["_spike_times"] = events
+        for obj, name, value in self.assignments:
+            objects.setdefault(obj, {})[name] = value
+        return objects
 
 
 class Checker:
@@ -247,10 +256,11 @@ def _check_population(checker: Checker, plan: RestorePlan, population: Any, save
     for name in saved.values:
         if name not in population.spec.attributes:
             checker.tolerated(f"{where}: attribute {name!r} of the file does not exist in the network; skipped")
+    layout = population.state_layout()
     for key in INTERNAL_INTEGERS:
-        if key in saved.internal and key in population._state:
-            value = check_per_item(checker, f"{where}, {key}", saved.internal[key],
-                                   np.dtype(population._state[key].dtype), population.size, INTERNAL_INTEGERS[key])
+        if key in saved.internal and key in layout:
+            value = check_per_item(checker, f"{where}, {key}", saved.internal[key], layout[key][1],
+                                   population.size, INTERNAL_INTEGERS[key])
             if value is not None:
                 plan.assignments.append((population, key, value))
     history = saved.internal.get("_spike_history")
@@ -258,12 +268,12 @@ def _check_population(checker: Checker, plan: RestorePlan, population: Any, save
         history = check_history(checker, where, history, population.size)
         if history is not None:
             plan.file_histories[population] = history
-    if "_spike_times" in saved.internal and hasattr(population, "_prepare_spike_times"):
+    if "_spike_times" in saved.internal and hasattr(population, "prepare_spike_times"):
         times = split_spike_times(checker, where, saved.internal, population.size)
         if times is None:
             return
         try:
-            prepared = population._prepare_spike_times(times)
+            prepared = population.prepare_spike_times(times)
         except (ValueError, TypeError) as exc:
             checker.error(f"{where}, _spike_times: {exc}")
             return
@@ -375,9 +385,9 @@ def _is_own_connectivity(projection: Any, post_ranks: np.ndarray, row_ptr: np.nd
     """Whether the saved synapses are the network's own (the usual restore), which are valid by construction."""
     if not projection.connected:
         return False
-    own_post, own_row_ptr, own_pre, _ = projection._compressed_connectivity()
-    return (np.array_equal(post_ranks, own_post) and np.array_equal(row_ptr, own_row_ptr)
-            and np.array_equal(pre_ranks, own_pre))
+    own = projection.frozen_state()
+    return (np.array_equal(post_ranks, own["_post_ranks"]) and np.array_equal(row_ptr, own["_row_ptr"])
+            and np.array_equal(pre_ranks, own["_pre_ranks"]))
 
 
 def _check_connectivity(checker: Checker, where: str, projection: Any, saved: ProjectionState):
@@ -386,7 +396,8 @@ def _check_connectivity(checker: Checker, where: str, projection: Any, saved: Pr
         return None
     post_ranks, row_ptr, pre_ranks = arrays
     if _is_own_connectivity(projection, post_ranks, row_ptr, pre_ranks):
-        return projection._host_post, projection._host_pre, slice(None)
+        own_post, own_pre, _ = projection.synapse_arrays()
+        return own_post, own_pre, slice(None)
     return check_synapse_arrays(checker, where, post_ranks, row_ptr, pre_ranks, projection.pre.size,
                                 projection.post.size)
 
@@ -396,7 +407,7 @@ def _delay_steps(checker: Checker, where: str, projection: Any, delays: np.ndarr
     """The saved delays (ms, checked by :func:`check_delays_ms`) as steps per synapse, or None after an error."""
     try:
         # a uniform delay is converted once, then broadcast
-        steps = projection._delay_steps(delays.reshape(-1)[order] if delays.ndim else delays.reshape(1))
+        steps = projection.delays_in_steps(delays.reshape(-1)[order] if delays.ndim else delays.reshape(1))
     except StructureError as exc:
         checker.error(f"{where}: {str(exc).removeprefix(f'projection {projection.name!r}: ')}")
         return None
@@ -423,9 +434,9 @@ def _check_projection(checker: Checker, plan: RestorePlan, projection: Any, save
     delays = check_delays_ms(checker, where, saved.delays, count)
     if delays is None:
         return
-    own_synapses = post is projection._host_post and pre is projection._host_pre
-    if own_synapses and np.array_equal(delays, projection._compressed_connectivity()[3]):
-        steps = projection._host_delays  # the network's own delays, saved as gpunet writes them
+    own_post, own_pre, own_steps = projection.synapse_arrays()
+    if post is own_post and pre is own_pre and np.array_equal(delays, projection.frozen_state()["_delays"]):
+        steps = own_steps  # the network's own delays, saved as gpunet writes them
     else:
         steps = _delay_steps(checker, where, projection, delays, order, count)
         if steps is None:
@@ -443,23 +454,24 @@ def _check_projection(checker: Checker, plan: RestorePlan, projection: Any, save
     for name in saved.values:
         if name not in projection.spec.attributes:
             checker.tolerated(f"{where}: attribute {name!r} of the file does not exist in the network; skipped")
-    if "_last_event" in saved.internal and "_last_event" in projection._state:
+    if "_last_event" in saved.internal and "_last_event" in projection.state_layout():
         last = check_per_item(checker, f"{where}, _last_event", saved.internal["_last_event"], np.dtype(np.int64),
                               count, _STAMP_RANGE)
         if last is not None:
             values["_last_event"] = last[order]
     same = (projection.connected and count == projection.nb_synapses
-            and (post is projection._host_post or np.array_equal(post, projection._host_post))
-            and (pre is projection._host_pre or np.array_equal(pre, projection._host_pre))
-            and (steps is projection._host_delays or np.array_equal(steps, projection._host_delays)))
+            and (post is own_post or np.array_equal(post, own_post))
+            and (pre is own_pre or np.array_equal(pre, own_pre))
+            and (steps is own_steps or np.array_equal(steps, own_steps)))
     if same:
         for name, value in values.items():
             plan.assignments.append((projection, name, value))
         return
     kept = {}
+    live = projection.state_dict()
     for name, attribute in projection.spec.attributes.items():
         if name not in values and attribute.is_global:
-            kept[name] = projection.network.backend.to_host(projection._state[name])
+            kept[name] = projection.network.backend.to_host(live[name])
         elif name not in values and name == "w":
             checker.error(f"{where}: the connectivity differs from the network's, so the file must hold 'w'")
     plan.rebuilds.append(_Rebuild(projection, post, pre, steps, {**kept, **values}))
@@ -552,16 +564,17 @@ def _prepare(network: Any, plan: RestorePlan, source: str) -> None:
     Also checks the invariant :func:`apply_restore` relies on: every value to
     copy has exactly the shape and dtype of the network's array it goes into.
     """
+    layouts = {}
     for obj, name, value in plan.assignments:
-        target = obj._state[name]
-        if tuple(value.shape) != tuple(target.shape) or value.dtype != target.dtype:
+        shape, dtype = layouts.setdefault(obj, obj.state_layout())[name]
+        if tuple(value.shape) != shape or value.dtype != dtype:
             raise StructureError(f"{source}: {obj.name!r}, {name!r}: prepared {value.dtype} {value.shape} for an "
-                                 f"array of {target.dtype} {tuple(target.shape)}; nothing was loaded")
+                                 f"array of {dtype} {shape}; nothing was loaded")
     try:
         with network.backend.activate():
             for rebuild in plan.rebuilds:
-                rebuild.prepared = rebuild.projection._prepare_connectivity(rebuild.post, rebuild.pre,
-                                                                            rebuild.delay_steps, rebuild.values)
+                rebuild.prepared = rebuild.projection.prepare_connectivity(rebuild.post, rebuild.pre,
+                                                                           rebuild.delay_steps, rebuild.values)
             _prepare_histories(network, plan, source)
     except MemoryError as exc:  # also CuPy's OutOfMemoryError
         raise StructureError(f"{source}: not enough memory to load this file into the network "
@@ -571,18 +584,13 @@ def _prepare(network: Any, plan: RestorePlan, source: str) -> None:
 def _prepare_histories(network: Any, plan: RestorePlan, source: str) -> None:
     """The new spike ring buffers: the file's history, or the current one grown for longer delays.
 
-    A ring buffer holds ``depth x size`` booleans; row ``(step - 1 - k) % depth``
-    holds the spikes of ``k + 1`` steps ago.
+    A ring buffer holds ``depth x size`` booleans (see ``Population.prepare_spike_history``).
     """
-    backend = network.backend
     rebuilt = {rebuild.projection: int(rebuild.delay_steps.max()) if len(rebuild.delay_steps) else 1
                for rebuild in plan.rebuilds}
     step = plan.step if plan.step is not None else network.get_current_step()
-    current_step = network.get_current_step()
     for population in network.populations:
-        history = population._history
-        # an uncompiled network gets a ring buffer of this depth from compile(), all False
-        depth = history.shape[0] if history is not None else max(network._max_delay_of(population), 1)
+        depth = population.spike_history_depth
         needed = max([rebuilt.get(p, p.max_delay) for p in network.projections if p.pre is population] + [1])
         loaded = plan.file_histories.get(population)
         if loaded is None and needed <= depth:
@@ -591,19 +599,7 @@ def _prepare_histories(network: Any, plan: RestorePlan, source: str) -> None:
             raise StructureError(f"{source}: population {population.name!r}: the file's delays of {needed} steps "
                                  f"need a spike ring buffer of {needed * population.size} bytes, more than a load "
                                  f"may allocate ({MAX_LOAD_RING_BYTES} bytes); nothing was loaded")
-        final_depth = max(depth, needed)
-        if loaded is None:
-            if history is None:
-                loaded = np.zeros((0, population.size), dtype=bool)
-            else:
-                loaded = backend.to_host(history)[ring_rows(current_step, depth)]
-        layout = np.zeros((final_depth, population.size), dtype=bool)
-        rows = min(final_depth, loaded.shape[0])
-        spiked = None
-        if rows:
-            layout[ring_rows(step, final_depth, rows)] = loaded[:rows]
-            spiked = backend.asarray(np.ascontiguousarray(loaded[0]))
-        plan.histories.append(_History(population, backend.asarray(layout), spiked))
+        plan.histories.append((population, population.prepare_spike_history(loaded, step, max(depth, needed))))
 
 
 def _finish(checker: Checker) -> None:
@@ -622,24 +618,7 @@ def apply_restore(network: Any, plan: RestorePlan) -> None:
     plan: the prepared arrays have the shapes and dtypes of the arrays they
     replace or are copied into.
     """
-    if not network.compiled:
-        network.compile()  # depends on the models only, not on the file
-    backend = network.backend
-    with backend.activate():
-        for rebuild in plan.rebuilds:
-            rebuild.projection._install_connectivity(rebuild.prepared)
-        for prepared in plan.histories:
-            prepared.population._history = prepared.history
-            if prepared.spiked is not None:
-                prepared.population._spiked = prepared.spiked
-        backend.assign_many([obj._state[name] for obj, name, _ in plan.assignments],
-                            [value for _, _, value in plan.assignments])
-        for population, events in plan.spike_times:
-            population._install_spike_times(events)
-        if plan.step is not None:
-            network._step = plan.step
-        if plan.seed is not None and plan.seed != network.seed:
-            network.reseed(plan.seed)
+    network.load_state_dict(plan.objects(), step=plan.step, seed=plan.seed)
 
 
 def restore_state(network: Any, state: NetworkState, source: str, populations: Any = True,
