@@ -154,7 +154,7 @@ def test_no_new_private_access_into_network_objects():
     reads = _private_reads()
     grown = {module: (count, PRIVATE_READS_LEFT.get(module, 0)) for module, count in reads.items()
              if count > PRIVATE_READS_LEFT.get(module, 0)}
-    assert grown == {}, "module: (reads, allowed); use the objects' public methods (state_dict, load_state_dict, ...)"
+    assert grown == {}, "module: (reads, allowed); use the objects' public methods (state_dict, load_state_dict)"
 
 
 def test_io_touches_no_private_attribute_of_another_layer():

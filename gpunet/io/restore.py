@@ -54,8 +54,9 @@ from typing import Any, Optional
 import numpy as np
 
 from gpunet.errors import GpunetError, StructureError
+from gpunet.io.connectivity import Connectivity
+from gpunet.io.problems import Problems
 from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState
-from gpunet.io.user_warnings import warn_at_caller
 from gpunet.limits import MAX_LOAD_RING_BYTES, MAX_STEP, check_seed, check_step
 
 #: Allowed ranges of the internal integer arrays (inclusive).
@@ -108,22 +109,7 @@ class RestorePlan:
         return objects
 
 
-class Checker:
-    """Collects every problem of a file first (errors, and what ``strict`` makes errors), to raise them at once."""
-
-    def __init__(self, source: str, strict: bool) -> None:
-        self.source, self.strict = source, strict
-        self.errors: list[str] = []
-        self.notes: list[str] = []
-
-    def error(self, message: str) -> None:
-        self.errors.append(message)
-
-    def tolerated(self, message: str) -> None:
-        (self.errors if self.strict else self.notes).append(message)
-
-
-def _as_array(checker: Checker, where: str, value: Any) -> Optional[np.ndarray]:
+def _as_array(checker: Problems, where: str, value: Any) -> Optional[np.ndarray]:
     """``np.asarray(value)`` with object arrays of numbers unpacked; None (and an error) for anything else."""
     try:
         array = np.asarray(value)
@@ -141,7 +127,7 @@ def _as_array(checker: Checker, where: str, value: Any) -> Optional[np.ndarray]:
     return array
 
 
-def _cast(checker: Checker, where: str, value: Any, dtype: np.dtype,
+def _cast(checker: Problems, where: str, value: Any, dtype: np.dtype,
           bounds: Optional[tuple[int, int]] = None) -> Optional[np.ndarray]:
     """``value`` as a C-contiguous array of ``dtype``, or None after an error: no cast overflows or rounds.
 
@@ -192,7 +178,7 @@ def _all_equal(flat: np.ndarray) -> bool:
     return bool(np.all(same))
 
 
-def attribute_value(checker: Checker, where: str, attribute: Any, value: Any, count: int,
+def attribute_value(checker: Problems, where: str, attribute: Any, value: Any, count: int,
                      shapes: tuple, dtype: np.dtype) -> Optional[np.ndarray]:
     """The validated host value of one attribute (0-d for globals, (count,) for locals)."""
     array = _as_array(checker, where, value)
@@ -229,8 +215,8 @@ def _integer(value: Any) -> Optional[int]:
     return int(value)
 
 
-def _check_population(checker: Checker, plan: RestorePlan, population: Any, saved: PopulationState) -> None:
-    where = f"{checker.source}: population {population.name!r}"
+def _check_population(checker: Problems, plan: RestorePlan, population: Any, saved: PopulationState) -> None:
+    where = f"population {population.name!r}"
     size = _integer(saved.size)
     if size != population.size:
         checker.error(f"{where}: expected size {population.size}, found {saved.size!r}")
@@ -281,7 +267,7 @@ def _check_population(checker: Checker, plan: RestorePlan, population: Any, save
 
 
 # -- checks a file alone decides (also run by ``gpunet verify`` through :mod:`gpunet.io.check`) ----------------
-def check_per_item(checker: Checker, where: str, value: Any, dtype: np.dtype, count: int,
+def check_per_item(checker: Problems, where: str, value: Any, dtype: np.dtype, count: int,
                    bounds: Optional[tuple[int, int]] = None) -> Optional[np.ndarray]:
     """gpunet's extra state of one value per neuron or synapse, cast to ``dtype``; None after an error."""
     cast = _cast(checker, where, value, dtype, bounds)
@@ -291,7 +277,7 @@ def check_per_item(checker: Checker, where: str, value: Any, dtype: np.dtype, co
     return cast
 
 
-def check_history(checker: Checker, where: str, history: Any, size: int) -> Optional[np.ndarray]:
+def check_history(checker: Problems, where: str, history: Any, size: int) -> Optional[np.ndarray]:
     """A saved spike history (rows by age) as booleans; None after an error."""
     history = _cast(checker, f"{where}, _spike_history", history, np.dtype(bool))
     if history is not None and (history.ndim != 2 or history.shape[1] != size):
@@ -300,7 +286,7 @@ def check_history(checker: Checker, where: str, history: Any, size: int) -> Opti
     return history
 
 
-def split_spike_times(checker: Checker, where: str, internal: dict, size: int) -> Optional[list]:
+def split_spike_times(checker: Problems, where: str, internal: dict, size: int) -> Optional[list]:
     """The saved spike times of a spike source, split per neuron; None after an error."""
     flat = _cast(checker, f"{where}, _spike_times", internal["_spike_times"], np.dtype(np.float64))
     if flat is None:
@@ -315,59 +301,44 @@ def split_spike_times(checker: Checker, where: str, internal: dict, size: int) -
     return np.split(flat, np.cumsum(counts)[:-1])
 
 
-def connectivity_arrays(checker: Checker, where: str, saved: ProjectionState):
-    """``(post_ranks, row_ptr, pre_ranks)`` of a saved projection when they are 1-D integer arrays, else None."""
+def connectivity_arrays(checker: Problems, where: str, saved: ProjectionState) -> Optional[Connectivity]:
+    """The connectivity of a saved projection when its arrays are 1-D integers with a matching row pointer.
+
+    None (and an error) otherwise.
+    """
     arrays = []
     for label in ("post_ranks", "row_ptr", "pre_ranks"):
         array = _as_array(checker, f"{where}, {label}", getattr(saved, label))
         if array is None:
             return None
-        if array.ndim != 1 or not (array.size == 0 or np.issubdtype(array.dtype, np.integer)):
-            checker.error(f"{where}: {label} must be a 1-D integer array, found {array.dtype} {array.shape}")
-            return None
         arrays.append(array)
-    return tuple(arrays)
+    connectivity = Connectivity(*arrays)
+    try:
+        connectivity.validate(rows_only=True)  # 1-D integers first: a float copy of the network's own is no match
+    except StructureError as exc:
+        checker.error(f"{where}: {exc}")
+        return None
+    return connectivity
 
 
-def check_synapse_arrays(checker: Checker, where: str, post_ranks: np.ndarray, row_ptr: np.ndarray,
-                         pre_ranks: np.ndarray, pre_size: Optional[int], post_size: Optional[int]):
-    """Compressed connectivity -> (post, pre, order) of every synapse, post-major; None after an error.
+def check_synapse_arrays(checker: Problems, where: str, connectivity: Connectivity, pre_size: Optional[int],
+                         post_size: Optional[int]):
+    """A saved connectivity -> (post, pre, order) of every synapse, post-major; None after an error.
 
     ``pre_size``/``post_size`` None: that population's bound is not checked
     (``gpunet verify`` of a file that does not hold it).
     """
-    # ranges first, then int64 casts that cannot wrap, then the order checks
-    if len(row_ptr) != len(post_ranks) + 1 or (len(row_ptr) and (
-            row_ptr[0] != 0 or row_ptr[-1] != len(pre_ranks) or row_ptr.min() < 0 or row_ptr.max() > len(pre_ranks))
-            ) or np.any(np.diff(row_ptr.astype(np.int64)) < 0):
-        checker.error(f"{where}: the row pointer does not match post_ranks ({len(post_ranks)} rows) and "
-                      f"pre_ranks ({len(pre_ranks)} synapses)")
+    try:
+        connectivity.validate(pre_size, post_size)
+    except StructureError as exc:
+        checker.error(f"{where}: {exc}")
         return None
-    if len(post_ranks) and (post_ranks.min() < 0 or (post_size is not None and post_ranks.max() >= post_size)):
-        checker.error(f"{where}: post ranks must lie in [0, {post_size}), found "
-                      f"[{post_ranks.min()}, {post_ranks.max()}]")
-        return None
-    if np.any(np.diff(post_ranks.astype(np.int64)) <= 0):
-        checker.error(f"{where}: post_ranks must be strictly ascending")
-        return None
-    if len(pre_ranks) and (pre_ranks.min() < 0 or (pre_size is not None and pre_ranks.max() >= pre_size)):
-        checker.error(f"{where}: pre ranks must lie in [0, {pre_size}), found "
-                      f"[{pre_ranks.min()}, {pre_ranks.max()}]")
-        return None
-    row_ptr = row_ptr.astype(np.int64)
-    post = np.repeat(post_ranks.astype(np.int64), np.diff(row_ptr))
-    pre = pre_ranks.astype(np.int64)
-    same_row = np.diff(post) == 0
-    if not np.any(same_row & (np.diff(pre) <= 0)):  # already post-major, no duplicate: the usual case
-        return post, pre, slice(None)
-    order = np.lexsort((pre, post))
-    if np.any((np.diff(post[order]) == 0) & (np.diff(pre[order]) == 0)):
-        checker.error(f"{where}: a (pre, post) pair appears twice")
-        return None
-    return post[order], pre[order], order
+    connectivity, order = connectivity.sorted()
+    return (connectivity.post_per_synapse(), connectivity.pre_ranks.astype(np.int64),
+            slice(None) if order is None else order)
 
 
-def check_delays_ms(checker: Checker, where: str, delays: Any, count: int) -> Optional[np.ndarray]:
+def check_delays_ms(checker: Problems, where: str, delays: Any, count: int) -> Optional[np.ndarray]:
     """Saved delays (float ms): one value or one per synapse, finite and non-negative; None after an error."""
     delays = _cast(checker, f"{where}, delays", delays, np.dtype(np.float64))
     if delays is None:
@@ -381,28 +352,26 @@ def check_delays_ms(checker: Checker, where: str, delays: Any, count: int) -> Op
     return delays
 
 
-def _is_own_connectivity(projection: Any, post_ranks: np.ndarray, row_ptr: np.ndarray, pre_ranks: np.ndarray) -> bool:
+def _is_own_connectivity(projection: Any, saved: Connectivity) -> bool:
     """Whether the saved synapses are the network's own (the usual restore), which are valid by construction."""
     if not projection.connected:
         return False
     own = projection.frozen_state()
-    return (np.array_equal(post_ranks, own["_post_ranks"]) and np.array_equal(row_ptr, own["_row_ptr"])
-            and np.array_equal(pre_ranks, own["_pre_ranks"]))
+    return (np.array_equal(saved.post_ranks, own["_post_ranks"]) and np.array_equal(saved.row_ptr, own["_row_ptr"])
+            and np.array_equal(saved.pre_ranks, own["_pre_ranks"]))
 
 
-def _check_connectivity(checker: Checker, where: str, projection: Any, saved: ProjectionState):
-    arrays = connectivity_arrays(checker, where, saved)
-    if arrays is None:
+def _check_connectivity(checker: Problems, where: str, projection: Any, saved: ProjectionState):
+    connectivity = connectivity_arrays(checker, where, saved)
+    if connectivity is None:
         return None
-    post_ranks, row_ptr, pre_ranks = arrays
-    if _is_own_connectivity(projection, post_ranks, row_ptr, pre_ranks):
+    if _is_own_connectivity(projection, connectivity):
         own_post, own_pre, _ = projection.synapse_arrays()
         return own_post, own_pre, slice(None)
-    return check_synapse_arrays(checker, where, post_ranks, row_ptr, pre_ranks, projection.pre.size,
-                                projection.post.size)
+    return check_synapse_arrays(checker, where, connectivity, projection.pre.size, projection.post.size)
 
 
-def _delay_steps(checker: Checker, where: str, projection: Any, delays: np.ndarray, order: Any,
+def _delay_steps(checker: Problems, where: str, projection: Any, delays: np.ndarray, order: Any,
                  count: int) -> Optional[np.ndarray]:
     """The saved delays (ms, checked by :func:`check_delays_ms`) as steps per synapse, or None after an error."""
     try:
@@ -414,8 +383,8 @@ def _delay_steps(checker: Checker, where: str, projection: Any, delays: np.ndarr
     return np.broadcast_to(steps, (count,)) if delays.ndim == 0 else steps
 
 
-def _check_projection(checker: Checker, plan: RestorePlan, projection: Any, saved: ProjectionState) -> None:
-    where = f"{checker.source}: projection {projection.name!r}"
+def _check_projection(checker: Problems, plan: RestorePlan, projection: Any, saved: ProjectionState) -> None:
+    where = f"projection {projection.name!r}"
     for role, expected in (("pre", projection.pre.name), ("post", projection.post.name)):
         found = getattr(saved, role)
         if found and found != expected:
@@ -485,7 +454,7 @@ def plan_restore(network: Any, state: NetworkState, source: str, populations: An
     network's objects to restore; ``whole_network`` restores the step counter
     and seed and reports objects that only one side has.
     """
-    checker = Checker(source, strict)
+    checker = Problems(source, strict)
     plan = RestorePlan()
     selected_populations = network.populations if populations is True else list(populations or [])
     selected_projections = network.projections if projections is True else list(projections or [])
@@ -497,7 +466,7 @@ def plan_restore(network: Any, state: NetworkState, source: str, populations: An
             target = (selected_populations or selected_projections)[0]
             saved = files[0]
             if saved.name != target.name:
-                checker.tolerated(f"{source}: the file holds {saved.name!r}, loaded into {target.name!r}")
+                checker.tolerated(f"the file holds {saved.name!r}, loaded into {target.name!r}")
             (_check_population if selected_populations else _check_projection)(checker, plan, target, saved)
             _finish(checker)
             _prepare(network, plan, source)
@@ -510,15 +479,15 @@ def plan_restore(network: Any, state: NetworkState, source: str, populations: An
             if saved is not None:
                 check(checker, plan, obj, saved)
             elif find_other(obj.name) is not None:
-                checker.error(f"{source}: {obj.name!r} is a {other} in the file but a {kind} in the network")
+                checker.error(f"{obj.name!r} is a {other} in the file but a {kind} in the network")
             else:
-                checker.tolerated(f"{source}: {kind} {obj.name!r} is not in the file; it keeps its values")
+                checker.tolerated(f"{kind} {obj.name!r} is not in the file; it keeps its values")
     if whole_network:
         names = {p.name for p in network.populations} | {p.name for p in network.projections}
         in_file = ({p.name for p in state.populations} if populations else set()) | \
                   ({p.name for p in state.projections} if projections else set())
         if in_file and not in_file & names:
-            checker.error(f"{source}: no object of the file is in the network (file: "
+            checker.error(f"no object of the file is in the network (file: "
                           f"{', '.join(sorted(in_file)[:6])}{'...' if len(in_file) > 6 else ''}; network: "
                           f"{', '.join(sorted(names)[:6]) or 'no object'}): is it the wrong network? With a "
                           "Network object, call net.load(...) / net.load_latest(...)")
@@ -526,14 +495,14 @@ def plan_restore(network: Any, state: NetworkState, source: str, populations: An
                                             (projections, "projection", state.projections)):
             for saved in saved_objects if wanted else []:
                 if saved.name not in names:
-                    checker.tolerated(f"{source}: {kind} {saved.name!r} of the file is not in the network; skipped")
+                    checker.tolerated(f"{kind} {saved.name!r} of the file is not in the network; skipped")
         _check_counters(checker, plan, network, state)
     _finish(checker)
     _prepare(network, plan, source)
     return plan
 
 
-def check_file_counters(checker: Checker, state: NetworkState) -> tuple[Optional[int], Optional[int]]:
+def check_file_counters(checker: Problems, state: NetworkState) -> tuple[Optional[int], Optional[int]]:
     """The step counter and the seed of a file as ints in their ranges; None where absent or wrong."""
     counters = []
     for value, check in ((state.step, check_step), (state.seed, check_seed)):
@@ -541,19 +510,18 @@ def check_file_counters(checker: Checker, state: NetworkState) -> tuple[Optional
             counters.append(None if value is None else check(_integer(value) if _integer(value) is not None
                                                               else value))
         except GpunetError as exc:
-            checker.error(f"{checker.source}: {exc}")
+            checker.error(str(exc))
             counters.append(None)
     return counters[0], counters[1]
 
 
-def _check_counters(checker: Checker, plan: RestorePlan, network: Any, state: NetworkState) -> None:
+def _check_counters(checker: Problems, plan: RestorePlan, network: Any, state: NetworkState) -> None:
     """dt, the step counter and the seed of a whole-network file."""
-    source = checker.source
     if state.dt is not None:
         dt = state.dt.item() if isinstance(state.dt, np.ndarray) and state.dt.ndim == 0 else state.dt
         if isinstance(dt, (bool, np.bool_)) or not isinstance(dt, numbers.Real) \
                 or not abs(dt - network.dt) <= 1e-12 * max(1.0, network.dt):
-            checker.error(f"{source}: the file was saved with dt = {state.dt!r} ms, the network uses "
+            checker.error(f"the file was saved with dt = {state.dt!r} ms, the network uses "
                           f"dt = {network.dt} ms")
     plan.step, plan.seed = check_file_counters(checker, state)
 
@@ -602,13 +570,9 @@ def _prepare_histories(network: Any, plan: RestorePlan, source: str) -> None:
         plan.histories.append((population, population.prepare_spike_history(loaded, step, max(depth, needed))))
 
 
-def _finish(checker: Checker) -> None:
-    if checker.errors:
-        count = len(checker.errors)
-        raise StructureError(f"{count} problem{'s' if count > 1 else ''} found, nothing was loaded:\n  - "
-                             + "\n  - ".join(checker.errors))
-    for note in checker.notes:
-        warn_at_caller(note, LoadWarning)
+def _finish(checker: Problems) -> None:
+    checker.raise_if_any("nothing was loaded")
+    checker.warn_notes(LoadWarning)
 
 
 def apply_restore(network: Any, plan: RestorePlan) -> None:

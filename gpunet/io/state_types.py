@@ -26,6 +26,8 @@ from typing import Optional
 
 import numpy as np
 
+from gpunet.io.connectivity import Connectivity
+
 
 @dataclass
 class PopulationState:
@@ -71,9 +73,14 @@ class ProjectionState:
     def attributes(self) -> list[str]:
         return list(self.parameters) + [v for v in self.variables if v not in self.parameters]
 
+    @property
+    def connectivity(self) -> Connectivity:
+        """``post_ranks``, ``row_ptr`` and ``pre_ranks`` as one :class:`~gpunet.io.connectivity.Connectivity`."""
+        return Connectivity(self.post_ranks, self.row_ptr, self.pre_ranks)
+
     def post_per_synapse(self) -> np.ndarray:
         """The post rank of every synapse (post-major order)."""
-        return np.repeat(np.asarray(self.post_ranks, dtype=np.int64), np.diff(self.row_ptr))
+        return self.connectivity.post_per_synapse()
 
 
 @dataclass

@@ -555,7 +555,8 @@ class Network:
         states = list(objects.items())
         for obj, state in states:
             if getattr(obj, "network", None) is not self:
-                raise StructureError(f"load_state_dict: {getattr(obj, 'name', obj)!r} is not an object of this network")
+                raise StructureError(f"load_state_dict: {getattr(obj, 'name', obj)!r} is not an object of this "
+                                     "network")
             obj._check_loadable(state)
             prepared = state.get("_connectivity")
             if prepared is not None and len(prepared["delays"]):

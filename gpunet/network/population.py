@@ -541,7 +541,7 @@ class Population(_AttributeAccess):
 
 
 def _check_copy(owner: str, layout: dict, key: str, value: Any) -> None:
-    """Raise StructureError unless ``value`` is a host array of exactly the shape and dtype ``layout`` gives ``key``."""
+    """Raise StructureError unless ``value`` is a host array of the exact shape and dtype ``layout`` gives ``key``."""
     if key not in layout:
         raise StructureError(f"{owner!r}: no array {key!r} to load into; it has {', '.join(layout)}")
     shape, dtype = layout[key]

@@ -20,6 +20,7 @@ from gpunet.codegen.numpy_codegen import (compile_function, synapse_continuous_s
                                           synapse_psp_source)
 from gpunet.errors import ModelError, StructureError
 from gpunet.model.builtin_synapses import DefaultRate, DefaultSpiking
+from gpunet.io.connectivity import Connectivity
 from gpunet.network import connectors
 from gpunet.network.distributions import Distribution
 from gpunet.limits import MAX_DELAY_STEPS
@@ -328,19 +329,22 @@ class Projection(_AttributeAccess):
         if self._post_view is not None:
             post = self._post_view[post]
         count = len(post)
-        order = np.lexsort((pre, post))
         if self.pre is self.post and not allow_self:
-            order = order[pre[order] != post[order]]
+            kept = np.nonzero(pre != post)[0]
+            connectivity, order = Connectivity.from_synapses(post[kept], pre[kept])
+            order = kept[order]
+        else:
+            connectivity, order = Connectivity.from_synapses(post, pre)
 
         def reorder(value: Any) -> Any:
             if isinstance(value, Distribution) or np.ndim(value) == 0:
                 return value
             array = np.asarray(value)
             return array[order] if array.shape == (count,) else value
-        if len(order) > 1 and np.any((np.diff(post[order]) == 0) & (np.diff(pre[order]) == 0)):
+        if connectivity.duplicate() is not None:
             raise StructureError(f"projection {self.name!r}: a view lists a neuron twice, so a (pre, post) pair "
                                  "would appear twice")
-        return post[order], pre[order], reorder(weights), reorder(delays)
+        return connectivity.post_per_synapse(), connectivity.pre_ranks, reorder(weights), reorder(delays)
 
     def _set_connectivity(self, post: np.ndarray, pre: np.ndarray, delay_steps: np.ndarray,
                           values: Optional[dict[str, np.ndarray]] = None) -> None:
@@ -398,8 +402,8 @@ class Projection(_AttributeAccess):
         if self.spec.event_driven:
             last = values.get("_last_event", np.full(count, LAST_SPIKE_NEVER, dtype=np.int64))
             state["_last_event"] = backend.asarray(np.asarray(last, dtype=np.int64))
-        prepared = {"projection": self, "state": state, "post": post, "pre": pre, "row_ptr": row_ptr, "delays": host_delays,
-                    "indexes": None}
+        prepared = {"projection": self, "state": state, "post": post, "pre": pre, "row_ptr": row_ptr,
+                    "delays": host_delays, "indexes": None}
         if indexes:
             prepared["indexes"] = self._indexes(state, post, pre, host_delays)
         return prepared
@@ -668,7 +672,7 @@ class Projection(_AttributeAccess):
 
     def _copy_targets(self) -> dict[str, Any]:
         """The live arrays :meth:`load_state_dict` copies into (and a save stages), by key."""
-        arrays = {attribute: self._state[attribute] for attribute in self.spec.attributes if attribute in self._state}
+        arrays = {name: self._state[name] for name in self.spec.attributes if name in self._state}
         if "_last_event" in self._state:
             arrays["_last_event"] = self._state["_last_event"]
         return arrays
