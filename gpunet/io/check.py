@@ -22,7 +22,8 @@ from types import SimpleNamespace
 import numpy as np
 
 from gpunet.errors import FormatError, GpunetError
-from gpunet.io.restore import (INTERNAL_INTEGERS, Checker, attribute_value, check_delays_ms, check_file_counters,
+from gpunet.io.problems import Problems
+from gpunet.io.restore import (INTERNAL_INTEGERS, attribute_value, check_delays_ms, check_file_counters,
                                check_history, check_per_item, check_synapse_arrays, connectivity_arrays,
                                split_spike_times)
 from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState
@@ -37,14 +38,14 @@ def _file_dtype(value: object) -> np.dtype:
     return array.dtype if array.dtype.kind in "biuf" else np.dtype(np.float64)
 
 
-def _check_values(checker: Checker, where: str, values: dict, count: int, shapes: tuple) -> None:
+def _check_values(checker: Problems, where: str, values: dict, count: int, shapes: tuple) -> None:
     for name, value in values.items():
         form = SimpleNamespace(is_global=np.ndim(value) == 0)  # a file's own form: scalars are globals
         attribute_value(checker, f"{where}, attribute {name!r}", form, value, count, shapes, _file_dtype(value))
 
 
-def _check_population(checker: Checker, pop: PopulationState) -> None:
-    where = f"{checker.source}: population {pop.name!r}"
+def _check_population(checker: Problems, pop: PopulationState) -> None:
+    where = f"population {pop.name!r}"
     size = int(pop.size)
     geometry = tuple(int(g) for g in pop.geometry) if pop.geometry else (size,)
     if int(np.prod(geometry)) != size or size < 0:
@@ -60,12 +61,12 @@ def _check_population(checker: Checker, pop: PopulationState) -> None:
         split_spike_times(checker, where, pop.internal, size)
 
 
-def _check_projection(checker: Checker, proj: ProjectionState, sizes: dict) -> None:
-    where = f"{checker.source}: projection {proj.name!r}"
-    arrays = connectivity_arrays(checker, where, proj)
-    if arrays is None:
+def _check_projection(checker: Problems, proj: ProjectionState, sizes: dict) -> None:
+    where = f"projection {proj.name!r}"
+    connectivity = connectivity_arrays(checker, where, proj)
+    if connectivity is None:
         return
-    synapses = check_synapse_arrays(checker, where, *arrays, sizes.get(proj.pre), sizes.get(proj.post))
+    synapses = check_synapse_arrays(checker, where, connectivity, sizes.get(proj.pre), sizes.get(proj.post))
     if synapses is None:
         return
     count = len(synapses[1])
@@ -78,7 +79,7 @@ def _check_projection(checker: Checker, proj: ProjectionState, sizes: dict) -> N
 
 def check_state(state: NetworkState, source: str = "") -> list[str]:
     """Problems found in ``state`` (an empty list when a load could accept it; see the module)."""
-    checker = Checker(source or "file", strict=False)
+    checker = Problems(source or "file")
     for pop in state.populations:
         _check_population(checker, pop)
     sizes = {pop.name: int(pop.size) for pop in state.populations}
@@ -86,9 +87,8 @@ def check_state(state: NetworkState, source: str = "") -> list[str]:
         _check_projection(checker, proj, sizes)
     check_file_counters(checker, state)
     if state.dt is not None and not (np.isfinite(state.dt) and state.dt > 0):
-        checker.error(f"{checker.source}: dt must be a finite number of ms > 0, found {state.dt}")
-    return [problem.split(": ", 1)[1] if problem.startswith(checker.source + ": ") else problem
-            for problem in checker.errors]
+        checker.error(f"dt must be a finite number of ms > 0, found {state.dt}")
+    return checker.errors
 
 
 def check_writable(state: NetworkState, path: object) -> None:

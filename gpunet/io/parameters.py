@@ -27,6 +27,7 @@ import sympy
 
 from gpunet.errors import FormatError, GpunetError, StructureError
 from gpunet.io.formats import params_json
+from gpunet.io.problems import Problems
 from gpunet.io.user_warnings import warn_at_caller
 from gpunet.io.atomic import PathLike
 
@@ -132,26 +133,6 @@ class _Assignment:
     is_global: bool
 
 
-class _Problems:
-    """Every error found while validating a file, raised together."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.found: list[tuple[type, str]] = []
-
-    def add(self, error_type: type, message: str) -> None:
-        self.found.append((error_type, message))
-
-    def raise_if_any(self) -> None:
-        if not self.found:
-            return
-        error_type = self.found[0][0]
-        if len(self.found) == 1:
-            raise error_type(f"{self.source}: {self.found[0][1]}")
-        lines = "\n".join(f"  - {message}" for _type, message in self.found)
-        raise error_type(f"{self.source}: {len(self.found)} problems, nothing was changed:\n{lines}")
-
-
 def _describe(value: Any) -> str:
     """How a JSON value looks in a message: ``null``, ``an array [1, 2]``, ``str 'x'``."""
     if value is None:
@@ -200,7 +181,7 @@ def _bound(expression: Optional[sympy.Expr], values: dict[str, Any]) -> Optional
     return float(evaluated)
 
 
-def _check_bounds(assignments: list[_Assignment], problems: _Problems) -> None:
+def _check_bounds(assignments: list[_Assignment], problems: Problems) -> None:
     by_object: dict[int, list[_Assignment]] = {}
     for assignment in assignments:
         by_object.setdefault(id(assignment.obj), []).append(assignment)
@@ -214,11 +195,11 @@ def _check_bounds(assignments: list[_Assignment], problems: _Problems) -> None:
             value = float(assignment.value)
             if (lower is not None and value < lower) or (upper is not None and value > upper):
                 limits = f"[{'-inf' if lower is None else lower}, {'inf' if upper is None else upper}]"
-                problems.add(FormatError, f"{assignment.kind} {obj.name!r}, parameter {assignment.name!r}: "
-                                          f"{assignment.value!r} is outside its declared range {limits}")
+                problems.error(f"{assignment.kind} {obj.name!r}, parameter {assignment.name!r}: "
+                               f"{assignment.value!r} is outside its declared range {limits}", FormatError)
 
 
-def _plan_object(obj: Any, kind: str, values: dict, global_only: bool, problems: _Problems,
+def _plan_object(obj: Any, kind: str, values: dict, global_only: bool, problems: Problems,
                  source: str) -> list[_Assignment]:
     planned = []
     attributes = obj.spec.attributes
@@ -232,38 +213,37 @@ def _plan_object(obj: Any, kind: str, values: dict, global_only: bool, problems:
                            UserWarning)
             continue
         if not attribute.is_parameter:
-            problems.add(StructureError, f"{where}: {name!r} is a variable of model {obj.spec.name!r}, not a "
-                                         f"parameter; a parameter file only sets parameters "
-                                         f"({', '.join(known) or 'none'})")
+            problems.error(f"{where}: {name!r} is a variable of model {obj.spec.name!r}, not a parameter; a "
+                           f"parameter file only sets parameters ({', '.join(known) or 'none'})")
             continue
         if not attribute.is_global and global_only:
-            problems.add(StructureError, f"{where}: {name!r} is local (one value per "
-                                         f"{'neuron' if kind == 'population' else 'synapse'}); pass "
-                                         "global_only=False to set it to this value everywhere")
+            problems.error(f"{where}: {name!r} is local (one value per "
+                           f"{'neuron' if kind == 'population' else 'synapse'}); pass "
+                           "global_only=False to set it to this value everywhere")
             continue
         value, reason = _coerce(raw, attribute.kind)
         if reason is not None:
-            problems.add(FormatError, f"{where}: {reason}")
+            problems.error(f"{where}: {reason}", FormatError)
             continue
         if not attribute.is_global and _is_unconnected_projection(obj):
-            problems.add(StructureError, f"{where}: projection {obj.name!r} is not connected yet, so its local "
-                                         f"{name!r} has no synapses to set; connect it first")
+            problems.error(f"{where}: projection {obj.name!r} is not connected yet, so its local "
+                           f"{name!r} has no synapses to set; connect it first")
             continue
         planned.append(_Assignment(obj, kind, name, value, attribute.is_global))
     return planned
 
 
-def _section(content: dict, key: str, problems: _Problems) -> dict:
+def _section(content: dict, key: str, problems: Problems) -> dict:
     value = content.get(key, {})
     if isinstance(value, dict):
         return value
-    problems.add(FormatError, f"{key!r} must be a JSON object {{...}}, found {_describe(value)}")
+    problems.error(f"{key!r} must be a JSON object {{...}}, found {_describe(value)}", FormatError)
     return {}
 
 
 def _plan(net: "Network", content: dict, global_only: bool, source: str) -> tuple[list[_Assignment], dict]:
     """Check the whole file against ``net``; return what to set and the ``network`` dict."""
-    problems = _Problems(source)
+    problems = Problems(source)
     unexpected = [key for key in content if key not in SECTIONS]
     if unexpected:
         warn_at_caller(f"{source}: unknown top-level key(s) {', '.join(map(repr, unexpected))} ignored; a "
@@ -282,14 +262,14 @@ def _plan(net: "Network", content: dict, global_only: bool, source: str) -> tupl
                 continue
             matched += 1
             if not isinstance(values, dict):
-                problems.add(FormatError, f"{kind} {name!r}: expected a JSON object of parameter values, "
-                                          f"found {_describe(values)}")
+                problems.error(f"{kind} {name!r}: expected a JSON object of parameter values, "
+                               f"found {_describe(values)}", FormatError)
                 continue
             planned.extend(_plan_object(obj, kind, values, global_only, problems, source))
     if unmatched and not matched:
-        problems.add(StructureError, f"no object of the file is in the network ({len(unmatched)} in the file, "
-                                     f"{len(net.populations) + len(net.projections)} in the network): is it the "
-                                     "wrong network? With a Network object, call net.load_parameters(...)")
+        problems.error(f"no object of the file is in the network ({len(unmatched)} in the file, "
+                       f"{len(net.populations) + len(net.projections)} in the network): is it the "
+                       "wrong network? With a Network object, call net.load_parameters(...)")
     elif unmatched:
         for message in unmatched:
             warn_at_caller(message, UserWarning)
@@ -299,7 +279,7 @@ def _plan(net: "Network", content: dict, global_only: bool, source: str) -> tupl
         warn_at_caller(f"{source}: gpunet has no constants; ignored {', '.join(map(repr, constants))}",
                        UserWarning)
     _check_bounds(planned, problems)
-    problems.raise_if_any()
+    problems.raise_if_any("nothing was changed")
     return planned, network_values
 
 

@@ -54,8 +54,9 @@ from typing import Any, Optional
 import numpy as np
 
 from gpunet.errors import GpunetError, StructureError
-from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState, ring_rows
-from gpunet.io.user_warnings import warn_at_caller
+from gpunet.io.connectivity import Connectivity
+from gpunet.io.problems import Problems
+from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState
 from gpunet.limits import MAX_LOAD_RING_BYTES, MAX_STEP, check_seed, check_step
 
 #: Allowed ranges of the internal integer arrays (inclusive).
@@ -80,41 +81,35 @@ class _Rebuild:
 
 
 @dataclass
-class _History:
-    population: Any
-    history: Any
-    spiked: Any
-
-
-@dataclass
 class RestorePlan:
-    """Everything a load will change, prepared: host arrays validated and cast, new device arrays allocated."""
+    """Everything a load will change, prepared: host arrays validated and cast, new device arrays allocated.
+
+    :meth:`objects` gives what :func:`apply_restore` hands to the network's ``load_state_dict``.
+    """
 
     assignments: list[tuple[Any, str, np.ndarray]] = field(default_factory=list)
-    histories: list[_History] = field(default_factory=list)
+    histories: list[tuple[Any, Any]] = field(default_factory=list)
     spike_times: list[tuple[Any, tuple]] = field(default_factory=list)
     rebuilds: list[_Rebuild] = field(default_factory=list)
     step: Optional[int] = None
     seed: Optional[int] = None
     file_histories: dict = field(default_factory=dict)
 
-
-class Checker:
-    """Collects every problem of a file first (errors, and what ``strict`` makes errors), to raise them at once."""
-
-    def __init__(self, source: str, strict: bool) -> None:
-        self.source, self.strict = source, strict
-        self.errors: list[str] = []
-        self.notes: list[str] = []
-
-    def error(self, message: str) -> None:
-        self.errors.append(message)
-
-    def tolerated(self, message: str) -> None:
-        (self.errors if self.strict else self.notes).append(message)
+    def objects(self) -> dict[Any, dict[str, Any]]:
+        """Object -> its state for ``load_state_dict`` (prepared objects, then host arrays to copy)."""
+        objects: dict[Any, dict[str, Any]] = {}
+        for rebuild in self.rebuilds:
+            objects.setdefault(rebuild.projection, {})["_connectivity"] = rebuild.prepared
+        for population, history in self.histories:
+            objects.setdefault(population, {})["_spike_history"] = history
+        for population, events in self.spike_times:
+            objects.setdefault(population, {})["_spike_times"] = events
+        for obj, name, value in self.assignments:
+            objects.setdefault(obj, {})[name] = value
+        return objects
 
 
-def _as_array(checker: Checker, where: str, value: Any) -> Optional[np.ndarray]:
+def _as_array(checker: Problems, where: str, value: Any) -> Optional[np.ndarray]:
     """``np.asarray(value)`` with object arrays of numbers unpacked; None (and an error) for anything else."""
     try:
         array = np.asarray(value)
@@ -132,7 +127,7 @@ def _as_array(checker: Checker, where: str, value: Any) -> Optional[np.ndarray]:
     return array
 
 
-def _cast(checker: Checker, where: str, value: Any, dtype: np.dtype,
+def _cast(checker: Problems, where: str, value: Any, dtype: np.dtype,
           bounds: Optional[tuple[int, int]] = None) -> Optional[np.ndarray]:
     """``value`` as a C-contiguous array of ``dtype``, or None after an error: no cast overflows or rounds.
 
@@ -183,7 +178,7 @@ def _all_equal(flat: np.ndarray) -> bool:
     return bool(np.all(same))
 
 
-def attribute_value(checker: Checker, where: str, attribute: Any, value: Any, count: int,
+def attribute_value(checker: Problems, where: str, attribute: Any, value: Any, count: int,
                      shapes: tuple, dtype: np.dtype) -> Optional[np.ndarray]:
     """The validated host value of one attribute (0-d for globals, (count,) for locals)."""
     array = _as_array(checker, where, value)
@@ -220,8 +215,8 @@ def _integer(value: Any) -> Optional[int]:
     return int(value)
 
 
-def _check_population(checker: Checker, plan: RestorePlan, population: Any, saved: PopulationState) -> None:
-    where = f"{checker.source}: population {population.name!r}"
+def _check_population(checker: Problems, plan: RestorePlan, population: Any, saved: PopulationState) -> None:
+    where = f"population {population.name!r}"
     size = _integer(saved.size)
     if size != population.size:
         checker.error(f"{where}: expected size {population.size}, found {saved.size!r}")
@@ -247,10 +242,11 @@ def _check_population(checker: Checker, plan: RestorePlan, population: Any, save
     for name in saved.values:
         if name not in population.spec.attributes:
             checker.tolerated(f"{where}: attribute {name!r} of the file does not exist in the network; skipped")
+    layout = population.state_layout()
     for key in INTERNAL_INTEGERS:
-        if key in saved.internal and key in population._state:
-            value = check_per_item(checker, f"{where}, {key}", saved.internal[key],
-                                   np.dtype(population._state[key].dtype), population.size, INTERNAL_INTEGERS[key])
+        if key in saved.internal and key in layout:
+            value = check_per_item(checker, f"{where}, {key}", saved.internal[key], layout[key][1],
+                                   population.size, INTERNAL_INTEGERS[key])
             if value is not None:
                 plan.assignments.append((population, key, value))
     history = saved.internal.get("_spike_history")
@@ -258,12 +254,12 @@ def _check_population(checker: Checker, plan: RestorePlan, population: Any, save
         history = check_history(checker, where, history, population.size)
         if history is not None:
             plan.file_histories[population] = history
-    if "_spike_times" in saved.internal and hasattr(population, "_prepare_spike_times"):
+    if "_spike_times" in saved.internal and hasattr(population, "prepare_spike_times"):
         times = split_spike_times(checker, where, saved.internal, population.size)
         if times is None:
             return
         try:
-            prepared = population._prepare_spike_times(times)
+            prepared = population.prepare_spike_times(times)
         except (ValueError, TypeError) as exc:
             checker.error(f"{where}, _spike_times: {exc}")
             return
@@ -271,7 +267,7 @@ def _check_population(checker: Checker, plan: RestorePlan, population: Any, save
 
 
 # -- checks a file alone decides (also run by ``gpunet verify`` through :mod:`gpunet.io.check`) ----------------
-def check_per_item(checker: Checker, where: str, value: Any, dtype: np.dtype, count: int,
+def check_per_item(checker: Problems, where: str, value: Any, dtype: np.dtype, count: int,
                    bounds: Optional[tuple[int, int]] = None) -> Optional[np.ndarray]:
     """gpunet's extra state of one value per neuron or synapse, cast to ``dtype``; None after an error."""
     cast = _cast(checker, where, value, dtype, bounds)
@@ -281,7 +277,7 @@ def check_per_item(checker: Checker, where: str, value: Any, dtype: np.dtype, co
     return cast
 
 
-def check_history(checker: Checker, where: str, history: Any, size: int) -> Optional[np.ndarray]:
+def check_history(checker: Problems, where: str, history: Any, size: int) -> Optional[np.ndarray]:
     """A saved spike history (rows by age) as booleans; None after an error."""
     history = _cast(checker, f"{where}, _spike_history", history, np.dtype(bool))
     if history is not None and (history.ndim != 2 or history.shape[1] != size):
@@ -290,7 +286,7 @@ def check_history(checker: Checker, where: str, history: Any, size: int) -> Opti
     return history
 
 
-def split_spike_times(checker: Checker, where: str, internal: dict, size: int) -> Optional[list]:
+def split_spike_times(checker: Problems, where: str, internal: dict, size: int) -> Optional[list]:
     """The saved spike times of a spike source, split per neuron; None after an error."""
     flat = _cast(checker, f"{where}, _spike_times", internal["_spike_times"], np.dtype(np.float64))
     if flat is None:
@@ -305,59 +301,44 @@ def split_spike_times(checker: Checker, where: str, internal: dict, size: int) -
     return np.split(flat, np.cumsum(counts)[:-1])
 
 
-def connectivity_arrays(checker: Checker, where: str, saved: ProjectionState):
-    """``(post_ranks, row_ptr, pre_ranks)`` of a saved projection when they are 1-D integer arrays, else None."""
+def connectivity_arrays(checker: Problems, where: str, saved: ProjectionState) -> Optional[Connectivity]:
+    """The connectivity of a saved projection when its arrays are 1-D integers with a matching row pointer.
+
+    None (and an error) otherwise.
+    """
     arrays = []
     for label in ("post_ranks", "row_ptr", "pre_ranks"):
         array = _as_array(checker, f"{where}, {label}", getattr(saved, label))
         if array is None:
             return None
-        if array.ndim != 1 or not (array.size == 0 or np.issubdtype(array.dtype, np.integer)):
-            checker.error(f"{where}: {label} must be a 1-D integer array, found {array.dtype} {array.shape}")
-            return None
         arrays.append(array)
-    return tuple(arrays)
+    connectivity = Connectivity(*arrays)
+    try:
+        connectivity.validate(rows_only=True)  # 1-D integers first: a float copy of the network's own is no match
+    except StructureError as exc:
+        checker.error(f"{where}: {exc}")
+        return None
+    return connectivity
 
 
-def check_synapse_arrays(checker: Checker, where: str, post_ranks: np.ndarray, row_ptr: np.ndarray,
-                         pre_ranks: np.ndarray, pre_size: Optional[int], post_size: Optional[int]):
-    """Compressed connectivity -> (post, pre, order) of every synapse, post-major; None after an error.
+def check_synapse_arrays(checker: Problems, where: str, connectivity: Connectivity, pre_size: Optional[int],
+                         post_size: Optional[int]):
+    """A saved connectivity -> (post, pre, order) of every synapse, post-major; None after an error.
 
     ``pre_size``/``post_size`` None: that population's bound is not checked
     (``gpunet verify`` of a file that does not hold it).
     """
-    # ranges first, then int64 casts that cannot wrap, then the order checks
-    if len(row_ptr) != len(post_ranks) + 1 or (len(row_ptr) and (
-            row_ptr[0] != 0 or row_ptr[-1] != len(pre_ranks) or row_ptr.min() < 0 or row_ptr.max() > len(pre_ranks))
-            ) or np.any(np.diff(row_ptr.astype(np.int64)) < 0):
-        checker.error(f"{where}: the row pointer does not match post_ranks ({len(post_ranks)} rows) and "
-                      f"pre_ranks ({len(pre_ranks)} synapses)")
+    try:
+        connectivity.validate(pre_size, post_size)
+    except StructureError as exc:
+        checker.error(f"{where}: {exc}")
         return None
-    if len(post_ranks) and (post_ranks.min() < 0 or (post_size is not None and post_ranks.max() >= post_size)):
-        checker.error(f"{where}: post ranks must lie in [0, {post_size}), found "
-                      f"[{post_ranks.min()}, {post_ranks.max()}]")
-        return None
-    if np.any(np.diff(post_ranks.astype(np.int64)) <= 0):
-        checker.error(f"{where}: post_ranks must be strictly ascending")
-        return None
-    if len(pre_ranks) and (pre_ranks.min() < 0 or (pre_size is not None and pre_ranks.max() >= pre_size)):
-        checker.error(f"{where}: pre ranks must lie in [0, {pre_size}), found "
-                      f"[{pre_ranks.min()}, {pre_ranks.max()}]")
-        return None
-    row_ptr = row_ptr.astype(np.int64)
-    post = np.repeat(post_ranks.astype(np.int64), np.diff(row_ptr))
-    pre = pre_ranks.astype(np.int64)
-    same_row = np.diff(post) == 0
-    if not np.any(same_row & (np.diff(pre) <= 0)):  # already post-major, no duplicate: the usual case
-        return post, pre, slice(None)
-    order = np.lexsort((pre, post))
-    if np.any((np.diff(post[order]) == 0) & (np.diff(pre[order]) == 0)):
-        checker.error(f"{where}: a (pre, post) pair appears twice")
-        return None
-    return post[order], pre[order], order
+    connectivity, order = connectivity.sorted()
+    return (connectivity.post_per_synapse(), connectivity.pre_ranks.astype(np.int64),
+            slice(None) if order is None else order)
 
 
-def check_delays_ms(checker: Checker, where: str, delays: Any, count: int) -> Optional[np.ndarray]:
+def check_delays_ms(checker: Problems, where: str, delays: Any, count: int) -> Optional[np.ndarray]:
     """Saved delays (float ms): one value or one per synapse, finite and non-negative; None after an error."""
     delays = _cast(checker, f"{where}, delays", delays, np.dtype(np.float64))
     if delays is None:
@@ -371,40 +352,39 @@ def check_delays_ms(checker: Checker, where: str, delays: Any, count: int) -> Op
     return delays
 
 
-def _is_own_connectivity(projection: Any, post_ranks: np.ndarray, row_ptr: np.ndarray, pre_ranks: np.ndarray) -> bool:
+def _is_own_connectivity(projection: Any, saved: Connectivity) -> bool:
     """Whether the saved synapses are the network's own (the usual restore), which are valid by construction."""
     if not projection.connected:
         return False
-    own_post, own_row_ptr, own_pre, _ = projection._compressed_connectivity()
-    return (np.array_equal(post_ranks, own_post) and np.array_equal(row_ptr, own_row_ptr)
-            and np.array_equal(pre_ranks, own_pre))
+    own = projection.frozen_state()
+    return (np.array_equal(saved.post_ranks, own["_post_ranks"]) and np.array_equal(saved.row_ptr, own["_row_ptr"])
+            and np.array_equal(saved.pre_ranks, own["_pre_ranks"]))
 
 
-def _check_connectivity(checker: Checker, where: str, projection: Any, saved: ProjectionState):
-    arrays = connectivity_arrays(checker, where, saved)
-    if arrays is None:
+def _check_connectivity(checker: Problems, where: str, projection: Any, saved: ProjectionState):
+    connectivity = connectivity_arrays(checker, where, saved)
+    if connectivity is None:
         return None
-    post_ranks, row_ptr, pre_ranks = arrays
-    if _is_own_connectivity(projection, post_ranks, row_ptr, pre_ranks):
-        return projection._host_post, projection._host_pre, slice(None)
-    return check_synapse_arrays(checker, where, post_ranks, row_ptr, pre_ranks, projection.pre.size,
-                                projection.post.size)
+    if _is_own_connectivity(projection, connectivity):
+        own_post, own_pre, _ = projection.synapse_arrays()
+        return own_post, own_pre, slice(None)
+    return check_synapse_arrays(checker, where, connectivity, projection.pre.size, projection.post.size)
 
 
-def _delay_steps(checker: Checker, where: str, projection: Any, delays: np.ndarray, order: Any,
+def _delay_steps(checker: Problems, where: str, projection: Any, delays: np.ndarray, order: Any,
                  count: int) -> Optional[np.ndarray]:
     """The saved delays (ms, checked by :func:`check_delays_ms`) as steps per synapse, or None after an error."""
     try:
         # a uniform delay is converted once, then broadcast
-        steps = projection._delay_steps(delays.reshape(-1)[order] if delays.ndim else delays.reshape(1))
+        steps = projection.delays_in_steps(delays.reshape(-1)[order] if delays.ndim else delays.reshape(1))
     except StructureError as exc:
         checker.error(f"{where}: {str(exc).removeprefix(f'projection {projection.name!r}: ')}")
         return None
     return np.broadcast_to(steps, (count,)) if delays.ndim == 0 else steps
 
 
-def _check_projection(checker: Checker, plan: RestorePlan, projection: Any, saved: ProjectionState) -> None:
-    where = f"{checker.source}: projection {projection.name!r}"
+def _check_projection(checker: Problems, plan: RestorePlan, projection: Any, saved: ProjectionState) -> None:
+    where = f"projection {projection.name!r}"
     for role, expected in (("pre", projection.pre.name), ("post", projection.post.name)):
         found = getattr(saved, role)
         if found and found != expected:
@@ -423,9 +403,9 @@ def _check_projection(checker: Checker, plan: RestorePlan, projection: Any, save
     delays = check_delays_ms(checker, where, saved.delays, count)
     if delays is None:
         return
-    own_synapses = post is projection._host_post and pre is projection._host_pre
-    if own_synapses and np.array_equal(delays, projection._compressed_connectivity()[3]):
-        steps = projection._host_delays  # the network's own delays, saved as gpunet writes them
+    own_post, own_pre, own_steps = projection.synapse_arrays()
+    if post is own_post and pre is own_pre and np.array_equal(delays, projection.frozen_state()["_delays"]):
+        steps = own_steps  # the network's own delays, saved as gpunet writes them
     else:
         steps = _delay_steps(checker, where, projection, delays, order, count)
         if steps is None:
@@ -443,23 +423,24 @@ def _check_projection(checker: Checker, plan: RestorePlan, projection: Any, save
     for name in saved.values:
         if name not in projection.spec.attributes:
             checker.tolerated(f"{where}: attribute {name!r} of the file does not exist in the network; skipped")
-    if "_last_event" in saved.internal and "_last_event" in projection._state:
+    if "_last_event" in saved.internal and "_last_event" in projection.state_layout():
         last = check_per_item(checker, f"{where}, _last_event", saved.internal["_last_event"], np.dtype(np.int64),
                               count, _STAMP_RANGE)
         if last is not None:
             values["_last_event"] = last[order]
     same = (projection.connected and count == projection.nb_synapses
-            and (post is projection._host_post or np.array_equal(post, projection._host_post))
-            and (pre is projection._host_pre or np.array_equal(pre, projection._host_pre))
-            and (steps is projection._host_delays or np.array_equal(steps, projection._host_delays)))
+            and (post is own_post or np.array_equal(post, own_post))
+            and (pre is own_pre or np.array_equal(pre, own_pre))
+            and (steps is own_steps or np.array_equal(steps, own_steps)))
     if same:
         for name, value in values.items():
             plan.assignments.append((projection, name, value))
         return
     kept = {}
+    live = projection.state_dict()
     for name, attribute in projection.spec.attributes.items():
         if name not in values and attribute.is_global:
-            kept[name] = projection.network.backend.to_host(projection._state[name])
+            kept[name] = projection.network.backend.to_host(live[name])
         elif name not in values and name == "w":
             checker.error(f"{where}: the connectivity differs from the network's, so the file must hold 'w'")
     plan.rebuilds.append(_Rebuild(projection, post, pre, steps, {**kept, **values}))
@@ -473,7 +454,7 @@ def plan_restore(network: Any, state: NetworkState, source: str, populations: An
     network's objects to restore; ``whole_network`` restores the step counter
     and seed and reports objects that only one side has.
     """
-    checker = Checker(source, strict)
+    checker = Problems(source, strict)
     plan = RestorePlan()
     selected_populations = network.populations if populations is True else list(populations or [])
     selected_projections = network.projections if projections is True else list(projections or [])
@@ -485,7 +466,7 @@ def plan_restore(network: Any, state: NetworkState, source: str, populations: An
             target = (selected_populations or selected_projections)[0]
             saved = files[0]
             if saved.name != target.name:
-                checker.tolerated(f"{source}: the file holds {saved.name!r}, loaded into {target.name!r}")
+                checker.tolerated(f"the file holds {saved.name!r}, loaded into {target.name!r}")
             (_check_population if selected_populations else _check_projection)(checker, plan, target, saved)
             _finish(checker)
             _prepare(network, plan, source)
@@ -498,15 +479,15 @@ def plan_restore(network: Any, state: NetworkState, source: str, populations: An
             if saved is not None:
                 check(checker, plan, obj, saved)
             elif find_other(obj.name) is not None:
-                checker.error(f"{source}: {obj.name!r} is a {other} in the file but a {kind} in the network")
+                checker.error(f"{obj.name!r} is a {other} in the file but a {kind} in the network")
             else:
-                checker.tolerated(f"{source}: {kind} {obj.name!r} is not in the file; it keeps its values")
+                checker.tolerated(f"{kind} {obj.name!r} is not in the file; it keeps its values")
     if whole_network:
         names = {p.name for p in network.populations} | {p.name for p in network.projections}
         in_file = ({p.name for p in state.populations} if populations else set()) | \
                   ({p.name for p in state.projections} if projections else set())
         if in_file and not in_file & names:
-            checker.error(f"{source}: no object of the file is in the network (file: "
+            checker.error(f"no object of the file is in the network (file: "
                           f"{', '.join(sorted(in_file)[:6])}{'...' if len(in_file) > 6 else ''}; network: "
                           f"{', '.join(sorted(names)[:6]) or 'no object'}): is it the wrong network? With a "
                           "Network object, call net.load(...) / net.load_latest(...)")
@@ -514,14 +495,14 @@ def plan_restore(network: Any, state: NetworkState, source: str, populations: An
                                             (projections, "projection", state.projections)):
             for saved in saved_objects if wanted else []:
                 if saved.name not in names:
-                    checker.tolerated(f"{source}: {kind} {saved.name!r} of the file is not in the network; skipped")
+                    checker.tolerated(f"{kind} {saved.name!r} of the file is not in the network; skipped")
         _check_counters(checker, plan, network, state)
     _finish(checker)
     _prepare(network, plan, source)
     return plan
 
 
-def check_file_counters(checker: Checker, state: NetworkState) -> tuple[Optional[int], Optional[int]]:
+def check_file_counters(checker: Problems, state: NetworkState) -> tuple[Optional[int], Optional[int]]:
     """The step counter and the seed of a file as ints in their ranges; None where absent or wrong."""
     counters = []
     for value, check in ((state.step, check_step), (state.seed, check_seed)):
@@ -529,19 +510,18 @@ def check_file_counters(checker: Checker, state: NetworkState) -> tuple[Optional
             counters.append(None if value is None else check(_integer(value) if _integer(value) is not None
                                                               else value))
         except GpunetError as exc:
-            checker.error(f"{checker.source}: {exc}")
+            checker.error(str(exc))
             counters.append(None)
     return counters[0], counters[1]
 
 
-def _check_counters(checker: Checker, plan: RestorePlan, network: Any, state: NetworkState) -> None:
+def _check_counters(checker: Problems, plan: RestorePlan, network: Any, state: NetworkState) -> None:
     """dt, the step counter and the seed of a whole-network file."""
-    source = checker.source
     if state.dt is not None:
         dt = state.dt.item() if isinstance(state.dt, np.ndarray) and state.dt.ndim == 0 else state.dt
         if isinstance(dt, (bool, np.bool_)) or not isinstance(dt, numbers.Real) \
                 or not abs(dt - network.dt) <= 1e-12 * max(1.0, network.dt):
-            checker.error(f"{source}: the file was saved with dt = {state.dt!r} ms, the network uses "
+            checker.error(f"the file was saved with dt = {state.dt!r} ms, the network uses "
                           f"dt = {network.dt} ms")
     plan.step, plan.seed = check_file_counters(checker, state)
 
@@ -552,16 +532,17 @@ def _prepare(network: Any, plan: RestorePlan, source: str) -> None:
     Also checks the invariant :func:`apply_restore` relies on: every value to
     copy has exactly the shape and dtype of the network's array it goes into.
     """
+    layouts = {}
     for obj, name, value in plan.assignments:
-        target = obj._state[name]
-        if tuple(value.shape) != tuple(target.shape) or value.dtype != target.dtype:
+        shape, dtype = layouts.setdefault(obj, obj.state_layout())[name]
+        if tuple(value.shape) != shape or value.dtype != dtype:
             raise StructureError(f"{source}: {obj.name!r}, {name!r}: prepared {value.dtype} {value.shape} for an "
-                                 f"array of {target.dtype} {tuple(target.shape)}; nothing was loaded")
+                                 f"array of {dtype} {shape}; nothing was loaded")
     try:
         with network.backend.activate():
             for rebuild in plan.rebuilds:
-                rebuild.prepared = rebuild.projection._prepare_connectivity(rebuild.post, rebuild.pre,
-                                                                            rebuild.delay_steps, rebuild.values)
+                rebuild.prepared = rebuild.projection.prepare_connectivity(rebuild.post, rebuild.pre,
+                                                                           rebuild.delay_steps, rebuild.values)
             _prepare_histories(network, plan, source)
     except MemoryError as exc:  # also CuPy's OutOfMemoryError
         raise StructureError(f"{source}: not enough memory to load this file into the network "
@@ -571,18 +552,13 @@ def _prepare(network: Any, plan: RestorePlan, source: str) -> None:
 def _prepare_histories(network: Any, plan: RestorePlan, source: str) -> None:
     """The new spike ring buffers: the file's history, or the current one grown for longer delays.
 
-    A ring buffer holds ``depth x size`` booleans; row ``(step - 1 - k) % depth``
-    holds the spikes of ``k + 1`` steps ago.
+    A ring buffer holds ``depth x size`` booleans (see ``Population.prepare_spike_history``).
     """
-    backend = network.backend
     rebuilt = {rebuild.projection: int(rebuild.delay_steps.max()) if len(rebuild.delay_steps) else 1
                for rebuild in plan.rebuilds}
     step = plan.step if plan.step is not None else network.get_current_step()
-    current_step = network.get_current_step()
     for population in network.populations:
-        history = population._history
-        # an uncompiled network gets a ring buffer of this depth from compile(), all False
-        depth = history.shape[0] if history is not None else max(network._max_delay_of(population), 1)
+        depth = population.spike_history_depth
         needed = max([rebuilt.get(p, p.max_delay) for p in network.projections if p.pre is population] + [1])
         loaded = plan.file_histories.get(population)
         if loaded is None and needed <= depth:
@@ -591,28 +567,12 @@ def _prepare_histories(network: Any, plan: RestorePlan, source: str) -> None:
             raise StructureError(f"{source}: population {population.name!r}: the file's delays of {needed} steps "
                                  f"need a spike ring buffer of {needed * population.size} bytes, more than a load "
                                  f"may allocate ({MAX_LOAD_RING_BYTES} bytes); nothing was loaded")
-        final_depth = max(depth, needed)
-        if loaded is None:
-            if history is None:
-                loaded = np.zeros((0, population.size), dtype=bool)
-            else:
-                loaded = backend.to_host(history)[ring_rows(current_step, depth)]
-        layout = np.zeros((final_depth, population.size), dtype=bool)
-        rows = min(final_depth, loaded.shape[0])
-        spiked = None
-        if rows:
-            layout[ring_rows(step, final_depth, rows)] = loaded[:rows]
-            spiked = backend.asarray(np.ascontiguousarray(loaded[0]))
-        plan.histories.append(_History(population, backend.asarray(layout), spiked))
+        plan.histories.append((population, population.prepare_spike_history(loaded, step, max(depth, needed))))
 
 
-def _finish(checker: Checker) -> None:
-    if checker.errors:
-        count = len(checker.errors)
-        raise StructureError(f"{count} problem{'s' if count > 1 else ''} found, nothing was loaded:\n  - "
-                             + "\n  - ".join(checker.errors))
-    for note in checker.notes:
-        warn_at_caller(note, LoadWarning)
+def _finish(checker: Problems) -> None:
+    checker.raise_if_any("nothing was loaded")
+    checker.warn_notes(LoadWarning)
 
 
 def apply_restore(network: Any, plan: RestorePlan) -> None:
@@ -622,24 +582,7 @@ def apply_restore(network: Any, plan: RestorePlan) -> None:
     plan: the prepared arrays have the shapes and dtypes of the arrays they
     replace or are copied into.
     """
-    if not network.compiled:
-        network.compile()  # depends on the models only, not on the file
-    backend = network.backend
-    with backend.activate():
-        for rebuild in plan.rebuilds:
-            rebuild.projection._install_connectivity(rebuild.prepared)
-        for prepared in plan.histories:
-            prepared.population._history = prepared.history
-            if prepared.spiked is not None:
-                prepared.population._spiked = prepared.spiked
-        backend.assign_many([obj._state[name] for obj, name, _ in plan.assignments],
-                            [value for _, _, value in plan.assignments])
-        for population, events in plan.spike_times:
-            population._install_spike_times(events)
-        if plan.step is not None:
-            network._step = plan.step
-        if plan.seed is not None and plan.seed != network.seed:
-            network.reseed(plan.seed)
+    network.load_state_dict(plan.objects(), step=plan.step, seed=plan.seed)
 
 
 def restore_state(network: Any, state: NetworkState, source: str, populations: Any = True,

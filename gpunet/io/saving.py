@@ -352,12 +352,18 @@ class Saver:
         return self.pool.nbytes if self.pool is not None else 0
 
 
+#: Each network's Saver, kept here rather than on the network (io writes no attribute of a network object);
+#: a Saver refers to its network weakly, so an entry goes with its network.
+_savers: "weakref.WeakKeyDictionary[Any, Saver]" = weakref.WeakKeyDictionary()
+_savers_guard = threading.Lock()
+
+
 def saver_of(network: Any) -> Saver:
     """The network's Saver (created on first use)."""
-    saver = getattr(network, "_saver", None)
-    if saver is None:
-        saver = Saver(network)
-        network._saver = saver
+    with _savers_guard:
+        saver = _savers.get(network)
+        if saver is None:
+            saver = _savers[network] = Saver(network)
     return saver
 
 

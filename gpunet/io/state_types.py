@@ -26,6 +26,8 @@ from typing import Optional
 
 import numpy as np
 
+from gpunet.io.connectivity import Connectivity
+
 
 @dataclass
 class PopulationState:
@@ -71,9 +73,14 @@ class ProjectionState:
     def attributes(self) -> list[str]:
         return list(self.parameters) + [v for v in self.variables if v not in self.parameters]
 
+    @property
+    def connectivity(self) -> Connectivity:
+        """``post_ranks``, ``row_ptr`` and ``pre_ranks`` as one :class:`~gpunet.io.connectivity.Connectivity`."""
+        return Connectivity(self.post_ranks, self.row_ptr, self.pre_ranks)
+
     def post_per_synapse(self) -> np.ndarray:
         """The post rank of every synapse (post-major order)."""
-        return np.repeat(np.asarray(self.post_ranks, dtype=np.int64), np.diff(self.row_ptr))
+        return self.connectivity.post_per_synapse()
 
 
 @dataclass
@@ -100,13 +107,25 @@ class NetworkState:
         return next((p for p in self.projections if p.name == name), None)
 
 
+def ring_row(step, depth: int):
+    """The row of a spike ring buffer of ``depth`` rows that holds the spikes of ``step`` (an int or an array).
+
+    The one place the ring's layout is written: populations push and read their spikes with it, saves and
+    loads turn the ring into rows by age with :func:`ring_rows`.
+
+    >>> ring_row(7, 3)
+    1
+    """
+    return step % depth
+
+
 def ring_rows(step: int, depth: int, count: Optional[int] = None) -> np.ndarray:
     """Rows of a spike ring buffer of ``depth`` rows holding the spikes of steps ``step - 1``, ``step - 2``, ...
 
     Row ``k`` of a saved ``_spike_history`` (spikes of step ``step - 1 - k``) lives in ring row
-    ``(step - 1 - k) % depth``; ``count`` rows (default ``depth``).
+    ``ring_row(step - 1 - k, depth)``; ``count`` rows (default ``depth``).
 
     >>> ring_rows(5, 3).tolist()
     [1, 0, 2]
     """
-    return (step - 1 - np.arange(depth if count is None else count, dtype=np.int64)) % depth
+    return ring_row(step - 1 - np.arange(depth if count is None else count, dtype=np.int64), depth)

@@ -13,6 +13,7 @@ import numpy as np
 import scipy.sparse
 
 from gpunet.errors import StructureError
+from gpunet.io.connectivity import Connectivity
 from gpunet.network.distributions import Distribution
 
 
@@ -100,10 +101,8 @@ def fixed_number_post(number: int, n_pre: int, n_post: int, same: bool, allow_se
             candidates = generator.choice(n_post, number, replace=False)
         posts.append(candidates)
         pres.append(np.full(number, pre, dtype=np.int64))
-    post = np.concatenate(posts).astype(np.int64)
-    pre = np.concatenate(pres).astype(np.int64)
-    order = np.lexsort((pre, post))
-    return post[order], pre[order]
+    connectivity, _ = Connectivity.from_synapses(np.concatenate(posts), np.concatenate(pres))
+    return connectivity.post_per_synapse(), connectivity.pre_ranks
 
 
 def _is_synapse(value: Any) -> bool:
@@ -204,11 +203,10 @@ def from_list(synapses: Any, n_pre: int, n_post: int):
                                  f"the {role}-synaptic population (size {size})")
     weights = np.array([r[2] for r in rows], dtype=np.float64)
     delays = np.array([r[3] for r in rows], dtype=np.float64) if len(rows[0]) == 4 else None
-    order = np.lexsort((pre, post))
-    post, pre, weights = post[order], pre[order], weights[order]
+    connectivity, order = Connectivity.from_synapses(post, pre)
+    post, pre, weights = connectivity.post_per_synapse(), connectivity.pre_ranks, weights[order]
     delays = delays[order] if delays is not None else None
-    duplicate = (np.diff(post) == 0) & (np.diff(pre) == 0)
-    if duplicate.any():
-        k = int(np.argmax(duplicate))
+    k = connectivity.duplicate()
+    if k is not None:
         raise StructureError(f"from_list: synapse (pre {pre[k]}, post {post[k]}) is listed twice")
     return post, pre, weights, delays

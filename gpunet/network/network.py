@@ -22,13 +22,13 @@ import logging
 import secrets
 import time as _clock
 from pathlib import Path
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
 from gpunet.backend import get_backend
 from gpunet.errors import GpunetError, StructureError
-from gpunet.limits import check_name, check_seed
+from gpunet.limits import check_name, check_seed, check_step
 from gpunet.network import default
 from gpunet.network.population import LAST_SPIKE_NEVER
 from gpunet.network.progress import ProgressBar
@@ -536,6 +536,68 @@ class Network:
                 for monitor in self.monitors:
                     monitor.reset()
         self._step = 0
+
+    # -- state protocol: loading -------------------------------------------------
+    def load_state_dict(self, objects: Mapping[Any, Mapping[str, Any]], step: Optional[int] = None,
+                        seed: Optional[int] = None) -> None:
+        """Load prepared states into populations and projections of this network, then its step and seed.
+
+        Compiles an uncompiled network first, installs every prepared object
+        (connectivity, spike ring, spike times), copies every array in one
+        batched host-to-device pass, then sets the step counter and reseeds
+        the random streams (the counter-based streams resume where the run
+        that saved ``seed`` at ``step`` was).
+
+        Parameters
+        ----------
+        objects : mapping
+            Population or projection of this network -> the state it takes
+            (see :meth:`Population.load_state_dict`,
+            :meth:`Projection.load_state_dict`).
+        step : int, optional
+            The new step counter, in ``[0, 2**53]``.
+        seed : int, optional
+            The new seed (see :meth:`reseed`).
+
+        Raises
+        ------
+        StructureError
+            Before anything changes: an object of another network, an unknown
+            key, an array of another shape or dtype, a step or seed out of range.
+        """
+        states = list(objects.items())
+        for obj, state in states:
+            if getattr(obj, "network", None) is not self:
+                raise StructureError(f"load_state_dict: {getattr(obj, 'name', obj)!r} is not an object of this "
+                                     "network")
+            obj._check_loadable(state)
+            prepared = state.get("_connectivity")
+            if prepared is not None and len(prepared["delays"]):
+                ring = objects.get(obj.pre, {}).get("_spike_history")
+                depth = ring.ring.shape[0] if ring is not None else obj.pre.spike_history_depth
+                if int(prepared["delays"].max()) > depth:
+                    raise StructureError(f"load_state_dict: projection {obj.name!r} gets delays of "
+                                         f"{int(prepared['delays'].max())} steps, so population {obj.pre.name!r} "
+                                         f"needs a deeper spike ring than its {depth} rows: load one from its "
+                                         "prepare_spike_history() with it")
+        step = None if step is None else check_step(step)
+        seed = None if seed is None else check_seed(seed)
+        if not self.compiled:
+            self.compile()  # depends on the models only, not on the states
+        with self.backend.activate():
+            for obj, state in states:
+                obj._swap_in(state)
+            targets, values = [], []
+            for obj, state in states:
+                for key, target in obj._copy_targets().items():
+                    if key in state:
+                        targets.append(target)
+                        values.append(state[key])
+            self.backend.assign_many(targets, values)
+        if step is not None:
+            self._step = step
+        if seed is not None and seed != self.seed:
+            self.reseed(seed)
 
     # -- persistence (implemented in gpunet.io) -----------------------------------
     def save_parameters(self, filename: str) -> None:

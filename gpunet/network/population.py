@@ -1,7 +1,8 @@
 """Populations of neurons: state on the device, attribute access like ANNarchy's."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import sympy
@@ -13,7 +14,7 @@ from gpunet.errors import ModelError, StructureError
 from gpunet.model.builtin_neurons import PoissonNeuron, SpikeSourceNeuron
 from gpunet.model.expressions import ExpressionError, ExpressionParser
 from gpunet.network import default, rng
-from gpunet.io.state_types import ring_rows
+from gpunet.io.state_types import ring_row, ring_rows
 from gpunet.limits import MAX_STEP
 from gpunet.network.runners import (POPULATION_PHASES, ArrayPopulationRunner, PopulationArrays, PopulationRunner,
                                     check_runner)
@@ -54,6 +55,19 @@ def _parse_stop_condition(condition: Optional[str], spec: Any, name: Optional[st
                          "attributes")
     printer = NumpyPrinter({n: f"S[{n!r}]" for n in spec.attributes})
     return compile(printer.doprint(expr), "<stop_condition>", "eval"), flag == "any"
+
+
+@dataclass(frozen=True)
+class SpikeHistory:
+    """A spike ring buffer made by :meth:`Population.prepare_spike_history`, for ``load_state_dict``.
+
+    ``ring`` (device booleans, ``depth x size``) replaces the population's ring; ``spiked`` (the spikes of
+    the last step, or None to keep the current ones) its spike mask.
+    """
+
+    population: Any
+    ring: Any
+    spiked: Any
 
 
 class _AttributeAccess:
@@ -281,16 +295,125 @@ class Population(_AttributeAccess):
         ``step - 1 - k``; a gather on the device).  They change as the network
         runs: a save copies them before it returns.
         """
+        arrays = self._copy_targets()
+        if self.spiking and self._history is not None:
+            arrays["_spike_history"] = self._history_by_age(step)
+        return arrays
+
+    def _copy_targets(self) -> dict[str, Any]:
+        """The live arrays :meth:`load_state_dict` copies into (and a save stages), by key."""
         arrays = {attribute: self._state[attribute] for attribute in self.spec.attributes}
         arrays.update((key, self._state[key]) for key in ("_last_spike", "_refractory") if key in self._state)
-        if self.spiking and self._history is not None:
-            depth = self._history.shape[0]
-            arrays["_spike_history"] = self._history[self.network.backend.xp.asarray(ring_rows(step, depth))]
         return arrays
+
+    def _history_by_age(self, step: int) -> Any:
+        """The ring's rows by age at ``step`` (row ``k``: the spikes of step ``step - 1 - k``), a device gather."""
+        depth = self._history.shape[0]
+        return self._history[self.network.backend.xp.asarray(ring_rows(step, depth))]
 
     def frozen_state(self) -> dict[str, np.ndarray]:
         """Host arrays a save holds that the network never modifies in place (none for most populations)."""
         return {}
+
+    def state_layout(self) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+        """Shape and dtype of every array :meth:`load_state_dict` copies into, by key.
+
+        Every attribute (``(size,)``; ``()`` for a global), then ``_last_spike``
+        and ``_refractory`` where the model has them.
+        """
+        return {key: (tuple(array.shape), np.dtype(array.dtype)) for key, array in self._copy_targets().items()}
+
+    @property
+    def spike_history_depth(self) -> int:
+        """Rows of the spike ring buffer (the longest delay from here, in steps, at least 1).
+
+        Before :meth:`Network.compile`: the depth compile will allocate.
+        """
+        if self._history is not None:
+            return int(self._history.shape[0])
+        return max(self.network._max_delay_of(self), 1)
+
+    def prepare_spike_history(self, history: Optional[np.ndarray], step: int, depth: int) -> SpikeHistory:
+        """A new spike ring buffer of ``depth`` rows at ``step``, for :meth:`load_state_dict`; changes nothing.
+
+        Parameters
+        ----------
+        history : numpy.ndarray or None
+            Host booleans ``(rows, size)`` by age, as :meth:`state_dict` gives
+            them: row ``k`` holds the spikes of step ``step - 1 - k``.  Rows
+            beyond ``depth`` are dropped, missing ones hold no spike.  None:
+            the population's current spikes, kept at their ages.
+        step : int
+            The step the network will be at once the ring is installed.
+        depth : int
+            At least :attr:`spike_history_depth`.
+
+        Raises
+        ------
+        ValueError
+            For a history of another shape or type, or a depth below the current one.
+        """
+        backend = self.network.backend
+        if int(depth) < self.spike_history_depth:
+            raise ValueError(f"population {self.name!r}: a spike ring of {depth} rows is shorter than the "
+                             f"{self.spike_history_depth} its delays need")
+        if history is None:
+            history = (np.zeros((0, self.size), dtype=bool) if self._history is None
+                       else backend.to_host(self._history_by_age(self.network.get_current_step())))
+        history = np.asarray(history)
+        if history.dtype != np.bool_ or history.ndim != 2 or history.shape[1] != self.size:
+            raise ValueError(f"population {self.name!r}: a spike history is booleans of shape (rows, "
+                             f"{self.size}), got {history.dtype} {history.shape}")
+        depth = int(depth)
+        layout = np.zeros((depth, self.size), dtype=bool)
+        rows = min(depth, history.shape[0])
+        spiked = None
+        with backend.activate():
+            if rows:
+                layout[ring_rows(step, depth, rows)] = history[:rows]
+                spiked = backend.asarray(np.ascontiguousarray(history[0]))
+            return SpikeHistory(self, backend.asarray(layout), spiked)
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Load ``state`` into this population; compiles an uncompiled network first.
+
+        Parameters
+        ----------
+        state : mapping
+            Keys of :meth:`state_layout` with host arrays of exactly that
+            shape and dtype (copied in), ``_spike_history`` with a
+            :meth:`prepare_spike_history` result, and for a
+            :class:`SpikeSourceArray` ``_spike_times`` with a
+            :meth:`SpikeSourceArray.prepare_spike_times` result (swapped in).
+
+        Raises
+        ------
+        StructureError
+            Before anything changes: an unknown key, or an array of another
+            shape or dtype.  See :meth:`Network.load_state_dict`.
+        """
+        self.network.load_state_dict({self: state})
+
+    def _check_loadable(self, state: Mapping[str, Any]) -> None:
+        """Raise StructureError when :meth:`_swap_in` / the copies of ``state`` could not apply as they are."""
+        layout = self.state_layout()
+        for key, value in state.items():
+            if key == "_spike_history":
+                if not isinstance(value, SpikeHistory) or value.population is not self:
+                    raise StructureError(f"population {self.name!r}: _spike_history must come from its "
+                                         "prepare_spike_history()")
+            elif key == "_spike_times" and hasattr(self, "prepare_spike_times"):
+                continue
+            else:
+                _check_copy(self.name, layout, key, value)
+
+    def _swap_in(self, state: Mapping[str, Any]) -> None:
+        """Install the prepared objects of ``state`` (assignments only)."""
+        history = state.get("_spike_history")
+        if history is not None:
+            self._history = history.ring
+            if history.spiked is not None:
+                self._spiked = history.spiked
 
     def save(self, filename: str, **options: Any):
         """Save this population's state alone (format by suffix, see :func:`gpunet.save`)."""
@@ -449,11 +572,22 @@ class Population(_AttributeAccess):
 
     def _push_spikes(self, step: int) -> None:
         if self.spiking:
-            self._history[step % self._history.shape[0]] = self._spiked
+            self._history[ring_row(step, self._history.shape[0])] = self._spiked
 
     def _delayed_spikes(self, step: int, delay: int) -> Any:
         """Mask of the neurons that spiked ``delay`` steps before ``step``."""
-        return self._history[(step - delay) % self._history.shape[0]]
+        return self._history[ring_row(step - delay, self._history.shape[0])]
+
+
+def _check_copy(owner: str, layout: dict, key: str, value: Any) -> None:
+    """Raise StructureError unless ``value`` is a host array of the exact shape and dtype ``layout`` gives ``key``."""
+    if key not in layout:
+        raise StructureError(f"{owner!r}: no array {key!r} to load into; it has {', '.join(layout)}")
+    shape, dtype = layout[key]
+    if not isinstance(value, np.ndarray) or value.shape != shape or value.dtype != dtype:
+        found = f"{value.dtype} {value.shape}" if isinstance(value, np.ndarray) else type(value).__name__
+        raise StructureError(f"{owner!r}, {key!r}: expected a host array of {dtype} {shape}, found {found}; "
+                             "nothing was loaded")
 
 
 class PopulationView(_AttributeAccess):
@@ -529,10 +663,19 @@ class SpikeSourceArray(Population):
         return SpikeSourceArray(self.spike_times, name=name, network=network)
 
     def _set_spike_times(self, times: Sequence[Sequence[float]]) -> None:
-        self._install_spike_times(self._prepare_spike_times(times))
+        self._install_spike_times(self.prepare_spike_times(times))
 
-    def _prepare_spike_times(self, times: Sequence[Sequence[float]]) -> tuple:
-        """Validated event arrays of ``times`` (ValueError naming the neuron), without changing anything."""
+    def prepare_spike_times(self, times: Sequence[Sequence[float]]) -> tuple:
+        """The events of ``times`` (one list of ms per neuron) for ``load_state_dict``'s ``_spike_times``.
+
+        Changes nothing.
+
+        Raises
+        ------
+        ValueError
+            Naming the neuron, for a wrong number of lists or negative,
+            non-finite or too late times.
+        """
         if len(times) != self.size:
             raise ValueError(f"{self.name}.spike_times: expected {self.size} lists of times, got {len(times)}")
         steps, ranks = [], []
@@ -556,6 +699,11 @@ class SpikeSourceArray(Population):
         object.__setattr__(self, "_event_steps", event_steps)
         object.__setattr__(self, "_event_ranks", event_ranks)
         object.__setattr__(self, "_times", times)
+
+    def _swap_in(self, state: Mapping[str, Any]) -> None:
+        super()._swap_in(state)
+        if "_spike_times" in state:
+            self._install_spike_times(state["_spike_times"])
 
     def frozen_state(self) -> dict[str, np.ndarray]:
         """The spike times (ms) of every neuron, flat, and how many belong to each (fresh host arrays)."""

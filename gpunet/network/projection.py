@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 import numpy as np
 import sympy
@@ -20,10 +20,12 @@ from gpunet.codegen.numpy.generator import (compile_function, synapse_continuous
                                           synapse_psp_source)
 from gpunet.errors import ModelError, StructureError
 from gpunet.model.builtin_synapses import DefaultRate, DefaultSpiking
+from gpunet.io.connectivity import Connectivity
 from gpunet.network import connectors
 from gpunet.network.distributions import Distribution
 from gpunet.limits import MAX_DELAY_STEPS
-from gpunet.network.population import LAST_SPIKE_NEVER, Population, PopulationView, _AttributeAccess, _resolve_model
+from gpunet.network.population import (LAST_SPIKE_NEVER, Population, PopulationView, _AttributeAccess, _check_copy,
+                                       _resolve_model)
 from gpunet.network.runners import (PROJECTION_PHASES, ArrayProjectionRunner, ProjectionArrays, ProjectionRunner,
                                     check_runner)
 from gpunet.network.values import coerce_values, python_scalar
@@ -146,6 +148,7 @@ class Projection(_AttributeAccess):
             n: net.backend.asarray(np.asarray(a.init, dtype=a.dtype(net.precision)))
             for n, a in self.spec.attributes.items() if a.is_global}
         self._connected = False
+        self._synapse_views: Optional[tuple] = None
         self._groups: list = []
         self._group_ranks: list = []
         self._event_uses_pre = False
@@ -279,8 +282,15 @@ class Projection(_AttributeAccess):
     from_list = connect_from_list
     connect_from_ls = connect_from_list
 
-    def _delay_steps(self, delays_ms: np.ndarray) -> np.ndarray:
-        """Delays in ms as steps (int64); at most ``MAX_DELAY_STEPS``, checked before any cast."""
+    def delays_in_steps(self, delays_ms: np.ndarray) -> np.ndarray:
+        """Delays in ms as steps (int64) by this projection's rules (at least 1; 1 on rate-coded projections).
+
+        Raises
+        ------
+        StructureError
+            For a non-finite or negative delay, one above ``MAX_DELAY_STEPS``
+            steps (checked before any cast), or a delay on a rate-coded projection.
+        """
         if not np.all(np.isfinite(delays_ms)) or np.any(delays_ms < 0):
             raise StructureError(f"projection {self.name!r}: delays must be finite and non-negative")
         steps = np.rint(delays_ms / self.network.dt)
@@ -306,7 +316,7 @@ class Projection(_AttributeAccess):
             delays_ms = delays.draw(generator, count)
         else:
             delays_ms = np.broadcast_to(np.asarray(delays, dtype=np.float64), (count,))
-        steps = self._delay_steps(np.asarray(delays_ms, dtype=np.float64))
+        steps = self.delays_in_steps(np.asarray(delays_ms, dtype=np.float64))
         self._set_connectivity(post, pre, steps)
         self._set_attribute("w", weights, generator=generator)
         return self
@@ -322,19 +332,22 @@ class Projection(_AttributeAccess):
         if self._post_view is not None:
             post = self._post_view[post]
         count = len(post)
-        order = np.lexsort((pre, post))
         if self.pre is self.post and not allow_self:
-            order = order[pre[order] != post[order]]
+            kept = np.nonzero(pre != post)[0]
+            connectivity, order = Connectivity.from_synapses(post[kept], pre[kept])
+            order = kept[order]
+        else:
+            connectivity, order = Connectivity.from_synapses(post, pre)
 
         def reorder(value: Any) -> Any:
             if isinstance(value, Distribution) or np.ndim(value) == 0:
                 return value
             array = np.asarray(value)
             return array[order] if array.shape == (count,) else value
-        if len(order) > 1 and np.any((np.diff(post[order]) == 0) & (np.diff(pre[order]) == 0)):
+        if connectivity.duplicate() is not None:
             raise StructureError(f"projection {self.name!r}: a view lists a neuron twice, so a (pre, post) pair "
                                  "would appear twice")
-        return post[order], pre[order], reorder(weights), reorder(delays)
+        return connectivity.post_per_synapse(), connectivity.pre_ranks, reorder(weights), reorder(delays)
 
     def _set_connectivity(self, post: np.ndarray, pre: np.ndarray, delay_steps: np.ndarray,
                           values: Optional[dict[str, np.ndarray]] = None) -> None:
@@ -343,16 +356,22 @@ class Projection(_AttributeAccess):
         ``values`` optionally gives host arrays for attributes (all synapses);
         missing attributes start at their initial values.
         """
-        self._install_connectivity(self._prepare_connectivity(post, pre, delay_steps, values,
-                                                              indexes=self.network.compiled))
+        self._install_connectivity(self.prepare_connectivity(post, pre, delay_steps, values,
+                                                             indexes=self.network.compiled))
 
-    def _prepare_connectivity(self, post: np.ndarray, pre: np.ndarray, delay_steps: np.ndarray,
-                              values: Optional[dict[str, np.ndarray]] = None, indexes: bool = True) -> dict:
+    def prepare_connectivity(self, post: np.ndarray, pre: np.ndarray, delay_steps: np.ndarray,
+                             values: Optional[dict[str, np.ndarray]] = None, indexes: bool = True) -> dict:
         """Everything a new connectivity needs (device arrays, indexes), without touching the projection.
 
-        All allocations and casts happen here; :meth:`_install_connectivity`
-        only assigns what this returns, so a load prepares every rebuild first
-        and installs them only when all succeeded.
+        ``post`` / ``pre`` give every synapse's ranks in post-major order (by
+        post rank, then pre rank, no pair twice), ``delay_steps`` its delay
+        (:meth:`delays_in_steps`), ``values`` host arrays of attributes (one
+        value per synapse, or 0-d for globals; ``_last_event`` too); the
+        others start at their initial values, globals keep theirs.  All
+        allocations and casts happen here: give the result to
+        :meth:`load_state_dict` as ``_connectivity``, which only assigns it,
+        so a load prepares every rebuild first and installs them only when
+        all succeeded.
         """
         backend, precision = self.network.backend, self.network.precision
         post = np.asarray(post, dtype=np.int64)
@@ -386,18 +405,19 @@ class Projection(_AttributeAccess):
         if self.spec.event_driven:
             last = values.get("_last_event", np.full(count, LAST_SPIKE_NEVER, dtype=np.int64))
             state["_last_event"] = backend.asarray(np.asarray(last, dtype=np.int64))
-        prepared = {"state": state, "post": post, "pre": pre, "row_ptr": row_ptr, "delays": host_delays,
-                    "indexes": None}
+        prepared = {"projection": self, "state": state, "post": post, "pre": pre, "row_ptr": row_ptr,
+                    "delays": host_delays, "indexes": None}
         if indexes:
             prepared["indexes"] = self._indexes(state, post, pre, host_delays)
         return prepared
 
     def _install_connectivity(self, prepared: dict) -> None:
-        """Make a :meth:`_prepare_connectivity` result the projection's connectivity (assignments only)."""
+        """Make a :meth:`prepare_connectivity` result the projection's connectivity (assignments only)."""
         self._state = prepared["state"]
         self._host_post, self._host_pre, self._host_row_ptr = prepared["post"], prepared["pre"], prepared["row_ptr"]
         self._host_delays = prepared["delays"]
         self._compressed = None  # cache of _compressed_connectivity(), rebuilt on demand
+        self._synapse_views = None
         self._connected = True
         if prepared["indexes"] is not None:
             self._groups, self._group_ranks, self._csr = prepared["indexes"]
@@ -686,10 +706,75 @@ class Projection(_AttributeAccess):
         0-d global), then ``_last_event`` (event-driven models).  They change as
         the network runs: a save copies them before it returns.
         """
-        arrays = {attribute: self._state[attribute] for attribute in self.spec.attributes}
+        return self._copy_targets()
+
+    def _copy_targets(self) -> dict[str, Any]:
+        """The live arrays :meth:`load_state_dict` copies into (and a save stages), by key."""
+        arrays = {name: self._state[name] for name in self.spec.attributes if name in self._state}
         if "_last_event" in self._state:
             arrays["_last_event"] = self._state["_last_event"]
         return arrays
+
+    def state_layout(self) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+        """Shape and dtype of every array :meth:`load_state_dict` copies into, by key.
+
+        Every attribute (one value per synapse, or ``()`` for a global; before
+        a ``connect_*`` only the globals), then ``_last_event`` (event-driven models).
+        """
+        return {key: (tuple(array.shape), np.dtype(array.dtype)) for key, array in self._copy_targets().items()}
+
+    def synapse_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(post, pre, delay_steps)`` of every synapse, post-major: read-only host arrays.
+
+        The same objects until the connectivity changes, so ``is`` tells a
+        connectivity taken from here from another one.
+        """
+        self._require_connected()
+        if self._synapse_views is None:
+            views = tuple(array.view() for array in (self._host_post, self._host_pre, self._host_delays))
+            for view in views:
+                view.flags.writeable = False
+            self._synapse_views = views
+        return self._synapse_views
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Load ``state`` into this projection; compiles an uncompiled network first.
+
+        Parameters
+        ----------
+        state : mapping
+            ``_connectivity``: a :meth:`prepare_connectivity` result, swapped
+            in first; then keys of :meth:`state_layout` (of the new
+            connectivity when one is given) with host arrays of exactly that
+            shape and dtype, copied in.
+
+        Raises
+        ------
+        StructureError
+            Before anything changes: an unknown key, or an array of another
+            shape or dtype.  See :meth:`Network.load_state_dict`.
+        """
+        self.network.load_state_dict({self: state})
+
+    def _check_loadable(self, state: Mapping[str, Any]) -> None:
+        """Raise StructureError when ``state`` could not apply as it is."""
+        prepared = state.get("_connectivity")
+        if prepared is not None:
+            if not isinstance(prepared, dict) or prepared.get("projection") is not self:
+                raise StructureError(f"projection {self.name!r}: _connectivity must come from its "
+                                     "prepare_connectivity()")
+            layout = {key: (tuple(array.shape), np.dtype(array.dtype)) for key, array in prepared["state"].items()
+                      if key in self.spec.attributes or key == "_last_event"}
+        else:
+            layout = self.state_layout()
+        for key, value in state.items():
+            if key != "_connectivity":
+                _check_copy(self.name, layout, key, value)
+
+    def _swap_in(self, state: Mapping[str, Any]) -> None:
+        """Install a prepared connectivity of ``state`` (assignments only)."""
+        if "_connectivity" in state:
+            self._install_connectivity(state["_connectivity"])
 
     def frozen_state(self) -> dict[str, np.ndarray]:
         """The connectivity: ``_post_ranks``, ``_row_ptr``, ``_pre_ranks`` and ``_delays`` (ms; 0-d when uniform).

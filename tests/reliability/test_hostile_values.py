@@ -296,7 +296,7 @@ def test_memory_errors_while_preparing_a_rebuild_are_gpunet_errors(monkeypatch):
     def no_memory(*args, **kwargs):
         raise MemoryError("simulated")
 
-    monkeypatch.setattr(projection_type, "_prepare_connectivity", no_memory)
+    monkeypatch.setattr(projection_type, "prepare_connectivity", no_memory)
     with pytest.raises(GpunetError, match="not enough memory"):
         restore_state(net, other, "big.txt")
     assert_same(fingerprint(net), fingerprint(twin), "memory error")

@@ -58,7 +58,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from gpunet.errors import FormatError
+from gpunet.errors import FormatError, StructureError
+from gpunet.io.connectivity import Connectivity
 from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState
 from gpunet.version import __version__
 
@@ -139,9 +140,10 @@ def _projection_dict(proj: ProjectionState, rows: Callable[[np.ndarray, list[int
     row_ptr = np.asarray(proj.row_ptr, dtype=np.int64).reshape(-1)
     pre_ranks = np.asarray(proj.pre_ranks, dtype=np.int64).reshape(-1)
     n_rows, n_syn = len(post_ranks), len(pre_ranks)
-    if len(row_ptr) != n_rows + 1 or row_ptr[0] != 0 or row_ptr[-1] != n_syn or np.any(np.diff(row_ptr) < 0):
-        raise _write_error(proj, f"row_ptr (length {len(row_ptr)}) does not describe {n_rows} rows of "
-                                 f"{n_syn} synapses")
+    try:
+        Connectivity(post_ranks, row_ptr, pre_ranks).validate(rows_only=True)
+    except StructureError as exc:
+        raise _write_error(proj, str(exc)) from exc
     bounds = row_ptr.tolist()
     counts = np.diff(row_ptr)
     equal_rows = n_rows > 0 and bool(np.all(counts == counts[0]))

@@ -32,6 +32,7 @@ from typing import Any, Optional
 import numpy as np
 
 from gpunet.errors import FormatError
+from gpunet.io.connectivity import Connectivity
 from gpunet.io.formats.annarchy_dict import EXTRA_FORMAT, EXTRA_KEY, EXTRA_VERSION
 from gpunet.io.pickle_rows import as_decoded
 from gpunet.io.read_budget import READER_RATIO, ReadBudget
@@ -309,7 +310,8 @@ class _Reader:
             raise self.error(at, "delays must be finite and non-negative")
         row_ptr = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum(counts, out=row_ptr[1:])
-        post_ranks, row_ptr, pre_ranks, order = _sorted_connectivity(post_ranks, row_ptr, pre_ranks)
+        connectivity, order = Connectivity(post_ranks, row_ptr, pre_ranks).sorted()
+        post_ranks, row_ptr, pre_ranks = connectivity.post_ranks, connectivity.row_ptr, connectivity.pre_ranks
         if order is not None:
             self.charge((4 + len(values)) * n_syn, f"{where} (sorting the synapses)")
             values = {k: v[order] if v.ndim == 1 else v for k, v in values.items()}
@@ -388,26 +390,6 @@ class _Reader:
                 raise self.error(where, f"invalid internal array {str(key)[:40]!r} in the gpunet metadata")
             checked[key] = value
         return model, parameters, variables, checked
-
-
-def _sorted_connectivity(post_ranks: np.ndarray, row_ptr: np.ndarray, pre_ranks: np.ndarray):
-    """Post-major, ascending-pre order; ``order`` is None when the input is already sorted."""
-    counts = np.diff(row_ptr)
-    rows_sorted = len(post_ranks) < 2 or bool(np.all(np.diff(post_ranks) > 0))
-    if rows_sorted and len(pre_ranks) > 1:
-        post_of = np.repeat(np.arange(len(post_ranks)), counts)
-        same_row = post_of[1:] == post_of[:-1]
-        if not np.any(same_row & (np.diff(pre_ranks) < 0)):
-            return post_ranks, row_ptr, pre_ranks, None
-    elif rows_sorted:
-        return post_ranks, row_ptr, pre_ranks, None
-    post_of = np.repeat(post_ranks, counts)
-    order = np.lexsort((pre_ranks, post_of))
-    post_sorted = post_of[order]
-    new_post, new_counts = np.unique(post_sorted, return_counts=True)
-    new_ptr = np.zeros(len(new_post) + 1, dtype=np.int64)
-    np.cumsum(new_counts, out=new_ptr[1:])
-    return new_post.astype(np.int64), new_ptr, pre_ranks[order], order
 
 
 def _type_name(value: Any) -> str:
