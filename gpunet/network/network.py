@@ -43,7 +43,7 @@ KERNEL_MODES = ("auto", "ordered", "atomic", "off")
 _GENERATOR_PURPOSES = {"connect": 1, "init": 2}
 #: keywords of ``simulate`` besides duration, measure_time, progress and snapshotter: periodic snapshots
 SNAPSHOT_OPTIONS = ("snapshot_every", "snapshot_dir", "keep_last", "prefix", "max_pending", "on_full", "staging",
-                    "compress", "fsync")
+                    "compress", "fsync", "monitors")
 
 
 class Network:
@@ -216,10 +216,12 @@ class Network:
         from gpunet.network.projection import Projection
         return Projection(pre, post, target, synapse, name=name, network=self)
 
-    def monitor(self, obj: Any, variables: Any, period: Optional[float] = None, start: bool = True):
+    def monitor(self, obj: Any, variables: Any, period: Optional[float] = None, start: bool = True,
+                period_offset: Optional[float] = None, name: Optional[str] = None):
         """Create a monitor in this network (same as ``Monitor(...)``)."""
         from gpunet.network.monitor import Monitor
-        return Monitor(obj, variables, period=period, start=start, network=self)
+        return Monitor(obj, variables, period=period, period_offset=period_offset, start=start, name=name,
+                       network=self)
 
     def get_population(self, name: str):
         """The population called ``name``."""
@@ -362,9 +364,10 @@ class Network:
             Takes periodic snapshots during this run (it stays open afterwards).
         **snapshot_options
             ``snapshot_every`` (ms), ``snapshot_dir`` and ``keep_last``
-            (and ``prefix`` or save options): periodic asynchronous snapshots
-            (see :class:`gpunet.Snapshotter`); waited for, and their first
-            error raised, at the end of the run.
+            (and ``prefix`` or save options, ``monitors=True`` included: the
+            snapshots then carry the monitors' recordings): periodic
+            asynchronous snapshots (see :class:`gpunet.Snapshotter`); waited
+            for, and their first error raised, at the end of the run.
 
         Raises
         ------
@@ -540,15 +543,18 @@ class Network:
         from gpunet.io.api import save
         return save(filename, populations=populations, projections=projections, network=self, **options)
 
-    def load(self, filename: str, populations: bool = True, projections: bool = True, strict: bool = False) -> None:
-        """Load the complete state (see :func:`gpunet.load`)."""
+    def load(self, filename: str, populations: bool = True, projections: bool = True, strict: bool = False,
+             monitors: bool = True) -> None:
+        """Load the complete state, and monitors' recordings the file holds (see :func:`gpunet.load`)."""
         from gpunet.io.api import load
-        load(filename, populations=populations, projections=projections, strict=strict, network=self)
+        load(filename, populations=populations, projections=projections, strict=strict, network=self,
+             monitors=monitors)
 
-    def load_latest(self, directory: Union[str, Path], strict: bool = False, prefix: str = "snapshot") -> Path:
+    def load_latest(self, directory: Union[str, Path], strict: bool = False, prefix: str = "snapshot",
+                    monitors: bool = True) -> Path:
         """Restore the newest valid snapshot of ``directory`` into this network (see :func:`gpunet.load_latest`)."""
         from gpunet.io.snapshots import load_latest
-        return load_latest(directory, network=self, strict=strict, prefix=prefix)
+        return load_latest(directory, network=self, strict=strict, prefix=prefix, monitors=monitors)
 
     def wait_for_saves(self, timeout: Optional[float] = None) -> None:
         """Wait for this network's pending saves; raise the first error (see :func:`gpunet.wait_for_saves`)."""
