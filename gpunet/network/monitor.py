@@ -352,9 +352,11 @@ class Monitor:
             else:
                 arrays[name], arrays[f"{name}.steps"] = values, steps
         if self.projection is not None:
-            post, pre, _ = self.projection.connectivity() if self.projection.connected else (
-                np.zeros(0, np.int64), np.zeros(0, np.int64), None)
-            arrays["info.post_ranks"], arrays["info.pre_ranks"] = np.asarray(post, np.int64), np.asarray(pre, np.int64)
+            post = pre = np.zeros(0, dtype=np.int64)
+            if self.projection.connected:
+                rows, row_ptr, pre = self.projection.connectivity()
+                post = np.repeat(np.asarray(rows, dtype=np.int64), np.diff(row_ptr))
+            arrays["info.post_ranks"], arrays["info.pre_ranks"] = post, np.asarray(pre, dtype=np.int64)
         else:
             arrays["info.ranks"] = np.asarray(self._labels(), dtype=np.int64)
         arrays["info.dt"] = np.array(self.dt)
