@@ -358,8 +358,10 @@ class Network:
         measure_time : bool
             Print how long the simulation took (ANNarchy's keyword).
         progress : bool, optional
-            Progress bar on stderr: None shows it on a terminal for runs
-            longer than about two seconds, True always, False never.
+            Progress bar (tqdm's automatic front end: a widget in a notebook,
+            a bar on stderr in a terminal): None shows it in a notebook or on
+            a terminal for runs longer than about two seconds, True always,
+            False never.
         snapshotter : Snapshotter, optional
             Takes periodic snapshots during this run (it stays open afterwards).
         **snapshot_options
