@@ -29,7 +29,7 @@ import numpy as np
 from gpunet.backend import get_backend
 from gpunet.errors import GpunetError, StructureError
 from gpunet.limits import check_name, check_seed
-from gpunet.network import default
+from gpunet.network import default, summary
 from gpunet.network.population import LAST_SPIKE_NEVER
 from gpunet.network.progress import ProgressBar
 
@@ -565,7 +565,21 @@ class Network:
 
     def __repr__(self) -> str:
         return (f"<Network dt={self.dt} seed={self.seed} {self.backend.name}: {len(self.populations)} populations, "
-                f"{len(self.projections)} projections, step {self._step}>")
+                f"{len(self.projections)} projections, {len(self.monitors)} monitors, step {self._step}>")
+
+    def _repr_html_(self) -> str:
+        head = summary.table("Network", [
+            ("dt", f"{self.dt:g} ms"), ("seed", self.seed), ("backend", self.backend.name),
+            ("time", f"{self.get_time():g} ms (step {self._step})"), ("compiled", "yes" if self.compiled else "no")])
+        populations = summary.grid("Populations", ("name", "size", "model", "variables"), [
+            (p.name, p.size, p.spec.name, summary.names(p.spec.variables)) for p in self.populations])
+        projections = summary.grid("Projections", ("name", "pre -> post", "target", "model", "synapses"), [
+            (p.name, f"{p.pre.name} -> {p.post.name}", p.target, p.spec.name,
+             p.nb_synapses if p.connected else "not connected") for p in self.projections])
+        monitors = summary.grid("Monitors", ("name", "object", "variables", "period"), [
+            (m.name, m.object.name if hasattr(m.object, "name") else repr(m.object), ", ".join(m.variables),
+             f"{m.period:g} ms") for m in self.monitors])
+        return head + populations + projections + monitors
 
 
 default.register(Network)
