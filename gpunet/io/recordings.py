@@ -135,6 +135,52 @@ def _check_one(checker: Checker, recording: MonitorState, spec: RecordingSpec, e
     return replace(recording, arrays=prepared)
 
 
+def _file_spec(recording: MonitorState, state: NetworkState) -> RecordingSpec:
+    """The spec of a monitor that fits ``recording`` (for the checks a file alone decides, ``gpunet verify``)."""
+    arrays = recording.arrays
+    ranks = None if arrays.get("ranks") is None else np.asarray(arrays["ranks"])
+    width: Optional[int] = None
+    if recording.target_kind == "projection":
+        size = 0
+        projection = state.projection(recording.target)
+        width = None if projection is None else projection.nb_synapses
+    else:
+        population = state.population(recording.target)
+        width = len(ranks) if ranks is not None else (None if population is None else int(population.size))
+        index = np.asarray(arrays.get("spike.index", np.zeros(0, np.int64)))
+        size = width if width is not None else (int(index.max()) + 1 if index.size and index.dtype.kind in "iu"
+                                                else 0)
+    widths, dtypes = {}, {}
+    for variable in recording.variables:
+        if variable == "spike":
+            continue
+        values = np.asarray(arrays.get(f"values.{variable}", np.zeros(0)))
+        widths[variable] = None if values.ndim == 1 else (width if width is not None else values.shape[-1])
+        dtypes[variable] = values.dtype if values.dtype.kind in "biuf" else np.dtype(np.float64)
+    return RecordingSpec(name=recording.name, target=recording.target, target_kind=recording.target_kind,
+                         variables=tuple(recording.variables), period_steps=max(1, int(recording.period_steps)),
+                         offset_steps=int(recording.offset_steps), ranks=ranks, widths=widths, dtypes=dtypes,
+                         size=size)
+
+
+def check_recordings(checker: Checker, state: NetworkState) -> None:
+    """The checks of a load's recordings that the file alone decides (into ``checker``; ``gpunet verify``)."""
+    if not state.monitors:
+        return
+    if state.step is None:
+        checker.error(f"{checker.source}: the file holds monitor recordings but no step counter")
+        return
+    names = [recording.name for recording in state.monitors]
+    if len(set(names)) != len(names):
+        checker.error(f"{checker.source}: two monitors have the same name")
+    for recording in state.monitors:
+        if recording.period_steps < 1 or not 0 <= recording.offset_steps < recording.period_steps:
+            checker.error(f"{checker.source}: monitor {recording.name!r}: period {recording.period_steps} and "
+                          f"offset {recording.offset_steps} steps (needs period >= 1, 0 <= offset < period)")
+            continue
+        _check_one(checker, recording, _file_spec(recording, state), int(state.step), state)
+
+
 def plan_recordings(network: Any, state: NetworkState, source: str,
                     strict: bool = False) -> list[tuple[Any, MonitorState]]:
     """Check the file's recordings against the network's monitors; the (monitor, prepared recordings) pairs.

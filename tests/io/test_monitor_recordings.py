@@ -198,3 +198,26 @@ def test_a_malformed_monitor_entry_is_a_format_error(tmp_path):
     state_npz.save(path, state)
     with pytest.raises(FormatError, match=r"malformed\.npz: monitor 'Monitor_exc': malformed manifest entry"):
         gn.read_state(path)
+
+
+def test_inspect_lists_the_recordings(tmp_path, capsys):
+    from gpunet.cli import main
+    net, monitors = build()
+    net.simulate(10.0)
+    monitors[1].pause()
+    net.save(tmp_path / "r.npz", monitors=True)
+    assert main(["inspect", str(tmp_path / "r.npz")]) == 0
+    out = capsys.readouterr().out
+    assert "monitor Monitor_exc: population exc, records spike, v every 3 step(s)\n" in out
+    assert "monitor Monitor_exc_1: population exc, records spike, u every 1 step(s) (paused)" in out
+    assert "values.u         float64[10, 3]" in out and "values.w         float64[2, " in out
+
+
+def test_verify_checks_the_recordings_a_file_alone_decides(tmp_path):
+    from gpunet.io.check import check_state
+    good = gn.read_state(_tampered(tmp_path, lambda state: None))
+    assert check_state(good, "good.npz") == []
+    bad = gn.read_state(_tampered(tmp_path, _set_array("Monitor_exc", "steps.v", np.array([1, 4, 7, 10, 13, 16, 18]))))
+    assert any("off the recording period" in problem for problem in check_state(bad, "bad.npz"))
+    wide = gn.read_state(_tampered(tmp_path, _set_array("Monitor_exc_1", "values.u", np.zeros((20, 4)))))
+    assert any(r"expected shape (20, 3)" in problem for problem in check_state(wide, "wide.npz"))
