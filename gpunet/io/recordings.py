@@ -225,6 +225,27 @@ def restore_with_recordings(network: Any, state: NetworkState, source: str, moni
     their recordings (which cannot fail).
     """
     plan = plan_recordings(network, state, source, strict=options.get("strict", False)) if monitors else []
+    stale = _outgrown(network, state, options.get("projections", True), {id(m) for m, _ in plan})
     restore_state(network, state, source, **options)
+    for monitor in stale:
+        warn_at_caller(f"{source}: projection {monitor.projection.name!r} gets other synapses from the file; "
+                       f"monitor {monitor.name!r} drops what it recorded before the load (its columns were the "
+                       "old synapses)", LoadWarning)
+        monitor.reset()
     for monitor, recording in plan:
         monitor.restore_recordings(recording)
+
+
+def _outgrown(network: Any, state: NetworkState, projections: Any, restored: set) -> list:
+    """Projection monitors whose projection the load rebuilds with another synapse count, and that the file does
+    not give recordings of the new shape."""
+    loaded = None if projections is True else {p.name for p in (projections or [])}
+    stale = []
+    for monitor in network.monitors:
+        projection = getattr(monitor, "projection", None)
+        if projection is None or id(monitor) in restored or (loaded is not None and projection.name not in loaded):
+            continue
+        in_file = state.projection(projection.name)
+        if in_file is not None and in_file.nb_synapses != monitor.size:
+            stale.append(monitor)
+    return stale

@@ -221,3 +221,19 @@ def test_verify_checks_the_recordings_a_file_alone_decides(tmp_path):
     assert any("off the recording period" in problem for problem in check_state(bad, "bad.npz"))
     wide = gn.read_state(_tampered(tmp_path, _set_array("Monitor_exc_1", "values.u", np.zeros((20, 4)))))
     assert any(r"expected shape (20, 3)" in problem for problem in check_state(wide, "wide.npz"))
+
+
+def test_a_projection_monitor_drops_old_columns_when_the_load_changes_the_synapses(tmp_path):
+    net, _ = build()
+    net.save(tmp_path / "other.npz")  # no recordings in it
+    fresh = gn.Network(backend="numpy", seed=4)  # same names, other connectivity
+    pop = fresh.create(20, gn.Izhikevich, name="exc")
+    proj = fresh.connect(pop, pop, "exc", gn.STDP, name="rec")
+    proj.connect_fixed_probability(0.1, weights=0.5, delays=2.0)
+    monitor = fresh.monitor(proj, ["w"], period=5.0, name="Monitor_rec")
+    fresh.simulate(10.0)
+    assert monitor.times("w").tolist() == [0, 5] and proj.nb_synapses != net.get_projection("rec").nb_synapses
+    with pytest.warns(LoadWarning, match="monitor 'Monitor_rec' drops what it recorded before the load"):
+        fresh.load(tmp_path / "other.npz")
+    fresh.simulate(10.0)
+    assert monitor.get("w").shape == (2, net.get_projection("rec").nb_synapses)
