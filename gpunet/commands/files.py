@@ -66,6 +66,12 @@ def inspect_file(args: argparse.Namespace) -> int:
               f"model {proj.model or '?'}, delays {_describe(proj.delays)}")
         for key, value in {**proj.values, **proj.internal}.items():
             print(f"    {key:<16} {_describe(value)}")
+    for monitor in state.monitors:
+        print(f"  monitor {monitor.name}: {monitor.target_kind} {monitor.target}, records "
+              f"{', '.join(monitor.variables)} every {monitor.period_steps} step(s)"
+              + ("" if monitor.recording else " (paused)"))
+        for key, value in monitor.arrays.items():
+            print(f"    {key:<16} {_describe(value)}")
     return 0
 
 

@@ -15,6 +15,7 @@ from gpunet.errors import FormatError, StructureError
 from gpunet.io import formats
 from gpunet.io.atomic import PathLike, file_error
 from gpunet.io.check import check_writable
+from gpunet.io.recordings import restore_with_recordings
 from gpunet.io.restore import restore_state
 from gpunet.io.saving import SaveHandle, SaveOptions, save_network, saver_of
 from gpunet.io.state_types import NetworkState
@@ -63,7 +64,7 @@ def serializer_for(path: Path, compress: bool = False):
 
 def save(filename: PathLike, populations: Any = True, projections: Any = True, network: Any = None, *,
          blocking: bool = True, max_pending: int = 2, on_full: str = "wait", staging: str = "auto",
-         compress: bool = False, fsync: bool = True) -> SaveHandle:
+         compress: bool = False, fsync: bool = True, monitors: bool = False) -> SaveHandle:
     """Save the complete state of the network.
 
     Parameters
@@ -82,6 +83,12 @@ def save(filename: PathLike, populations: Any = True, projections: Any = True, n
         the call, bit for bit.
     max_pending, on_full, staging, compress, fsync
         See :class:`~gpunet.io.saving.SaveOptions`.
+    monitors : bool
+        Also save every monitor's recordings (spikes, recorded variables and
+        where recording stands), so that a load makes the monitors continue
+        where they stopped.  Only formats that can hold them accept it (the
+        native ``.npz``; docs/FORMAT.md); others raise ``FormatError``.  The
+        recordings are read back to the host at the call.
 
     Returns
     -------
@@ -91,7 +98,8 @@ def save(filename: PathLike, populations: Any = True, projections: Any = True, n
     Raises
     ------
     FormatError, OSError
-        For a blocking save that fails; the previous file is left intact.
+        For a blocking save that fails, or ``monitors=True`` with a format
+        that cannot hold recordings; the previous file is left intact.
 
     Examples
     --------
@@ -106,8 +114,10 @@ def save(filename: PathLike, populations: Any = True, projections: Any = True, n
     options = SaveOptions(blocking=blocking, max_pending=max_pending, on_full=on_full, staging=staging,
                           compress=compress, fsync=fsync)
     net = _network(network, populations, projections, action=f"save({str(filename)!r})")
+    if monitors:
+        formats.state_format(path).require_monitors(path)
     return save_network(net, path, serializer_for(path, compress), options,
-                        populations=populations, projections=projections)
+                        populations=populations, projections=projections, monitors=bool(monitors))
 
 
 def read_state(filename: PathLike, *, max_output: Optional[int] = None) -> NetworkState:
@@ -128,7 +138,7 @@ def read_state(filename: PathLike, *, max_output: Optional[int] = None) -> Netwo
 
 
 def load(filename: PathLike, populations: Any = True, projections: Any = True, strict: bool = False,
-         network: Any = None) -> None:
+         network: Any = None, monitors: bool = True) -> None:
     """Load the complete state of the network from a file.
 
     Everything is validated before anything changes: on any error the network
@@ -141,6 +151,10 @@ def load(filename: PathLike, populations: Any = True, projections: Any = True, s
     format, the seed of the noise) is restored.  An uncompiled network is
     compiled first, once the file has been validated (a failed load leaves it
     uncompiled).
+
+    A file saved with ``monitors=True`` also gives each monitor (found by
+    name) the recordings it held then, so it goes on recording where it
+    stopped (``monitors=False`` ignores them; rules: :mod:`gpunet.io.recordings`).
 
     Raises
     ------
@@ -155,8 +169,8 @@ def load(filename: PathLike, populations: Any = True, projections: Any = True, s
     """
     net = _network(network, populations, projections, action=f"load({str(filename)!r})")
     state = read_state(filename)
-    restore_state(net, state, str(filename), populations=populations, projections=projections, strict=strict,
-                  whole_network=True)
+    restore_with_recordings(net, state, str(filename), monitors=monitors, populations=populations,
+                            projections=projections, strict=strict, whole_network=True)
 
 
 def save_object(obj: Any, filename: PathLike, kind: str, **options: Any) -> SaveHandle:

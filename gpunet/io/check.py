@@ -8,7 +8,8 @@ non-negative and one per synapse or one in all; every attribute numbers of
 the right count (an array for a global attribute holding one value); gpunet's
 extra state (``_last_spike``, ``_refractory``, ``_spike_history``,
 ``_spike_times``, ``_last_event``) integral where a load casts it to integers
-and of the object's size; step counter non-negative.  What a load checks
+and of the object's size; step counter non-negative; monitors' recordings
+(:mod:`gpunet.io.recordings`) consistent with the file's step and objects.  What a load checks
 against the network (model dtypes and globals, sizes of the target objects)
 is outside what a file alone determines.
 
@@ -26,6 +27,7 @@ from gpunet.io.problems import Problems
 from gpunet.io.restore import (INTERNAL_INTEGERS, attribute_value, check_delays_ms, check_file_counters,
                                check_history, check_per_item, check_synapse_arrays, connectivity_arrays,
                                split_spike_times)
+from gpunet.io.recordings import check_recordings
 from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState
 from gpunet.limits import check_name
 
@@ -86,6 +88,7 @@ def check_state(state: NetworkState, source: str = "") -> list[str]:
     for proj in state.projections:
         _check_projection(checker, proj, sizes)
     check_file_counters(checker, state)
+    check_recordings(checker, state)
     if state.dt is not None and not (np.isfinite(state.dt) and state.dt > 0):
         checker.error(f"dt must be a finite number of ms > 0, found {state.dt}")
     return checker.errors

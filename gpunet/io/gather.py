@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState
+from gpunet.io.state_types import MonitorState, NetworkState, PopulationState, ProjectionState
 from gpunet.version import __version__
 
 
@@ -79,6 +79,8 @@ class StatePlan:
     metadata: StateMetadata
     objects: tuple[ObjectHeader, ...]
     arrays: tuple[ArrayRef, ...]
+    #: Monitors' recordings (``monitors=True``): host copies made at the call, never modified afterwards.
+    monitors: tuple[MonitorState, ...] = ()
 
     @property
     def step(self) -> int:
@@ -122,12 +124,14 @@ def _plan_projection(projection: Any) -> tuple[ObjectHeader, list[ArrayRef]]:
 
 
 def plan_state(network: Any, populations: Any = True, projections: Any = True,
-               single_object: bool = False) -> StatePlan:
+               single_object: bool = False, monitors: bool = False) -> StatePlan:
     """Capture what a save of ``network`` holds, without copying any device array.
 
     ``populations`` / ``projections`` are booleans or explicit lists of objects.
     Every value the file will hold that is not a live array (step, dt, seed,
     names, model names, attribute lists, the connectivity) is read here.
+    ``monitors``: also the recordings of every monitor of the network
+    (``Monitor.recording_state``: host copies, read back here).
     """
     step = int(network.get_current_step())
     metadata = StateMetadata(step=step, dt=float(network.dt),
@@ -142,7 +146,8 @@ def plan_state(network: Any, populations: Any = True, projections: Any = True,
     for header, refs in planned:
         headers.append(header)
         arrays.extend(refs)
-    return StatePlan(metadata=metadata, objects=tuple(headers), arrays=tuple(arrays))
+    recordings = tuple(monitor.recording_state() for monitor in network.monitors) if monitors else ()
+    return StatePlan(metadata=metadata, objects=tuple(headers), arrays=tuple(arrays), monitors=recordings)
 
 
 def stage_to_host(plan: StatePlan, backend: Any, out: Optional[dict] = None) -> dict:
@@ -171,7 +176,8 @@ def assemble_state(plan: StatePlan, host: dict) -> NetworkState:
     """The NetworkState of ``plan`` from the host copies ``host`` (reads nothing of the network)."""
     meta = plan.metadata
     state = NetworkState(step=meta.step, dt=meta.dt, seed=meta.seed, net_id=meta.net_id,
-                         gpunet_version=meta.gpunet_version, single_object=meta.single_object)
+                         gpunet_version=meta.gpunet_version, single_object=meta.single_object,
+                         monitors=list(plan.monitors))
     for header in plan.objects:
         obj = _build(header, host)
         (state.populations if header.kind == "population" else state.projections).append(obj)

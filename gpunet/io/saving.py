@@ -368,15 +368,16 @@ def saver_of(network: Any) -> Saver:
 
 
 def save_network(network: Any, path: Path, serialize: Callable, options: SaveOptions,
-                 populations: Any = True, projections: Any = True, single_object: bool = False) -> SaveHandle:
-    """Run the pipeline for ``network``; see :func:`gpunet.save`."""
+                 populations: Any = True, projections: Any = True, single_object: bool = False,
+                 monitors: bool = False) -> SaveHandle:
+    """Run the pipeline for ``network``; see :func:`gpunet.save` (``monitors``: with the monitors' recordings)."""
     started = time.perf_counter()
     if not network.compiled:
         network.compile()
     # On the compute stream: the spike-history gather in the plan must follow the kernels already queued there
     # (a non-blocking stream does not wait for work issued on the legacy default stream, nor the reverse).
     with network.backend.activate():
-        plan = plan_state(network, populations, projections, single_object=single_object)
+        plan = plan_state(network, populations, projections, single_object=single_object, monitors=monitors)
     handle = saver_of(network).submit(Path(path), plan, serialize, options, started)
     if options.blocking:
         handle.result()

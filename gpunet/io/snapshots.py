@@ -42,7 +42,7 @@ from typing import Any, Optional, Union
 from gpunet.errors import FormatError
 from gpunet.io.api import _network, read_state, save
 from gpunet.io.atomic import cleanup_temporaries
-from gpunet.io.restore import restore_state
+from gpunet.io.recordings import restore_with_recordings
 from gpunet.io.saving import SaveHandle
 from gpunet.io.user_warnings import warn_at_caller
 
@@ -150,7 +150,8 @@ class Snapshotter:
         ``.``); default: the network's current run (see the module's rules),
         or a new one.
     **save_options
-        Passed to :func:`gpunet.save` (``max_pending``, ``staging``, ...).
+        Passed to :func:`gpunet.save` (``max_pending``, ``staging``,
+        ``monitors=True`` to carry the monitors' recordings, ...).
 
     Examples
     --------
@@ -267,7 +268,7 @@ class Snapshotter:
 
 
 def load_latest(directory: Union[str, Path], network: Any = None, strict: bool = False,
-                prefix: str = "snapshot", run: Optional[str] = None) -> Path:
+                prefix: str = "snapshot", run: Optional[str] = None, monitors: bool = True) -> Path:
     """Restore the newest complete, valid snapshot of ``directory`` into the network.
 
     The newest is the one committed last (the file's modification time, ties
@@ -278,7 +279,9 @@ def load_latest(directory: Union[str, Path], network: Any = None, strict: bool =
     network, not a damaged file).  A snapshot rotated away by a concurrent
     writer between the listing and the read is not an error: the folder is
     listed again.  The network then continues the loaded snapshot's run (a
-    Snapshotter started on it writes and rotates that run's files).
+    Snapshotter started on it writes and rotates that run's files).  A
+    snapshot taken with ``monitors=True`` also restores the monitors'
+    recordings (unless ``monitors=False``), see :func:`gpunet.load`.
 
     Returns
     -------
@@ -307,7 +310,7 @@ def load_latest(directory: Union[str, Path], network: Any = None, strict: bool =
                 broken.add(candidate.path)
                 warn_at_caller(f"skipping unreadable snapshot {candidate.path}: {exc}", SnapshotWarning)
                 continue
-            restore_state(net, state, str(candidate.path), strict=strict)
+            restore_with_recordings(net, state, str(candidate.path), monitors=monitors, strict=strict)
             _lineage[net] = (candidate.run, net.get_current_step())
             return candidate.path
         if vanished:

@@ -18,6 +18,9 @@ Conventions
   (``_last_spike``, ``_refractory``, ``_spike_history`` ordered by age:
   row k = spikes of step ``step - 1 - k``, ``_last_event``, ``_spike_times``
   for spike sources); formats that cannot hold it may drop it.
+* ``monitors`` holds monitors' recordings (:class:`MonitorState`), present
+  only when a save was asked for them (``monitors=True``) and the format
+  carries them (the native ``.npz``).
 """
 from __future__ import annotations
 
@@ -96,6 +99,8 @@ class NetworkState:
     format: str = ""
     format_version: Optional[int] = None
     gpunet_version: Optional[str] = None
+    #: Recordings of monitors (``save(..., monitors=True)``); empty otherwise.
+    monitors: list["MonitorState"] = field(default_factory=list)
     #: True for files of one object saved on its own (``pop.save`` / ``proj.save``):
     #: ANNarchy's pickle then holds the object's dict alone, without network keys.
     single_object: bool = False
@@ -117,6 +122,54 @@ def ring_row(step, depth: int):
     1
     """
     return step % depth
+
+
+@dataclass
+class MonitorState:
+    """What a monitor has recorded, on the host, with what is needed to go on recording after a restore.
+
+    ``arrays`` keys: ``spike.steps`` and ``spike.index`` (int64, one entry per
+    recorded spike in recording order: its step and the position of the neuron
+    in the monitor's recorded neurons); per recorded variable ``values.<name>``
+    (``(recorded steps,)`` for a global attribute, ``(recorded steps, width)``
+    otherwise: width = recorded neurons or synapses) and ``steps.<name>``
+    (int64, the step of each row); ``ranks`` (int64) for a monitor of a
+    population view: the population ranks of its neurons.
+    """
+
+    name: str
+    target: str
+    target_kind: str
+    variables: list[str]
+    period_steps: int
+    offset_steps: int
+    recording: bool
+    session_start: Optional[int]
+    session_stop: Optional[int]
+    window: tuple[int, int]
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+
+    kind = "monitor"
+
+
+@dataclass(frozen=True)
+class RecordingSpec:
+    """What a live monitor accepts on a restore of its recordings (compared with a :class:`MonitorState`).
+
+    ``widths``: per variable, the row length (None for a global attribute);
+    ``size``: the number of neurons whose spikes it records.
+    """
+
+    name: str
+    target: str
+    target_kind: str
+    variables: tuple[str, ...]
+    period_steps: int
+    offset_steps: int
+    ranks: Optional[np.ndarray]
+    widths: dict
+    dtypes: dict
+    size: int
 
 
 def ring_rows(step: int, depth: int, count: Optional[int] = None) -> np.ndarray:

@@ -1,18 +1,26 @@
-"""Monitors: record variables and spikes of a population during a simulation.
+"""Monitors: record variables and spikes of a population, a population view or a projection.
 
 Variables are recorded every ``period`` (one small device array per recorded
-step, stacked when fetched).  Spikes are recorded as events at every step,
-whatever the period (as ANNarchy does), in arrays that grow with the number of
-spikes (:class:`~gpunet.network.spike_events.SpikeEvents`).
+step, read back in blocks: :class:`~gpunet.network.recorded_values.RecordedValues`).
+Spikes are recorded as events at every step, whatever the period (as ANNarchy
+does), in arrays that grow with the number of spikes
+(:class:`~gpunet.network.spike_events.SpikeEvents`).  A save with
+``monitors=True`` carries the recordings (:meth:`Monitor.recording_state`) and
+a load gives them back (:meth:`Monitor.restore_recordings`), so a resumed run's
+recordings continue where they stopped.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 
 import numpy as np
 
-from gpunet.errors import StructureError
-from gpunet.network import spike_statistics
+from gpunet.errors import FormatError, StructureError
+from gpunet.io.state_types import MonitorState, RecordingSpec
+from gpunet.limits import check_name
+from gpunet.network import spike_statistics, summary
+from gpunet.network.recorded_values import RecordedValues
 from gpunet.network.spike_events import SpikeEvents
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -24,15 +32,27 @@ class Monitor:
 
     Parameters
     ----------
-    obj : Population or PopulationView
-        A view records the neurons of the view (ranks of the population).
+    obj : Population, PopulationView or Projection
+        A view records the neurons of the view (ranks of the population); a
+        projection records synaptic variables (``w`` over time), one column per
+        synapse in the projection's post-major order (by post rank, then pre
+        rank: ``proj.connectivity()``), or one value per row for a global.
     variables : str or list of str
         Attribute names, and/or ``"spike"`` for spiking populations.
     period : float, optional
         Recording period in ms of the variables (default: every step).  Spikes
         are recorded at every step whatever the period, as in ANNarchy.
+    period_offset : float, optional
+        Offset in ms within the period (ANNarchy's keyword, smaller than
+        ``period``): variables are recorded at the steps ``t`` where
+        ``t % period == period_offset`` (in steps), so a run resumed from a
+        snapshot records at the same steps as the uninterrupted run.
     start : bool
         Start recording at once (default) or wait for :meth:`resume`.
+    name : str, optional
+        Unique among the network's monitors; default ``Monitor_<object name>``
+        (ANNarchy's), with ``_1``, ``_2``... appended when taken.  A load with
+        recordings finds the monitor by this name.
 
     Examples
     --------
@@ -44,39 +64,60 @@ class Monitor:
     >>> net.simulate(50.0)
     >>> m.get("v").shape
     (50, 3)
+    >>> m.name
+    'Monitor_pop0'
     """
 
-    def __init__(self, obj: "Population", variables: Union[str, Sequence[str]], period: Optional[float] = None,
-                 start: bool = True, network=None) -> None:
+    def __init__(self, obj: Any, variables: Union[str, Sequence[str]], period: Optional[float] = None,
+                 period_offset: Optional[float] = None, start: bool = True, name: Optional[str] = None,
+                 network: Any = None) -> None:
         from gpunet.network.population import Population, PopulationView
+        from gpunet.network.projection import Projection
+        population = projection = ranks = None
         if isinstance(obj, PopulationView):
             population, ranks = obj.population, obj.ranks
         elif isinstance(obj, Population):
-            population, ranks = obj, None
+            population = obj
+        elif isinstance(obj, Projection):
+            projection = obj
         else:
-            raise StructureError(f"Monitor: only populations can be monitored, got {type(obj).__name__}")
-        if network is not None and network is not population.network:
-            raise StructureError(f"Monitor: population {population.name!r} belongs to another network")
+            raise StructureError("Monitor: only populations, population views and projections can be monitored, "
+                                 f"got {type(obj).__name__}")
+        source = population if projection is None else projection
+        if network is not None and network is not source.network:
+            raise StructureError(f"Monitor: {source.name!r} belongs to another network")
         self.object = obj
         self.population = population
-        self.network = population.network
+        self.projection = projection
+        self._source = source
+        self.network = source.network
         self._view_ranks = ranks
         self.variables = [variables] if isinstance(variables, str) else list(variables)
-        for name in self.variables:
-            if name == "spike":
+        for variable in self.variables:
+            if variable == "spike":
+                if projection is not None:
+                    raise StructureError(f"Monitor: projection {source.name!r} emits no spikes; record its "
+                                         "pre- or post-synaptic population")
                 if not population.spiking:
                     raise StructureError(f"Monitor: population {population.name!r} is rate-coded and emits no spikes")
-            elif name not in population.spec.attributes:
-                raise AttributeError(f"Monitor: population {population.name!r} has no attribute {name!r}; "
-                                     f"its attributes are: {', '.join(population.spec.attributes)}")
+            elif variable not in source.spec.attributes:
+                kind = "population" if projection is None else "projection"
+                raise AttributeError(f"Monitor: {kind} {source.name!r} has no attribute {variable!r}; "
+                                     f"its attributes are: {', '.join(source.spec.attributes)}")
         dt = self.network.dt
         if period is not None and not (float(period) > 0 and np.isfinite(period)):
             raise ValueError(f"Monitor: period must be a positive number of ms, got {period!r}")
         self.period = float(period) if period else dt
         self.period_steps = max(1, int(round(self.period / dt)))
+        offset = 0.0 if period_offset is None else float(period_offset)
+        if not (np.isfinite(offset) and 0 <= offset < self.period):
+            raise ValueError(f"Monitor: period_offset must be >= 0 and smaller than period ({self.period} ms), "
+                             f"got {period_offset!r}")
+        self.period_offset = offset
+        self.offset_steps = int(round(offset / dt)) % self.period_steps
+        self.name = self._unique_name(name)
         self.recording = bool(start)
-        self._data: dict[str, list] = {name: [] for name in self.variables if name != "spike"}
-        self._steps: dict[str, list[int]] = {name: [] for name in self.variables if name != "spike"}
+        self._values = {v: RecordedValues(self.network.backend) for v in self.variables if v != "spike"}
         self._spikes = SpikeEvents(self.network.backend) if "spike" in self.variables else None
         self._device_ranks = None if ranks is None else self.network.backend.asarray(ranks)
         self._session_start = self.network.get_current_step() if start else None
@@ -85,6 +126,20 @@ class Monitor:
         self._window = (now, now)  # (start, stop) steps of the last get(): mean_fr / population_rate
         self.network._add_monitor(self)
 
+    def _unique_name(self, name: Optional[str]) -> str:
+        taken = {monitor.name for monitor in self.network.monitors}
+        if name is not None:
+            check_name(name, "monitor")
+            if name in taken:
+                raise StructureError(f"Monitor: the name {name!r} is already used by another monitor of the network")
+            return name
+        base = f"Monitor_{self._source.name}"
+        candidate, index = base, 0
+        while candidate in taken:
+            index += 1
+            candidate = f"{base}_{index}"
+        return candidate
+
     @property
     def dt(self) -> float:
         """Step size of the network (ms)."""
@@ -92,8 +147,14 @@ class Monitor:
 
     @property
     def size(self) -> int:
-        """Number of recorded neurons."""
+        """Number of recorded neurons (of synapses for a projection)."""
+        if self.projection is not None:
+            return self.projection.nb_synapses if self.projection.connected else 0
         return len(self._view_ranks) if self._view_ranks is not None else self.population.size
+
+    def _width(self, variable: str) -> Optional[int]:
+        """Row length of ``variable``'s recordings (None: a global attribute, one value per row)."""
+        return None if self._source.spec.attributes[variable].is_global else self.size
 
     def pause(self) -> None:
         """Stop recording until :meth:`resume`."""
@@ -116,27 +177,56 @@ class Monitor:
         if self._spikes is not None:
             spiked = self.population._spiked
             self._spikes.append(step, spiked if self._device_ranks is None else spiked[self._device_ranks])
-        if step % self.period_steps:
+        if step % self.period_steps != self.offset_steps:
             return
-        xp = self.network.backend.xp
-        for name in self._data:
-            array = self.population._state[name]
+        for variable, recorded in self._values.items():
+            array = self._source.device_view(variable)
             if self._device_ranks is not None and array.ndim:
                 array = array[self._device_ranks]
-            self._data[name].append(xp.copy(array))
-            self._steps[name].append(step)
+            recorded.append(step, array)
 
     def times(self, name: str) -> np.ndarray:
         """Steps at which variable ``name`` was recorded."""
         if name == "spike":
             raise KeyError("spikes are recorded at every step; get('spike') holds their steps")
-        return np.asarray(self._steps[name], dtype=np.int64)
+        return self._values[name].steps
 
     @property
     def nbytes(self) -> int:
-        """Device bytes held by the recordings (spike events and recorded variables)."""
+        """Bytes held by the recordings (spike events, recorded variables on the device and the host)."""
         total = self._spikes.nbytes if self._spikes is not None else 0
-        return total + sum(int(a.nbytes) for chunks in self._data.values() for a in chunks)
+        return total + sum(recorded.nbytes for recorded in self._values.values())
+
+    def _names(self, variables: Union[str, Sequence[str], None]) -> list[str]:
+        names = [variables] if isinstance(variables, str) else (self.variables if variables is None
+                                                                 else list(variables))
+        for name in names:
+            if name not in self.variables:
+                raise KeyError(f"Monitor {self.name!r} of {self._source.name!r} does not record {name!r}; "
+                               f"it records {self.variables}")
+        return names
+
+    def _hand_over(self, names: list[str], keep: bool) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Raw host recordings ``{name: (values or spike indexes, steps)}``; the window of the rates is set and,
+        unless ``keep``, the recordings of ``names`` are emptied (ANNarchy's ``get``)."""
+        now = self.network.get_current_step()
+        start = self._session_start if self._session_start is not None else now
+        self._window = (start, self._session_stop if self._session_stop is not None else now)
+        raw = {}
+        for name in names:
+            if name == "spike":
+                steps, index = self._spikes.host()
+                raw[name] = (index, steps)
+                if not keep:
+                    self._spikes.clear()
+            else:
+                values, steps = self._values[name].host(self._width(name))
+                raw[name] = (values.copy() if keep else values, steps)
+                if not keep:
+                    self._values[name].clear()
+        if not keep and self.recording:
+            self._session_start = now
+        return raw
 
     def get(self, variables: Union[str, Sequence[str], None] = None, keep: bool = False,
             reshape: bool = True) -> Any:
@@ -153,65 +243,179 @@ class Monitor:
 
         Returns
         -------
-        ``(recorded steps, neurons)`` arrays for variables; for ``"spike"`` a
-        dict ``{rank: [step, ...]}`` holding every recorded neuron (an empty
-        list for a silent one), spike times in **steps** as in ANNarchy 5
-        (multiply by ``dt`` for ms).
+        ``(recorded steps, neurons)`` arrays for variables (``(recorded steps,
+        synapses)`` for a projection); for ``"spike"`` a dict ``{rank: [step,
+        ...]}`` holding every recorded neuron (an empty list for a silent one),
+        spike times in **steps** as in ANNarchy 5 (multiply by ``dt`` for ms).
         """
-        names = [variables] if isinstance(variables, str) else (self.variables if variables is None
-                                                                 else list(variables))
-        for name in names:
-            if name not in self.variables:
-                raise KeyError(f"Monitor of {self.population.name!r} does not record {name!r}; "
-                               f"it records {self.variables}")
-        now = self.network.get_current_step()
-        start = self._session_start if self._session_start is not None else now
-        self._window = (start, self._session_stop if self._session_stop is not None else now)
-        result = {name: self._take(name, keep, reshape) for name in names}
-        if not keep and self.recording:
-            self._session_start = now
+        names = self._names(variables)
+        raw = self._hand_over(names, keep)
+        result = {}
+        for name, (values, steps) in raw.items():
+            if name == "spike":
+                result[name] = self._spike_dict(steps, values)
+                continue
+            if reshape and self.population is not None and self._view_ranks is None and values.ndim == 2:
+                values = values.reshape((values.shape[0],) + tuple(self.population.geometry))
+            result[name] = values
         return result[variables] if isinstance(variables, str) else result
 
-    def _take(self, name: str, keep: bool, reshape: bool) -> Any:
-        if name == "spike":
-            steps, ranks = self._spikes.host()
-            if not keep:
-                self._spikes.clear()
-            return self._spike_dict(steps, ranks)
-        backend = self.network.backend
-        chunks = self._data[name]
-        width = None if self.population.spec.attributes[name].is_global else self.size
-        if chunks:
-            with backend.activate():  # stack on the monitor's device and stream (gpu fix, issue 14)
-                host = backend.to_host(backend.xp.stack(chunks))
-        else:
-            host = np.zeros((0,) if width is None else (0, width), dtype=np.float64)
-        if not keep:
-            self._data[name], self._steps[name] = [], []
-        if reshape and self._view_ranks is None and width is not None:
-            host = host.reshape((host.shape[0],) + tuple(self.population.geometry))
-        return host
+    def _labels(self) -> np.ndarray:
+        """Population ranks of the recorded neurons, in recording order."""
+        return self._view_ranks if self._view_ranks is not None else np.arange(self.population.size)
 
-    def _spike_dict(self, steps: np.ndarray, ranks: np.ndarray) -> dict[int, list[int]]:
-        labels = self._view_ranks if self._view_ranks is not None else np.arange(self.population.size)
-        order = np.lexsort((steps, ranks))
-        counts = np.bincount(ranks, minlength=len(labels))
+    def _spike_dict(self, steps: np.ndarray, index: np.ndarray) -> dict[int, list[int]]:
+        labels = self._labels()
+        order = np.lexsort((steps, index))
+        counts = np.bincount(index, minlength=len(labels))
         trains = np.split(steps[order], np.cumsum(counts)[:-1])
         return {int(label): train.tolist() for label, train in zip(labels, trains)}
 
     def reset(self) -> None:
         """Empty the recordings (``net.reset(monitors=True)`` does it for every monitor)."""
-        for name in self._data:
-            self._data[name], self._steps[name] = [], []
+        for recorded in self._values.values():
+            recorded.clear()
         if self._spikes is not None:
             self._spikes.clear()
         if self.recording:
             self._session_start, self._session_stop = self.network.get_current_step(), None
 
+    # -- saving and restoring recordings ---------------------------------------
+    def _target(self) -> tuple[str, str]:
+        return (self._source.name, "population" if self.projection is None else "projection")
+
+    def recording_spec(self) -> RecordingSpec:
+        """What a restore of this monitor's recordings must match (see :mod:`gpunet.io.recordings`)."""
+        target, kind = self._target()
+        dtypes = {v: np.dtype(self._source.spec.attributes[v].dtype(self.network.precision)) for v in self._values}
+        return RecordingSpec(name=self.name, target=target, target_kind=kind, variables=tuple(self.variables),
+                             period_steps=self.period_steps, offset_steps=self.offset_steps,
+                             ranks=None if self._view_ranks is None else self._view_ranks.copy(),
+                             widths={v: self._width(v) for v in self._values}, dtypes=dtypes,
+                             size=self.size if self.population is not None else 0)
+
+    def recording_state(self) -> MonitorState:
+        """Host copies of everything recorded so far, and where recording stands (what a save holds).
+
+        Reads the device copies back (one read-back per variable and one of the
+        spike block: on a GPU it waits for the steps already queued).  The
+        arrays are never modified afterwards, so a background save may hold them.
+        """
+        target, kind = self._target()
+        arrays: dict[str, np.ndarray] = {}
+        if self._view_ranks is not None:
+            arrays["ranks"] = np.array(self._view_ranks, dtype=np.int64)
+        if self._spikes is not None:
+            arrays["spike.steps"], arrays["spike.index"] = self._spikes.host()
+        for variable, recorded in self._values.items():
+            arrays[f"values.{variable}"], arrays[f"steps.{variable}"] = recorded.host(self._width(variable))
+        return MonitorState(name=self.name, target=target, target_kind=kind, variables=list(self.variables),
+                            period_steps=self.period_steps, offset_steps=self.offset_steps,
+                            recording=self.recording, session_start=self._session_start,
+                            session_stop=self._session_stop, window=tuple(self._window), arrays=arrays)
+
+    def restore_recordings(self, state: MonitorState) -> None:
+        """Hold the recordings of ``state``, validated against :meth:`recording_spec` (a load's last step).
+
+        Variables of the monitor that ``state`` lacks keep their recordings.
+        """
+        arrays = state.arrays
+        if self._spikes is not None and "spike.steps" in arrays:
+            self._spikes.replace(arrays["spike.steps"], arrays["spike.index"])
+        for variable, recorded in self._values.items():
+            if f"steps.{variable}" in arrays:
+                recorded.replace(arrays[f"values.{variable}"], arrays[f"steps.{variable}"])
+        self.recording = bool(state.recording)
+        self._session_start, self._session_stop = state.session_start, state.session_stop
+        self._window = (int(state.window[0]), int(state.window[1]))
+
+    def export_arrays(self, variables: Union[str, Sequence[str], None] = None,
+                      keep: bool = False) -> dict[str, np.ndarray]:
+        """The recordings as named host arrays (the layout of :meth:`save`'s ``.npz``), handed over like :meth:`get`.
+
+        Keys: ``spike.steps`` / ``spike.ranks`` (one entry per spike, in step
+        order: its step and the neuron's population rank); per variable
+        ``<name>`` (``(rows, columns)``, or ``(rows,)`` for a global) and
+        ``<name>.steps``; ``info.ranks`` (the population ranks of the columns)
+        or, for a projection, ``info.post_ranks`` / ``info.pre_ranks`` (the
+        synapse of each column); ``info.dt``, ``info.period``,
+        ``info.period_offset`` (ms); ``info.name`` and ``info.target``.
+        """
+        names = self._names(variables)
+        raw = self._hand_over(names, keep)
+        arrays: dict[str, np.ndarray] = {}
+        for name, (values, steps) in raw.items():
+            if name == "spike":
+                order = np.lexsort((values, steps))
+                arrays["spike.steps"] = steps[order]
+                arrays["spike.ranks"] = np.asarray(self._labels(), dtype=np.int64)[values[order]]
+            else:
+                arrays[name], arrays[f"{name}.steps"] = values, steps
+        if self.projection is not None:
+            post = pre = np.zeros(0, dtype=np.int64)
+            if self.projection.connected:
+                rows, row_ptr, pre = self.projection.connectivity()
+                post = np.repeat(np.asarray(rows, dtype=np.int64), np.diff(row_ptr))
+            arrays["info.post_ranks"], arrays["info.pre_ranks"] = post, np.asarray(pre, dtype=np.int64)
+        else:
+            arrays["info.ranks"] = np.asarray(self._labels(), dtype=np.int64)
+        arrays["info.dt"] = np.array(self.dt)
+        arrays["info.period"] = np.array(self.period)
+        arrays["info.period_offset"] = np.array(self.period_offset)
+        arrays["info.name"] = np.array(self.name)
+        arrays["info.target"] = np.array(self._source.name)
+        return arrays
+
+    def save(self, filename: Union[str, Path], variables: Union[str, Sequence[str], None] = None,
+             keep: bool = False) -> None:
+        """Write the recordings to ``filename``: ``.npz`` (NumPy) or ``.nwb`` (Neurodata Without Borders).
+
+        As ANNarchy's ``Monitor.save``, the data are handed over (the monitor
+        starts empty again) unless ``keep``.  ``.npz``: the arrays of
+        :meth:`export_arrays`, no pickle (``numpy.load`` reads it with
+        ``allow_pickle=False``).  ``.nwb`` (needs ``pip install
+        'gpunet[nwb]'``): spikes as the units table, each variable as a
+        TimeSeries (see :mod:`gpunet.io.nwb_export`).  The file is committed
+        atomically; on an error the recordings stay in the monitor.
+
+        Raises
+        ------
+        FormatError
+            Another suffix, or ``.nwb`` without pynwb installed.
+        """
+        from gpunet.io import recordings_file
+        path = Path(filename)
+        suffix = path.suffix.lower()
+        if suffix not in recordings_file.SUFFIXES:
+            raise FormatError(f"{path}: Monitor.save writes {' or '.join(recordings_file.SUFFIXES)} files, "
+                              f"not {suffix or 'files without a suffix'!r}")
+        recordings_file.check_available(path)
+        arrays = self.export_arrays(variables, keep=True)
+        recordings_file.write(path, arrays)
+        if not keep:
+            self._hand_over(self._names(variables), keep=False)
+
+    def __repr__(self) -> str:
+        state = "recording" if self.recording else "paused"
+        return (f"<Monitor {self.name!r} of {self._source.name!r}: {self.variables}, period {self.period:g} ms, "
+                f"{state}>")
+
+    def _repr_html_(self) -> str:
+        counts = [(v, f"{len(r)} steps recorded") for v, r in self._values.items()]
+        if self._spikes is not None:
+            counts.insert(0, ("spike", f"{len(self._spikes)} spikes recorded"))
+        rows = [("object", f"{self._source.name}" + (f" ({self.size} neurons of a view)"
+                                                    if self._view_ranks is not None else "")),
+                ("variables", ", ".join(self.variables)),
+                ("period", f"{self.period:g} ms" + (f", offset {self.period_offset:g} ms"
+                                                     if self.offset_steps else "")),
+                ("state", "recording" if self.recording else "paused")] + counts
+        return summary.table(f"Monitor {self.name}", rows)
+
     # -- ANNarchy's spike helpers -----------------------------------------------
     def _spikes_of(self, spikes: Optional[dict]) -> dict:
         if "spike" not in self.variables:
-            raise StructureError(f"Monitor of {self.population.name!r} does not record spikes")
+            raise StructureError(f"Monitor {self.name!r} of {self._source.name!r} does not record spikes")
         if spikes is None:
             return self.get("spike")
         return spikes["spike"] if "spike" in spikes else spikes
@@ -233,7 +437,7 @@ class Monitor:
         """Mean firing rate (Hz) of the recorded neurons over the last recording period."""
         data = self._spikes_of(spikes)
         start, stop = self._window
-        labels = self._view_ranks if self._view_ranks is not None else range(self.population.size)
+        labels = self._labels()
         count = sum(len(data.get(int(rank), ())) for rank in labels)
         return spike_statistics.rate(count, len(labels), stop - start, self.dt)
 

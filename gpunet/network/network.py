@@ -29,7 +29,7 @@ import numpy as np
 from gpunet.backend import get_backend
 from gpunet.errors import GpunetError, StructureError
 from gpunet.limits import check_name, check_seed, check_step
-from gpunet.network import default
+from gpunet.network import default, summary
 from gpunet.network.population import LAST_SPIKE_NEVER
 from gpunet.network.progress import ProgressBar
 from gpunet.network.runners import NetworkRunner, StepLoop
@@ -44,7 +44,7 @@ KERNEL_MODES = ("auto", "ordered", "atomic", "off")
 _GENERATOR_PURPOSES = {"connect": 1, "init": 2}
 #: keywords of ``simulate`` besides duration, measure_time, progress and snapshotter: periodic snapshots
 SNAPSHOT_OPTIONS = ("snapshot_every", "snapshot_dir", "keep_last", "prefix", "max_pending", "on_full", "staging",
-                    "compress", "fsync")
+                    "compress", "fsync", "monitors")
 
 
 class Network:
@@ -218,10 +218,12 @@ class Network:
         from gpunet.network.projection import Projection
         return Projection(pre, post, target, synapse, name=name, network=self)
 
-    def monitor(self, obj: Any, variables: Any, period: Optional[float] = None, start: bool = True):
+    def monitor(self, obj: Any, variables: Any, period: Optional[float] = None, start: bool = True,
+                period_offset: Optional[float] = None, name: Optional[str] = None):
         """Create a monitor in this network (same as ``Monitor(...)``)."""
         from gpunet.network.monitor import Monitor
-        return Monitor(obj, variables, period=period, start=start, network=self)
+        return Monitor(obj, variables, period=period, period_offset=period_offset, start=start, name=name,
+                       network=self)
 
     def get_population(self, name: str):
         """The population called ``name``."""
@@ -369,15 +371,18 @@ class Network:
         measure_time : bool
             Print how long the simulation took (ANNarchy's keyword).
         progress : bool, optional
-            Progress bar on stderr: None shows it on a terminal for runs
-            longer than about two seconds, True always, False never.
+            Progress bar (tqdm's automatic front end: a widget in a notebook,
+            a bar on stderr in a terminal): None shows it in a notebook or on
+            a terminal for runs longer than about two seconds, True always,
+            False never.
         snapshotter : Snapshotter, optional
             Takes periodic snapshots during this run (it stays open afterwards).
         **snapshot_options
             ``snapshot_every`` (ms), ``snapshot_dir`` and ``keep_last``
-            (and ``prefix`` or save options): periodic asynchronous snapshots
-            (see :class:`gpunet.Snapshotter`); waited for, and their first
-            error raised, at the end of the run.
+            (and ``prefix`` or save options, ``monitors=True`` included: the
+            snapshots then carry the monitors' recordings): periodic
+            asynchronous snapshots (see :class:`gpunet.Snapshotter`); waited
+            for, and their first error raised, at the end of the run.
 
         Raises
         ------
@@ -615,15 +620,18 @@ class Network:
         from gpunet.io.api import save
         return save(filename, populations=populations, projections=projections, network=self, **options)
 
-    def load(self, filename: str, populations: bool = True, projections: bool = True, strict: bool = False) -> None:
-        """Load the complete state (see :func:`gpunet.load`)."""
+    def load(self, filename: str, populations: bool = True, projections: bool = True, strict: bool = False,
+             monitors: bool = True) -> None:
+        """Load the complete state, and monitors' recordings the file holds (see :func:`gpunet.load`)."""
         from gpunet.io.api import load
-        load(filename, populations=populations, projections=projections, strict=strict, network=self)
+        load(filename, populations=populations, projections=projections, strict=strict, network=self,
+             monitors=monitors)
 
-    def load_latest(self, directory: Union[str, Path], strict: bool = False, prefix: str = "snapshot") -> Path:
+    def load_latest(self, directory: Union[str, Path], strict: bool = False, prefix: str = "snapshot",
+                    monitors: bool = True) -> Path:
         """Restore the newest valid snapshot of ``directory`` into this network (see :func:`gpunet.load_latest`)."""
         from gpunet.io.snapshots import load_latest
-        return load_latest(directory, network=self, strict=strict, prefix=prefix)
+        return load_latest(directory, network=self, strict=strict, prefix=prefix, monitors=monitors)
 
     def wait_for_saves(self, timeout: Optional[float] = None) -> None:
         """Wait for this network's pending saves; raise the first error (see :func:`gpunet.wait_for_saves`)."""
@@ -632,7 +640,21 @@ class Network:
 
     def __repr__(self) -> str:
         return (f"<Network dt={self.dt} seed={self.seed} {self.backend.name}: {len(self.populations)} populations, "
-                f"{len(self.projections)} projections, step {self._step}>")
+                f"{len(self.projections)} projections, {len(self.monitors)} monitors, step {self._step}>")
+
+    def _repr_html_(self) -> str:
+        head = summary.table("Network", [
+            ("dt", f"{self.dt:g} ms"), ("seed", self.seed), ("backend", self.backend.name),
+            ("time", f"{self.get_time():g} ms (step {self._step})"), ("compiled", "yes" if self.compiled else "no")])
+        populations = summary.grid("Populations", ("name", "size", "model", "variables"), [
+            (p.name, p.size, p.spec.name, summary.names(p.spec.variables)) for p in self.populations])
+        projections = summary.grid("Projections", ("name", "pre -> post", "target", "model", "synapses"), [
+            (p.name, f"{p.pre.name} -> {p.post.name}", p.target, p.spec.name,
+             p.nb_synapses if p.connected else "not connected") for p in self.projections])
+        monitors = summary.grid("Monitors", ("name", "object", "variables", "period"), [
+            (m.name, m.object.name if hasattr(m.object, "name") else repr(m.object), ", ".join(m.variables),
+             f"{m.period:g} ms") for m in self.monitors])
+        return head + populations + projections + monitors
 
 
 default.register(Network)

@@ -13,7 +13,7 @@ from gpunet.codegen.printers import NumpyPrinter
 from gpunet.errors import ModelError, StructureError
 from gpunet.model.builtin_neurons import PoissonNeuron, SpikeSourceNeuron
 from gpunet.model.expressions import ExpressionError, ExpressionParser
-from gpunet.network import default, rng
+from gpunet.network import default, rng, summary
 from gpunet.io.state_types import ring_row, ring_rows
 from gpunet.limits import MAX_STEP
 from gpunet.network.runners import (POPULATION_PHASES, ArrayPopulationRunner, PopulationArrays, PopulationRunner,
@@ -214,6 +214,14 @@ class Population(_AttributeAccess):
 
     def __repr__(self) -> str:
         return f"<Population {self.name!r}: {self.size} x {self.spec.name}>"
+
+    def _repr_html_(self) -> str:
+        geometry = " x ".join(str(g) for g in self.geometry)
+        return summary.table(f"Population {self.name}", [
+            ("size", f"{self.size}" + (f" ({geometry})" if len(self.geometry) > 1 else "")),
+            ("model", f"{self.spec.name} ({'spiking' if self.spiking else 'rate-coded'})"),
+            ("parameters", summary.names(self.spec.parameters)),
+            ("variables", summary.names(self.spec.variables))])
 
     # -- allocation and initial values ------------------------------------
     def _initial_values(self) -> dict[str, np.ndarray]:
@@ -620,6 +628,11 @@ class PopulationView(_AttributeAccess):
 
     def __repr__(self) -> str:
         return f"<PopulationView of {self.population.name!r}: {self.size} neurons>"
+
+    def _repr_html_(self) -> str:
+        return summary.table(f"PopulationView of {self.population.name}", [
+            ("size", self.size), ("ranks", summary.names([str(r) for r in self.ranks])),
+            ("model", self.population.spec.name)])
 
 
 class PoissonPopulation(Population):

@@ -21,7 +21,7 @@ from gpunet.codegen.numpy.generator import (compile_function, synapse_continuous
 from gpunet.errors import ModelError, StructureError
 from gpunet.model.builtin_synapses import DefaultRate, DefaultSpiking
 from gpunet.io.connectivity import Connectivity
-from gpunet.network import connectors
+from gpunet.network import connectors, summary
 from gpunet.network.distributions import Distribution
 from gpunet.limits import MAX_DELAY_STEPS
 from gpunet.network.population import (LAST_SPIKE_NEVER, Population, PopulationView, _AttributeAccess, _check_copy,
@@ -880,3 +880,12 @@ class Projection(_AttributeAccess):
     def __repr__(self) -> str:
         return (f"<Projection {self.name!r}: {self.pre.name} -> {self.post.name} ({self.target}), "
                 f"{self.spec.name}, {self.nb_synapses} synapses>")
+
+    def _repr_html_(self) -> str:
+        synapses = f"{self.nb_synapses} ({self.size} post neurons with synapses)" if self._connected \
+            else "not connected"
+        return summary.table(f"Projection {self.name}", [
+            ("pre -> post", f"{self.pre.name} -> {self.post.name}"), ("target", self.target),
+            ("model", self.spec.name), ("synapses", synapses),
+            ("parameters", summary.names(self.spec.parameters)), ("variables", summary.names(self.spec.variables)),
+            ("learning", "on" if self._learning else "off")])

@@ -91,10 +91,23 @@ class SpikeEvents:
             grown[:self.count] = getattr(self, name)[:self.count]
             setattr(self, name, grown)
 
+    def __len__(self) -> int:
+        """Spikes recorded (reads the device block back first)."""
+        self._flush()
+        return self.count
+
     def host(self) -> tuple[np.ndarray, np.ndarray]:
         """Copies ``(steps, ranks)`` of every event, in recording order."""
         self._flush()
         return self._steps[:self.count].copy(), self._ranks[:self.count].copy()
+
+    def replace(self, steps: np.ndarray, ranks: np.ndarray) -> None:
+        """Hold exactly these events (validated int64 host arrays of equal length: a restored recording)."""
+        self.clear()
+        self._reserve(len(steps))
+        self._steps[:len(steps)] = steps
+        self._ranks[:len(ranks)] = ranks
+        self.count = len(steps)
 
     def clear(self) -> None:
         """Forget every event and release the arrays."""

@@ -53,6 +53,9 @@ class FileFormat:
     inflates : bool
         Holds compressed content; its reader takes ``max_output``, the cap on
         what that content may inflate to.
+    carries_monitors : bool
+        Can hold monitors' recordings (``save(..., monitors=True)``); a save
+        asking for them in another format is a FormatError.
     """
 
     name: str
@@ -62,6 +65,7 @@ class FileFormat:
     compressible: bool = False
     carries_internal: bool = False
     inflates: bool = False
+    carries_monitors: bool = False
 
     @property
     def module(self) -> ModuleType:
@@ -83,6 +87,13 @@ class FileFormat:
         """What ``gpunet inspect`` prints of ``path``."""
         return self.module.inspect(path)
 
+    def require_monitors(self, path: PathLike) -> None:
+        """FormatError naming the format unless it can hold monitors' recordings."""
+        if not self.carries_monitors:
+            carriers = ", ".join(s for f in FORMATS if f.carries_monitors for s in f.suffixes)
+            raise FormatError(f"{path}: the {self.name} format ({self.description}) cannot hold monitor "
+                              f"recordings (monitors=True); save them to {carriers}, or with Monitor.save")
+
     def _require(self, kind: str, action: str) -> None:
         if self.kind != kind:
             raise FormatError(f"the {self.name} format holds {self.kind}, it cannot {action} a network {kind}")
@@ -91,7 +102,7 @@ class FileFormat:
 FORMATS: tuple[FileFormat, ...] = (
     FileFormat("params_json", "parameters", (".json",), "global parameters (JSON, ANNarchy's layout)"),
     FileFormat("state_npz", "state", (".npz",), "gpunet native state (ANNarchy's .npz is read too)",
-               compressible=True, carries_internal=True, inflates=True),
+               compressible=True, carries_internal=True, inflates=True, carries_monitors=True),
     FileFormat("state_mat", "state", (".mat",), "state as Matlab structs (ANNarchy's layout)", carries_internal=True,
                inflates=True),
     FileFormat("state_gzip", "state", (".gz",), "gzipped ANNarchy pickle", carries_internal=True, inflates=True),

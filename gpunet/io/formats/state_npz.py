@@ -32,11 +32,12 @@ import orjson
 
 from gpunet.backend import workers
 from gpunet.backend.host_alloc import empty_for_reading
-from gpunet.errors import FormatError
+from gpunet.errors import FormatError, StructureError
 from gpunet.io.atomic import atomic_writer
 from gpunet.io.checksum import crc32
 from gpunet.io.formats.state_gzip import output_limit
-from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState
+from gpunet.io.state_types import MonitorState, NetworkState, PopulationState, ProjectionState
+from gpunet.limits import check_name
 from gpunet.io.zipwriter import StoredZipWriter
 from gpunet.version import __version__
 
@@ -144,9 +145,67 @@ def write(state: NetworkState, handle: BinaryIO, compress: bool = False) -> int:
                 "t": None if state.step is None or state.dt is None else state.step * state.dt,
                 "step": state.step, "seed": state.seed, "net_id": state.net_id,
                 "single_object": state.single_object, "objects": objects}
+    if state.monitors:  # only then: files without recordings are byte for byte those of earlier versions
+        manifest["monitors"] = [_write_monitor(archive, monitor) for monitor in state.monitors]
+        total += sum(int(np.asarray(a).nbytes) for monitor in state.monitors for a in monitor.arrays.values())
     archive.add(MANIFEST, (orjson.dumps(manifest, option=orjson.OPT_INDENT_2),))  # last: marks a complete file
     archive.close()
     return total
+
+
+def _write_monitor(archive: Any, monitor: MonitorState) -> dict:
+    """Write the arrays of one monitor's recordings; return its manifest entry (docs/FORMAT.md, "Monitors")."""
+    try:
+        check_name(monitor.name, "monitor")
+    except StructureError as exc:
+        raise FormatError(f"monitor {monitor.name!r}: {exc}") from exc
+    entry: dict[str, Any] = {"kind": "monitor", "name": monitor.name, "target": monitor.target,
+                             "target_kind": monitor.target_kind, "variables": list(monitor.variables),
+                             "period_steps": int(monitor.period_steps), "offset_steps": int(monitor.offset_steps),
+                             "recording": bool(monitor.recording),
+                             "session_start": None if monitor.session_start is None else int(monitor.session_start),
+                             "session_stop": None if monitor.session_stop is None else int(monitor.session_stop),
+                             "window": [int(w) for w in monitor.window], "arrays": {}}
+    for key, value in monitor.arrays.items():
+        array = np.asarray(value)
+        if array.dtype.name not in ALLOWED_DTYPES:
+            raise FormatError(f"monitor {monitor.name!r}, array {key!r}: dtype {array.dtype} cannot be stored "
+                              "in the native format")
+        member = _member("monitor", monitor.name, key)
+        crc = archive.add(member, _npy_parts(array))
+        entry["arrays"][key] = {"member": member, "dtype": array.dtype.name, "shape": list(array.shape),
+                                "crc32": crc}
+    return entry
+
+
+def _optional_step(value: Any) -> bool:
+    return value is None or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def _read_monitor(archive: zipfile.ZipFile, source: str, entry: Any, handle: BinaryIO, reads: list,
+                  limits: "_Limits") -> MonitorState:
+    """One monitor's recordings from its manifest entry (its fields' types checked; values by the load)."""
+    if not isinstance(entry, dict) or entry.get("kind") != "monitor" or not isinstance(entry.get("name"), str):
+        raise _fail(source, "manifest has a malformed monitor entry")
+    name = entry["name"]
+    where = f"monitor {name!r}"
+    integers = [entry.get(k) for k in ("period_steps", "offset_steps")]
+    window = entry.get("window")
+    if (not isinstance(entry.get("target"), str) or entry.get("target_kind") not in ("population", "projection")
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in integers)
+            or not isinstance(entry.get("recording"), bool)
+            or not all(_optional_step(entry.get(k)) for k in ("session_start", "session_stop"))
+            or not isinstance(window, list) or len(window) != 2 or not all(_optional_step(w) and w is not None
+                                                                           for w in window)
+            or not isinstance(entry.get("arrays"), dict)):
+        raise _fail(source, f"{where}: malformed manifest entry")
+    variables = _text_list(source, entry.get("variables"), f"{where}: variables")
+    arrays = {key: _read_array(archive, source, name, key, spec, handle, reads, limits)
+              for key, spec in entry["arrays"].items()}
+    return MonitorState(name=name, target=entry["target"], target_kind=entry["target_kind"], variables=variables,
+                        period_steps=integers[0], offset_steps=integers[1], recording=entry["recording"],
+                        session_start=entry.get("session_start"), session_stop=entry.get("session_stop"),
+                        window=(window[0], window[1]), arrays=arrays)
 
 
 def dumps(state: NetworkState, compress: bool = False) -> bytes:
@@ -452,6 +511,10 @@ def _read(handle: BinaryIO, source: str, archive: Optional[zipfile.ZipFile], max
                         internal=internal))
             except (KeyError, TypeError, ValueError) as exc:
                 raise _fail(source, f"object {name!r}: incomplete manifest entry ({exc})") from exc
+        monitors = manifest.get("monitors", [])
+        if not isinstance(monitors, list):
+            raise _fail(source, "manifest field 'monitors' must be a list")
+        state.monitors = [_read_monitor(archive, source, entry, handle, reads, limits) for entry in monitors]
         _run_reads(reads)
     return state
 
