@@ -99,6 +99,15 @@ class SaveOptions:
 class SaveHandle:
     """A save in progress or done; Future-like.
 
+    ``save(..., blocking=False)`` returns one; user code does not make them.
+
+    Parameters
+    ----------
+    path : Path
+        The target file.
+    nbytes : int
+        Bytes of array data saved.
+
     Attributes
     ----------
     path : Path

@@ -127,6 +127,15 @@ def list_snapshots(directory: Union[str, Path], prefix: str = "snapshot",
 
     Without ``run``: the snapshots of every run in the order they were
     committed (modification time, then step); with ``run``: that run's, by step.
+
+    Parameters
+    ----------
+    directory : str or Path
+        The snapshot folder.
+    prefix : str
+        The file names' prefix (``snapshot-<run>-<step>.npz``).
+    run : str, optional
+        Only this run's snapshots.
     """
     return [(f.step, f.path) for f in snapshot_files(directory, prefix, run)]
 
@@ -279,6 +288,19 @@ def load_latest(directory: Union[str, Path], network: Any = None, strict: bool =
     writer between the listing and the read is not an error: the folder is
     listed again.  The network then continues the loaded snapshot's run (a
     Snapshotter started on it writes and rotates that run's files).
+
+    Parameters
+    ----------
+    directory : str or Path
+        The snapshot folder.
+    network : Network, optional
+        The network to restore; None: the default network.
+    strict : bool
+        As for :func:`gpunet.load`.
+    prefix : str
+        The file names' prefix.
+    run : str, optional
+        Restore the highest step of this run.
 
     Returns
     -------

@@ -33,6 +33,8 @@ class Monitor:
         are recorded at every step whatever the period, as in ANNarchy.
     start : bool
         Start recording at once (default) or wait for :meth:`resume`.
+    network : Network, optional
+        The network of ``obj`` (given or not, it must be its).
 
     Examples
     --------

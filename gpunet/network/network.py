@@ -601,19 +601,59 @@ def clear() -> None:
 
 def compile(directory: Optional[Union[str, Path]] = None, clean: bool = False,  # noqa: A001 - ANNarchy's name
             silent: bool = False) -> None:
-    """Compile the default network (see :meth:`Network.compile`)."""
+    """Compile the default network (see :meth:`Network.compile`).
+
+    Parameters
+    ----------
+    directory : str or Path, optional
+        Where to write the generated array code (nothing is built).
+    clean : bool
+        Accepted for ANNarchy's scripts; gpunet has nothing to rebuild.
+    silent : bool
+        No compilation report.
+    """
     default_network().compile(directory=directory, clean=clean, silent=silent)
 
 
 def simulate(duration: float, measure_time: bool = False, progress: Optional[bool] = None,
              **snapshot_options: Any) -> None:
-    """Simulate the default network for ``duration`` ms (see :meth:`Network.simulate`)."""
+    """Simulate the default network for ``duration`` ms (see :meth:`Network.simulate`).
+
+    Parameters
+    ----------
+    duration : float
+        Simulated time in ms (rounded to whole steps).
+    measure_time : bool
+        Print how long the simulation took.
+    progress : bool, optional
+        Progress bar: None on a terminal for long runs, True always, False never.
+    **snapshot_options
+        ``snapshot_every`` (ms), ``snapshot_dir``, ``keep_last``...: periodic
+        asynchronous snapshots (see :class:`gpunet.Snapshotter`).
+    """
     _check_keywords("simulate", snapshot_options, ("measure_time", "progress") + SNAPSHOT_OPTIONS)
     default_network().simulate(duration, measure_time=measure_time, progress=progress, **snapshot_options)
 
 
 def simulate_until(max_duration: float, population: Any, operator: str = "and", measure_time: bool = False) -> float:
-    """Simulate the network of ``population`` until its stop condition holds (see :meth:`Network.simulate_until`)."""
+    """Simulate the network of ``population`` until its stop condition holds (see :meth:`Network.simulate_until`).
+
+    Parameters
+    ----------
+    max_duration : float
+        Simulate at most this long (ms).
+    population : Population or list of Population
+        Whose ``stop_condition`` is tested after every step.
+    operator : {"and", "or"}
+        With several populations: stop when every condition holds, or one.
+    measure_time : bool
+        Print how long the simulation took.
+
+    Returns
+    -------
+    float
+        The simulated time in ms.
+    """
     first = population[0] if isinstance(population, (list, tuple)) and population else population
     network = getattr(first, "network", None) or default_network()
     return network.simulate_until(max_duration, population, operator=operator, measure_time=measure_time)
@@ -621,12 +661,26 @@ def simulate_until(max_duration: float, population: Any, operator: str = "and", 
 
 def enable_learning(projections: Optional[Sequence[Any]] = None, period: Optional[float] = None,
                     offset: Optional[float] = None) -> None:
-    """Enable learning of ``projections`` (their own network), or of every projection of the default network."""
+    """Enable learning of ``projections`` (their own network), or of every projection of the default network.
+
+    Parameters
+    ----------
+    projections : list of Projection, optional
+        The projections; None: every projection.
+    period, offset : float, optional
+        ANNarchy's learning period and offset: refused (a TypeError) unless None.
+    """
     _network_of(projections).enable_learning(projections, period=period, offset=offset)
 
 
 def disable_learning(projections: Optional[Sequence[Any]] = None) -> None:
-    """Disable learning of ``projections`` (their own network), or of every projection of the default network."""
+    """Disable learning of ``projections`` (their own network), or of every projection of the default network.
+
+    Parameters
+    ----------
+    projections : list of Projection, optional
+        The projections; None: every projection.
+    """
     _network_of(projections).disable_learning(projections)
 
 
@@ -663,6 +717,16 @@ def get_current_step() -> int:
 
 
 def reset(populations: bool = True, projections: bool = False, monitors: bool = True) -> None:
-    """Reset the default network (see :meth:`Network.reset`)."""
+    """Reset the default network (see :meth:`Network.reset`).
+
+    Parameters
+    ----------
+    populations : bool
+        Set every population's variables back to their initial values.
+    projections : bool
+        Set every projection's variables back to their initial values.
+    monitors : bool
+        Empty the monitors.
+    """
     default_network().reset(populations=populations, projections=projections, monitors=monitors)
 

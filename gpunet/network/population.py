@@ -175,14 +175,17 @@ class Population(_AttributeAccess):
 
     @property
     def parameters(self) -> list[str]:
+        """Names of the model's parameters, in declaration order."""
         return self.spec.parameters
 
     @property
     def variables(self) -> list[str]:
+        """Names of the model's variables, in declaration order."""
         return self.spec.variables
 
     @property
     def ranks(self) -> np.ndarray:
+        """The ranks of the population's neurons, ``0 .. size - 1``."""
         return np.arange(self.size)
 
     def _attribute_names(self) -> list[str]:
@@ -422,6 +425,13 @@ class PopulationView(_AttributeAccess):
 
     Views share the population's arrays: setting ``pop[0:5].v = -70.0`` changes
     the population.  Global parameters are set on the population itself.
+
+    Parameters
+    ----------
+    population : Population
+        The population viewed.
+    ranks : array of int
+        The ranks of the neurons in the view, in this order.
     """
 
     def __init__(self, population: Population, ranks: np.ndarray) -> None:
@@ -455,6 +465,18 @@ class PoissonPopulation(Population):
     In each step a neuron spikes when a uniform draw ``p`` (scaled to Hz) is
     below its rate, i.e. with probability ``rates * dt / 1000``.  The draws come
     from the network's counter-based generator, so runs are reproducible.
+
+    Parameters
+    ----------
+    geometry : int or tuple of int
+        Number of neurons, or the population's shape.
+    rates : float or array
+        Firing rates in Hz (one value or one per neuron); may be changed later
+        (``pop.rates = ...``).
+    name : str, optional
+        Unique name (``pop0``, ``pop1``... by default).
+    network : Network, optional
+        The network to create it in; None: the default network.
     """
 
     def __init__(self, geometry, rates: Any = 10.0, name: Optional[str] = None,
@@ -474,6 +496,10 @@ class SpikeSourceArray(Population):
     spike_times : list of float or list of list of float
         Times in ms; one list per neuron (a flat list makes one neuron).
         A time is emitted in the step ``round(time / dt)``.
+    name : str, optional
+        Unique name (``pop0``, ``pop1``... by default).
+    network : Network, optional
+        The network to create it in; None: the default network.
     """
 
     equations_update = False  # spikes come from the given times, not from equations

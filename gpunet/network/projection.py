@@ -102,6 +102,8 @@ class Projection(_AttributeAccess):
     name : str, optional
         Unique name (default ``proj<k>``), with the characters a population
         name may use (see :mod:`gpunet.limits`).
+    network : Network, optional
+        The network of ``pre`` and ``post`` (given or not, it must be theirs).
 
     Connect with one ``connect_*`` method before :meth:`Network.compile`.
     ``proj.w`` returns one list of weights per post neuron with synapses
@@ -732,9 +734,11 @@ class Projection(_AttributeAccess):
 
     @property
     def dendrites(self) -> list[Dendrite]:
+        """One :class:`Dendrite` (the synapses of one post neuron) per post neuron with synapses."""
         return [Dendrite(self, rank) for rank in self.post_ranks]
 
     def nb_synapses_per_dendrite(self) -> list[int]:
+        """The number of synapses of each post neuron that has any, in ``post_ranks`` order."""
         counts = np.diff(self._host_row_ptr)
         return counts[counts > 0].tolist()
 
