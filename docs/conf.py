@@ -52,3 +52,5 @@ html_theme_options = {"description": "Neural networks whose state lives on the G
 # Pages added to docs/ later (docs/scaling.md, ...) join the index's "More" section by themselves until a
 # page's author lists them in index.md's toctrees; see gpunet_reference.add_unlisted_pages.
 gpunet_reference_unlisted_caption = "More"
+# Public methods of the classes in gpunet.__all__ must document their parameters too (False: a summary suffices).
+gpunet_reference_method_parameters = True

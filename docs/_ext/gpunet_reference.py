@@ -4,7 +4,8 @@
 (classes with their public members, functions, built-in models with their parameters and variables).
 At the end of reading, every name of ``gpunet.__all__`` must have exactly one entry, and each entry must have
 a summary sentence and document every parameter of its signature (a class: its constructor's); public
-methods and properties need a summary sentence. Each miss is a Sphinx warning, so ``-W`` fails the build.
+methods and properties need a summary sentence (and their parameters too with
+``gpunet_reference_method_parameters = True`` in conf.py). Each miss is a Sphinx warning, so ``-W`` fails the build.
 
 The ``source-read`` hook appends to the index a hidden-caption toctree of the pages of docs/ that no toctree of
 index.md lists, so a page that another change adds is built (and its broken links caught) at once.
@@ -84,8 +85,11 @@ def _public_members(cls: type) -> list[tuple[str, Any]]:
     return members
 
 
-def entry_problems(name: str) -> list[str]:
-    """Every problem of the reference entry of ``gpunet.<name>``."""
+def entry_problems(name: str, method_parameters: bool = False) -> list[str]:
+    """Every problem of the reference entry of ``gpunet.<name>``.
+
+    With ``method_parameters`` the public methods of a class must document their parameters too.
+    """
     obj = getattr(gpunet, name)
     if name == "__version__" or _is_model(obj):
         return []  # rendered from data (the version string; the model's description and attributes)
@@ -95,9 +99,9 @@ def entry_problems(name: str) -> list[str]:
         init = obj.__init__ if "__init__" in vars(obj) or obj.__init__ is not object.__init__ else None
         problems = docstring_problems(name, inspect.getdoc(obj), _signature_parameters(init) if init else [])
         for member_name, member in _public_members(obj):
-            doc = NumpyDocString(inspect.getdoc(member) or "")
-            if not " ".join(doc["Summary"]).strip():
-                problems.append(f"{name}.{member_name}: no summary sentence")
+            parameters = _signature_parameters(member) if method_parameters and inspect.isfunction(member) \
+                and not isinstance(vars(obj).get(member_name), property) else []
+            problems += docstring_problems(f"{name}.{member_name}", inspect.getdoc(member), parameters)
         return problems
     if callable(obj):
         return docstring_problems(name, inspect.getdoc(obj), _signature_parameters(obj))
@@ -141,7 +145,7 @@ class GpunetApi(SphinxDirective):
                 logger.warning(f"gpunet-api: {name!r} has two entries", location=self.get_location())
                 continue
             documented[name] = self.env.docname
-            for problem in entry_problems(name):
+            for problem in entry_problems(name, self.config.gpunet_reference_method_parameters):
                 logger.warning(f"gpunet reference: {problem}", location=self.get_location())
             obj = getattr(gpunet, name)
             if name == "__version__":
@@ -189,6 +193,7 @@ def add_unlisted_pages(app: Sphinx, docname: str, source: list[str]) -> None:
 
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("gpunet_reference_unlisted_caption", "More", "env")
+    app.add_config_value("gpunet_reference_method_parameters", False, "env")
     app.add_directive("gpunet-api", GpunetApi)
     app.connect("env-purge-doc", _purge)
     app.connect("env-check-consistency", check_every_name_has_an_entry)

@@ -209,13 +209,33 @@ class Snapshotter:
     def from_options(cls, network: Any, snapshot_every: Optional[float] = None,
                      snapshot_dir: Optional[Union[str, Path]] = None, keep_last: int = 3,
                      **save_options: Any) -> "Snapshotter":
-        """Build from ``simulate(..., snapshot_every=, snapshot_dir=, keep_last=)`` keywords."""
+        """Build from ``simulate(..., snapshot_every=, snapshot_dir=, keep_last=)`` keywords.
+
+        Parameters
+        ----------
+        network : Network
+            The network to snapshot.
+        snapshot_every : float, optional
+            Period in ms.
+        snapshot_dir : str or Path, optional
+            The snapshot folder.
+        keep_last : int
+            Complete snapshots kept.
+        **save_options
+            Passed to each save (``prefix``, ``compress``...).
+        """
         if snapshot_every is None or snapshot_dir is None:
             raise ValueError("periodic snapshots need both snapshot_every (ms) and snapshot_dir")
         return cls(network, snapshot_dir, snapshot_every, keep_last=keep_last, **save_options)
 
     def path_for(self, step: int) -> Path:
-        """The file of this run's snapshot at ``step``."""
+        """The file of this run's snapshot at ``step``.
+
+        Parameters
+        ----------
+        step : int
+            The network's step counter.
+        """
         return self.directory / f"{self.prefix}-{self.run}-{step:012d}.npz"
 
     def after_step(self) -> Optional[SaveHandle]:

@@ -109,7 +109,13 @@ class Constant(float):
         _constants[name] = self
 
     def set(self, value: float) -> None:
-        """Change the value used by models defined from now on."""
+        """Change the value used by models defined from now on.
+
+        Parameters
+        ----------
+        value : float
+            A finite number.
+        """
         replacement = Constant(self.name, value)
         self.value = replacement.value
 

@@ -129,7 +129,13 @@ class Monitor:
             self._steps[name].append(step)
 
     def times(self, name: str) -> np.ndarray:
-        """Steps at which variable ``name`` was recorded."""
+        """Steps at which variable ``name`` was recorded.
+
+        Parameters
+        ----------
+        name : str
+            A recorded variable (not ``spike``).
+        """
         if name == "spike":
             raise KeyError("spikes are recorded at every step; get('spike') holds their steps")
         return np.asarray(self._steps[name], dtype=np.int64)
@@ -222,17 +228,40 @@ class Monitor:
         """``(times in ms, ranks)`` of every spike, for scatter plots (ANNarchy's ``raster_plot``).
 
         Without ``spikes``, ``get('spike')`` is called (and empties the monitor).
+
+        Parameters
+        ----------
+        spikes : dict, optional
+            A ``get('spike')`` result; None calls ``get('spike')`` (which empties the monitor).
         """
         return spike_statistics.raster_plot(self._spikes_of(spikes), self.dt)
 
     def histogram(self, spikes: Optional[dict] = None, bins: Optional[float] = None, per_neuron: bool = False,
                   recording_window: Optional[tuple] = None) -> np.ndarray:
-        """Spike counts per bin of ``bins`` ms (default ``dt``) from the first to the last spike."""
+        """Spike counts per bin of ``bins`` ms (default ``dt``) from the first to the last spike.
+
+        Parameters
+        ----------
+        spikes : dict, optional
+            A ``get('spike')`` result; None calls ``get('spike')`` (which empties the monitor).
+        bins : float, optional
+            Bin width in ms (default ``dt``).
+        per_neuron : bool
+            One row of counts per neuron instead of the sum.
+        recording_window : tuple, optional
+            ``(start, stop)`` in steps, to count over instead of first to last spike.
+        """
         return spike_statistics.histogram(self._spikes_of(spikes), bins=bins, per_neuron=per_neuron,
                                           recording_window=recording_window, dt=self.dt)
 
     def mean_fr(self, spikes: Optional[dict] = None) -> float:
-        """Mean firing rate (Hz) of the recorded neurons over the last recording period."""
+        """Mean firing rate (Hz) of the recorded neurons over the last recording period.
+
+        Parameters
+        ----------
+        spikes : dict, optional
+            A ``get('spike')`` result; None calls ``get('spike')`` (which empties the monitor).
+        """
         data = self._spikes_of(spikes)
         start, stop = self._window
         labels = self._view_ranks if self._view_ranks is not None else range(self.population.size)
@@ -240,7 +269,15 @@ class Monitor:
         return spike_statistics.rate(count, len(labels), stop - start, self.dt)
 
     def population_rate(self, spikes: Optional[dict] = None, smooth: float = 0.0) -> np.ndarray:
-        """Population firing rate (Hz) per step of the last recording period, optionally smoothed (ms)."""
+        """Population firing rate (Hz) per step of the last recording period, optionally smoothed (ms).
+
+        Parameters
+        ----------
+        spikes : dict, optional
+            A ``get('spike')`` result; None calls ``get('spike')`` (which empties the monitor).
+        smooth : float
+            Width in ms of the smoothing window (0: none).
+        """
         data = self._spikes_of(spikes)
         start, stop = self._window
         return spike_statistics.population_rate(data, start, stop, self.dt, smooth)

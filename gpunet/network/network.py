@@ -114,6 +114,11 @@ class Network:
         The counter-based noise of a compiled network draws from (seed, object,
         step, index), so with the step counter this places every stream exactly
         where the run that saved ``seed`` left it.
+
+        Parameters
+        ----------
+        seed : int
+            An integer in [0, 2**64 - 1].
         """
         self.seed = check_seed(seed)
         for population in self.populations:
@@ -121,7 +126,24 @@ class Network:
 
     def setup(self, dt: Optional[float] = None, seed: Optional[int] = None, backend: Optional[str] = None,
               device: Optional[int] = None, precision: Optional[str] = None, kernels: Optional[str] = None) -> None:
-        """Change dt, seed, backend, device, precision or kernels (before any object is created)."""
+        """Change dt, seed, backend, device, precision or kernels (before any object is created).
+
+        Parameters
+        ----------
+        dt : float, optional
+            Step size in ms.
+        seed : int, optional
+            Seed of every random stream.
+        backend : {"auto", "numpy", "cupy"}, optional
+            Array backend.
+        device : int, optional
+            GPU id.
+        precision : {"float64", "float32"}, optional
+            Floating-point type of the state.
+        kernels : str, optional
+            Generated CUDA kernels: ``"auto"``, ``"ordered"``, ``"atomic"`` or
+            ``"off"`` (the array code on every backend).
+        """
         if kernels is not None:
             if kernels not in KERNEL_MODES:
                 raise ValueError(f"kernels must be one of {KERNEL_MODES}, got {kernels!r}")
@@ -179,6 +201,19 @@ class Network:
         copy (same class, model, name, attribute values); the original leaves the
         default network when nothing there uses it yet.
 
+        Parameters
+        ----------
+        geometry : int, tuple of int or Population
+            Number of neurons or shape; or a population built beforehand.
+        neuron : Neuron
+            The neuron model.
+        stop_condition : str, optional
+            Condition for :meth:`simulate_until` (``"r > 1.0 : any"``).
+        name : str, optional
+            Unique name.
+        population : Population, optional
+            A population built beforehand, to copy into this network.
+
         Examples
         --------
         >>> import gpunet as gn
@@ -212,24 +247,60 @@ class Network:
             any(m.population is population for m in self.monitors)
 
     def connect(self, pre: Any, post: Any, target: str, synapse: Any = None, name: Optional[str] = None):
-        """Create a projection in this network (same as ``Projection(..., network=net)``)."""
+        """Create a projection in this network (same as ``Projection(..., network=net)``).
+
+        Parameters
+        ----------
+        pre, post : Population or PopulationView
+            Source and target neurons.
+        target : str
+            The input fed: ``g_<target>`` (spiking) or ``sum(<target>)`` (rate-coded).
+        synapse : Synapse, optional
+            The synapse model (default: static synapses).
+        name : str, optional
+            Unique name.
+        """
         from gpunet.network.projection import Projection
         return Projection(pre, post, target, synapse, name=name, network=self)
 
     def monitor(self, obj: Any, variables: Any, period: Optional[float] = None, start: bool = True):
-        """Create a monitor in this network (same as ``Monitor(...)``)."""
+        """Create a monitor in this network (same as ``Monitor(...)``).
+
+        Parameters
+        ----------
+        obj : Population or PopulationView
+            What to record.
+        variables : str or list of str
+            Attribute names and/or ``"spike"``.
+        period : float, optional
+            Recording period in ms (default: every step).
+        start : bool
+            Start recording at once.
+        """
         from gpunet.network.monitor import Monitor
         return Monitor(obj, variables, period=period, start=start, network=self)
 
     def get_population(self, name: str):
-        """The population called ``name``."""
+        """The population called ``name``.
+
+        Parameters
+        ----------
+        name : str
+            The population's name.
+        """
         for population in self.populations:
             if population.name == name:
                 return population
         raise KeyError(f"no population {name!r}; populations are {[p.name for p in self.populations]}")
 
     def get_projection(self, name: str):
-        """The projection called ``name``."""
+        """The projection called ``name``.
+
+        Parameters
+        ----------
+        name : str
+            The projection's name.
+        """
         for projection in self.projections:
             if projection.name == name:
                 return projection
@@ -242,6 +313,15 @@ class Network:
     def get_projections(self, post: Any = None, pre: Any = None, target: Optional[str] = None,
                         suppress_error: bool = False) -> list:
         """The projections, optionally only those with this ``post``, ``pre`` (object or name) and ``target``.
+
+        Parameters
+        ----------
+        post, pre : Population or str, optional
+            Keep the projections to / from this population.
+        target : str, optional
+            Keep the projections of this target.
+        suppress_error : bool
+            Return an empty list instead of raising when nothing matches.
 
         Raises
         ------
@@ -392,6 +472,17 @@ class Network:
         every step.  With several populations, ``operator="and"`` stops when
         every condition holds, ``"or"`` when one does (ANNarchy's rule).
 
+        Parameters
+        ----------
+        max_duration : float
+            Simulate at most this long (ms).
+        population : Population or list of Population
+            Whose ``stop_condition`` is tested after every step.
+        operator : {"and", "or"}
+            With several populations: stop when every condition holds, or one.
+        measure_time : bool
+            Print how long the simulation took.
+
         Returns
         -------
         float
@@ -454,12 +545,26 @@ class Network:
     # -- learning --------------------------------------------------------------
     def enable_learning(self, projections: Optional[Sequence[Any]] = None, period: Optional[float] = None,
                         offset: Optional[float] = None) -> None:
-        """Let the projections (default: all) learn again (see :meth:`Projection.enable_learning`)."""
+        """Let the projections (default: all) learn again (see :meth:`Projection.enable_learning`).
+
+        Parameters
+        ----------
+        projections : list of Projection, optional
+            The projections; None: all of this network's.
+        period, offset : float, optional
+            ANNarchy's learning period and offset: refused unless None.
+        """
         for projection in self._own_projections(projections, "enable_learning"):
             projection.enable_learning(period=period, offset=offset)
 
     def disable_learning(self, projections: Optional[Sequence[Any]] = None) -> None:
-        """Freeze the weights of the projections (default: all; see :meth:`Projection.disable_learning`)."""
+        """Freeze the weights of the projections (default: all; see :meth:`Projection.disable_learning`).
+
+        Parameters
+        ----------
+        projections : list of Projection, optional
+            The projections; None: all of this network's.
+        """
         for projection in self._own_projections(projections, "disable_learning"):
             projection.disable_learning()
 
@@ -499,6 +604,15 @@ class Network:
 
         ``projections=True`` also resets synaptic variables (except the
         weights set by the connector) to their initial values.
+
+        Parameters
+        ----------
+        populations : bool
+            Reset the populations.
+        projections : bool
+            Reset the synaptic variables too.
+        monitors : bool
+            Empty the monitors.
         """
         with self.backend.activate():
             if populations:
@@ -526,32 +640,84 @@ class Network:
 
     # -- persistence (implemented in gpunet.io) -----------------------------------
     def save_parameters(self, filename: str) -> None:
-        """Write the global parameters to JSON (see :func:`gpunet.save_parameters`)."""
+        """Write the global parameters to JSON (see :func:`gpunet.save_parameters`).
+
+        Parameters
+        ----------
+        filename : str or Path
+            The JSON file.
+        """
         from gpunet.io.parameters import save_parameters
         save_parameters(filename, network=self)
 
     def load_parameters(self, filename: str, global_only: bool = True, verbose: bool = False) -> dict:
-        """Set global parameters from JSON (see :func:`gpunet.load_parameters`)."""
+        """Set global parameters from JSON (see :func:`gpunet.load_parameters`).
+
+        Parameters
+        ----------
+        filename : str or Path
+            The JSON file.
+        global_only : bool
+            False: set local parameters too.
+        verbose : bool
+            Report what is set.
+        """
         from gpunet.io.parameters import load_parameters
         return load_parameters(filename, global_only=global_only, verbose=verbose, network=self)
 
     def save(self, filename: str, populations: bool = True, projections: bool = True, **options: Any):
-        """Save the complete state (see :func:`gpunet.save`)."""
+        """Save the complete state (see :func:`gpunet.save`).
+
+        Parameters
+        ----------
+        filename : str or Path
+            The file; its suffix says the format.
+        populations, projections : bool or list
+            What to save: all (True), none (False), or the objects listed.
+        **options
+            As for :func:`gpunet.save` (``blocking``, ``compress``...).
+        """
         from gpunet.io.api import save
         return save(filename, populations=populations, projections=projections, network=self, **options)
 
     def load(self, filename: str, populations: bool = True, projections: bool = True, strict: bool = False) -> None:
-        """Load the complete state (see :func:`gpunet.load`)."""
+        """Load the complete state (see :func:`gpunet.load`).
+
+        Parameters
+        ----------
+        filename : str or Path
+            The file; its suffix says the format.
+        populations, projections : bool or list
+            What to load: all (True), none (False), or the objects listed.
+        strict : bool
+            Make a variable missing on either side an error.
+        """
         from gpunet.io.api import load
         load(filename, populations=populations, projections=projections, strict=strict, network=self)
 
     def load_latest(self, directory: Union[str, Path], strict: bool = False, prefix: str = "snapshot") -> Path:
-        """Restore the newest valid snapshot of ``directory`` into this network (see :func:`gpunet.load_latest`)."""
+        """Restore the newest valid snapshot of ``directory`` into this network (see :func:`gpunet.load_latest`).
+
+        Parameters
+        ----------
+        directory : str or Path
+            The snapshot folder.
+        strict : bool
+            As for :meth:`load`.
+        prefix : str
+            The snapshot files' prefix.
+        """
         from gpunet.io.snapshots import load_latest
         return load_latest(directory, network=self, strict=strict, prefix=prefix)
 
     def wait_for_saves(self, timeout: Optional[float] = None) -> None:
-        """Wait for this network's pending saves; raise the first error (see :func:`gpunet.wait_for_saves`)."""
+        """Wait for this network's pending saves; raise the first error (see :func:`gpunet.wait_for_saves`).
+
+        Parameters
+        ----------
+        timeout : float, optional
+            Seconds to wait at most (None: until done).
+        """
         from gpunet.io.api import wait_for_saves
         wait_for_saves(network=self, timeout=timeout)
 
@@ -668,7 +834,7 @@ def enable_learning(projections: Optional[Sequence[Any]] = None, period: Optiona
     projections : list of Projection, optional
         The projections; None: every projection.
     period, offset : float, optional
-        ANNarchy's learning period and offset: refused (a TypeError) unless None.
+        ANNarchy's learning period and offset: refused unless None.
     """
     _network_of(projections).enable_learning(projections, period=period, offset=offset)
 

@@ -252,11 +252,23 @@ class Population(_AttributeAccess):
             self._state[name][backend.asarray(ranks)] = backend.asarray(values)
 
     def get(self, name: str) -> Any:
-        """The value of attribute ``name`` (same as ``pop.<name>``)."""
+        """The value of attribute ``name`` (same as ``pop.<name>``).
+
+        Parameters
+        ----------
+        name : str
+            A parameter or variable of the model.
+        """
         return getattr(self, name)
 
     def set(self, values: dict) -> None:
-        """Set several attributes at once: ``pop.set({"v": -70.0, "u": 0.0})``."""
+        """Set several attributes at once: ``pop.set({"v": -70.0, "u": 0.0})``.
+
+        Parameters
+        ----------
+        values : dict
+            Attribute name -> value (a number, an array or a distribution).
+        """
         for name, value in values.items():
             setattr(self, name, value)
 
@@ -265,6 +277,11 @@ class Population(_AttributeAccess):
 
         Writing into it changes the simulation; its shape is ``(size,)`` (0-d
         for globals), whatever the geometry.
+
+        Parameters
+        ----------
+        name : str
+            A parameter or variable of the model.
         """
         if name not in self.spec.attributes:
             raise AttributeError(f"population {self.name!r} has no attribute {name!r}; "
@@ -279,6 +296,11 @@ class Population(_AttributeAccess):
         (spiking models) and ``_spike_history`` (row ``k``: the spikes of step
         ``step - 1 - k``; a gather on the device).  They change as the network
         runs: a save copies them before it returns.
+
+        Parameters
+        ----------
+        step : int
+            The network's step counter (row ``k`` of the spike history holds step ``step - 1 - k``).
         """
         arrays = {attribute: self._state[attribute] for attribute in self.spec.attributes}
         arrays.update((key, self._state[key]) for key in ("_last_spike", "_refractory") if key in self._state)
@@ -292,18 +314,40 @@ class Population(_AttributeAccess):
         return {}
 
     def save(self, filename: str, **options: Any):
-        """Save this population's state alone (format by suffix, see :func:`gpunet.save`)."""
+        """Save this population's state alone (format by suffix, see :func:`gpunet.save`).
+
+        Parameters
+        ----------
+        filename : str or Path
+            The file.
+        **options
+            As for :func:`gpunet.save`.
+        """
         from gpunet.io.api import save_object
         return save_object(self, filename, "population", **options)
 
     def load(self, filename: str, strict: bool = False) -> None:
-        """Restore this population from a file of it alone or of a whole network (see :func:`gpunet.load`)."""
+        """Restore this population from a file of it alone or of a whole network (see :func:`gpunet.load`).
+
+        Parameters
+        ----------
+        filename : str or Path
+            The file.
+        strict : bool
+            Make a variable missing on either side an error.
+        """
         from gpunet.io.api import load_object
         load_object(self, filename, "population", strict=strict)
 
     # -- geometry ----------------------------------------------------------
     def rank_from_coordinates(self, coordinates: Sequence[int]) -> int:
-        """Rank of the neuron at ``coordinates`` (C order, like ANNarchy)."""
+        """Rank of the neuron at ``coordinates`` (C order, like ANNarchy).
+
+        Parameters
+        ----------
+        coordinates : int or tuple of int
+            Position in the population's geometry.
+        """
         coordinates = (coordinates,) if np.isscalar(coordinates) else tuple(coordinates)
         if len(coordinates) != len(self.geometry):
             raise ValueError(f"population {self.name!r} has geometry {self.geometry}; got coordinates {coordinates}")
@@ -314,7 +358,13 @@ class Population(_AttributeAccess):
         return int(np.ravel_multi_index(coordinates, self.geometry))
 
     def coordinates_from_rank(self, rank: int) -> tuple[int, ...]:
-        """Coordinates of the neuron of rank ``rank``."""
+        """Coordinates of the neuron of rank ``rank``.
+
+        Parameters
+        ----------
+        rank : int
+            In ``0 .. size - 1``.
+        """
         if not 0 <= rank < self.size:
             raise IndexError(f"rank {rank} is outside population {self.name!r} of size {self.size}")
         return tuple(int(c) for c in np.unravel_index(rank, self.geometry))

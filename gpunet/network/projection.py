@@ -200,13 +200,33 @@ class Projection(_AttributeAccess):
 
     def connect_all_to_all(self, weights: Any = 1.0, delays: Any = 0.0,
                            allow_self_connections: bool = False, force_multiple_weights: bool = False) -> "Projection":
-        """Connect every pre neuron to every post neuron."""
+        """Connect every pre neuron to every post neuron.
+
+        Parameters
+        ----------
+        weights : float, Distribution or array
+            Initial weights: one value, a random distribution, or one per synapse.
+        delays : float, Distribution or array
+            Delays in ms (a delay below one step counts as one step).
+        allow_self_connections : bool
+            When pre and post are the same population: allow neuron i -> i.
+        force_multiple_weights : bool
+            Accepted for ANNarchy's scripts (weights are always stored per synapse).
+        """
         self._check_not_connected()
         post, pre = connectors.all_to_all(self._n_pre, self._n_post, self._same(), allow_self_connections)
         return self._connect(post, pre, weights, delays, allow_self_connections)
 
     def connect_one_to_one(self, weights: Any = 1.0, delays: Any = 0.0) -> "Projection":
-        """Connect pre neuron i to post neuron i (same sizes)."""
+        """Connect pre neuron i to post neuron i (same sizes).
+
+        Parameters
+        ----------
+        weights : float, Distribution or array
+            Initial weights: one value, a random distribution, or one per synapse.
+        delays : float, Distribution or array
+            Delays in ms (a delay below one step counts as one step).
+        """
         self._check_not_connected()
         post, pre = connectors.one_to_one(self._n_pre, self._n_post)
         return self._connect(post, pre, weights, delays)
@@ -214,7 +234,21 @@ class Projection(_AttributeAccess):
     def connect_fixed_probability(self, probability: float, weights: Any = 1.0, delays: Any = 0.0,
                                   allow_self_connections: bool = False,
                                   force_multiple_weights: bool = False) -> "Projection":
-        """Connect each (pre, post) pair with ``probability``."""
+        """Connect each (pre, post) pair with ``probability``.
+
+        Parameters
+        ----------
+        probability : float
+            In [0, 1].
+        weights : float, Distribution or array
+            Initial weights: one value, a random distribution, or one per synapse.
+        delays : float, Distribution or array
+            Delays in ms (a delay below one step counts as one step).
+        allow_self_connections : bool
+            When pre and post are the same population: allow neuron i -> i.
+        force_multiple_weights : bool
+            Accepted for ANNarchy's scripts (weights are always stored per synapse).
+        """
         self._check_not_connected()
         post, pre = connectors.fixed_probability(float(probability), self._n_pre, self._n_post, self._same(),
                                                  allow_self_connections, self._generator())
@@ -223,7 +257,21 @@ class Projection(_AttributeAccess):
     def connect_fixed_number_pre(self, number: int, weights: Any = 1.0, delays: Any = 0.0,
                                  allow_self_connections: bool = False,
                                  force_multiple_weights: bool = False) -> "Projection":
-        """Give each post neuron exactly ``number`` pre neurons."""
+        """Give each post neuron exactly ``number`` pre neurons.
+
+        Parameters
+        ----------
+        number : int
+            Pre neurons per post neuron.
+        weights : float, Distribution or array
+            Initial weights: one value, a random distribution, or one per synapse.
+        delays : float, Distribution or array
+            Delays in ms (a delay below one step counts as one step).
+        allow_self_connections : bool
+            When pre and post are the same population: allow neuron i -> i.
+        force_multiple_weights : bool
+            Accepted for ANNarchy's scripts (weights are always stored per synapse).
+        """
         self._check_not_connected()
         post, pre = connectors.fixed_number_pre(int(number), self._n_pre, self._n_post, self._same(),
                                                 allow_self_connections, self._generator())
@@ -232,7 +280,21 @@ class Projection(_AttributeAccess):
     def connect_fixed_number_post(self, number: int, weights: Any = 1.0, delays: Any = 0.0,
                                   allow_self_connections: bool = False,
                                   force_multiple_weights: bool = False) -> "Projection":
-        """Give each pre neuron exactly ``number`` post neurons."""
+        """Give each pre neuron exactly ``number`` post neurons.
+
+        Parameters
+        ----------
+        number : int
+            Post neurons per pre neuron.
+        weights : float, Distribution or array
+            Initial weights: one value, a random distribution, or one per synapse.
+        delays : float, Distribution or array
+            Delays in ms (a delay below one step counts as one step).
+        allow_self_connections : bool
+            When pre and post are the same population: allow neuron i -> i.
+        force_multiple_weights : bool
+            Accepted for ANNarchy's scripts (weights are always stored per synapse).
+        """
         self._check_not_connected()
         post, pre = connectors.fixed_number_post(int(number), self._n_pre, self._n_post, self._same(),
                                                  allow_self_connections, self._generator())
@@ -242,6 +304,15 @@ class Projection(_AttributeAccess):
         """Connect from a dense (post, pre) matrix (``pre_post=True``: (pre, post)); None or NaN: no synapse.
 
         Delays: one value, a distribution, or a matrix of the weights' shape.
+
+        Parameters
+        ----------
+        weights : array_like
+            The weight matrix; None or NaN entries are no synapse.
+        delays : float, Distribution or array
+            One value, a distribution, or a matrix of the weights' shape.
+        pre_post : bool
+            The matrix is (pre, post) instead of (post, pre).
         """
         self._check_not_connected()
         if pre_post:
@@ -256,13 +327,26 @@ class Projection(_AttributeAccess):
 
         Note the orientation: the transpose of :meth:`connect_from_matrix`'s
         (measured on ANNarchy 5.0.4.1).  Stored zeros are synapses of weight 0.
+
+        Parameters
+        ----------
+        weights : scipy.sparse matrix
+            (pre, post); every stored entry is a synapse.
+        delays : float or scipy.sparse matrix
+            One delay in ms, or a (pre, post) matrix of per-synapse delays.
         """
         self._check_not_connected()
         post, pre, values, delay_values = connectors.from_sparse(weights, self._n_pre, self._n_post, delays)
         return self._connect(post, pre, values, delays if delay_values is None else delay_values)
 
     def connect_from_list(self, synapses: Any) -> "Projection":
-        """Connect from ``[(pre, post, w, d), ...]`` (the delay may be left out)."""
+        """Connect from ``[(pre, post, w, d), ...]`` (the delay may be left out).
+
+        Parameters
+        ----------
+        synapses : list of tuple
+            ``(pre rank, post rank, weight[, delay in ms])`` per synapse.
+        """
         self._check_not_connected()
         post, pre, values, delay_values = connectors.from_list(synapses, self._n_pre, self._n_post)
         return self._connect(post, pre, values, 0.0 if delay_values is None else delay_values)
@@ -474,7 +558,13 @@ class Projection(_AttributeAccess):
         self._apply_learning_mode()
 
     def enable_learning(self, period: Optional[float] = None, offset: Optional[float] = None) -> None:
-        """Learn again after :meth:`disable_learning` (ANNarchy's ``period`` / ``offset`` are not supported)."""
+        """Learn again after :meth:`disable_learning` (ANNarchy's ``period`` / ``offset`` are not supported).
+
+        Parameters
+        ----------
+        period, offset : float, optional
+            Must be None (learning runs at every step).
+        """
         if period is not None or offset is not None:
             raise NotImplementedError(f"projection {self.name!r}: enable_learning(period=, offset=) (learning every "
                                       "period ms) is not supported by gpunet; learning runs at every step")
@@ -635,7 +725,13 @@ class Projection(_AttributeAccess):
         return np.concatenate([np.asarray(v, dtype=np.float64).ravel() for v in value])
 
     def device_view(self, name: str) -> Any:
-        """The device array of attribute ``name`` over all synapses (post-major), no copy."""
+        """The device array of attribute ``name`` over all synapses (post-major), no copy.
+
+        Parameters
+        ----------
+        name : str
+            A local attribute of the synapse model.
+        """
         if name not in self.spec.attributes:
             raise AttributeError(f"projection {self.name!r} has no attribute {name!r}; "
                                  f"its model's attributes are: {', '.join(self.spec.attributes)}")
@@ -665,12 +761,28 @@ class Projection(_AttributeAccess):
         return {"_post_ranks": post_ranks, "_row_ptr": row_ptr, "_pre_ranks": pre_ranks, "_delays": delays}
 
     def save(self, filename: str, **options: Any):
-        """Save this projection's state alone (format by suffix, see :func:`gpunet.save`)."""
+        """Save this projection's state alone (format by suffix, see :func:`gpunet.save`).
+
+        Parameters
+        ----------
+        filename : str or Path
+            The file.
+        **options
+            As for :func:`gpunet.save`.
+        """
         from gpunet.io.api import save_object
         return save_object(self, filename, "projection", **options)
 
     def load(self, filename: str, strict: bool = False) -> None:
-        """Restore this projection from a file of it alone or of a whole network (see :func:`gpunet.load`)."""
+        """Restore this projection from a file of it alone or of a whole network (see :func:`gpunet.load`).
+
+        Parameters
+        ----------
+        filename : str or Path
+            The file.
+        strict : bool
+            Make a variable missing on either side an error.
+        """
         from gpunet.io.api import load_object
         load_object(self, filename, "projection", strict=strict)
 
@@ -726,7 +838,13 @@ class Projection(_AttributeAccess):
         return self._compressed
 
     def dendrite(self, post_rank: int) -> Dendrite:
-        """The synapses of post neuron ``post_rank``."""
+        """The synapses of post neuron ``post_rank``.
+
+        Parameters
+        ----------
+        post_rank : int
+            Rank in the post population.
+        """
         self._require_connected()
         if not 0 <= post_rank < self.post.size:
             raise IndexError(f"post rank {post_rank} is outside population {self.post.name!r} of size {self.post.size}")
