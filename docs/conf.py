@@ -52,5 +52,10 @@ html_theme_options = {"description": "Neural networks whose state lives on the G
 # Pages added to docs/ later (docs/scaling.md, ...) join the index's "More" section by themselves until a
 # page's author lists them in index.md's toctrees; see gpunet_reference.add_unlisted_pages.
 gpunet_reference_unlisted_caption = "More"
+# Lines appended to a page when the page they link to exists (pages other changes are adding).
+gpunet_reference_optional_links = {
+    "many-processes": [("scaling", "The design of sharded runs and snapshots, and what of it works today: "
+                                   "[Scaling](scaling.md).")],
+}
 # Public methods of the classes in gpunet.__all__ must document their parameters too (False: a summary suffices).
 gpunet_reference_method_parameters = True

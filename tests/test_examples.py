@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 import re
 import subprocess
 import sys
@@ -29,7 +30,7 @@ RUNS = {
     "reference_parameters.py": ([], {}, None),
 }
 
-pytestmark = pytest.mark.slow  # eight interpreters: about 25 s on 2 cores
+pytestmark = pytest.mark.slow  # eight interpreters, two at a time: about 15 s on 2 idle cores
 
 
 def _run(script: str, out: Path) -> str:
@@ -48,15 +49,32 @@ def _run(script: str, out: Path) -> str:
     return done.stdout
 
 
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict:
+    """Every example run once, two at a time (each is mostly one interpreter's start-up): script -> (stdout or
+    the exception it raised, its --out folder)."""
+    pytest.importorskip("matplotlib")
+    folders = {script: tmp_path_factory.mktemp(script.removesuffix(".py")) / "out" for script in RUNS}
+
+    def attempt(script: str):
+        try:
+            return _run(script, folders[script])
+        except BaseException as error:  # reported by the test of this script
+            return error
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = dict(zip(RUNS, pool.map(attempt, RUNS)))
+    return {script: (results[script], folders[script]) for script in RUNS}
+
+
 def test_every_example_is_run_here():
     assert sorted(RUNS) == sorted(path.name for path in EXAMPLES.glob("*.py"))
 
 
 @pytest.mark.parametrize("script", sorted(RUNS))
-def test_example_runs_and_writes_its_figure(script, tmp_path):
-    pytest.importorskip("matplotlib")
-    out = tmp_path / "out"
-    stdout = _run(script, out)
+def test_example_runs_and_writes_its_figure(script, runs):
+    stdout, out = runs[script]
+    if isinstance(stdout, BaseException):
+        raise stdout
     figure = RUNS[script][2]
     if figure is not None:
         assert (out / figure).read_bytes()[:8] == PNG_SIGNATURE

@@ -7,8 +7,9 @@ a summary sentence and document every parameter of its signature (a class: its c
 methods and properties need a summary sentence (and their parameters too with
 ``gpunet_reference_method_parameters = True`` in conf.py). Each miss is a Sphinx warning, so ``-W`` fails the build.
 
-The ``source-read`` hook appends to the index a hidden-caption toctree of the pages of docs/ that no toctree of
-index.md lists, so a page that another change adds is built (and its broken links caught) at once.
+The ``source-read`` hooks append to the index a toctree of the pages of docs/ that no toctree of index.md lists,
+so a page that another change adds is built (and its broken links caught) at once; and to a page the links of
+``gpunet_reference_optional_links`` whose target page exists.
 """
 from __future__ import annotations
 
@@ -165,6 +166,8 @@ class GpunetApi(SphinxDirective):
 
 
 def check_every_name_has_an_entry(app: Sphinx, env: Any) -> None:
+    if not app.config.gpunet_reference_require_all:
+        return
     documented = env.domaindata.get("gpunet_reference", {})
     for name in gpunet.__all__:
         if name not in documented:
@@ -191,11 +194,21 @@ def add_unlisted_pages(app: Sphinx, docname: str, source: list[str]) -> None:
             + "\n".join(unlisted) + "\n```\n"
 
 
+def add_optional_links(app: Sphinx, docname: str, source: list[str]) -> None:
+    """Append the lines of ``gpunet_reference_optional_links[docname]`` whose page exists in docs/."""
+    for page, line in app.config.gpunet_reference_optional_links.get(docname, []):
+        if (Path(app.srcdir) / f"{page}.md").exists():
+            source[0] += "\n" + line + "\n"
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("gpunet_reference_unlisted_caption", "More", "env")
     app.add_config_value("gpunet_reference_method_parameters", False, "env")
+    app.add_config_value("gpunet_reference_require_all", True, "env")
     app.add_directive("gpunet-api", GpunetApi)
     app.connect("env-purge-doc", _purge)
     app.connect("env-check-consistency", check_every_name_has_an_entry)
+    app.add_config_value("gpunet_reference_optional_links", {}, "env")
     app.connect("source-read", add_unlisted_pages)
+    app.connect("source-read", add_optional_links)
     return {"version": "1", "parallel_read_safe": False, "parallel_write_safe": True}
