@@ -21,9 +21,9 @@ def build(inputs: int, outputs: int, seed: int = 3, backend: str = "auto"):
     """Poisson inputs -> STDP -> IF_cond_exp neurons; returns (network, projection, output monitor)."""
     net = gn.Network(dt=1.0, seed=seed, backend=backend)
     source = net.create(gn.PoissonPopulation(inputs, rates=15.0, name="input"))
-    neurons = net.create(outputs, gn.IF_cond_exp(v_rest=-70.0, v_reset=-60.0, v_thresh=-54.0, tau_m=20.0, tau_refrac=2.0,
-                                                 e_rev_E=0.0), name="output")
-    w_max = 0.0004 * 1000.0 / inputs  # µS: about 20 Hz at the start
+    neuron = gn.IF_cond_exp(v_rest=-70.0, v_reset=-60.0, v_thresh=-54.0, tau_m=20.0, tau_refrac=2.0, e_rev_E=0.0)
+    neurons = net.create(outputs, neuron, name="output")
+    w_max = 0.0004 * 1000.0 / inputs  # uS: about 25 Hz at the start
     learning = gn.STDP(tau_plus=20.0, tau_minus=20.0, A_plus=0.03, A_minus=0.0315, w_max=w_max)
     proj = net.connect(source, neurons, "exc", learning, name="input_output")
     proj.connect_all_to_all(weights=gn.Uniform(0.0, w_max))

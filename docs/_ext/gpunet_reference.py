@@ -190,8 +190,8 @@ def add_unlisted_pages(app: Sphinx, docname: str, source: list[str]) -> None:
     pages = sorted(p.relative_to(srcdir).with_suffix("").as_posix() for p in srcdir.glob("*.md"))
     unlisted = [page for page in pages if page not in listed and page != docname]
     if unlisted:
-        source[0] += "\n```{toctree}\n:caption: " + app.config.gpunet_reference_unlisted_caption + "\n:maxdepth: 1\n\n" \
-            + "\n".join(unlisted) + "\n```\n"
+        caption = app.config.gpunet_reference_unlisted_caption
+        source[0] += f"\n```{{toctree}}\n:caption: {caption}\n:maxdepth: 1\n\n" + "\n".join(unlisted) + "\n```\n"
 
 
 def add_optional_links(app: Sphinx, docname: str, source: list[str]) -> None:
