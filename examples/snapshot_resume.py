@@ -50,9 +50,9 @@ def state(net: gn.Network) -> dict[str, np.ndarray]:
 
 
 def child(args: argparse.Namespace) -> None:
-    """The process that gets killed: simulate with periodic snapshots."""
+    """The process that gets killed: simulate with periodic snapshots (far longer than the parent waits)."""
     net = build(args.neurons)
-    net.simulate(args.duration, snapshot_every=args.every, snapshot_dir=args.out / "snapshots", keep_last=3)
+    net.simulate(100 * args.duration, snapshot_every=args.every, snapshot_dir=args.out / "snapshots", keep_last=3)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -80,14 +80,15 @@ def main(argv: list[str] | None = None) -> None:
         process.wait()
         print(f"killed the simulating process (SIGKILL) after {len(gn.list_snapshots(snapshots))} snapshots")
     else:
-        print(f"the simulating process finished before it could be killed (exit status {process.returncode})")
+        sys.exit(f"the simulating process ended by itself (exit status {process.returncode}) before the kill")
 
     resumed = build(args.neurons)
     path = resumed.load_latest(snapshots)
     print(f"resumed from {path.name} at t = {resumed.time:g} ms")
-    resumed.simulate(args.duration - resumed.time)
+    end = max(args.duration, resumed.time)  # a slow parent may have found a snapshot past --duration
+    resumed.simulate(end - resumed.time)
     uninterrupted = build(args.neurons)
-    uninterrupted.simulate(args.duration)
+    uninterrupted.simulate(end)
     a, b = state(resumed), state(uninterrupted)
     differing = [key for key in a if not np.array_equal(a[key], b[key], equal_nan=True)]
     if differing:
