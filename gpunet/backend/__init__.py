@@ -31,7 +31,13 @@ def gpu_unavailable_reason(device: int = 0) -> str | None:
 
 
 def gpu_available(device: int = 0) -> bool:
-    """Whether a CUDA device usable by CuPy is present. Never raises."""
+    """Whether a CUDA device usable by CuPy is present. Never raises.
+
+    Parameters
+    ----------
+    device : int
+        The CUDA device id to ask about.
+    """
     return gpu_unavailable_reason(device) is None
 
 

@@ -123,8 +123,14 @@ def save(filename: PathLike, populations: Any = True, projections: Any = True, n
 def read_state(filename: PathLike, *, max_output: Optional[int] = None) -> NetworkState:
     """Parse any supported state file into a :class:`NetworkState` (no network needed).
 
-    ``max_output`` caps what compressed content (``.gz``, ``.mat`` variables, deflated ``.npz``
-    members) may inflate to; default ``64 x the file's size + 1 GiB`` (docs/FORMAT.md, "Memory bound").
+    Parameters
+    ----------
+    filename : str or Path
+        A state file; its suffix says the format.
+    max_output : int, optional
+        Caps what compressed content (``.gz``, ``.mat`` variables, deflated
+        ``.npz`` members) may inflate to, in bytes; default ``64 x the file's
+        size + 1 GiB`` (see the file format specification, "Memory bound").
     """
     path = Path(filename)
     fmt = formats.state_format(path)
@@ -154,7 +160,22 @@ def load(filename: PathLike, populations: Any = True, projections: Any = True, s
 
     A file saved with ``monitors=True`` also gives each monitor (found by
     name) the recordings it held then, so it goes on recording where it
-    stopped (``monitors=False`` ignores them; rules: :mod:`gpunet.io.recordings`).
+    stopped (``monitors=False`` ignores them; rules: ``gpunet.io.recordings``).
+
+    Parameters
+    ----------
+    filename : str or Path
+        The file; its suffix says the format (``.npz``, ``.txt``, ``.gz``, ``.mat``...).
+    populations, projections : bool or list
+        Load the populations' / projections' state (True), none of it (False),
+        or only that of the objects listed.
+    strict : bool
+        Make a variable missing on either side an error instead of a warning.
+    monitors : bool
+        Give the monitors the recordings the file holds (files saved with ``monitors=True``).
+    network : Network, optional
+        The network to load into; None: the network of the objects listed,
+        else the default network.
 
     Raises
     ------
@@ -197,5 +218,13 @@ def load_object(obj: Any, filename: PathLike, kind: str, strict: bool = False) -
 
 
 def wait_for_saves(network: Any = None, timeout: Optional[float] = None) -> None:
-    """Wait for every pending save of the network; raise the first error not yet reported."""
+    """Wait for every pending save of the network; raise the first error not yet reported.
+
+    Parameters
+    ----------
+    network : Network, optional
+        Whose saves; None: the default network's.
+    timeout : float, optional
+        Seconds to wait at most (None: until done).
+    """
     saver_of(_network(network)).wait_all(timeout)

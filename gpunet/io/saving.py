@@ -99,6 +99,15 @@ class SaveOptions:
 class SaveHandle:
     """A save in progress or done; Future-like.
 
+    ``save(..., blocking=False)`` returns one; user code does not make them.
+
+    Parameters
+    ----------
+    path : Path
+        The target file.
+    nbytes : int
+        Bytes of array data saved.
+
     Attributes
     ----------
     path : Path
@@ -125,7 +134,13 @@ class SaveHandle:
         return self._future.done()
 
     def result(self, timeout: Optional[float] = None) -> Path:
-        """Wait for the commit and return the path; raise the save's error if it failed."""
+        """Wait for the commit and return the path; raise the save's error if it failed.
+
+        Parameters
+        ----------
+        timeout : float, optional
+            Seconds to wait at most (None: until done).
+        """
         try:
             path = self._future.result(timeout)
         except concurrent.futures.TimeoutError:
@@ -138,7 +153,13 @@ class SaveHandle:
         return path
 
     def exception(self, timeout: Optional[float] = None) -> Optional[BaseException]:
-        """The save's error (None when it succeeded); waits like :meth:`result`."""
+        """The save's error (None when it succeeded); waits like :meth:`result`.
+
+        Parameters
+        ----------
+        timeout : float, optional
+            Seconds to wait at most (None: until done).
+        """
         error = self._future.exception(timeout)
         if error is not None:
             self._reported = True

@@ -127,6 +127,15 @@ def list_snapshots(directory: Union[str, Path], prefix: str = "snapshot",
 
     Without ``run``: the snapshots of every run in the order they were
     committed (modification time, then step); with ``run``: that run's, by step.
+
+    Parameters
+    ----------
+    directory : str or Path
+        The snapshot folder.
+    prefix : str
+        The file names' prefix (``snapshot-<run>-<step>.npz``).
+    run : str, optional
+        Only this run's snapshots.
     """
     return [(f.step, f.path) for f in snapshot_files(directory, prefix, run)]
 
@@ -201,13 +210,33 @@ class Snapshotter:
     def from_options(cls, network: Any, snapshot_every: Optional[float] = None,
                      snapshot_dir: Optional[Union[str, Path]] = None, keep_last: int = 3,
                      **save_options: Any) -> "Snapshotter":
-        """Build from ``simulate(..., snapshot_every=, snapshot_dir=, keep_last=)`` keywords."""
+        """Build from ``simulate(..., snapshot_every=, snapshot_dir=, keep_last=)`` keywords.
+
+        Parameters
+        ----------
+        network : Network
+            The network to snapshot.
+        snapshot_every : float, optional
+            Period in ms.
+        snapshot_dir : str or Path, optional
+            The snapshot folder.
+        keep_last : int
+            Complete snapshots kept.
+        **save_options
+            Passed to each save (``prefix``, ``compress``...).
+        """
         if snapshot_every is None or snapshot_dir is None:
             raise ValueError("periodic snapshots need both snapshot_every (ms) and snapshot_dir")
         return cls(network, snapshot_dir, snapshot_every, keep_last=keep_last, **save_options)
 
     def path_for(self, step: int) -> Path:
-        """The file of this run's snapshot at ``step``."""
+        """The file of this run's snapshot at ``step``.
+
+        Parameters
+        ----------
+        step : int
+            The network's step counter.
+        """
         return self.directory / f"{self.prefix}-{self.run}-{step:012d}.npz"
 
     def after_step(self) -> Optional[SaveHandle]:
@@ -282,6 +311,21 @@ def load_latest(directory: Union[str, Path], network: Any = None, strict: bool =
     Snapshotter started on it writes and rotates that run's files).  A
     snapshot taken with ``monitors=True`` also restores the monitors'
     recordings (unless ``monitors=False``), see :func:`gpunet.load`.
+
+    Parameters
+    ----------
+    directory : str or Path
+        The snapshot folder.
+    network : Network, optional
+        The network to restore; None: the default network.
+    strict : bool
+        As for :func:`gpunet.load`.
+    prefix : str
+        The file names' prefix.
+    run : str, optional
+        Restore the highest step of this run.
+    monitors : bool
+        Give the monitors the recordings the snapshot holds.
 
     Returns
     -------

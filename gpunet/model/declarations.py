@@ -25,7 +25,17 @@ _constants: dict[str, "Constant"] = {}
 
 @dataclass
 class Parameter:
-    """A parameter of a model (ANNarchy 5): ``value``, ``locality`` (``"global"`` default or ``"local"``), ``type``."""
+    """A parameter of a model (ANNarchy 5): ``value``, ``locality`` (``"global"`` default or ``"local"``), ``type``.
+
+    Parameters
+    ----------
+    value : float, int or bool
+        The default value.
+    locality : {"global", "local"}
+        One value per population / projection, or one per neuron / synapse.
+    type : {float, int, bool}
+        The storage type (a type or its name).
+    """
 
     value: Union[float, int, bool]
     locality: str = "global"
@@ -34,7 +44,24 @@ class Parameter:
 
 @dataclass
 class Variable:
-    """A variable of a model (ANNarchy 5): its ``equation`` and flags; local unless ``locality="global"``."""
+    """A variable of a model (ANNarchy 5): its ``equation`` and flags; local unless ``locality="global"``.
+
+    Parameters
+    ----------
+    equation : str
+        ``dv/dt = ...``, ``tau * dv/dt + v = ...`` or ``v = ...``.
+    init : float, int or bool, optional
+        Initial value (0 by default).
+    min, max : float, optional
+        Bounds the variable is clipped to after each update.
+    method : str, optional
+        Integration method: ``explicit`` (default), ``exponential``,
+        ``midpoint`` or ``event-driven`` (synapses).
+    locality : {"local", "global"}
+        One value per neuron / synapse, or one per population / projection.
+    type : {float, int, bool}
+        The storage type (a type or its name).
+    """
 
     equation: str
     init: Optional[Union[float, int, bool]] = None
@@ -82,7 +109,13 @@ class Constant(float):
         _constants[name] = self
 
     def set(self, value: float) -> None:
-        """Change the value used by models defined from now on."""
+        """Change the value used by models defined from now on.
+
+        Parameters
+        ----------
+        value : float
+            A finite number.
+        """
         replacement = Constant(self.name, value)
         self.value = replacement.value
 

@@ -15,6 +15,20 @@ class Distribution:
     """Base class: ``draw(generator, shape)`` returns a float64 array."""
 
     def draw(self, generator: np.random.Generator, shape) -> np.ndarray:
+        """Draw values of the distribution.
+
+        Parameters
+        ----------
+        generator : numpy.random.Generator
+            The source of randomness (the network's, for reproducible builds).
+        shape : int or tuple of int
+            Shape of the result.
+
+        Returns
+        -------
+        numpy.ndarray
+            float64 values.
+        """
         raise NotImplementedError
 
     def _bounded(self, values: np.ndarray, low: Optional[float], high: Optional[float]) -> np.ndarray:
@@ -26,6 +40,13 @@ class Distribution:
 class Uniform(Distribution):
     """Uniform distribution on [min, max).
 
+    Parameters
+    ----------
+    min, max : float
+        The bounds (``max >= min``).
+
+    Examples
+    --------
     >>> import numpy as np
     >>> Uniform(0.0, 1.0).draw(np.random.default_rng(0), 3).shape
     (3,)
@@ -44,7 +65,13 @@ class Uniform(Distribution):
 
 
 class DiscreteUniform(Distribution):
-    """Integers uniformly drawn from [min, max] (both included)."""
+    """Integers uniformly drawn from [min, max] (both included).
+
+    Parameters
+    ----------
+    min, max : int
+        The bounds, both included (``max >= min``).
+    """
 
     def __init__(self, min: int, max: int) -> None:  # noqa: A002
         if not max >= min:
@@ -59,7 +86,15 @@ class DiscreteUniform(Distribution):
 
 
 class Normal(Distribution):
-    """Normal distribution, optionally clipped to [min, max]."""
+    """Normal distribution, optionally clipped to [min, max].
+
+    Parameters
+    ----------
+    mu, sigma : float
+        Mean and standard deviation (``sigma >= 0``).
+    min, max : float, optional
+        Values below ``min`` / above ``max`` are clipped to them.
+    """
 
     def __init__(self, mu: float, sigma: float, min: Optional[float] = None,  # noqa: A002
                  max: Optional[float] = None) -> None:  # noqa: A002
@@ -75,7 +110,15 @@ class Normal(Distribution):
 
 
 class LogNormal(Distribution):
-    """Log-normal distribution (``mu``, ``sigma`` of the underlying normal)."""
+    """Log-normal distribution (``mu``, ``sigma`` of the underlying normal).
+
+    Parameters
+    ----------
+    mu, sigma : float
+        Mean and standard deviation of the logarithm (``sigma >= 0``).
+    min, max : float, optional
+        Values below ``min`` / above ``max`` are clipped to them.
+    """
 
     def __init__(self, mu: float, sigma: float, min: Optional[float] = None,  # noqa: A002
                  max: Optional[float] = None) -> None:  # noqa: A002

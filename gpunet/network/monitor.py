@@ -49,6 +49,8 @@ class Monitor:
         snapshot records at the same steps as the uninterrupted run.
     start : bool
         Start recording at once (default) or wait for :meth:`resume`.
+    network : Network, optional
+        The network of ``obj`` (given or not, it must be its).
     name : str, optional
         Unique among the network's monitors; default ``Monitor_<object name>``
         (ANNarchy's), with ``_1``, ``_2``... appended when taken.  A load with
@@ -186,7 +188,13 @@ class Monitor:
             recorded.append(step, array)
 
     def times(self, name: str) -> np.ndarray:
-        """Steps at which variable ``name`` was recorded."""
+        """Steps at which variable ``name`` was recorded.
+
+        Parameters
+        ----------
+        name : str
+            A recorded variable (not ``spike``).
+        """
         if name == "spike":
             raise KeyError("spikes are recorded at every step; get('spike') holds their steps")
         return self._values[name].steps
@@ -243,10 +251,10 @@ class Monitor:
 
         Returns
         -------
-        ``(recorded steps, neurons)`` arrays for variables (``(recorded steps,
-        synapses)`` for a projection); for ``"spike"`` a dict ``{rank: [step,
-        ...]}`` holding every recorded neuron (an empty list for a silent one),
-        spike times in **steps** as in ANNarchy 5 (multiply by ``dt`` for ms).
+        numpy.ndarray or dict
+            ``(recorded steps, neurons)`` arrays for variables (``(recorded steps, synapses)`` for a projection);
+            for ``"spike"`` a dict ``{rank: [step, ...]}`` holding every recorded neuron (an empty list for a
+            silent one), spike times in **steps** as in ANNarchy 5 (multiply by ``dt`` for ms).
         """
         names = self._names(variables)
         raw = self._hand_over(names, keep)
@@ -285,7 +293,7 @@ class Monitor:
         return (self._source.name, "population" if self.projection is None else "projection")
 
     def recording_spec(self) -> RecordingSpec:
-        """What a restore of this monitor's recordings must match (see :mod:`gpunet.io.recordings`)."""
+        """What a restore of this monitor's recordings must match (see ``gpunet.io.recordings``)."""
         target, kind = self._target()
         dtypes = {v: np.dtype(self._source.spec.attributes[v].dtype(self.network.precision)) for v in self._values}
         return RecordingSpec(name=self.name, target=target, target_kind=kind, variables=tuple(self.variables),
@@ -318,6 +326,11 @@ class Monitor:
         """Hold the recordings of ``state``, validated against :meth:`recording_spec` (a load's last step).
 
         Variables of the monitor that ``state`` lacks keep their recordings.
+
+        Parameters
+        ----------
+        state : MonitorState
+            Recordings checked by a load (``gpunet.io.recordings``).
         """
         arrays = state.arrays
         if self._spikes is not None and "spike.steps" in arrays:
@@ -340,6 +353,13 @@ class Monitor:
         or, for a projection, ``info.post_ranks`` / ``info.pre_ranks`` (the
         synapse of each column); ``info.dt``, ``info.period``,
         ``info.period_offset`` (ms); ``info.name`` and ``info.target``.
+
+        Parameters
+        ----------
+        variables : str or list of str, optional
+            What to export (default: everything recorded).
+        keep : bool
+            Keep the data in the monitor.
         """
         names = self._names(variables)
         raw = self._hand_over(names, keep)
@@ -375,8 +395,17 @@ class Monitor:
         :meth:`export_arrays`, no pickle (``numpy.load`` reads it with
         ``allow_pickle=False``).  ``.nwb`` (needs ``pip install
         'gpunet[nwb]'``): spikes as the units table, each variable as a
-        TimeSeries (see :mod:`gpunet.io.nwb_export`).  The file is committed
+        TimeSeries (see ``gpunet.io.nwb_export``).  The file is committed
         atomically; on an error the recordings stay in the monitor.
+
+        Parameters
+        ----------
+        filename : str or Path
+            ``.npz`` or ``.nwb``.
+        variables : str or list of str, optional
+            What to write (default: everything recorded).
+        keep : bool
+            Keep the data in the monitor.
 
         Raises
         ------
@@ -424,17 +453,40 @@ class Monitor:
         """``(times in ms, ranks)`` of every spike, for scatter plots (ANNarchy's ``raster_plot``).
 
         Without ``spikes``, ``get('spike')`` is called (and empties the monitor).
+
+        Parameters
+        ----------
+        spikes : dict, optional
+            A ``get('spike')`` result; None calls ``get('spike')`` (which empties the monitor).
         """
         return spike_statistics.raster_plot(self._spikes_of(spikes), self.dt)
 
     def histogram(self, spikes: Optional[dict] = None, bins: Optional[float] = None, per_neuron: bool = False,
                   recording_window: Optional[tuple] = None) -> np.ndarray:
-        """Spike counts per bin of ``bins`` ms (default ``dt``) from the first to the last spike."""
+        """Spike counts per bin of ``bins`` ms (default ``dt``) from the first to the last spike.
+
+        Parameters
+        ----------
+        spikes : dict, optional
+            A ``get('spike')`` result; None calls ``get('spike')`` (which empties the monitor).
+        bins : float, optional
+            Bin width in ms (default ``dt``).
+        per_neuron : bool
+            One row of counts per neuron instead of the sum.
+        recording_window : tuple, optional
+            ``(start, stop)`` in steps, to count over instead of first to last spike.
+        """
         return spike_statistics.histogram(self._spikes_of(spikes), bins=bins, per_neuron=per_neuron,
                                           recording_window=recording_window, dt=self.dt)
 
     def mean_fr(self, spikes: Optional[dict] = None) -> float:
-        """Mean firing rate (Hz) of the recorded neurons over the last recording period."""
+        """Mean firing rate (Hz) of the recorded neurons over the last recording period.
+
+        Parameters
+        ----------
+        spikes : dict, optional
+            A ``get('spike')`` result; None calls ``get('spike')`` (which empties the monitor).
+        """
         data = self._spikes_of(spikes)
         start, stop = self._window
         labels = self._labels()
@@ -442,7 +494,15 @@ class Monitor:
         return spike_statistics.rate(count, len(labels), stop - start, self.dt)
 
     def population_rate(self, spikes: Optional[dict] = None, smooth: float = 0.0) -> np.ndarray:
-        """Population firing rate (Hz) per step of the last recording period, optionally smoothed (ms)."""
+        """Population firing rate (Hz) per step of the last recording period, optionally smoothed (ms).
+
+        Parameters
+        ----------
+        spikes : dict, optional
+            A ``get('spike')`` result; None calls ``get('spike')`` (which empties the monitor).
+        smooth : float
+            Width in ms of the smoothing window (0: none).
+        """
         data = self._spikes_of(spikes)
         start, stop = self._window
         return spike_statistics.population_rate(data, start, stop, self.dt, smooth)

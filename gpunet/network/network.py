@@ -116,6 +116,11 @@ class Network:
         The counter-based noise of a compiled network draws from (seed, object,
         step, index), so with the step counter this places every stream exactly
         where the run that saved ``seed`` left it.
+
+        Parameters
+        ----------
+        seed : int
+            An integer in [0, 2**64 - 1].
         """
         self.seed = check_seed(seed)
         for population in self.populations:
@@ -123,7 +128,24 @@ class Network:
 
     def setup(self, dt: Optional[float] = None, seed: Optional[int] = None, backend: Optional[str] = None,
               device: Optional[int] = None, precision: Optional[str] = None, kernels: Optional[str] = None) -> None:
-        """Change dt, seed, backend, device, precision or kernels (before any object is created)."""
+        """Change dt, seed, backend, device, precision or kernels (before any object is created).
+
+        Parameters
+        ----------
+        dt : float, optional
+            Step size in ms.
+        seed : int, optional
+            Seed of every random stream.
+        backend : {"auto", "numpy", "cupy"}, optional
+            Array backend.
+        device : int, optional
+            GPU id.
+        precision : {"float64", "float32"}, optional
+            Floating-point type of the state.
+        kernels : str, optional
+            Generated CUDA kernels: ``"auto"``, ``"ordered"``, ``"atomic"`` or
+            ``"off"`` (the array code on every backend).
+        """
         if kernels is not None:
             if kernels not in KERNEL_MODES:
                 raise ValueError(f"kernels must be one of {KERNEL_MODES}, got {kernels!r}")
@@ -181,6 +203,19 @@ class Network:
         copy (same class, model, name, attribute values); the original leaves the
         default network when nothing there uses it yet.
 
+        Parameters
+        ----------
+        geometry : int, tuple of int or Population
+            Number of neurons or shape; or a population built beforehand.
+        neuron : Neuron
+            The neuron model.
+        stop_condition : str, optional
+            Condition for :meth:`simulate_until` (``"r > 1.0 : any"``).
+        name : str, optional
+            Unique name.
+        population : Population, optional
+            A population built beforehand, to copy into this network.
+
         Examples
         --------
         >>> import gpunet as gn
@@ -214,26 +249,66 @@ class Network:
             any(m.population is population for m in self.monitors)
 
     def connect(self, pre: Any, post: Any, target: str, synapse: Any = None, name: Optional[str] = None):
-        """Create a projection in this network (same as ``Projection(..., network=net)``)."""
+        """Create a projection in this network (same as ``Projection(..., network=net)``).
+
+        Parameters
+        ----------
+        pre, post : Population or PopulationView
+            Source and target neurons.
+        target : str
+            The input fed: ``g_<target>`` (spiking) or ``sum(<target>)`` (rate-coded).
+        synapse : Synapse, optional
+            The synapse model (default: static synapses).
+        name : str, optional
+            Unique name.
+        """
         from gpunet.network.projection import Projection
         return Projection(pre, post, target, synapse, name=name, network=self)
 
     def monitor(self, obj: Any, variables: Any, period: Optional[float] = None, start: bool = True,
                 period_offset: Optional[float] = None, name: Optional[str] = None):
-        """Create a monitor in this network (same as ``Monitor(...)``)."""
+        """Create a monitor in this network (same as ``Monitor(...)``).
+
+        Parameters
+        ----------
+        obj : Population, PopulationView or Projection
+            What to record.
+        variables : str or list of str
+            Attribute names and/or ``"spike"``.
+        period : float, optional
+            Recording period in ms (default: every step).
+        start : bool
+            Start recording at once.
+        period_offset : float, optional
+            Offset of the recordings within the period, in ms.
+        name : str, optional
+            The monitor's name (default ``Monitor_<object name>``).
+        """
         from gpunet.network.monitor import Monitor
         return Monitor(obj, variables, period=period, period_offset=period_offset, start=start, name=name,
                        network=self)
 
     def get_population(self, name: str):
-        """The population called ``name``."""
+        """The population called ``name``.
+
+        Parameters
+        ----------
+        name : str
+            The population's name.
+        """
         for population in self.populations:
             if population.name == name:
                 return population
         raise KeyError(f"no population {name!r}; populations are {[p.name for p in self.populations]}")
 
     def get_projection(self, name: str):
-        """The projection called ``name``."""
+        """The projection called ``name``.
+
+        Parameters
+        ----------
+        name : str
+            The projection's name.
+        """
         for projection in self.projections:
             if projection.name == name:
                 return projection
@@ -246,6 +321,15 @@ class Network:
     def get_projections(self, post: Any = None, pre: Any = None, target: Optional[str] = None,
                         suppress_error: bool = False) -> list:
         """The projections, optionally only those with this ``post``, ``pre`` (object or name) and ``target``.
+
+        Parameters
+        ----------
+        post, pre : Population or str, optional
+            Keep the projections to / from this population.
+        target : str, optional
+            Keep the projections of this target.
+        suppress_error : bool
+            Return an empty list instead of raising when nothing matches.
 
         Raises
         ------
@@ -335,11 +419,16 @@ class Network:
     # -- runners (gpunet.network.runners) ------------------------------------
     @property
     def step_loop(self) -> NetworkRunner:
-        """What runs whole steps: a :class:`~gpunet.network.runners.StepLoop` unless :meth:`use_step_loop` chose another."""
+        """What runs whole steps: a ``gpunet.network.runners.StepLoop`` unless :meth:`use_step_loop` chose another."""
         return self._loop
 
     def use_step_loop(self, loop: Optional[NetworkRunner]) -> None:
         """Run whole steps with ``loop`` (its ``run(count)`` advances the network ``count`` steps; None: the default).
+
+        Parameters
+        ----------
+        loop : NetworkRunner or None
+            An object with ``run(count)``; None restores the default step loop.
 
         Raises
         ------
@@ -410,6 +499,17 @@ class Network:
         every step.  With several populations, ``operator="and"`` stops when
         every condition holds, ``"or"`` when one does (ANNarchy's rule).
 
+        Parameters
+        ----------
+        max_duration : float
+            Simulate at most this long (ms).
+        population : Population or list of Population
+            Whose ``stop_condition`` is tested after every step.
+        operator : {"and", "or"}
+            With several populations: stop when every condition holds, or one.
+        measure_time : bool
+            Print how long the simulation took.
+
         Returns
         -------
         float
@@ -472,12 +572,26 @@ class Network:
     # -- learning --------------------------------------------------------------
     def enable_learning(self, projections: Optional[Sequence[Any]] = None, period: Optional[float] = None,
                         offset: Optional[float] = None) -> None:
-        """Let the projections (default: all) learn again (see :meth:`Projection.enable_learning`)."""
+        """Let the projections (default: all) learn again (see :meth:`Projection.enable_learning`).
+
+        Parameters
+        ----------
+        projections : list of Projection, optional
+            The projections; None: all of this network's.
+        period, offset : float, optional
+            ANNarchy's learning period and offset: refused unless None.
+        """
         for projection in self._own_projections(projections, "enable_learning"):
             projection.enable_learning(period=period, offset=offset)
 
     def disable_learning(self, projections: Optional[Sequence[Any]] = None) -> None:
-        """Freeze the weights of the projections (default: all; see :meth:`Projection.disable_learning`)."""
+        """Freeze the weights of the projections (default: all; see :meth:`Projection.disable_learning`).
+
+        Parameters
+        ----------
+        projections : list of Projection, optional
+            The projections; None: all of this network's.
+        """
         for projection in self._own_projections(projections, "disable_learning"):
             projection.disable_learning()
 
@@ -517,6 +631,15 @@ class Network:
 
         ``projections=True`` also resets synaptic variables (except the
         weights set by the connector) to their initial values.
+
+        Parameters
+        ----------
+        populations : bool
+            Reset the populations.
+        projections : bool
+            Reset the synaptic variables too.
+        monitors : bool
+            Empty the monitors.
         """
         with self.backend.activate():
             if populations:
@@ -606,35 +729,91 @@ class Network:
 
     # -- persistence (implemented in gpunet.io) -----------------------------------
     def save_parameters(self, filename: str) -> None:
-        """Write the global parameters to JSON (see :func:`gpunet.save_parameters`)."""
+        """Write the global parameters to JSON (see :func:`gpunet.save_parameters`).
+
+        Parameters
+        ----------
+        filename : str or Path
+            The JSON file.
+        """
         from gpunet.io.parameters import save_parameters
         save_parameters(filename, network=self)
 
     def load_parameters(self, filename: str, global_only: bool = True, verbose: bool = False) -> dict:
-        """Set global parameters from JSON (see :func:`gpunet.load_parameters`)."""
+        """Set global parameters from JSON (see :func:`gpunet.load_parameters`).
+
+        Parameters
+        ----------
+        filename : str or Path
+            The JSON file.
+        global_only : bool
+            False: set local parameters too.
+        verbose : bool
+            Report what is set.
+        """
         from gpunet.io.parameters import load_parameters
         return load_parameters(filename, global_only=global_only, verbose=verbose, network=self)
 
     def save(self, filename: str, populations: bool = True, projections: bool = True, **options: Any):
-        """Save the complete state (see :func:`gpunet.save`)."""
+        """Save the complete state (see :func:`gpunet.save`).
+
+        Parameters
+        ----------
+        filename : str or Path
+            The file; its suffix says the format.
+        populations, projections : bool or list
+            What to save: all (True), none (False), or the objects listed.
+        **options
+            As for :func:`gpunet.save` (``blocking``, ``compress``...).
+        """
         from gpunet.io.api import save
         return save(filename, populations=populations, projections=projections, network=self, **options)
 
     def load(self, filename: str, populations: bool = True, projections: bool = True, strict: bool = False,
              monitors: bool = True) -> None:
-        """Load the complete state, and monitors' recordings the file holds (see :func:`gpunet.load`)."""
+        """Load the complete state, and monitors' recordings the file holds (see :func:`gpunet.load`).
+
+        Parameters
+        ----------
+        filename : str or Path
+            The file; its suffix says the format.
+        populations, projections : bool or list
+            What to load: all (True), none (False), or the objects listed.
+        strict : bool
+            Make a variable missing on either side an error.
+        monitors : bool
+            Give the monitors the recordings the file holds.
+        """
         from gpunet.io.api import load
         load(filename, populations=populations, projections=projections, strict=strict, network=self,
              monitors=monitors)
 
     def load_latest(self, directory: Union[str, Path], strict: bool = False, prefix: str = "snapshot",
                     monitors: bool = True) -> Path:
-        """Restore the newest valid snapshot of ``directory`` into this network (see :func:`gpunet.load_latest`)."""
+        """Restore the newest valid snapshot of ``directory`` into this network (see :func:`gpunet.load_latest`).
+
+        Parameters
+        ----------
+        directory : str or Path
+            The snapshot folder.
+        strict : bool
+            As for :meth:`load`.
+        prefix : str
+            The snapshot files' prefix.
+        monitors : bool
+            Give the monitors the recordings the snapshot holds.
+        """
         from gpunet.io.snapshots import load_latest
         return load_latest(directory, network=self, strict=strict, prefix=prefix, monitors=monitors)
 
     def wait_for_saves(self, timeout: Optional[float] = None) -> None:
-        """Wait for this network's pending saves; raise the first error (see :func:`gpunet.wait_for_saves`)."""
+        """Wait for this network's pending saves; raise the first error (see :func:`gpunet.wait_for_saves`).
+
+        Parameters
+        ----------
+        timeout : float, optional
+            Seconds to wait at most (None: until done).
+        """
         from gpunet.io.api import wait_for_saves
         wait_for_saves(network=self, timeout=timeout)
 
@@ -698,19 +877,59 @@ def clear() -> None:
 
 def compile(directory: Optional[Union[str, Path]] = None, clean: bool = False,  # noqa: A001 - ANNarchy's name
             silent: bool = False) -> None:
-    """Compile the default network (see :meth:`Network.compile`)."""
+    """Compile the default network (see :meth:`Network.compile`).
+
+    Parameters
+    ----------
+    directory : str or Path, optional
+        Where to write the generated array code (nothing is built).
+    clean : bool
+        Accepted for ANNarchy's scripts; gpunet has nothing to rebuild.
+    silent : bool
+        No compilation report.
+    """
     default_network().compile(directory=directory, clean=clean, silent=silent)
 
 
 def simulate(duration: float, measure_time: bool = False, progress: Optional[bool] = None,
              **snapshot_options: Any) -> None:
-    """Simulate the default network for ``duration`` ms (see :meth:`Network.simulate`)."""
+    """Simulate the default network for ``duration`` ms (see :meth:`Network.simulate`).
+
+    Parameters
+    ----------
+    duration : float
+        Simulated time in ms (rounded to whole steps).
+    measure_time : bool
+        Print how long the simulation took.
+    progress : bool, optional
+        Progress bar: None on a terminal for long runs, True always, False never.
+    **snapshot_options
+        ``snapshot_every`` (ms), ``snapshot_dir``, ``keep_last``...: periodic
+        asynchronous snapshots (see :class:`gpunet.Snapshotter`).
+    """
     _check_keywords("simulate", snapshot_options, ("measure_time", "progress") + SNAPSHOT_OPTIONS)
     default_network().simulate(duration, measure_time=measure_time, progress=progress, **snapshot_options)
 
 
 def simulate_until(max_duration: float, population: Any, operator: str = "and", measure_time: bool = False) -> float:
-    """Simulate the network of ``population`` until its stop condition holds (see :meth:`Network.simulate_until`)."""
+    """Simulate the network of ``population`` until its stop condition holds (see :meth:`Network.simulate_until`).
+
+    Parameters
+    ----------
+    max_duration : float
+        Simulate at most this long (ms).
+    population : Population or list of Population
+        Whose ``stop_condition`` is tested after every step.
+    operator : {"and", "or"}
+        With several populations: stop when every condition holds, or one.
+    measure_time : bool
+        Print how long the simulation took.
+
+    Returns
+    -------
+    float
+        The simulated time in ms.
+    """
     first = population[0] if isinstance(population, (list, tuple)) and population else population
     network = getattr(first, "network", None) or default_network()
     return network.simulate_until(max_duration, population, operator=operator, measure_time=measure_time)
@@ -718,12 +937,26 @@ def simulate_until(max_duration: float, population: Any, operator: str = "and", 
 
 def enable_learning(projections: Optional[Sequence[Any]] = None, period: Optional[float] = None,
                     offset: Optional[float] = None) -> None:
-    """Enable learning of ``projections`` (their own network), or of every projection of the default network."""
+    """Enable learning of ``projections`` (their own network), or of every projection of the default network.
+
+    Parameters
+    ----------
+    projections : list of Projection, optional
+        The projections; None: every projection.
+    period, offset : float, optional
+        ANNarchy's learning period and offset: refused unless None.
+    """
     _network_of(projections).enable_learning(projections, period=period, offset=offset)
 
 
 def disable_learning(projections: Optional[Sequence[Any]] = None) -> None:
-    """Disable learning of ``projections`` (their own network), or of every projection of the default network."""
+    """Disable learning of ``projections`` (their own network), or of every projection of the default network.
+
+    Parameters
+    ----------
+    projections : list of Projection, optional
+        The projections; None: every projection.
+    """
     _network_of(projections).disable_learning(projections)
 
 
@@ -760,6 +993,16 @@ def get_current_step() -> int:
 
 
 def reset(populations: bool = True, projections: bool = False, monitors: bool = True) -> None:
-    """Reset the default network (see :meth:`Network.reset`)."""
+    """Reset the default network (see :meth:`Network.reset`).
+
+    Parameters
+    ----------
+    populations : bool
+        Set every population's variables back to their initial values.
+    projections : bool
+        Set every projection's variables back to their initial values.
+    monitors : bool
+        Empty the monitors.
+    """
     default_network().reset(populations=populations, projections=projections, monitors=monitors)
 

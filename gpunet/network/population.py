@@ -193,14 +193,17 @@ class Population(_AttributeAccess):
 
     @property
     def parameters(self) -> list[str]:
+        """Names of the model's parameters, in declaration order."""
         return self.spec.parameters
 
     @property
     def variables(self) -> list[str]:
+        """Names of the model's variables, in declaration order."""
         return self.spec.variables
 
     @property
     def ranks(self) -> np.ndarray:
+        """The ranks of the population's neurons, ``0 .. size - 1``."""
         return np.arange(self.size)
 
     def _attribute_names(self) -> list[str]:
@@ -275,11 +278,23 @@ class Population(_AttributeAccess):
             self._state[name][backend.asarray(ranks)] = backend.asarray(values)
 
     def get(self, name: str) -> Any:
-        """The value of attribute ``name`` (same as ``pop.<name>``)."""
+        """The value of attribute ``name`` (same as ``pop.<name>``).
+
+        Parameters
+        ----------
+        name : str
+            A parameter or variable of the model.
+        """
         return getattr(self, name)
 
     def set(self, values: dict) -> None:
-        """Set several attributes at once: ``pop.set({"v": -70.0, "u": 0.0})``."""
+        """Set several attributes at once: ``pop.set({"v": -70.0, "u": 0.0})``.
+
+        Parameters
+        ----------
+        values : dict
+            Attribute name -> value (a number, an array or a distribution).
+        """
         for name, value in values.items():
             setattr(self, name, value)
 
@@ -288,6 +303,11 @@ class Population(_AttributeAccess):
 
         Writing into it changes the simulation; its shape is ``(size,)`` (0-d
         for globals), whatever the geometry.
+
+        Parameters
+        ----------
+        name : str
+            A parameter or variable of the model.
         """
         if name not in self.spec.attributes:
             raise AttributeError(f"population {self.name!r} has no attribute {name!r}; "
@@ -302,6 +322,11 @@ class Population(_AttributeAccess):
         (spiking models) and ``_spike_history`` (row ``k``: the spikes of step
         ``step - 1 - k``; a gather on the device).  They change as the network
         runs: a save copies them before it returns.
+
+        Parameters
+        ----------
+        step : int
+            The network's step counter (row ``k`` of the spike history holds step ``step - 1 - k``).
         """
         arrays = self._copy_targets()
         if self.spiking and self._history is not None:
@@ -424,18 +449,40 @@ class Population(_AttributeAccess):
                 self._spiked = history.spiked
 
     def save(self, filename: str, **options: Any):
-        """Save this population's state alone (format by suffix, see :func:`gpunet.save`)."""
+        """Save this population's state alone (format by suffix, see :func:`gpunet.save`).
+
+        Parameters
+        ----------
+        filename : str or Path
+            The file.
+        **options
+            As for :func:`gpunet.save`.
+        """
         from gpunet.io.api import save_object
         return save_object(self, filename, "population", **options)
 
     def load(self, filename: str, strict: bool = False) -> None:
-        """Restore this population from a file of it alone or of a whole network (see :func:`gpunet.load`)."""
+        """Restore this population from a file of it alone or of a whole network (see :func:`gpunet.load`).
+
+        Parameters
+        ----------
+        filename : str or Path
+            The file.
+        strict : bool
+            Make a variable missing on either side an error.
+        """
         from gpunet.io.api import load_object
         load_object(self, filename, "population", strict=strict)
 
     # -- geometry ----------------------------------------------------------
     def rank_from_coordinates(self, coordinates: Sequence[int]) -> int:
-        """Rank of the neuron at ``coordinates`` (C order, like ANNarchy)."""
+        """Rank of the neuron at ``coordinates`` (C order, like ANNarchy).
+
+        Parameters
+        ----------
+        coordinates : int or tuple of int
+            Position in the population's geometry.
+        """
         coordinates = (coordinates,) if np.isscalar(coordinates) else tuple(coordinates)
         if len(coordinates) != len(self.geometry):
             raise ValueError(f"population {self.name!r} has geometry {self.geometry}; got coordinates {coordinates}")
@@ -446,7 +493,13 @@ class Population(_AttributeAccess):
         return int(np.ravel_multi_index(coordinates, self.geometry))
 
     def coordinates_from_rank(self, rank: int) -> tuple[int, ...]:
-        """Coordinates of the neuron of rank ``rank``."""
+        """Coordinates of the neuron of rank ``rank``.
+
+        Parameters
+        ----------
+        rank : int
+            In ``0 .. size - 1``.
+        """
         if not 0 <= rank < self.size:
             raise IndexError(f"rank {rank} is outside population {self.name!r} of size {self.size}")
         return tuple(int(c) for c in np.unravel_index(rank, self.geometry))
@@ -532,6 +585,11 @@ class Population(_AttributeAccess):
     def set_runner(self, runner: Optional[PopulationRunner]) -> None:
         """Run this population's update with ``runner`` from the next step on (None: the array code again).
 
+        Parameters
+        ----------
+        runner : PopulationRunner or None
+            An object with ``update(step)``; None: the population's array code.
+
         Raises
         ------
         StructureError
@@ -603,6 +661,13 @@ class PopulationView(_AttributeAccess):
 
     Views share the population's arrays: setting ``pop[0:5].v = -70.0`` changes
     the population.  Global parameters are set on the population itself.
+
+    Parameters
+    ----------
+    population : Population
+        The population viewed.
+    ranks : array of int
+        The ranks of the neurons in the view, in this order.
     """
 
     def __init__(self, population: Population, ranks: np.ndarray) -> None:
@@ -641,6 +706,18 @@ class PoissonPopulation(Population):
     In each step a neuron spikes when a uniform draw ``p`` (scaled to Hz) is
     below its rate, i.e. with probability ``rates * dt / 1000``.  The draws come
     from the network's counter-based generator, so runs are reproducible.
+
+    Parameters
+    ----------
+    geometry : int or tuple of int
+        Number of neurons, or the population's shape.
+    rates : float or array
+        Firing rates in Hz (one value or one per neuron); may be changed later
+        (``pop.rates = ...``).
+    name : str, optional
+        Unique name (``pop0``, ``pop1``... by default).
+    network : Network, optional
+        The network to create it in; None: the default network.
     """
 
     def __init__(self, geometry, rates: Any = 10.0, name: Optional[str] = None,
@@ -660,6 +737,10 @@ class SpikeSourceArray(Population):
     spike_times : list of float or list of list of float
         Times in ms; one list per neuron (a flat list makes one neuron).
         A time is emitted in the step ``round(time / dt)``.
+    name : str, optional
+        Unique name (``pop0``, ``pop1``... by default).
+    network : Network, optional
+        The network to create it in; None: the default network.
     """
 
     equations_update = False  # spikes come from the given times, not from equations
@@ -682,6 +763,11 @@ class SpikeSourceArray(Population):
         """The events of ``times`` (one list of ms per neuron) for ``load_state_dict``'s ``_spike_times``.
 
         Changes nothing.
+
+        Parameters
+        ----------
+        times : sequence of sequences of float
+            One list of spike times in ms per neuron.
 
         Raises
         ------

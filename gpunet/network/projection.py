@@ -106,6 +106,8 @@ class Projection(_AttributeAccess):
     name : str, optional
         Unique name (default ``proj<k>``), with the characters a population
         name may use (see :mod:`gpunet.limits`).
+    network : Network, optional
+        The network of ``pre`` and ``post`` (given or not, it must be theirs).
 
     Connect with one ``connect_*`` method before :meth:`Network.compile`.
     ``proj.w`` returns one list of weights per post neuron with synapses
@@ -204,13 +206,33 @@ class Projection(_AttributeAccess):
 
     def connect_all_to_all(self, weights: Any = 1.0, delays: Any = 0.0,
                            allow_self_connections: bool = False, force_multiple_weights: bool = False) -> "Projection":
-        """Connect every pre neuron to every post neuron."""
+        """Connect every pre neuron to every post neuron.
+
+        Parameters
+        ----------
+        weights : float, Distribution or array
+            Initial weights: one value, a random distribution, or one per synapse.
+        delays : float, Distribution or array
+            Delays in ms (a delay below one step counts as one step).
+        allow_self_connections : bool
+            When pre and post are the same population: allow neuron i -> i.
+        force_multiple_weights : bool
+            Accepted for ANNarchy's scripts (weights are always stored per synapse).
+        """
         self._check_not_connected()
         post, pre = connectors.all_to_all(self._n_pre, self._n_post, self._same(), allow_self_connections)
         return self._connect(post, pre, weights, delays, allow_self_connections)
 
     def connect_one_to_one(self, weights: Any = 1.0, delays: Any = 0.0) -> "Projection":
-        """Connect pre neuron i to post neuron i (same sizes)."""
+        """Connect pre neuron i to post neuron i (same sizes).
+
+        Parameters
+        ----------
+        weights : float, Distribution or array
+            Initial weights: one value, a random distribution, or one per synapse.
+        delays : float, Distribution or array
+            Delays in ms (a delay below one step counts as one step).
+        """
         self._check_not_connected()
         post, pre = connectors.one_to_one(self._n_pre, self._n_post)
         return self._connect(post, pre, weights, delays)
@@ -218,7 +240,21 @@ class Projection(_AttributeAccess):
     def connect_fixed_probability(self, probability: float, weights: Any = 1.0, delays: Any = 0.0,
                                   allow_self_connections: bool = False,
                                   force_multiple_weights: bool = False) -> "Projection":
-        """Connect each (pre, post) pair with ``probability``."""
+        """Connect each (pre, post) pair with ``probability``.
+
+        Parameters
+        ----------
+        probability : float
+            In [0, 1].
+        weights : float, Distribution or array
+            Initial weights: one value, a random distribution, or one per synapse.
+        delays : float, Distribution or array
+            Delays in ms (a delay below one step counts as one step).
+        allow_self_connections : bool
+            When pre and post are the same population: allow neuron i -> i.
+        force_multiple_weights : bool
+            Accepted for ANNarchy's scripts (weights are always stored per synapse).
+        """
         self._check_not_connected()
         post, pre = connectors.fixed_probability(float(probability), self._n_pre, self._n_post, self._same(),
                                                  allow_self_connections, self._generator())
@@ -227,7 +263,21 @@ class Projection(_AttributeAccess):
     def connect_fixed_number_pre(self, number: int, weights: Any = 1.0, delays: Any = 0.0,
                                  allow_self_connections: bool = False,
                                  force_multiple_weights: bool = False) -> "Projection":
-        """Give each post neuron exactly ``number`` pre neurons."""
+        """Give each post neuron exactly ``number`` pre neurons.
+
+        Parameters
+        ----------
+        number : int
+            Pre neurons per post neuron.
+        weights : float, Distribution or array
+            Initial weights: one value, a random distribution, or one per synapse.
+        delays : float, Distribution or array
+            Delays in ms (a delay below one step counts as one step).
+        allow_self_connections : bool
+            When pre and post are the same population: allow neuron i -> i.
+        force_multiple_weights : bool
+            Accepted for ANNarchy's scripts (weights are always stored per synapse).
+        """
         self._check_not_connected()
         post, pre = connectors.fixed_number_pre(int(number), self._n_pre, self._n_post, self._same(),
                                                 allow_self_connections, self._generator())
@@ -236,7 +286,21 @@ class Projection(_AttributeAccess):
     def connect_fixed_number_post(self, number: int, weights: Any = 1.0, delays: Any = 0.0,
                                   allow_self_connections: bool = False,
                                   force_multiple_weights: bool = False) -> "Projection":
-        """Give each pre neuron exactly ``number`` post neurons."""
+        """Give each pre neuron exactly ``number`` post neurons.
+
+        Parameters
+        ----------
+        number : int
+            Post neurons per pre neuron.
+        weights : float, Distribution or array
+            Initial weights: one value, a random distribution, or one per synapse.
+        delays : float, Distribution or array
+            Delays in ms (a delay below one step counts as one step).
+        allow_self_connections : bool
+            When pre and post are the same population: allow neuron i -> i.
+        force_multiple_weights : bool
+            Accepted for ANNarchy's scripts (weights are always stored per synapse).
+        """
         self._check_not_connected()
         post, pre = connectors.fixed_number_post(int(number), self._n_pre, self._n_post, self._same(),
                                                  allow_self_connections, self._generator())
@@ -246,6 +310,15 @@ class Projection(_AttributeAccess):
         """Connect from a dense (post, pre) matrix (``pre_post=True``: (pre, post)); None or NaN: no synapse.
 
         Delays: one value, a distribution, or a matrix of the weights' shape.
+
+        Parameters
+        ----------
+        weights : array_like
+            The weight matrix; None or NaN entries are no synapse.
+        delays : float, Distribution or array
+            One value, a distribution, or a matrix of the weights' shape.
+        pre_post : bool
+            The matrix is (pre, post) instead of (post, pre).
         """
         self._check_not_connected()
         if pre_post:
@@ -260,13 +333,26 @@ class Projection(_AttributeAccess):
 
         Note the orientation: the transpose of :meth:`connect_from_matrix`'s
         (measured on ANNarchy 5.0.4.1).  Stored zeros are synapses of weight 0.
+
+        Parameters
+        ----------
+        weights : scipy.sparse matrix
+            (pre, post); every stored entry is a synapse.
+        delays : float or scipy.sparse matrix
+            One delay in ms, or a (pre, post) matrix of per-synapse delays.
         """
         self._check_not_connected()
         post, pre, values, delay_values = connectors.from_sparse(weights, self._n_pre, self._n_post, delays)
         return self._connect(post, pre, values, delays if delay_values is None else delay_values)
 
     def connect_from_list(self, synapses: Any) -> "Projection":
-        """Connect from ``[(pre, post, w, d), ...]`` (the delay may be left out)."""
+        """Connect from ``[(pre, post, w, d), ...]`` (the delay may be left out).
+
+        Parameters
+        ----------
+        synapses : list of tuple
+            ``(pre rank, post rank, weight[, delay in ms])`` per synapse.
+        """
         self._check_not_connected()
         post, pre, values, delay_values = connectors.from_list(synapses, self._n_pre, self._n_post)
         return self._connect(post, pre, values, 0.0 if delay_values is None else delay_values)
@@ -284,6 +370,11 @@ class Projection(_AttributeAccess):
 
     def delays_in_steps(self, delays_ms: np.ndarray) -> np.ndarray:
         """Delays in ms as steps (int64) by this projection's rules (at least 1; 1 on rate-coded projections).
+
+        Parameters
+        ----------
+        delays_ms : numpy.ndarray
+            One delay in ms per synapse.
 
         Raises
         ------
@@ -372,6 +463,17 @@ class Projection(_AttributeAccess):
         :meth:`load_state_dict` as ``_connectivity``, which only assigns it,
         so a load prepares every rebuild first and installs them only when
         all succeeded.
+
+        Parameters
+        ----------
+        post, pre : numpy.ndarray
+            The post- and pre-synaptic rank of every synapse, post-major.
+        delay_steps : numpy.ndarray
+            Every synapse's delay in steps.
+        values : dict, optional
+            Host arrays of attributes (per synapse, or 0-d for globals).
+        indexes : bool
+            Also build the spike-propagation indexes.
         """
         backend, precision = self.network.backend, self.network.precision
         post = np.asarray(post, dtype=np.int64)
@@ -495,7 +597,13 @@ class Projection(_AttributeAccess):
         self._apply_learning_mode()
 
     def enable_learning(self, period: Optional[float] = None, offset: Optional[float] = None) -> None:
-        """Learn again after :meth:`disable_learning` (ANNarchy's ``period`` / ``offset`` are not supported)."""
+        """Learn again after :meth:`disable_learning` (ANNarchy's ``period`` / ``offset`` are not supported).
+
+        Parameters
+        ----------
+        period, offset : float, optional
+            Must be None (learning runs at every step).
+        """
         if period is not None or offset is not None:
             raise NotImplementedError(f"projection {self.name!r}: enable_learning(period=, offset=) (learning every "
                                       "period ms) is not supported by gpunet; learning runs at every step")
@@ -546,6 +654,12 @@ class Projection(_AttributeAccess):
 
     def set_runner(self, runner: Optional[ProjectionRunner]) -> None:
         """Run this projection's phases with ``runner`` from the next step on (None: the array code again).
+
+        Parameters
+        ----------
+        runner : ProjectionRunner or None
+            An object with ``transmit``, ``pre_events``, ``continuous`` and ``post_events`` (each taking the
+            step); None: the projection's array code.
 
         Raises
         ------
@@ -691,7 +805,13 @@ class Projection(_AttributeAccess):
         return np.concatenate([np.asarray(v, dtype=np.float64).ravel() for v in value])
 
     def device_view(self, name: str) -> Any:
-        """The device array of attribute ``name`` over all synapses (post-major), no copy."""
+        """The device array of attribute ``name`` over all synapses (post-major), no copy.
+
+        Parameters
+        ----------
+        name : str
+            A local attribute of the synapse model.
+        """
         if name not in self.spec.attributes:
             raise AttributeError(f"projection {self.name!r} has no attribute {name!r}; "
                                  f"its model's attributes are: {', '.join(self.spec.attributes)}")
@@ -786,12 +906,28 @@ class Projection(_AttributeAccess):
         return {"_post_ranks": post_ranks, "_row_ptr": row_ptr, "_pre_ranks": pre_ranks, "_delays": delays}
 
     def save(self, filename: str, **options: Any):
-        """Save this projection's state alone (format by suffix, see :func:`gpunet.save`)."""
+        """Save this projection's state alone (format by suffix, see :func:`gpunet.save`).
+
+        Parameters
+        ----------
+        filename : str or Path
+            The file.
+        **options
+            As for :func:`gpunet.save`.
+        """
         from gpunet.io.api import save_object
         return save_object(self, filename, "projection", **options)
 
     def load(self, filename: str, strict: bool = False) -> None:
-        """Restore this projection from a file of it alone or of a whole network (see :func:`gpunet.load`)."""
+        """Restore this projection from a file of it alone or of a whole network (see :func:`gpunet.load`).
+
+        Parameters
+        ----------
+        filename : str or Path
+            The file.
+        strict : bool
+            Make a variable missing on either side an error.
+        """
         from gpunet.io.api import load_object
         load_object(self, filename, "projection", strict=strict)
 
@@ -847,7 +983,13 @@ class Projection(_AttributeAccess):
         return self._compressed
 
     def dendrite(self, post_rank: int) -> Dendrite:
-        """The synapses of post neuron ``post_rank``."""
+        """The synapses of post neuron ``post_rank``.
+
+        Parameters
+        ----------
+        post_rank : int
+            Rank in the post population.
+        """
         self._require_connected()
         if not 0 <= post_rank < self.post.size:
             raise IndexError(f"post rank {post_rank} is outside population {self.post.name!r} of size {self.post.size}")
@@ -855,9 +997,11 @@ class Projection(_AttributeAccess):
 
     @property
     def dendrites(self) -> list[Dendrite]:
+        """One :class:`Dendrite` (the synapses of one post neuron) per post neuron with synapses."""
         return [Dendrite(self, rank) for rank in self.post_ranks]
 
     def nb_synapses_per_dendrite(self) -> list[int]:
+        """The number of synapses of each post neuron that has any, in ``post_ranks`` order."""
         counts = np.diff(self._host_row_ptr)
         return counts[counts > 0].tolist()
 
