@@ -17,6 +17,7 @@ from gpunet.io.atomic import PathLike, file_error
 from gpunet.io.check import check_writable
 from gpunet.io.restore import restore_state
 from gpunet.io.saving import SaveHandle, SaveOptions, save_network, saver_of
+from gpunet.io.sharded_save import save_sharded
 from gpunet.io.state_types import NetworkState
 
 
@@ -54,6 +55,9 @@ def _network(network: Any, *selections: Any, action: str = "") -> Any:
 def serializer_for(path: Path, compress: bool = False):
     """``serialize(state, stream)`` writing the state format of ``path`` (by suffix) to an open binary stream."""
     fmt = formats.state_format(path)
+    if fmt.directory:
+        raise FormatError(f"{path}: a {path.suffix} snapshot is a folder that only a whole network saves "
+                          "(gpunet.save / net.save), not one object")
 
     def serialize(state: NetworkState, stream) -> None:
         check_writable(state, path)
@@ -71,7 +75,9 @@ def save(filename: PathLike, populations: Any = True, projections: Any = True, n
     filename : str or Path
         The format follows the suffix: ``.npz`` (gpunet's native format),
         ``.txt`` or any other suffix (ANNarchy's pickle), ``.gz`` (gzipped
-        pickle), ``.mat`` (Matlab).  A missing parent folder is created.
+        pickle), ``.mat`` (Matlab), ``.shards`` (a folder: one native shard
+        per process and a manifest, :mod:`gpunet.io.sharded_save`).  A missing
+        parent folder is created.
     populations, projections : bool
         Save the neural and/or the synaptic state.
     network : Network, optional
@@ -106,6 +112,9 @@ def save(filename: PathLike, populations: Any = True, projections: Any = True, n
     options = SaveOptions(blocking=blocking, max_pending=max_pending, on_full=on_full, staging=staging,
                           compress=compress, fsync=fsync)
     net = _network(network, populations, projections, action=f"save({str(filename)!r})")
+    if formats.state_format(path).directory:  # .shards: each process its shard, process 0 the manifest
+        return save_sharded(net, path, options, comm=getattr(net, "comm", None), populations=populations,
+                            projections=projections)
     return save_network(net, path, serializer_for(path, compress), options,
                         populations=populations, projections=projections)
 

@@ -1,0 +1,193 @@
+"""The ``.shards`` folder format in one process: shards for any partition, manifest, joins, refusals."""
+import os
+import shutil
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import gpunet as gn
+from gpunet.errors import FormatError
+from gpunet.io.formats import state_npz, state_shards
+from gpunet.io.gather import gather_state
+from gpunet.io.partition import Partition
+from gpunet.io.shard_state import cut
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from helpers import assert_same_state, small_network, snapshot  # noqa: E402
+from state_examples import assert_states_equal, example_state  # noqa: E402
+
+
+def _sizes(state):
+    return {pop.name: pop.size for pop in state.populations}
+
+
+@pytest.mark.parametrize("nprocs", [1, 2, 3, 4])
+def test_shards_of_any_partition_load_back_as_the_whole_state(tmp_path, nprocs):
+    state = example_state(uniform_delay=False)
+    path = tmp_path / "s.shards"
+    manifest = state_shards.save(path, state, nprocs=nprocs, run="r1")
+    files = sorted(p.name for p in path.iterdir())
+    assert files == sorted(["manifest.json"] + [entry["file"] for entry in manifest["shards"]])
+    assert manifest["nprocs"] == nprocs and manifest["run"] == "r1"
+    partition = Partition.of(_sizes(state), nprocs)
+    exc = manifest["objects"][0]
+    assert exc["rows"] == [list(partition.rows("exc", r)) for r in range(nprocs)]
+    assert exc["arrays"]["v"] == {"dtype": "float64", "shape": [20]}
+    assert exc["arrays"]["_spike_history"]["shape"] == [3, 20]
+    proj = manifest["objects"][2]
+    assert proj["size"] == state.projections[0].nb_synapses == sum(proj["synapses"])
+    for entry in manifest["shards"]:  # each shard is a native file of the rows of its process
+        shard = state_npz.load(path / entry["file"])
+        assert shard.annotations["shard"] == {"format": "gpunet-shards", "run": "r1", "save": manifest["save"],
+                                              "rank": entry["rank"], "nprocs": nprocs}
+        assert os.path.getsize(path / entry["file"]) == entry["bytes"]
+    loaded = gn.read_state(path)
+    assert_states_equal(loaded, state)
+    assert loaded.annotations == {} and loaded.format == "shards"
+    assert state_shards.verify_files(path) == []
+
+
+@pytest.mark.parametrize("written, reading", [(1, 2), (2, 3), (3, 2), (4, 4), (3, 1), (2, 5)])
+def test_read_rows_gives_each_of_m_processes_its_rows(tmp_path, written, reading):
+    state = example_state()
+    path = tmp_path / "s.shards"
+    state_shards.save(path, state, nprocs=written)
+    partition = Partition.of(_sizes(state), reading)
+    for rank in range(reading):
+        part = state_shards.read_rows(path, reading, rank)
+        assert_states_equal(part, cut(state, partition, rank))
+
+
+def test_read_rows_reads_only_the_shards_holding_the_rows(tmp_path):
+    state = example_state()
+    path = tmp_path / "s.shards"
+    manifest = state_shards.save(path, state, nprocs=4)
+    for entry in manifest["shards"][2:]:
+        (path / entry["file"]).unlink()
+    part = state_shards.read_rows(path, 2, 0)  # rows of the first half: shards 0 and 1
+    assert_states_equal(part, cut(state, Partition.of(_sizes(state), 2), 0))
+    with pytest.raises(FormatError, match=r"shard-[0-9a-f]{16}-00002\.npz: shard 2 of 4 is missing"):
+        state_shards.read_rows(path, 2, 1)
+
+
+def _continue(net, steps=30.0):
+    net.simulate(steps)
+    return snapshot(net)
+
+
+def test_a_network_saved_to_shards_restores_and_continues_bit_identically(tmp_path):
+    net = small_network(seed=5, neurons=40)
+    net.simulate(25.0)
+    handle = net.save(tmp_path / "a.shards", blocking=False)
+    assert handle.result() == tmp_path / "a.shards" and handle.path == tmp_path / "a.shards"
+    net.save(tmp_path / "a.npz")
+    expected = _continue(net)
+    fresh = small_network(seed=5, neurons=40)
+    fresh.load(tmp_path / "a.shards")
+    assert_same_state(_continue(fresh), expected)
+    # and the whole state read from the folder is the single file's
+    assert_states_equal(gn.read_state(tmp_path / "a.shards"), gn.read_state(tmp_path / "a.npz"), metadata=True)
+
+
+def test_a_save_into_an_existing_folder_replaces_the_snapshot_only_at_the_manifest(tmp_path):
+    net = small_network(seed=5, neurons=20)
+    path = tmp_path / "a.shards"
+    net.save(path)
+    first = state_shards.read_manifest(path)
+    net.simulate(5.0)
+    # an interrupted save: its shard is written, its manifest never is
+    state = gather_state(net)
+    ids = state_shards.new_ids("other")
+    state_shards.write_shard(path, cut(state, Partition.of(_sizes(state), 1), 0), ids, 0, 1)
+    assert state_shards.read_manifest(path) == first
+    assert gn.read_state(path).step == 0
+    net.save(path)
+    second = state_shards.read_manifest(path)
+    assert second["save"] != first["save"] and second["step"] == 5
+    assert sorted(p.name for p in path.iterdir()) == sorted(["manifest.json", second["shards"][0]["file"]])
+
+
+def _damaged(tmp_path, how):
+    state = example_state()
+    path = tmp_path / "s.shards"
+    manifest = state_shards.save(path, state, nprocs=3)
+    victim = path / manifest["shards"][1]["file"]
+    if how == "missing":
+        victim.unlink()
+        message = "shard 1 of 3 is missing"
+    elif how == "truncated":
+        data = victim.read_bytes()
+        victim.write_bytes(data[:len(data) // 2])
+        message = r"shard 1 holds \d+ bytes, the manifest records \d+ \(truncated or replaced\)"
+    elif how == "another save":
+        other = tmp_path / "o.shards"
+        other_manifest = state_shards.save(other, state, nprocs=3, run="r2")
+        shutil.copyfile(other / other_manifest["shards"][1]["file"], victim)
+        message = r"the shard is from another save \(run 'r2'"
+    elif how == "corrupt":
+        data = bytearray(victim.read_bytes())
+        with zipfile.ZipFile(victim) as archive:
+            info = archive.getinfo("population/exc/v.npy")
+        data[info.header_offset + 30 + len(info.filename) + 140] ^= 0xFF
+        victim.write_bytes(bytes(data))
+        message = "bad CRC-32"
+    return path, victim, message
+
+
+@pytest.mark.parametrize("how", ["missing", "truncated", "another save", "corrupt"])
+def test_a_damaged_shard_is_refused_naming_it_and_nothing_changes(tmp_path, how):
+    path, victim, message = _damaged(tmp_path, how)
+    with pytest.raises(FormatError, match=message) as info:
+        gn.read_state(path)
+    assert str(victim) in str(info.value)
+    problems = state_shards.verify_files(path)
+    assert len(problems) == 1 and str(victim) in problems[0]
+
+
+@pytest.mark.parametrize("how", ["missing", "truncated", "another save"])
+def test_loading_a_damaged_sharded_snapshot_leaves_the_network_as_it_was(tmp_path, how):
+    net = small_network(seed=5, neurons=20)
+    net.simulate(10.0)
+    path = tmp_path / "n.shards"
+    net.save(path)
+    manifest = state_shards.read_manifest(path)
+    victim = path / manifest["shards"][0]["file"]
+    if how == "missing":
+        victim.unlink()
+    elif how == "truncated":
+        victim.write_bytes(victim.read_bytes()[:-100])
+    else:
+        other = tmp_path / "o.shards"
+        net.save(other)
+        shutil.copyfile(other / state_shards.read_manifest(other)["shards"][0]["file"], victim)
+    net.simulate(5.0)
+    before = snapshot(net)
+    with pytest.raises(FormatError, match=str(victim).replace(".", r"\.")):
+        net.load(path)
+    assert_same_state(snapshot(net), before)
+
+
+def test_a_folder_without_manifest_or_with_a_bad_one_is_refused(tmp_path):
+    with pytest.raises(FormatError, match=r"x\.shards: no such file"):
+        gn.read_state(tmp_path / "x.shards")
+    (tmp_path / "y.shards").mkdir()
+    with pytest.raises(FormatError, match="no manifest.json: not a committed sharded snapshot"):
+        gn.read_state(tmp_path / "y.shards")
+    (tmp_path / "y.shards" / "manifest.json").write_bytes(b'{"format": "gpunet-shards", "format_version": 9}')
+    with pytest.raises(FormatError, match="format version 9 is not supported"):
+        gn.read_state(tmp_path / "y.shards")
+    (tmp_path / "y.shards" / "manifest.json").write_bytes(
+        b'{"format": "gpunet-shards", "format_version": 1, "nprocs": 1, "run": "", "save": "",'
+        b' "shards": [{"rank": 0, "file": "../../etc/passwd", "bytes": 1, "crc32": 0}], "objects": []}')
+    with pytest.raises(FormatError, match="malformed entry for shard 0"):
+        gn.read_state(tmp_path / "y.shards")
+
+
+def test_one_object_cannot_be_saved_as_a_folder(tmp_path):
+    net = small_network(neurons=10)
+    with pytest.raises(FormatError, match=r"p\.shards: a \.shards snapshot is a folder that only a whole network"):
+        net.populations[0].save(tmp_path / "p.shards")
+    assert not (tmp_path / "p.shards").exists()
