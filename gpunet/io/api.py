@@ -67,7 +67,7 @@ def serializer_for(path: Path, compress: bool = False):
 
 def save(filename: PathLike, populations: Any = True, projections: Any = True, network: Any = None, *,
          blocking: bool = True, max_pending: int = 2, on_full: str = "wait", staging: str = "auto",
-         compress: bool = False, fsync: bool = True) -> SaveHandle:
+         compress: bool = False, fsync: bool = True, comm: Any = None) -> SaveHandle:
     """Save the complete state of the network.
 
     Parameters
@@ -88,6 +88,11 @@ def save(filename: PathLike, populations: Any = True, projections: Any = True, n
         the call, bit for bit.
     max_pending, on_full, staging, compress, fsync
         See :class:`~gpunet.io.saving.SaveOptions`.
+    comm : mpi4py communicator, optional
+        The processes that save together (default: the network's ``comm``
+        attribute when it has one, else this process alone).  Every process
+        calls the save; each writes its own shard, so the file must be a
+        ``.shards`` folder when there are several processes.
 
     Returns
     -------
@@ -112,9 +117,12 @@ def save(filename: PathLike, populations: Any = True, projections: Any = True, n
     options = SaveOptions(blocking=blocking, max_pending=max_pending, on_full=on_full, staging=staging,
                           compress=compress, fsync=fsync)
     net = _network(network, populations, projections, action=f"save({str(filename)!r})")
+    comm = getattr(net, "comm", None) if comm is None else comm
     if formats.state_format(path).directory:  # .shards: each process its shard, process 0 the manifest
-        return save_sharded(net, path, options, comm=getattr(net, "comm", None), populations=populations,
-                            projections=projections)
+        return save_sharded(net, path, options, comm=comm, populations=populations, projections=projections)
+    if comm is not None and comm.Get_size() > 1:
+        raise FormatError(f"{path}: {comm.Get_size()} processes save together into a .shards folder, not into "
+                          f"one {path.suffix or 'pickle'} file")
     return save_network(net, path, serializer_for(path, compress), options,
                         populations=populations, projections=projections)
 

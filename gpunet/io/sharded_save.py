@@ -19,6 +19,7 @@ process writes one shard and the manifest itself.
 """
 from __future__ import annotations
 
+import contextlib
 import weakref
 from pathlib import Path
 from typing import Any, Optional
@@ -83,6 +84,8 @@ class _ShardJob:
             verdict = self.comm.bcast(verdict, root=0)
         self.state = None
         if verdict is not None and error is None:
+            with contextlib.suppress(OSError):  # this process's shard of a save that will never be committed
+                (self.path / shard_name(self.ids, self.rank)).unlink()
             raise GpunetError(f"{self.path}: the sharded save failed, the folder's previous snapshot stays the "
                               f"committed one ({verdict})")
 

@@ -1,0 +1,53 @@
+"""Run under ``mpiexec -n N python mpi_sharded_save.py MODE OUT``: the processes save one network as .shards.
+
+Every process builds the same network (the engine is not distributed yet, so each simulates all of it) and
+saves its own block of rows: a background save at step 20 into ``OUT/a.shards`` (process 0 also writes that
+moment to ``OUT/ref.npz``), then a blocking one at step 30 into the same folder.  MODE ``save``: then a third
+save into ``OUT/a.shards``, at step 40, fails on process 1 (an injected disk-full error).  MODE ``kill``: the
+second save kills process 1 while it writes.  Each process writes ``OUT/status-<rank>.txt``.
+"""
+import os
+import signal
+import sys
+from pathlib import Path
+
+
+def main(mode: str, out: Path) -> None:
+    from mpi4py import MPI
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from helpers import small_network
+
+    import gpunet.io.sharded_save as sharded_save
+
+    comm = MPI.COMM_WORLD
+    rank = comm.Get_rank()
+    net = small_network(seed=5, neurons=40)
+    net.simulate(20.0)
+    handle = net.save(out / "a.shards", blocking=False, comm=comm)
+    if rank == 0:
+        net.save(out / "ref.npz")
+    net.simulate(10.0)
+    handle.result()
+    if rank == 1:
+        cut = sharded_save.cut
+
+        def broken(*args):
+            if mode == "kill":
+                os.kill(os.getpid(), signal.SIGKILL)
+            if net.get_current_step() == 40:
+                raise OSError(28, "No space left on device (injected)")
+            return cut(*args)
+        sharded_save.cut = broken
+    net.save(out / "a.shards", comm=comm)
+    net.simulate(10.0)
+    try:
+        net.save(out / "a.shards", comm=comm)
+        status = "saved"
+    except Exception as exc:  # noqa: BLE001 - the test reads the message
+        status = f"error {type(exc).__name__}: {exc}"
+    (out / f"status-{rank}.txt").write_text(status)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], Path(sys.argv[2]))

@@ -1,0 +1,67 @@
+"""Sharded saves by real MPI processes (mpiexec from the mpich wheel of the ``mpi`` extra, which ``test`` includes)."""
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import gpunet as gn
+from gpunet.io.formats import state_shards
+
+pytest.importorskip("mpi4py")
+pytestmark = [pytest.mark.mpi, pytest.mark.slow]  # slow: starts processes of its own
+
+SCRIPT = Path(__file__).with_name("mpi_sharded_save.py")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from helpers import assert_same_state, small_network, snapshot  # noqa: E402
+from state_examples import assert_states_equal  # noqa: E402
+
+
+def mpiexec() -> str:
+    beside = Path(sys.executable).with_name("mpiexec")  # the one of the environment that has mpi4py
+    found = str(beside) if beside.exists() else shutil.which("mpiexec")
+    if found is None:
+        pytest.fail("mpiexec not found: install the mpi extra (pip install -e '.[mpi]')")
+    return found
+
+
+def run(nprocs: int, mode: str, out: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([mpiexec(), "-n", str(nprocs), sys.executable, str(SCRIPT), mode, str(out)],
+                          capture_output=True, text=True, timeout=180)
+
+
+def test_two_processes_save_their_shards_and_a_failure_on_one_fails_the_save_on_both(tmp_path):
+    done = run(2, "save", tmp_path)
+    assert done.returncode == 0, done.stderr
+    statuses = [(tmp_path / f"status-{r}.txt").read_text() for r in range(2)]
+    # the third save failed on process 1 (its own error) and so on process 0 (told by process 0's verdict)
+    assert statuses[1].startswith("error FileAccessError") and "No space left on device (injected)" in statuses[1]
+    assert statuses[0].startswith("error GpunetError") and "process 1: " in statuses[0]
+    assert "the folder's previous snapshot stays the committed one" in statuses[0]
+    # ... so the folder holds the step-30 save: two shards, the step-20 save's shards removed
+    manifest = state_shards.read_manifest(tmp_path / "a.shards")
+    assert manifest["nprocs"] == 2 and manifest["step"] == 30
+    assert manifest["objects"][0]["rows"] == [[0, 20], [20, 40]]
+    assert sorted(p.name for p in (tmp_path / "a.shards").iterdir()) == sorted(
+        ["manifest.json"] + [s["file"] for s in manifest["shards"]])
+    assert state_shards.verify_files(tmp_path / "a.shards") == []
+    # the folder equals the one-process state after 30 steps, and a single process continues it bit-identically
+    net = small_network(seed=5, neurons=40)
+    net.simulate(30.0)
+    one = tmp_path / "one.npz"
+    net.save(one)
+    assert_states_equal(gn.read_state(tmp_path / "a.shards"), gn.read_state(one))
+    fresh = small_network(seed=5, neurons=40)
+    fresh.load(tmp_path / "a.shards")
+    net.simulate(10.0)
+    fresh.simulate(10.0)
+    assert_same_state(snapshot(fresh), snapshot(net))
+
+
+def test_a_process_killed_during_a_sharded_save_leaves_the_previous_snapshot(tmp_path):
+    done = run(3, "kill", tmp_path)
+    assert done.returncode != 0
+    manifest = state_shards.read_manifest(tmp_path / "a.shards")
+    assert manifest["nprocs"] == 3 and manifest["step"] == 20
+    assert_states_equal(gn.read_state(tmp_path / "a.shards"), gn.read_state(tmp_path / "ref.npz"))
