@@ -2,9 +2,9 @@
 
 Every process builds the same network (the engine is not distributed yet, so each simulates all of it) and
 saves its own block of rows: a background save at step 20 into ``OUT/a.shards`` (process 0 also writes that
-moment to ``OUT/ref.npz``), then a blocking one at step 30 into the same folder.  MODE ``save``: then a third
-save into ``OUT/a.shards``, at step 40, fails on process 1 (an injected disk-full error).  MODE ``kill``: the
-second save kills process 1 while it writes.  Each process writes ``OUT/status-<rank>.txt``.
+moment to ``OUT/ref.npz``), then a blocking one at step 30 into the same folder, then a third one, at step 40,
+fails on process 1 (an injected disk-full error); each process writes ``OUT/status-<rank>.txt``.  MODE ``kill``:
+periodic snapshots into ``OUT/snaps`` every 10 ms, and process 1 is killed during the one at step 30.
 """
 import os
 import signal
@@ -23,6 +23,8 @@ def main(mode: str, out: Path) -> None:
     comm = MPI.COMM_WORLD
     rank = comm.Get_rank()
     net = small_network(seed=5, neurons=40)
+    if mode == "kill":
+        return periodic_snapshots_then_kill(net, comm, out)
     net.simulate(20.0)
     handle = net.save(out / "a.shards", blocking=False, comm=comm)
     if rank == 0:
@@ -33,8 +35,6 @@ def main(mode: str, out: Path) -> None:
         cut = sharded_save.cut
 
         def broken(*args):
-            if mode == "kill":
-                os.kill(os.getpid(), signal.SIGKILL)
             if net.get_current_step() == 40:
                 raise OSError(28, "No space left on device (injected)")
             return cut(*args)
@@ -47,6 +47,21 @@ def main(mode: str, out: Path) -> None:
     except Exception as exc:  # noqa: BLE001 - the test reads the message
         status = f"error {type(exc).__name__}: {exc}"
     (out / f"status-{rank}.txt").write_text(status)
+
+
+def periodic_snapshots_then_kill(net, comm, out: Path) -> None:
+    """Snapshots every 10 ms (keep_last=2) from every process; process 1 is killed in the one at step 30."""
+    import gpunet as gn
+    import gpunet.io.sharded_save as sharded_save
+
+    snapshots = gn.Snapshotter(net, out / "snaps", every=10.0, keep_last=2, comm=comm)
+    net.simulate(20.0, snapshotter=snapshots)
+    snapshots.close()
+    if comm.Get_rank() == 1:
+        sharded_save.cut = lambda *args: os.kill(os.getpid(), signal.SIGKILL)
+    net.simulate(10.0, snapshotter=snapshots)
+    snapshots.close()
+    (out / f"status-{comm.Get_rank()}.txt").write_text("not killed")
 
 
 if __name__ == "__main__":

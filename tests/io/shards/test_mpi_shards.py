@@ -59,9 +59,18 @@ def test_two_processes_save_their_shards_and_a_failure_on_one_fails_the_save_on_
     assert_same_state(snapshot(fresh), snapshot(net))
 
 
-def test_a_process_killed_during_a_sharded_save_leaves_the_previous_snapshot(tmp_path):
+def test_a_process_killed_during_a_sharded_snapshot_leaves_the_previous_one_and_load_latest_picks_it(tmp_path):
     done = run(3, "kill", tmp_path)
     assert done.returncode != 0
-    manifest = state_shards.read_manifest(tmp_path / "a.shards")
-    assert manifest["nprocs"] == 3 and manifest["step"] == 20
-    assert_states_equal(gn.read_state(tmp_path / "a.shards"), gn.read_state(tmp_path / "ref.npz"))
+    assert not list(tmp_path.glob("status-*"))
+    snapshots = gn.list_snapshots(tmp_path / "snaps")
+    assert [(step, path.suffix) for step, path in snapshots] == [(10, ".shards"), (20, ".shards")]
+    net = small_network(seed=5, neurons=40)
+    net.simulate(20.0)
+    fresh = small_network(seed=5, neurons=40)
+    assert gn.load_latest(tmp_path / "snaps", network=fresh) == snapshots[-1][1]
+    assert state_shards.read_manifest(snapshots[-1][1])["nprocs"] == 3
+    assert_same_state(snapshot(fresh), snapshot(net))
+    net.simulate(10.0)
+    fresh.simulate(10.0)
+    assert_same_state(snapshot(fresh), snapshot(net))
