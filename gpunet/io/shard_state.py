@@ -194,6 +194,8 @@ def join(parts: Sequence[NetworkState], sources: Optional[Sequence[str]] = None)
     """
     if not parts:
         raise FormatError("no part to join")
+    if len(parts) == 1:  # nothing to join: no copy
+        return dataclasses.replace(parts[0], annotations=dict(parts[0].annotations, rows=rows_of(parts[0])))
     sources = list(sources) if sources is not None else [f"part {i}" for i in range(len(parts))]
     first = parts[0]
     for part, source in zip(parts[1:], sources[1:]):

@@ -26,7 +26,8 @@ from typing import Any, Optional
 
 from gpunet.errors import GpunetError
 from gpunet.io.check import check_writable
-from gpunet.io.formats.state_shards import SaveIds, commit_manifest, manifest_of, new_ids, shard_name, write_part
+from gpunet.io.formats.state_shards import (PreparedManifest, SaveIds, commit_manifest, manifest_of, new_ids,
+                                            shard_name, write_part)
 from gpunet.io.partition import Partition
 from gpunet.io.saving import SaveHandle, SaveOptions, save_network
 from gpunet.io.shard_state import cut
@@ -57,13 +58,33 @@ class _ShardJob:
         self.rank, self.nprocs, self.comm, self.fsync = rank, nprocs, comm, fsync
         self.summary = None
         self.state: Optional[NetworkState] = None
+        self.prepared: Optional[PreparedManifest] = None
 
     def serialize(self, state: NetworkState, stream: Any) -> None:
         check_writable(state, self.path)
         self.summary = write_part(stream, cut(state, self.partition, self.rank), self.ids, self.rank, self.nprocs)
         self.state = state
+        if self.comm is None:  # the only shard: its manifest is written and fsynced while the shard is made durable
+            self.prepared = PreparedManifest(self.path, manifest_of(state, self.ids, [self.summary]), self.fsync)
+
+    def _finish_alone(self, error: Optional[BaseException]) -> None:
+        prepared, self.prepared, self.state = self.prepared, None, None
+        if prepared is None:
+            return
+        if error is not None:
+            prepared.cancel()
+            return
+        try:
+            prepared.commit()
+        except BaseException:
+            with contextlib.suppress(OSError):  # this shard will never be named by a manifest
+                (self.path / shard_name(self.ids, self.rank)).unlink()
+            raise
 
     def finish(self, error: Optional[BaseException]) -> None:
+        if self.comm is None:
+            self._finish_alone(error)
+            return
         mine = ("ok", self.summary) if error is None else ("error", f"{type(error).__name__}: {error}")
         reports = [mine] if self.comm is None else self.comm.gather(mine, root=0)
         verdict = None

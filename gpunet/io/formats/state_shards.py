@@ -27,6 +27,7 @@ import dataclasses
 import os
 import re
 import secrets
+import threading
 import time
 import zipfile
 from dataclasses import dataclass
@@ -170,6 +171,61 @@ def commit_manifest(directory: PathLike, manifest: dict, fsync: bool = True) -> 
     """Commit ``manifest`` (the snapshot now exists), then remove the shards no manifest names any more."""
     directory = Path(directory)
     write_bytes_atomic(directory / MANIFEST, orjson.dumps(manifest, option=orjson.OPT_INDENT_2), fsync=fsync)
+    remove_unnamed_shards(directory, manifest)
+
+
+class PreparedManifest:
+    """A manifest written and fsynced to its temporary file by a thread while the shard is still being made
+    durable; :meth:`commit` renames it into place (the snapshot then exists), :meth:`cancel` drops it.
+
+    Used when one process writes the only shard: the manifest's own fsync then overlaps the shard's.
+    """
+
+    def __init__(self, directory: PathLike, manifest: dict, fsync: bool = True) -> None:
+        self.directory, self.manifest, self.fsync = Path(directory), manifest, fsync
+        self._go = threading.Event()
+        self._cancelled = False
+        self._error: Optional[BaseException] = None
+        self._thread = threading.Thread(target=self._write, name="gpunet-manifest", daemon=True)
+        self._thread.start()
+
+    def _write(self) -> None:
+        try:
+            with atomic_writer(self.directory / MANIFEST, fsync=self.fsync) as handle:
+                handle.write(orjson.dumps(self.manifest, option=orjson.OPT_INDENT_2))
+                if self.fsync:
+                    handle.flush()
+                    os.fsync(handle.fileno())  # now, beside the shard's fsync; the one at the commit finds it clean
+                self._go.wait()
+                if self._cancelled:
+                    raise _Cancelled()
+        except _Cancelled:
+            pass
+        except BaseException as exc:  # raised by commit()
+            self._error = exc
+
+    def commit(self) -> None:
+        """Rename the manifest into place, fsync the folder, remove the shards it does not name."""
+        self._go.set()
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        remove_unnamed_shards(self.directory, self.manifest)
+
+    def cancel(self) -> None:
+        """Drop the temporary manifest; the folder's committed snapshot stays as it was."""
+        self._cancelled = True
+        self._go.set()
+        self._thread.join()
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def remove_unnamed_shards(directory: PathLike, manifest: dict) -> None:
+    """Remove the shard files of ``directory`` that ``manifest`` (just committed) does not name."""
+    directory = Path(directory)
     named = {shard["file"] for shard in manifest["shards"]}
     for path in directory.iterdir():
         if _SHARD_NAME.match(path.name) and path.name not in named:

@@ -191,3 +191,24 @@ def test_one_object_cannot_be_saved_as_a_folder(tmp_path):
     with pytest.raises(FormatError, match=r"p\.shards: a \.shards snapshot is a folder that only a whole network"):
         net.populations[0].save(tmp_path / "p.shards")
     assert not (tmp_path / "p.shards").exists()
+
+
+def test_a_shard_that_cannot_be_committed_leaves_the_previous_snapshot_and_no_temporary(tmp_path, monkeypatch):
+    import gpunet.io.atomic as atomic
+    net = small_network(seed=5, neurons=20)
+    path = tmp_path / "a.shards"
+    net.save(path)
+    before = sorted(p.name for p in path.iterdir())
+    net.simulate(5.0)
+    replace = os.replace
+
+    def refuse_shards(source, destination):
+        if Path(destination).name.startswith("shard-"):
+            raise OSError(5, "Input/output error (injected)")
+        return replace(source, destination)
+    monkeypatch.setattr(atomic.os, "replace", refuse_shards)
+    with pytest.raises(OSError, match="injected"):
+        net.save(path)
+    monkeypatch.undo()
+    assert sorted(p.name for p in path.iterdir()) == before
+    assert gn.read_state(path).step == 0
