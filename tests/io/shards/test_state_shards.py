@@ -212,3 +212,27 @@ def test_a_shard_that_cannot_be_committed_leaves_the_previous_snapshot_and_no_te
     monkeypatch.undo()
     assert sorted(p.name for p in path.iterdir()) == before
     assert gn.read_state(path).step == 0
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".txt", ".shards"])
+def test_read_part_gives_the_same_rows_from_a_single_file_and_from_a_folder(tmp_path, suffix):
+    from gpunet.io.parts import read_part
+    net = small_network(seed=5, neurons=23)
+    net.simulate(12.0)
+    whole = gather_state(net)
+    net.save(tmp_path / "ref.npz")
+    if suffix == ".shards":
+        state_shards.save(tmp_path / "s.shards", gn.read_state(tmp_path / "ref.npz"), nprocs=3)
+        path = tmp_path / "s.shards"
+    else:
+        path = tmp_path / f"s{suffix}"
+        net.save(path)
+    expected_source = gn.read_state(path)
+    for nprocs in (1, 2, 4):
+        partition = Partition.of(_sizes(whole), nprocs)
+        for rank in range(nprocs):
+            part = read_part(path, nprocs, rank)
+            assert_states_equal(part, cut(expected_source, partition, rank))
+            lo, hi = partition.rows("pop0", rank)
+            np.testing.assert_array_equal(part.population("pop0").values["v"],
+                                          whole.population("pop0").values["v"][lo:hi])
