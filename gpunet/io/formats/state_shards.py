@@ -311,20 +311,22 @@ def read_manifest(path: PathLike) -> dict:
         raise _fail(target, "no object list")
     for entry in objects:
         if (not isinstance(entry, dict) or entry.get("kind") not in ("population", "projection")
-                or not isinstance(entry.get("name"), str)):
+                or not isinstance(entry.get("name"), str) or type(entry.get("size")) is not int
+                or entry["size"] < 0 or (entry["kind"] == "projection" and not isinstance(entry.get("post"), str))):
             raise _fail(target, "malformed object entry")
         _int_pairs(target, entry.get("rows"), nprocs, f"rows of {entry['name']!r}")
     return manifest
 
 
-def _identity(source: Path) -> Optional[dict]:
-    """The ``shard`` annotation of a shard file, when its zip directory and manifest can be read (else None)."""
+def _identity(archive: Optional[zipfile.ZipFile]) -> Optional[dict]:
+    """The ``shard`` annotation of an opened shard, when its manifest member can be read (else None)."""
+    if archive is None:
+        return None
     try:
-        with zipfile.ZipFile(source) as archive:
-            info = archive.getinfo(state_npz.MANIFEST)
-            if info.file_size > _MAX_MANIFEST:
-                return None
-            shard = orjson.loads(archive.read(info)).get("annotations", {}).get("shard")
+        info = archive.getinfo(state_npz.MANIFEST)
+        if info.file_size > _MAX_MANIFEST:
+            return None
+        shard = orjson.loads(archive.read(info)).get("annotations", {}).get("shard")
     except Exception:  # any damage: the checks that follow name it
         return None
     return shard if isinstance(shard, dict) else None
@@ -345,14 +347,24 @@ def _read_shard(directory: Path, manifest: dict, rank: int, *, max_output: Optio
     entry = manifest["shards"][rank]
     source = directory / entry["file"]
     try:
-        size = os.stat(source).st_size
+        handle = open(source, "rb")
     except FileNotFoundError:
         raise _fail(source, f"shard {rank} of {manifest['nprocs']} is missing") from None
-    _check_identity(source, _identity(source), manifest, rank)  # a shard of another save says so first
-    if size != entry["bytes"]:
-        raise _fail(source, f"shard {rank} holds {size} bytes, the manifest records {entry['bytes']} "
-                            "(truncated or replaced)")
-    part = state_npz.load(source, max_output=max_output)
+    except OSError as exc:
+        raise _fail(source, f"shard {rank} cannot be opened ({exc.strerror})") from exc
+    with handle:
+        size = os.fstat(handle.fileno()).st_size
+        try:
+            archive: Optional[zipfile.ZipFile] = zipfile.ZipFile(handle)
+        except Exception:  # a truncated or damaged zip: the size check below names it, or the reader does
+            archive = None
+        _check_identity(source, _identity(archive), manifest, rank)  # a shard of another save says so first
+        if size != entry["bytes"]:
+            raise _fail(source, f"shard {rank} holds {size} bytes, the manifest records {entry['bytes']} "
+                                "(truncated or replaced)")
+        if archive is None:
+            raise _fail(source, "not a readable zip file")
+        part = state_npz.read(handle, str(source), archive, max_output=max_output)
     shard = part.annotations.get("shard")
     if not isinstance(shard, dict) or shard.get("format") != FORMAT_NAME:
         raise _fail(source, "not a shard of a sharded snapshot")
@@ -402,8 +414,6 @@ def read_rows(path: PathLike, nprocs: int, rank: int, *, max_output: Optional[in
     directory = Path(path)
     manifest = read_manifest(directory)
     sizes = {o["name"]: o["size"] for o in manifest["objects"] if o["kind"] == "population"}
-    if type(sizes.get(next(iter(sizes), None), 0)) is not int:
-        raise _fail(directory / MANIFEST, "population sizes must be integers")
     wanted = {name: Partition.of({name: size}, nprocs).rows(name, rank) for name, size in sizes.items()}
     needed = set()
     for obj in manifest["objects"]:

@@ -236,3 +236,22 @@ def test_read_part_gives_the_same_rows_from_a_single_file_and_from_a_folder(tmp_
             lo, hi = partition.rows("pop0", rank)
             np.testing.assert_array_equal(part.population("pop0").values["v"],
                                           whole.population("pop0").values["v"][lo:hi])
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda m: m["objects"][0].update(size="20"), "malformed object entry"),
+    (lambda m: m["objects"][2].pop("post"), "malformed object entry"),
+    (lambda m: m["objects"][0].update(rows=[[0, 20]]), r"rows of 'exc' must be 2 \[lo, hi\) pairs"),
+    (lambda m: m["shards"].pop(), "the shard list does not match nprocs"),
+    (lambda m: m["shards"][1].update(bytes="1"), "malformed entry for shard 1"),
+    (lambda m: m.update(save=None), "field 'save' is missing"),
+    (lambda m: m["objects"][0]["rows"].reverse(), r"rows of population 'exc' are \(0, 10\), the manifest says"),
+])
+def test_a_manifest_that_lies_is_refused(tmp_path, change, message):
+    import orjson
+    path = tmp_path / "s.shards"
+    manifest = state_shards.save(path, example_state(), nprocs=2)
+    change(manifest)
+    (path / "manifest.json").write_bytes(orjson.dumps(manifest))
+    with pytest.raises(FormatError, match=message):
+        gn.read_state(path)
