@@ -145,7 +145,7 @@ def read_state(filename: PathLike, *, max_output: Optional[int] = None) -> Netwo
 
 
 def load(filename: PathLike, populations: Any = True, projections: Any = True, strict: bool = False,
-         network: Any = None) -> None:
+         network: Any = None, *, comm: Any = None) -> None:
     """Load the complete state of the network from a file.
 
     Everything is validated before anything changes: on any error the network
@@ -169,8 +169,19 @@ def load(filename: PathLike, populations: Any = True, projections: Any = True, s
         The file does not fit the network, or no object of the file is in
         the network (every name differs: the wrong network, e.g. the empty
         default network when the script works with a ``Network`` object).
+
+    With ``comm`` (an mpi4py communicator; default: the network's ``comm``
+    attribute when it has one) every process of it must call ``load``: each
+    reads and validates, and the network changes on none of them unless all
+    succeeded (:mod:`gpunet.io.collective_load`).
     """
     net = _network(network, populations, projections, action=f"load({str(filename)!r})")
+    comm = getattr(net, "comm", None) if comm is None else comm
+    if comm is not None and comm.Get_size() > 1:
+        from gpunet.io.collective_load import load_together
+        load_together(net, lambda: read_state(filename), str(filename), comm, populations=populations,
+                      projections=projections, strict=strict)
+        return
     state = read_state(filename)
     restore_state(net, state, str(filename), populations=populations, projections=projections, strict=strict,
                   whole_network=True)

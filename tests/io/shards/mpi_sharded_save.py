@@ -3,7 +3,8 @@
 Every process builds the same network (the engine is not distributed yet, so each simulates all of it) and
 saves its own block of rows: a background save at step 20 into ``OUT/a.shards`` (process 0 also writes that
 moment to ``OUT/ref.npz``), then a blocking one at step 30 into the same folder, then a third one, at step 40,
-fails on process 1 (an injected disk-full error); each process writes ``OUT/status-<rank>.txt``.  MODE ``kill``:
+fails on process 1 (an injected disk-full error); each process writes ``OUT/status-<rank>.txt``; then a
+collective load of the folder fails on process 1 (changing no network) and one succeeds (``OUT/load-<rank>.txt``).  MODE ``kill``:
 periodic snapshots into ``OUT/snaps`` every 10 ms, and process 1 is killed during the one at step 30.
 """
 import os
@@ -47,6 +48,31 @@ def main(mode: str, out: Path) -> None:
     except Exception as exc:  # noqa: BLE001 - the test reads the message
         status = f"error {type(exc).__name__}: {exc}"
     (out / f"status-{rank}.txt").write_text(status)
+    (out / f"load-{rank}.txt").write_text(collective_loads(net, comm, out / "a.shards"))
+
+
+def collective_loads(net, comm, path: Path) -> str:
+    """A load that fails on process 1 (changes nothing anywhere), then one that succeeds everywhere."""
+    import numpy as np
+
+    import gpunet.io.api as io_api
+    from gpunet.errors import FormatError
+
+    step, v = net.get_current_step(), net.populations[0].v.copy()
+    read_state = io_api.read_state
+    if comm.Get_rank() == 1:
+        def broken(filename):
+            raise FormatError(f"{filename}: unreadable here (injected)")
+        io_api.read_state = broken
+    try:
+        io_api.load(path, network=net, comm=comm)
+        first = "loaded"
+    except Exception as exc:  # noqa: BLE001 - the test reads the message
+        first = f"{type(exc).__name__}: {exc}"
+    unchanged = net.get_current_step() == step and np.array_equal(net.populations[0].v, v)
+    io_api.read_state = read_state
+    io_api.load(path, network=net, comm=comm)
+    return f"{first}\nunchanged={unchanged}\nthen step {net.get_current_step()}"
 
 
 def periodic_snapshots_then_kill(net, comm, out: Path) -> None:

@@ -31,7 +31,7 @@ def run(nprocs: int, mode: str, out: Path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=180)
 
 
-def test_two_processes_save_their_shards_and_a_failure_on_one_fails_the_save_on_both(tmp_path):
+def test_two_processes_save_their_shards_a_failure_on_one_fails_the_save_or_load_on_both(tmp_path):
     done = run(2, "save", tmp_path)
     assert done.returncode == 0, done.stderr
     statuses = [(tmp_path / f"status-{r}.txt").read_text() for r in range(2)]
@@ -46,6 +46,12 @@ def test_two_processes_save_their_shards_and_a_failure_on_one_fails_the_save_on_
     assert sorted(p.name for p in (tmp_path / "a.shards").iterdir()) == sorted(
         ["manifest.json"] + [s["file"] for s in manifest["shards"]])
     assert state_shards.verify_files(tmp_path / "a.shards") == []
+    # a load by both processes: a failure on process 1 changes neither network; then both load step 30
+    loads = [(tmp_path / f"load-{r}.txt").read_text().splitlines() for r in range(2)]
+    assert loads[1][0].startswith("FormatError") and "unreadable here (injected)" in loads[1][0]
+    assert loads[0][0].startswith("GpunetError") and "the load failed on 1 of 2 processes" in loads[0][0]
+    assert "process 1: FormatError" in loads[0][0]
+    assert [load[1:] for load in loads] == [["unchanged=True", "then step 30"]] * 2
     # the folder equals the one-process state after 30 steps, and a single process continues it bit-identically
     net = small_network(seed=5, neurons=40)
     net.simulate(30.0)

@@ -255,3 +255,26 @@ def test_a_manifest_that_lies_is_refused(tmp_path, change, message):
     (path / "manifest.json").write_bytes(orjson.dumps(manifest))
     with pytest.raises(FormatError, match=message):
         gn.read_state(path)
+
+
+class _PeerFails:
+    """A two-process communicator whose other process reports a failed plan."""
+
+    def Get_size(self):
+        return 2
+
+    def allgather(self, mine):
+        return [mine, "FormatError: its copy is unreadable"]
+
+
+def test_a_collective_load_changes_nothing_when_another_process_fails(tmp_path):
+    from gpunet.errors import GpunetError
+    from gpunet.io import api as io_api
+    net = small_network(seed=5, neurons=20)
+    net.save(tmp_path / "a.shards")
+    net.simulate(7.0)
+    before = snapshot(net)
+    with pytest.raises(GpunetError, match=r"a\.shards: the load failed on 1 of 2 processes, so no process changed "
+                                          r"its network \(process 1: FormatError: its copy is unreadable\)"):
+        io_api.load(tmp_path / "a.shards", network=net, comm=_PeerFails())
+    assert_same_state(snapshot(net), before)
