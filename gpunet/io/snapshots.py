@@ -279,6 +279,8 @@ class Snapshotter:
             return []
         complete = list_snapshots(self.directory, self.prefix, run=self.run)
         doomed = [path for _, path in complete[:-self.keep_last]]
+        if complete:
+            doomed += self._abandoned_folders(complete[-1][0])
         for path in doomed:
             if path.suffix == ".shards":
                 (path / MANIFEST).unlink(missing_ok=True)
@@ -286,6 +288,17 @@ class Snapshotter:
             else:
                 path.unlink(missing_ok=True)
         return doomed
+
+    def _abandoned_folders(self, newest: int) -> list[Path]:
+        """This run's ``.shards`` folders without a manifest at a step below ``newest`` (committed): saves that
+        failed or whose processes died.  The saves of a run commit in step order on every process, so none of
+        these is still being written."""
+        abandoned = []
+        for path in self.directory.glob(f"{self.prefix}-{self.run}-*.shards"):
+            parsed = _parse(path.name, self.prefix)
+            if parsed is not None and parsed[0] == self.run and parsed[1] < newest and not (path / MANIFEST).exists():
+                abandoned.append(path)
+        return abandoned
 
     def close(self) -> None:
         """Wait for pending snapshots, rotate, and raise the first snapshot error of the run."""

@@ -24,6 +24,13 @@ def test_sharded_snapshots_rotate_and_the_newest_restores_bit_identically(tmp_pa
     torn.mkdir()
     (torn / "shard-0123456789abcdef-00000.npz").write_bytes(b"partial")
     assert [step for step, _ in gn.list_snapshots(tmp_path)] == [15, 20]
+    # ... and one abandoned below the newest committed step (its save failed or its process died) goes at the
+    # next rotation, while the one above it (it may still be being written) stays
+    abandoned = tmp_path / f"snapshot-{snapshots.run}-000000000017.shards"
+    abandoned.mkdir()
+    (abandoned / "shard-0123456789abcdef-00000.npz").write_bytes(b"partial")
+    assert abandoned in snapshots.rotate()
+    assert not abandoned.exists() and torn.exists()
     fresh = small_network(seed=7, neurons=30)
     assert gn.load_latest(tmp_path, network=fresh) == listed[-1][1]
     assert_same_state(snapshot(fresh), snapshot(net))
