@@ -53,16 +53,17 @@ class _ShardJob:
     """The shard of one process and the manifest step of one sharded save."""
 
     def __init__(self, path: Path, partition: Partition, ids: SaveIds, rank: int, nprocs: int, comm: Any,
-                 fsync: bool) -> None:
+                 fsync: bool, compress: bool) -> None:
         self.path, self.partition, self.ids = path, partition, ids
-        self.rank, self.nprocs, self.comm, self.fsync = rank, nprocs, comm, fsync
+        self.rank, self.nprocs, self.comm, self.fsync, self.compress = rank, nprocs, comm, fsync, compress
         self.summary = None
         self.state: Optional[NetworkState] = None
         self.prepared: Optional[PreparedManifest] = None
 
     def serialize(self, state: NetworkState, stream: Any) -> None:
         check_writable(state, self.path)
-        self.summary = write_part(stream, cut(state, self.partition, self.rank), self.ids, self.rank, self.nprocs)
+        self.summary = write_part(stream, cut(state, self.partition, self.rank), self.ids, self.rank, self.nprocs,
+                                  compress=self.compress)
         self.state = state
         if self.comm is None:  # the only shard: its manifest is written and fsynced while the shard is made durable
             self.prepared = PreparedManifest(self.path, manifest_of(state, self.ids, [self.summary]), self.fsync)
@@ -137,6 +138,6 @@ def save_sharded(network: Any, path: Path, options: SaveOptions, comm: Any = Non
         ids = comm.bcast(ids, root=0)
         writer_comm = _writer_comm(network, comm)
     partition = Partition.of({pop.name: int(pop.size) for pop in network.populations}, nprocs)
-    job = _ShardJob(path, partition, ids, rank, nprocs, writer_comm, options.fsync)
+    job = _ShardJob(path, partition, ids, rank, nprocs, writer_comm, options.fsync, options.compress)
     return save_network(network, path / shard_name(ids, rank), job.serialize, options, populations=populations,
                         projections=projections, finish=job.finish, shown_path=path)

@@ -103,6 +103,9 @@ class _Checksummed:
         self.nbytes += memoryview(data).nbytes
         return self.stream.write(data)
 
+    def flush(self) -> None:
+        self.stream.flush()
+
 
 def _shapes(part: NetworkState) -> dict:
     shapes = {}
@@ -114,22 +117,24 @@ def _shapes(part: NetworkState) -> dict:
     return shapes
 
 
-def write_part(stream: BinaryIO, part: NetworkState, ids: SaveIds, rank: int, nprocs: int) -> ShardSummary:
-    """Write the part of process ``rank`` (from :func:`gpunet.io.shard_state.cut`) as a native shard to ``stream``."""
+def write_part(stream: BinaryIO, part: NetworkState, ids: SaveIds, rank: int, nprocs: int,
+               compress: bool = False) -> ShardSummary:
+    """Write the part of process ``rank`` (from :func:`gpunet.io.shard_state.cut`) as a native shard to ``stream``
+    (its members deflated with ``compress``)."""
     shard = {"format": FORMAT_NAME, "run": ids.run, "save": ids.save, "rank": int(rank), "nprocs": int(nprocs)}
     part = dataclasses.replace(part, annotations=dict(part.annotations, shard=shard))
     counted = _Checksummed(stream)
-    state_npz.write(part, counted)
+    state_npz.write(part, counted, compress=compress)
     synapses = {proj.name: int(proj.nb_synapses) for proj in part.projections}
     return ShardSummary(int(rank), shard_name(ids, rank), counted.nbytes, counted.crc,
                         {name: list(r) for name, r in rows_of(part).items()}, synapses, _shapes(part))
 
 
 def write_shard(directory: PathLike, part: NetworkState, ids: SaveIds, rank: int, nprocs: int,
-                fsync: bool = True) -> ShardSummary:
+                fsync: bool = True, compress: bool = False) -> ShardSummary:
     """Write and commit (durably with ``fsync``) the shard of process ``rank``; return its summary."""
     with atomic_writer(Path(directory) / shard_name(ids, rank), fsync=fsync) as stream:
-        return write_part(stream, part, ids, rank, nprocs)
+        return write_part(stream, part, ids, rank, nprocs, compress=compress)
 
 
 def _global_shape(shapes: list) -> list:
@@ -236,7 +241,7 @@ def remove_unnamed_shards(directory: PathLike, manifest: dict) -> None:
 
 
 def save(path: PathLike, state: NetworkState, nprocs: int = 1, run: Optional[str] = None,
-         fsync: bool = True) -> dict:
+         fsync: bool = True, compress: bool = False) -> dict:
     """Write ``state`` as the ``.shards`` snapshot that ``nprocs`` processes would write, all from this process.
 
     Every shard is written and made durable, then the manifest is committed;
@@ -251,7 +256,7 @@ def save(path: PathLike, state: NetworkState, nprocs: int = 1, run: Optional[str
     partition = Partition.of(sizes, nprocs)
     ids = new_ids(run)
     Path(path).mkdir(parents=True, exist_ok=True)
-    summaries = [write_shard(path, cut(state, partition, rank), ids, rank, nprocs, fsync=fsync)
+    summaries = [write_shard(path, cut(state, partition, rank), ids, rank, nprocs, fsync=fsync, compress=compress)
                  for rank in range(nprocs)]
     manifest = manifest_of(state, ids, summaries)
     commit_manifest(path, manifest, fsync=fsync)

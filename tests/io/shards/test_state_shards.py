@@ -278,3 +278,27 @@ def test_a_collective_load_changes_nothing_when_another_process_fails(tmp_path):
                                           r"its network \(process 1: FormatError: its copy is unreadable\)"):
         io_api.load(tmp_path / "a.shards", network=net, comm=_PeerFails())
     assert_same_state(snapshot(net), before)
+
+
+def test_compressed_shards_edge_partitions_and_empty_objects_round_trip(tmp_path):
+    state = example_state(empty_projection=True)
+    manifest = state_shards.save(tmp_path / "e.shards", state, nprocs=25, compress=True)  # more processes than rows
+    assert [entry["rows"] for entry in manifest["objects"][:2]] == [
+        [list(Partition.of({"n": 20}, 25).rows("n", r)) for r in range(25)],
+        [list(Partition.of({"n": 12}, 25).rows("n", r)) for r in range(25)]]
+    with zipfile.ZipFile(tmp_path / "e.shards" / manifest["shards"][0]["file"]) as archive:
+        assert archive.getinfo("population/exc/v.npy").compress_type == zipfile.ZIP_DEFLATED
+    assert_states_equal(gn.read_state(tmp_path / "e.shards"), state)
+    net = small_network(seed=5, neurons=20)
+    net.save(tmp_path / "c.shards", compress=True)
+    net.save(tmp_path / "c.npz")
+    assert_states_equal(gn.read_state(tmp_path / "c.shards"), gn.read_state(tmp_path / "c.npz"))
+
+
+def test_read_part_of_a_file_of_one_projection_is_refused(tmp_path):
+    from gpunet.io.parts import read_part
+    net = small_network(seed=5, neurons=20)
+    net.projections[0].save(tmp_path / "proj.npz")
+    with pytest.raises(FormatError, match=r"proj\.npz: cannot be cut into the rows of processes: it lacks the "
+                                          r"post-synaptic population\(s\) \['pop1'\]"):
+        read_part(tmp_path / "proj.npz", 2, 0)
