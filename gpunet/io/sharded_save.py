@@ -132,6 +132,10 @@ def save_sharded(network: Any, path: Path, options: SaveOptions, comm: Any = Non
     """
     path = Path(path)
     nprocs, rank = (1, 0) if comm is None else (comm.Get_size(), comm.Get_rank())
+    if nprocs > 1 and options.on_full == "raise":
+        # a full queue on one process only would leave the others' writer threads waiting for its shard forever
+        raise ValueError(f"{path}: on_full='raise' cannot be used when {nprocs} processes save together "
+                         "(a save must happen on all of them); use on_full='wait'")
     ids = new_ids(run) if rank == 0 else None
     writer_comm = None
     if comm is not None:

@@ -302,3 +302,17 @@ def test_read_part_of_a_file_of_one_projection_is_refused(tmp_path):
     with pytest.raises(FormatError, match=r"proj\.npz: cannot be cut into the rows of processes: it lacks the "
                                           r"post-synaptic population\(s\) \['pop1'\]"):
         read_part(tmp_path / "proj.npz", 2, 0)
+
+
+def test_processes_saving_together_cannot_drop_a_save_on_a_full_queue(tmp_path):
+    class TwoProcesses:
+        def Get_size(self):
+            return 2
+
+        def Get_rank(self):
+            return 0
+
+    net = small_network(neurons=10)
+    with pytest.raises(ValueError, match="on_full='raise' cannot be used when 2 processes save together"):
+        net.save(tmp_path / "a.shards", comm=TwoProcesses(), on_full="raise")
+    assert not (tmp_path / "a.shards").exists()
