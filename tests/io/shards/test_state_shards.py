@@ -316,3 +316,15 @@ def test_processes_saving_together_cannot_drop_a_save_on_a_full_queue(tmp_path):
     with pytest.raises(ValueError, match="on_full='raise' cannot be used when 2 processes save together"):
         net.save(tmp_path / "a.shards", comm=TwoProcesses(), on_full="raise")
     assert not (tmp_path / "a.shards").exists()
+
+
+def test_several_processes_do_not_save_into_one_file(tmp_path):
+    class TwoProcesses:
+        def Get_size(self):
+            return 2
+
+    net = small_network(neurons=10)
+    with pytest.raises(FormatError, match=r"a\.npz: 2 processes save together into a \.shards folder, not into one "
+                                          r"\.npz file"):
+        net.save(tmp_path / "a.npz", comm=TwoProcesses())
+    assert not (tmp_path / "a.npz").exists()
