@@ -4,7 +4,8 @@ Every process builds the same network (the engine is not distributed yet, so eac
 saves its own block of rows: a background save at step 20 into ``OUT/a.shards`` (process 0 also writes that
 moment to ``OUT/ref.npz``), then a blocking one at step 30 into the same folder, then a third one, at step 40,
 fails on process 1 (an injected disk-full error); each process writes ``OUT/status-<rank>.txt``; then a
-collective load of the folder fails on process 1 (changing no network) and one succeeds (``OUT/load-<rank>.txt``).  MODE ``kill``:
+collective load of the folder fails on process 1 (changing no network) and one succeeds (``OUT/load-<rank>.txt``);
+then a spike raster goes through the spike exchange (``OUT/exchange-<rank>.txt``).  MODE ``kill``:
 periodic snapshots into ``OUT/snaps`` every 10 ms, and process 1 is killed during the one at step 30.
 """
 import os
@@ -49,6 +50,34 @@ def main(mode: str, out: Path) -> None:
         status = f"error {type(exc).__name__}: {exc}"
     (out / f"status-{rank}.txt").write_text(status)
     (out / f"load-{rank}.txt").write_text(collective_loads(net, comm, out / "a.shards"))
+    (out / f"exchange-{rank}.txt").write_text(exchange_raster(comm))
+
+
+def raster(steps: int = 4):
+    """A spike raster of populations a (13 neurons) and b (6): the same on every process."""
+    import numpy as np
+    rng = np.random.default_rng(11)
+    return [{"a": np.flatnonzero(rng.random(13) < 0.4), "b": np.flatnonzero(rng.random(6) < 0.4)}
+            for _ in range(steps)]
+
+
+def exchange_raster(comm) -> str:
+    """Each process records the spikes of its own rows, one exchange per 2 steps gives everyone everything."""
+    from gpunet.io.partition import Partition
+    from gpunet.network.spike_exchange import SpikeExchange
+
+    spikes = raster()
+    partition = Partition.of({"a": 13, "b": 6}, comm.Get_size())
+    exchange = SpikeExchange(comm, [("a", 13), ("b", 6)], interval=2)
+    received = []
+    for start in (0, 2):
+        for offset in range(2):
+            for name in ("a", "b"):
+                lo, hi = partition.rows(name, comm.Get_rank())
+                ranks = spikes[start + offset][name]
+                exchange.record(offset, name, ranks[(ranks >= lo) & (ranks < hi)])
+        received.extend(exchange.exchange())
+    return repr([{k: v.tolist() for k, v in step.items()} for step in received]) + f"\n{exchange.bytes_sent}"
 
 
 def collective_loads(net, comm, path: Path) -> str:

@@ -52,6 +52,14 @@ def test_two_processes_save_their_shards_a_failure_on_one_fails_the_save_or_load
     assert loads[0][0].startswith("GpunetError") and "the load failed on 1 of 2 processes" in loads[0][0]
     assert "process 1: FormatError" in loads[0][0]
     assert [load[1:] for load in loads] == [["unchanged=True", "then step 30"]] * 2
+    # the spike exchange: each process recorded its own rows, each received the whole raster
+    sys.path.insert(0, str(SCRIPT.parent))
+    from mpi_sharded_save import raster
+    expected = repr([{k: v.tolist() for k, v in step.items()} for step in raster()])
+    exchanged = [(tmp_path / f"exchange-{r}.txt").read_text().splitlines() for r in range(2)]
+    assert [lines[0] for lines in exchanged] == [expected] * 2
+    total = sum(len(ids) for step in raster() for ids in step.values())
+    assert sum(int(lines[1]) for lines in exchanged) == 8 * total
     # the folder equals the one-process state after 30 steps, and a single process continues it bit-identically
     net = small_network(seed=5, neurons=40)
     net.simulate(30.0)
