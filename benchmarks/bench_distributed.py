@@ -10,6 +10,9 @@ arithmetic for those.
 2. With ``--processes N`` (needs the ``mpi`` extra): the same script under ``mpiexec -n N``; each process saves
    its shard of the same network; the time from the call to the committed manifest and the aggregate
    bandwidth (state bytes / that time) are printed, next to one process's ``.npz`` save of the whole state.
+   Then the spikes of ``--exchange-ms`` of simulation are replayed through the spike exchange
+   (:mod:`gpunet.network.spike_exchange`, one allgather per minimum delay), each process sending its own rows':
+   bytes sent and received per step and the time per exchange.
 
 Usage::
 
@@ -103,6 +106,49 @@ def under_mpi(args, folder: Path) -> None:
               f"{nbytes / took / 1e9:.2f} GB/s")
         print(f"  one process's .npz save of the whole state: median {alone * 1e3:.1f} ms -> "
               f"{nbytes / alone / 1e9:.2f} GB/s")
+    exchange_volume(args, comm)
+
+
+def exchange_volume(args, comm) -> None:
+    """The spikes of the network replayed through the spike exchange (one allgather per minimum delay)."""
+    import numpy as np
+
+    from gpunet.io.partition import Partition
+    from gpunet.network.spike_exchange import SpikeExchange
+
+    probability = min(1.0, args.synapses / args.neurons ** 2)
+    net = reference_network(neurons=args.neurons, probability=probability, backend="numpy", seed=1)
+    monitors = {pop.name: net.monitor(pop, ["spike"]) for pop in net.populations}
+    steps = int(round(args.exchange_ms / net.dt))
+    net.simulate(args.exchange_ms)
+    interval = max(1, int(round(min(float(np.min(p.delays)) for p in net.projections) / net.dt)))
+    partition = Partition.of({pop.name: pop.size for pop in net.populations}, comm.Get_size())
+    by_step = {name: [[] for _ in range(steps)] for name in monitors}
+    for name, monitor in monitors.items():
+        for rank, spike_steps in monitor.get("spike").items():
+            lo, hi = partition.rows(name, comm.Get_rank())
+            if lo <= rank < hi:
+                for step in spike_steps:
+                    by_step[name][step].append(rank)
+    exchange = SpikeExchange(comm, [(pop.name, pop.size) for pop in net.populations], interval)
+    comm.Barrier()
+    took = 0.0
+    for start in range(0, steps - steps % interval, interval):
+        for offset in range(interval):
+            for name in monitors:
+                exchange.record(offset, name, np.asarray(by_step[name][start + offset], dtype=np.int64))
+        begin = time.perf_counter()
+        exchange.exchange()
+        took += time.perf_counter() - begin
+    done = exchange.exchanges * interval
+    totals = comm.gather((exchange.bytes_sent, exchange.bytes_received, took), root=0)
+    if comm.Get_rank() == 0:
+        sent = sum(t[0] for t in totals) / len(totals) / done
+        received = sum(t[1] for t in totals) / len(totals) / done
+        per_exchange = max(t[2] for t in totals) / exchange.exchanges
+        print(f"  spike exchange, {args.exchange_ms:g} ms replayed, one allgather per {interval} steps (the minimum "
+              f"delay): per process and step {sent:.0f} B sent, {received:.0f} B received (8 B per spike); "
+              f"{per_exchange * 1e6:.0f} us per exchange (the engine does not exchange yet: measured apart)")
 
 
 def main() -> None:
@@ -110,6 +156,8 @@ def main() -> None:
     parser.add_argument("--neurons", type=int, default=10_000)
     parser.add_argument("--synapses", type=int, default=1_000_000, help="about this many synapses")
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--exchange-ms", type=float, default=200.0, help="simulated time replayed through the "
+                        "spike exchange (with --processes)")
     parser.add_argument("--processes", type=int, default=0, help="also run N processes under mpiexec")
     parser.add_argument("--mpi-child", metavar="FOLDER", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -122,7 +170,8 @@ def main() -> None:
         if args.processes:
             mpiexec = Path(sys.executable).with_name("mpiexec")
             command = [str(mpiexec) if mpiexec.exists() else "mpiexec", "-n", str(args.processes), sys.executable,
-                       __file__, "--neurons", str(args.neurons), "--synapses", str(args.synapses), "--rounds", str(args.rounds),
+                       __file__, "--neurons", str(args.neurons), "--synapses", str(args.synapses), "--exchange-ms",
+                       str(args.exchange_ms), "--rounds", str(args.rounds),
                        "--mpi-child", str(folder)]
             subprocess.run(command, check=True)
     finally:
