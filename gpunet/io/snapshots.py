@@ -321,7 +321,7 @@ def _still_there(path: Path) -> bool:
 
 
 def load_latest(directory: Union[str, Path], network: Any = None, strict: bool = False,
-                prefix: str = "snapshot", run: Optional[str] = None) -> Path:
+                prefix: str = "snapshot", run: Optional[str] = None, *, comm: Any = None) -> Path:
     """Restore the newest complete, valid snapshot of ``directory`` into the network.
 
     The newest is the one committed last (the file's modification time, ties
@@ -333,6 +333,11 @@ def load_latest(directory: Union[str, Path], network: Any = None, strict: bool =
     writer between the listing and the read is not an error: the folder is
     listed again.  The network then continues the loaded snapshot's run (a
     Snapshotter started on it writes and rotates that run's files).
+
+    With ``comm`` (default: the network's ``comm`` attribute when it has
+    one) every process of it must call ``load_latest``: process 0 chooses the
+    snapshot, and every process loads it or none does
+    (:func:`gpunet.io.collective_load.load_together`).
 
     Returns
     -------
@@ -346,6 +351,37 @@ def load_latest(directory: Union[str, Path], network: Any = None, strict: bool =
     """
     net = _network(network, action=f"load_latest({str(directory)!r})")
     directory = Path(directory)
+    comm = getattr(net, "comm", None) if comm is None else comm
+    if comm is not None and comm.Get_size() > 1:
+        return _load_latest_together(net, directory, comm, strict, prefix, run)
+    chosen, state = _newest_readable(directory, prefix, run)
+    restore_state(net, state, str(chosen.path), strict=strict)
+    _lineage[net] = (chosen.run, net.get_current_step())
+    return chosen.path
+
+
+def _load_latest_together(net: Any, directory: Path, comm: Any, strict: bool, prefix: str,
+                          run: Optional[str]) -> Path:
+    """Process 0 chooses the newest readable snapshot; every process loads it, or none does."""
+    from gpunet.io.collective_load import load_together
+    choice: Any = None
+    if comm.Get_rank() == 0:
+        try:
+            chosen, _ = _newest_readable(directory, prefix, run)
+            choice = (str(chosen.path), chosen.run)
+        except FormatError as exc:
+            choice = str(exc)
+    choice = comm.bcast(choice, root=0)
+    if isinstance(choice, str):
+        raise FormatError(choice)
+    path, snapshot_run = Path(choice[0]), choice[1]
+    load_together(net, lambda: read_state(path), str(path), comm, strict=strict)
+    _lineage[net] = (snapshot_run, net.get_current_step())
+    return path
+
+
+def _newest_readable(directory: Path, prefix: str, run: Optional[str]) -> tuple[SnapshotFile, Any]:
+    """The newest snapshot of ``directory`` (of ``run``) that reads, and its state (see :func:`load_latest`)."""
     broken: set[Path] = set()
     empty_listings = 0
     for _attempt in range(MAX_RELISTS):
@@ -361,9 +397,7 @@ def load_latest(directory: Union[str, Path], network: Any = None, strict: bool =
                 broken.add(candidate.path)
                 warn_at_caller(f"skipping unreadable snapshot {candidate.path}: {exc}", SnapshotWarning)
                 continue
-            restore_state(net, state, str(candidate.path), strict=strict)
-            _lineage[net] = (candidate.run, net.get_current_step())
-            return candidate.path
+            return candidate, state
         if vanished:
             continue
         # A listing taken while a snapshot is renamed into place and an older one removed can miss both:

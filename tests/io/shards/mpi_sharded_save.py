@@ -5,7 +5,8 @@ saves its own block of rows: a background save at step 20 into ``OUT/a.shards`` 
 moment to ``OUT/ref.npz``), then a blocking one at step 30 into the same folder, then a third one, at step 40,
 fails on process 1 (an injected disk-full error); each process writes ``OUT/status-<rank>.txt``; then a
 collective load of the folder fails on process 1 (changing no network) and one succeeds (``OUT/load-<rank>.txt``);
-then a spike raster goes through the spike exchange (``OUT/exchange-<rank>.txt``).  MODE ``kill``:
+then a spike raster goes through the spike exchange (``OUT/exchange-<rank>.txt``); then periodic sharded snapshots
+and a collective ``load_latest`` (``OUT/latest-<rank>.txt``).  MODE ``kill``:
 periodic snapshots into ``OUT/snaps`` every 10 ms, and process 1 is killed during the one at step 30.
 """
 import os
@@ -51,6 +52,25 @@ def main(mode: str, out: Path) -> None:
     (out / f"status-{rank}.txt").write_text(status)
     (out / f"load-{rank}.txt").write_text(collective_loads(net, comm, out / "a.shards"))
     (out / f"exchange-{rank}.txt").write_text(exchange_raster(comm))
+    (out / f"latest-{rank}.txt").write_text(snapshots_then_load_latest(comm, out / "snaps"))
+
+
+def snapshots_then_load_latest(comm, folder: Path) -> str:
+    """Periodic sharded snapshots (automatic with comm), then a fresh network loads the newest on both processes."""
+    import gpunet as gn
+    from gpunet.io.snapshots import load_latest
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from helpers import small_network
+
+    net = small_network(seed=6, neurons=30)
+    snapshots = gn.Snapshotter(net, folder, every=4.0, keep_last=2, comm=comm)
+    net.simulate(12.0, snapshotter=snapshots)
+    snapshots.close()
+    fresh = small_network(seed=6, neurons=30)
+    path = load_latest(folder, network=fresh, comm=comm)
+    same = all(bool((a.v == b.v).all()) for a, b in zip(net.populations, fresh.populations))
+    return f"{path.name}\nstep {fresh.get_current_step()}\nsame v {same}"
 
 
 def raster(steps: int = 4):

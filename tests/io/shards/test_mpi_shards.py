@@ -60,6 +60,11 @@ def test_two_processes_save_their_shards_a_failure_on_one_fails_the_save_or_load
     assert [lines[0] for lines in exchanged] == [expected] * 2
     total = sum(len(ids) for step in raster() for ids in step.values())
     assert sum(int(lines[1]) for lines in exchanged) == 8 * total
+    # periodic snapshots of both processes (.shards automatically), and load_latest on both
+    latest = [(tmp_path / f"latest-{r}.txt").read_text().splitlines() for r in range(2)]
+    assert latest[0] == latest[1] and latest[0][0].endswith("-000000000012.shards")
+    assert latest[0][1:] == ["step 12", "same v True"]
+    assert [step for step, _ in gn.list_snapshots(tmp_path / "snaps")] == [8, 12]
     # the folder equals the one-process state after 30 steps, and a single process continues it bit-identically
     net = small_network(seed=5, neurons=40)
     net.simulate(30.0)

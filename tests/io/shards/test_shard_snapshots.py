@@ -61,3 +61,33 @@ def test_several_processes_cannot_snapshot_into_single_files(tmp_path):
     with pytest.raises(ValueError, match="2 processes snapshot into .shards folders"):
         gn.Snapshotter(small_network(neurons=10), tmp_path / "never", every=5.0, comm=TwoProcesses(), sharded=False)
     assert not (tmp_path / "never").exists()
+
+
+class _TwoProcessesAllWell:
+    """Process 0 of two whose partner agrees with everything it is told."""
+
+    def Get_size(self):
+        return 2
+
+    def Get_rank(self):
+        return 0
+
+    def bcast(self, value, root=0):
+        return value
+
+    def allgather(self, value):
+        return [value, None]
+
+
+def test_load_latest_of_processes_together_loads_process_0s_choice_or_fails_on_all(tmp_path):
+    from gpunet.errors import FormatError
+    net = small_network(seed=7, neurons=30)
+    snapshots = gn.Snapshotter(net, tmp_path, every=5.0, keep_last=2, sharded=True)
+    net.simulate(10.0, snapshotter=snapshots)
+    snapshots.close()
+    assert [(step, path.suffix) for step, path in gn.list_snapshots(tmp_path)] == [(5, ".shards"), (10, ".shards")]
+    fresh = small_network(seed=7, neurons=30)
+    assert gn.load_latest(tmp_path, network=fresh, comm=_TwoProcessesAllWell()) == gn.list_snapshots(tmp_path)[-1][1]
+    assert_same_state(snapshot(fresh), snapshot(net))
+    with pytest.raises(FormatError, match="no readable snapshot"):
+        gn.load_latest(tmp_path / "empty", network=fresh, comm=_TwoProcessesAllWell())
