@@ -6,7 +6,8 @@ arithmetic for those.
 
 1. One process, the 2 x 10,000 Izhikevich / ~1M STDP-synapse network: blocking, durable ``save`` to ``.npz`` and
    to ``.shards`` (one shard + manifest), and ``load`` of each into a compiled twin, alternated round by round
-   so both meet the same moments of a noisy machine; the ratios of the medians (goal: within 1.1x).
+   so both meet the same moments of a noisy machine; the ratios of the medians (goal: within 1.1x); and the
+   parse alone (``read_state``), alternated.
 2. With ``--processes N`` (needs the ``mpi`` extra): the same script under ``mpiexec -n N``; each process saves
    its shard of the same network; the time from the call to the committed manifest and the aggregate
    bandwidth (state bytes / that time) are printed, next to one process's ``.npz`` save of the whole state.
@@ -31,6 +32,7 @@ import time
 from pathlib import Path
 
 from gpunet.examples import reference_network
+from gpunet.io.api import read_state
 from gpunet.io.gather import gather_state
 
 
@@ -74,6 +76,14 @@ def one_process(args, folder: Path) -> None:
     for key, values in times.items():
         print(f"  {key:<13} median {median[key] * 1e3:7.1f} ms  (best {min(values) * 1e3:.1f}, "
               f"worst {max(values) * 1e3:.1f}, {len(values)} rounds)")
+    reads = {".npz": [], ".shards": []}
+    for _ in range(3 * args.rounds):  # the parse alone (no network), alternated
+        for suffix, path in ((".npz", single), (".shards", sharded)):
+            start = time.perf_counter()
+            read_state(path)
+            reads[suffix].append(time.perf_counter() - start)
+    print(f"  read_state alone, {3 * args.rounds} rounds: .npz median {statistics.median(reads['.npz']) * 1e3:.1f} ms, "
+          f".shards {statistics.median(reads['.shards']) * 1e3:.1f} ms")
     for what in ("save", "load"):
         ratio = median[f"{what} .shards"] / median[f"{what} .npz"]
         best = min(times[f"{what} .shards"]) / min(times[f"{what} .npz"])
