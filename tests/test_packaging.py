@@ -32,3 +32,10 @@ def test_readme_has_the_two_commands_and_ci_runs_the_test_command():
     test_command = "pip install -e '.[test]' && python -m pytest"
     assert test_command in readme
     assert test_command in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_test_extra_brings_the_mpi_extra():
+    """The README's test command installs mpi4py and mpich, so the tests marked ``mpi`` run in CI (not skip)."""
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert {"mpi4py", "mpich"} == {r.split(">")[0].split("=")[0] for r in extras["mpi"]}
+    assert set(extras["mpi"]) <= set(extras["test"])

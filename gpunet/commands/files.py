@@ -12,7 +12,7 @@ from gpunet.errors import FormatError, GpunetError
 from gpunet.io import formats
 from gpunet.io.api import read_state, serializer_for
 from gpunet.io.atomic import atomic_writer
-from gpunet.io.check import check_state
+from gpunet.io.check import check_state, check_writable
 from gpunet.io.state_diff import compare_states
 from gpunet.io.state_types import NetworkState
 
@@ -22,6 +22,10 @@ def _read(path: str) -> NetworkState:
 
 
 def _checksums(path: Path) -> str:
+    if formats.format_name(path) == "state_shards":
+        from gpunet.io.formats import state_shards
+        problems = state_shards.verify_files(path)
+        return "ok (CRC-32 of every shard file verified)" if not problems else "BAD: " + "; ".join(problems)
     if formats.format_name(path) != "state_npz":
         return "none in this format"
     try:
@@ -111,9 +115,14 @@ def convert_file(args: argparse.Namespace) -> int:
         raise FormatError(f"{source}: not converted: " + "; ".join(problems))
     if formats.format_name(target) == "params_json":
         raise FormatError(f"{target}: {target.suffix} files cannot hold a network state")
-    serialize = serializer_for(target)
-    with atomic_writer(target) as stream:
-        serialize(state, stream)
+    if formats.format_for(target).directory:  # .shards: the shards one process writes, then the manifest
+        from gpunet.io.formats import state_shards
+        check_writable(state, target)
+        state_shards.save(target, state)
+    else:
+        serialize = serializer_for(target)
+        with atomic_writer(target) as stream:
+            serialize(state, stream)
     print(f"{source} -> {target} ({formats.format_name(target)})")
     return 0
 

@@ -18,6 +18,7 @@ from gpunet.io.check import check_writable
 from gpunet.io.recordings import restore_with_recordings
 from gpunet.io.restore import restore_state
 from gpunet.io.saving import SaveHandle, SaveOptions, save_network, saver_of
+from gpunet.io.sharded_save import save_sharded
 from gpunet.io.state_types import NetworkState
 
 
@@ -55,6 +56,9 @@ def _network(network: Any, *selections: Any, action: str = "") -> Any:
 def serializer_for(path: Path, compress: bool = False):
     """``serialize(state, stream)`` writing the state format of ``path`` (by suffix) to an open binary stream."""
     fmt = formats.state_format(path)
+    if fmt.directory:
+        raise FormatError(f"{path}: a {path.suffix} snapshot is a folder that only a whole network saves "
+                          "(gpunet.save / net.save), not one object")
 
     def serialize(state: NetworkState, stream) -> None:
         check_writable(state, path)
@@ -64,7 +68,7 @@ def serializer_for(path: Path, compress: bool = False):
 
 def save(filename: PathLike, populations: Any = True, projections: Any = True, network: Any = None, *,
          blocking: bool = True, max_pending: int = 2, on_full: str = "wait", staging: str = "auto",
-         compress: bool = False, fsync: bool = True, monitors: bool = False) -> SaveHandle:
+         compress: bool = False, fsync: bool = True, monitors: bool = False, comm: Any = None) -> SaveHandle:
     """Save the complete state of the network.
 
     Parameters
@@ -72,7 +76,9 @@ def save(filename: PathLike, populations: Any = True, projections: Any = True, n
     filename : str or Path
         The format follows the suffix: ``.npz`` (gpunet's native format),
         ``.txt`` or any other suffix (ANNarchy's pickle), ``.gz`` (gzipped
-        pickle), ``.mat`` (Matlab).  A missing parent folder is created.
+        pickle), ``.mat`` (Matlab), ``.shards`` (a folder: one native shard
+        per process and a manifest, ``gpunet.io.sharded_save``).  A missing
+        parent folder is created.
     populations, projections : bool
         Save the neural and/or the synaptic state.
     network : Network, optional
@@ -89,6 +95,11 @@ def save(filename: PathLike, populations: Any = True, projections: Any = True, n
         where they stopped.  Only formats that can hold them accept it (the
         native ``.npz``; docs/FORMAT.md); others raise ``FormatError``.  The
         recordings are read back to the host at the call.
+    comm : mpi4py communicator, optional
+        The processes that save together (default: the network's ``comm``
+        attribute when it has one, else this process alone).  Every process
+        calls the save; each writes its own shard, so the file must be a
+        ``.shards`` folder when there are several processes.
 
     Returns
     -------
@@ -116,6 +127,12 @@ def save(filename: PathLike, populations: Any = True, projections: Any = True, n
     net = _network(network, populations, projections, action=f"save({str(filename)!r})")
     if monitors:
         formats.state_format(path).require_monitors(path)
+    comm = getattr(net, "comm", None) if comm is None else comm
+    if formats.state_format(path).directory:  # .shards: each process its shard, process 0 the manifest
+        return save_sharded(net, path, options, comm=comm, populations=populations, projections=projections)
+    if comm is not None and comm.Get_size() > 1:
+        raise FormatError(f"{path}: {comm.Get_size()} processes save together into a .shards folder, not into "
+                          f"one {path.suffix or 'pickle'} file")
     return save_network(net, path, serializer_for(path, compress), options,
                         populations=populations, projections=projections, monitors=bool(monitors))
 
@@ -144,7 +161,7 @@ def read_state(filename: PathLike, *, max_output: Optional[int] = None) -> Netwo
 
 
 def load(filename: PathLike, populations: Any = True, projections: Any = True, strict: bool = False,
-         network: Any = None, monitors: bool = True) -> None:
+         network: Any = None, monitors: bool = True, *, comm: Any = None) -> None:
     """Load the complete state of the network from a file.
 
     Everything is validated before anything changes: on any error the network
@@ -176,6 +193,11 @@ def load(filename: PathLike, populations: Any = True, projections: Any = True, s
     network : Network, optional
         The network to load into; None: the network of the objects listed,
         else the default network.
+    comm : mpi4py communicator, optional
+        Load together on every process of ``comm`` (default: the network's
+        ``comm`` attribute when it has one): each reads and validates, and the
+        network changes on none of them unless all succeeded
+        (``gpunet.io.collective_load``).
 
     Raises
     ------
@@ -189,6 +211,12 @@ def load(filename: PathLike, populations: Any = True, projections: Any = True, s
         default network when the script works with a ``Network`` object).
     """
     net = _network(network, populations, projections, action=f"load({str(filename)!r})")
+    comm = getattr(net, "comm", None) if comm is None else comm
+    if comm is not None and comm.Get_size() > 1:
+        from gpunet.io.collective_load import load_together
+        load_together(net, lambda: read_state(filename), str(filename), comm, populations=populations,
+                      projections=projections, strict=strict)
+        return
     state = read_state(filename)
     restore_with_recordings(net, state, str(filename), monitors=monitors, populations=populations,
                             projections=projections, strict=strict, whole_network=True)

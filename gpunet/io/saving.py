@@ -241,10 +241,26 @@ class _WriteJob:
     views: tuple
     serialize: Callable
     fsync: bool
+    #: Called on the writer thread once the file is committed (with None) or its save failed (with the error);
+    #: a sharded save commits its manifest there, after every process's shard (gpunet.io.sharded_save).
+    finish: Optional[Callable[[Optional[BaseException]], None]] = None
 
 
 def _write(job: _WriteJob, handle: SaveHandle) -> None:
-    """Serialize and commit one save (on the writer thread)."""
+    """Serialize and commit one save, then run its ``finish`` step (on the writer thread)."""
+    try:
+        _write_file(job, handle)
+    except BaseException as exc:
+        if job.finish is not None:
+            job.finish(exc)
+        raise
+    if job.finish is not None:
+        finish_start = time.perf_counter()
+        job.finish(None)
+        handle.durations["finish"] = time.perf_counter() - finish_start
+
+
+def _write_file(job: _WriteJob, handle: SaveHandle) -> None:
     wait_start = time.perf_counter()
     job.ticket.wait()
     handle.durations["stage"] = handle.durations["stage_call"] + time.perf_counter() - wait_start
@@ -293,7 +309,7 @@ class Saver:
         return requested
 
     def submit(self, path: Path, plan: StatePlan, serialize: Callable, options: SaveOptions,
-               started: float) -> SaveHandle:
+               started: float, finish: Optional[Callable] = None, shown_path: Optional[Path] = None) -> SaveHandle:
         network = self._network()
         self._ensure_capacity(options.max_pending)
         gathered = time.perf_counter() - started
@@ -315,13 +331,13 @@ class Saver:
                 self.pool.release(buffers)
             self.slots.release()
             raise
-        handle = SaveHandle(path, plan.nbytes)
+        handle = SaveHandle(shown_path or path, plan.nbytes)
         handle.durations.update(gather=gathered, stage_call=stage_call)
         with self._lock:
             self.pending = [h for h in self.pending if not (h.done() and h._reported)]
             self.pending.append(handle)
         job = _WriteJob(path=path, plan=plan, ticket=ticket, views=tuple(buffers.views), serialize=serialize,
-                        fsync=options.fsync)
+                        fsync=options.fsync, finish=finish)
         pool, slots = self.pool, self.slots
 
         def work() -> None:
@@ -330,7 +346,7 @@ class Saver:
             except BaseException as exc:  # kept on the handle, raised by result()/wait_for_saves()/at exit
                 handle._future.set_exception(exc)
             else:
-                handle._future.set_result(path)
+                handle._future.set_result(handle.path)
                 _settle(handle)
             finally:
                 pool.release(buffers)
@@ -390,8 +406,13 @@ def saver_of(network: Any) -> Saver:
 
 def save_network(network: Any, path: Path, serialize: Callable, options: SaveOptions,
                  populations: Any = True, projections: Any = True, single_object: bool = False,
-                 monitors: bool = False) -> SaveHandle:
-    """Run the pipeline for ``network``; see :func:`gpunet.save` (``monitors``: with the monitors' recordings)."""
+                 monitors: bool = False, finish: Optional[Callable] = None,
+                 shown_path: Optional[Path] = None) -> SaveHandle:
+    """Run the pipeline for ``network``; see :func:`gpunet.save`.
+
+    ``monitors``: with the monitors' recordings; ``finish``: see :class:`_WriteJob`; ``shown_path``: the path
+    the handle reports when it is not the file written (a shard of a ``.shards`` folder).
+    """
     started = time.perf_counter()
     if not network.compiled:
         network.compile()
@@ -399,7 +420,7 @@ def save_network(network: Any, path: Path, serialize: Callable, options: SaveOpt
     # (a non-blocking stream does not wait for work issued on the legacy default stream, nor the reverse).
     with network.backend.activate():
         plan = plan_state(network, populations, projections, single_object=single_object, monitors=monitors)
-    handle = saver_of(network).submit(Path(path), plan, serialize, options, started)
+    handle = saver_of(network).submit(Path(path), plan, serialize, options, started, finish, shown_path)
     if options.blocking:
         handle.result()
     return handle

@@ -2,7 +2,8 @@
 
 A :class:`Snapshotter` takes an asynchronous snapshot every ``every`` ms of
 simulated time into ``directory`` as ``<prefix>-<run>-<step>.npz`` (12-digit
-step).  A snapshot becomes visible under its name only once it is committed
+step), or as ``.shards`` folders when several processes snapshot together
+(``comm``) or ``sharded=True``.  A snapshot becomes visible under its name only once it is committed
 (atomic rename), so rotation never deletes the newest complete one.
 
 Several runs in one folder (the rules, tested):
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import shutil
 import time
 import weakref
 from dataclasses import dataclass
@@ -42,11 +44,12 @@ from typing import Any, Optional, Union
 from gpunet.errors import FormatError
 from gpunet.io.api import _network, read_state, save
 from gpunet.io.atomic import cleanup_temporaries
+from gpunet.io.formats.state_shards import MANIFEST
 from gpunet.io.recordings import restore_with_recordings
 from gpunet.io.saving import SaveHandle
 from gpunet.io.user_warnings import warn_at_caller
 
-_STEP = r"(?P<step>\d{12})\.npz$"
+_STEP = r"(?P<step>\d{12})\.(?P<suffix>npz|shards)$"
 _IN_NAME = re.compile(r"^(?:(?P<run>[A-Za-z0-9_.]{1,64})-)?" + _STEP)
 _RUN = re.compile(r"^[A-Za-z0-9_.]{1,64}$")
 #: How many times load_latest lists the folder again before it gives up.
@@ -67,7 +70,10 @@ def new_run_id() -> str:
 
 @dataclass(frozen=True)
 class SnapshotFile:
-    """One complete snapshot file: its step, run (``""`` for unnamed runs), path and commit time."""
+    """One complete snapshot: its step, run (``""`` for unnamed runs), path and commit time.
+
+    A ``.shards`` snapshot (a folder) is complete when its manifest exists; its commit time is the manifest's.
+    """
 
     step: int
     run: str
@@ -99,12 +105,13 @@ def _scan(directory: Path, prefix: str) -> tuple[list[SnapshotFile], bool]:
         parsed = _parse(path.name, prefix)
         if parsed is None:
             continue
+        sharded = path.suffix == ".shards"
         try:
-            info = path.stat()
+            info = (path / MANIFEST).stat() if sharded else path.stat()
         except FileNotFoundError:
-            vanished = True
+            vanished = vanished or not sharded  # a folder without manifest: an unfinished or removed snapshot
             continue
-        if info.st_mode & 0o170000 == 0o100000:  # a regular file
+        if info.st_mode & 0o170000 == 0o100000:  # a regular file (the file, or the folder's manifest)
             found.append(SnapshotFile(parsed[1], parsed[0], path, info.st_mtime_ns))
     return found, vanished
 
@@ -158,6 +165,14 @@ class Snapshotter:
         The run identity written into the names (letters, digits, ``_``,
         ``.``); default: the network's current run (see the module's rules),
         or a new one.
+    comm : mpi4py communicator, optional
+        The processes that snapshot together (default: the network's ``comm``
+        attribute when it has one).  Every process takes part in each
+        snapshot; process 0 alone rotates.
+    sharded : bool, optional
+        Take ``.shards`` snapshots (a folder: one shard per process and a
+        manifest) instead of ``.npz`` files; default: when ``comm`` has more
+        than one process.
     **save_options
         Passed to :func:`gpunet.save` (``max_pending``, ``staging``,
         ``monitors=True`` to carry the monitors' recordings, ...).
@@ -174,20 +189,27 @@ class Snapshotter:
     """
 
     def __init__(self, network: Any, directory: Union[str, Path], every: float, keep_last: int = 3,
-                 prefix: str = "snapshot", run: Optional[str] = None, **save_options: Any) -> None:
+                 prefix: str = "snapshot", run: Optional[str] = None, comm: Any = None,
+                 sharded: Optional[bool] = None, **save_options: Any) -> None:
         if every is None or not every > 0 or every == float("inf"):
             raise ValueError(f"snapshot interval must be a finite number of ms > 0, got {every!r}")
         if keep_last < 1:
             raise ValueError(f"keep_last must be >= 1, got {keep_last}")
         if run is not None and not _RUN.match(run):
             raise ValueError(f"run must be 1 to 64 letters, digits, '_' or '.', got {run!r}")
+        self.comm = getattr(network, "comm", None) if comm is None else comm
+        nprocs = 1 if self.comm is None else self.comm.Get_size()
+        self.sharded = nprocs > 1 if sharded is None else bool(sharded)
+        if nprocs > 1 and not self.sharded:
+            raise ValueError(f"{nprocs} processes snapshot into .shards folders (sharded=False cannot be)")
+        self.rotates = self.comm is None or self.comm.Get_rank() == 0
         self.network = network
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.every_steps = max(1, int(round(every / network.dt)))
         self.keep_last = int(keep_last)
         self.prefix = prefix
-        self.save_options = save_options
+        self.save_options = dict(save_options, comm=self.comm) if self.comm is not None else save_options
         self.handles: list[SaveHandle] = []
         self.completed: list[SaveHandle] = []
         self.errors: list[BaseException] = []
@@ -196,10 +218,14 @@ class Snapshotter:
             current = _lineage.get(network)
             # an unnamed run (files of older gpunet) is not continued: its names cannot say whose they are
             run = current[0] if current is not None and current[0] and current[1] <= step else new_run_id()
-        self.run = run
+        self.run = self._agreed(run)
         self._last_step = step
-        _lineage[network] = (run, step)
+        _lineage[network] = (self.run, step)
         self.removed_temporaries = cleanup_temporaries(self.directory)
+
+    def _agreed(self, run: str) -> str:
+        """Process 0's run identity, on every process (all name their shards' folders alike)."""
+        return run if self.comm is None else self.comm.bcast(run, root=0)
 
     @property
     def taken(self) -> int:
@@ -237,7 +263,8 @@ class Snapshotter:
         step : int
             The network's step counter.
         """
-        return self.directory / f"{self.prefix}-{self.run}-{step:012d}.npz"
+        suffix = "shards" if self.sharded else "npz"
+        return self.directory / f"{self.prefix}-{self.run}-{step:012d}.{suffix}"
 
     def after_step(self) -> Optional[SaveHandle]:
         """Called by the simulation loop after each step; snapshots when due."""
@@ -250,7 +277,7 @@ class Snapshotter:
         self._collect()
         step = self.network.get_current_step()
         if step < self._last_step:  # the network went back in time: its snapshots form a new run
-            self.run = new_run_id()
+            self.run = self._agreed(new_run_id())
         self._last_step = step
         _lineage[self.network] = (self.run, step)
         handle = save(self.path_for(step), network=self.network, blocking=False, **self.save_options)
@@ -273,12 +300,35 @@ class Snapshotter:
         self.handles = still
 
     def rotate(self) -> list[Path]:
-        """Delete this run's complete snapshots beyond its newest ``keep_last``; return the deleted paths."""
+        """Delete this run's complete snapshots beyond its newest ``keep_last``; return the deleted paths.
+
+        Only process 0 of a communicator rotates.  A ``.shards`` snapshot
+        stops existing when its manifest is removed (atomically), then its folder goes.
+        """
+        if not self.rotates:
+            return []
         complete = list_snapshots(self.directory, self.prefix, run=self.run)
         doomed = [path for _, path in complete[:-self.keep_last]]
+        if complete:
+            doomed += self._abandoned_folders(complete[-1][0])
         for path in doomed:
-            path.unlink(missing_ok=True)
+            if path.suffix == ".shards":
+                (path / MANIFEST).unlink(missing_ok=True)
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
         return doomed
+
+    def _abandoned_folders(self, newest: int) -> list[Path]:
+        """This run's ``.shards`` folders without a manifest at a step below ``newest`` (committed): saves that
+        failed or whose processes died.  The saves of a run commit in step order on every process, so none of
+        these is still being written."""
+        abandoned = []
+        for path in self.directory.glob(f"{self.prefix}-{self.run}-*.shards"):
+            parsed = _parse(path.name, self.prefix)
+            if parsed is not None and parsed[0] == self.run and parsed[1] < newest and not (path / MANIFEST).exists():
+                abandoned.append(path)
+        return abandoned
 
     def close(self) -> None:
         """Wait for pending snapshots, rotate, and raise the first snapshot error of the run."""
@@ -296,8 +346,13 @@ class Snapshotter:
             raise first
 
 
+def _still_there(path: Path) -> bool:
+    return (path / MANIFEST).exists() if path.suffix == ".shards" else path.exists()
+
+
 def load_latest(directory: Union[str, Path], network: Any = None, strict: bool = False,
-                prefix: str = "snapshot", run: Optional[str] = None, monitors: bool = True) -> Path:
+                prefix: str = "snapshot", run: Optional[str] = None, monitors: bool = True, *,
+                comm: Any = None) -> Path:
     """Restore the newest complete, valid snapshot of ``directory`` into the network.
 
     The newest is the one committed last (the file's modification time, ties
@@ -326,6 +381,10 @@ def load_latest(directory: Union[str, Path], network: Any = None, strict: bool =
         Restore the highest step of this run.
     monitors : bool
         Give the monitors the recordings the snapshot holds.
+    comm : mpi4py communicator, optional
+        Every process of ``comm`` (default: the network's ``comm`` attribute
+        when it has one) calls ``load_latest``: process 0 chooses the
+        snapshot, and every process loads it or none does.
 
     Returns
     -------
@@ -339,6 +398,37 @@ def load_latest(directory: Union[str, Path], network: Any = None, strict: bool =
     """
     net = _network(network, action=f"load_latest({str(directory)!r})")
     directory = Path(directory)
+    comm = getattr(net, "comm", None) if comm is None else comm
+    if comm is not None and comm.Get_size() > 1:
+        return _load_latest_together(net, directory, comm, strict, prefix, run)
+    chosen, state = _newest_readable(directory, prefix, run)
+    restore_with_recordings(net, state, str(chosen.path), monitors=monitors, strict=strict)
+    _lineage[net] = (chosen.run, net.get_current_step())
+    return chosen.path
+
+
+def _load_latest_together(net: Any, directory: Path, comm: Any, strict: bool, prefix: str,
+                          run: Optional[str]) -> Path:
+    """Process 0 chooses the newest readable snapshot; every process loads it, or none does."""
+    from gpunet.io.collective_load import load_together
+    choice: Any = None
+    if comm.Get_rank() == 0:
+        try:
+            chosen, _ = _newest_readable(directory, prefix, run)
+            choice = (str(chosen.path), chosen.run)
+        except FormatError as exc:
+            choice = str(exc)
+    choice = comm.bcast(choice, root=0)
+    if isinstance(choice, str):
+        raise FormatError(choice)
+    path, snapshot_run = Path(choice[0]), choice[1]
+    load_together(net, lambda: read_state(path), str(path), comm, strict=strict)
+    _lineage[net] = (snapshot_run, net.get_current_step())
+    return path
+
+
+def _newest_readable(directory: Path, prefix: str, run: Optional[str]) -> tuple[SnapshotFile, Any]:
+    """The newest snapshot of ``directory`` (of ``run``) that reads, and its state (see :func:`load_latest`)."""
     broken: set[Path] = set()
     empty_listings = 0
     for _attempt in range(MAX_RELISTS):
@@ -348,15 +438,13 @@ def load_latest(directory: Union[str, Path], network: Any = None, strict: bool =
             try:
                 state = read_state(candidate.path)
             except (FormatError, FileNotFoundError) as exc:
-                if not candidate.path.exists():  # rotated away after the listing: a newer one was committed
+                if not _still_there(candidate.path):  # rotated away after the listing: a newer one was committed
                     vanished = True
                     break
                 broken.add(candidate.path)
                 warn_at_caller(f"skipping unreadable snapshot {candidate.path}: {exc}", SnapshotWarning)
                 continue
-            restore_with_recordings(net, state, str(candidate.path), monitors=monitors, strict=strict)
-            _lineage[net] = (candidate.run, net.get_current_step())
-            return candidate.path
+            return candidate, state
         if vanished:
             continue
         # A listing taken while a snapshot is renamed into place and an older one removed can miss both:
@@ -366,5 +454,5 @@ def load_latest(directory: Union[str, Path], network: Any = None, strict: bool =
             break
         time.sleep(0.002 * empty_listings)
     which = f" of run {run!r}" if run is not None else ""
-    raise FormatError(f"{directory}: no readable snapshot{which} named {prefix}-<run>-<step>.npz "
+    raise FormatError(f"{directory}: no readable snapshot{which} named {prefix}-<run>-<step>.npz or .shards "
                       f"({len(broken)} unreadable one(s) skipped)")

@@ -104,6 +104,9 @@ class NetworkState:
     #: True for files of one object saved on its own (``pop.save`` / ``proj.save``):
     #: ANNarchy's pickle then holds the object's dict alone, without network keys.
     single_object: bool = False
+    #: JSON-able facts a format carries beside the state (the native format writes them to its manifest):
+    #: a shard of a ``.shards`` snapshot says here which save and which rows it holds.
+    annotations: dict = field(default_factory=dict)
 
     def population(self, name: str) -> Optional[PopulationState]:
         return next((p for p in self.populations if p.name == name), None)

@@ -7,6 +7,7 @@
 | ``.mat``          | state_mat       | state      | state, Matlab                           |
 | ``.gz``           | state_gzip      | state      | state, gzipped ANNarchy pickle          |
 | ``.txt``, others  | state_pickle    | state      | state, ANNarchy pickle                  |
+| ``.shards``       | state_shards    | state      | native shards of N processes (a folder) |
 
 Everything that picks a format by file name (``save``, ``load``, ``read_state``,
 the ``gpunet`` command, snapshots) goes through :func:`format_for` or
@@ -56,6 +57,9 @@ class FileFormat:
     carries_monitors : bool
         Can hold monitors' recordings (``save(..., monitors=True)``); a save
         asking for them in another format is a FormatError.
+    directory : bool
+        A folder of files rather than one file: saved by
+        :mod:`gpunet.io.sharded_save`, not through :meth:`write`.
     """
 
     name: str
@@ -66,6 +70,7 @@ class FileFormat:
     carries_internal: bool = False
     inflates: bool = False
     carries_monitors: bool = False
+    directory: bool = False
 
     @property
     def module(self) -> ModuleType:
@@ -74,6 +79,9 @@ class FileFormat:
     def write(self, state: Any, stream: BinaryIO, compress: bool = False) -> None:
         """Serialize a :class:`~gpunet.io.state_types.NetworkState` to an open binary stream."""
         self._require("state", "write")
+        if self.directory:
+            raise FormatError(f"the {self.name} format is a folder of files; it is written by "
+                              "gpunet.io.sharded_save, not to one stream")
         if self.compressible:
             self.module.write(state, stream, compress=compress)
         else:
@@ -107,6 +115,8 @@ FORMATS: tuple[FileFormat, ...] = (
                inflates=True),
     FileFormat("state_gzip", "state", (".gz",), "gzipped ANNarchy pickle", carries_internal=True, inflates=True),
     FileFormat("state_pickle", "state", (), "ANNarchy pickle (restricted unpickler)", carries_internal=True),
+    FileFormat("state_shards", "state", (".shards",), "gpunet sharded state (a folder: one native shard per process "
+               "and a manifest)", carries_internal=True, inflates=True, directory=True),
 )
 _BY_SUFFIX = {suffix: fmt for fmt in FORMATS for suffix in fmt.suffixes}
 _OTHERWISE = next(fmt for fmt in FORMATS if not fmt.suffixes)

@@ -148,6 +148,8 @@ def write(state: NetworkState, handle: BinaryIO, compress: bool = False) -> int:
     if state.monitors:  # only then: files without recordings are byte for byte those of earlier versions
         manifest["monitors"] = [_write_monitor(archive, monitor) for monitor in state.monitors]
         total += sum(int(np.asarray(a).nbytes) for monitor in state.monitors for a in monitor.arrays.values())
+    if state.annotations:
+        manifest["annotations"] = state.annotations
     archive.add(MANIFEST, (orjson.dumps(manifest, option=orjson.OPT_INDENT_2),))  # last: marks a complete file
     archive.close()
     return total
@@ -475,7 +477,10 @@ def _read(handle: BinaryIO, source: str, archive: Optional[zipfile.ZipFile], max
                              net_id=manifest.get("net_id") or 0, format="npz",
                              format_version=manifest["format_version"],
                              gpunet_version=manifest.get("gpunet_version"),
-                             single_object=bool(manifest.get("single_object", False)))
+                             single_object=bool(manifest.get("single_object", False)),
+                             annotations=manifest.get("annotations") or {})
+        if not isinstance(state.annotations, dict):
+            raise _fail(source, "manifest field 'annotations' has the wrong type")
         for field_name, kind in (("step", int), ("seed", int), ("dt", (int, float)), ("net_id", int)):
             value = getattr(state, field_name)
             if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):

@@ -12,6 +12,7 @@ from gpunet.io import formats
 @pytest.mark.parametrize("name, expected", [
     ("a.npz", "state_npz"), ("a.NPZ", "state_npz"), ("a.mat", "state_mat"), ("a.txt.gz", "state_gzip"),
     ("a.txt", "state_pickle"), ("a.data", "state_pickle"), ("noext", "state_pickle"), ("p.json", "params_json"),
+    ("run/a.shards", "state_shards"), ("a.SHARDS/", "state_shards"),
 ])
 def test_suffix_selects_the_format(name, expected):
     fmt = formats.format_for(name)
@@ -27,7 +28,7 @@ def test_every_format_has_one_record_and_one_suffix_owner():
     for fmt in formats.FORMATS:
         assert fmt.kind in ("state", "parameters")
         assert callable(fmt.module.load) and callable(fmt.module.inspect)
-        if fmt.kind == "state":
+        if fmt.kind == "state" and not fmt.directory:
             assert callable(fmt.module.write)
 
 
