@@ -600,9 +600,14 @@ class Projection(_AttributeAccess):
             positions = backend.expand_ranges(starts, pre_ptr[spiking + 1] - starts)
             if len(positions) == 0:
                 continue
-            pre = group_pre[positions] if group_pre is not None else None
-            function(self._state, pre_syn[positions], pre, group_post[positions], step, step * self.network.dt,
-                     conductance, self.pre._state, self.post._state)
+            synapses, post, pre = pre_syn[positions], group_post[positions], None
+            if group_pre is not None:
+                pre = group_pre[positions]
+            if xp is np:  # NumPy casts int32 indexes to intp at every use: once here instead
+                synapses, post = synapses.astype(np.intp), post.astype(np.intp)
+                pre = pre.astype(np.intp) if pre is not None else None
+            function(self._state, synapses, pre, post, step, step * self.network.dt, conductance, self.pre._state,
+                     self.post._state)
 
     def _update_continuous(self, step: int) -> None:
         function = self._functions.get("continuous")
