@@ -6,11 +6,12 @@ Run it once on a machine with a real GPU::
 
 It writes ``DIR/report.md`` and ``DIR/report.json``: the device, CuPy and
 CUDA versions, each ``-m gpu`` test with its outcome and time, the output
-of ``bench_kernels.py``, ``bench_snapshots.py`` (the 1M-synapse network) and
+of ``bench_kernels.py``, ``bench_launch_overhead.py`` (host time per
+launch), ``bench_snapshots.py`` (the 1M-synapse network) and
 ``gpunet demo --backend cupy``, and, where ``compute-sanitizer`` exists, its
 ``racecheck`` and ``memcheck`` verdicts on the reference network with fused
-kernels.  Each step has its own time limit, 470 s in all, so that the whole
-check stays under 8 minutes (not yet measured on a GPU; ``--quick``
+kernels.  Each step has its own time limit, 490 s in all, so that the whole
+check stays near 8 minutes (not yet measured on a GPU; ``--quick``
 shortens the benchmarks).  On the CuPy stand-in (``GPUNET_CUPY_STANDIN=1``) it runs too,
 as a rehearsal: the benchmarks then refuse to print GPU timings.
 """
@@ -123,6 +124,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         ("bench-kernels", [python, "benchmarks/bench_kernels.py"]
          + (["--networks", "1M", "--duration", "200", "--numpy-duration", "20"] if args.quick
             else ["--numpy-duration", "20"]), 110),
+        ("bench-launch-overhead", [python, "benchmarks/bench_launch_overhead.py", "--steps",
+                                   "300" if args.quick else "1000"], 20),
         ("bench-snapshots", [python, "benchmarks/bench_snapshots.py", "--skip-big", "--folder", str(out / "snaps")],
          60),
         ("demo", [python, "-m", "gpunet", "demo", "--backend", "cupy", "--out", str(out / "demo")]

@@ -384,6 +384,20 @@ class Saver:
         if first_error is not None:
             raise first_error
 
+    def reserve(self, layout: list, max_pending: int) -> None:
+        """Allocate ``max_pending`` staging buffer sets for ``layout`` now (fewer when some are in use), so that
+        saves of that layout allocate nothing, even ``max_pending`` at once."""
+        self._ensure_capacity(max_pending)
+        taken = []
+        try:
+            with self._lock:
+                in_flight = len(self.pending) - sum(h.done() for h in self.pending)
+            for _ in range(max(0, max_pending - in_flight)):
+                taken.append(self.pool.acquire(layout))
+        finally:
+            for buffers in taken:
+                self.pool.release(buffers)
+
     @property
     def pool_nbytes(self) -> int:
         return self.pool.nbytes if self.pool is not None else 0
@@ -426,4 +440,18 @@ def save_network(network: Any, path: Path, serialize: Callable, options: SaveOpt
     return handle
 
 
-__all__ = ["SaveOptions", "SaveHandle", "SaveQueueFull", "Saver", "save_network", "saver_of"]
+def reserve_staging(network: Any, max_pending: int = 2) -> int:
+    """Allocate the host staging buffers (pinned on CuPy) of ``max_pending`` saves of the whole ``network`` now.
+
+    Snapshotters call it when they are created, so that the first snapshot
+    does not allocate its pinned memory inside the simulation loop.  The
+    network must be compiled.  Returns the bytes the staging pool holds.
+    """
+    with network.backend.activate():
+        plan = plan_state(network)
+    saver = saver_of(network)
+    saver.reserve([(tuple(r.array.shape), r.array.dtype) for r in plan.device_arrays], max_pending)
+    return saver.pool_nbytes
+
+
+__all__ = ["SaveOptions", "SaveHandle", "SaveQueueFull", "Saver", "save_network", "saver_of", "reserve_staging"]

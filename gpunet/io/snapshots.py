@@ -46,7 +46,7 @@ from gpunet.io.api import _network, read_state, save
 from gpunet.io.atomic import cleanup_temporaries
 from gpunet.io.formats.state_shards import MANIFEST
 from gpunet.io.recordings import restore_with_recordings
-from gpunet.io.saving import SaveHandle
+from gpunet.io.saving import SaveHandle, reserve_staging
 from gpunet.io.user_warnings import warn_at_caller
 
 _STEP = r"(?P<step>\d{12})\.(?P<suffix>npz|shards)$"
@@ -150,6 +150,12 @@ def list_snapshots(directory: Union[str, Path], prefix: str = "snapshot",
 class Snapshotter:
     """Take asynchronous snapshots of a network while it runs.
 
+    Created for a compiled network, it allocates at once the host staging
+    buffers (pinned memory on CuPy) of ``max_pending`` snapshots (default 2),
+    the most the save queue holds, so that no snapshot allocates inside the
+    simulation loop; an uncompiled network's buffers come with its first
+    snapshots.
+
     Parameters
     ----------
     network : Network
@@ -222,6 +228,8 @@ class Snapshotter:
         self._last_step = step
         _lineage[network] = (self.run, step)
         self.removed_temporaries = cleanup_temporaries(self.directory)
+        if network.compiled:  # the first snapshot then allocates no (pinned) staging memory inside the loop
+            reserve_staging(network, save_options.get("max_pending", 2))
 
     def _agreed(self, run: str) -> str:
         """Process 0's run identity, on every process (all name their shards' folders alike)."""

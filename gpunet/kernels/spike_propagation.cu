@@ -21,7 +21,7 @@ GN_KERNEL ${fn}_ordered(const gn_i64 n, const gn_i64 step, const double t_host, 
                         const bool* __restrict__ spikes, const gn_i64 delay,
                         const ${index}* __restrict__ row_ptr, const ${index}* __restrict__ pre_idx,
                         const ${index}* __restrict__ post_idx, const int* __restrict__ delays,
-                        const gn_i64* __restrict__ pre_ptr, const gn_i64* __restrict__ pre_syn,
+                        const gn_i64* __restrict__ pre_ptr, const ${index}* __restrict__ pre_syn,
                         ${real}* g_target${params})
 {
     (void)post_idx; (void)pre_ptr; (void)pre_syn;  // the atomic variant's, same signature
@@ -61,7 +61,7 @@ GN_KERNEL ${fn}_atomic(const gn_i64 n, const gn_i64 step, const double t_host, c
                        const bool* __restrict__ spikes, const gn_i64 delay,
                        const ${index}* __restrict__ row_ptr, const ${index}* __restrict__ pre_idx,
                        const ${index}* __restrict__ post_idx, const int* __restrict__ delays,
-                       const gn_i64* __restrict__ pre_ptr, const gn_i64* __restrict__ pre_syn,
+                       const gn_i64* __restrict__ pre_ptr, const ${index}* __restrict__ pre_syn,
                        ${real}* g_target${params})
 {
     (void)delay; (void)row_ptr; (void)pre_idx; (void)delays;  // the ordered variant's, same signature

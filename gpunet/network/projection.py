@@ -3,9 +3,12 @@
 Storage (post-major, like ANNarchy): synapses are ordered by post rank, then by
 pre rank.  ``_post_idx``/``_pre_idx`` give each synapse's ranks and
 ``_row_ptr`` (length ``post.size + 1``) the range of each post neuron's row.
-A pre-major index per delay value (``_groups``, with the post and pre ranks of
-its synapses in the same order in ``_group_ranks``) finds the synapses of the
-neurons that spiked, for spike propagation.
+A pre-major index per delay value (``_groups``) finds the synapses of the
+neurons that spiked, for spike propagation; the array code also keeps the post
+(and, when the model reads ``pre.``, pre) ranks of those synapses in the same
+order (``_group_ranks``), built at its first use, so never while generated
+kernels run the projection.  Per-synapse indexes are int32 below 2**31
+synapses and neurons.
 """
 from __future__ import annotations
 
@@ -152,7 +155,7 @@ class Projection(_AttributeAccess):
         self._connected = False
         self._synapse_views: Optional[tuple] = None
         self._groups: list = []
-        self._group_ranks: list = []
+        self._group_ranks: Optional[list] = None
         self._event_uses_pre = False
         self._csr = None
         self._functions: dict[str, Any] = {}
@@ -500,10 +503,11 @@ class Projection(_AttributeAccess):
         state["_post_idx"] = backend.asarray(post.astype(index_type))
         state["_pre_idx"] = backend.asarray(pre.astype(index_type))
         state["_row_ptr"] = backend.asarray(row_ptr.astype(index_type))
-        host_delays = np.array(delay_steps, dtype=np.int64)  # owned, contiguous copy
+        host_delays = np.asarray(delay_steps)
         if len(host_delays) and not 0 <= host_delays.min() <= host_delays.max() <= MAX_DELAY_STEPS:
             raise StructureError(f"projection {self.name!r}: delays must lie in [0, {MAX_DELAY_STEPS}] steps")
-        state["_delays"] = backend.asarray(host_delays.astype(np.int32))
+        host_delays = np.array(host_delays, dtype=np.int32)  # owned, contiguous; the range fits int32
+        state["_delays"] = backend.asarray(host_delays)
         if self.spec.event_driven:
             last = values.get("_last_event", np.full(count, LAST_SPIKE_NEVER, dtype=np.int64))
             state["_last_event"] = backend.asarray(np.asarray(last, dtype=np.int64))
@@ -531,31 +535,46 @@ class Projection(_AttributeAccess):
 
         ``_groups[k] = (delay, pre_ptr, synapses)``: the synapses of pre neuron
         ``i`` with that delay are ``synapses[pre_ptr[i]:pre_ptr[i + 1]]``
-        (ascending post rank).  ``_group_ranks[k] = (post, pre)`` holds their
-        ranks in the same order, so that an event reads them from contiguous
-        memory instead of gathering them from the post-major arrays.
+        (ascending post rank); ``synapses`` has the type of ``_pre_idx``.  The
+        array code's ranks in the same order (``_group_ranks``) are left to
+        :meth:`_event_ranks`.
         """
         self._event_uses_pre = any(side == "pre" for side, _ in self.spec.prepost)
         self._groups, self._group_ranks, self._csr = self._indexes(self._state, self._host_post, self._host_pre,
                                                                    self._host_delays)
 
+    def _delay_groups(self, host_pre: np.ndarray, host_delays: np.ndarray):
+        """``(delay, pre_ptr, order)`` per delay value (ascending): ``order`` lists its synapses pre-major."""
+        for delay in np.unique(host_delays):
+            members = np.nonzero(host_delays == delay)[0]
+            order = members[np.argsort(host_pre[members], kind="stable")]
+            pre_ptr = np.zeros(self.pre.size + 1, dtype=np.int64)
+            np.cumsum(np.bincount(host_pre[members], minlength=self.pre.size), out=pre_ptr[1:])
+            yield int(delay), pre_ptr, order
+
     def _indexes(self, state: dict, host_post: np.ndarray, host_pre: np.ndarray, host_delays: np.ndarray) -> tuple:
-        """``(groups, group_ranks, csr)`` of a connectivity (see :meth:`_build_indexes`), newly allocated."""
+        """``(groups, None, csr)`` of a connectivity (see :meth:`_build_indexes`), newly allocated."""
         backend = self.network.backend
-        groups, group_ranks = [], []
+        groups = []
         if self.spec.spiking:
-            for delay in np.unique(host_delays):
-                members = np.nonzero(host_delays == delay)[0]
-                order = members[np.argsort(host_pre[members], kind="stable")]
-                pre_ptr = np.zeros(self.pre.size + 1, dtype=np.int64)
-                np.cumsum(np.bincount(host_pre[members], minlength=self.pre.size), out=pre_ptr[1:])
-                groups.append((int(delay), backend.asarray(pre_ptr), backend.asarray(order.astype(np.int64))))
-                group_ranks.append((backend.asarray(host_post[order].astype(np.intp)),
-                                    backend.asarray(host_pre[order].astype(np.intp))))
+            index_type = np.dtype(state["_pre_idx"].dtype)
+            for delay, pre_ptr, order in self._delay_groups(host_pre, host_delays):
+                groups.append((delay, backend.asarray(pre_ptr), backend.asarray(order.astype(index_type))))
         csr = None
         if not self.spec.spiking and self.spec.psp == sympy.Symbol("w") * sympy.Symbol("_pre_r"):
             csr = backend.csr_matrix(state["w"], state["_pre_idx"], state["_row_ptr"], (self.post.size, self.pre.size))
-        return groups, group_ranks, csr
+        return groups, None, csr
+
+    def _event_ranks(self) -> list:
+        """Per delay group ``(post, pre)``: the ranks of its synapses in pre-major order (``pre`` None when the
+        model does not read ``pre.``), for the array code; made at its first use."""
+        if self._group_ranks is None:
+            backend, index_type = self.network.backend, np.dtype(self._state["_pre_idx"].dtype)
+            self._group_ranks = [
+                (backend.asarray(self._host_post[order].astype(index_type)),
+                 backend.asarray(self._host_pre[order].astype(index_type)) if self._event_uses_pre else None)
+                for _delay, _pre_ptr, order in self._delay_groups(self._host_pre, self._host_delays)]
+        return self._group_ranks
 
     def _compile(self) -> None:
         if not self._connected:
@@ -707,7 +726,7 @@ class Projection(_AttributeAccess):
             return
         backend, xp = self.network.backend, self.network.backend.xp
         conductance = self.post._state[f"g_{self.target}"]
-        for (delay, pre_ptr, pre_syn), (group_post, group_pre) in zip(self._groups, self._group_ranks):
+        for (delay, pre_ptr, pre_syn), (group_post, group_pre) in zip(self._groups, self._event_ranks()):
             spiking = xp.flatnonzero(self.pre._delayed_spikes(step, delay))
             if len(spiking) == 0:
                 continue
@@ -715,9 +734,14 @@ class Projection(_AttributeAccess):
             positions = backend.expand_ranges(starts, pre_ptr[spiking + 1] - starts)
             if len(positions) == 0:
                 continue
-            pre = group_pre[positions] if self._event_uses_pre else None
-            function(self._state, pre_syn[positions], pre, group_post[positions], step, step * self.network.dt,
-                     conductance, self.pre._state, self.post._state)
+            synapses, post, pre = pre_syn[positions], group_post[positions], None
+            if group_pre is not None:
+                pre = group_pre[positions]
+            if xp is np:  # NumPy casts int32 indexes to intp at every use: once here instead
+                synapses, post = synapses.astype(np.intp), post.astype(np.intp)
+                pre = pre.astype(np.intp) if pre is not None else None
+            function(self._state, synapses, pre, post, step, step * self.network.dt, conductance, self.pre._state,
+                     self.post._state)
 
     def _update_continuous(self, step: int) -> None:
         function = self._functions.get("continuous")

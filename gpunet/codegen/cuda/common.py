@@ -9,6 +9,7 @@ so the metadata cannot drift from the templates.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Optional
@@ -49,11 +50,11 @@ class KernelParam:
     role: str
     key: str = ""
 
-    @property
+    @functools.cached_property
     def is_pointer(self) -> bool:
         return self.ctype.endswith("*")
 
-    @property
+    @functools.cached_property
     def base_type(self) -> str:
         """The C type without ``const`` and ``*`` (``"double"``, ``"gn_i64"``...)."""
         return " ".join(t for t in self.ctype.replace("*", " ").split() if t != "const")

@@ -55,7 +55,7 @@ def _event_params(real: str, index: str) -> tuple:
         ("spikes", "const bool*", "spikes"), ("delay", "const gn_i64", "delay"),
         ("row_ptr", f"const {index}*", "attr", "_row_ptr"), ("pre_idx", f"const {index}*", "attr", "_pre_idx"),
         ("post_idx", f"const {index}*", "attr", "_post_idx"), ("delays", "const int*", "attr", "_delays"),
-        ("pre_ptr", "const gn_i64*", "pre_ptr"), ("pre_syn", "const gn_i64*", "pre_syn"),
+        ("pre_ptr", "const gn_i64*", "pre_ptr"), ("pre_syn", f"const {index}*", "pre_syn"),
         ("g_target", f"{real}*", "g_target"))
 
 

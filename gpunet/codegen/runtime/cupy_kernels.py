@@ -14,20 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from typing import Any, Optional
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
 from gpunet.codegen.cuda.codegen import COMPILE_OPTIONS, model_unit, pack_source, rng_source
 from gpunet.codegen.cuda.common import CudaUnit, KernelInfo, UnsupportedByCuda
-from gpunet.codegen.runtime.kernel_calls import (
-    C_DTYPES,
-    Packer,
-    PopulationKernels,
-    ProjectionKernels,
-    RandomStreams,
-    check_arguments,
-)
+from gpunet.codegen.runtime.kernel_calls import Packer, PopulationKernels, ProjectionKernels, RandomStreams
+from gpunet.codegen.runtime.launch_plan import check_arguments, kernel_plan
 from gpunet.errors import BackendError
 
 BLOCK = 256
@@ -80,26 +74,39 @@ class CupyLauncher:
     """Launch the kernels of one compiled source on the current CuPy stream.
 
     ``n * kernel.lanes`` threads in blocks of :data:`BLOCK` (grid capped at
-    :data:`MAX_BLOCKS`: the kernels' loops are grid-stride).  Arguments are
-    checked (dtype, contiguity) before every launch.
+    :data:`MAX_BLOCKS`: the kernels' loops are grid-stride).  A call
+    ``launcher(kernel, values)`` checks the arguments (dtype, contiguity)
+    first; :meth:`bind` gives the launch without the check, for callers that
+    checked once (:class:`~gpunet.codegen.runtime.launch_plan.BoundKernel`).
     """
 
     def __init__(self, source: str) -> None:
         self.module = compile_module(source)
-        self._functions: dict[str, Any] = {}
+        self._launches: dict[str, Callable[[Sequence[Any]], None]] = {}
 
-    def __call__(self, kernel: KernelInfo, values: list) -> None:
+    def bind(self, kernel: KernelInfo) -> Callable[[Sequence[Any]], None]:
+        """The launch of ``kernel`` with already checked values (function and scalar types looked up once)."""
+        launch = self._launches.get(kernel.name)
+        if launch is not None:
+            return launch
+        function = self.module.get_function(kernel.name)
+        scalars = kernel_plan(kernel).scalars
+        lanes = kernel.lanes
+
+        def launch(values: Sequence[Any]) -> None:
+            threads = int(values[0]) * lanes
+            if threads <= 0:
+                return
+            arguments = list(values)
+            for position, kind in scalars:
+                arguments[position] = kind(arguments[position])
+            function((min(-(-threads // BLOCK), MAX_BLOCKS),), (BLOCK,), tuple(arguments))
+        self._launches[kernel.name] = launch
+        return launch
+
+    def __call__(self, kernel: KernelInfo, values: Sequence[Any]) -> None:
         check_arguments(kernel, values)
-        threads = int(values[0]) * kernel.lanes
-        if threads <= 0:
-            return
-        function = self._functions.get(kernel.name)
-        if function is None:
-            function = self._functions[kernel.name] = self.module.get_function(kernel.name)
-        arguments = tuple(value if param.is_pointer else C_DTYPES[param.base_type].type(value)
-                          for param, value in zip(kernel.params, values))
-        blocks = min(-(-threads // BLOCK), MAX_BLOCKS)
-        function((blocks,), (BLOCK,), arguments)
+        self.bind(kernel)(values)
 
 
 def launcher_for(unit: CudaUnit) -> CupyLauncher:

@@ -33,51 +33,17 @@ from typing import Any, Callable, Mapping, Optional, Protocol, Sequence
 import numpy as np
 
 from gpunet.codegen.cuda.codegen import PACK_KERNELS, RNG_KERNELS
-from gpunet.codegen.cuda.common import CudaUnit, KernelInfo, KernelParam
+from gpunet.codegen.cuda.common import CudaUnit, KernelInfo
+from gpunet.codegen.runtime.launch_plan import C_DTYPES, BoundKernel, check_arguments, kernel_plan
 
-#: NumPy dtype of each C type the kernels use.
-C_DTYPES = {"double": np.dtype(np.float64), "float": np.dtype(np.float32), "gn_i64": np.dtype(np.int64),
-            "int": np.dtype(np.int32), "bool": np.dtype(np.bool_), "gn_u64": np.dtype(np.uint64),
-            "unsigned char": np.dtype(np.uint8)}
+__all__ = ["C_DTYPES", "check_arguments", "Launcher", "PopulationKernels", "ProjectionKernels", "RandomStreams",
+           "Packer", "pack_layout"]
+
 PACK_ALIGNMENT = 64  # the alignment of gpunet.io.host_pool's buffers: a packed buffer maps onto a BufferSet
 
 
 class Launcher(Protocol):
     def __call__(self, kernel: KernelInfo, values: Sequence[Any]) -> None: ...
-
-
-def check_arguments(kernel: KernelInfo, values: Sequence[Any]) -> None:
-    """Raise TypeError unless every array matches its parameter's type and is C-contiguous.
-
-    A raw kernel reads memory as its signature says: an array of another dtype
-    would be read as garbage, so launchers check before every launch.
-    """
-    if len(values) != len(kernel.params):
-        raise TypeError(f"kernel {kernel.name}: {len(kernel.params)} arguments expected, got {len(values)}")
-    for param, value in zip(kernel.params, values):
-        if not param.is_pointer:
-            continue
-        expected = C_DTYPES[param.base_type]
-        dtype = getattr(value, "dtype", None)
-        if dtype != expected:
-            raise TypeError(f"kernel {kernel.name}: argument {param.name} ({param.role} {param.key}) must be a "
-                            f"{expected} array, got {type(value).__name__} of dtype {dtype}")
-        if not value.flags.c_contiguous:
-            raise TypeError(f"kernel {kernel.name}: argument {param.name} must be C-contiguous")
-
-
-def _resolve(param: KernelParam, context: Mapping[str, Any]) -> Any:
-    value = context[param.role]
-    if param.key:
-        value = value[int(param.key)] if param.role == "key" else value[param.key]
-    return value
-
-
-def _values(kernel: KernelInfo, context: Mapping[str, Any]) -> list[Any]:
-    try:
-        return [_resolve(p, context) for p in kernel.params]
-    except KeyError as exc:
-        raise KeyError(f"kernel {kernel.name}: no value for {exc.args[0]!r}") from None
 
 
 class PopulationKernels:
@@ -95,6 +61,9 @@ class PopulationKernels:
         Step size (ms).
     noise_keys : mapping of int to int
         Stream key of each noise site (``population._noise_keys``, kept by reference).
+
+    The arguments are checked at the first launch and again only when an
+    array has been replaced (:class:`~gpunet.codegen.runtime.launch_plan.BoundKernel`).
     """
 
     def __init__(self, unit: CudaUnit, launcher: Launcher, *, size: int, dt: float,
@@ -107,12 +76,15 @@ class PopulationKernels:
         # The population's own mapping, not a copy: a load that restores another seed
         # updates the keys in place, and the kernels must follow.
         self.noise_keys = noise_keys
+        self.bound = BoundKernel(self.kernel, launcher)
+        self._context: dict[str, Any] = {"n": self.size, "dt": self.dt, "key": noise_keys}
 
     def update(self, state: Mapping[str, Any], sums: Mapping[str, Any], spiked: Any, step: int) -> None:
         """Integrate one step of all neurons (see ``PopulationKernels`` in the module docstring)."""
-        context = {"n": self.size, "step": int(step), "t": step * self.dt, "dt": self.dt, "attr": state,
-                   "sum": sums, "key": self.noise_keys, "spiked": spiked}
-        self.launcher(self.kernel, _values(self.kernel, context))
+        context = self._context
+        context["step"], context["t"] = int(step), step * self.dt
+        context["attr"], context["sum"], context["spiked"] = state, sums, spiked
+        self.bound(context)
 
 
 class ProjectionKernels:
@@ -135,6 +107,11 @@ class ProjectionKernels:
         proportional to the synapses), ``"atomic"`` uses atomicAdd from a
         pre-major walk (work proportional to the events; the last bits of
         ``g_target`` vary from run to run).
+
+    Each phase keeps its launches (one per delay value for the pre-synaptic
+    events) with their contexts, made again only when the projection's
+    delay groups are replaced; arguments are checked once, and again only
+    when an array has been replaced.
     """
 
     def __init__(self, unit: CudaUnit, launcher: Launcher, *, dt: float, pre_size: int, post_size: int,
@@ -146,48 +123,67 @@ class ProjectionKernels:
         self.dt = float(dt)
         self.pre_size, self.post_size = int(pre_size), int(post_size)
         self.mode = mode
+        self.bound = {name: BoundKernel(kernel, launcher) for name, kernel in unit.kernels.items()
+                      if name != f"pre_events_{'atomic' if mode == 'ordered' else 'ordered'}"}
+        self._contexts: dict[str, dict[str, Any]] = {}
+        self._groups: Optional[Sequence[tuple]] = None  # the groups the event contexts were made for
+        self._event_contexts: list[dict[str, Any]] = []
+        self._history: Any = None  # the spike history last checked
 
     def has(self, phase: str) -> bool:
         """Whether the model has ``phase`` (``"pre_events"``, ``"post_events"``, ``"continuous"``, ``"rate_sum"``)."""
         kernels = self.unit.kernels
         return f"{phase}_ordered" in kernels if phase == "pre_events" else phase in kernels
 
-    def _context(self, n: int, step: int, state: Mapping[str, Any], pre_state: Mapping[str, Any],
-                 post_state: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
-        return {"n": n, "step": int(step), "t": step * self.dt, "dt": self.dt, "attr": state, "pre": pre_state,
-                "post": post_state, **extra}
+    def _context(self, phase: str, n: int, step: int, state: Mapping[str, Any], pre_state: Mapping[str, Any],
+                 post_state: Mapping[str, Any]) -> dict[str, Any]:
+        context = self._contexts.get(phase)
+        if context is None:
+            context = self._contexts[phase] = {"dt": self.dt}
+        context["n"], context["step"], context["t"] = n, int(step), step * self.dt
+        context["attr"], context["pre"], context["post"] = state, pre_state, post_state
+        return context
 
     def pre_events(self, state: Mapping[str, Any], step: int, g_target: Any, pre_state: Mapping[str, Any],
                    post_state: Mapping[str, Any], history: Any, groups: Sequence[tuple]) -> None:
         """Deliver the spikes that arrive at ``step``, one launch per delay value (ascending)."""
-        kernel = self.unit.kernels[f"pre_events_{self.mode}"]
-        n = self.post_size if self.mode == "ordered" else self.pre_size
+        bound = self.bound[f"pre_events_{self.mode}"]
+        if history is not self._history:
+            bound.check_source("spikes", history)
+            self._history = history
+        if groups is not self._groups:
+            n = self.post_size if self.mode == "ordered" else self.pre_size
+            self._event_contexts = [{"n": n, "dt": self.dt, "delay": int(delay), "pre_ptr": pre_ptr,
+                                     "pre_syn": pre_syn} for delay, pre_ptr, pre_syn in groups]
+            self._groups = groups
         depth = history.shape[0]
-        for delay, pre_ptr, pre_syn in groups:
-            context = self._context(n, step, state, pre_state, post_state, spikes=history[(step - delay) % depth],
-                                    delay=int(delay), pre_ptr=pre_ptr, pre_syn=pre_syn, g_target=g_target)
-            self.launcher(kernel, _values(kernel, context))
+        step, t = int(step), step * self.dt
+        for context in self._event_contexts:
+            context["step"], context["t"] = step, t
+            context["attr"], context["pre"], context["post"], context["g_target"] = (state, pre_state, post_state,
+                                                                                      g_target)
+            context["spikes"] = history[(step - context["delay"]) % depth]
+            bound(context)
 
     def post_events(self, state: Mapping[str, Any], step: int, spiked: Any, pre_state: Mapping[str, Any],
                     post_state: Mapping[str, Any]) -> None:
         """Run ``post_spike`` for the synapses of the post neurons that spiked at ``step``."""
-        kernel = self.unit.kernels["post_events"]
-        context = self._context(self.post_size, step, state, pre_state, post_state, spiked=spiked)
-        self.launcher(kernel, _values(kernel, context))
+        context = self._context("post_events", self.post_size, step, state, pre_state, post_state)
+        context["spiked"] = spiked
+        self.bound["post_events"](context)
 
     def continuous(self, state: Mapping[str, Any], step: int, pre_state: Mapping[str, Any],
                    post_state: Mapping[str, Any]) -> None:
         """Integrate the continuous synaptic equations once."""
-        kernel = self.unit.kernels["continuous"]
-        context = self._context(len(state["_post_idx"]), step, state, pre_state, post_state)
-        self.launcher(kernel, _values(kernel, context))
+        context = self._context("continuous", len(state["_post_idx"]), step, state, pre_state, post_state)
+        self.bound["continuous"](context)
 
     def rate_sum(self, state: Mapping[str, Any], step: int, total: Any, pre_state: Mapping[str, Any],
                  post_state: Mapping[str, Any]) -> None:
         """Add the projection's weighted sums to ``total``."""
-        kernel = self.unit.kernels["rate_sum"]
-        context = self._context(self.post_size, step, state, pre_state, post_state, total=total)
-        self.launcher(kernel, _values(kernel, context))
+        context = self._context("rate_sum", self.post_size, step, state, pre_state, post_state)
+        context["total"] = total
+        self.bound["rate_sum"](context)
 
 
 class RandomStreams:
@@ -205,7 +201,7 @@ class RandomStreams:
         out = self.xp.empty(int(n), dtype=dtype)
         kernel = RNG_KERNELS[name]
         context = {"n": int(n), "key": int(key), "step": int(step), "out": out, **extra}
-        self.launcher(kernel, [context[p.role] for p in kernel.params])
+        self.launcher(kernel, kernel_plan(kernel).values(context))
         return out
 
     def bits(self, key: int, step: int, n: int) -> Any:
