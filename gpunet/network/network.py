@@ -29,7 +29,8 @@ import numpy as np
 from gpunet.backend import get_backend
 from gpunet.errors import GpunetError, StructureError
 from gpunet.limits import check_name, check_seed
-from gpunet.network import default
+from gpunet.network import compiled_loop, default
+from gpunet.network.compiled_loop import RUNNERS, steps_to_record
 from gpunet.network.population import LAST_SPIKE_NEVER
 from gpunet.network.progress import ProgressBar
 
@@ -68,6 +69,14 @@ class Network:
         model equations (``"auto"`` = ``"ordered"``: bit-reproducible spike
         propagation; ``"atomic"``: atomicAdd, faster, last bits may vary);
         ``"off"`` keeps the array code.  Ignored on NumPy.
+    runner : {"numpy", "compiled", "auto"}
+        On the CPU, ``"compiled"`` runs whole chunks of steps (from one monitor
+        record, snapshot or end of call to the next) in C++ compiled from the
+        kernels' sources (cached on disk), bit-identical to the array code in
+        float64; networks it cannot run (and steps of projections with learning
+        disabled) run the array code.  ``"auto"`` chooses ``"compiled"`` when a
+        C++ compiler is found.  One log line at compile says which runner runs.
+        ``net.runner`` may be changed before ``compile()``.
 
     Examples
     --------
@@ -81,7 +90,7 @@ class Network:
     """
 
     def __init__(self, dt: float = 1.0, seed: Optional[int] = None, backend: str = "auto", device: int = 0,
-                 precision: str = "float64", kernels: str = "auto") -> None:
+                 precision: str = "float64", kernels: str = "auto", runner: str = "numpy") -> None:
         self.populations: list = []
         self.projections: list = []
         self.monitors: list = []
@@ -93,6 +102,10 @@ class Network:
             raise ValueError(f"kernels must be one of {KERNEL_MODES}, got {kernels!r}")
         self.kernels = kernels
         self.fused = None
+        if runner not in RUNNERS:
+            raise ValueError(f"runner must be one of {RUNNERS}, got {runner!r}")
+        self.runner = runner
+        self._loop = None  # the compiled step loop (gpunet.network.compiled_loop), chosen at compile
         self._configure(dt=dt, seed=seed, backend=backend, device=device, precision=precision)
 
     # -- configuration -------------------------------------------------------
@@ -299,6 +312,7 @@ class Network:
             for projection in self.projections:
                 if not projection.learning:
                     projection._apply_learning_mode()
+        self._loop = compiled_loop.select(self, self.runner)
         if directory is not None:
             self._write_generated_code(Path(directory))
         if not silent:
@@ -328,6 +342,9 @@ class Network:
             self._step_once()
 
     def _step_once(self) -> None:
+        if self._loop is not None and self._loop.usable():
+            self._advance(1)
+            return
         t = self._step
         for population in self.populations:
             population._reset_inputs()
@@ -434,8 +451,14 @@ class Network:
         bar = ProgressBar(steps, self.dt, enabled=progress)
         try:
             with self.backend.activate():
-                for done in range(1, steps + 1):
-                    self._step_once()
+                done = 0
+                while done < steps:
+                    count = self._chunk(steps - done, snapshotter)
+                    if count > 1:
+                        self._advance(count)
+                    else:
+                        self._step_once()
+                    done += max(count, 1)
                     if snapshotter is not None:
                         snapshotter.after_step()
                     bar.update(done)
@@ -450,6 +473,34 @@ class Network:
             bar.close()
         if owned is not None:
             owned.close()  # waits for the last snapshots; raises the first snapshot error
+
+    @property
+    def runner_in_use(self) -> str:
+        """The runner chosen at compile: ``"compiled"`` or ``"numpy"`` (also before compile)."""
+        return "compiled" if self._loop is not None else "numpy"
+
+    def _chunk(self, limit: int, snapshotter: Any) -> int:
+        """Steps (at most ``limit``) the compiled loop may run in one call: up to the next monitor record or snapshot.
+
+        The hook of network-level runners: 1 means one ordinary step.
+        """
+        if self._loop is None or limit <= 1 or not self._loop.usable():
+            return 1
+        t, count = self._step, limit
+        for monitor in self.monitors:
+            count = min(count, steps_to_record(monitor, t))
+        if snapshotter is not None:  # it snapshots when the step counter reaches a multiple of every_steps
+            count = min(count, snapshotter.every_steps - t % snapshotter.every_steps)
+        return max(count, 1)
+
+    def _advance(self, count: int) -> None:
+        """Run ``count`` steps in the compiled loop, then the monitors of the last one (none records before)."""
+        t = self._step
+        self._loop.run(t, count)
+        last = t + count - 1
+        for monitor in self.monitors:
+            monitor._record(last)
+        self._step = t + count
 
     # -- learning --------------------------------------------------------------
     def enable_learning(self, projections: Optional[Sequence[Any]] = None, period: Optional[float] = None,

@@ -1,0 +1,155 @@
+"""The network's side of the compiled CPU runner: bind its objects' arrays to a generated step loop.
+
+:func:`select` is called at compile: for ``runner="compiled"`` (or ``"auto"``
+with a C++ compiler present) on the NumPy backend it binds every population
+and projection (:class:`gpunet.codegen.host_loop.NetworkBinding`) and builds
+the library; when something cannot run compiled it returns None with the
+reason, and the network runs its array code (the ``numpy`` runner).  Either
+way one log line says which runner runs.
+
+At run time :class:`CompiledLoop` is asked, before each chunk, whether its
+binding still holds (a load, ``reset()`` or an array-code step may have
+replaced arrays; learning switched off needs the array code); a stale binding
+is rebuilt, which compiles nothing when the structure is unchanged.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Optional
+
+from gpunet.codegen.cuda_codegen import model_unit
+from gpunet.codegen.cuda_common import UnsupportedByCuda
+from gpunet.codegen.host_loop import HostLoop, NetworkBinding, PopulationBinding, ProjectionBinding
+from gpunet.codegen.host_build import find_compiler
+from gpunet.errors import BackendError
+
+log = logging.getLogger("gpunet")
+
+#: Runners a network accepts: "numpy" (array code), "compiled" (C++ step loop, falls back to the array code
+#: with a log line when the network cannot run it), "auto" ("compiled" when a C++ compiler is found).
+RUNNERS = ("numpy", "compiled", "auto")
+
+
+def _arrays_of(network: Any) -> list[Any]:
+    """Every array a binding may read, in a fixed order: identical lists mean the binding still holds."""
+    arrays: list[Any] = []
+    for pop in network.populations:
+        arrays += pop._state.values()
+        arrays += pop._sums.values()
+        arrays.append(getattr(pop, "_spiked", None))
+        arrays.append(pop._history)
+        if _is_spike_source(pop):
+            arrays += [pop._event_steps, pop._event_ranks]
+    for proj in network.projections:
+        arrays += proj._state.values()
+        for group in proj._groups:
+            arrays += group[1:]
+    return arrays
+
+
+def steps_to_record(monitor: Any, step: int) -> int:
+    """Steps from ``step`` to the first step ``monitor`` records, that one included (a large number: never)."""
+    never = 1 << 62
+    if not monitor.recording:
+        return never
+    if monitor._spikes is not None:
+        return 1  # spikes are recorded at every step
+    if not monitor._data:
+        return never
+    return (-step) % monitor.period_steps + 1
+
+
+def unsupported_reason(network: Any) -> Optional[str]:
+    """Why ``network`` cannot run the compiled loop at all, or None."""
+    if network.backend.is_gpu:
+        return "the compiled runner runs on the CPU (NumPy backend); this network is on a GPU"
+    for pop in network.populations:
+        if not pop.equations_update and not _is_spike_source(pop):
+            return f"population {pop.name!r} ({type(pop).__name__}) has its own update"
+    return None
+
+
+def _is_spike_source(pop: Any) -> bool:
+    """A SpikeSourceArray: its update is its event list, which the compiled loop replays."""
+    return hasattr(pop, "_event_steps") and pop._refractory_fn is None
+
+
+def bind(network: Any) -> NetworkBinding:
+    """The binding of ``network``'s objects (raises UnsupportedByCuda with the reason when one cannot run)."""
+    precision = network.precision.name
+    populations = []
+    for pop in network.populations:
+        unit = model_unit(pop.spec, precision)
+        populations.append(PopulationBinding(
+            name=pop.name, unit=unit, size=pop.size, state=pop._state, sums=pop._sums,
+            spiked=pop._spiked if pop.spiking else None, history=pop._history if pop.spiking else None,
+            noise_keys=pop._noise_keys,
+            events=(pop._event_steps, pop._event_ranks) if _is_spike_source(pop) else None))
+    projections = []
+    for proj in network.projections:
+        state = proj._state
+        unit = model_unit(proj.spec, precision, state["_pre_idx"].dtype.name)
+        pre, post = proj.pre, proj.post
+        spiking = proj.spec.spiking
+        if spiking and "pre_events_atomic" not in unit.kernels and proj._groups and \
+                "pre_event" in proj._functions:
+            raise UnsupportedByCuda(f"projection {proj.name!r}: no spike propagation kernel")
+        if not spiking and proj.target in post._sums and "rate_sum" not in unit.kernels:
+            raise UnsupportedByCuda(f"projection {proj.name!r}: no weighted-sum kernel")
+        projections.append(ProjectionBinding(
+            name=proj.name, unit=unit, spiking=spiking, state=state, pre_state=pre._state, post_state=post._state,
+            pre_size=pre.size, post_size=post.size, synapses=len(state["_post_idx"]),
+            g_target=post._state.get(f"g_{proj.target}") if spiking else None,
+            total=None if spiking else post._sums.get(proj.target),
+            pre_history=pre._history if spiking else None, post_spiked=getattr(post, "_spiked", None),
+            groups=list(proj._groups)))
+    return NetworkBinding(precision=precision, populations=populations, projections=projections)
+
+
+class CompiledLoop:
+    """A network's compiled step loop (see the module docstring)."""
+
+    def __init__(self, network: Any) -> None:
+        self.network = network
+        self._bind()
+
+    def _bind(self) -> None:
+        self.loop = HostLoop(bind(self.network))
+        self._arrays = _arrays_of(self.network)
+
+    def usable(self) -> bool:
+        """Whether the next steps can run compiled (rebinding first when arrays were replaced)."""
+        if not all(proj.learning for proj in self.network.projections):
+            return False  # the kernels hold the learning rules: steps without learning run the array code
+        current = _arrays_of(self.network)
+        if len(current) != len(self._arrays) or any(a is not b for a, b in zip(current, self._arrays)):
+            self._bind()
+        return True
+
+    def run(self, first: int, count: int) -> None:
+        """Simulate ``count`` steps from step ``first`` (no monitor, no snapshot: the caller's chunking)."""
+        self.loop.run(first, count, self.network.dt)
+
+
+def select(network: Any, runner: str) -> Optional[CompiledLoop]:
+    """The compiled loop of ``network`` for ``runner``, or None; logs which runner runs and why."""
+    if runner not in RUNNERS:
+        raise ValueError(f"runner must be one of {RUNNERS}, got {runner!r}")
+    if runner == "numpy":
+        return None
+    reason = unsupported_reason(network)
+    if reason is None and find_compiler() is None:
+        reason = "no host C++ compiler found (tried $CXX, c++, g++, clang++)"
+    loop = None
+    if reason is None:
+        try:
+            loop = CompiledLoop(network)
+        except (UnsupportedByCuda, BackendError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if loop is None:
+        log.info("runner: numpy (array code); the compiled runner cannot run this network: %s", reason)
+    else:
+        math = "NumPy's exp/log" if loop.loop.numpy_math else "the C library's exp/log (last bits may differ)"
+        log.info("runner: compiled (C++ step loop of %d populations and %d projections, %s)",
+                 len(network.populations), len(network.projections), math)
+    return loop

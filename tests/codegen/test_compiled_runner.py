@@ -1,0 +1,178 @@
+"""The compiled CPU runner (runner="compiled"): whole chunks of steps in generated C++, bitwise equal to NumPy.
+
+The parity networks use every built-in model (Izhikevich with noise, IF_cond_exp, IF_curr_exp, Poisson,
+SpikeSourceArray, LeakyIntegrator), synapse model (static, STDP, Hebb, Oja), connector and delay form
+(uniform, per synapse, one step); runs are compared with the NumPy runner bit for bit in float64.
+"""
+import logging
+
+import numpy as np
+import pytest
+
+import gpunet as gn
+from gpunet.codegen.host_build import find_compiler
+from gpunet.codegen.host_loop import library_source
+from gpunet.network.compiled_loop import bind
+from gpunet.testing import parity
+
+pytestmark = pytest.mark.skipif(find_compiler() is None, reason="no host C++ compiler (c++, g++, clang++)")
+
+
+def _build(name, runner, precision="float64"):
+    net = parity.NETWORKS[name]("numpy", precision)
+    net.runner = runner
+    return net
+
+
+def _full_state(net):
+    """Every live array of every object (variables, parameters, refractory, last spikes, spike history)."""
+    state = {}
+    for pop in net.populations:
+        for key, value in pop.state_dict(net.get_current_step()).items():
+            state[(pop.name, key)] = np.array(value)
+    for proj in net.projections:
+        for key, value in proj.state_dict().items():
+            state[(proj.name, key)] = np.array(value)
+    return state
+
+
+def _assert_same_state(a, b):
+    assert a.keys() == b.keys()
+    different = [key for key in a if not np.array_equal(a[key], b[key], equal_nan=True)]
+    assert different == []
+
+
+@pytest.mark.parametrize("name", sorted(parity.NETWORKS))
+def test_recorded_runs_are_bit_identical_to_numpy(name):
+    """Monitors on every variable and spikes: every recorded value of every step is the same bits."""
+    reference = parity.record(_build(name, "numpy"), 120.0)
+    net = _build(name, "compiled")
+    compiled = parity.record(net, 120.0)
+    assert net.runner_in_use == "compiled"
+    result = parity.compare(reference, compiled)
+    assert result.different_spikes == []
+    assert {key: value for key, value in result.max_abs.items() if value != 0.0} == {}
+    spikes = sum(len(t) for trains in reference.spikes.values() for t in trains.values())
+    assert spikes > 0 if name != "rate" else all(np.ptp(v) > 0 for (_, var), v in reference.variables.items()
+                                                 if var == "r")
+
+
+@pytest.mark.parametrize("name", sorted(parity.NETWORKS))
+def test_long_chunks_leave_the_same_state_as_numpy(name):
+    """Without monitors a simulate() call is one compiled chunk; split calls continue bit-identically."""
+    reference, net = _build(name, "numpy"), _build(name, "compiled")
+    for each in (reference, net):
+        each.compile()
+        each.simulate(37.0)
+        each.simulate(150.0)
+    assert net.runner_in_use == "compiled" and reference.runner_in_use == "numpy"
+    assert net.get_current_step() == reference.get_current_step()
+    _assert_same_state(_full_state(reference), _full_state(net))
+
+
+def test_chunks_end_at_monitor_records_and_snapshots(tmp_path, monkeypatch):
+    """A variable monitor with a period and periodic snapshots cut the chunks exactly where they act."""
+    chunks = []
+    results = {}
+    for runner in ("numpy", "compiled"):
+        net = _build("reference", runner)
+        monitor = net.monitor(net.get_population("pop1"), ["v", "u"], period=7.0)
+        net.compile()
+        if runner == "compiled":
+            original = net._loop.run
+            monkeypatch.setattr(net._loop, "run", lambda first, count: (chunks.append((first, count)),
+                                                                       original(first, count)))
+        net.simulate(60.0, snapshot_every=25.0, snapshot_dir=tmp_path / runner, keep_last=5)
+        results[runner] = (monitor.get("v"), monitor.times("v"), _full_state(net),
+                           sorted(p.name.rsplit("-", 1)[1] for p in (tmp_path / runner).glob("*.npz")))
+    assert np.array_equal(results["numpy"][0], results["compiled"][0])
+    assert np.array_equal(results["numpy"][1], results["compiled"][1])
+    _assert_same_state(results["numpy"][2], results["compiled"][2])
+    assert results["numpy"][3] == results["compiled"][3] == ["000000000025.npz", "000000000050.npz"]
+    ends = [first + count for first, count in chunks]
+    assert ends == [1, 8, 15, 22, 25, 29, 36, 43, 50, 57, 60]  # records at steps 0, 7, ...; snapshots at 25, 50
+
+
+def test_a_snapshot_of_a_compiled_run_restores_and_continues_bit_identically(tmp_path):
+    straight = _build("spiking", "numpy")
+    straight.compile()
+    straight.simulate(100.0)
+    first = _build("spiking", "compiled")
+    first.compile()
+    first.simulate(40.0)
+    first.save(tmp_path / "state.npz")
+    second = _build("spiking", "compiled")
+    second.compile()
+    second.simulate(5.0)  # arrays bound, then replaced by the load: the loop must rebind
+    second.load(tmp_path / "state.npz")
+    second.simulate(60.0)
+    assert second.runner_in_use == "compiled"
+    _assert_same_state(_full_state(straight), _full_state(second))
+
+
+def test_steps_with_learning_disabled_run_the_array_code_and_stay_identical():
+    reference, net = _build("reference", "numpy"), _build("reference", "compiled")
+    for each in (reference, net):
+        each.compile()
+        each.simulate(30.0)
+        each.disable_learning()
+        each.simulate(20.0)
+        each.enable_learning()
+        each.simulate(30.0)
+    _assert_same_state(_full_state(reference), _full_state(net))
+
+
+def test_step_and_simulate_until_run_compiled_steps():
+    reference, net = _build("rate", "numpy"), _build("rate", "compiled")
+    for each in (reference, net):
+        each.compile()
+        for _ in range(5):
+            each.step()
+        each.simulate(10.0)
+    _assert_same_state(_full_state(reference), _full_state(net))
+
+
+def test_float32_within_documented_tolerance():
+    reference = parity.record(_build("spiking", "numpy", "float32"), 100.0)
+    compiled = parity.record(_build("spiking", "compiled", "float32"), 100.0)
+    result = parity.compare(reference, compiled)
+    assert result.different_spikes == [], result.summary()
+    assert result.worst() < 0.05, result.summary()
+
+
+def test_unsupported_model_falls_back_with_one_log_line(caplog):
+    net = gn.Network(seed=2, backend="numpy", runner="compiled")
+    model = gn.Neuron(parameters="tau = 10.0 : population", equations="dm/dt = (1 - m) / tau : population\nr = m",
+                      name="GlobalVar")
+    pop = net.create(3, model, name="g")
+    with caplog.at_level(logging.INFO, logger="gpunet"):
+        net.compile()
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("runner:")]
+    assert len(lines) == 1 and lines[0].startswith("runner: numpy") and "GlobalVar" in lines[0]
+    assert net.runner_in_use == "numpy"
+    net.simulate(5.0)
+    assert np.all(pop.m > 0)
+
+
+def test_compiled_runner_logs_its_choice(caplog):
+    net = _build("rate", "compiled")
+    with caplog.at_level(logging.INFO, logger="gpunet"):
+        net.compile()
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("runner:")]
+    assert len(lines) == 1 and lines[0].startswith("runner: compiled")
+
+
+def test_the_library_source_depends_on_the_structure_not_the_sizes():
+    """Networks of another size reuse the compiled library (cached on disk by source hash)."""
+    from gpunet.examples import reference_network
+    sources = []
+    for neurons in (20, 50):
+        net = reference_network(neurons, backend="numpy", seed=3)
+        net.compile()
+        sources.append(library_source(bind(net))[0])
+    assert sources[0] == sources[1]
+
+
+def test_runner_names_are_checked():
+    with pytest.raises(ValueError, match="runner must be one of"):
+        gn.Network(backend="numpy", runner="fast")
