@@ -18,7 +18,9 @@ where an interpreter with ANNarchy is found (``--annarchy-python`` or
 ``GPUNET_ANNARCHY_PYTHON``), rebuilt in ANNarchy in a child process from the very
 same synapses, weights, delays and parameters (``suite_annarchy.py``; only the
 noise realisations differ).  Timed: the simulate calls (and the input changes
-between them), not the build or compile, which are printed separately.
+between them), not the build or compile, which are printed separately; as wall
+time and as the process's CPU time (the fairer figure on a machine that other
+work loads: both tools run one thread here).
 ANNarchy runs single-threaded (its default), as gpunet does.
 
 Usage::
@@ -206,12 +208,12 @@ def run_gpunet(case: Case, size: str, runner: str) -> dict[str, Any]:
     net = build(case, size, runner)
     started = time.perf_counter()
     net.compile(silent=True)
-    compiled = time.perf_counter()
+    compiled, cpu = time.perf_counter(), time.process_time()
     for call in range(protocol.calls):
         _apply_inputs(net, protocol, call)
         net.simulate(protocol.ms, progress=False)
-    simulate_s = time.perf_counter() - compiled
-    return {"compile_s": compiled - started, "simulate_s": simulate_s, "steps": net.get_current_step(),
+    simulate_s, cpu_s = time.perf_counter() - compiled, time.process_time() - cpu
+    return {"compile_s": compiled - started, "simulate_s": simulate_s, "cpu_s": cpu_s, "steps": net.get_current_step(),
             "runner": getattr(net, "runner_in_use", runner), "state": fingerprint(net)}
 
 
@@ -309,16 +311,18 @@ def run_suite(keys: list[str], size: str, runners: list[str], python: Optional[s
                 rows["annarchy"] = run_annarchy(python, description)
         results[key] = rows
         steps = next(iter(rows.values()))["steps"]
-        reference = rows.get("annarchy", {}).get("simulate_s")
+        reference = rows.get("annarchy", {})
         for name, row in rows.items():
             if "error" in row:
                 out(f"  {name:<9} failed: {row['error']}")
                 continue
-            line = f"  {name:<9} compile {row['compile_s']:7.3f} s | simulate {row['simulate_s']:8.3f} s"
+            line = (f"  {name:<9} compile {row['compile_s']:7.3f} s | simulate {row['simulate_s']:8.3f} s wall "
+                    f"{row['cpu_s']:8.3f} s CPU")
             if case.per_step:
-                line += f" | {row['simulate_s'] / max(steps, 1) * 1e6:8.2f} us/step"
-            if reference and name != "annarchy":
-                line += f" | gpunet/ANNarchy {row['simulate_s'] / reference:6.2f}"
+                line += f" | {row['cpu_s'] / max(steps, 1) * 1e6:8.2f} us/step CPU"
+            if reference.get("simulate_s") and name != "annarchy":
+                line += (f" | gpunet/ANNarchy {row['simulate_s'] / reference['simulate_s']:6.2f} wall, "
+                         f"{row['cpu_s'] / max(reference['cpu_s'], 1e-9):6.2f} CPU")
             if name not in ("numpy", "annarchy") and "state" in rows.get("numpy", {}):
                 same = all(np.array_equal(row["state"][k], v) for k, v in rows["numpy"]["state"].items())
                 line += " | state bit-identical to numpy" if same else " | state DIFFERS from numpy"

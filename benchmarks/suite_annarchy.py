@@ -29,7 +29,8 @@ def _population(ann, net, entry, arrays):
     pop = net.create(size, neuron, name=name)
     for attribute in entry["attributes"]:
         if attribute in pop.attributes:
-            setattr(pop, attribute, arrays[f"{name}.{attribute}"])
+            value = arrays[f"{name}.{attribute}"]
+            setattr(pop, attribute, value.item() if value.ndim == 0 else value)  # globals take scalars
     return pop
 
 
@@ -68,14 +69,14 @@ def run(description: dict) -> dict:
         net.compile(directory=folder, silent=True)
         compile_s = time.perf_counter() - started
         inputs = [(target.split("."), arrays[f"input:{target}"]) for target in description["inputs"]]
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for call in range(int(description["calls"])):
             for (population, attribute), values in inputs:
                 setattr(populations[population], attribute, values[call])
             net.simulate(float(description["ms"]))
-        simulate_s = time.perf_counter() - start
+        simulate_s, cpu_s = time.perf_counter() - start, time.process_time() - cpu
         steps = int(net.current_step)
-    return {"version": ann.__release__, "compile_s": compile_s, "simulate_s": simulate_s, "steps": steps,
+    return {"version": ann.__release__, "compile_s": compile_s, "simulate_s": simulate_s, "cpu_s": cpu_s, "steps": steps,
             "synapses": synapses}
 
 
