@@ -60,6 +60,9 @@ class PopulationBinding:
     #: A spike source instead of equations: (steps, ranks) of its events, sorted by step (int64 arrays);
     #: each step sets ``spiked`` to the ranks of that step's events and stamps ``state["_last_spike"]``.
     events: Optional[tuple[np.ndarray, np.ndarray]] = None
+    #: Spike recording: (steps, ranks, count) int64 arrays; every step of a call but its last appends its
+    #: spikes as (step, rank) events at ``count[0]`` (the caller sizes the buffers for the call's steps).
+    record: Optional[tuple[np.ndarray, np.ndarray, np.ndarray]] = None
 
 
 @dataclass
@@ -219,6 +222,14 @@ def generate(binding: NetworkBinding) -> tuple[str, _Slots]:
             body.append(f"{ind}gn_copy_mask((bool*)P[{slots.pointer(pop.history)}] + gn_ring_row(step, "
                         f"I[{slots.integer(depth)}]) * I[{slots.integer(size)}], (const bool*)P[{slots.pointer(pop.spiked)}], "
                         f"I[{slots.integer(size)}]);")
+        if pop.record is not None and pop.spiked is not None:
+            for array in pop.record:
+                if array.dtype != np.int64 or not array.flags.c_contiguous:
+                    raise UnsupportedByCuda(f"{pop.name}: spike recording buffers must be C-contiguous int64 arrays")
+            steps, ranks, counter = (slots.pointer(a) for a in pop.record)
+            body.append(f"{ind}if (step + 1 < first + count) gn_record_spikes((const bool*)P[{slots.pointer(pop.spiked)}], "
+                        f"I[{slots.integer(pop.size)}], step, (gn_i64*)P[{steps}], (gn_i64*)P[{ranks}], "
+                        f"(gn_i64*)P[{counter}]);")
     for proj in binding.projections:
         if "continuous" in proj.unit.kernels:
             kernel = proj.unit.kernels["continuous"]
@@ -238,6 +249,9 @@ def generate(binding: NetworkBinding) -> tuple[str, _Slots]:
         f"static inline void gn_zero({_real(binding)}* a, gn_i64 n) {{ for (gn_i64 i = 0; i < n; ++i) a[i] = 0; }}",
         "static inline void gn_copy_mask(bool* to, const bool* from, gn_i64 n) { "
         "for (gn_i64 i = 0; i < n; ++i) to[i] = from[i]; }",
+        "static inline void gn_record_spikes(const bool* spiked, gn_i64 n, gn_i64 step, gn_i64* steps, gn_i64* ranks, "
+        "gn_i64* count) { gn_i64 c = count[0]; for (gn_i64 i = 0; i < n; ++i) { if (spiked[i]) { steps[c] = step; "
+        "ranks[c] = i; ++c; } } count[0] = c; }",
         f'extern "C" void {ENTRY}(void* const* P, const gn_i64* I, const gn_u64* K, gn_i64 first, gn_i64 count, '
         "double dt)",
         "{",

@@ -15,6 +15,9 @@ is rebuilt, which compiles nothing when the structure is unchanged.
 from __future__ import annotations
 
 import logging
+import os
+
+import numpy as np
 from typing import Any, Optional
 
 from gpunet.codegen.cuda_codegen import model_unit
@@ -47,12 +50,25 @@ def _arrays_of(network: Any) -> list[Any]:
     return arrays
 
 
-def steps_to_record(monitor: Any, step: int) -> int:
-    """Steps from ``step`` to the first step ``monitor`` records, that one included (a large number: never)."""
+def default_runner() -> str:
+    """The runner of a network created without one: ``$GPUNET_RUNNER``, else ``"numpy"``."""
+    return os.environ.get("GPUNET_RUNNER") or "numpy"
+
+
+#: Spike events a compiled chunk may record per population (its buffers: 16 bytes each); a chunk is
+#: shortened so that every step's spikes fit.
+RECORD_EVENTS = 1 << 20
+
+
+def steps_to_record(monitor: Any, step: int, loop: Optional["CompiledLoop"] = None) -> int:
+    """Steps from ``step`` to the first step ``monitor`` records from Python, that one included (large: never).
+
+    Spikes of a population the compiled ``loop`` records are not such steps.
+    """
     never = 1 << 62
     if not monitor.recording:
         return never
-    if monitor._spikes is not None:
+    if monitor._spikes is not None and not (loop is not None and loop.records(monitor.population)):
         return 1  # spikes are recorded at every step
     if not monitor._data:
         return never
@@ -74,9 +90,19 @@ def _is_spike_source(pop: Any) -> bool:
     return hasattr(pop, "_event_steps") and pop._refractory_fn is None
 
 
-def bind(network: Any) -> NetworkBinding:
-    """The binding of ``network``'s objects (raises UnsupportedByCuda with the reason when one cannot run)."""
+def _spike_monitored(network: Any) -> list[str]:
+    """Names of the spiking populations that a monitor records spikes of, in creation order."""
+    names = {monitor.population.name for monitor in network.monitors if monitor._spikes is not None}
+    return [pop.name for pop in network.populations if pop.name in names and pop.spiking]
+
+
+def bind(network: Any, buffers: Optional[dict] = None) -> NetworkBinding:
+    """The binding of ``network``'s objects (raises UnsupportedByCuda with the reason when one cannot run).
+
+    ``buffers`` (population name -> (steps, ranks, count) arrays) are the spike recording buffers.
+    """
     precision = network.precision.name
+    buffers = buffers or {}
     populations = []
     for pop in network.populations:
         unit = model_unit(pop.spec, precision)
@@ -84,7 +110,8 @@ def bind(network: Any) -> NetworkBinding:
             name=pop.name, unit=unit, size=pop.size, state=pop._state, sums=pop._sums,
             spiked=pop._spiked if pop.spiking else None, history=pop._history if pop.spiking else None,
             noise_keys=pop._noise_keys,
-            events=(pop._event_steps, pop._event_ranks) if _is_spike_source(pop) else None))
+            events=(pop._event_steps, pop._event_ranks) if _is_spike_source(pop) else None,
+            record=buffers.get(pop.name)))
     projections = []
     for proj in network.projections:
         state = proj._state
@@ -114,21 +141,65 @@ class CompiledLoop:
         self._bind()
 
     def _bind(self) -> None:
-        self.loop = HostLoop(bind(self.network))
+        self._recorded = _spike_monitored(self.network)
+        self._buffers = {}
+        for name in self._recorded:
+            size = self.network.get_population(name).size
+            capacity = max(1, RECORD_EVENTS // size) * size
+            self._buffers[name] = (np.empty(capacity, np.int64), np.empty(capacity, np.int64), np.zeros(1, np.int64))
+        self._max_chunk = min((len(b[0]) // self.network.get_population(n).size + 1
+                               for n, b in self._buffers.items()), default=1 << 62)
+        self.loop = HostLoop(bind(self.network, self._buffers))
         self._arrays = _arrays_of(self.network)
+
+    def records(self, population: Any) -> bool:
+        """Whether the compiled chunks record the spikes of ``population``."""
+        return population.name in self._buffers
+
+    def max_chunk(self) -> int:
+        """Most steps one call may run (the spike recording buffers hold every step but the last)."""
+        return self._max_chunk
 
     def usable(self) -> bool:
         """Whether the next steps can run compiled (rebinding first when arrays were replaced)."""
         if not all(proj.learning for proj in self.network.projections):
             return False  # the kernels hold the learning rules: steps without learning run the array code
         current = _arrays_of(self.network)
-        if len(current) != len(self._arrays) or any(a is not b for a, b in zip(current, self._arrays)):
+        if len(current) != len(self._arrays) or any(a is not b for a, b in zip(current, self._arrays)) \
+                or _spike_monitored(self.network) != self._recorded:
             self._bind()
         return True
 
     def run(self, first: int, count: int) -> None:
-        """Simulate ``count`` steps from step ``first`` (no monitor, no snapshot: the caller's chunking)."""
+        """Simulate ``count`` steps from step ``first``; spikes of all but the last go to the spike monitors.
+
+        The caller chunks the steps so that no monitor records variables and no snapshot is due before
+        the last one, and records the last step's monitors itself.
+        """
+        for _steps, _ranks, counter in self._buffers.values():
+            counter[0] = 0
         self.loop.run(first, count, self.network.dt)
+        if not self._buffers:
+            return
+        for monitor in self.network.monitors:
+            if monitor.recording and monitor._spikes is not None and monitor.population.name in self._buffers:
+                steps, ranks, counter = self._buffers[monitor.population.name]
+                filled = int(counter[0])
+                _deliver(monitor, steps[:filled], ranks[:filled])
+
+
+def _deliver(monitor: Any, steps: np.ndarray, ranks: np.ndarray) -> None:
+    """Give ``monitor`` the population's spike events, as view positions for a monitor of a view."""
+    if monitor._device_ranks is not None:
+        view = np.asarray(monitor._device_ranks)
+        positions = np.full(monitor.population.size, -1, dtype=np.int64)
+        positions[view] = np.arange(len(view))
+        mapped = positions[ranks]
+        kept = mapped >= 0
+        steps, mapped = steps[kept], mapped[kept]
+        order = np.lexsort((mapped, steps))
+        steps, ranks = steps[order], mapped[order]
+    monitor._spikes.extend(steps.copy(), ranks.copy())
 
 
 def select(network: Any, runner: str) -> Optional[CompiledLoop]:

@@ -69,14 +69,15 @@ class Network:
         model equations (``"auto"`` = ``"ordered"``: bit-reproducible spike
         propagation; ``"atomic"``: atomicAdd, faster, last bits may vary);
         ``"off"`` keeps the array code.  Ignored on NumPy.
-    runner : {"numpy", "compiled", "auto"}
+    runner : {"numpy", "compiled", "auto"}, optional
         On the CPU, ``"compiled"`` runs whole chunks of steps (from one monitor
         record, snapshot or end of call to the next) in C++ compiled from the
         kernels' sources (cached on disk), bit-identical to the array code in
         float64; networks it cannot run (and steps of projections with learning
         disabled) run the array code.  ``"auto"`` chooses ``"compiled"`` when a
         C++ compiler is found.  One log line at compile says which runner runs.
-        ``net.runner`` may be changed before ``compile()``.
+        ``net.runner`` may be changed before ``compile()``.  Default: the
+        environment variable ``GPUNET_RUNNER``, else ``"numpy"``.
 
     Examples
     --------
@@ -90,7 +91,7 @@ class Network:
     """
 
     def __init__(self, dt: float = 1.0, seed: Optional[int] = None, backend: str = "auto", device: int = 0,
-                 precision: str = "float64", kernels: str = "auto", runner: str = "numpy") -> None:
+                 precision: str = "float64", kernels: str = "auto", runner: Optional[str] = None) -> None:
         self.populations: list = []
         self.projections: list = []
         self.monitors: list = []
@@ -102,6 +103,7 @@ class Network:
             raise ValueError(f"kernels must be one of {KERNEL_MODES}, got {kernels!r}")
         self.kernels = kernels
         self.fused = None
+        runner = runner if runner is not None else compiled_loop.default_runner()
         if runner not in RUNNERS:
             raise ValueError(f"runner must be one of {RUNNERS}, got {runner!r}")
         self.runner = runner
@@ -486,9 +488,9 @@ class Network:
         """
         if self._loop is None or limit <= 1 or not self._loop.usable():
             return 1
-        t, count = self._step, limit
+        t, count = self._step, min(limit, self._loop.max_chunk())
         for monitor in self.monitors:
-            count = min(count, steps_to_record(monitor, t))
+            count = min(count, steps_to_record(monitor, t, self._loop))
         if snapshotter is not None:  # it snapshots when the step counter reaches a multiple of every_steps
             count = min(count, snapshotter.every_steps - t % snapshotter.every_steps)
         return max(count, 1)

@@ -176,3 +176,47 @@ def test_the_library_source_depends_on_the_structure_not_the_sizes():
 def test_runner_names_are_checked():
     with pytest.raises(ValueError, match="runner must be one of"):
         gn.Network(backend="numpy", runner="fast")
+
+
+def test_spike_monitors_record_inside_compiled_chunks():
+    """Spike-only monitors (whole populations, a view, one paused for a while) do not cut the chunks."""
+    results = {}
+    for runner in ("numpy", "compiled"):
+        net = _build("spiking", runner)
+        monitors = [net.monitor(pop, "spike") for pop in net.populations]
+        izh = net.get_population("izh")
+        view = net.monitor(izh[np.array([3, 4, 10, 11, 12, 20])], ["spike"])
+        paused = net.monitor(net.get_population("curr"), ["spike", "v"], period=5.0)
+        net.compile()
+        net.simulate(60.0)
+        paused.pause()
+        net.simulate(50.0)
+        paused.resume()
+        net.simulate(90.0)
+        results[runner] = ([m.get("spike") for m in monitors + [view]], paused.get("spike"), paused.get("v"),
+                           _full_state(net))
+    numpy_run, compiled_run = results["numpy"], results["compiled"]
+    assert numpy_run[0] == compiled_run[0] and numpy_run[1] == compiled_run[1]
+    assert np.array_equal(numpy_run[2], compiled_run[2])
+    _assert_same_state(numpy_run[3], compiled_run[3])
+    assert sum(len(t) for t in numpy_run[0][-1].values()) > 0
+
+
+def test_a_spike_monitor_chunk_runs_many_steps(monkeypatch):
+    net = _build("reference", "compiled")
+    monitor = net.monitor(net.get_population("pop0"), "spike")
+    net.compile()
+    counts = []
+    original = net._loop.run
+    monkeypatch.setattr(net._loop, "run", lambda first, count: (counts.append(count), original(first, count)))
+    net.simulate(100.0)
+    assert counts == [100]
+    assert sum(len(t) for t in monitor.get("spike").values()) > 0
+
+
+def test_gpunet_runner_environment_variable_sets_the_default(monkeypatch):
+    monkeypatch.setenv("GPUNET_RUNNER", "compiled")
+    assert gn.Network(backend="numpy").runner == "compiled"
+    monkeypatch.setenv("GPUNET_RUNNER", "turbo")
+    with pytest.raises(ValueError, match="runner must be one of"):
+        gn.Network(backend="numpy")
