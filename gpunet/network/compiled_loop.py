@@ -133,6 +133,14 @@ def bind(network: Any, buffers: Optional[dict] = None) -> NetworkBinding:
     return NetworkBinding(precision=precision, populations=populations, projections=projections)
 
 
+_STEP_METHODS = ("_update", "_pre_events", "_post_events", "_update_continuous", "_transmit")
+
+
+def _has_own_step_methods(obj: Any) -> bool:
+    """Whether step methods of ``obj`` were replaced on the instance (``codegen.fused.attach``)."""
+    return any(name in vars(obj) for name in _STEP_METHODS)
+
+
 class CompiledLoop:
     """A network's compiled step loop (see the module docstring)."""
 
@@ -164,6 +172,8 @@ class CompiledLoop:
         """Whether the next steps can run compiled (rebinding first when arrays were replaced)."""
         if not all(proj.learning for proj in self.network.projections):
             return False  # the kernels hold the learning rules: steps without learning run the array code
+        if any(_has_own_step_methods(obj) for obj in self.network.populations + self.network.projections):
+            return False  # per-object runners attached after compile (fused.attach) take precedence
         current = _arrays_of(self.network)
         if len(current) != len(self._arrays) or any(a is not b for a, b in zip(current, self._arrays)) \
                 or _spike_monitored(self.network) != self._recorded:

@@ -220,3 +220,15 @@ def test_gpunet_runner_environment_variable_sets_the_default(monkeypatch):
     monkeypatch.setenv("GPUNET_RUNNER", "turbo")
     with pytest.raises(ValueError, match="runner must be one of"):
         gn.Network(backend="numpy")
+
+
+def test_per_object_kernels_attached_after_compile_take_precedence(monkeypatch):
+    from gpunet.codegen import fused
+    from gpunet.codegen.host_build import HostLauncher
+    net = _build("rate", "compiled")
+    net.compile()
+    calls = []
+    monkeypatch.setattr(net._loop, "run", lambda first, count: calls.append(count))
+    fused.attach(net, lambda unit: HostLauncher.from_source(unit.source))
+    net.simulate(5.0)
+    assert calls == [] and net.get_current_step() == 5
