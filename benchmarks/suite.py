@@ -191,8 +191,7 @@ def available_runners() -> list[str]:
 def build(case: Case, size: str, runner: str) -> Any:
     """The case's uncompiled network, on NumPy, for ``runner``."""
     net = case.build(size, {"backend": "numpy"})
-    if runner != "numpy":
-        net.runner = runner
+    net.runner = runner  # also "numpy": GPUNET_RUNNER may have set another default
     return net
 
 

@@ -212,8 +212,8 @@ def _deliver(monitor: Any, steps: np.ndarray, ranks: np.ndarray) -> None:
     monitor._spikes.extend(steps.copy(), ranks.copy())
 
 
-def select(network: Any, runner: str) -> Optional[CompiledLoop]:
-    """The compiled loop of ``network`` for ``runner``, or None; logs which runner runs and why."""
+def select(network: Any, runner: str, silent: bool = False) -> Optional[CompiledLoop]:
+    """The compiled loop of ``network`` for ``runner``, or None; logs which runner runs and why (unless ``silent``)."""
     if runner not in RUNNERS:
         raise ValueError(f"runner must be one of {RUNNERS}, got {runner!r}")
     if runner == "numpy":
@@ -227,6 +227,8 @@ def select(network: Any, runner: str) -> Optional[CompiledLoop]:
             loop = CompiledLoop(network)
         except (UnsupportedByCuda, BackendError) as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if silent:
+        return loop
     if loop is None:
         log.info("runner: numpy (array code); the compiled runner cannot run this network: %s", reason)
     else:

@@ -314,7 +314,7 @@ class Network:
             for projection in self.projections:
                 if not projection.learning:
                     projection._apply_learning_mode()
-        self._loop = compiled_loop.select(self, self.runner)
+        self._loop = compiled_loop.select(self, self.runner, silent)
         if directory is not None:
             self._write_generated_code(Path(directory))
         if not silent:
