@@ -454,8 +454,10 @@ class Network:
         try:
             with self.backend.activate():
                 done = 0
+                # a progress bar that may show gets about 100 updates (compiled chunks are otherwise whole calls)
+                most = steps if progress is False else max(1, -(-steps // 100))
                 while done < steps:
-                    count = self._chunk(steps - done, snapshotter)
+                    count = self._chunk(min(steps - done, most), snapshotter)
                     if count > 1:
                         self._advance(count)
                     else:

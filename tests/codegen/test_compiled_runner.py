@@ -63,8 +63,8 @@ def test_long_chunks_leave_the_same_state_as_numpy(name):
     reference, net = _build(name, "numpy"), _build(name, "compiled")
     for each in (reference, net):
         each.compile()
-        each.simulate(37.0)
-        each.simulate(150.0)
+        each.simulate(37.0, progress=False)
+        each.simulate(150.0, progress=False)
     assert net.runner_in_use == "compiled" and reference.runner_in_use == "numpy"
     assert net.get_current_step() == reference.get_current_step()
     _assert_same_state(_full_state(reference), _full_state(net))
@@ -82,7 +82,7 @@ def test_chunks_end_at_monitor_records_and_snapshots(tmp_path, monkeypatch):
             original = net._loop.run
             monkeypatch.setattr(net._loop, "run", lambda first, count: (chunks.append((first, count)),
                                                                        original(first, count)))
-        net.simulate(60.0, snapshot_every=25.0, snapshot_dir=tmp_path / runner, keep_last=5)
+        net.simulate(60.0, progress=False, snapshot_every=25.0, snapshot_dir=tmp_path / runner, keep_last=5)
         results[runner] = (monitor.get("v"), monitor.times("v"), _full_state(net),
                            sorted(p.name.rsplit("-", 1)[1] for p in (tmp_path / runner).glob("*.npz")))
     assert np.array_equal(results["numpy"][0], results["compiled"][0])
@@ -103,9 +103,9 @@ def test_a_snapshot_of_a_compiled_run_restores_and_continues_bit_identically(tmp
     first.save(tmp_path / "state.npz")
     second = _build("spiking", "compiled")
     second.compile()
-    second.simulate(5.0)  # arrays bound, then replaced by the load: the loop must rebind
+    second.simulate(5.0, progress=False)  # arrays bound, then replaced by the load: the loop must rebind
     second.load(tmp_path / "state.npz")
-    second.simulate(60.0)
+    second.simulate(60.0, progress=False)
     assert second.runner_in_use == "compiled"
     _assert_same_state(_full_state(straight), _full_state(second))
 
@@ -114,11 +114,11 @@ def test_steps_with_learning_disabled_run_the_array_code_and_stay_identical():
     reference, net = _build("reference", "numpy"), _build("reference", "compiled")
     for each in (reference, net):
         each.compile()
-        each.simulate(30.0)
+        each.simulate(30.0, progress=False)
         each.disable_learning()
-        each.simulate(20.0)
+        each.simulate(20.0, progress=False)
         each.enable_learning()
-        each.simulate(30.0)
+        each.simulate(30.0, progress=False)
     _assert_same_state(_full_state(reference), _full_state(net))
 
 
@@ -188,11 +188,11 @@ def test_spike_monitors_record_inside_compiled_chunks():
         view = net.monitor(izh[np.array([3, 4, 10, 11, 12, 20])], ["spike"])
         paused = net.monitor(net.get_population("curr"), ["spike", "v"], period=5.0)
         net.compile()
-        net.simulate(60.0)
+        net.simulate(60.0, progress=False)
         paused.pause()
-        net.simulate(50.0)
+        net.simulate(50.0, progress=False)
         paused.resume()
-        net.simulate(90.0)
+        net.simulate(90.0, progress=False)
         results[runner] = ([m.get("spike") for m in monitors + [view]], paused.get("spike"), paused.get("v"),
                            _full_state(net))
     numpy_run, compiled_run = results["numpy"], results["compiled"]
@@ -209,8 +209,11 @@ def test_a_spike_monitor_chunk_runs_many_steps(monkeypatch):
     counts = []
     original = net._loop.run
     monkeypatch.setattr(net._loop, "run", lambda first, count: (counts.append(count), original(first, count)))
-    net.simulate(100.0)
+    net.simulate(100.0, progress=False)
     assert counts == [100]
+    counts.clear()
+    net.simulate(1000.0)  # a progress bar may show: about 100 updates
+    assert counts == [10] * 100
     assert sum(len(t) for t in monitor.get("spike").values()) > 0
 
 
