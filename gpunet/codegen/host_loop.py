@@ -176,6 +176,7 @@ def generate(binding: NetworkBinding) -> tuple[str, _Slots]:
             array = pop.sums[target]
             resets.append(f"{ind}gn_zero(({_real(binding)}*)P[{slots.pointer(array)}], I[{slots.integer(array.size)}]);")
     body += resets
+    spike_lists: dict[int, tuple] = {}  # id(history) -> (history, spiking ranks per row, count per row)
     for proj in binding.projections:
         kernels = proj.unit.kernels
         if proj.spiking and "pre_events_atomic" in kernels:
@@ -196,6 +197,34 @@ def generate(binding: NetworkBinding) -> tuple[str, _Slots]:
                       "spikes": "spikes", "delay": "delay", "pre_ptr": "(const gn_i64*)(uintptr_t)table[3 * g + 1]",
                       "pre_syn": "(const gn_i64*)(uintptr_t)table[3 * g + 2]", "g_target": proj.g_target}
             arguments = _arguments(kernel, slots, values, proj.name)
+            sparse = _element_call(proj.unit, kernel, arguments)
+            lists = spike_lists.get(id(history)) if sparse is not None else None
+            if lists is None and sparse is not None and history.size <= MAX_SPIKE_LIST_ENTRIES:
+                lists = spike_lists[id(history)] = (history, np.zeros(history.shape, np.int64),
+                                                    np.zeros(depth, np.int64))
+                slots.referenced.append(history)
+            if lists is not None:
+                element, rest, post_idx = sparse
+                list_slot, counts_slot = slots.pointer(lists[1]), slots.pointer(lists[2])
+                body += [f"{ind}{{  // {proj.name}: spikes arriving at this step, one pass per delay value over the "
+                         "spiking ranks (the atomic kernel's order: pre ascending, then its synapses)",
+                         f"{ind}    const gn_u64* table = (const gn_u64*)P[{table_slot}];",
+                         f"{ind}    const gn_i64* lists = (const gn_i64*)P[{list_slot}];",
+                         f"{ind}    const gn_i64* counts = (const gn_i64*)P[{counts_slot}];",
+                         f"{ind}    {_real(binding)}* g_target = ({_real(binding)}*)P[{slots.pointer(proj.g_target)}];",
+                         f"{ind}    for (gn_i64 g = 0; g < I[{groups_slot}]; ++g) {{",
+                         f"{ind}        const gn_i64 row = gn_ring_row(step - (gn_i64)table[3 * g], I[{depth_slot}]);",
+                         f"{ind}        const gn_i64* pre_ptr = (const gn_i64*)(uintptr_t)table[3 * g + 1];",
+                         f"{ind}        const gn_i64* pre_syn = (const gn_i64*)(uintptr_t)table[3 * g + 2];",
+                         f"{ind}        const gn_i64* spiking = lists + row * I[{size_slot}];",
+                         f"{ind}        for (gn_i64 k = 0; k < counts[row]; ++k) {{",
+                         f"{ind}            const gn_i64 pre = spiking[k];",
+                         f"{ind}            for (gn_i64 j = pre_ptr[pre]; j < pre_ptr[pre + 1]; ++j) {{",
+                         f"{ind}                const gn_i64 s = pre_syn[j];",
+                         f"{ind}                const gn_i64 post = {post_idx}[s];",
+                         f"{ind}                g_target[post] += {element}(s, pre, post, step, t, dt{rest});",
+                         f"{ind}            }}", f"{ind}        }}", f"{ind}    }}", f"{ind}}}"]
+                continue
             body += [f"{ind}{{  // {proj.name}: spikes arriving at this step, one pass per delay value",
                      f"{ind}    const gn_u64* table = (const gn_u64*)P[{table_slot}];",
                      f"{ind}    for (gn_i64 g = 0; g < I[{groups_slot}]; ++g) {{",
@@ -216,12 +245,30 @@ def generate(binding: NetworkBinding) -> tuple[str, _Slots]:
         kernel = pop.unit.kernels["neuron_update"]
         values = {"n": pop.size, "attr": pop.state, "sum": pop.sums, "key": pop.noise_keys, "spiked": pop.spiked}
         body.append(_call(kernel, _arguments(kernel, slots, values, pop.name), ind))
+    prologue = []
+    for history, lists, counts in spike_lists.values():
+        depth, size = history.shape
+        prologue.append(f"    gn_list_rows((const bool*)P[{slots.pointer(history)}], I[{slots.integer(depth)}], "
+                        f"I[{slots.integer(size)}], (gn_i64*)P[{slots.pointer(lists)}], "
+                        f"(gn_i64*)P[{slots.pointer(counts)}]);")
     for pop in binding.populations:
+        if pop.history is not None and pop.spiked is not None and id(pop.history) in spike_lists:
+            _history, lists, counts = spike_lists[id(pop.history)]
+            depth, size = pop.history.shape
+            pushed = (f"(const bool*)P[{slots.pointer(pop.history)}] + gn_ring_row(step, I[{slots.integer(depth)}]) "
+                      f"* I[{slots.integer(size)}]")
+            pop_push = (f"{ind}gn_list_rows({pushed}, 1, I[{slots.integer(size)}], (gn_i64*)P[{slots.pointer(lists)}] "
+                        f"+ gn_ring_row(step, I[{slots.integer(depth)}]) * I[{slots.integer(size)}], "
+                        f"(gn_i64*)P[{slots.pointer(counts)}] + gn_ring_row(step, I[{slots.integer(depth)}]));")
+        else:
+            pop_push = None
         if pop.history is not None and pop.spiked is not None:
             depth, size = pop.history.shape
             body.append(f"{ind}gn_copy_mask((bool*)P[{slots.pointer(pop.history)}] + gn_ring_row(step, "
                         f"I[{slots.integer(depth)}]) * I[{slots.integer(size)}], (const bool*)P[{slots.pointer(pop.spiked)}], "
                         f"I[{slots.integer(size)}]);")
+            if pop_push is not None:
+                body.append(pop_push)
         if pop.record is not None and pop.spiked is not None:
             for array in pop.record:
                 if array.dtype != np.int64 or not array.flags.c_contiguous:
@@ -249,12 +296,16 @@ def generate(binding: NetworkBinding) -> tuple[str, _Slots]:
         f"static inline void gn_zero({_real(binding)}* a, gn_i64 n) {{ for (gn_i64 i = 0; i < n; ++i) a[i] = 0; }}",
         "static inline void gn_copy_mask(bool* to, const bool* from, gn_i64 n) { "
         "for (gn_i64 i = 0; i < n; ++i) to[i] = from[i]; }",
+        "static inline void gn_list_rows(const bool* rows, gn_i64 depth, gn_i64 size, gn_i64* lists, gn_i64* counts) "
+        "{ for (gn_i64 r = 0; r < depth; ++r) { gn_i64 c = 0; for (gn_i64 i = 0; i < size; ++i) { "
+        "if (rows[r * size + i]) lists[r * size + c++] = i; } counts[r] = c; } }",
         "static inline void gn_record_spikes(const bool* spiked, gn_i64 n, gn_i64 step, gn_i64* steps, gn_i64* ranks, "
         "gn_i64* count) { gn_i64 c = count[0]; for (gn_i64 i = 0; i < n; ++i) { if (spiked[i]) { steps[c] = step; "
         "ranks[c] = i; ++c; } } count[0] = c; }",
         f'extern "C" void {ENTRY}(void* const* P, const gn_i64* I, const gn_u64* K, gn_i64 first, gn_i64 count, '
         "double dt)",
         "{",
+        *prologue,
         "    for (gn_i64 step = first; step < first + count; ++step) {",
         "        const double t = (double)step * dt;",
         "        (void)t;",
@@ -263,6 +314,33 @@ def generate(binding: NetworkBinding) -> tuple[str, _Slots]:
         "}",
         ""])
     return text, slots
+
+
+#: Largest spike ring (rows x neurons) that gets per-row lists of spiking ranks (8 bytes per entry).
+MAX_SPIKE_LIST_ENTRIES = 1 << 24
+
+
+def _element_call(unit: CudaUnit, kernel: KernelInfo, arguments: list[str]) -> Optional[tuple[str, str, str]]:
+    """``(element function, its arguments after dt, post index array)`` of an atomic spike kernel, or None.
+
+    The atomic kernel adds ``element(s, pre, post, step, t_host, dt_host, ...)`` to ``g_target[post]`` for
+    each synapse of each spiking pre neuron; the driver makes the same calls over the spiking ranks only.
+    The element's trailing arguments are read off the kernel's text and mapped to the kernel's parameters.
+    """
+    element = kernel.name[:-len("_atomic")] + "_element" if kernel.name.endswith("_atomic") else None
+    if element is None:
+        return None
+    start = unit.source.find(f"GN_KERNEL {kernel.name}(")
+    call = unit.source.find(f"gn_atomic_add(&g_target[post], {element}(s, pre, post, step, t_host, dt_host", start)
+    if start < 0 or call < 0:
+        return None
+    tail = unit.source[call:unit.source.find(");", call)]
+    names = [n.strip() for n in tail.split("dt_host", 1)[1].split(",") if n.strip()]
+    names[-1:] = [names[-1].rstrip(")")] if names else []
+    by_name = {param.name: argument for param, argument in zip(kernel.params, arguments)}
+    if any(name not in by_name for name in names) or "post_idx" not in by_name:
+        return None
+    return element, "".join(f", {by_name[name]}" for name in names), f"({by_name['post_idx']})"
 
 
 def _source_events(pop: PopulationBinding, slots: _Slots, ind: str) -> list[str]:

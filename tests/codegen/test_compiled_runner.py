@@ -235,3 +235,17 @@ def test_per_object_kernels_attached_after_compile_take_precedence(monkeypatch):
     fused.attach(net, lambda unit: HostLauncher.from_source(unit.source))
     net.simulate(5.0)
     assert calls == [] and net.get_current_step() == 5
+
+
+@pytest.mark.parametrize("lists", [True, False])
+def test_spike_arrival_over_spiking_ranks_and_over_whole_masks_agree_with_numpy(monkeypatch, lists):
+    """The driver walks each history row's spiking ranks; above a size bound it calls the atomic kernel."""
+    from gpunet.codegen import host_loop
+    if not lists:
+        monkeypatch.setattr(host_loop, "MAX_SPIKE_LIST_ENTRIES", 0)
+    reference, net = _build("spiking", "numpy"), _build("spiking", "compiled")
+    for each in (reference, net):
+        each.compile()
+        each.simulate(150.0, progress=False)
+    assert ("over the spiking ranks" in net._loop.loop.source) == lists
+    _assert_same_state(_full_state(reference), _full_state(net))
