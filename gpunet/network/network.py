@@ -29,7 +29,8 @@ import numpy as np
 from gpunet.backend import get_backend
 from gpunet.errors import GpunetError, StructureError
 from gpunet.limits import check_name, check_seed, check_step
-from gpunet.network import default, summary
+from gpunet.network import compiled_loop, default, summary
+from gpunet.network.compiled_loop import RUNNERS, steps_to_record
 from gpunet.network.population import LAST_SPIKE_NEVER
 from gpunet.network.progress import ProgressBar
 from gpunet.network.runners import NetworkRunner, StepLoop
@@ -69,6 +70,15 @@ class Network:
         model equations (``"auto"`` = ``"ordered"``: bit-reproducible spike
         propagation; ``"atomic"``: atomicAdd, faster, last bits may vary);
         ``"off"`` keeps the array code.  Ignored on NumPy.
+    runner : {"numpy", "compiled", "auto"}, optional
+        On the CPU, ``"compiled"`` runs whole chunks of steps (from one monitor
+        record, snapshot or end of call to the next) in C++ compiled from the
+        kernels' sources (cached on disk), bit-identical to the array code in
+        float64; networks it cannot run (and steps of projections with learning
+        disabled) run the array code.  ``"auto"`` chooses ``"compiled"`` when a
+        C++ compiler is found.  One log line at compile says which runner runs.
+        ``net.runner`` may be changed before ``compile()``.  Default: the
+        environment variable ``GPUNET_RUNNER``, else ``"numpy"``.
 
     Examples
     --------
@@ -82,7 +92,7 @@ class Network:
     """
 
     def __init__(self, dt: float = 1.0, seed: Optional[int] = None, backend: str = "auto", device: int = 0,
-                 precision: str = "float64", kernels: str = "auto") -> None:
+                 precision: str = "float64", kernels: str = "auto", runner: Optional[str] = None) -> None:
         self.populations: list = []
         self.projections: list = []
         self.monitors: list = []
@@ -95,6 +105,11 @@ class Network:
         self.kernels = kernels
         self.fused = None
         self._loop: NetworkRunner = StepLoop(self)
+        runner = runner if runner is not None else compiled_loop.default_runner()
+        if runner not in RUNNERS:
+            raise ValueError(f"runner must be one of {RUNNERS}, got {runner!r}")
+        self.runner = runner
+        self._compiled: Optional[compiled_loop.CompiledLoop] = None  # the compiled CPU loop, chosen at compile
         self._configure(dt=dt, seed=seed, backend=backend, device=device, precision=precision)
 
     # -- configuration -------------------------------------------------------
@@ -385,6 +400,7 @@ class Network:
         if self.backend.is_gpu and self.kernels != "off":  # pragma: no cover - needs a GPU
             from gpunet.codegen.runtime.cupy_kernels import attach_fused
             self.fused = attach_fused(self, mode="atomic" if self.kernels == "atomic" else "ordered")
+        self._compiled = compiled_loop.select(self, self.runner, silent)
         if directory is not None:
             self._write_generated_code(Path(directory))
         if not silent:
@@ -414,6 +430,9 @@ class Network:
             self._step_once()
 
     def _step_once(self) -> None:
+        if self._compiled_usable():
+            self._advance(1)
+            return
         self._loop.run(1)
 
     # -- runners (gpunet.network.runners) ------------------------------------
@@ -552,8 +571,16 @@ class Network:
         bar = ProgressBar(steps, self.dt, enabled=progress)
         try:
             with self.backend.activate():
-                for done in range(1, steps + 1):
-                    self._step_once()
+                done = 0
+                # a progress bar that may show gets about 100 updates (compiled chunks are otherwise whole calls)
+                most = steps if progress is False else max(1, -(-steps // 100))
+                while done < steps:
+                    count = self._chunk(min(steps - done, most), snapshotter)
+                    if count > 1:
+                        self._advance(count)
+                    else:
+                        self._step_once()
+                    done += max(count, 1)
                     if snapshotter is not None:
                         snapshotter.after_step()
                     bar.update(done)
@@ -568,6 +595,38 @@ class Network:
             bar.close()
         if owned is not None:
             owned.close()  # waits for the last snapshots; raises the first snapshot error
+
+    @property
+    def runner_in_use(self) -> str:
+        """The runner chosen at compile: ``"compiled"`` or ``"numpy"`` (also before compile)."""
+        return "compiled" if self._compiled is not None else "numpy"
+
+    def _compiled_usable(self) -> bool:
+        """Whether the compiled loop runs the next steps (not when another step loop was installed)."""
+        return self._compiled is not None and isinstance(self._loop, StepLoop) and self._compiled.usable()
+
+    def _chunk(self, limit: int, snapshotter: Any) -> int:
+        """Steps (at most ``limit``) the compiled loop may run in one call: up to the next monitor record or snapshot.
+
+        The hook of network-level runners: 1 means one ordinary step.
+        """
+        if limit <= 1 or not self._compiled_usable():
+            return 1
+        t, count = self._step, min(limit, self._compiled.max_chunk())
+        for monitor in self.monitors:
+            count = min(count, steps_to_record(monitor, t, self._compiled))
+        if snapshotter is not None:  # it snapshots when the step counter reaches a multiple of every_steps
+            count = min(count, snapshotter.every_steps - t % snapshotter.every_steps)
+        return max(count, 1)
+
+    def _advance(self, count: int) -> None:
+        """Run ``count`` steps in the compiled loop, then the monitors of the last one (none records before)."""
+        t = self._step
+        self._compiled.run(t, count)
+        last = t + count - 1
+        for monitor in self.monitors:
+            monitor._record(last)
+        self._step = t + count
 
     # -- learning --------------------------------------------------------------
     def enable_learning(self, projections: Optional[Sequence[Any]] = None, period: Optional[float] = None,

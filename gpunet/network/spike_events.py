@@ -66,6 +66,19 @@ class SpikeEvents:
         if len(self._block_rows) == len(self._block):
             self._flush()
 
+    def extend(self, steps: np.ndarray, ranks: np.ndarray) -> None:
+        """Record host events ``(steps, ranks)`` (step order, ranks ascending within a step) after all earlier ones.
+
+        For the compiled runner, which records a chunk of steps' spikes as events itself.
+        """
+        self._flush()
+        added = len(ranks)
+        if added:
+            self._reserve(self.count + added)
+            self._steps[self.count:self.count + added] = steps
+            self._ranks[self.count:self.count + added] = ranks
+            self.count += added
+
     def _flush(self) -> None:
         """Turn the filled rows of the block into events (one read-back)."""
         filled = len(self._block_rows)

@@ -1,0 +1,547 @@
+"""The compiled CPU step loop: many steps of a whole network in one call of generated C++.
+
+The kernels of every population and projection (the very sources a GPU runs,
+:mod:`gpunet.codegen.cuda.codegen`) are compiled as host C++ together with a
+generated *driver*: one function ``gn_network_run(P, I, K, first, count, dt)``
+that runs ``count`` steps in the network's step order (reset inputs, spike
+arrival or rate sums per projection, population updates, spike history, continuous
+synaptic equations, post-synaptic events), with every array bound once through
+a table of addresses ``P`` (sizes in ``I``, noise stream keys in ``K``).  The
+driver's text depends only on the network's *structure* (models, precision,
+object order, phases), not on sizes or values, so networks of any size built
+from the same models share one library, cached on disk by source hash
+(:func:`gpunet.codegen.runtime.host_build.build_library`).
+
+Bitwise equality with the NumPy path (float64): the kernels run their loops
+sequentially, so every sum is taken in the array code's order (spike arrival:
+pre neurons ascending, then their synapses; ``-ffp-contract=off``, no fast
+math), and ``exp`` and ``log`` call NumPy's own float64 loops (NumPy's SIMD
+versions differ from the C library's in the last bit of a few percent of
+values): :func:`numpy_math_loops` reads their addresses from the ufuncs and
+checks them against NumPy before use; without them the results equal NumPy's
+within a few ulp.
+
+What this module takes is plain data (:class:`NetworkBinding`): the network
+layer (``gpunet.network.compiled_loop``) builds it from its objects.
+"""
+from __future__ import annotations
+
+import ctypes
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional, Sequence
+
+import numpy as np
+
+from gpunet.codegen.cuda.common import CudaUnit, KernelInfo, UnsupportedByCuda
+from gpunet.codegen.runtime.host_build import build_library, find_compiler
+from gpunet.codegen.runtime.kernel_calls import C_DTYPES
+
+#: Name of the driver's entry point in the library.
+ENTRY = "gn_network_run"
+
+
+def compiled_runner_available() -> bool:
+    """Whether the compiled runner can be built here (a host C++ compiler is found)."""
+    return find_compiler() is not None
+
+
+@dataclass
+class PopulationBinding:
+    """What the driver needs of one population whose update is a generated kernel."""
+
+    name: str
+    unit: CudaUnit
+    size: int
+    state: Mapping[str, np.ndarray]
+    sums: Mapping[str, np.ndarray]              # target -> input sum, zeroed at the start of each step
+    spiked: Optional[np.ndarray] = None         # spike mask written by the update (spiking models)
+    history: Optional[np.ndarray] = None        # (depth, size) ring of masks; row step % depth gets ``spiked``
+    noise_keys: Mapping[int, int] = field(default_factory=dict)
+    #: A spike source instead of equations: (steps, ranks) of its events, sorted by step (int64 arrays);
+    #: each step sets ``spiked`` to the ranks of that step's events and stamps ``state["_last_spike"]``.
+    events: Optional[tuple[np.ndarray, np.ndarray]] = None
+    #: Spike recording: (steps, ranks, count) int64 arrays; every step of a call but its last appends its
+    #: spikes as (step, rank) events at ``count[0]`` (the caller sizes the buffers for the call's steps).
+    record: Optional[tuple[np.ndarray, np.ndarray, np.ndarray]] = None
+
+
+@dataclass
+class ProjectionBinding:
+    """What the driver needs of one projection; a phase missing from ``unit.kernels`` is skipped."""
+
+    name: str
+    unit: CudaUnit
+    spiking: bool
+    state: Mapping[str, np.ndarray]
+    pre_state: Mapping[str, np.ndarray]
+    post_state: Mapping[str, np.ndarray]
+    pre_size: int
+    post_size: int
+    synapses: int
+    g_target: Optional[np.ndarray] = None       # spiking: the post population's g_<target>
+    total: Optional[np.ndarray] = None          # rate-coded: the post population's sum of the target (or None)
+    pre_history: Optional[np.ndarray] = None    # spiking: the pre population's spike ring
+    post_spiked: Optional[np.ndarray] = None    # spiking: the post population's spike mask
+    groups: Sequence[tuple] = ()                # (delay, pre_ptr, pre_syn) per delay value, ascending
+
+
+@dataclass
+class NetworkBinding:
+    """A network as the driver sees it: populations and projections in step order."""
+
+    precision: str
+    populations: list[PopulationBinding]
+    projections: list[ProjectionBinding]
+
+
+class _Slots:
+    """Collects the arrays (``P``), integers (``I``) and keys (``K``) a driver reads, in generation order."""
+
+    def __init__(self) -> None:
+        self.pointers: list[Any] = []
+        self.integers: list[int] = []
+        self.keys: list[int] = []
+        self.key_sources: list[tuple[Mapping[int, int], int]] = []  # (noise key mapping, site) of each key
+        self.referenced: list[Any] = []  # arrays whose addresses sit inside a bound table
+
+    def key(self, mapping: Mapping[int, int], site: int) -> int:
+        self.keys.append(int(mapping[site]))
+        self.key_sources.append((mapping, site))
+        return len(self.keys) - 1
+
+    def pointer(self, array: Any) -> int:
+        self.pointers.append(array)
+        return len(self.pointers) - 1
+
+    def integer(self, value: int) -> int:
+        self.integers.append(int(value))
+        return len(self.integers) - 1
+
+
+
+def _cast(kernel: KernelInfo, param: Any, slot: int) -> str:
+    return f"({param.base_type}*)P[{slot}]"
+
+
+def _arguments(kernel: KernelInfo, slots: _Slots, values: Mapping[str, Any], owner: str) -> list[str]:
+    """C expressions of ``kernel``'s arguments; ``values`` maps a role to an array/mapping or a C expression."""
+    arguments = []
+    for param in kernel.params:
+        role = param.role
+        if role in ("step", "t", "dt"):
+            arguments.append({"step": "step", "t": "t", "dt": "dt"}[role])
+        elif role == "n":
+            arguments.append(f"I[{slots.integer(values['n'])}]")
+        elif role == "key":
+            arguments.append(f"K[{slots.key(values['key'], int(param.key))}]")
+        elif role in ("attr", "pre", "post", "sum"):
+            source = values[role]
+            if param.key not in source:
+                raise UnsupportedByCuda(f"{owner}: kernel {kernel.name} needs {role} {param.key!r}, which is missing")
+            array = source[param.key]
+            _check_array(kernel, param, array, owner)
+            arguments.append(_cast(kernel, param, slots.pointer(array)))
+        elif role in values and isinstance(values[role], str):
+            arguments.append(values[role])
+        elif role in values and values[role] is not None:
+            _check_array(kernel, param, values[role], owner)
+            arguments.append(_cast(kernel, param, slots.pointer(values[role])))
+        else:
+            raise UnsupportedByCuda(f"{owner}: kernel {kernel.name} has a parameter of role {role!r} the compiled "
+                                    "runner does not bind")
+    return arguments
+
+
+def _check_array(kernel: KernelInfo, param: Any, array: Any, owner: str) -> None:
+    if not param.is_pointer:
+        raise UnsupportedByCuda(f"{owner}: kernel {kernel.name} takes {param.name} by value")
+    expected = C_DTYPES[param.base_type]
+    if not isinstance(array, np.ndarray) or array.dtype != expected or not array.flags.c_contiguous:
+        raise UnsupportedByCuda(f"{owner}: {param.name} of kernel {kernel.name} must be a C-contiguous {expected} "
+                                f"NumPy array, got {type(array).__name__} {getattr(array, 'dtype', '')}")
+
+
+def _call(kernel: KernelInfo, arguments: list[str], indent: str) -> str:
+    return f"{indent}{kernel.name}({', '.join(arguments)});"
+
+
+def generate(binding: NetworkBinding) -> tuple[str, _Slots]:
+    """The driver's C++ text (without the unit sources) and the slots it reads, for ``binding``."""
+    slots = _Slots()
+    body: list[str] = []
+    ind = "        "
+    resets = []
+    for pop in binding.populations:
+        for target in sorted(pop.sums):
+            array = pop.sums[target]
+            resets.append(f"{ind}gn_zero(({_real(binding)}*)P[{slots.pointer(array)}], I[{slots.integer(array.size)}]);")
+    body += resets
+    spike_lists: dict[int, tuple] = {}  # id(history) -> (history, spiking ranks per row, count per row)
+    for proj in binding.projections:
+        kernels = proj.unit.kernels
+        if proj.spiking and "pre_events_atomic" in kernels:
+            kernel = kernels["pre_events_atomic"]
+            table = np.asarray([[int(d), int(ptr.ctypes.data), int(syn.ctypes.data)] for d, ptr, syn in proj.groups],
+                               dtype=np.uint64).reshape(-1, 3)
+            for _delay, pre_ptr, pre_syn in proj.groups:
+                _check_array(kernel, _param(kernel, "pre_ptr"), pre_ptr, proj.name)
+                _check_array(kernel, _param(kernel, "pre_syn"), pre_syn, proj.name)
+                slots.referenced += [pre_ptr, pre_syn]
+            syn_type = _param(kernel, "pre_syn").base_type  # the projection's index type (int32 below 2**31)
+            history = proj.pre_history
+            depth, size = history.shape
+            table_slot = slots.pointer(table)
+            groups_slot = slots.integer(len(table))
+            history_slot = slots.pointer(history)
+            depth_slot, size_slot = slots.integer(depth), slots.integer(size)
+            values = {"n": proj.pre_size, "attr": proj.state, "pre": proj.pre_state, "post": proj.post_state,
+                      "spikes": "spikes", "delay": "delay", "pre_ptr": "(const gn_i64*)(uintptr_t)table[3 * g + 1]",
+                      "pre_syn": f"(const {syn_type}*)(uintptr_t)table[3 * g + 2]", "g_target": proj.g_target}
+            arguments = _arguments(kernel, slots, values, proj.name)
+            sparse = _element_call(proj.unit, kernel, arguments)
+            lists = spike_lists.get(id(history)) if sparse is not None else None
+            if lists is None and sparse is not None and history.size <= MAX_SPIKE_LIST_ENTRIES:
+                lists = spike_lists[id(history)] = (history, np.zeros(history.shape, np.int64),
+                                                    np.zeros(depth, np.int64))
+                slots.referenced.append(history)
+            if lists is not None:
+                element, rest, post_idx = sparse
+                list_slot, counts_slot = slots.pointer(lists[1]), slots.pointer(lists[2])
+                body += [f"{ind}{{  // {proj.name}: spikes arriving at this step, one pass per delay value over the "
+                         "spiking ranks (the atomic kernel's order: pre ascending, then its synapses)",
+                         f"{ind}    const gn_u64* table = (const gn_u64*)P[{table_slot}];",
+                         f"{ind}    const gn_i64* lists = (const gn_i64*)P[{list_slot}];",
+                         f"{ind}    const gn_i64* counts = (const gn_i64*)P[{counts_slot}];",
+                         f"{ind}    {_real(binding)}* g_target = ({_real(binding)}*)P[{slots.pointer(proj.g_target)}];",
+                         f"{ind}    for (gn_i64 g = 0; g < I[{groups_slot}]; ++g) {{",
+                         f"{ind}        const gn_i64 row = gn_ring_row(step - (gn_i64)table[3 * g], I[{depth_slot}]);",
+                         f"{ind}        const gn_i64* pre_ptr = (const gn_i64*)(uintptr_t)table[3 * g + 1];",
+                         f"{ind}        const {syn_type}* pre_syn = (const {syn_type}*)(uintptr_t)table[3 * g + 2];",
+                         f"{ind}        const gn_i64* spiking = lists + row * I[{size_slot}];",
+                         f"{ind}        for (gn_i64 k = 0; k < counts[row]; ++k) {{",
+                         f"{ind}            const gn_i64 pre = spiking[k];",
+                         f"{ind}            for (gn_i64 j = pre_ptr[pre]; j < pre_ptr[pre + 1]; ++j) {{",
+                         f"{ind}                const gn_i64 s = pre_syn[j];",
+                         f"{ind}                const gn_i64 post = {post_idx}[s];",
+                         f"{ind}                g_target[post] += {element}(s, pre, post, step, t, dt{rest});",
+                         f"{ind}            }}", f"{ind}        }}", f"{ind}    }}", f"{ind}}}"]
+                continue
+            body += [f"{ind}{{  // {proj.name}: spikes arriving at this step, one pass per delay value",
+                     f"{ind}    const gn_u64* table = (const gn_u64*)P[{table_slot}];",
+                     f"{ind}    for (gn_i64 g = 0; g < I[{groups_slot}]; ++g) {{",
+                     f"{ind}        const gn_i64 delay = (gn_i64)table[3 * g];",
+                     f"{ind}        const bool* spikes = (const bool*)P[{history_slot}] + "
+                     f"gn_ring_row(step - delay, I[{depth_slot}]) * I[{size_slot}];",
+                     _call(kernel, arguments, ind + "        "),
+                     f"{ind}    }}", f"{ind}}}"]
+        elif not proj.spiking and "rate_sum" in kernels and proj.total is not None:
+            kernel = kernels["rate_sum"]
+            values = {"n": proj.post_size, "attr": proj.state, "pre": proj.pre_state, "post": proj.post_state,
+                      "total": proj.total}
+            body.append(_call(kernel, _arguments(kernel, slots, values, proj.name), ind))
+    for pop in binding.populations:
+        if pop.events is not None:
+            body += _source_events(pop, slots, ind)
+            continue
+        kernel = pop.unit.kernels["neuron_update"]
+        values = {"n": pop.size, "attr": pop.state, "sum": pop.sums, "key": pop.noise_keys, "spiked": pop.spiked}
+        body.append(_call(kernel, _arguments(kernel, slots, values, pop.name), ind))
+    prologue = []
+    for history, lists, counts in spike_lists.values():
+        depth, size = history.shape
+        prologue.append(f"    gn_list_rows((const bool*)P[{slots.pointer(history)}], I[{slots.integer(depth)}], "
+                        f"I[{slots.integer(size)}], (gn_i64*)P[{slots.pointer(lists)}], "
+                        f"(gn_i64*)P[{slots.pointer(counts)}]);")
+    for pop in binding.populations:
+        if pop.history is not None and pop.spiked is not None and id(pop.history) in spike_lists:
+            _history, lists, counts = spike_lists[id(pop.history)]
+            depth, size = pop.history.shape
+            pushed = (f"(const bool*)P[{slots.pointer(pop.history)}] + gn_ring_row(step, I[{slots.integer(depth)}]) "
+                      f"* I[{slots.integer(size)}]")
+            pop_push = (f"{ind}gn_list_rows({pushed}, 1, I[{slots.integer(size)}], (gn_i64*)P[{slots.pointer(lists)}] "
+                        f"+ gn_ring_row(step, I[{slots.integer(depth)}]) * I[{slots.integer(size)}], "
+                        f"(gn_i64*)P[{slots.pointer(counts)}] + gn_ring_row(step, I[{slots.integer(depth)}]));")
+        else:
+            pop_push = None
+        if pop.history is not None and pop.spiked is not None:
+            depth, size = pop.history.shape
+            body.append(f"{ind}gn_copy_mask((bool*)P[{slots.pointer(pop.history)}] + gn_ring_row(step, "
+                        f"I[{slots.integer(depth)}]) * I[{slots.integer(size)}], (const bool*)P[{slots.pointer(pop.spiked)}], "
+                        f"I[{slots.integer(size)}]);")
+            if pop_push is not None:
+                body.append(pop_push)
+        if pop.record is not None and pop.spiked is not None:
+            for array in pop.record:
+                if array.dtype != np.int64 or not array.flags.c_contiguous:
+                    raise UnsupportedByCuda(f"{pop.name}: spike recording buffers must be C-contiguous int64 arrays")
+            steps, ranks, counter = (slots.pointer(a) for a in pop.record)
+            body.append(f"{ind}if (step + 1 < first + count) gn_record_spikes((const bool*)P[{slots.pointer(pop.spiked)}], "
+                        f"I[{slots.integer(pop.size)}], step, (gn_i64*)P[{steps}], (gn_i64*)P[{ranks}], "
+                        f"(gn_i64*)P[{counter}]);")
+    for proj in binding.projections:
+        if "continuous" in proj.unit.kernels:
+            kernel = proj.unit.kernels["continuous"]
+            values = {"n": proj.synapses, "attr": proj.state, "pre": proj.pre_state, "post": proj.post_state}
+            body.append(_call(kernel, _arguments(kernel, slots, values, proj.name), ind))
+    for proj in binding.projections:
+        if proj.spiking and "post_events" in proj.unit.kernels:
+            kernel = proj.unit.kernels["post_events"]
+            values = {"n": proj.post_size, "attr": proj.state, "pre": proj.pre_state, "post": proj.post_state,
+                      "spiked": proj.post_spiked}
+            body.append(_call(kernel, _arguments(kernel, slots, values, proj.name), ind))
+    text = "\n".join([
+        "",
+        "// gpunet compiled step loop: the network's steps in the array code's order.",
+        "static inline gn_i64 gn_ring_row(gn_i64 step, gn_i64 depth) { gn_i64 r = step % depth; "
+        "return r < 0 ? r + depth : r; }",
+        f"static inline void gn_zero({_real(binding)}* a, gn_i64 n) {{ for (gn_i64 i = 0; i < n; ++i) a[i] = 0; }}",
+        "static inline void gn_copy_mask(bool* to, const bool* from, gn_i64 n) { "
+        "for (gn_i64 i = 0; i < n; ++i) to[i] = from[i]; }",
+        "static inline void gn_list_rows(const bool* rows, gn_i64 depth, gn_i64 size, gn_i64* lists, gn_i64* counts) "
+        "{ for (gn_i64 r = 0; r < depth; ++r) { gn_i64 c = 0; for (gn_i64 i = 0; i < size; ++i) { "
+        "if (rows[r * size + i]) lists[r * size + c++] = i; } counts[r] = c; } }",
+        "static inline void gn_record_spikes(const bool* spiked, gn_i64 n, gn_i64 step, gn_i64* steps, gn_i64* ranks, "
+        "gn_i64* count) { gn_i64 c = count[0]; for (gn_i64 i = 0; i < n; ++i) { if (spiked[i]) { steps[c] = step; "
+        "ranks[c] = i; ++c; } } count[0] = c; }",
+        f'extern "C" void {ENTRY}(void* const* P, const gn_i64* I, const gn_u64* K, gn_i64 first, gn_i64 count, '
+        "double dt)",
+        "{",
+        *prologue,
+        "    for (gn_i64 step = first; step < first + count; ++step) {",
+        "        const double t = (double)step * dt;",
+        "        (void)t;",
+        *body,
+        "    }",
+        "}",
+        ""])
+    return text, slots
+
+
+#: Largest spike ring (rows x neurons) that gets per-row lists of spiking ranks (8 bytes per entry).
+MAX_SPIKE_LIST_ENTRIES = 1 << 24
+
+
+def _element_call(unit: CudaUnit, kernel: KernelInfo, arguments: list[str]) -> Optional[tuple[str, str, str]]:
+    """``(element function, its arguments after dt, post index array)`` of an atomic spike kernel, or None.
+
+    The atomic kernel adds ``element(s, pre, post, step, t_host, dt_host, ...)`` to ``g_target[post]`` for
+    each synapse of each spiking pre neuron; the driver makes the same calls over the spiking ranks only.
+    The element's trailing arguments are read off the kernel's text and mapped to the kernel's parameters.
+    """
+    element = kernel.name[:-len("_atomic")] + "_element" if kernel.name.endswith("_atomic") else None
+    if element is None:
+        return None
+    start = unit.source.find(f"GN_KERNEL {kernel.name}(")
+    call = unit.source.find(f"gn_atomic_add(&g_target[post], {element}(s, pre, post, step, t_host, dt_host", start)
+    if start < 0 or call < 0:
+        return None
+    tail = unit.source[call:unit.source.find(");", call)]
+    names = [n.strip() for n in tail.split("dt_host", 1)[1].split(",") if n.strip()]
+    names[-1:] = [names[-1].rstrip(")")] if names else []
+    by_name = {param.name: argument for param, argument in zip(kernel.params, arguments)}
+    if any(name not in by_name for name in names) or "post_idx" not in by_name:
+        return None
+    return element, "".join(f", {by_name[name]}" for name in names), f"({by_name['post_idx']})"
+
+
+def _source_events(pop: PopulationBinding, slots: _Slots, ind: str) -> list[str]:
+    """The step of a spike source: its spike mask and last spike steps from its sorted event list."""
+    steps, ranks = pop.events
+    for name, array in (("event steps", steps), ("event ranks", ranks), ("_last_spike", pop.state["_last_spike"])):
+        if array.dtype != np.int64 or not array.flags.c_contiguous:
+            raise UnsupportedByCuda(f"{pop.name}: {name} must be a C-contiguous int64 array")
+    if pop.spiked is None or pop.spiked.dtype != np.bool_ or not pop.spiked.flags.c_contiguous:
+        raise UnsupportedByCuda(f"{pop.name}: its spike mask must be a C-contiguous bool array")
+    spiked, last = slots.pointer(pop.spiked), slots.pointer(pop.state["_last_spike"])
+    event_steps, event_ranks, count = slots.pointer(steps), slots.pointer(ranks), slots.integer(len(steps))
+    return [f"{ind}{{  // {pop.name}: spike source",
+            f"{ind}    bool* spiked = (bool*)P[{spiked}];",
+            f"{ind}    gn_i64* last = (gn_i64*)P[{last}];",
+            f"{ind}    const gn_i64* steps = (const gn_i64*)P[{event_steps}];",
+            f"{ind}    const gn_i64* ranks = (const gn_i64*)P[{event_ranks}];",
+            f"{ind}    for (gn_i64 i = 0; i < I[{slots.integer(pop.size)}]; ++i) spiked[i] = false;",
+            f"{ind}    gn_i64 lo = 0, hi = I[{count}];",
+            f"{ind}    while (lo < hi) {{ const gn_i64 mid = lo + (hi - lo) / 2; "
+            "if (steps[mid] < step) lo = mid + 1; else hi = mid; }",
+            f"{ind}    for (gn_i64 k = lo; k < I[{count}] && steps[k] == step; ++k) {{ spiked[ranks[k]] = true; "
+            "last[ranks[k]] = step; }",
+            f"{ind}}}"]
+
+
+def _param(kernel: KernelInfo, role: str) -> Any:
+    return next(p for p in kernel.params if p.role == role)
+
+
+def _real(binding: NetworkBinding) -> str:
+    return "double" if binding.precision == "float64" else "float"
+
+
+#: Bound before the units' text: exp and log of doubles call NumPy's own loops when they are set.
+MATH_HEADER = """// gpunet compiled step loop: exp and log as NumPy computes them (its SIMD loops), bound at load time.
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+typedef void (*gn_numpy_loop)(char**, const std::intptr_t*, const std::intptr_t*, void*);
+static gn_numpy_loop gn_exp_loop = nullptr;
+static gn_numpy_loop gn_log_loop = nullptr;
+static inline double gn_call_loop(gn_numpy_loop loop, double x)
+{
+    double out;
+    char* args[2] = {(char*)&x, (char*)&out};
+    const std::intptr_t n = 1;
+    const std::intptr_t steps[2] = {(std::intptr_t)sizeof(double), (std::intptr_t)sizeof(double)};
+    loop(args, &n, steps, nullptr);
+    return out;
+}
+// Event-driven traces take exp of few distinct arguments (whole steps over a time constant): a direct-mapped
+// memo of NumPy's results returns the same bits without the call.  Entries start as (NaN bits, NaN).
+struct gn_memo_entry { std::uint64_t key; double value; };
+static gn_memo_entry gn_exp_memo[4096];
+static const std::uint64_t gn_memo_empty = 0x7ff8deadbeef0001ULL;
+static inline double gn_numpy_exp(double x)
+{
+    if (!gn_exp_loop) {
+        return std::exp(x);
+    }
+    std::uint64_t bits;
+    std::memcpy(&bits, &x, sizeof bits);
+    gn_memo_entry& entry = gn_exp_memo[((bits ^ (bits >> 31)) * 0x9E3779B97F4A7C15ULL) >> 52];
+    if (entry.key != bits) {
+        entry.key = bits;
+        entry.value = gn_call_loop(gn_exp_loop, x);
+    }
+    return entry.value;
+}
+static inline float gn_numpy_exp(float x) { return std::exp(x); }
+static inline double gn_numpy_log(double x) { return gn_log_loop ? gn_call_loop(gn_log_loop, x) : std::log(x); }
+static inline float gn_numpy_log(float x) { return std::log(x); }
+extern "C" void gn_bind_math(void* exp_loop, void* log_loop)
+{
+    gn_exp_loop = (gn_numpy_loop)exp_loop;
+    gn_log_loop = (gn_numpy_loop)log_loop;
+    double nan;
+    std::memcpy(&nan, &gn_memo_empty, sizeof nan);
+    for (gn_memo_entry& entry : gn_exp_memo) {
+        entry.key = gn_memo_empty;
+        entry.value = nan;
+    }
+}
+#define exp(x) gn_numpy_exp(x)
+#define log(x) gn_numpy_log(x)
+"""
+
+
+def library_source(binding: NetworkBinding) -> tuple[str, _Slots]:
+    """The complete source of the network's library (math header, unit sources, driver) and its slots."""
+    driver, slots = generate(binding)
+    units: list[str] = []
+    for unit in [p.unit for p in binding.populations] + [p.unit for p in binding.projections]:
+        if unit.source not in units:
+            units.append(unit.source)
+    return MATH_HEADER + "\n".join(units) + driver, slots
+
+
+# -- NumPy's exp and log loops ----------------------------------------------------------------------------
+class _UFuncHead(ctypes.Structure):
+    """The leading fields of NumPy's ``PyUFuncObject`` (stable C API layout)."""
+
+    _fields_ = [("ob_refcnt", ctypes.c_ssize_t), ("ob_type", ctypes.c_void_p), ("nin", ctypes.c_int),
+                ("nout", ctypes.c_int), ("nargs", ctypes.c_int), ("identity", ctypes.c_int),
+                ("functions", ctypes.POINTER(ctypes.c_void_p)), ("data", ctypes.POINTER(ctypes.c_void_p)),
+                ("ntypes", ctypes.c_int), ("reserved1", ctypes.c_int), ("name", ctypes.c_char_p),
+                ("types", ctypes.POINTER(ctypes.c_char))]
+
+
+_LOOP = ctypes.CFUNCTYPE(None, ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_ssize_t),
+                         ctypes.POINTER(ctypes.c_ssize_t), ctypes.c_void_p)
+_math_loops: Optional[tuple[int, int]] = None
+
+
+def _double_loop(ufunc: np.ufunc) -> Optional[int]:
+    """Address of ``ufunc``'s float64 -> float64 inner loop, checked against the ufunc itself, or None."""
+    head = _UFuncHead.from_address(id(ufunc))
+    if (head.nin, head.nout, head.nargs) != (1, 1, 2) or head.name != ufunc.__name__.encode():
+        return None
+    double = np.dtype(np.float64).num
+    for index in range(head.ntypes):
+        if [head.types[2 * index + k][0] for k in range(2)] != [double, double]:
+            continue
+        if head.data and head.data[index]:
+            return None  # a generic loop that needs its data pointer: not the plain float64 loop
+        address = head.functions[index]
+        probe = np.random.default_rng(0).uniform(-30.0, 30.0, 4096)
+        if ufunc is np.log:
+            probe = np.abs(probe) + 1e-300
+        out = np.empty(1)
+        one = np.empty(1)
+        loop = _LOOP(address)
+        args = (ctypes.c_void_p * 2)(one.ctypes.data, out.ctypes.data)
+        n, steps = (ctypes.c_ssize_t * 1)(1), (ctypes.c_ssize_t * 2)(8, 8)
+        expected = ufunc(probe)
+        for k in range(len(probe)):
+            one[0] = probe[k]
+            loop(args, n, steps, None)
+            if out[0] != expected[k]:
+                return None
+        return int(address)
+    return None
+
+
+def numpy_math_loops() -> tuple[int, int]:
+    """Addresses of NumPy's float64 ``exp`` and ``log`` loops (0 for one that cannot be used safely)."""
+    global _math_loops
+    if _math_loops is None:
+        try:
+            _math_loops = (_double_loop(np.exp) or 0, _double_loop(np.log) or 0)
+        except (ValueError, OSError):
+            _math_loops = (0, 0)
+    return _math_loops
+
+
+class HostLoop:
+    """A network's compiled step loop, bound to its arrays.
+
+    Parameters
+    ----------
+    binding : NetworkBinding
+        The network's objects and arrays.
+    compiler : str, optional
+        Host C++ compiler (default :func:`~gpunet.codegen.runtime.host_build.find_compiler`).
+
+    Raises
+    ------
+    UnsupportedByCuda
+        When an object needs something the driver does not bind.
+    BackendError
+        When no compiler is found or the compilation fails.
+    """
+
+    def __init__(self, binding: NetworkBinding, compiler: Optional[str] = None) -> None:
+        source, slots = library_source(binding)
+        self.source = source
+        self.library = build_library(source, compiler)
+        exp_loop, log_loop = numpy_math_loops()
+        self.numpy_math = bool(exp_loop and log_loop)
+        self.library.gn_bind_math(ctypes.c_void_p(exp_loop or None), ctypes.c_void_p(log_loop or None))
+        self._arrays = slots.pointers + slots.referenced  # keeps every bound array alive while the loop may run
+        self._key_sources = slots.key_sources
+        self._pointers = np.asarray([a.ctypes.data for a in slots.pointers] or [0], dtype=np.uint64)
+        self._integers = np.asarray(slots.integers or [0], dtype=np.int64)
+        self._keys = np.asarray(slots.keys or [0], dtype=np.uint64)
+        function = getattr(self.library, ENTRY)
+        function.restype = None
+        function.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_longlong,
+                             ctypes.c_longlong, ctypes.c_double]
+        self._function = function
+        self._addresses = (self._pointers.ctypes.data, self._integers.ctypes.data, self._keys.ctypes.data)
+
+    def arrays(self) -> list[Any]:
+        """The bound arrays, in slot order (a new list)."""
+        return list(self._arrays)
+
+    def run(self, first: int, count: int, dt: float) -> None:
+        """Simulate steps ``first .. first + count - 1`` (noise keys read afresh: a reseed changes them)."""
+        for index, (mapping, site) in enumerate(self._key_sources):
+            self._keys[index] = mapping[site]
+        if count > 0:
+            self._function(*self._addresses, int(first), int(count), float(dt))

@@ -1,0 +1,251 @@
+"""The compiled CPU runner (runner="compiled"): whole chunks of steps in generated C++, bitwise equal to NumPy.
+
+The parity networks use every built-in model (Izhikevich with noise, IF_cond_exp, IF_curr_exp, Poisson,
+SpikeSourceArray, LeakyIntegrator), synapse model (static, STDP, Hebb, Oja), connector and delay form
+(uniform, per synapse, one step); runs are compared with the NumPy runner bit for bit in float64.
+"""
+import logging
+
+import numpy as np
+import pytest
+
+import gpunet as gn
+from gpunet.codegen.runtime.host_build import find_compiler
+from gpunet.codegen.runtime.host_loop import library_source
+from gpunet.network.compiled_loop import bind
+from gpunet.testing import parity
+
+pytestmark = pytest.mark.skipif(find_compiler() is None, reason="no host C++ compiler (c++, g++, clang++)")
+
+
+def _build(name, runner, precision="float64"):
+    net = parity.NETWORKS[name]("numpy", precision)
+    net.runner = runner
+    return net
+
+
+def _full_state(net):
+    """Every live array of every object (variables, parameters, refractory, last spikes, spike history)."""
+    state = {}
+    for pop in net.populations:
+        for key, value in pop.state_dict(net.get_current_step()).items():
+            state[(pop.name, key)] = np.array(value)
+    for proj in net.projections:
+        for key, value in proj.state_dict().items():
+            state[(proj.name, key)] = np.array(value)
+    return state
+
+
+def _assert_same_state(a, b):
+    assert a.keys() == b.keys()
+    different = [key for key in a if not np.array_equal(a[key], b[key], equal_nan=True)]
+    assert different == []
+
+
+@pytest.mark.parametrize("name", sorted(parity.NETWORKS))
+def test_recorded_runs_are_bit_identical_to_numpy(name):
+    """Monitors on every variable and spikes: every recorded value of every step is the same bits."""
+    reference = parity.record(_build(name, "numpy"), 120.0)
+    net = _build(name, "compiled")
+    compiled = parity.record(net, 120.0)
+    assert net.runner_in_use == "compiled"
+    result = parity.compare(reference, compiled)
+    assert result.different_spikes == []
+    assert {key: value for key, value in result.max_abs.items() if value != 0.0} == {}
+    spikes = sum(len(t) for trains in reference.spikes.values() for t in trains.values())
+    assert spikes > 0 if name != "rate" else all(np.ptp(v) > 0 for (_, var), v in reference.variables.items()
+                                                 if var == "r")
+
+
+@pytest.mark.parametrize("name", sorted(parity.NETWORKS))
+def test_long_chunks_leave_the_same_state_as_numpy(name):
+    """Without monitors a simulate() call is one compiled chunk; split calls continue bit-identically."""
+    reference, net = _build(name, "numpy"), _build(name, "compiled")
+    for each in (reference, net):
+        each.compile()
+        each.simulate(37.0, progress=False)
+        each.simulate(150.0, progress=False)
+    assert net.runner_in_use == "compiled" and reference.runner_in_use == "numpy"
+    assert net.get_current_step() == reference.get_current_step()
+    _assert_same_state(_full_state(reference), _full_state(net))
+
+
+def test_chunks_end_at_monitor_records_and_snapshots(tmp_path, monkeypatch):
+    """A variable monitor with a period and periodic snapshots cut the chunks exactly where they act."""
+    chunks = []
+    results = {}
+    for runner in ("numpy", "compiled"):
+        net = _build("reference", runner)
+        monitor = net.monitor(net.get_population("pop1"), ["v", "u"], period=7.0)
+        net.compile()
+        if runner == "compiled":
+            original = net._compiled.run
+            monkeypatch.setattr(net._compiled, "run", lambda first, count: (chunks.append((first, count)),
+                                                                       original(first, count)))
+        net.simulate(60.0, progress=False, snapshot_every=25.0, snapshot_dir=tmp_path / runner, keep_last=5)
+        results[runner] = (monitor.get("v"), monitor.times("v"), _full_state(net),
+                           sorted(p.name.rsplit("-", 1)[1] for p in (tmp_path / runner).glob("*.npz")))
+    assert np.array_equal(results["numpy"][0], results["compiled"][0])
+    assert np.array_equal(results["numpy"][1], results["compiled"][1])
+    _assert_same_state(results["numpy"][2], results["compiled"][2])
+    assert results["numpy"][3] == results["compiled"][3] == ["000000000025.npz", "000000000050.npz"]
+    ends = [first + count for first, count in chunks]
+    assert ends == [1, 8, 15, 22, 25, 29, 36, 43, 50, 57, 60]  # records at steps 0, 7, ...; snapshots at 25, 50
+
+
+def test_a_snapshot_of_a_compiled_run_restores_and_continues_bit_identically(tmp_path):
+    straight = _build("spiking", "numpy")
+    straight.compile()
+    straight.simulate(100.0)
+    first = _build("spiking", "compiled")
+    first.compile()
+    first.simulate(40.0)
+    first.save(tmp_path / "state.npz")
+    second = _build("spiking", "compiled")
+    second.compile()
+    second.simulate(5.0, progress=False)  # arrays bound, then replaced by the load: the loop must rebind
+    second.load(tmp_path / "state.npz")
+    second.simulate(60.0, progress=False)
+    assert second.runner_in_use == "compiled"
+    _assert_same_state(_full_state(straight), _full_state(second))
+
+
+def test_steps_with_learning_disabled_run_the_array_code_and_stay_identical():
+    reference, net = _build("reference", "numpy"), _build("reference", "compiled")
+    for each in (reference, net):
+        each.compile()
+        each.simulate(30.0, progress=False)
+        each.disable_learning()
+        each.simulate(20.0, progress=False)
+        each.enable_learning()
+        each.simulate(30.0, progress=False)
+    _assert_same_state(_full_state(reference), _full_state(net))
+
+
+def test_step_and_simulate_until_run_compiled_steps():
+    reference, net = _build("rate", "numpy"), _build("rate", "compiled")
+    for each in (reference, net):
+        each.compile()
+        for _ in range(5):
+            each.step()
+        each.simulate(10.0)
+    _assert_same_state(_full_state(reference), _full_state(net))
+
+
+def test_float32_within_documented_tolerance():
+    reference = parity.record(_build("spiking", "numpy", "float32"), 100.0)
+    compiled = parity.record(_build("spiking", "compiled", "float32"), 100.0)
+    result = parity.compare(reference, compiled)
+    assert result.different_spikes == [], result.summary()
+    assert result.worst() < 0.05, result.summary()
+
+
+def test_unsupported_model_falls_back_with_one_log_line(caplog):
+    net = gn.Network(seed=2, backend="numpy", runner="compiled")
+    model = gn.Neuron(parameters="tau = 10.0 : population", equations="dm/dt = (1 - m) / tau : population\nr = m",
+                      name="GlobalVar")
+    pop = net.create(3, model, name="g")
+    with caplog.at_level(logging.INFO, logger="gpunet"):
+        net.compile()
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("runner:")]
+    assert len(lines) == 1 and lines[0].startswith("runner: numpy") and "GlobalVar" in lines[0]
+    assert net.runner_in_use == "numpy"
+    net.simulate(5.0)
+    assert np.all(pop.m > 0)
+
+
+def test_compiled_runner_logs_its_choice(caplog):
+    net = _build("rate", "compiled")
+    with caplog.at_level(logging.INFO, logger="gpunet"):
+        net.compile()
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("runner:")]
+    assert len(lines) == 1 and lines[0].startswith("runner: compiled")
+
+
+def test_the_library_source_depends_on_the_structure_not_the_sizes():
+    """Networks of another size reuse the compiled library (cached on disk by source hash)."""
+    from gpunet.examples import reference_network
+    sources = []
+    for neurons in (20, 50):
+        net = reference_network(neurons, backend="numpy", seed=3)
+        net.compile()
+        sources.append(library_source(bind(net))[0])
+    assert sources[0] == sources[1]
+
+
+def test_runner_names_are_checked():
+    with pytest.raises(ValueError, match="runner must be one of"):
+        gn.Network(backend="numpy", runner="fast")
+
+
+def test_spike_monitors_record_inside_compiled_chunks():
+    """Spike-only monitors (whole populations, a view, one paused for a while) do not cut the chunks."""
+    results = {}
+    for runner in ("numpy", "compiled"):
+        net = _build("spiking", runner)
+        monitors = [net.monitor(pop, "spike") for pop in net.populations]
+        izh = net.get_population("izh")
+        view = net.monitor(izh[np.array([3, 4, 10, 11, 12, 20])], ["spike"])
+        paused = net.monitor(net.get_population("curr"), ["spike", "v"], period=5.0)
+        net.compile()
+        net.simulate(60.0, progress=False)
+        paused.pause()
+        net.simulate(50.0, progress=False)
+        paused.resume()
+        net.simulate(90.0, progress=False)
+        results[runner] = ([m.get("spike") for m in monitors + [view]], paused.get("spike"), paused.get("v"),
+                           _full_state(net))
+    numpy_run, compiled_run = results["numpy"], results["compiled"]
+    assert numpy_run[0] == compiled_run[0] and numpy_run[1] == compiled_run[1]
+    assert np.array_equal(numpy_run[2], compiled_run[2])
+    _assert_same_state(numpy_run[3], compiled_run[3])
+    assert sum(len(t) for t in numpy_run[0][-1].values()) > 0
+
+
+def test_a_spike_monitor_chunk_runs_many_steps(monkeypatch):
+    net = _build("reference", "compiled")
+    monitor = net.monitor(net.get_population("pop0"), "spike")
+    net.compile()
+    counts = []
+    original = net._compiled.run
+    monkeypatch.setattr(net._compiled, "run", lambda first, count: (counts.append(count), original(first, count)))
+    net.simulate(100.0, progress=False)
+    assert counts == [100]
+    counts.clear()
+    net.simulate(1000.0)  # a progress bar may show: about 100 updates
+    assert counts == [10] * 100
+    assert sum(len(t) for t in monitor.get("spike").values()) > 0
+
+
+def test_gpunet_runner_environment_variable_sets_the_default(monkeypatch):
+    monkeypatch.setenv("GPUNET_RUNNER", "compiled")
+    assert gn.Network(backend="numpy").runner == "compiled"
+    monkeypatch.setenv("GPUNET_RUNNER", "turbo")
+    with pytest.raises(ValueError, match="runner must be one of"):
+        gn.Network(backend="numpy")
+
+
+def test_per_object_kernels_attached_after_compile_take_precedence(monkeypatch):
+    from gpunet.codegen.runtime import fused
+    from gpunet.codegen.runtime.host_build import HostLauncher
+    net = _build("rate", "compiled")
+    net.compile()
+    calls = []
+    monkeypatch.setattr(net._compiled, "run", lambda first, count: calls.append(count))
+    fused.attach(net, lambda unit: HostLauncher.from_source(unit.source))
+    net.simulate(5.0)
+    assert calls == [] and net.get_current_step() == 5
+
+
+@pytest.mark.parametrize("lists", [True, False])
+def test_spike_arrival_over_spiking_ranks_and_over_whole_masks_agree_with_numpy(monkeypatch, lists):
+    """The driver walks each history row's spiking ranks; above a size bound it calls the atomic kernel."""
+    from gpunet.codegen.runtime import host_loop
+    if not lists:
+        monkeypatch.setattr(host_loop, "MAX_SPIKE_LIST_ENTRIES", 0)
+    reference, net = _build("spiking", "numpy"), _build("spiking", "compiled")
+    for each in (reference, net):
+        each.compile()
+        each.simulate(150.0, progress=False)
+    assert ("over the spiking ranks" in net._compiled.loop.source) == lists
+    _assert_same_state(_full_state(reference), _full_state(net))
