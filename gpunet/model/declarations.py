@@ -19,7 +19,7 @@ from gpunet.errors import ModelError
 _GLOBAL_FLAG = {"neuron": "population", "synapse": "projection"}
 _LOCALITIES = {"global": "global", "population": "global", "projection": "global", "local": "local"}
 _TYPES = {float: "float", int: "int", bool: "bool", "float": "float", "int": "int", "bool": "bool"}
-_METHODS = ("explicit", "euler", "exponential", "midpoint", "event-driven")
+_METHODS = ("explicit", "euler", "exponential", "midpoint", "rk4", "implicit", "event-driven")
 _constants: dict[str, "Constant"] = {}
 
 

@@ -87,5 +87,5 @@ def test_unsupported_object_syntax_is_named():
                   equations="r = a")
     with pytest.raises(ModelError, match="holds strings and Variable objects"):
         gn.Neuron(equations=["r = 1.0", 3.0])
-    with pytest.raises(ModelError, match="method 'rk4' is not supported"):
-        gn.Neuron(equations=[gn.Variable("dr/dt = 1.0", method="rk4")])
+    with pytest.raises(ModelError, match="method 'semiimplicit' is not supported"):
+        gn.Neuron(equations=[gn.Variable("dr/dt = 1.0", method="semiimplicit")])
