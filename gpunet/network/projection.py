@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import numpy as np
 import sympy
 
+from gpunet.codegen.printers import NumpyPrinter
 from gpunet.codegen.numpy_codegen import (compile_function, synapse_continuous_source, synapse_event_source,
                                           synapse_psp_source)
 from gpunet.errors import ModelError, StructureError
@@ -359,6 +360,7 @@ class Projection(_AttributeAccess):
         np.cumsum(np.bincount(post, minlength=self.post.size), out=row_ptr[1:])
         index_type = np.int32 if count < 2 ** 31 and self.pre.size < 2 ** 31 else np.int64
         state: dict[str, Any] = {}
+        hosts: dict[str, np.ndarray] = {}  # the values so far, for inits that are expressions of parameters
         values = values or {}
         for name, attribute in self.spec.attributes.items():
             dtype = attribute.dtype(precision)
@@ -367,8 +369,15 @@ class Projection(_AttributeAccess):
             else:
                 init = attribute.init
                 if isinstance(init, sympy.Basic) and not init.is_number:
-                    raise ModelError(f"synapse model {self.spec.name!r}: init of {name!r} must be a number")
-                host = np.full(() if attribute.is_global else (count,), init, dtype=dtype)
+                    # STP's ``u : init = U``: the parameters' values (declared above it) at connect
+                    printer = NumpyPrinter({n: f"V[{n!r}]" for n in hosts})
+                    init = eval(printer.doprint(init), {"xp": np, "V": hosts})  # noqa: S307 - generated
+                host = np.array(np.broadcast_to(np.asarray(init, dtype=dtype),
+                                                () if attribute.is_global else (count,)))
+            if attribute.is_global and name in self._state and name not in values:
+                hosts[name] = backend.to_host(self._state[name])
+            else:
+                hosts[name] = host
             if attribute.is_global and name in self._state and name not in values:
                 state[name] = self._state[name]  # keep the current global value
             else:

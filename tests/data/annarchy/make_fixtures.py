@@ -23,6 +23,8 @@ What it writes
     built copy of the network (same seed, hence the same connectivity) loads ``data.txt`` and simulates
     ``CONTINUE_STEPS`` steps, so it starts, like a gpunet network that loads the file, without delayed spikes in
     flight, refractory counters or last-spike times (ANNarchy saves none of these).
+``models/``
+    The neuron models with alpha-shaped synapses, AdEx and Hodgkin-Huxley, and short-term plasticity (STP).
 ``chapter/``
     The saving-and-loading chapter's example network (two Izhikevich populations, one STDP projection), with
     the single-object files ``pop.txt``, ``proj.txt`` and ``data_nopop.txt`` as well.
@@ -352,12 +354,66 @@ def build_poisson(net, restart_step=0):
     return structure, after_compile
 
 
+MODELS_SOURCE_TIMES = [[float(t) for t in range(2 + k, 500, 7 + 2 * k)] for k in range(10)]
+
+
+def build_models(net, restart_step=0):
+    """The alpha-synapse, adaptive exponential and Hodgkin-Huxley neurons, driven through STP and static synapses.
+
+    Spike sources as in ``build_spiking`` (times shifted back after a load); every neuron also gets its own
+    constant current so that each model spikes on its own.
+    """
+    times = MODELS_SOURCE_TIMES if not restart_step else \
+        [[t - restart_step for t in neuron if t >= restart_step] for neuron in MODELS_SOURCE_TIMES]
+    source = net.create(ann.SpikeSourceArray(spike_times=times, name="source"))
+    curr = net.create(10, ann.IF_curr_alpha, name="curr_alpha")
+    cond = net.create(10, ann.IF_cond_alpha(tau_refrac=2.0), name="cond_alpha")
+    adex = net.create(10, ann.EIF_cond_exp_isfa_ista, name="adex")
+    hh = net.create(10, ann.HH_cond_exp, name="hh")
+    specs = [
+        ("source_curr", source, curr, "exc", "STP", {}, 1.0),
+        ("source_cond", source, cond, "exc", "STP", {"tau_rec": 200.0, "U": 0.2}, 0.05),
+        ("source_adex", source, adex, "exc", "STP", {}, 0.02),
+        ("source_hh", source, hh, "exc", "DefaultSpiking", {}, 0.05),
+        ("curr_cond", curr, cond, "inh", "DefaultSpiking", {}, 0.02),
+    ]
+    projections = []
+    for name, pre, post, target, synapse, parameters, scale in specs:
+        model = ann.STP(**parameters) if synapse == "STP" else None
+        proj = net.connect(pre, post, target, model, name=name) if model is not None \
+            else net.connect(pre, post, target, name=name)
+        proj.all_to_all(weights=1.0, delays=1.0, force_multiple_weights=True)
+        projections.append((proj, scale))
+
+    def after_compile():
+        curr.i_offset = np.linspace(0.0, 1.2, 10)
+        cond.i_offset = np.linspace(0.6, 1.6, 10)
+        adex.i_offset = np.linspace(0.2, 1.0, 10)
+        hh.i_offset = np.linspace(3.0, 6.0, 10)
+        for proj, scale in projections:
+            _deterministic(proj, scale)
+    structure = {
+        "populations": [{"name": "source", "geometry": [10], "model": "SpikeSourceNeuron",
+                         "spike_times": MODELS_SOURCE_TIMES},
+                        {"name": "curr_alpha", "geometry": [10], "model": "IF_curr_alpha"},
+                        {"name": "cond_alpha", "geometry": [10], "model": "IF_cond_alpha",
+                         "overrides": {"tau_refrac": 2.0}},
+                        {"name": "adex", "geometry": [10], "model": "EIF_cond_exp_isfa_ista"},
+                        {"name": "hh", "geometry": [10], "model": "HH_cond_exp"}],
+        "projections": [{"name": n, "pre": pre.name, "post": post.name, "target": target, "synapse": synapse,
+                         "connector": "all_to_all", **({"parameters": parameters} if parameters else {})}
+                        for n, pre, post, target, synapse, parameters, _ in specs],
+    }
+    return structure, after_compile
+
+
 # name: (builder, seed, steps before saving, compiler flags)
 NETWORKS = {"chapter": (build_chapter, 2024, 100, "default"),
             "izhikevich2003": (build_izhikevich2003, 7, SAVE_STEPS, COMPILER_FLAGS),
             "spiking": (build_spiking, 11, SAVE_STEPS, COMPILER_FLAGS),
             "rate": (build_rate, 13, SAVE_STEPS, COMPILER_FLAGS),
-            "poisson": (build_poisson, 17, SAVE_STEPS, COMPILER_FLAGS)}
+            "poisson": (build_poisson, 17, SAVE_STEPS, COMPILER_FLAGS),
+            "models": (build_models, 19, SAVE_STEPS, COMPILER_FLAGS)}
 
 
 def _compile(net, build, folder, tag, flags, restart_step=0):
