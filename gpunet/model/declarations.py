@@ -90,6 +90,11 @@ class Constant(float):
         return f"Constant({self.name!r}, {self.value!r})"
 
 
+def clear_constants() -> None:
+    """Forget every :class:`Constant` (models defined before keep the values they read)."""
+    _constants.clear()
+
+
 def constant_value(name: str) -> Optional[float]:
     """The value of the constant called ``name``, or None."""
     constant = _constants.get(name)

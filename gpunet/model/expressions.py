@@ -233,9 +233,11 @@ class ExpressionParser:
         return FUNCTIONS[name](*args)
 
 
-def parse_function_definitions(text: str | None) -> dict[str, sympy.Lambda]:
-    """Parse ``functions`` text (``name(x, y) = expression`` per line)."""
-    functions: dict[str, sympy.Lambda] = {}
+def parse_function_definitions(text: str | None, known: Mapping[str, sympy.Lambda] | None = None
+                               ) -> dict[str, sympy.Lambda]:
+    """Parse ``functions`` text (``name(x, y) = expression`` per line); bodies may call ``known`` functions."""
+    functions: dict[str, sympy.Lambda] = dict(known or {})
+    defined: list[str] = []
     for _lineno, line in split_statements(text):
         match = re.fullmatch(r"([A-Za-z_]\w*)\s*\(([^)]*)\)\s*=\s*(.+)", line)
         if not match:
@@ -245,7 +247,8 @@ def parse_function_definitions(text: str | None) -> dict[str, sympy.Lambda]:
         symbols = {a: sympy.Symbol(a) for a in argument_names}
         parser = ExpressionParser(symbols, user_functions=functions)
         functions[name] = sympy.Lambda(tuple(symbols.values()), parser.parse(body))
-    return functions
+        defined.append(name)
+    return {name: functions[name] for name in defined}
 
 
 def split_statements(text) -> list[tuple[int, str]]:

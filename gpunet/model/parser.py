@@ -12,6 +12,7 @@ import sympy
 
 from gpunet.errors import ModelError
 from gpunet.model.declarations import constant_value
+from gpunet.model.global_functions import global_functions
 from gpunet.model.conditionals import (ConditionalError, is_conditional, rewrite_conditional,
                                        split_conditional_flags)
 from gpunet.model.expressions import (
@@ -146,7 +147,9 @@ def build_spec(kind: str, name: str, description: str, *, parameters=None, equat
     symbols: dict[str, sympy.Symbol] = {n: sympy.Symbol(n) for n in TIME_NAMES}
 
     try:
-        user_functions = parse_function_definitions(functions)
+        # functions declared with gn.add_function, then the model's own (which win on a name clash)
+        user_functions = global_functions()
+        user_functions.update(parse_function_definitions(functions, user_functions))
     except ExpressionError as exc:
         raise ctx.error("functions", 0, str(functions), str(exc)) from exc
 
