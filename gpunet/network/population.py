@@ -357,6 +357,8 @@ class Population(_AttributeAccess):
                                                    net.precision, backend.scatter_add)
         for target in self.spec.targets:
             self._sums[target] = xp.zeros(self.size, dtype=net.precision)
+            # the same array, for synapses that read pre.sum(target) / post.sum(target) (not saved: an input)
+            self._state[f"_sum_{target}"] = self._sums[target]
         gates = noise_gates(self.spec)
         printer = NumpyPrinter({n: f"S[{n!r}]" for n in self.spec.attributes} | {"dt": "dt", "t": "t"})
         for site in self.spec.noise_sites:
@@ -449,21 +451,59 @@ class PopulationView(_AttributeAccess):
         return f"<PopulationView of {self.population.name!r}: {self.size} neurons>"
 
 
+def _poisson_neuron(rates: Any, target: Optional[str], parameters: Any, refractory: Any) -> Any:
+    """ANNarchy's Poisson neuron: ``rates`` a parameter, or a variable set by an expression or by ``sum(target)``."""
+    from gpunet.model.description import Neuron
+    if target is None and not isinstance(rates, str):
+        return PoissonNeuron if refractory is None else Neuron(
+            parameters="rates = 10.0", equations="p = Uniform(0.0, 1.0) * 1000.0 / dt", spike="p < rates",
+            refractory=refractory, name="Poisson", description=PoissonNeuron.description)
+    expression = f"sum({target})" if target is not None else rates
+    return Neuron(parameters=parameters, equations=f"rates = {expression}\np = Uniform(0.0, 1.0) * 1000.0 / dt",
+                  spike="p < rates", refractory=refractory, name="Hybrid" if target is not None else "Poisson",
+                  description="Poisson spike source of rates (Hz) " +
+                              (f"sum({target})" if target is not None else f"{rates}"))
+
+
 class PoissonPopulation(Population):
     """Neurons that spike as Poisson processes of the given rates (Hz).
 
     In each step a neuron spikes when a uniform draw ``p`` (scaled to Hz) is
     below its rate, i.e. with probability ``rates * dt / 1000``.  The draws come
     from the network's counter-based generator, so runs are reproducible.
+
+    Parameters
+    ----------
+    geometry : int or tuple
+    rates : float, array or str
+        Rates in Hz: a number or one per neuron (the parameter ``rates``), or
+        an expression of ``t`` and of ``parameters`` that sets the variable
+        ``rates`` at every step (``"100.0 * (1.0 + sin(2*pi*f*t/1000.0)) / 2"``
+        with ``parameters={"f": 5.0, "pi": 3.141592653589793}``), as ANNarchy's.
+    target : str, optional
+        Instead of ``rates``: the rates are the summed input ``sum(target)``
+        of rate-coded projections onto the population (ANNarchy's hybrid population).
+    parameters : dict or str, optional
+        Parameters the expression uses (a plain value in a dict is global, as in ANNarchy 5).
+    refractory : float or str, optional
+        Refractory period (ms).
     """
 
     def __init__(self, geometry, rates: Any = 10.0, name: Optional[str] = None,
-                 network: Optional["Network"] = None) -> None:
-        super().__init__(geometry, PoissonNeuron, name=name, network=network)
-        self.rates = rates
+                 network: Optional["Network"] = None, target: Optional[str] = None, parameters: Any = None,
+                 refractory: Any = None) -> None:
+        if rates is None and target is None:
+            raise ModelError(f"PoissonPopulation {name or ''!r}: give rates or target")
+        neuron = _poisson_neuron(rates, target, parameters, refractory)
+        super().__init__(geometry, neuron, name=name, network=network)
+        object.__setattr__(self, "_arguments", {"target": target, "parameters": parameters,
+                                                "refractory": refractory,
+                                                "rates": rates if isinstance(rates, str) else 0.0})
+        if target is None and not isinstance(rates, str):
+            self.rates = rates
 
     def _construct_in(self, network: "Network", name: Optional[str]) -> "Population":
-        return PoissonPopulation(self.geometry, rates=0.0, name=name, network=network)
+        return PoissonPopulation(self.geometry, name=name, network=network, **self._arguments)
 
 
 class SpikeSourceArray(Population):

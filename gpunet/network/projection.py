@@ -110,6 +110,8 @@ class Projection(_AttributeAccess):
     """
 
     generated_source: Optional[dict] = None  # array code of each synaptic phase, after compile()
+    #: Transmission is the synapse model's, so generated kernels may run it (False: a class of its own transmission).
+    equations_transmit = True
 
     def __init__(self, pre: Population, post: Population, target: str, synapse: Any = None,
                  name: Optional[str] = None, network: Optional["Network"] = None) -> None:
@@ -167,6 +169,11 @@ class Projection(_AttributeAccess):
                                  f"{', '.join(self.post.spec.attributes)}")
         for side, attribute in self.spec.prepost:
             population = self.pre if side == "pre" else self.post
+            if attribute.startswith("_sum_"):
+                if attribute[len("_sum_"):] not in population.spec.targets:
+                    raise ModelError(f"synapse model {self.spec.name!r} uses {side}.sum({attribute[5:]}) but the "
+                                     f"equations of population {population.name!r} use no sum({attribute[5:]})")
+                continue
             if attribute not in population.spec.attributes:
                 raise ModelError(f"synapse model {self.spec.name!r} uses {side}.{attribute} but population "
                                  f"{population.name!r} has no attribute {attribute!r}")

@@ -64,11 +64,12 @@ def _rate(backend: str, precision: str) -> Any:
 
 
 def _models(backend: str, precision: str) -> Any:
-    """Alpha synapses, AdEx, Hodgkin-Huxley, short-term plasticity, and the rk4 and implicit methods."""
+    """Alpha synapses, AdEx, Hodgkin-Huxley, short-term plasticity, the rk4 and implicit methods, and inputs."""
     from gpunet import model
     from gpunet.model.description import Neuron
     from gpunet.network.network import Network
-    from gpunet.network.population import SpikeSourceArray
+    from gpunet.network.inputs import CurrentInjection, TimedArray, TimedPoissonPopulation
+    from gpunet.network.population import PoissonPopulation, SpikeSourceArray
     net = Network(dt=1.0, seed=3, backend=backend, precision=precision, kernels="off")  # record() attaches
     times = [[float(t) for t in np.arange(2.0 + k, 200.0, 6.0 + k)] for k in range(8)]
     source = SpikeSourceArray(times, name="source", network=net)
@@ -92,6 +93,15 @@ def _models(backend: str, precision: str) -> Any:
         net.connect(source, target, "exc", model.STP(tau_rec=80.0, tau_facil=20.0, U=0.3),
                     name=f"stp_{target.name}").connect_fixed_probability(0.5, weights=scale, delays=1.0)
     net.connect(curr, cond, "inh", name="curr_cond").connect_fixed_number_pre(3, weights=0.05, delays=2.0)
+    # inputs: a timed array injected as a current, a Poisson rate expression, rates on a schedule
+    stimulus = TimedArray(np.linspace(0.0, 0.6, 60).reshape(5, 12), schedule=15.0, period=90.0, name="stimulus",
+                          network=net)
+    CurrentInjection(stimulus, curr, "inh", name="injection", network=net).connect_current()
+    wave = PoissonPopulation(10, rates="40.0 * (1.0 + sin(t / 20.0))", name="wave", network=net)
+    net.connect(wave, cond, "exc", name="wave_cond").connect_fixed_probability(0.5, weights=0.1, delays=1.0)
+    timed = TimedPoissonPopulation(10, rates=[20.0, 80.0, 5.0], schedule=[0.0, 40.0, 90.0], period=150.0,
+                                   name="timed", network=net)
+    net.connect(timed, adex, "exc", name="timed_adex").connect_fixed_probability(0.5, weights=0.05, delays=1.0)
     return net
 
 

@@ -25,6 +25,8 @@ What it writes
     flight, refractory counters or last-spike times (ANNarchy saves none of these).
 ``models/``
     The neuron models with alpha-shaped synapses, AdEx and Hodgkin-Huxley, and short-term plasticity (STP).
+``inputs/expected.json``
+    Timed inputs, a Poisson rate expression and current injection, recorded step by step (``make_inputs``).
 ``chapter/``
     The saving-and-loading chapter's example network (two Izhikevich populations, one STDP projection), with
     the single-object files ``pop.txt``, ``proj.txt`` and ``data_nopop.txt`` as well.
@@ -472,6 +474,66 @@ def make_network(name: str, out: str, build_root: str) -> None:
         handle.write("\n")
 
 
+def _prepost_sums(build_root: str) -> list:
+    """``s = pre.sum(exc) + 2 * post.sum(exc)`` of the first synapse, after each of 5 steps (rate-coded, dt 1)."""
+    net = ann.Network(dt=1.0, seed=1)
+    inp = net.create(2, ann.LeakyIntegrator, name="inp")
+    pre = net.create(5, ann.LeakyIntegrator, name="pre")
+    post = net.create(3, ann.LeakyIntegrator, name="post")
+    proj = net.connect(pre, post, "exc", ann.Synapse(equations="s = pre.sum(exc) + 2 * post.sum(exc)"), name="proj")
+    proj.all_to_all(weights=0.1)
+    net.connect(inp, pre, "exc", name="feed").all_to_all(weights=0.5)
+    net.compile(directory=os.path.join(build_root, "sums"), compiler_flags=COMPILER_FLAGS, silent=True)
+    pre.B = np.linspace(0.2, 1.0, 5)
+    inp.B = np.array([0.3, 0.6])
+    values = []
+    for _ in range(5):
+        net.simulate(1.0)
+        values.append(float(proj.s[0][0]))
+    return values
+
+
+def make_inputs(out: str, build_root: str) -> None:
+    """``inputs/expected.json``: what ANNarchy's timed inputs, rate expressions and current injection do, step by step.
+
+    A TimedArray with a schedule and a period, another shown every step, a PoissonPopulation whose rates are an
+    expression of ``t`` (its variable ``rates`` is recorded: the spikes depend on ANNarchy's generator) and
+    Izhikevich neurons driven by a TimedArray through CurrentInjection (their spikes and ``v``); and a synapse
+    that reads ``pre.sum(exc)`` and ``post.sum(exc)`` (``_prepost_sums``).  A
+    TimedPoissonPopulation's rates cannot be read from Python in ANNarchy 5.0.4.1 (nor its spikes reproduced).  ANNarchy 5.0.4.1 cannot set the values of a TimedArray whose first schedule time is
+    after 0 (``set_buffer`` reads row -1: ``std::bad_array_new_length``), so every schedule here starts at 0.
+    """
+    folder = os.path.join(out, "inputs")
+    os.makedirs(folder, exist_ok=True)
+    dt, steps = 0.5, 80
+    net = ann.Network(dt=dt, seed=3)
+    rows = np.arange(9.0).reshape(3, 3)
+    scheduled = net.create(ann.TimedArray(rates=rows, schedule=[0.0, 1.0, 3.0], period=5.0, name="scheduled"))
+    currents = np.array([[4.0, 8.0, 12.0], [0.0, 20.0, 6.0], [10.0, 10.0, 10.0]])
+    stepwise = net.create(ann.TimedArray(rates=currents, schedule=10.0, name="stepwise"))
+    poisson = net.create(ann.PoissonPopulation(4, rates="amp * (1.0 + sin(2.0 * pi_ * f * t / 1000.0)) / 2.0",
+                                               parameters={"amp": 80.0, "f": 25.0, "pi_": 3.141592653589793},
+                                               name="poisson_expr"))
+    izh = net.create(3, ann.Izhikevich, name="izh")
+    injection = net.connect(ann.CurrentInjection(stepwise, izh, "exc", name="injection"))
+    injection.connect_current()
+    monitors = {"scheduled": net.monitor(scheduled, "r"), "stepwise": net.monitor(stepwise, "r"),
+                "poisson_expr": net.monitor(poisson, "rates"), "izh": net.monitor(izh, ["v", "spike"])}
+    net.compile(directory=os.path.join(build_root, "inputs"), compiler_flags=COMPILER_FLAGS, silent=True)
+    net.simulate(steps * dt)
+    traces = {"scheduled": monitors["scheduled"].get("r"), "stepwise": monitors["stepwise"].get("r"),
+              "poisson_expr": monitors["poisson_expr"].get("rates")}
+    izh_data = monitors["izh"].get()
+    expected = {"annarchy": ann.__release__, "dt": dt, "steps": steps,
+                "traces": {name: np.asarray(values).tolist() for name, values in traces.items()},
+                "izh_v": np.asarray(izh_data["v"]).tolist(),
+                "izh_spikes": {str(rank): [int(s) for s in times] for rank, times in izh_data["spike"].items()},
+                "prepost_sums": _prepost_sums(build_root)}
+    with open(os.path.join(folder, "expected.json"), "w") as handle:
+        json.dump(expected, handle, indent=1)
+        handle.write("\n")
+
+
 def main(argv: list[str]) -> None:
     if argv[:1] == ["--models"]:
         text = json.dumps(model_definitions(), indent=1) + "\n"
@@ -482,12 +544,15 @@ def main(argv: list[str]) -> None:
             sys.stdout.write(text)
         return
     out = os.path.abspath(argv[0] if argv else os.path.dirname(os.path.abspath(__file__)))
-    only = argv[1:] or list(NETWORKS)
+    only = argv[1:] or list(NETWORKS) + ["inputs"]
     build_root = os.environ.get("ANNARCHY_BUILD_DIR", os.path.join(out, "_annarchy_build"))
     with open(os.path.join(out, "models.json"), "w") as handle:
         handle.write(json.dumps(model_definitions(), indent=1) + "\n")
     for name in only:
-        make_network(name, out, build_root)
+        if name == "inputs":
+            make_inputs(out, build_root)
+        else:
+            make_network(name, out, build_root)
         print(f"{name}: done", flush=True)
 
 
