@@ -31,7 +31,7 @@ from gpunet.model import (STDP, STP, Constant, EIF_cond_exp_isfa_ista, Hebb, HH_
                           Parameter, Synapse, Variable, add_function)
 from gpunet.codegen.numpy_codegen import functions
 from gpunet.network import (Binomial, CurrentInjection, DiscreteUniform, Exponential, Gamma, LogNormal,
-                            TimedArray, TimedPoissonPopulation, Monitor, Network, Normal, PoissonPopulation, Population,
+                            HomogeneousCorrelatedSpikeTrains, TimedArray, TimedPoissonPopulation, Monitor, Network, Normal, PoissonPopulation, Population,
                             PopulationView, Projection, SpikeSourceArray, Uniform, clear, compile,
                             default_network, disable_learning, enable_learning, get_current_step, get_time, reset,
                             setup, simulate, simulate_until, step)
@@ -41,7 +41,7 @@ __all__ = [
     "__version__", "setup", "clear", "compile", "simulate", "simulate_until", "enable_learning",
     "disable_learning", "step", "get_time", "get_current_step", "reset",
     "default_network", "Network", "Population", "PopulationView", "PoissonPopulation", "SpikeSourceArray",
-    "TimedArray", "TimedPoissonPopulation", "CurrentInjection",
+    "TimedArray", "TimedPoissonPopulation", "CurrentInjection", "HomogeneousCorrelatedSpikeTrains",
     "Projection", "Monitor", "Neuron", "Synapse", "Parameter", "Variable", "Constant", "add_function", "functions", "Izhikevich", "LeakyIntegrator", "IF_curr_exp", "IF_cond_exp",
     "IF_curr_alpha", "IF_cond_alpha", "EIF_cond_exp_isfa_ista", "HH_cond_exp", "STDP", "STP", "Hebb", "Oja", "Uniform", "Normal", "LogNormal", "DiscreteUniform", "Exponential", "Gamma", "Binomial", "gpu_available",
     "GpunetError", "FormatError", "UnsafeFileError", "StructureError", "ModelError", "BackendError",

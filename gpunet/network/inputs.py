@@ -243,3 +243,111 @@ class CurrentInjection(Projection):
         state = self._state
         self.network.backend.scatter_add(self.post._state[f"g_{self.target}"], state["_post_idx"],
                                          self.pre._state["r"][state["_pre_idx"]])
+
+
+def _rectified_ratio(y: float) -> float:
+    """mean / standard deviation of max(0, X), X ~ Normal(y, 1)."""
+    from scipy.special import ndtr
+    phi, cdf = np.exp(-0.5 * y * y) / np.sqrt(2.0 * np.pi), float(ndtr(y))
+    mean = phi + y * cdf
+    second = (y * y + 1.0) * cdf + y * phi
+    return mean / np.sqrt(max(second - mean * mean, 1e-300))
+
+
+def correlated_rate_parameters(rate: float, corr: float, tau: float) -> tuple[float, float]:
+    """``(mu, sigma)`` of the Ornstein-Uhlenbeck rate ``x`` whose rectified values have mean ``rate``.
+
+    Brette (2009), homogeneous correlated spike trains: spike trains of the
+    common rate ``max(x, 0)`` have the mean ``rate`` and, between two trains,
+    the correlation ``corr`` when ``max(x, 0)`` has the standard deviation
+    ``sqrt(corr * rate / (2 tau))`` (tau in seconds).  ``(mu, sigma)`` are
+    the mean and standard deviation of the normal ``x`` whose rectification
+    has that mean and standard deviation: the ratio mean / std of a rectified
+    normal fixes ``mu / sigma`` (solved numerically), then the mean fixes
+    ``sigma``.  These are the values ANNarchy computes (to its solver's
+    tolerance).
+    """
+    from scipy.optimize import brentq
+    if rate < 0 or not 0.0 <= corr <= 1.0 or tau <= 0:
+        raise ValueError(f"HomogeneousCorrelatedSpikeTrains: need rates >= 0, corr in [0, 1] and tau > 0, "
+                         f"got {rate}, {corr}, {tau}")
+    wanted_std = np.sqrt(corr * rate / (2.0 * tau / 1000.0))
+    if wanted_std == 0.0 or rate == 0.0:
+        return float(rate), float(wanted_std)
+    target = rate / wanted_std
+    low, high = -20.0, max(40.0, 2.0 * target)
+    y = brentq(lambda u: _rectified_ratio(u) - target, low, high, xtol=1e-14, maxiter=500)
+    from scipy.special import ndtr
+    sigma = rate / (np.exp(-0.5 * y * y) / np.sqrt(2.0 * np.pi) + y * float(ndtr(y)))
+    return float(y * sigma), float(sigma)
+
+
+class HomogeneousCorrelatedSpikeTrains(_Timed, Population):
+    """Poisson-like spike trains sharing one fluctuating rate, so that they are correlated (Brette 2009).
+
+    Every neuron spikes with the rate ``x`` (Hz), a population variable that
+    follows ``x += dt (mu - x) / tau + sqrt(dt / tau) sigma Normal(0, 1)``
+    (one draw per step for the whole population), ANNarchy 5's equation: its
+    stationary variance is ``sigma^2 / (2 - dt / tau)``, about half of
+    Brette's ``sigma^2``, so the trains come out less correlated than
+    ``corr`` (as in ANNarchy); ``mu`` and
+    ``sigma`` are computed from ``rates``, ``corr`` and ``tau`` (see
+    :func:`correlated_rate_parameters`) and may follow a ``schedule`` (one
+    ``rates`` / ``corr`` per time) with a ``period``, like a timed input.
+
+    Parameters
+    ----------
+    geometry : int or tuple
+    rates : float or list of float
+        Mean rate (Hz) of each train.
+    corr : float or list of float
+        Correlation between two trains, in [0, 1].
+    tau : float
+        Correlation time constant (ms).
+    schedule : list of float, optional
+        Times (ms) at which ``rates`` / ``corr`` change (default ``[0]``).
+    period : float
+        Start the schedule again every ``period`` ms (-1: never).
+    refractory : float, optional
+        Refractory period (ms; it lowers the correlation).
+    """
+
+    def __init__(self, geometry: Union[int, Sequence[int]], rates: Any, corr: Any, tau: float,
+                 schedule: Optional[Sequence[float]] = None, period: float = -1.0, name: Optional[str] = None,
+                 refractory: Optional[float] = None, network: Optional["Network"] = None) -> None:
+        times = [0.0] if schedule is None else list(schedule)
+        rates_list = list(rates) if np.ndim(rates) else [float(rates)] * len(times)
+        corr_list = list(corr) if np.ndim(corr) else [float(corr)] * len(times)
+        if len(rates_list) != len(times) or len(corr_list) != len(times):
+            raise ValueError(f"HomogeneousCorrelatedSpikeTrains {name or ''!r}: rates and corr need one value per "
+                             f"schedule time ({len(times)})")
+        pairs = [correlated_rate_parameters(float(r), float(c), float(tau)) for r, c in zip(rates_list, corr_list)]
+        mu, sigma = pairs[0]
+        neuron = Neuron(parameters=f"tau = {float(tau)!r} : population\nmu = {mu!r} : population\n"
+                                   f"sigma = {sigma!r} : population",
+                        equations="x += dt * (mu - x) / tau + sqrt(dt / tau) * sigma * Normal(0.0, 1.0) : "
+                                  "population, init = mu\np = Uniform(0.0, 1.0) * 1000.0 / dt",
+                        spike="p < x", refractory=refractory, name="HomogeneousCorrelated",
+                        description="Homogeneous correlated spike trains (Brette 2009).")
+        super().__init__(geometry, neuron, name=name, network=network)
+        object.__setattr__(self, "_start", 0)
+        object.__setattr__(self, "_arguments", dict(rates=rates, corr=corr, tau=tau, schedule=schedule,
+                                                    period=period, refractory=refractory))
+        self._set_schedule([[m, s] for m, s in pairs], times, period)
+
+    def _set_schedule(self, rates: Any, schedule: Any, period: float) -> None:
+        values = np.asarray(rates, dtype=np.float64)  # (rows, 2): mu and sigma of each schedule time
+        plan = Schedule(self.name, len(values), schedule, period, self.network.dt)
+        object.__setattr__(self, "_pairs", values)
+        object.__setattr__(self, "_schedule", plan)
+
+    def _construct_in(self, network: "Network", name: Optional[str]) -> "Population":
+        return HomogeneousCorrelatedSpikeTrains(self.geometry, name=name, network=network, **self._arguments)
+
+    def _update(self, step: int) -> None:
+        row = self._schedule.row(step - self._start)
+        if row is not None:
+            mu, sigma = self._pairs[row]
+            self._state["mu"][...] = mu
+            self._state["sigma"][...] = sigma
+        Population._update(self, step)

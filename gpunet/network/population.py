@@ -155,6 +155,7 @@ class Population(_AttributeAccess):
         self._refractory_fn = None
         self._noise_keys: dict[int, int] = {}
         self._noise_arguments: dict[int, tuple] = {}
+        self._global_sites: set[int] = set()
         self._sums: dict[str, Any] = {}
         self._frozen = True
 
@@ -357,9 +358,12 @@ class Population(_AttributeAccess):
                                                    net.precision, backend.scatter_add)
         for target in self.spec.targets:
             self._sums[target] = xp.zeros(self.size, dtype=net.precision)
-            # the same array, for synapses that read pre.sum(target) / post.sum(target) (not saved: an input)
-            self._state[f"_sum_{target}"] = self._sums[target]
         gates = noise_gates(self.spec)
+        # noise in the equation of a global variable (HomogeneousCorrelatedSpikeTrains' x) is one draw per step
+        global_names = set(self.spec.global_names)
+        self._global_sites = {site.index for site in self.spec.noise_sites
+                              if any(s.target in global_names and site.symbol in s.expr.free_symbols
+                                     for s in self.spec.equations)}
         printer = NumpyPrinter({n: f"S[{n!r}]" for n in self.spec.attributes} | {"dt": "dt", "t": "t"})
         for site in self.spec.noise_sites:
             self._noise_keys[site.index] = rng.stream_key(net.seed, (self.id << 8) | site.index)
@@ -381,6 +385,9 @@ class Population(_AttributeAccess):
                 continue
             low, high = (eval(a, namespace) for a in arguments)  # noqa: S307 - generated
             draw = rng.uniform if site.kind == "Uniform" else rng.normal
+            if index in self._global_sites:  # one draw for the population: its stream's first number
+                draws[site.symbol.name] = draw(xp, self._noise_keys[index], step, 1, low, high, net.precision)[0]
+                continue
             draws[site.symbol.name] = draw(xp, self._noise_keys[index], step, self.size, low, high,
                                            net.precision)
         return draws

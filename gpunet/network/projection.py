@@ -533,6 +533,20 @@ class Projection(_AttributeAccess):
         return int(self._host_delays.max()) if self._connected and len(self._host_delays) else 1
 
     # -- one simulation step -------------------------------------------------
+    def _side_arrays(self) -> tuple[Any, Any]:
+        """The arrays ``pre.x`` / ``post.x`` read: each population's state, with its sums when the model reads them.
+
+        ``pre.sum(exc)`` reads ``_sum_exc``: the population's summed input of this
+        step, which is not part of its state (nothing saves it).
+        """
+        sides = []
+        for side, population in (("pre", self.pre), ("post", self.post)):
+            if any(s == side and a.startswith("_sum_") for s, a in self.spec.prepost):
+                sides.append({**population._state, **{f"_sum_{t}": a for t, a in population._sums.items()}})
+            else:
+                sides.append(population._state)
+        return sides[0], sides[1]
+
     def _transmit(self, step: int) -> None:
         if self.spec.spiking:
             self._pre_events(step)
@@ -542,7 +556,7 @@ class Projection(_AttributeAccess):
                 total += self._csr @ self.pre._state["r"]
             else:
                 contribution = self._functions["psp"](self._state, self._state["_pre_idx"],
-                                                      self._state["_post_idx"], self.pre._state, self.post._state)
+                                                      self._state["_post_idx"], *self._side_arrays())
                 self.network.backend.scatter_add(total, self._state["_post_idx"], contribution)
 
     def _pre_events(self, step: int) -> None:
@@ -561,13 +575,13 @@ class Projection(_AttributeAccess):
                 continue
             pre = group_pre[positions] if self._event_uses_pre else None
             function(self._state, pre_syn[positions], pre, group_post[positions], step, step * self.network.dt,
-                     conductance, self.pre._state, self.post._state)
+                     conductance, *self._side_arrays())
 
     def _update_continuous(self, step: int) -> None:
         function = self._functions.get("continuous")
         if function is not None:
             function(self._state, self._state["_pre_idx"], self._state["_post_idx"], step,
-                     step * self.network.dt, self.pre._state, self.post._state)
+                     step * self.network.dt, *self._side_arrays())
 
     def _post_events(self, step: int) -> None:
         function = self._functions.get("post_event")
@@ -586,7 +600,7 @@ class Projection(_AttributeAccess):
         pre = self._state["_pre_idx"][synapses] if self._event_uses_pre else None
         conductance = self.post._state.get(f"g_{self.target}")
         function(self._state, synapses, pre, self._state["_post_idx"][synapses], step, step * self.network.dt,
-                 conductance, self.pre._state, self.post._state)
+                 conductance, *self._side_arrays())
 
     # -- attribute access ----------------------------------------------------
     def _attribute_names(self) -> list[str]:

@@ -68,7 +68,8 @@ def _models(backend: str, precision: str) -> Any:
     from gpunet import model
     from gpunet.model.description import Neuron
     from gpunet.network.network import Network
-    from gpunet.network.inputs import CurrentInjection, TimedArray, TimedPoissonPopulation
+    from gpunet.network.inputs import (CurrentInjection, HomogeneousCorrelatedSpikeTrains, TimedArray,
+                                       TimedPoissonPopulation)
     from gpunet.network.population import PoissonPopulation, SpikeSourceArray
     net = Network(dt=1.0, seed=3, backend=backend, precision=precision, kernels="off")  # record() attaches
     times = [[float(t) for t in np.arange(2.0 + k, 200.0, 6.0 + k)] for k in range(8)]
@@ -102,6 +103,9 @@ def _models(backend: str, precision: str) -> Any:
     timed = TimedPoissonPopulation(10, rates=[20.0, 80.0, 5.0], schedule=[0.0, 40.0, 90.0], period=150.0,
                                    name="timed", network=net)
     net.connect(timed, adex, "exc", name="timed_adex").connect_fixed_probability(0.5, weights=0.05, delays=1.0)
+    correlated = HomogeneousCorrelatedSpikeTrains(10, rates=30.0, corr=0.2, tau=10.0, name="correlated", network=net)
+    net.connect(correlated, custom, "exc", name="correlated_methods").connect_fixed_probability(
+        0.5, weights=0.1, delays=1.0)
     return net
 
 

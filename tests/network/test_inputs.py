@@ -2,7 +2,7 @@
 
 Each against an independent computation written here (ANNarchy's counter-and-block logic of timed inputs, the
 rate expression evaluated by NumPy, an Izhikevich loop) and against ANNarchy's own recording of the same inputs
-(``tests/data/annarchy/inputs/expected.json``, written by ``make_fixtures.py``).
+(``tests/data/annarchy/inputs/recording.json``, written by ``make_fixtures.py``).
 """
 import json
 import math
@@ -14,7 +14,7 @@ import pytest
 import gpunet as gn
 from gpunet.errors import StructureError
 
-FIXTURE = json.loads((Path(__file__).resolve().parents[1] / "data" / "annarchy" / "inputs" / "expected.json")
+FIXTURE = json.loads((Path(__file__).resolve().parents[1] / "data" / "annarchy" / "inputs" / "recording.json")
                      .read_text())
 
 
@@ -165,3 +165,37 @@ def test_current_injection_drives_like_an_input_current():
         gn.CurrentInjection(target, target, "exc", network=net)
     with pytest.raises(StructureError, match="same size"):
         gn.CurrentInjection(source, other, "exc", network=net)
+
+
+@pytest.mark.parametrize("rate, corr, tau", [(20.0, 0.3, 10.0), (20.0, 0.01, 10.0), (5.0, 0.9, 50.0)])
+def test_correlated_trains_parameters_give_the_wanted_rectified_moments(rate, corr, tau):
+    """max(0, X), X ~ Normal(mu, sigma): mean ``rate`` and standard deviation sqrt(corr rate / (2 tau)), by quadrature."""
+    from scipy import integrate, stats
+    from gpunet.network.inputs import correlated_rate_parameters
+    mu, sigma = correlated_rate_parameters(rate, corr, tau)
+    density = stats.norm(mu, sigma).pdf
+    mean = integrate.quad(lambda v: v * density(v), 0.0, np.inf)[0]
+    second = integrate.quad(lambda v: v * v * density(v), 0.0, np.inf)[0]
+    assert mean == pytest.approx(rate, rel=1e-8)
+    assert math.sqrt(second - mean * mean) == pytest.approx(math.sqrt(corr * rate / (2 * tau / 1000.0)), rel=1e-8)
+
+
+def test_homogeneous_correlated_spike_trains_share_one_fluctuating_rate():
+    dt, tau, steps, n = 1.0, 10.0, 2000, 200
+    net = gn.Network(dt=dt, seed=4, backend="numpy")
+    trains = gn.HomogeneousCorrelatedSpikeTrains(n, rates=20.0, corr=0.3, tau=tau, network=net)
+    monitor = net.monitor(trains, ["x", "spike"])
+    net.simulate(steps * dt)
+    recorded = monitor.get()
+    x = np.asarray(recorded["x"]).ravel()
+    # x is one AR(1) process for the population: stationary mean mu, variance sigma^2 / (2 - dt / tau)
+    assert abs(x[200:].mean() - trains.mu) < 4.0
+    assert x[200:].std() == pytest.approx(trains.sigma / math.sqrt(2 - dt / tau), rel=0.15)
+    counts = np.zeros(steps)
+    for times in recorded["spike"].values():
+        np.add.at(counts, times, 1)
+    # every neuron spikes with probability max(x, 0) dt / 1000 in each step
+    assert counts.sum() == pytest.approx(n * np.maximum(x, 0.0).sum() * dt / 1000.0, rel=0.03)
+    # the trains are correlated: population counts in 50 ms windows vary far beyond Poisson's variance
+    windows = counts[200:].reshape(-1, 50).sum(axis=1)
+    assert windows.var() > 5 * windows.mean()

@@ -25,7 +25,7 @@ What it writes
     flight, refractory counters or last-spike times (ANNarchy saves none of these).
 ``models/``
     The neuron models with alpha-shaped synapses, AdEx and Hodgkin-Huxley, and short-term plasticity (STP).
-``inputs/expected.json``
+``inputs/recording.json``
     Timed inputs, a Poisson rate expression and current injection, recorded step by step (``make_inputs``).
 ``chapter/``
     The saving-and-loading chapter's example network (two Izhikevich populations, one STDP projection), with
@@ -494,7 +494,7 @@ def _prepost_sums(build_root: str) -> list:
 
 
 def make_inputs(out: str, build_root: str) -> None:
-    """``inputs/expected.json``: what ANNarchy's timed inputs, rate expressions and current injection do, step by step.
+    """``inputs/recording.json``: what ANNarchy's timed inputs, rate expressions and current injection do, step by step.
 
     A TimedArray with a schedule and a period, another shown every step, a PoissonPopulation whose rates are an
     expression of ``t`` (its variable ``rates`` is recorded: the spikes depend on ANNarchy's generator) and
@@ -529,7 +529,7 @@ def make_inputs(out: str, build_root: str) -> None:
                 "izh_v": np.asarray(izh_data["v"]).tolist(),
                 "izh_spikes": {str(rank): [int(s) for s in times] for rank, times in izh_data["spike"].items()},
                 "prepost_sums": _prepost_sums(build_root)}
-    with open(os.path.join(folder, "expected.json"), "w") as handle:
+    with open(os.path.join(folder, "recording.json"), "w") as handle:
         json.dump(expected, handle, indent=1)
         handle.write("\n")
 
