@@ -18,11 +18,12 @@ Integration (``x_new = x + inc``):
 * rk4 (classic Runge-Kutta): ``k1 = f(x)``, ``k2 = f(x + dt/2 k1)``,
   ``k3 = f(x + dt/2 k2)``, ``k4 = f(x + dt k3)``,
   ``inc = dt * (k1 + 2 k2 + 2 k3 + k4) / 6``, every rk4 variable of the run
-  moved together at each stage (ANNarchy moves only each equation's own
-  variable: the two agree for uncoupled equations);
+  moved together at each stage (ANNarchy couples all rk4 ODEs of a model);
 * implicit (backward) Euler, ``f`` linear in ``x`` (``f = A + B x``):
   ``x_new = x + dt f(x_new)``, i.e. ``inc = dt / (1 - B dt) * f(x)``, other
-  variables at their values before the run (as ANNarchy).
+  variables at their values before the run (ANNarchy solves several
+  implicit ODEs of a model as one coupled linear system: the same numbers
+  for uncoupled equations).
 
 Explicit, exponential and midpoint are ANNarchy's formulas, evaluated in the
 same order, so a network gives the same numbers in both simulators.

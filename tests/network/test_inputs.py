@@ -199,3 +199,24 @@ def test_homogeneous_correlated_spike_trains_share_one_fluctuating_rate():
     # the trains are correlated: population counts in 50 ms windows vary far beyond Poisson's variance
     windows = counts[200:].reshape(-1, 50).sum(axis=1)
     assert windows.var() > 5 * windows.mean()
+
+
+@pytest.mark.annarchy
+def test_correlated_trains_parameters_are_annarchys():
+    """The installed ANNarchy's own mu and sigma (its ``_rectify``), where ANNarchy is importable."""
+    import os
+    import subprocess
+    import sys
+    from gpunet.network.inputs import correlated_rate_parameters
+    python = os.environ.get("GPUNET_ANNARCHY_PYTHON") or sys.executable
+    script = ("import json; from ANNarchy.inputs.SpikeTrains import _rectify; "
+              "print(json.dumps([list(map(float, _rectify(r, c, t))) for r, c, t in "
+              "[(20.0, 0.3, 10.0), (20.0, 0.01, 10.0), (5.0, 0.9, 50.0)]]))")
+    done = subprocess.run([python, "-c", script], capture_output=True, text=True, timeout=300)
+    if done.returncode != 0 and "No module named 'ANNarchy'" in done.stderr:
+        pytest.skip("ANNarchy is not importable (set GPUNET_ANNARCHY_PYTHON to an interpreter that has it)")
+    assert done.returncode == 0, done.stderr[-2000:]
+    theirs = json.loads(done.stdout.strip().splitlines()[-1])
+    for (rate, corr, tau), (mu, sigma) in zip([(20.0, 0.3, 10.0), (20.0, 0.01, 10.0), (5.0, 0.9, 50.0)], theirs):
+        ours = correlated_rate_parameters(rate, corr, tau)
+        assert ours == pytest.approx((mu, sigma), rel=1e-9)  # ANNarchy's secant stops at its tolerance

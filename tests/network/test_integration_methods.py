@@ -129,3 +129,25 @@ def test_event_driven_recovery_follows_its_exact_solution():
     for step, value in expected.items():
         assert current[step] == pytest.approx(value, rel=1e-14), step
     assert np.count_nonzero(current) == len(times)
+
+
+def test_rk4_implicit_and_midpoint_give_annarchys_numbers():
+    """ANNarchy's own run of one ODE per method (``inputs/recording.json``, written by ``make_fixtures.py``)."""
+    import json
+    from pathlib import Path
+    fixture = Path(__file__).resolve().parents[1] / "data" / "annarchy" / "inputs" / "recording.json"
+    expected = json.loads(fixture.read_text())["methods"]
+    equations = {"rk4": "tau * dv/dt = E - v + 0.5 * sin(v) : rk4, init = 0.3",
+                 "implicit": "tau * dv/dt = E - v : implicit, init = -1.0",
+                 "midpoint": "dv/dt = 1.0 - 0.1 * v * v : midpoint, init = 0.5"}
+    net = gn.Network(dt=0.5, seed=1, backend="numpy")
+    monitors = {}
+    for method, equation in equations.items():
+        pop = net.create(2, gn.Neuron(parameters="tau = 7.0 : population\nE = 2.0", equations=f"{equation}\nr = v"))
+        pop.E = np.array([2.0, -3.0])
+        monitors[method] = net.monitor(pop, "v")
+    net.simulate(20.0)
+    for method, monitor in monitors.items():
+        theirs = np.asarray(expected[method])
+        assert theirs.shape == (40, 2)
+        np.testing.assert_allclose(monitor.get("v"), theirs, rtol=1e-13, atol=1e-14, err_msg=method)

@@ -493,13 +493,38 @@ def _prepost_sums(build_root: str) -> list:
     return values
 
 
+METHOD_EQUATIONS = {"rk4": "tau * dv/dt = E - v + 0.5 * sin(v) : rk4, init = 0.3",
+                    "implicit": "tau * dv/dt = E - v : implicit, init = -1.0",
+                    "midpoint": "dv/dt = 1.0 - 0.1 * v * v : midpoint, init = 0.5"}
+
+
+def _methods(build_root: str) -> dict:
+    """v of one population per method (rk4, implicit, midpoint) after each of 40 steps of 0.5 ms.
+
+    One ODE per model: ANNarchy solves several implicit / midpoint / rk4 ODEs of one model as one coupled
+    system and refuses to mix these methods in a model.
+    """
+    net = ann.Network(dt=0.5, seed=1)
+    monitors = {}
+    for method, equation in METHOD_EQUATIONS.items():
+        neuron = ann.Neuron(parameters="tau = 7.0 : population\nE = 2.0", equations=f"{equation}\nr = v")
+        pop = net.create(2, neuron, name=method)
+        monitors[method] = (pop, net.monitor(pop, "v"))
+    net.compile(directory=os.path.join(build_root, "methods"), compiler_flags=COMPILER_FLAGS, silent=True)
+    for pop, _ in monitors.values():
+        pop.E = np.array([2.0, -3.0])
+    net.simulate(20.0)
+    return {method: np.asarray(monitor.get("v")).tolist() for method, (_, monitor) in monitors.items()}
+
+
 def make_inputs(out: str, build_root: str) -> None:
     """``inputs/recording.json``: what ANNarchy's timed inputs, rate expressions and current injection do, step by step.
 
     A TimedArray with a schedule and a period, another shown every step, a PoissonPopulation whose rates are an
     expression of ``t`` (its variable ``rates`` is recorded: the spikes depend on ANNarchy's generator) and
     Izhikevich neurons driven by a TimedArray through CurrentInjection (their spikes and ``v``); and a synapse
-    that reads ``pre.sum(exc)`` and ``post.sum(exc)`` (``_prepost_sums``).  A
+    that reads ``pre.sum(exc)`` and ``post.sum(exc)`` (``_prepost_sums``); the rk4, implicit and midpoint
+    methods (``_methods``).  A
     TimedPoissonPopulation's rates cannot be read from Python in ANNarchy 5.0.4.1 (nor its spikes reproduced).  ANNarchy 5.0.4.1 cannot set the values of a TimedArray whose first schedule time is
     after 0 (``set_buffer`` reads row -1: ``std::bad_array_new_length``), so every schedule here starts at 0.
     """
@@ -528,7 +553,7 @@ def make_inputs(out: str, build_root: str) -> None:
                 "traces": {name: np.asarray(values).tolist() for name, values in traces.items()},
                 "izh_v": np.asarray(izh_data["v"]).tolist(),
                 "izh_spikes": {str(rank): [int(s) for s in times] for rank, times in izh_data["spike"].items()},
-                "prepost_sums": _prepost_sums(build_root)}
+                "prepost_sums": _prepost_sums(build_root), "methods": _methods(build_root)}
     with open(os.path.join(folder, "recording.json"), "w") as handle:
         json.dump(expected, handle, indent=1)
         handle.write("\n")
