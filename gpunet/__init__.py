@@ -26,9 +26,12 @@ from gpunet.io.api import read_state  # noqa: E402
 from gpunet.io.saving import SaveHandle, SaveOptions, SaveQueueFull
 from gpunet.io.restore import LoadWarning
 from gpunet.io.snapshots import Snapshotter, SnapshotWarning, list_snapshots
-from gpunet.model import (STDP, Constant, Hebb, IF_cond_exp, IF_curr_exp, Izhikevich, LeakyIntegrator, Neuron,
-                          Oja, Parameter, Synapse, Variable)
-from gpunet.network import (DiscreteUniform, LogNormal, Monitor, Network, Normal, PoissonPopulation, Population,
+from gpunet.model import (STDP, STP, Constant, EIF_cond_exp_isfa_ista, Hebb, HH_cond_exp, IF_cond_alpha,
+                          IF_cond_exp, IF_curr_alpha, IF_curr_exp, Izhikevich, LeakyIntegrator, Neuron, Oja,
+                          Parameter, Synapse, Variable, add_function)
+from gpunet.codegen.numpy.generator import functions
+from gpunet.network import (Binomial, CurrentInjection, DiscreteUniform, Exponential, Gamma, LogNormal,
+                            HomogeneousCorrelatedSpikeTrains, TimedArray, TimedPoissonPopulation, Monitor, Network, Normal, PoissonPopulation, Population,
                             PopulationView, Projection, SpikeSourceArray, Uniform, clear, compile,
                             default_network, disable_learning, enable_learning, get_current_step, get_time, reset,
                             setup, simulate, simulate_until, step)
@@ -38,8 +41,9 @@ __all__ = [
     "__version__", "setup", "clear", "compile", "simulate", "simulate_until", "enable_learning",
     "disable_learning", "step", "get_time", "get_current_step", "reset",
     "default_network", "Network", "Population", "PopulationView", "PoissonPopulation", "SpikeSourceArray",
-    "Projection", "Monitor", "Neuron", "Synapse", "Parameter", "Variable", "Constant", "Izhikevich", "LeakyIntegrator", "IF_curr_exp", "IF_cond_exp",
-    "STDP", "Hebb", "Oja", "Uniform", "Normal", "LogNormal", "DiscreteUniform", "gpu_available",
+    "TimedArray", "TimedPoissonPopulation", "CurrentInjection", "HomogeneousCorrelatedSpikeTrains",
+    "Projection", "Monitor", "Neuron", "Synapse", "Parameter", "Variable", "Constant", "add_function", "functions", "Izhikevich", "LeakyIntegrator", "IF_curr_exp", "IF_cond_exp",
+    "IF_curr_alpha", "IF_cond_alpha", "EIF_cond_exp_isfa_ista", "HH_cond_exp", "STDP", "STP", "Hebb", "Oja", "Uniform", "Normal", "LogNormal", "DiscreteUniform", "Exponential", "Gamma", "Binomial", "gpu_available",
     "GpunetError", "FormatError", "UnsafeFileError", "StructureError", "ModelError", "BackendError",
     "FileAccessError",
     "save_parameters", "load_parameters", "save", "load", "read_state", "wait_for_saves", "SaveHandle",

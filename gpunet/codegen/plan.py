@@ -14,10 +14,19 @@ Integration (``x_new = x + inc``):
 * exponential Euler (``f`` linear in ``x``: ``f = A + B x``):
   ``inc = (1 - exp(B dt)) * (f / -B)``, exact for constant inputs;
 * midpoint: ``k = f(x)``, then ``inc = dt * f(x + 0.5 dt k)`` with every
-  midpoint variable of the run moved to its half step.
+  midpoint variable of the run moved to its half step;
+* rk4 (classic Runge-Kutta): ``k1 = f(x)``, ``k2 = f(x + dt/2 k1)``,
+  ``k3 = f(x + dt/2 k2)``, ``k4 = f(x + dt k3)``,
+  ``inc = dt * (k1 + 2 k2 + 2 k3 + k4) / 6``, every rk4 variable of the run
+  moved together at each stage (ANNarchy couples all rk4 ODEs of a model);
+* implicit (backward) Euler, ``f`` linear in ``x`` (``f = A + B x``):
+  ``x_new = x + dt f(x_new)``, i.e. ``inc = dt / (1 - B dt) * f(x)``, other
+  variables at their values before the run (ANNarchy solves several
+  implicit ODEs of a model as one coupled linear system: the same numbers
+  for uncoupled equations).
 
-These are ANNarchy's formulas, evaluated in the same order, so a network gives
-the same numbers in both simulators.
+Explicit, exponential and midpoint are ANNarchy's formulas, evaluated in the
+same order, so a network gives the same numbers in both simulators.
 """
 from __future__ import annotations
 
@@ -78,6 +87,27 @@ def continuous_plan(spec: ModelSpec, statements: Optional[list[Statement]] = Non
     return ops
 
 
+def _staged(group: list[Statement], method: str, ops: list[Op]) -> dict[str, list[sympy.Symbol]]:
+    """Temporaries of the stages of the ``midpoint`` or ``rk4`` equations of a run: ``{target: [k1, ...]}``."""
+    staged = [s for s in group if s.method == method]
+    if not staged:
+        return {}
+    # (fraction of dt each stage moves the variables by, from the previous stage's slope)
+    fractions = [None, sympy.Float(0.5)] if method == "midpoint" else \
+        [None, sympy.Float(0.5), sympy.Float(0.5), sympy.S.One]
+    slopes: dict[str, list[sympy.Symbol]] = {s.target: [] for s in staged}
+    for stage, fraction in enumerate(fractions, start=1):
+        moved = {} if fraction is None else {
+            sympy.Symbol(s.target): sympy.Symbol(s.target) + fraction * DT * slopes[s.target][-1] for s in staged}
+        for statement in staged:
+            name = f"_k_{statement.target}" if method == "midpoint" else f"_k{stage}_{statement.target}"
+            if method == "midpoint" and stage == 2:
+                continue  # the midpoint's second slope is the increment itself (below)
+            ops.append(Op("temp", name, statement.expr.xreplace(moved)))
+            slopes[statement.target].append(sympy.Symbol(name))
+    return slopes
+
+
 def _ode_group(model: str, group: list[Statement]) -> list[Op]:
     """Temporaries and updates of a run of consecutive ODEs.
 
@@ -86,21 +116,29 @@ def _ode_group(model: str, group: list[Statement]) -> list[Op]:
     orders the factors of a longer product.
     """
     ops: list[Op] = []
-    half_step: dict[sympy.Symbol, sympy.Expr] = {}
-    for statement in group:
-        if statement.method == "midpoint":
-            k = sympy.Symbol(f"_k_{statement.target}")
-            ops.append(Op("temp", k.name, statement.expr))
-            half_step[sympy.Symbol(statement.target)] = sympy.Symbol(statement.target) + sympy.Float(0.5) * DT * k
+    midpoint = _staged(group, "midpoint", ops)
+    half_step = {sympy.Symbol(target): sympy.Symbol(target) + sympy.Float(0.5) * DT * slopes[0]
+                 for target, slopes in midpoint.items()}
+    rk4 = _staged(group, "rk4", ops)
     updates = []
     for statement in group:
         derivative = sympy.Symbol(f"_d_{statement.target}")
-        rate = _rate(statement, model) if statement.method == "exponential" else sympy.S.Zero
+        linear = statement.method in ("exponential", "implicit")
+        rate = _rate(statement, model) if linear else sympy.S.Zero
         if statement.method == "exponential" and rate != 0:
             step = sympy.Symbol(f"_step_{statement.target}")
             ops.append(Op("temp", step.name, 1 - sympy.exp(rate * DT)))
             ops.append(Op("temp", derivative.name, statement.expr / -rate))
             updates.append((statement, step * derivative))
+        elif statement.method == "implicit" and rate != 0:
+            step = sympy.Symbol(f"_step_{statement.target}")
+            ops.append(Op("temp", step.name, DT / (1 - rate * DT)))
+            ops.append(Op("temp", derivative.name, statement.expr))
+            updates.append((statement, step * derivative))
+        elif statement.method == "rk4":
+            k1, k2, k3, k4 = rk4[statement.target]
+            ops.append(Op("temp", derivative.name, (k1 + (k2 + k2) + (k3 + k3) + k4) / 6))
+            updates.append((statement, DT * derivative))
         else:
             rhs = statement.expr.xreplace(half_step) if statement.method == "midpoint" else statement.expr
             ops.append(Op("temp", derivative.name, rhs))
@@ -125,16 +163,27 @@ def statement_ops(statements: list[Statement]) -> list[Op]:
 
 
 def event_driven_decays(spec: ModelSpec, elapsed: sympy.Symbol) -> list[Op]:
-    """``x = x * exp(elapsed * rate)`` for each event-driven ODE ``dx/dt = rate * x``.
+    """The exact solution of each event-driven ODE ``dx/dt = A + B x`` since the synapse's last event.
 
     ``elapsed`` stands for ``dt * (last_event - reference_step)`` (a negative
-    duration), so the factor prints as ``exp(elapsed / tau)`` like ANNarchy's.
+    duration).  A pure decay (``A = 0``) becomes ``x * exp(-B elapsed)``,
+    which prints as ``exp(elapsed / tau)`` like ANNarchy's; otherwise
+    ``x_inf + (x - x_inf) * exp(-B elapsed)`` with ``x_inf = -A / B``
+    (``x - A elapsed`` when ``B = 0``).
     """
     ops = []
     for statement in spec.event_driven:
         x = sympy.Symbol(statement.target)
         rate = sympy.diff(statement.expr, x)
-        ops.append(Op("assign", statement.target, x * sympy.exp(-rate * elapsed)))
+        constant = sympy.simplify(statement.expr - rate * x)
+        if constant == 0:
+            value = x * sympy.exp(-rate * elapsed)
+        elif rate == 0:
+            value = x - constant * elapsed
+        else:
+            steady = sympy.simplify(-constant / rate)
+            value = steady + (x - steady) * sympy.exp(-rate * elapsed)
+        ops.append(Op("assign", statement.target, value))
     return ops
 
 

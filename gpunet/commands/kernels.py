@@ -22,8 +22,9 @@ PRECISIONS = ("float32", "float64")
 def builtin_models() -> dict[str, Any]:
     """The built-in neuron and synapse models, by name."""
     from gpunet import model
-    names = ("Izhikevich", "LeakyIntegrator", "IF_curr_exp", "IF_cond_exp", "PoissonNeuron", "SpikeSourceNeuron",
-             "STDP", "Hebb", "Oja", "DefaultSpiking", "DefaultRate")
+    names = ("Izhikevich", "LeakyIntegrator", "IF_curr_exp", "IF_cond_exp", "IF_curr_alpha", "IF_cond_alpha",
+             "EIF_cond_exp_isfa_ista", "HH_cond_exp", "PoissonNeuron", "SpikeSourceNeuron",
+             "STDP", "STP", "Hebb", "Oja", "DefaultSpiking", "DefaultRate")
     return {name: getattr(model, name) for name in names}
 
 

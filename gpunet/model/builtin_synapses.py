@@ -29,6 +29,26 @@ STDP = Synapse(
     description="Online spike-timing dependent plasticity (Song and Abbott, 2001).",
 )
 
+STP = Synapse(
+    parameters="""
+        tau_rec = 100.0 : projection
+        tau_facil = 0.01 : projection
+        U = 0.5
+    """,
+    equations="""
+        dx/dt = (1 - x)/tau_rec : init = 1.0, event-driven
+        du/dt = (U - u)/tau_facil : init = U, event-driven
+    """,
+    pre_spike="""
+        g_target += w * u * x
+        x *= (1 - u)
+        u += U * (1 - u)
+    """,
+    name="STP",
+    description="Short-term plasticity (Tsodyks and Markram 1997; Tsodyks, Pawelzik and Markram 1998): "
+                "depression x and facilitation u, integrated exactly between spikes.",
+)
+
 Hebb = Synapse(
     parameters="eta = 0.01 : projection",
     equations="dw/dt = eta * pre.r * post.r : min = 0.0",

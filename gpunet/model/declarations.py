@@ -19,7 +19,7 @@ from gpunet.errors import ModelError
 _GLOBAL_FLAG = {"neuron": "population", "synapse": "projection"}
 _LOCALITIES = {"global": "global", "population": "global", "projection": "global", "local": "local"}
 _TYPES = {float: "float", int: "int", bool: "bool", "float": "float", "int": "int", "bool": "bool"}
-_METHODS = ("explicit", "euler", "exponential", "midpoint", "event-driven")
+_METHODS = ("explicit", "euler", "exponential", "midpoint", "rk4", "implicit", "event-driven")
 _constants: dict[str, "Constant"] = {}
 
 
@@ -121,6 +121,11 @@ class Constant(float):
 
     def __repr__(self) -> str:
         return f"Constant({self.name!r}, {self.value!r})"
+
+
+def clear_constants() -> None:
+    """Forget every :class:`Constant` (models defined before keep the values they read)."""
+    _constants.clear()
 
 
 def constant_value(name: str) -> Optional[float]:

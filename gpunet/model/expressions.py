@@ -10,6 +10,8 @@ Conventions of the model language handled here:
 * ``^`` means power;
 * ``sum(exc)`` is the summed input of target ``exc`` (symbol ``_sum_exc``);
 * ``pre.r`` / ``post.v`` in synapses become the symbols ``_pre_r`` / ``_post_v``;
+  ``pre.sum(exc)`` / ``post.sum(exc)`` (the summed input of target ``exc`` of the
+  pre/post neuron) become ``_pre__sum_exc`` / ``_post__sum_exc``;
 * ``Uniform(a, b)`` and ``Normal(mu, sigma)`` are noise: each call site becomes
   a fresh symbol ``_rand_<k>`` recorded in :class:`NoiseSite`;
 * ``and``, ``or``, ``not`` and comparisons build sympy booleans.
@@ -201,7 +203,22 @@ class ExpressionParser:
             relations.append(operators[type(op)](left, right, evaluate=False))
         return relations[0] if len(relations) == 1 else sympy.And(*relations)
 
+    def _prepost_sum(self, node: ast.Call):
+        """``pre.sum(exc)`` / ``post.sum(exc)``: the summed input of target ``exc`` of the pre/post neuron."""
+        side = node.func.value.id
+        if not self.allow_prepost:
+            raise ExpressionError(f"{ast.unparse(node)!r}: pre./post. are only valid in synapses")
+        if len(node.args) != 1 or not isinstance(node.args[0], ast.Name) or node.keywords:
+            raise ExpressionError(f"{side}.sum() takes one target name: {ast.unparse(node)!r}")
+        attribute = f"_sum_{node.args[0].id}"
+        if (side, attribute) not in self.prepost:
+            self.prepost.append((side, attribute))
+        return sympy.Symbol(f"_{side}_{attribute}")
+
     def _node_Call(self, node: ast.Call):
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "sum" and \
+                isinstance(node.func.value, ast.Name) and node.func.value.id in ("pre", "post"):
+            return self._prepost_sum(node)
         if not isinstance(node.func, ast.Name) or node.keywords:
             raise ExpressionError(f"unsupported call {ast.unparse(node)!r}")
         name = node.func.id
@@ -233,9 +250,11 @@ class ExpressionParser:
         return FUNCTIONS[name](*args)
 
 
-def parse_function_definitions(text: str | None) -> dict[str, sympy.Lambda]:
-    """Parse ``functions`` text (``name(x, y) = expression`` per line)."""
-    functions: dict[str, sympy.Lambda] = {}
+def parse_function_definitions(text: str | None, known: Mapping[str, sympy.Lambda] | None = None
+                               ) -> dict[str, sympy.Lambda]:
+    """Parse ``functions`` text (``name(x, y) = expression`` per line); bodies may call ``known`` functions."""
+    functions: dict[str, sympy.Lambda] = dict(known or {})
+    defined: list[str] = []
     for _lineno, line in split_statements(text):
         match = re.fullmatch(r"([A-Za-z_]\w*)\s*\(([^)]*)\)\s*=\s*(.+)", line)
         if not match:
@@ -245,7 +264,8 @@ def parse_function_definitions(text: str | None) -> dict[str, sympy.Lambda]:
         symbols = {a: sympy.Symbol(a) for a in argument_names}
         parser = ExpressionParser(symbols, user_functions=functions)
         functions[name] = sympy.Lambda(tuple(symbols.values()), parser.parse(body))
-    return functions
+        defined.append(name)
+    return {name: functions[name] for name in defined}
 
 
 def split_statements(text) -> list[tuple[int, str]]:

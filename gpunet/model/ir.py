@@ -16,7 +16,7 @@ from gpunet.model.expressions import NoiseSite
 Number = Union[float, int, bool]
 
 ATTRIBUTE_KINDS = ("float", "int", "bool")
-ODE_METHODS = ("explicit", "euler", "exponential", "midpoint", "event-driven")
+ODE_METHODS = ("explicit", "euler", "exponential", "midpoint", "rk4", "implicit", "event-driven")
 
 
 #: Storage types of the attribute kinds other than float (floats take the network's precision).

@@ -12,6 +12,7 @@ import sympy
 
 from gpunet.errors import ModelError
 from gpunet.model.declarations import constant_value
+from gpunet.model.global_functions import global_functions
 from gpunet.model.conditionals import (ConditionalError, is_conditional, rewrite_conditional,
                                        split_conditional_flags)
 from gpunet.model.expressions import (
@@ -93,6 +94,32 @@ def _constant(ctx, block, line, text, value_text: str, names=None) -> Any:
     return expr
 
 
+def _flag_text(flags: Mapping[str, Optional[str]]) -> str:
+    return ", ".join(key if value is None else f"{key} = {value}" for key, value in flags.items())
+
+
+def _join_continuations(statements: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """Equations written over several lines, as ANNarchy reads them.
+
+    A line without an assignment continues the equation above it: its text
+    is appended to that equation and its flags to that equation's flags
+    (ANNarchy's ``HH_cond_exp`` writes its membrane equation over two lines).
+    """
+    joined: list[tuple[int, str]] = []
+    for line, text in statements:
+        body, flags = _split_flags(text)
+        continues = joined and not _EQUALS.search(body) and not _ASSIGNMENT.match(body)
+        if not continues:
+            joined.append((line, text))
+            continue
+        first_line, previous = joined[-1]
+        previous_body, previous_flags = _split_flags(previous)
+        merged_flags = _flag_text({**previous_flags, **flags})
+        merged = f"{previous_body} {body}"
+        joined[-1] = (first_line, f"{merged} : {merged_flags}" if merged_flags else merged)
+    return joined
+
+
 def _attribute_kind(flags) -> str:
     if "int" in flags:
         return "int"
@@ -120,7 +147,9 @@ def build_spec(kind: str, name: str, description: str, *, parameters=None, equat
     symbols: dict[str, sympy.Symbol] = {n: sympy.Symbol(n) for n in TIME_NAMES}
 
     try:
-        user_functions = parse_function_definitions(functions)
+        # functions declared with gn.add_function, then the model's own (which win on a name clash)
+        user_functions = global_functions()
+        user_functions.update(parse_function_definitions(functions, user_functions))
     except ExpressionError as exc:
         raise ctx.error("functions", 0, str(functions), str(exc)) from exc
 
@@ -160,7 +189,7 @@ def build_spec(kind: str, name: str, description: str, *, parameters=None, equat
 
     # -- equations: first declare every variable they define ---------------
     equation_lines = []
-    for line, text in split_statements(equations):
+    for line, text in _join_continuations(split_statements(equations)):
         body, flags = _split_flags(text)
         _check_flags(ctx, "equations", line, text, flags, kind)
         gradient = _GRADIENT_TARGET.search(_EQUALS.split(body, maxsplit=1)[0])
@@ -249,6 +278,9 @@ def build_spec(kind: str, name: str, description: str, *, parameters=None, equat
             expr = _solve_for_gradient(ctx, line, text, lhs, rhs, gradient)
             if method == "event-driven":
                 _check_event_driven(ctx, line, text, expr, target, attributes)
+            if method == "implicit" and sympy.Symbol(target) in sympy.diff(expr, sympy.Symbol(target)).free_symbols:
+                raise ctx.error("equations", line, text, f"the implicit method needs an ODE linear in {target} "
+                                "(as in ANNarchy); use explicit, midpoint or rk4")
             statements.append(Statement(target, "ode", expr, method, attribute.min, attribute.max,
                                         text, line, "equations"))
         else:
@@ -350,13 +382,21 @@ def _solve_for_gradient(ctx, line, text, lhs, rhs, gradient) -> sympy.Expr:
 
 
 def _check_event_driven(ctx, line, text, expr, target, attributes) -> None:
+    """An event-driven ODE is linear, ``dx/dt = A + B x``, with ``A`` and ``B`` made of parameters.
+
+    Its exact solution between two events is then known (what ANNarchy
+    integrates too): ``x_inf + (x - x_inf) exp(B elapsed)`` with
+    ``x_inf = -A / B`` (``tau * dx/dt = -x`` and ``dx/dt = (1 - x) / tau_rec``
+    are of this form).
+    """
     symbol = sympy.Symbol(target)
     rate = sympy.diff(expr, symbol)
     constant_part = sympy.simplify(expr - rate * symbol)
-    allowed = {sympy.Symbol(n) for n, a in attributes.items() if a.is_parameter and a.is_global} | {sympy.Symbol("dt")}
-    if constant_part != 0 or not rate.free_symbols <= allowed:
+    allowed = {sympy.Symbol(n) for n, a in attributes.items() if a.is_parameter} | {sympy.Symbol("dt")}
+    if not (rate.free_symbols | constant_part.free_symbols) <= allowed:
         raise ctx.error("equations", line, text,
-                        "an event-driven ODE must be a linear decay 'tau * dx/dt = -x' with global parameters")
+                        "an event-driven ODE must be linear in its variable with parameters as coefficients "
+                        "('tau * dx/dt = -x', 'dx/dt = (1 - x)/tau_rec'), so that it has an exact solution")
 
 
 def _check_noise_placement(ctx: _Context, spec: ModelSpec) -> None:

@@ -82,6 +82,9 @@ def unsupported_reason(network: Any) -> Optional[str]:
     for pop in network.populations:
         if not pop.equations_update and not _is_spike_source(pop):
             return f"population {pop.name!r} ({type(pop).__name__}) has its own update"
+    for proj in network.projections:
+        if not getattr(proj, "equations_transmit", True):
+            return f"projection {proj.name!r} ({type(proj).__name__}) has its own transmission"
     return None
 
 

@@ -131,3 +131,83 @@ class LogNormal(Distribution):
 
     def __repr__(self) -> str:
         return f"LogNormal({self.mu}, {self.sigma})"
+
+
+class Exponential(Distribution):
+    """Exponential distribution of mean ``Lambda``, optionally clipped to [min, max].
+
+    As ANNarchy 5 draws it (``numpy.random.Generator.exponential(Lambda)``):
+    ``Lambda`` is the scale (the mean, 1 / rate), whatever ANNarchy's
+    docstring's density says, so that a ported script draws the same
+    distribution.
+
+    Parameters
+    ----------
+    Lambda : float
+        The mean (scale), >= 0.
+    min, max : float, optional
+        Clip the values to [min, max].
+    """
+
+    def __init__(self, Lambda: float, min: Optional[float] = None,  # noqa: N803,A002 - ANNarchy's names
+                 max: Optional[float] = None) -> None:  # noqa: A002
+        if not Lambda >= 0:
+            raise ValueError(f"Exponential: Lambda must be >= 0, got {Lambda}")
+        self.Lambda, self.min, self.max = float(Lambda), min, max
+
+    def draw(self, generator, shape):
+        return self._bounded(generator.exponential(self.Lambda, shape), self.min, self.max)
+
+    def __repr__(self) -> str:
+        return f"Exponential({self.Lambda})"
+
+
+class Gamma(Distribution):
+    """Gamma distribution of shape ``alpha`` and scale ``beta``, optionally clipped to [min, max].
+
+    Parameters
+    ----------
+    alpha : float
+        Shape, > 0.
+    beta : float
+        Scale, > 0.
+    min, max : float, optional
+        Clip the values to [min, max].
+    """
+
+    def __init__(self, alpha: float, beta: float = 1.0, min: Optional[float] = None,  # noqa: A002
+                 max: Optional[float] = None) -> None:  # noqa: A002
+        if not alpha > 0 or not beta > 0:
+            raise ValueError(f"Gamma: alpha and beta must be > 0, got {alpha} and {beta}")
+        self.alpha, self.beta, self.min, self.max = float(alpha), float(beta), min, max
+
+    def draw(self, generator, shape):
+        return self._bounded(generator.gamma(self.alpha, self.beta, shape), self.min, self.max)
+
+    def __repr__(self) -> str:
+        return f"Gamma({self.alpha}, {self.beta})"
+
+
+class Binomial(Distribution):
+    """Number of successes of ``n`` trials of probability ``p`` (integers, returned as floats).
+
+    Parameters
+    ----------
+    n : int
+        Trials, >= 0.
+    p : float
+        Probability of success of each, in [0, 1].
+    """
+
+    def __init__(self, n: int, p: float) -> None:
+        if int(n) != n or n < 0:
+            raise ValueError(f"Binomial: n must be an integer >= 0, got {n}")
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Binomial: p must lie in [0, 1], got {p}")
+        self.n, self.p = int(n), float(p)
+
+    def draw(self, generator, shape):
+        return generator.binomial(self.n, self.p, shape).astype(np.float64)
+
+    def __repr__(self) -> str:
+        return f"Binomial({self.n}, {self.p})"

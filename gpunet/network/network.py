@@ -29,6 +29,8 @@ import numpy as np
 from gpunet.backend import get_backend
 from gpunet.errors import GpunetError, StructureError
 from gpunet.limits import check_name, check_seed, check_step
+from gpunet.model.declarations import clear_constants
+from gpunet.model.global_functions import clear_functions
 from gpunet.network import compiled_loop, default, summary
 from gpunet.network.compiled_loop import RUNNERS, steps_to_record
 from gpunet.network.population import LAST_SPIKE_NEVER
@@ -929,9 +931,21 @@ def setup(backend: Optional[str] = None, device: Optional[int] = None, dt: Optio
     default.settings.update(settings)
 
 
-def clear() -> None:
-    """Empty the default network (its setup() settings are kept)."""
+def clear(functions: bool = True, constants: bool = False) -> None:
+    """Empty the default network (its setup() settings are kept).
+
+    Parameters
+    ----------
+    functions : bool
+        Also forget the functions declared with ``gpunet.add_function`` (as ANNarchy's).
+    constants : bool
+        Also forget the ``gpunet.Constant`` objects.
+    """
     default.replace(None)
+    if functions:
+        clear_functions()
+    if constants:
+        clear_constants()
 
 
 def compile(directory: Optional[Union[str, Path]] = None, clean: bool = False,  # noqa: A001 - ANNarchy's name

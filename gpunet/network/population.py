@@ -171,6 +171,7 @@ class Population(_AttributeAccess):
         self._refractory_fn = None
         self._noise_keys: dict[int, int] = {}
         self._noise_arguments: dict[int, tuple] = {}
+        self._global_sites: set[int] = set()
         self._sums: dict[str, Any] = {}
         self._array_runner = ArrayPopulationRunner(self)
         self._runner: PopulationRunner = self._array_runner
@@ -546,6 +547,11 @@ class Population(_AttributeAccess):
         for target in self.spec.targets:
             self._sums[target] = xp.zeros(self.size, dtype=net.precision)
         gates = noise_gates(self.spec)
+        # noise in the equation of a global variable (HomogeneousCorrelatedSpikeTrains' x) is one draw per step
+        global_names = set(self.spec.global_names)
+        self._global_sites = {site.index for site in self.spec.noise_sites
+                              if any(s.target in global_names and site.symbol in s.expr.free_symbols
+                                     for s in self.spec.equations)}
         printer = NumpyPrinter({n: f"S[{n!r}]" for n in self.spec.attributes} | {"dt": "dt", "t": "t"})
         for site in self.spec.noise_sites:
             self._noise_keys[site.index] = rng.stream_key(net.seed, (self.id << 8) | site.index)
@@ -567,6 +573,9 @@ class Population(_AttributeAccess):
                 continue
             low, high = (eval(a, namespace) for a in arguments)  # noqa: S307 - generated
             draw = rng.uniform if site.kind == "Uniform" else rng.normal
+            if index in self._global_sites:  # one draw for the population: its stream's first number
+                draws[site.symbol.name] = draw(xp, self._noise_keys[index], step, 1, low, high, net.precision)[0]
+                continue
             draws[site.symbol.name] = draw(xp, self._noise_keys[index], step, self.size, low, high,
                                            net.precision)
         return draws
@@ -700,6 +709,20 @@ class PopulationView(_AttributeAccess):
             ("model", self.population.spec.name)])
 
 
+def _poisson_neuron(rates: Any, target: Optional[str], parameters: Any, refractory: Any) -> Any:
+    """ANNarchy's Poisson neuron: ``rates`` a parameter, or a variable set by an expression or by ``sum(target)``."""
+    from gpunet.model.description import Neuron
+    if target is None and not isinstance(rates, str):
+        return PoissonNeuron if refractory is None else Neuron(
+            parameters="rates = 10.0", equations="p = Uniform(0.0, 1.0) * 1000.0 / dt", spike="p < rates",
+            refractory=refractory, name="Poisson", description=PoissonNeuron.description)
+    expression = f"sum({target})" if target is not None else rates
+    return Neuron(parameters=parameters, equations=f"rates = {expression}\np = Uniform(0.0, 1.0) * 1000.0 / dt",
+                  spike="p < rates", refractory=refractory, name="Hybrid" if target is not None else "Poisson",
+                  description="Poisson spike source of rates (Hz) " +
+                              (f"sum({target})" if target is not None else f"{rates}"))
+
+
 class PoissonPopulation(Population):
     """Neurons that spike as Poisson processes of the given rates (Hz).
 
@@ -711,9 +734,18 @@ class PoissonPopulation(Population):
     ----------
     geometry : int or tuple of int
         Number of neurons, or the population's shape.
-    rates : float or array
-        Firing rates in Hz (one value or one per neuron); may be changed later
-        (``pop.rates = ...``).
+    rates : float, array or str
+        Rates in Hz: a number or one per neuron (the parameter ``rates``), or
+        an expression of ``t`` and of ``parameters`` that sets the variable
+        ``rates`` at every step (``"100.0 * (1.0 + sin(2*pi*f*t/1000.0)) / 2"``
+        with ``parameters={"f": 5.0, "pi": 3.141592653589793}``), as ANNarchy's.
+    target : str, optional
+        Instead of ``rates``: the rates are the summed input ``sum(target)``
+        of rate-coded projections onto the population (ANNarchy's hybrid population).
+    parameters : dict or str, optional
+        Parameters the expression uses (a plain value in a dict is global, as in ANNarchy 5).
+    refractory : float or str, optional
+        Refractory period (ms).
     name : str, optional
         Unique name (``pop0``, ``pop1``... by default).
     network : Network, optional
@@ -721,12 +753,20 @@ class PoissonPopulation(Population):
     """
 
     def __init__(self, geometry, rates: Any = 10.0, name: Optional[str] = None,
-                 network: Optional["Network"] = None) -> None:
-        super().__init__(geometry, PoissonNeuron, name=name, network=network)
-        self.rates = rates
+                 network: Optional["Network"] = None, target: Optional[str] = None, parameters: Any = None,
+                 refractory: Any = None) -> None:
+        if rates is None and target is None:
+            raise ModelError(f"PoissonPopulation {name or ''!r}: give rates or target")
+        neuron = _poisson_neuron(rates, target, parameters, refractory)
+        super().__init__(geometry, neuron, name=name, network=network)
+        object.__setattr__(self, "_arguments", {"target": target, "parameters": parameters,
+                                                "refractory": refractory,
+                                                "rates": rates if isinstance(rates, str) else 0.0})
+        if target is None and not isinstance(rates, str):
+            self.rates = rates
 
     def _construct_in(self, network: "Network", name: Optional[str]) -> "Population":
-        return PoissonPopulation(self.geometry, rates=0.0, name=name, network=network)
+        return PoissonPopulation(self.geometry, name=name, network=network, **self._arguments)
 
 
 class SpikeSourceArray(Population):

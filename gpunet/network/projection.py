@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional
 import numpy as np
 import sympy
 
+from gpunet.codegen.printers import NumpyPrinter
 from gpunet.codegen.numpy.generator import (compile_function, synapse_continuous_source, synapse_event_source,
                                           synapse_psp_source)
 from gpunet.errors import ModelError, StructureError
@@ -118,6 +119,8 @@ class Projection(_AttributeAccess):
     """
 
     generated_source: Optional[dict] = None  # array code of each synaptic phase, after compile()
+    #: Transmission is the synapse model's, so generated kernels may run it (False: a class of its own transmission).
+    equations_transmit = True
 
     def __init__(self, pre: Population, post: Population, target: str, synapse: Any = None,
                  name: Optional[str] = None, network: Optional["Network"] = None) -> None:
@@ -177,6 +180,11 @@ class Projection(_AttributeAccess):
                                  f"{', '.join(self.post.spec.attributes)}")
         for side, attribute in self.spec.prepost:
             population = self.pre if side == "pre" else self.post
+            if attribute.startswith("_sum_"):
+                if attribute[len("_sum_"):] not in population.spec.targets:
+                    raise ModelError(f"synapse model {self.spec.name!r} uses {side}.sum({attribute[5:]}) but the "
+                                     f"equations of population {population.name!r} use no sum({attribute[5:]})")
+                continue
             if attribute not in population.spec.attributes:
                 raise ModelError(f"synapse model {self.spec.name!r} uses {side}.{attribute} but population "
                                  f"{population.name!r} has no attribute {attribute!r}")
@@ -486,6 +494,7 @@ class Projection(_AttributeAccess):
         np.cumsum(np.bincount(post, minlength=self.post.size), out=row_ptr[1:])
         index_type = np.int32 if count < 2 ** 31 and self.pre.size < 2 ** 31 else np.int64
         state: dict[str, Any] = {}
+        hosts: dict[str, np.ndarray] = {}  # the values so far, for inits that are expressions of parameters
         values = values or {}
         for name, attribute in self.spec.attributes.items():
             dtype = attribute.dtype(precision)
@@ -494,8 +503,15 @@ class Projection(_AttributeAccess):
             else:
                 init = attribute.init
                 if isinstance(init, sympy.Basic) and not init.is_number:
-                    raise ModelError(f"synapse model {self.spec.name!r}: init of {name!r} must be a number")
-                host = np.full(() if attribute.is_global else (count,), init, dtype=dtype)
+                    # STP's ``u : init = U``: the parameters' values (declared above it) at connect
+                    printer = NumpyPrinter({n: f"V[{n!r}]" for n in hosts})
+                    init = eval(printer.doprint(init), {"xp": np, "V": hosts})  # noqa: S307 - generated
+                host = np.array(np.broadcast_to(np.asarray(init, dtype=dtype),
+                                                () if attribute.is_global else (count,)))
+            if attribute.is_global and name in self._state and name not in values:
+                hosts[name] = backend.to_host(self._state[name])
+            else:
+                hosts[name] = host
             if attribute.is_global and name in self._state and name not in values:
                 state[name] = self._state[name]  # keep the current global value
             else:
@@ -708,6 +724,20 @@ class Projection(_AttributeAccess):
         return int(self._host_delays.max()) if self._connected and len(self._host_delays) else 1
 
     # -- one simulation step -------------------------------------------------
+    def _side_arrays(self) -> tuple[Any, Any]:
+        """The arrays ``pre.x`` / ``post.x`` read: each population's state, with its sums when the model reads them.
+
+        ``pre.sum(exc)`` reads ``_sum_exc``: the population's summed input of this
+        step, which is not part of its state (nothing saves it).
+        """
+        sides = []
+        for side, population in (("pre", self.pre), ("post", self.post)):
+            if any(s == side and a.startswith("_sum_") for s, a in self.spec.prepost):
+                sides.append({**population._state, **{f"_sum_{t}": a for t, a in population._sums.items()}})
+            else:
+                sides.append(population._state)
+        return sides[0], sides[1]
+
     def _transmit(self, step: int) -> None:
         if self.spec.spiking:
             self._pre_events(step)
@@ -717,7 +747,7 @@ class Projection(_AttributeAccess):
                 total += self._csr @ self.pre._state["r"]
             else:
                 contribution = self._functions["psp"](self._state, self._state["_pre_idx"],
-                                                      self._state["_post_idx"], self.pre._state, self.post._state)
+                                                      self._state["_post_idx"], *self._side_arrays())
                 self.network.backend.scatter_add(total, self._state["_post_idx"], contribution)
 
     def _pre_events(self, step: int) -> None:
@@ -740,14 +770,14 @@ class Projection(_AttributeAccess):
             if xp is np:  # NumPy casts int32 indexes to intp at every use: once here instead
                 synapses, post = synapses.astype(np.intp), post.astype(np.intp)
                 pre = pre.astype(np.intp) if pre is not None else None
-            function(self._state, synapses, pre, post, step, step * self.network.dt, conductance, self.pre._state,
-                     self.post._state)
+            function(self._state, synapses, pre, post, step, step * self.network.dt, conductance,
+                     *self._side_arrays())
 
     def _update_continuous(self, step: int) -> None:
         function = self._functions.get("continuous")
         if function is not None:
             function(self._state, self._state["_pre_idx"], self._state["_post_idx"], step,
-                     step * self.network.dt, self.pre._state, self.post._state)
+                     step * self.network.dt, *self._side_arrays())
 
     def _post_events(self, step: int) -> None:
         function = self._functions.get("post_event")
@@ -766,7 +796,7 @@ class Projection(_AttributeAccess):
         pre = self._state["_pre_idx"][synapses] if self._event_uses_pre else None
         conductance = self.post._state.get(f"g_{self.target}")
         function(self._state, synapses, pre, self._state["_post_idx"][synapses], step, step * self.network.dt,
-                 conductance, self.pre._state, self.post._state)
+                 conductance, *self._side_arrays())
 
     # -- attribute access ----------------------------------------------------
     def _attribute_names(self) -> list[str]:

@@ -63,9 +63,55 @@ def _rate(backend: str, precision: str) -> Any:
     return net
 
 
+def _models(backend: str, precision: str) -> Any:
+    """Alpha synapses, AdEx, Hodgkin-Huxley, short-term plasticity, the rk4 and implicit methods, and inputs."""
+    from gpunet import model
+    from gpunet.model.description import Neuron
+    from gpunet.network.network import Network
+    from gpunet.network.inputs import (CurrentInjection, HomogeneousCorrelatedSpikeTrains, TimedArray,
+                                       TimedPoissonPopulation)
+    from gpunet.network.population import PoissonPopulation, SpikeSourceArray
+    net = Network(dt=1.0, seed=3, backend=backend, precision=precision, kernels="off")  # record() attaches
+    times = [[float(t) for t in np.arange(2.0 + k, 200.0, 6.0 + k)] for k in range(8)]
+    source = SpikeSourceArray(times, name="source", network=net)
+    curr = net.create(12, model.IF_curr_alpha(tau_refrac=1.0), name="curr_alpha")
+    curr.i_offset = np.linspace(0.3, 1.2, 12)
+    cond = net.create(12, model.IF_cond_alpha, name="cond_alpha")
+    cond.i_offset = np.linspace(1.0, 2.0, 12)
+    adex = net.create(12, model.EIF_cond_exp_isfa_ista, name="adex")
+    adex.i_offset = np.linspace(0.3, 1.0, 12)
+    hh = net.create(12, model.HH_cond_exp, name="hh")
+    # at rest: near its threshold HH amplifies the one-ulp differences of libm's and NumPy's exp beyond 1e-12
+    hh.i_offset = np.linspace(0.0, 0.1, 12)
+    methods = Neuron(parameters="tau = 8.0 : population\nthreshold = 0.9",
+                     equations="tau * dv/dt = 1.2 * (1.0 + 0.5 * sin(0.05 * t)) - v + g_exc : rk4\n"
+                               "tau * dw/dt = v - w : implicit\n"
+                               "tau * dg_exc/dt = -g_exc : implicit",
+                     spike="w > threshold", reset="v = 0.0\nw = 0.0", name="MethodsNeuron")
+    custom = net.create(12, methods, name="methods")
+    custom.threshold = np.linspace(0.5, 1.0, 12)
+    for target, scale in ((curr, 2.0), (custom, 0.3)):
+        net.connect(source, target, "exc", model.STP(tau_rec=80.0, tau_facil=20.0, U=0.3),
+                    name=f"stp_{target.name}").connect_fixed_probability(0.5, weights=scale, delays=1.0)
+    net.connect(curr, cond, "inh", name="curr_cond").connect_fixed_number_pre(3, weights=0.05, delays=2.0)
+    # inputs: a timed array injected as a current, a Poisson rate expression, rates on a schedule
+    stimulus = TimedArray(np.linspace(0.0, 0.6, 60).reshape(5, 12), schedule=15.0, period=90.0, name="stimulus",
+                          network=net)
+    CurrentInjection(stimulus, curr, "inh", name="injection", network=net).connect_current()
+    wave = PoissonPopulation(10, rates="40.0 * (1.0 + sin(t / 20.0))", name="wave", network=net)
+    net.connect(wave, cond, "exc", name="wave_cond").connect_fixed_probability(0.5, weights=0.1, delays=1.0)
+    timed = TimedPoissonPopulation(10, rates=[20.0, 80.0, 5.0], schedule=[0.0, 40.0, 90.0], period=150.0,
+                                   name="timed", network=net)
+    net.connect(timed, adex, "exc", name="timed_adex").connect_fixed_probability(0.5, weights=0.05, delays=1.0)
+    correlated = HomogeneousCorrelatedSpikeTrains(10, rates=30.0, corr=0.2, tau=10.0, name="correlated", network=net)
+    net.connect(correlated, custom, "exc", name="correlated_methods").connect_fixed_probability(
+        0.5, weights=0.1, delays=1.0)
+    return net
+
+
 #: Networks by name: builder(backend, precision) -> an uncompiled Network running the array code
 #: (``kernels="off"``) until :func:`record`'s ``before_run`` attaches fused kernels.
-NETWORKS: dict[str, Builder] = {"reference": _reference, "spiking": _spiking, "rate": _rate}
+NETWORKS: dict[str, Builder] = {"reference": _reference, "spiking": _spiking, "rate": _rate, "models": _models}
 
 
 @dataclass

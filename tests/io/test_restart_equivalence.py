@@ -88,10 +88,11 @@ def test_annarchy_fixture_files_restart_from_their_saved_moment(fixtures_dir):
     assert state.step == 100 and all(not p.internal for p in state.populations)
 
 
-@pytest.mark.parametrize("suffix", [".npz", ".txt"])
-@pytest.mark.parametrize("name", ["spiking", "rate", "reference"])
+@pytest.mark.parametrize("name, suffix", [(name, suffix) for name in ("spiking", "rate", "reference", "models")
+                                          for suffix in (".npz", ".txt")] + [("models", ".gz"), ("models", ".mat")])
 def test_restart_equivalence_for_every_built_in_model(tmp_path, name, suffix):
-    """Poisson and spike-source inputs, refractory periods, per-synapse delays, STDP, Hebb and Oja."""
+    """Poisson and spike-source inputs, refractory periods, per-synapse delays, STDP, Hebb, Oja; alpha synapses,
+    AdEx, Hodgkin-Huxley, STP (event-driven, not a pure decay), the rk4 and implicit methods."""
     from gpunet.testing.parity import NETWORKS
     build = NETWORKS[name]
     straight = build("numpy", "float64")

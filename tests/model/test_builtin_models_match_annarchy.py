@@ -48,6 +48,8 @@ def _same(a, b) -> bool:
     if a is None or b is None:
         return a is None and b is None
     a, b = sympy.sympify(a), sympy.sympify(b)
+    if isinstance(a, sympy.logic.boolalg.BooleanFunction) or isinstance(b, sympy.logic.boolalg.BooleanFunction):
+        return type(a) is type(b) and len(a.args) == len(b.args) and all(map(_same, a.args, b.args))
     if isinstance(a, sympy.core.relational.Relational) or isinstance(b, sympy.core.relational.Relational):
         return type(a) is type(b) and _same(a.lhs - a.rhs, b.lhs - b.rhs)
     return sympy.simplify(a - b) == 0
@@ -125,8 +127,9 @@ def test_builtin_model_is_annarchys(definition):
 
 
 def test_every_builtin_model_is_compared():
-    exported = {"Izhikevich", "LeakyIntegrator", "IF_curr_exp", "IF_cond_exp", "PoissonNeuron",
-                "SpikeSourceNeuron", "STDP", "Hebb", "Oja", "DefaultSpiking", "DefaultRate"}
+    exported = {"Izhikevich", "LeakyIntegrator", "IF_curr_exp", "IF_cond_exp", "IF_curr_alpha", "IF_cond_alpha",
+                "EIF_cond_exp_isfa_ista", "HH_cond_exp", "PoissonNeuron", "SpikeSourceNeuron", "STDP", "STP",
+                "Hebb", "Oja", "DefaultSpiking", "DefaultRate"}
     assert exported <= set(builtins.__all__)
     assert {m["gpunet"] for m in MODELS} == exported
 

@@ -70,10 +70,11 @@ def test_event_driven_is_only_for_synapses():
         gn.Neuron(equations="dv/dt = -v : event-driven\nr = v")
 
 
-def test_event_driven_must_be_a_linear_decay():
-    with pytest.raises(ModelError, match="linear decay"):
-        gn.Synapse(parameters="tau = 1.0 : projection", equations="tau * dx/dt = 1 - x : event-driven",
-                   pre_spike="x += 1")
+def test_event_driven_must_have_an_exact_solution():
+    for equation in ("tau * dx/dt = -x * x", "tau * dx/dt = y - x"):
+        with pytest.raises(ModelError, match="linear in its variable with parameters as coefficients"):
+            gn.Synapse(parameters="tau = 1.0 : projection",
+                       equations=f"{equation} : event-driven\ndy/dt = 0.0 : event-driven", pre_spike="x += 1")
 
 
 def test_cannot_assign_a_parameter_in_reset():

@@ -99,6 +99,9 @@ class _SynapseWriter:
                 out(f"{'' if write else 'const '}{ctype} l_{name} = {pointer}[s];")
         for side, attribute in spec.prepost:
             symbol = f"_{side}_{attribute}"
+            if symbol in used and attribute.startswith("_sum_"):
+                raise UnsupportedByCuda(f"synapse model {spec.name!r} ({self.phase}): the CUDA generator does not "
+                                        f"read {side}.sum({attribute[5:]}); the array code path runs this model")
             if symbol in used:
                 pointer = out.param(f"{side}_a_{attribute}", f"const {real}*", side, attribute)
                 self.names[symbol] = f"{pointer}[{side}]"

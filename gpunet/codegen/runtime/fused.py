@@ -73,6 +73,9 @@ def attach(network: Any, launcher_for: Callable[[CudaUnit], Launcher], mode: str
         population.set_runner(KernelPopulationRunner(population, kernels))
         result.fused.append(population.name)
     for projection in network.projections:
+        if not getattr(projection, "equations_transmit", True):
+            result.array_code[projection.name] = f"{type(projection).__name__} has its own transmission"
+            continue
         index = projection.step_arrays().state["_pre_idx"].dtype.name
         try:
             unit = model_unit(projection.spec, precision, index)

@@ -23,6 +23,10 @@ What it writes
     built copy of the network (same seed, hence the same connectivity) loads ``data.txt`` and simulates
     ``CONTINUE_STEPS`` steps, so it starts, like a gpunet network that loads the file, without delayed spikes in
     flight, refractory counters or last-spike times (ANNarchy saves none of these).
+``models/``
+    The neuron models with alpha-shaped synapses, AdEx and Hodgkin-Huxley, and short-term plasticity (STP).
+``inputs/recording.json``
+    Timed inputs, a Poisson rate expression and current injection, recorded step by step (``make_inputs``).
 ``chapter/``
     The saving-and-loading chapter's example network (two Izhikevich populations, one STDP projection), with
     the single-object files ``pop.txt``, ``proj.txt`` and ``data_nopop.txt`` as well.
@@ -72,9 +76,16 @@ def _model_factories():
         ("IF_curr_exp", {"v_reset": -70.0}, "IF_curr_exp(v_reset=-70.0)", "neuron",
          lambda: ann.IF_curr_exp(v_reset=-70.0)),
         ("IF_cond_exp", {}, "IF_cond_exp()", "neuron", ann.IF_cond_exp),
+        ("IF_curr_alpha", {}, "IF_curr_alpha()", "neuron", ann.IF_curr_alpha),
+        ("IF_cond_alpha", {}, "IF_cond_alpha()", "neuron", ann.IF_cond_alpha),
+        ("EIF_cond_exp_isfa_ista", {}, "EIF_cond_exp_isfa_ista()", "neuron", ann.EIF_cond_exp_isfa_ista),
+        ("HH_cond_exp", {}, "HH_cond_exp()", "neuron", ann.HH_cond_exp),
         ("PoissonNeuron", {}, "PoissonPopulation(rates=10.0).neuron_type", "neuron", poisson),
         ("SpikeSourceNeuron", {}, "SpikeSourceArray(...).neuron_type", "neuron", spike_source),
         ("STDP", {}, "STDP()", "synapse", ann.STDP),
+        ("STP", {}, "STP()", "synapse", ann.STP),
+        ("STP", {"tau_rec": 200.0, "U": 0.2}, "STP(tau_rec=200.0, U=0.2)", "synapse",
+         lambda: ann.STP(tau_rec=200.0, U=0.2)),
         ("Hebb", {}, "Hebb()", "synapse", ann.Hebb),
         ("Oja", {}, "Oja()", "synapse", ann.Oja),
         ("DefaultSpiking", {}, "DefaultSpikingSynapse()", "synapse", DefaultSpikingSynapse),
@@ -345,12 +356,66 @@ def build_poisson(net, restart_step=0):
     return structure, after_compile
 
 
+MODELS_SOURCE_TIMES = [[float(t) for t in range(2 + k, 500, 7 + 2 * k)] for k in range(10)]
+
+
+def build_models(net, restart_step=0):
+    """The alpha-synapse, adaptive exponential and Hodgkin-Huxley neurons, driven through STP and static synapses.
+
+    Spike sources as in ``build_spiking`` (times shifted back after a load); every neuron also gets its own
+    constant current so that each model spikes on its own.
+    """
+    times = MODELS_SOURCE_TIMES if not restart_step else \
+        [[t - restart_step for t in neuron if t >= restart_step] for neuron in MODELS_SOURCE_TIMES]
+    source = net.create(ann.SpikeSourceArray(spike_times=times, name="source"))
+    curr = net.create(10, ann.IF_curr_alpha, name="curr_alpha")
+    cond = net.create(10, ann.IF_cond_alpha(tau_refrac=2.0), name="cond_alpha")
+    adex = net.create(10, ann.EIF_cond_exp_isfa_ista, name="adex")
+    hh = net.create(10, ann.HH_cond_exp, name="hh")
+    specs = [
+        ("source_curr", source, curr, "exc", "STP", {}, 1.0),
+        ("source_cond", source, cond, "exc", "STP", {"tau_rec": 200.0, "U": 0.2}, 0.05),
+        ("source_adex", source, adex, "exc", "STP", {}, 0.02),
+        ("source_hh", source, hh, "exc", "DefaultSpiking", {}, 0.05),
+        ("curr_cond", curr, cond, "inh", "DefaultSpiking", {}, 0.02),
+    ]
+    projections = []
+    for name, pre, post, target, synapse, parameters, scale in specs:
+        model = ann.STP(**parameters) if synapse == "STP" else None
+        proj = net.connect(pre, post, target, model, name=name) if model is not None \
+            else net.connect(pre, post, target, name=name)
+        proj.all_to_all(weights=1.0, delays=1.0, force_multiple_weights=True)
+        projections.append((proj, scale))
+
+    def after_compile():
+        curr.i_offset = np.linspace(0.0, 1.2, 10)
+        cond.i_offset = np.linspace(0.6, 1.6, 10)
+        adex.i_offset = np.linspace(0.2, 1.0, 10)
+        hh.i_offset = np.linspace(3.0, 6.0, 10)
+        for proj, scale in projections:
+            _deterministic(proj, scale)
+    structure = {
+        "populations": [{"name": "source", "geometry": [10], "model": "SpikeSourceNeuron",
+                         "spike_times": MODELS_SOURCE_TIMES},
+                        {"name": "curr_alpha", "geometry": [10], "model": "IF_curr_alpha"},
+                        {"name": "cond_alpha", "geometry": [10], "model": "IF_cond_alpha",
+                         "overrides": {"tau_refrac": 2.0}},
+                        {"name": "adex", "geometry": [10], "model": "EIF_cond_exp_isfa_ista"},
+                        {"name": "hh", "geometry": [10], "model": "HH_cond_exp"}],
+        "projections": [{"name": n, "pre": pre.name, "post": post.name, "target": target, "synapse": synapse,
+                         "connector": "all_to_all", **({"parameters": parameters} if parameters else {})}
+                        for n, pre, post, target, synapse, parameters, _ in specs],
+    }
+    return structure, after_compile
+
+
 # name: (builder, seed, steps before saving, compiler flags)
 NETWORKS = {"chapter": (build_chapter, 2024, 100, "default"),
             "izhikevich2003": (build_izhikevich2003, 7, SAVE_STEPS, COMPILER_FLAGS),
             "spiking": (build_spiking, 11, SAVE_STEPS, COMPILER_FLAGS),
             "rate": (build_rate, 13, SAVE_STEPS, COMPILER_FLAGS),
-            "poisson": (build_poisson, 17, SAVE_STEPS, COMPILER_FLAGS)}
+            "poisson": (build_poisson, 17, SAVE_STEPS, COMPILER_FLAGS),
+            "models": (build_models, 19, SAVE_STEPS, COMPILER_FLAGS)}
 
 
 def _compile(net, build, folder, tag, flags, restart_step=0):
@@ -409,6 +474,91 @@ def make_network(name: str, out: str, build_root: str) -> None:
         handle.write("\n")
 
 
+def _prepost_sums(build_root: str) -> list:
+    """``s = pre.sum(exc) + 2 * post.sum(exc)`` of the first synapse, after each of 5 steps (rate-coded, dt 1)."""
+    net = ann.Network(dt=1.0, seed=1)
+    inp = net.create(2, ann.LeakyIntegrator, name="inp")
+    pre = net.create(5, ann.LeakyIntegrator, name="pre")
+    post = net.create(3, ann.LeakyIntegrator, name="post")
+    proj = net.connect(pre, post, "exc", ann.Synapse(equations="s = pre.sum(exc) + 2 * post.sum(exc)"), name="proj")
+    proj.all_to_all(weights=0.1)
+    net.connect(inp, pre, "exc", name="feed").all_to_all(weights=0.5)
+    net.compile(directory=os.path.join(build_root, "sums"), compiler_flags=COMPILER_FLAGS, silent=True)
+    pre.B = np.linspace(0.2, 1.0, 5)
+    inp.B = np.array([0.3, 0.6])
+    values = []
+    for _ in range(5):
+        net.simulate(1.0)
+        values.append(float(proj.s[0][0]))
+    return values
+
+
+METHOD_EQUATIONS = {"rk4": "tau * dv/dt = E - v + 0.5 * sin(v) : rk4, init = 0.3",
+                    "implicit": "tau * dv/dt = E - v : implicit, init = -1.0",
+                    "midpoint": "dv/dt = 1.0 - 0.1 * v * v : midpoint, init = 0.5"}
+
+
+def _methods(build_root: str) -> dict:
+    """v of one population per method (rk4, implicit, midpoint) after each of 40 steps of 0.5 ms.
+
+    One ODE per model: ANNarchy solves several implicit / midpoint / rk4 ODEs of one model as one coupled
+    system and refuses to mix these methods in a model.
+    """
+    net = ann.Network(dt=0.5, seed=1)
+    monitors = {}
+    for method, equation in METHOD_EQUATIONS.items():
+        neuron = ann.Neuron(parameters="tau = 7.0 : population\nE = 2.0", equations=f"{equation}\nr = v")
+        pop = net.create(2, neuron, name=method)
+        monitors[method] = (pop, net.monitor(pop, "v"))
+    net.compile(directory=os.path.join(build_root, "methods"), compiler_flags=COMPILER_FLAGS, silent=True)
+    for pop, _ in monitors.values():
+        pop.E = np.array([2.0, -3.0])
+    net.simulate(20.0)
+    return {method: np.asarray(monitor.get("v")).tolist() for method, (_, monitor) in monitors.items()}
+
+
+def make_inputs(out: str, build_root: str) -> None:
+    """``inputs/recording.json``: what ANNarchy's timed inputs, rate expressions and current injection do, step by step.
+
+    A TimedArray with a schedule and a period, another shown every step, a PoissonPopulation whose rates are an
+    expression of ``t`` (its variable ``rates`` is recorded: the spikes depend on ANNarchy's generator) and
+    Izhikevich neurons driven by a TimedArray through CurrentInjection (their spikes and ``v``); and a synapse
+    that reads ``pre.sum(exc)`` and ``post.sum(exc)`` (``_prepost_sums``); the rk4, implicit and midpoint
+    methods (``_methods``).  A
+    TimedPoissonPopulation's rates cannot be read from Python in ANNarchy 5.0.4.1 (nor its spikes reproduced).  ANNarchy 5.0.4.1 cannot set the values of a TimedArray whose first schedule time is
+    after 0 (``set_buffer`` reads row -1: ``std::bad_array_new_length``), so every schedule here starts at 0.
+    """
+    folder = os.path.join(out, "inputs")
+    os.makedirs(folder, exist_ok=True)
+    dt, steps = 0.5, 80
+    net = ann.Network(dt=dt, seed=3)
+    rows = np.arange(9.0).reshape(3, 3)
+    scheduled = net.create(ann.TimedArray(rates=rows, schedule=[0.0, 1.0, 3.0], period=5.0, name="scheduled"))
+    currents = np.array([[4.0, 8.0, 12.0], [0.0, 20.0, 6.0], [10.0, 10.0, 10.0]])
+    stepwise = net.create(ann.TimedArray(rates=currents, schedule=10.0, name="stepwise"))
+    poisson = net.create(ann.PoissonPopulation(4, rates="amp * (1.0 + sin(2.0 * pi_ * f * t / 1000.0)) / 2.0",
+                                               parameters={"amp": 80.0, "f": 25.0, "pi_": 3.141592653589793},
+                                               name="poisson_expr"))
+    izh = net.create(3, ann.Izhikevich, name="izh")
+    injection = net.connect(ann.CurrentInjection(stepwise, izh, "exc", name="injection"))
+    injection.connect_current()
+    monitors = {"scheduled": net.monitor(scheduled, "r"), "stepwise": net.monitor(stepwise, "r"),
+                "poisson_expr": net.monitor(poisson, "rates"), "izh": net.monitor(izh, ["v", "spike"])}
+    net.compile(directory=os.path.join(build_root, "inputs"), compiler_flags=COMPILER_FLAGS, silent=True)
+    net.simulate(steps * dt)
+    traces = {"scheduled": monitors["scheduled"].get("r"), "stepwise": monitors["stepwise"].get("r"),
+              "poisson_expr": monitors["poisson_expr"].get("rates")}
+    izh_data = monitors["izh"].get()
+    expected = {"annarchy": ann.__release__, "dt": dt, "steps": steps,
+                "traces": {name: np.asarray(values).tolist() for name, values in traces.items()},
+                "izh_v": np.asarray(izh_data["v"]).tolist(),
+                "izh_spikes": {str(rank): [int(s) for s in times] for rank, times in izh_data["spike"].items()},
+                "prepost_sums": _prepost_sums(build_root), "methods": _methods(build_root)}
+    with open(os.path.join(folder, "recording.json"), "w") as handle:
+        json.dump(expected, handle, indent=1)
+        handle.write("\n")
+
+
 def main(argv: list[str]) -> None:
     if argv[:1] == ["--models"]:
         text = json.dumps(model_definitions(), indent=1) + "\n"
@@ -419,12 +569,15 @@ def main(argv: list[str]) -> None:
             sys.stdout.write(text)
         return
     out = os.path.abspath(argv[0] if argv else os.path.dirname(os.path.abspath(__file__)))
-    only = argv[1:] or list(NETWORKS)
+    only = argv[1:] or list(NETWORKS) + ["inputs"]
     build_root = os.environ.get("ANNARCHY_BUILD_DIR", os.path.join(out, "_annarchy_build"))
     with open(os.path.join(out, "models.json"), "w") as handle:
         handle.write(json.dumps(model_definitions(), indent=1) + "\n")
     for name in only:
-        make_network(name, out, build_root)
+        if name == "inputs":
+            make_inputs(out, build_root)
+        else:
+            make_network(name, out, build_root)
         print(f"{name}: done", flush=True)
 
 
