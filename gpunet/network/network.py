@@ -727,6 +727,29 @@ class Network:
         self._step = 0
 
     # -- state protocol: loading -------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a save of this network holds, live and uncopied: step counter, seed, every object's arrays.
+
+        ``{"step": int, "seed": int, "objects": {population or projection: its state_dict()}}``; the step and
+        the seed are the position of the counter-based random streams.  The arrays change as the network
+        runs (a save copies them before it returns).  :meth:`load_state_dict` takes the same shape of data,
+        the spike histories prepared by :meth:`Population.prepare_spike_history`.
+
+        Examples
+        --------
+        >>> import gpunet as gn
+        >>> net = gn.Network(backend="numpy", seed=5)
+        >>> pop = net.create(2, gn.Izhikevich, name="pop")
+        >>> net.simulate(3.0)
+        >>> state = net.state_dict()
+        >>> state["step"], state["seed"], "v" in state["objects"][pop], "_spike_history" in state["objects"][pop]
+        (3, 5, True, True)
+        """
+        step = self._step
+        objects: dict[Any, Any] = {pop: pop.state_dict(step) for pop in self.populations}
+        objects.update((proj, proj.state_dict()) for proj in self.projections)
+        return {"step": step, "seed": self.seed, "objects": objects}
+
     def load_state_dict(self, objects: Mapping[Any, Mapping[str, Any]], step: Optional[int] = None,
                         seed: Optional[int] = None) -> None:
         """Load prepared states into populations and projections of this network, then its step and seed.

@@ -21,17 +21,19 @@ def host_state(obj, step=None) -> dict:
 
 
 def transfer(source: gn.Network, target: gn.Network) -> None:
-    """Everything of ``source`` into ``target`` through the public protocol alone."""
-    step = source.get_current_step()
+    """Everything of ``source`` into ``target`` through the public protocol alone (Network.state_dict)."""
+    saved = source.state_dict()
+    step, to_host = saved["step"], source.backend.to_host
+    assert step == source.get_current_step() and saved["seed"] == source.seed
+    twins = dict(zip(source.populations + source.projections, target.populations + target.projections))
     objects = {}
-    for pop, twin in zip(source.populations, target.populations):
-        state = host_state(pop, step)
-        history = state.pop("_spike_history", None)
-        state["_spike_history"] = twin.prepare_spike_history(history, step, pop.spike_history_depth)
-        objects[twin] = state
-    for proj, twin in zip(source.projections, target.projections):
-        objects[twin] = host_state(proj)
-    target.load_state_dict(objects, step=step, seed=source.seed)
+    for obj, arrays in saved["objects"].items():
+        state = {key: to_host(array) for key, array in arrays.items()}
+        if obj in source.populations:
+            history = state.pop("_spike_history", None)
+            state["_spike_history"] = twins[obj].prepare_spike_history(history, step, obj.spike_history_depth)
+        objects[twins[obj]] = state
+    target.load_state_dict(objects, step=step, seed=saved["seed"])
 
 
 def fingerprint(net: gn.Network) -> dict:
