@@ -32,7 +32,6 @@ from gpunet.io.formats import params_json
 from gpunet.io.problems import Problems
 from gpunet.io.user_warnings import warn_at_caller
 from gpunet.io.atomic import PathLike
-from gpunet.model.declarations import constant_values, set_constant
 
 if TYPE_CHECKING:  # pragma: no cover
     from gpunet.network.network import Network
@@ -62,6 +61,11 @@ def _is_unconnected_projection(obj: Any) -> bool:
 
 def _global_parameters(obj: Any) -> list[str]:
     return [name for name in obj.spec.parameters if obj.spec.attributes[name].is_global]
+
+
+def _constants(net: "Network") -> dict[str, Any]:
+    """The network's constants (``gn.Constant``, module-wide) by name, in declaration order."""
+    return {constant.name: constant for constant in net.get_constants()}
 
 
 def _current_value(obj: Any, name: str) -> Union[float, int, bool]:
@@ -123,7 +127,7 @@ def save_parameters(filename: PathLike, network: Optional["Network"] = None) -> 
         content[section] = {obj.name: {name: _current_value(obj, name) for name in _global_parameters(obj)}
                             for obj in _objects(net, section)}
     content["network"] = {}
-    content["constants"] = constant_values()
+    content["constants"] = {name: constant.value for name, constant in _constants(net).items()}
     params_json.save(filename, content)
 
 
@@ -247,7 +251,7 @@ def _section(content: dict, key: str, problems: Problems) -> dict:
     return {}
 
 
-def _plan(net: "Network", content: dict, global_only: bool, source: str) -> tuple[list[_Assignment], dict, dict]:
+def _plan(net: "Network", content: dict, global_only: bool, source: str) -> tuple[list[_Assignment], dict, list]:
     """Check the whole file against ``net``; return what to set and the ``network`` dict."""
     problems = Problems(source)
     unexpected = [key for key in content if key not in SECTIONS]
@@ -280,16 +284,16 @@ def _plan(net: "Network", content: dict, global_only: bool, source: str) -> tupl
         for message in unmatched:
             warn_at_caller(message, UserWarning)
     network_values = _section(content, "network", problems)
-    constants = _plan_constants(_section(content, "constants", problems), problems, source)
+    constants = _plan_constants(_constants(net), _section(content, "constants", problems), problems, source)
     _check_bounds(planned, problems)
     problems.raise_if_any("nothing was changed")
     return planned, network_values, constants
 
 
-def _plan_constants(values: dict, problems: Problems, source: str) -> dict[str, float]:
-    """The file's constants that exist (checked: finite numbers); a warning for each unknown one (ANNarchy's)."""
-    known = constant_values()
-    planned = {}
+def _plan_constants(known: dict, values: dict, problems: Problems, source: str) -> list[tuple[Any, float]]:
+    """``(constant, value)`` for the file's constants that exist (checked: finite numbers); a warning for each
+    unknown one (ANNarchy's).  Pairs, not a dict: a Constant is a float, equal to any other of its value."""
+    planned = []
     for name, value in values.items():
         if name not in known:
             warn_at_caller(f"{source}: constant {name!r} does not exist (gn.Constant); ignored. Constants: "
@@ -298,27 +302,28 @@ def _plan_constants(values: dict, problems: Problems, source: str) -> dict[str, 
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             problems.error(f"constant {name!r}: expected a finite number, found {_describe(value)}", FormatError)
             continue
-        planned[name] = float(value)
+        planned.append((known[name], float(value)))
     return planned
 
 
 # -- loading: applying -----------------------------------------------------------
-def _apply(planned: list[_Assignment], verbose: bool, constants: Optional[dict] = None) -> None:
+def _apply(planned: list[_Assignment], verbose: bool, constants: Optional[list] = None) -> None:
     """Set every value, then the constants; if one fails, put back those already set and re-raise."""
     done: list[tuple[_Assignment, Any]] = []
-    previous_constants = constant_values()
+    constants = constants or []
+    previous_constants = [(constant, constant.value) for constant, _value in constants]
     try:
         for assignment in planned:
             previous = getattr(assignment.obj, assignment.name)
             setattr(assignment.obj, assignment.name, assignment.value)
             done.append((assignment, previous))
-        for name, value in (constants or {}).items():
-            set_constant(name, value)
+        for constant, value in constants:
+            constant.set(value)
     except BaseException:
         for assignment, previous in reversed(done):
             setattr(assignment.obj, assignment.name, previous)
-        for name in constants or {}:
-            set_constant(name, previous_constants[name])
+        for constant, value in previous_constants:
+            constant.set(value)
         raise
     if verbose:
         for assignment, previous in done:

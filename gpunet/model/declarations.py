@@ -131,14 +131,9 @@ def clear_constants() -> None:
     _constants.clear()
 
 
-def constant_values() -> dict[str, float]:
-    """Every :class:`Constant`'s current value by name, in declaration order (what a parameter file holds)."""
-    return {name: constant.value for name, constant in _constants.items()}
-
-
-def set_constant(name: str, value: float) -> None:
-    """Give the existing constant ``name`` a new value (:meth:`Constant.set`); KeyError when there is none."""
-    _constants[name].set(value)
+def declared_constants() -> list[Constant]:
+    """Every :class:`Constant`, in declaration order (the current object of each name)."""
+    return list(_constants.values())
 
 
 def constant_value(name: str) -> Optional[float]:

@@ -447,6 +447,15 @@ def test_constants_are_written_with_their_current_values_and_set_on_load(tmp_pat
     assert gn.Neuron(equations="tau_k * dr/dt + r = 1.0").spec.equations[0].expr == sympy.sympify("0.025 - 0.025*r")
 
 
+def test_constants_of_equal_values_are_set_one_by_one(tmp_path):
+    gn.Constant("c_one", 1.0), gn.Constant("c_two", 1.0)
+    net = gn.Network(backend="numpy")
+    assert [c.name for c in net.get_constants()] == ["c_one", "c_two"]
+    net.load_parameters(_write(tmp_path / "p.json", json.dumps({"constants": {"c_two": 3.0}})))
+    net.save_parameters(tmp_path / "q.json")
+    assert json.loads((tmp_path / "q.json").read_text())["constants"] == {"c_one": 1.0, "c_two": 3.0}
+
+
 def test_a_bad_constant_changes_nothing(tmp_path):
     gn.Constant("tau_k", 20.0)
     net = gn.Network(backend="numpy")
