@@ -32,8 +32,8 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*does not use sum")
 PATTERN = np.array([[1, 0, 0, 1], [1, 1, 0, 0], [0, 1, 0, 1]], dtype=float)
 
 
-def _rate_network(seed: int = 1) -> tuple[gn.Network, gn.Projection]:
-    net = gn.Network(dt=1.0, seed=seed, backend="numpy")
+def _rate_network(seed: int = 1, backend: str = "numpy") -> tuple[gn.Network, gn.Projection]:
+    net = gn.Network(dt=1.0, seed=seed, backend=backend)
     neuron = gn.Neuron(parameters="b = 0.0", equations="r = b")
     pre = net.create(3, neuron, name="pre")
     post = net.create(4, neuron, name="post")
@@ -139,6 +139,20 @@ def test_values_are_set_per_post_row_and_survive_a_reconnection_of_other_rows():
 def test_the_cuda_generator_declines_and_the_projection_runs_the_array_code():
     with pytest.raises(UnsupportedByCuda, match="postsynaptic"):
         synapse_unit(gn.Synapse(**RATE_SYNAPSE).spec)
+
+
+@pytest.mark.gpu
+def test_on_the_gpu_the_projection_runs_the_array_code_bit_for_bit(tmp_path):
+    reference, reference_proj = _rate_network()
+    reference.simulate(6.0)
+    device, device_proj = _rate_network(backend="cupy")
+    device.simulate(3.0)
+    device.save(tmp_path / "mid.npz")
+    resumed, resumed_proj = _rate_network(backend="cupy")
+    resumed.load(tmp_path / "mid.npz")
+    resumed.simulate(3.0)
+    for name in ("alpha", "w", "tau_alpha"):
+        assert getattr(resumed_proj, name) == getattr(reference_proj, name), name
 
 
 # ------------------------------------------------------------------ files
