@@ -247,3 +247,60 @@ def test_the_compiled_runner_leaves_such_a_network_on_the_array_code(caplog):
     net.simulate(4.0)
     assert net.runner_in_use == "numpy"
     assert proj.alpha == reference_proj.alpha and proj.w == reference_proj.w
+
+
+ANNARCHY_SIDE = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import make_fixtures as mf, ANNarchy as ann
+net = ann.Network(dt=1.0, seed=23)
+_, after_compile = mf.build_semiglobal(net)
+net.compile(directory=sys.argv[3], compiler_flags=mf.COMPILER_FLAGS, silent=True)
+after_compile()
+net.load(sys.argv[2])
+proj = net.get_projection("input_output")
+loaded = {"step": int(net.current_step), "alpha": list(proj.alpha), "tau_alpha": list(proj.tau_alpha)}
+net.simulate(50.0)
+print(json.dumps({"loaded": loaded, "alpha": list(proj.alpha), "w": [list(row) for row in proj.w]}))
+"""
+
+
+@pytest.mark.annarchy
+@pytest.mark.slow
+def test_annarchy_loads_gpunets_file_and_continues_bit_for_bit(tmp_path):
+    """The fixture network, continued by gpunet, saved, loaded by ANNarchy: both go on to the same bits."""
+    import importlib.util
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    python = os.environ.get("GPUNET_ANNARCHY_PYTHON") or (
+        sys.executable if importlib.util.find_spec("ANNarchy") is not None else None)
+    if python is None or not Path(python).exists():
+        pytest.skip("ANNarchy is not importable (set GPUNET_ANNARCHY_PYTHON to an interpreter that has it)")
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_annarchy_fixtures import DATA, _expected, build
+    net, _ = build(_expected("semiglobal"))
+    net.load(DATA / "semiglobal" / "data.txt")
+    net.simulate(50.0)
+    net.save(tmp_path / "mid.txt")
+    proj = net.get_projection("input_output")
+    loaded = {"step": 250, "alpha": proj.alpha, "tau_alpha": proj.tau_alpha}
+    net.simulate(50.0)
+    env = dict(os.environ, PATH=f"{Path(python).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    done = subprocess.run([python, "-c", ANNARCHY_SIDE, str(DATA), str(tmp_path / "mid.txt"), str(tmp_path / "b")],
+                          capture_output=True, text=True, timeout=900, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    theirs = json.loads(done.stdout.strip().splitlines()[-1])
+    assert theirs["loaded"] == loaded
+    assert theirs["alpha"] == proj.alpha and theirs["w"] == proj.w
+
+
+def test_a_monitor_records_one_value_per_post_neuron():
+    net, proj = _rate_network()
+    monitor = net.monitor(proj, ["alpha", "w"])
+    net.simulate(3.0)
+    alpha, w = monitor.get("alpha"), monitor.get("w")
+    assert alpha.shape == (3, 4) and w.shape == (3, proj.nb_synapses)
+    assert alpha[-1][proj.post_ranks].tolist() == proj.alpha   # post neuron 2 (no synapse) is not in the files
