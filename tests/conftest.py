@@ -41,11 +41,12 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _fresh_default_network():
-    """Every test starts with an empty default network on NumPy."""
-    gpunet.clear()
+    """Every test starts with an empty default network on NumPy and no constant (they are module-wide and
+    parameter files list them all)."""
+    gpunet.clear(constants=True)
     gpunet.setup(backend="numpy", dt=1.0, seed=1234)
     yield
-    gpunet.clear()
+    gpunet.clear(constants=True)
 
 
 @pytest.fixture

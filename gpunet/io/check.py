@@ -5,7 +5,8 @@ load (:mod:`gpunet.io.restore`) that the file alone decides, run by the same
 functions: connectivity well-formed, within the sizes of the populations the
 file names and without a repeated (pre, post) pair; delays finite,
 non-negative and one per synapse or one in all; every attribute numbers of
-the right count (an array for a global attribute holding one value); gpunet's
+the right count (an array for a global attribute holding one value, a
+semiglobal one one value per post row); gpunet's
 extra state (``_last_spike``, ``_refractory``, ``_spike_history``,
 ``_spike_times``, ``_last_event``) integral where a load casts it to integers
 and of the object's size; step counter non-negative; monitors' recordings
@@ -73,7 +74,14 @@ def _check_projection(checker: Problems, proj: ProjectionState, sizes: dict) -> 
         return
     count = len(synapses[1])
     check_delays_ms(checker, where, proj.delays, count)
-    _check_values(checker, where, proj.values, count, ((count,),))
+    locals_ = {name: value for name, value in proj.values.items() if name not in proj.semiglobal}
+    _check_values(checker, where, locals_, count, ((count,),))
+    rows = len(np.asarray(proj.post_ranks).reshape(-1))
+    for name in proj.semiglobal:  # one value per post row present in the file
+        if name in proj.values:
+            value = proj.values[name]
+            attribute_value(checker, f"{where}, attribute {name!r} (one value per post row)",
+                            SimpleNamespace(is_global=False), value, rows, ((rows,),), _file_dtype(value))
     if "_last_event" in proj.internal:
         check_per_item(checker, f"{where}, _last_event", proj.internal["_last_event"], np.dtype(np.int64), count,
                        _LAST_EVENT_RANGE)

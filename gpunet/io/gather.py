@@ -61,6 +61,8 @@ class ObjectHeader:
     pre: str = ""
     post: str = ""
     target: str = ""
+    #: Projection attributes held once per post neuron (saved once per post row).
+    semiglobal: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ def _plan_projection(projection: Any) -> tuple[ObjectHeader, list[ArrayRef]]:
                           attributes=tuple(spec.attributes),
                           internal=tuple(r.key for r in refs if r.key.startswith("_")),
                           pre=str(projection.pre.name), post=str(projection.post.name),
-                          target=str(projection.target))
+                          target=str(projection.target), semiglobal=tuple(spec.semiglobal_names))
     # the connectivity's host arrays are read-only and replaced, never modified, when it changes: no staging
     refs += [ArrayRef(name, key, array, on_device=False) for key, array in projection.frozen_state().items()]
     return header, refs
@@ -165,11 +167,15 @@ def _build(header: ObjectHeader, host: dict) -> Any:
         return PopulationState(name=header.name, geometry=header.geometry, size=header.size, model=header.model,
                                parameters=list(header.parameters), variables=list(header.variables),
                                values=values, internal=internal)
+    post_ranks = host[(header.name, "_post_ranks")]
+    for name in header.semiglobal:  # one value per post neuron -> one per post row, as the files hold them
+        values[name] = values[name][post_ranks]
     return ProjectionState(name=header.name, pre=header.pre, post=header.post, target=header.target,
                            model=header.model, parameters=list(header.parameters),
                            variables=list(header.variables), post_ranks=host[(header.name, "_post_ranks")],
                            row_ptr=host[(header.name, "_row_ptr")], pre_ranks=host[(header.name, "_pre_ranks")],
-                           delays=host[(header.name, "_delays")], values=values, internal=internal)
+                           delays=host[(header.name, "_delays")], values=values, internal=internal,
+                           semiglobal=list(header.semiglobal))
 
 
 def assemble_state(plan: StatePlan, host: dict) -> NetworkState:

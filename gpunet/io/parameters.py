@@ -6,10 +6,12 @@ Layout (ANNarchy's)::
         "populations": {"<population>": {"<global parameter>": value, ...}, ...},
         "projections": {"<projection>": {"<global parameter>": value, ...}, ...},
         "network": {},
-        "constants": {}
+        "constants": {"<constant>": value, ...}
     }
 
-Objects appear in creation order and parameters in declaration order.  The
+Objects appear in creation order and parameters in declaration order;
+``constants`` holds every :class:`~gpunet.Constant` (they are module-wide in
+gpunet), as ANNarchy writes its network's.  The
 bytes are produced and parsed by :mod:`gpunet.io.formats.params_json`.
 
 Loading validates the whole file against the network first and changes
@@ -61,6 +63,11 @@ def _global_parameters(obj: Any) -> list[str]:
     return [name for name in obj.spec.parameters if obj.spec.attributes[name].is_global]
 
 
+def _constants(net: "Network") -> dict[str, Any]:
+    """The network's constants (``gn.Constant``, module-wide) by name, in declaration order."""
+    return {constant.name: constant for constant in net.get_constants()}
+
+
 def _current_value(obj: Any, name: str) -> Union[float, int, bool]:
     """The current value of global parameter ``name`` (globals exist before a projection is connected)."""
     return getattr(obj, name)
@@ -81,9 +88,12 @@ def save_parameters(filename: PathLike, network: Optional["Network"] = None) -> 
     Notes
     -----
     The file holds ``{"populations": {name: {parameter: value}},
-    "projections": {...}, "network": {}, "constants": {}}``: objects in
-    creation order, global parameters in declaration order, 4-space indent.
-    Integer and boolean parameters are written as JSON integers and bools.
+    "projections": {...}, "network": {}, "constants": {name: value}}``:
+    objects in creation order, global parameters in declaration order,
+    4-space indent.  Integer and boolean parameters are written as JSON
+    integers and bools.  ``constants`` holds the current value of every
+    :class:`~gpunet.Constant` (module-wide in gpunet, so every network's file
+    lists them all), as ANNarchy does.
 
     **Difference from ANNarchy:** gpunet writes the *current* value of each
     parameter (what the simulation uses now, including changes made after
@@ -117,7 +127,7 @@ def save_parameters(filename: PathLike, network: Optional["Network"] = None) -> 
         content[section] = {obj.name: {name: _current_value(obj, name) for name in _global_parameters(obj)}
                             for obj in _objects(net, section)}
     content["network"] = {}
-    content["constants"] = {}
+    content["constants"] = {name: constant.value for name, constant in _constants(net).items()}
     params_json.save(filename, content)
 
 
@@ -241,7 +251,7 @@ def _section(content: dict, key: str, problems: Problems) -> dict:
     return {}
 
 
-def _plan(net: "Network", content: dict, global_only: bool, source: str) -> tuple[list[_Assignment], dict]:
+def _plan(net: "Network", content: dict, global_only: bool, source: str) -> tuple[list[_Assignment], dict, list]:
     """Check the whole file against ``net``; return what to set and the ``network`` dict."""
     problems = Problems(source)
     unexpected = [key for key in content if key not in SECTIONS]
@@ -274,27 +284,46 @@ def _plan(net: "Network", content: dict, global_only: bool, source: str) -> tupl
         for message in unmatched:
             warn_at_caller(message, UserWarning)
     network_values = _section(content, "network", problems)
-    constants = _section(content, "constants", problems)
-    if constants:
-        warn_at_caller(f"{source}: gpunet has no constants; ignored {', '.join(map(repr, constants))}",
-                       UserWarning)
+    constants = _plan_constants(_constants(net), _section(content, "constants", problems), problems, source)
     _check_bounds(planned, problems)
     problems.raise_if_any("nothing was changed")
-    return planned, network_values
+    return planned, network_values, constants
+
+
+def _plan_constants(known: dict, values: dict, problems: Problems, source: str) -> list[tuple[Any, float]]:
+    """``(constant, value)`` for the file's constants that exist (checked: finite numbers); a warning for each
+    unknown one (ANNarchy's).  Pairs, not a dict: a Constant is a float, equal to any other of its value."""
+    planned = []
+    for name, value in values.items():
+        if name not in known:
+            warn_at_caller(f"{source}: constant {name!r} does not exist (gn.Constant); ignored. Constants: "
+                           f"{', '.join(map(repr, known)) or 'none'}", UserWarning)
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            problems.error(f"constant {name!r}: expected a finite number, found {_describe(value)}", FormatError)
+            continue
+        planned.append((known[name], float(value)))
+    return planned
 
 
 # -- loading: applying -----------------------------------------------------------
-def _apply(planned: list[_Assignment], verbose: bool) -> None:
-    """Set every value; if one fails, put back those already set and re-raise."""
+def _apply(planned: list[_Assignment], verbose: bool, constants: Optional[list] = None) -> None:
+    """Set every value, then the constants; if one fails, put back those already set and re-raise."""
     done: list[tuple[_Assignment, Any]] = []
+    constants = constants or []
+    previous_constants = [(constant, constant.value) for constant, _value in constants]
     try:
         for assignment in planned:
             previous = getattr(assignment.obj, assignment.name)
             setattr(assignment.obj, assignment.name, assignment.value)
             done.append((assignment, previous))
+        for constant, value in constants:
+            constant.set(value)
     except BaseException:
         for assignment, previous in reversed(done):
             setattr(assignment.obj, assignment.name, previous)
+        for constant, value in previous_constants:
+            constant.set(value)
         raise
     if verbose:
         for assignment, previous in done:
@@ -350,11 +379,16 @@ def load_parameters(filename: PathLike, global_only: bool = True, verbose: bool 
     UserWarning
         For a population, projection or parameter the network does not have
         (the message lists the known names; those values are ignored), for
-        trailing commas, unknown top-level keys and a non-empty
-        ``"constants"`` section (gpunet has no constants).
+        trailing commas, unknown top-level keys and a constant that no
+        :class:`~gpunet.Constant` declares.
 
     Notes
     -----
+    The file's ``"constants"`` set the :class:`~gpunet.Constant` of each
+    name (:meth:`Constant.set`): models defined from then on read the new
+    value; gpunet's models already defined keep theirs (ANNarchy's compiled
+    networks follow the change).
+
     Differences from ANNarchy 5: values of an unknown object are ignored
     (ANNarchy applies them to the previously named object); bad values are
     refused before anything changes; trailing commas are accepted with a
@@ -377,10 +411,10 @@ def load_parameters(filename: PathLike, global_only: bool = True, verbose: bool 
     net = _network(network, f"load_parameters({str(filename)!r})")
     source = os.fspath(filename)
     content = params_json.load(filename)
-    planned, network_values = _plan(net, content, global_only, source)
+    planned, network_values, constants = _plan(net, content, global_only, source)
     try:
         with net.backend.activate():
-            _apply(planned, verbose)
+            _apply(planned, verbose, constants)
     except GpunetError:
         raise
     except (TypeError, ValueError) as exc:  # pragma: no cover - validation should have caught it

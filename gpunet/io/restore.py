@@ -48,6 +48,7 @@ What each class of value may hold (anything else is an error):
 from __future__ import annotations
 
 import numbers
+from types import SimpleNamespace
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -383,6 +384,36 @@ def _delay_steps(checker: Problems, where: str, projection: Any, delays: np.ndar
     return np.broadcast_to(steps, (count,)) if delays.ndim == 0 else steps
 
 
+def _semiglobal_value(checker: Problems, where: str, projection: Any, attribute: Any, saved: ProjectionState,
+                      value: Any, post: np.ndarray, precision: np.dtype) -> Optional[np.ndarray]:
+    """A value the file holds once per post row (ANNarchy's ``postsynaptic``), in the network's form.
+
+    For a semiglobal attribute: one value per post neuron, the file's rows set
+    and the other neurons keeping their current values.  For a local attribute
+    (the network's model has it per synapse): the row's value on each of its
+    synapses.
+    """
+    rows = len(saved.post_ranks)
+    if attribute.name not in saved.semiglobal:
+        checker.error(f"{where}: the network's model has one value per post neuron; the file holds one per "
+                      f"synapse (a semiglobal attribute needs {rows} values, one per post row)")
+        return None
+    array = attribute_value(checker, where, SimpleNamespace(is_global=False), value, rows, ((rows,),),
+                            attribute.dtype(precision))
+    if array is None:
+        return None
+    if attribute.is_global:
+        checker.tolerated(f"{where}: the network's attribute is global, the file holds one value per post row; "
+                          "skipped")
+        return None
+    file_ranks = np.asarray(saved.post_ranks, dtype=np.int64).reshape(-1)
+    if not attribute.semiglobal:  # the row's value on each synapse (the file's rows are sorted by post rank)
+        return array[np.searchsorted(file_ranks, post)]
+    full = projection.network.backend.to_host(projection.state_dict()[attribute.name]).copy()
+    full[file_ranks] = array
+    return full
+
+
 def _check_projection(checker: Problems, plan: RestorePlan, projection: Any, saved: ProjectionState) -> None:
     where = f"projection {projection.name!r}"
     for role, expected in (("pre", projection.pre.name), ("post", projection.post.name)):
@@ -416,6 +447,12 @@ def _check_projection(checker: Problems, plan: RestorePlan, projection: Any, sav
         if name not in saved.values:
             checker.tolerated(f"{where}: attribute {name!r} is not in the file; it keeps its current value")
             continue
+        if getattr(attribute, "semiglobal", False) or name in saved.semiglobal:
+            value = _semiglobal_value(checker, f"{where}, attribute {name!r}", projection, attribute, saved,
+                                      saved.values[name], post, precision)
+            if value is not None:
+                values[name] = value
+            continue
         value = attribute_value(checker, f"{where}, attribute {name!r}", attribute, saved.values[name], count,
                                  ((count,),), attribute.dtype(precision))
         if value is not None:
@@ -439,7 +476,7 @@ def _check_projection(checker: Problems, plan: RestorePlan, projection: Any, sav
     kept = {}
     live = projection.state_dict()
     for name, attribute in projection.spec.attributes.items():
-        if name not in values and attribute.is_global:
+        if name not in values and (attribute.is_global or attribute.semiglobal):
             kept[name] = projection.network.backend.to_host(live[name])
         elif name not in values and name == "w":
             checker.error(f"{where}: the connectivity differs from the network's, so the file must hold 'w'")

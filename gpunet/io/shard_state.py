@@ -76,7 +76,8 @@ def _cut_projection(proj: ProjectionState, lo: int, hi: int) -> ProjectionState:
     return dataclasses.replace(
         proj, post_ranks=np.asarray(proj.post_ranks, dtype=np.int64)[r0:r1], row_ptr=row_ptr[r0:r1 + 1] - row_ptr[r0],
         pre_ranks=np.asarray(proj.pre_ranks, dtype=np.int64)[s0:s1], delays=cut_one("_delays", proj.delays),
-        values={key: cut_one(key, a) for key, a in proj.values.items()},
+        values={key: np.asarray(a)[r0:r1] if key in proj.semiglobal else cut_one(key, a)  # semiglobal: per row
+                for key, a in proj.values.items()},
         internal={key: cut_one(key, a) for key, a in proj.internal.items()})
 
 

@@ -9,7 +9,9 @@ Conventions
 * Population locals are 1-D arrays of length ``size`` (C order of the
   geometry); globals are 0-d arrays.
 * Projection locals are 1-D arrays over all synapses in post-major order
-  (by post rank, then pre rank); globals are 0-d arrays.
+  (by post rank, then pre rank); globals are 0-d arrays; semiglobal
+  attributes (ANNarchy's ``postsynaptic``, named in ``semiglobal``) are 1-D
+  arrays with one value per ``post_ranks`` entry.
 * Connectivity is ANNarchy's compressed form: ``post_ranks`` (ascending post
   ranks with at least one synapse), ``row_ptr`` (``len(post_ranks) + 1``
   offsets) and ``pre_ranks`` (flat, ascending within each row).
@@ -65,6 +67,8 @@ class ProjectionState:
     delays: np.ndarray
     values: dict[str, np.ndarray]
     internal: dict[str, np.ndarray] = field(default_factory=dict)
+    #: Attributes of ``values`` with one value per post row (``post_ranks`` order), not per synapse.
+    semiglobal: list[str] = field(default_factory=list)
 
     kind = "projection"
 

@@ -17,7 +17,8 @@ from typing import Any, Optional, Union
 from gpunet.errors import ModelError
 
 _GLOBAL_FLAG = {"neuron": "population", "synapse": "projection"}
-_LOCALITIES = {"global": "global", "population": "global", "projection": "global", "local": "local"}
+_LOCALITIES = {"global": "global", "population": "global", "projection": "global", "local": "local",
+               "semiglobal": "semiglobal", "postsynaptic": "semiglobal"}
 _TYPES = {float: "float", int: "int", bool: "bool", "float": "float", "int": "int", "bool": "bool"}
 _METHODS = ("explicit", "euler", "exponential", "midpoint", "rk4", "implicit", "event-driven")
 _constants: dict[str, "Constant"] = {}
@@ -31,8 +32,9 @@ class Parameter:
     ----------
     value : float, int or bool
         The default value.
-    locality : {"global", "local"}
-        One value per population / projection, or one per neuron / synapse.
+    locality : {"global", "local", "semiglobal"}
+        One value per population / projection, one per neuron / synapse, or
+        (synapses) one per post-synaptic neuron.
     type : {float, int, bool}
         The storage type (a type or its name).
     """
@@ -57,8 +59,9 @@ class Variable:
     method : str, optional
         Integration method: ``explicit`` (default), ``exponential``,
         ``midpoint`` or ``event-driven`` (synapses).
-    locality : {"local", "global"}
-        One value per neuron / synapse, or one per population / projection.
+    locality : {"local", "global", "semiglobal"}
+        One value per neuron / synapse, one per population / projection, or
+        (synapses) one per post-synaptic neuron.
     type : {float, int, bool}
         The storage type (a type or its name).
     """
@@ -128,6 +131,11 @@ def clear_constants() -> None:
     _constants.clear()
 
 
+def declared_constants() -> list[Constant]:
+    """Every :class:`Constant`, in declaration order (the current object of each name)."""
+    return list(_constants.values())
+
+
 def constant_value(name: str) -> Optional[float]:
     """The value of the constant called ``name``, or None."""
     constant = _constants.get(name)
@@ -151,8 +159,13 @@ def _type_flag(owner: str, name: str, kind: Any) -> Optional[str]:
 
 def _locality_flag(owner: str, name: str, locality: str, model_kind: str) -> Optional[str]:
     if locality not in _LOCALITIES:
-        raise ModelError(f"{owner}: {name}: locality {locality!r} is not supported (gpunet has 'global' and "
-                         "'local'; 'semiglobal' parameters do not exist here)")
+        raise ModelError(f"{owner}: {name}: locality {locality!r} is not supported (gpunet has 'global', "
+                         "'local' and, in synapses, 'semiglobal')")
+    if _LOCALITIES[locality] == "semiglobal":
+        if model_kind != "synapse":
+            raise ModelError(f"{owner}: {name}: locality 'semiglobal' (one value per post-synaptic neuron) "
+                             "exists only in synapses")
+        return "postsynaptic"
     return _GLOBAL_FLAG[model_kind] if _LOCALITIES[locality] == "global" else None
 
 

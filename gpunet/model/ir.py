@@ -31,6 +31,9 @@ class Attribute:
     population or projection is created, so ``Izhikevich(c=-50.0)`` also moves
     the initial ``v``).  ``implicit`` marks attributes gpunet adds on its own
     (``r`` and the conductances ``g_<target>`` of spiking neurons, ``w``).
+    ``semiglobal`` marks a synaptic attribute with one value per post-synaptic
+    neuron (ANNarchy's ``postsynaptic`` flag); such an attribute is neither
+    global nor local.
     """
 
     name: str
@@ -41,6 +44,7 @@ class Attribute:
     min: Optional[sympy.Expr] = None
     max: Optional[sympy.Expr] = None
     implicit: bool = False
+    semiglobal: bool = False
 
     @property
     def is_parameter(self) -> bool:
@@ -122,7 +126,17 @@ class ModelSpec:
 
     @property
     def local_names(self) -> list[str]:
-        return [a.name for a in self.attributes.values() if not a.is_global]
+        return [a.name for a in self.attributes.values() if not a.is_global and not a.semiglobal]
+
+    @property
+    def semiglobal_names(self) -> list[str]:
+        """Synaptic attributes with one value per post-synaptic neuron (ANNarchy's ``postsynaptic``)."""
+        return [a.name for a in self.attributes.values() if a.semiglobal]
+
+    @property
+    def semiglobal_equations(self) -> list[Statement]:
+        """The continuous equations of semiglobal variables (run once per post-synaptic neuron)."""
+        return [s for s in self.continuous if s.target in self.attributes and self.attributes[s.target].semiglobal]
 
     @property
     def event_driven(self) -> list[Statement]:

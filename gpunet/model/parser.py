@@ -29,7 +29,7 @@ _ASSIGNMENT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(\+=|-=|\*=|/=|=(?!=))\s*(.+)$",
 _GRADIENT_TARGET = re.compile(r"\bd([A-Za-z_]\w*)\s*/\s*dt\b")
 _EQUALS = re.compile(r"(?<![<>=!+\-*/])=(?!=)")
 SCOPE_FLAG = {"neuron": "population", "synapse": "projection"}
-KNOWN_FLAGS = {"population", "projection", "int", "bool", "float", "init", "min", "max",
+KNOWN_FLAGS = {"population", "projection", "postsynaptic", "int", "bool", "float", "init", "min", "max",
                "unless_refractory"} | set(ODE_METHODS)
 TIME_NAMES = ("t", "dt")
 
@@ -77,6 +77,13 @@ def _check_flags(ctx: _Context, block: str, line: int, text: str, flags: Mapping
         if flag == other:
             raise ctx.error(block, line, text, f"flag {flag!r} is for {'synapses' if kind == 'neuron' else 'neurons'}"
                             f"; use {SCOPE_FLAG[kind]!r}")
+        if flag == "postsynaptic" and kind != "synapse":
+            raise ctx.error(block, line, text, "flag 'postsynaptic' (one value per post-synaptic neuron) is for "
+                            "synapses")
+        if flag == "postsynaptic" and block not in ("parameters", "equations"):
+            raise ctx.error(block, line, text, "flag 'postsynaptic' belongs to a parameter or an equation")
+        if flag == "postsynaptic" and SCOPE_FLAG[kind] in flags:
+            raise ctx.error(block, line, text, f"flags 'postsynaptic' and {SCOPE_FLAG[kind]!r} exclude each other")
 
 
 def _constant(ctx, block, line, text, value_text: str, names=None) -> Any:
@@ -173,7 +180,8 @@ def build_spec(kind: str, name: str, description: str, *, parameters=None, equat
         pname, value_text = match.groups()
         attribute_kind = _attribute_kind(flags)
         value = _coerce(attribute_kind, _constant(ctx, "parameters", line, text, value_text))
-        parameter = Attribute(pname, "parameter", SCOPE_FLAG[kind] in flags, attribute_kind, value)
+        parameter = Attribute(pname, "parameter", SCOPE_FLAG[kind] in flags, attribute_kind, value,
+                              semiglobal="postsynaptic" in flags)
         for bound in ("min", "max"):
             if flags.get(bound):
                 setattr(parameter, bound, sympy.sympify(_constant(ctx, "parameters", line, text, flags[bound])))
@@ -206,8 +214,8 @@ def build_spec(kind: str, name: str, description: str, *, parameters=None, equat
         if target in attributes:
             raise ctx.error("equations", line, text, f"duplicate definition of variable {target!r}")
         attribute_kind = _attribute_kind(flags)
-        declare(Attribute(target, "variable", SCOPE_FLAG[kind] in flags, attribute_kind),
-                "equations", line, text)
+        declare(Attribute(target, "variable", SCOPE_FLAG[kind] in flags, attribute_kind,
+                          semiglobal="postsynaptic" in flags), "equations", line, text)
         equation_lines.append((line, text, body, flags, bool(gradient), target))
 
     spiking = kind == "neuron" and spike is not None
@@ -364,7 +372,41 @@ def build_spec(kind: str, name: str, description: str, *, parameters=None, equat
                      targets=list(parser.targets), conductances=conductances,
                      prepost=list(parser.prepost))
     _check_noise_placement(ctx, spec)
+    _check_semiglobal(ctx, spec)
     return spec
+
+
+def _check_semiglobal(ctx: _Context, spec: ModelSpec) -> None:
+    """ANNarchy's rules: a semiglobal (``postsynaptic``) equation reads no synapse-local attribute nor ``pre.``;
+    a global one reads no semiglobal attribute; only continuous equations assign semiglobal variables."""
+    semiglobal = {sympy.Symbol(n) for n in spec.semiglobal_names}
+    if not semiglobal:
+        return
+    local = {sympy.Symbol(n) for n in spec.local_names}
+    for statement in spec.equations:
+        attribute = spec.attributes[statement.target]
+        symbols = statement.expr.free_symbols
+        if attribute.semiglobal:
+            if statement.method == "event-driven":
+                raise ctx.error("equations", statement.line, statement.text,
+                                "a postsynaptic variable cannot be event-driven")
+            if symbols & local:
+                names = ", ".join(sorted(s.name for s in symbols & local))
+                raise ctx.error("equations", statement.line, statement.text,
+                                f"the postsynaptic variable {statement.target!r} cannot depend on the "
+                                f"synapse-specific {names}")
+            if any(s.name.startswith("_pre_") for s in symbols):
+                raise ctx.error("equations", statement.line, statement.text,
+                                f"the postsynaptic variable {statement.target!r} cannot depend on pre-synaptic "
+                                "ones (pre.x)")
+        elif attribute.is_global and symbols & semiglobal:
+            raise ctx.error("equations", statement.line, statement.text,
+                            f"the global variable {statement.target!r} cannot depend on a postsynaptic one")
+    for statement in spec.pre_spike + spec.post_spike:
+        if statement.target in spec.semiglobal_names:
+            raise ctx.error(statement.block, statement.line, statement.text,
+                            f"the postsynaptic variable {statement.target!r} is assigned only by its equation "
+                            "(gpunet does not run pre_spike/post_spike statements on it)")
 
 
 def _solve_for_gradient(ctx, line, text, lhs, rhs, gradient) -> sympy.Expr:

@@ -155,8 +155,12 @@ class Monitor:
         return len(self._view_ranks) if self._view_ranks is not None else self.population.size
 
     def _width(self, variable: str) -> Optional[int]:
-        """Row length of ``variable``'s recordings (None: a global attribute, one value per row)."""
-        return None if self._source.spec.attributes[variable].is_global else self.size
+        """Row length of ``variable``'s recordings (None: a global attribute, one value per row; a semiglobal one:
+        one value per post neuron of the population)."""
+        attribute = self._source.spec.attributes[variable]
+        if attribute.semiglobal:
+            return self.projection.post.size
+        return None if attribute.is_global else self.size
 
     def pause(self) -> None:
         """Stop recording until :meth:`resume`."""

@@ -29,7 +29,7 @@ import numpy as np
 from gpunet.backend import get_backend
 from gpunet.errors import GpunetError, StructureError
 from gpunet.limits import check_name, check_seed, check_step
-from gpunet.model.declarations import clear_constants
+from gpunet.model.declarations import clear_constants, declared_constants
 from gpunet.model.global_functions import clear_functions
 from gpunet.network import compiled_loop, default, summary
 from gpunet.network.compiled_loop import RUNNERS, steps_to_record
@@ -334,6 +334,10 @@ class Network:
     def get_populations(self) -> list:
         """Every population, in creation order (a new list)."""
         return list(self.populations)
+
+    def get_constants(self) -> list:
+        """Every :class:`~gpunet.Constant`, in declaration order (module-wide in gpunet: every network sees them)."""
+        return declared_constants()
 
     def get_projections(self, post: Any = None, pre: Any = None, target: Optional[str] = None,
                         suppress_error: bool = False) -> list:

@@ -69,6 +69,8 @@ class Dendrite:
             raise AttributeError(name)
         attribute = projection.spec.attributes[name]
         host = projection.network.backend.to_host(projection._state[name])
+        if attribute.semiglobal:
+            return python_scalar(host[self.post_rank], attribute.kind)
         return python_scalar(host, attribute.kind) if attribute.is_global else host[self._slice]
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -77,6 +79,9 @@ class Dendrite:
             attribute = projection.spec.attributes[name]
             if attribute.is_global:
                 raise ValueError(f"{projection.name}.{name} is global: set it on the projection")
+            if attribute.semiglobal:
+                projection._set_semiglobal(name, value, ranks=np.array([self.post_rank]))
+                return
             dtype = attribute.dtype(projection.network.precision)
             values = coerce_values(value, owner=f"{projection.name}.dendrite({self.post_rank})",
                                    attribute=attribute, size=self.size, shape=(self.size,), dtype=dtype,
@@ -506,14 +511,16 @@ class Projection(_AttributeAccess):
                     # STP's ``u : init = U``: the parameters' values (declared above it) at connect
                     printer = NumpyPrinter({n: f"V[{n!r}]" for n in hosts})
                     init = eval(printer.doprint(init), {"xp": np, "V": hosts})  # noqa: S307 - generated
-                host = np.array(np.broadcast_to(np.asarray(init, dtype=dtype),
-                                                () if attribute.is_global else (count,)))
-            if attribute.is_global and name in self._state and name not in values:
+                shape = () if attribute.is_global else (self.post.size,) if attribute.semiglobal else (count,)
+                host = np.array(np.broadcast_to(np.asarray(init, dtype=dtype), shape))
+            # globals and semiglobals (one value per post neuron) do not depend on the connectivity
+            kept = (attribute.is_global or attribute.semiglobal) and name in self._state and name not in values
+            if kept:
                 hosts[name] = backend.to_host(self._state[name])
             else:
                 hosts[name] = host
-            if attribute.is_global and name in self._state and name not in values:
-                state[name] = self._state[name]  # keep the current global value
+            if kept:
+                state[name] = self._state[name]  # keep the current global / semiglobal value
             else:
                 state[name] = backend.asarray(host)
         state["_post_idx"] = backend.asarray(post.astype(index_type))
@@ -816,6 +823,8 @@ class Projection(_AttributeAccess):
         host = self.network.backend.to_host(self._state[name])
         if attribute.is_global:
             return python_scalar(host, attribute.kind)
+        if attribute.semiglobal:
+            return host[self.post_ranks].tolist()  # one value per post neuron with synapses, as ANNarchy
         return [host[a:b].tolist() for a, b in self._rows()]
 
     def _rows(self) -> list[tuple[int, int]]:
@@ -826,6 +835,9 @@ class Projection(_AttributeAccess):
         attribute = self.spec.attributes[name]
         if not attribute.is_global:
             self._require_connected()
+        if attribute.semiglobal:
+            self._set_semiglobal(name, value, generator=generator)
+            return
         dtype = attribute.dtype(self.network.precision)
         count = self.nb_synapses
         if not attribute.is_global and _is_per_row(value):
@@ -833,6 +845,18 @@ class Projection(_AttributeAccess):
         values = coerce_values(value, owner=self.name, attribute=attribute, size=count, shape=(count,),
                                dtype=dtype, generator=generator or (lambda: self.network._generator("init", 1 << 20 | self.id)))
         self.network.backend.assign(self._state[name], values)
+
+    def _set_semiglobal(self, name: str, value: Any, ranks: Optional[np.ndarray] = None, generator=None) -> None:
+        """Set a semiglobal attribute at the post neurons ``ranks`` (default: ``post_ranks``, one value each)."""
+        attribute = self.spec.attributes[name]
+        ranks = np.asarray(self.post_ranks if ranks is None else ranks, dtype=np.int64)
+        values = coerce_values(value, owner=self.name, attribute=attribute, size=len(ranks), shape=(len(ranks),),
+                               dtype=attribute.dtype(self.network.precision),
+                               generator=generator or (lambda: self.network._generator("init", 1 << 20 | self.id)))
+        backend = self.network.backend
+        host = backend.to_host(self._state[name]).copy()
+        host[ranks] = values
+        backend.assign(self._state[name], host)
 
     def _flatten_rows(self, name: str, value: Any) -> np.ndarray:
         """One value per synapse (post-major) from one row per dendrite (``post_ranks`` order).
@@ -876,8 +900,9 @@ class Projection(_AttributeAccess):
     def state_dict(self) -> dict[str, Any]:
         """The live arrays a save of this projection holds, by key, without copying them.
 
-        Every attribute of the model (one value per synapse, post-major, or a
-        0-d global), then ``_last_event`` (event-driven models).  They change as
+        Every attribute of the model (one value per synapse, post-major, a
+        0-d global, or one value per post neuron for a semiglobal), then
+        ``_last_event`` (event-driven models).  They change as
         the network runs: a save copies them before it returns.
         """
         return self._copy_targets()

@@ -425,7 +425,48 @@ def test_unknown_top_level_keys_and_constants_warn(tmp_path):
     with pytest.warns(UserWarning) as caught:
         assert net.load_parameters(path) == {}
     messages = " | ".join(str(w.message) for w in caught)
-    assert "unknown top-level key(s) 'neurons'" in messages and "no constants" in messages
+    assert "unknown top-level key(s) 'neurons'" in messages and "constant 'k' does not exist" in messages
+
+
+# -- constants (ANNarchy's "constants": {name: value}) ---------------------------------
+def test_constants_are_written_with_their_current_values_and_set_on_load(tmp_path):
+    tau = gn.Constant("tau_k", 20.0)
+    gn.Constant("gain_k", 2.0)
+    net = gn.Network(backend="numpy")
+    net.create(3, gn.Neuron(equations="tau_k * dr/dt + r = gain_k"), name="p")
+    tau.set(15.0)
+    net.save_parameters(tmp_path / "p.json")
+    assert json.loads((tmp_path / "p.json").read_text())["constants"] == {"tau_k": 15.0, "gain_k": 2.0}
+    content = json.loads((tmp_path / "p.json").read_text())
+    content["constants"] = {"tau_k": 40.0}
+    _write(tmp_path / "q.json", json.dumps(content))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        net.load_parameters(tmp_path / "q.json")
+    # as ANNarchy's load_parameters: the constant is set (models defined from now on read 40)
+    assert gn.Neuron(equations="tau_k * dr/dt + r = 1.0").spec.equations[0].expr == sympy.sympify("0.025 - 0.025*r")
+
+
+def test_constants_of_equal_values_are_set_one_by_one(tmp_path):
+    gn.Constant("c_one", 1.0), gn.Constant("c_two", 1.0)
+    net = gn.Network(backend="numpy")
+    assert [c.name for c in net.get_constants()] == ["c_one", "c_two"]
+    net.load_parameters(_write(tmp_path / "p.json", json.dumps({"constants": {"c_two": 3.0}})))
+    net.save_parameters(tmp_path / "q.json")
+    assert json.loads((tmp_path / "q.json").read_text())["constants"] == {"c_one": 1.0, "c_two": 3.0}
+
+
+def test_a_bad_constant_changes_nothing(tmp_path):
+    gn.Constant("tau_k", 20.0)
+    net = gn.Network(backend="numpy")
+    pop = net.create(3, gn.LeakyIntegrator, name="p")
+    path = _write(tmp_path / "p.json", json.dumps({"populations": {"p": {"tau": 5.0}},
+                                                    "constants": {"tau_k": "fast"}}))
+    with pytest.raises(FormatError, match="constant 'tau_k': expected a finite number"):
+        net.load_parameters(path)
+    assert pop.tau == 10.0
+    net.save_parameters(tmp_path / "same.json")
+    assert json.loads((tmp_path / "same.json").read_text())["constants"] == {"tau_k": 20.0}
 
 
 # -- sections, global_only, verbose, compile -----------------------------------------

@@ -80,8 +80,10 @@ def test_constant_is_read_when_the_model_is_defined():
 
 
 def test_unsupported_object_syntax_is_named():
-    with pytest.raises(ModelError, match="semiglobal.*do not exist"):
-        gn.Synapse(parameters=dict(a=gn.Parameter(1.0, locality="semiglobal")))
+    with pytest.raises(ModelError, match="'semiglobal'.*exists only in synapses"):
+        gn.Neuron(parameters=dict(a=gn.Parameter(1.0, locality="semiglobal")), equations="r = a")
+    with pytest.raises(ModelError, match="locality 'postsynapse' is not supported"):
+        gn.Synapse(parameters=dict(a=gn.Parameter(1.0, locality="postsynapse")))
     with pytest.raises(ModelError, match="must be a number or a boolean.*gn.Uniform"):
         gn.Neuron(parameters=dict(a=gn.Parameter(gn.Uniform(0.0, 1.0), locality="local")),
                   equations="r = a")

@@ -179,10 +179,15 @@ def synapse_unit(spec: ModelSpec, precision: str = "float64", index: str = "int3
     Raises
     ------
     UnsupportedByCuda
-        For a model that assigns a global variable or reads ``g_target``.
+        For a model that assigns a global variable or reads ``g_target``, or
+        that has semiglobal (``postsynaptic``) attributes (their projections
+        run the array code).
     """
     if spec.kind != "synapse":
         raise ValueError(f"synapse_unit() needs a synapse model, got {spec.kind} model {spec.name!r}")
+    if spec.semiglobal_names:
+        raise UnsupportedByCuda(f"synapse model {spec.name!r}: the CUDA generator does not handle postsynaptic "
+                                f"(semiglobal) attributes ({', '.join(spec.semiglobal_names)})")
     real, index_type = REAL_TYPES[precision], INDEX_TYPES[index]
     fn = prefix or default_prefix(spec, precision, index)
     bodies: list[str] = []

@@ -18,7 +18,8 @@ NetworkState.  The layout (read off ANNarchy 5.0.4.1's files) is:
   synapses, ``pre_ranks`` and every synaptic variable are 1-D object arrays
   whose rows are Python lists; when all rows have the same length,
   ``pre_ranks`` is a 2-D int array and the variables are lists of lists.
-  Globals are Python scalars.
+  Globals are Python scalars; semiglobal (``postsynaptic``) attributes are
+  plain lists of one value per ``post_ranks`` entry.
 * **Single object** (``pop.save()`` / ``proj.save()``): the object's dict alone.
 
 Writing (:func:`to_annarchy_dict`) reproduces those forms exactly, because
@@ -43,7 +44,8 @@ ANNarchy produces:
 ``pre_ranks`` as a 1-D object array of lists (or of arrays), a 2-D int array,
 a 2-D object array or a list of lists; synaptic variables as object arrays,
 lists of lists or 2-D arrays; one value per post neuron (ANNarchy's
-"semiglobal" attributes: repeated over the synapses of the row); a single
+"semiglobal" attributes, a plain list: kept per row and named in
+``ProjectionState.semiglobal``); a single
 constant weight stored as one float (expanded to one value per synapse, as
 gpunet's ``w`` is always local); delays as a number or per synapse; globals
 as scalars or one-element arrays; rows or synapses out of order (sorted into
@@ -173,7 +175,12 @@ def _projection_dict(proj: ProjectionState, rows: Callable[[np.ndarray, list[int
         if name not in proj.values:
             raise _write_error(proj, f"no value for attribute {name!r}")
         value = np.asarray(proj.values[name])
-        if value.ndim == 0:
+        if name in proj.semiglobal:
+            if value.shape != (n_rows,):
+                raise _write_error(proj, f"semiglobal attribute {name!r} has shape {value.shape}; expected "
+                                         f"({n_rows},), one value per post neuron with synapses")
+            desc[name] = value.tolist()  # ANNarchy: a plain list, one value per post_ranks entry
+        elif value.ndim == 0:
             desc[name] = _scalar(value)
         elif value.shape == (n_syn,):
             desc[name] = per_row(value)
@@ -187,6 +194,7 @@ def _object_extras(obj: Any) -> dict:
             "variables": list(obj.variables),
             "dtypes": {key: np.asarray(value).dtype.str for key, value in obj.values.items()},
             "globals": [key for key, value in obj.values.items() if np.ndim(value) == 0],
+            **({"semiglobal": list(obj.semiglobal)} if getattr(obj, "semiglobal", None) else {}),
             "internal": {key: np.ascontiguousarray(value) for key, value in obj.internal.items()}}
 
 

@@ -4,8 +4,8 @@ The layout and the writer are described in :mod:`gpunet.io.formats.annarchy_dict
 :func:`from_annarchy_dict` accepts every form ANNarchy produces: ``pre_ranks``
 as a 1-D object array of lists (or of arrays), a 2-D int array, a 2-D object
 array or a list of lists; synaptic variables as object arrays, lists of lists
-or 2-D arrays; one value per post neuron (ANNarchy's "semiglobal" attributes:
-repeated over the synapses of the row); a single constant weight stored as
+or 2-D arrays; one value per post neuron (ANNarchy's "semiglobal" attributes,
+a plain list: kept per row, named in ``ProjectionState.semiglobal``); a single constant weight stored as
 one float (expanded to one value per synapse, as gpunet's ``w`` is always
 local); delays as a number or per synapse; globals as scalars or one-element
 arrays; rows or synapses out of order (sorted into gpunet's post-major,
@@ -250,20 +250,35 @@ class _Reader:
         self.charge(2 * n_syn, f"{where}, key 'pre_ranks'")  # as int64, and the row of each synapse
         dtypes, global_names = self.extra_types(extra, where)
 
-        def per_synapse(value: Any, at: str) -> np.ndarray:
+        semiglobal: list[str] = []
+        declared_semiglobal = self.extra_semiglobal(extra, where)
+
+        def per_synapse(value: Any, at: str, attribute: str = "") -> np.ndarray:
+            plain_list = False
             if (isinstance(value, (list, tuple)) and value and as_decoded(value) is None
                     and not any(hasattr(v, "__len__") for v in value)):
                 try:
                     value = np.asarray(value)   # one number per post neuron, as a list
+                    plain_list = True
                 except (TypeError, ValueError):
                     raise self.error(at, "expected numbers") from None
+            if (attribute and isinstance(value, np.ndarray) and value.dtype != object and value.ndim == 2
+                    and value.shape == (1, len(counts)) and (len(counts) != 1 or attribute in declared_semiglobal)):
+                value, plain_list = value.reshape(-1), True  # a .mat file's plain list: a 1 x rows matrix
             if isinstance(value, np.ndarray) and value.dtype != object and value.ndim == 1:
                 flat = self.check_values(value, at, False)
+                per_row = len(flat) == len(counts) and (len(flat) != n_syn or plain_list)
+                if attribute and (attribute in declared_semiglobal or per_row):
+                    if len(flat) != len(counts):
+                        raise self.error(at, f"expected one value per post neuron with synapses ({len(counts)}), "
+                                             f"found {len(flat)}")
+                    semiglobal.append(attribute)
+                    return flat  # one value per post neuron (ANNarchy's "semiglobal"): kept per row
                 if len(flat) == n_syn:
                     return flat
                 if len(flat) == len(counts):
                     self.charge(n_syn, at)
-                    return np.repeat(flat, counts)  # one value per post neuron (ANNarchy's "semiglobal")
+                    return np.repeat(flat, counts)  # delays given once per post neuron
                 raise self.error(at, f"expected one value per post neuron ({len(counts)}) or per synapse "
                                      f"({n_syn}), found {len(flat)}")
             lengths, flat = self.rows(value, at)
@@ -294,7 +309,7 @@ class _Reader:
                     self.charge(n_syn, at)
                     array = np.full(n_syn, array, dtype=array.dtype)  # ANNarchy's single constant weight
             else:
-                array = per_synapse(value, at)
+                array = per_synapse(value, at, attribute)
             values[attribute] = self.cast(array, dtypes.get(attribute), at)
         delays_value = desc["delays"]
         at = f"{where}, key 'delays'"
@@ -310,16 +325,21 @@ class _Reader:
             raise self.error(at, "delays must be finite and non-negative")
         row_ptr = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum(counts, out=row_ptr[1:])
+        file_ranks = post_ranks
         connectivity, order = Connectivity(post_ranks, row_ptr, pre_ranks).sorted()
         post_ranks, row_ptr, pre_ranks = connectivity.post_ranks, connectivity.row_ptr, connectivity.pre_ranks
         if order is not None:
             self.charge((4 + len(values)) * n_syn, f"{where} (sorting the synapses)")
-            values = {k: v[order] if v.ndim == 1 else v for k, v in values.items()}
+            # a semiglobal value follows its row: the first row of each post rank, empty rows dropped
+            row_order = np.argsort(file_ranks, kind="stable")
+            rows_of = row_order[np.searchsorted(file_ranks[row_order], post_ranks)]
+            values = {k: v[rows_of] if k in semiglobal else v[order] if v.ndim == 1 else v
+                      for k, v in values.items()}
             delays = delays[order] if delays.ndim == 1 else delays
         model, parameters, variables, internal = self.extra_object(extra, parameters, variables, where)
         return ProjectionState(name=name, pre=pre, post=post, target=target, model=model, parameters=parameters,
                                variables=variables, post_ranks=post_ranks, row_ptr=row_ptr, pre_ranks=pre_ranks,
-                               delays=delays, values=values, internal=internal)
+                               delays=delays, values=values, internal=internal, semiglobal=semiglobal)
 
     # -- helpers -----------------------------------------------------------
     def object_name(self, desc: dict, key: str, where: str) -> str:
@@ -371,6 +391,12 @@ class _Reader:
                                                    for k, v in dtypes.items()):
             raise self.error(where, f"invalid '{EXTRA_KEY}' metadata (dtypes)")
         return dtypes, set(self.names(global_names, f"{where}, gpunet metadata 'globals'"))
+
+    def extra_semiglobal(self, extra: Optional[dict], where: str) -> set:
+        """The semiglobal attributes a gpunet file names (an empty set for ANNarchy's files)."""
+        if extra is None or "semiglobal" not in extra:
+            return set()
+        return set(self.names(extra["semiglobal"], f"{where}, gpunet metadata 'semiglobal'"))
 
     def extra_object(self, extra: Optional[dict], parameters: list[str], variables: list[str],
                      where: str) -> tuple[str, list[str], list[str], dict]:

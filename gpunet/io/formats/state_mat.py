@@ -155,7 +155,12 @@ def _projection_struct(proj: ProjectionState, reserved: frozenset = frozenset())
         if attribute not in proj.values:
             raise FormatError(f"projection {proj.name!r}: no value for attribute {attribute!r}")
         value = np.asarray(proj.values[attribute])
-        if value.ndim == 0:
+        if attribute in proj.semiglobal:  # one value per post row: ANNarchy's plain list (a 1 x rows matrix)
+            if value.shape != (len(counts),):
+                raise FormatError(f"projection {proj.name!r}, attribute {attribute!r}: shape {value.shape}, "
+                                  f"expected ({len(counts)},), one value per post row")
+            fields[matlab_name(attribute, reserved)] = value
+        elif value.ndim == 0:
             fields[matlab_name(attribute, reserved)] = value.item()
         elif value.shape == (len(pre_ranks),):
             fields[matlab_name(attribute, reserved)] = _per_row(value, row_ptr, equal)
@@ -174,6 +179,7 @@ def _meta(state: NetworkState, objects: list) -> tuple[str, dict]:
             "variables": list(obj.variables),
             "dtypes": {key: np.asarray(value).dtype.str for key, value in obj.values.items()},
             "globals": [key for key, value in obj.values.items() if np.ndim(value) == 0],
+            **({"semiglobal": list(obj.semiglobal)} if getattr(obj, "semiglobal", None) else {}),
             "uniform_delays": isinstance(obj, ProjectionState) and np.ndim(obj.delays) == 0,
             "internal": {key: {"dtype": np.asarray(value).dtype.str, "shape": list(np.shape(value))}
                          for key, value in obj.internal.items()}}

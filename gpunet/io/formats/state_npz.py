@@ -130,6 +130,8 @@ def write(state: NetworkState, handle: BinaryIO, compress: bool = False) -> int:
             entry.update(size=int(obj.size), geometry=[int(g) for g in obj.geometry])
         else:
             entry.update(size=obj.nb_synapses, pre=obj.pre, post=obj.post, target=obj.target)
+            if obj.semiglobal:  # only then: files without them are byte for byte those of earlier versions
+                entry["semiglobal"] = list(obj.semiglobal)
         for key, array in _object_arrays(obj).items():
             if array.dtype.name not in ALLOWED_DTYPES:
                 raise FormatError(f"{kind} {obj.name!r}, array {key!r}: dtype {array.dtype} cannot be stored "
@@ -513,7 +515,8 @@ def _read(handle: BinaryIO, source: str, archive: Optional[zipfile.ZipFile], max
                         model=str(entry.get("model", "")), parameters=parameters, variables=variables,
                         post_ranks=connectivity["_post_ranks"], row_ptr=connectivity["_row_ptr"],
                         pre_ranks=connectivity["_pre_ranks"], delays=connectivity["_delays"], values=values,
-                        internal=internal))
+                        internal=internal,
+                        semiglobal=_text_list(source, entry.get("semiglobal", []), f"object {name!r}: semiglobal")))
             except (KeyError, TypeError, ValueError) as exc:
                 raise _fail(source, f"object {name!r}: incomplete manifest entry ({exc})") from exc
         monitors = manifest.get("monitors", [])

@@ -27,6 +27,8 @@ What it writes
     The neuron models with alpha-shaped synapses, AdEx and Hodgkin-Huxley, and short-term plasticity (STP).
 ``inputs/recording.json``
     Timed inputs, a Poisson rate expression and current injection, recorded step by step (``make_inputs``).
+``semiglobal/``
+    A rate-coded synapse with postsynaptic (semiglobal) attributes and a network constant.
 ``chapter/``
     The saving-and-loading chapter's example network (two Izhikevich populations, one STDP projection), with
     the single-object files ``pop.txt``, ``proj.txt`` and ``data_nopop.txt`` as well.
@@ -409,13 +411,53 @@ def build_models(net, restart_step=0):
     return structure, after_compile
 
 
+SEMIGLOBAL_CONSTANTS = {"k_sg": 0.5}
+SEMIGLOBAL_SYNAPSE = {
+    "parameters": "eta = 0.01 : projection\ntau_alpha = 20.0 : postsynaptic\nbeta = 0.2 : postsynaptic",
+    "equations": "tau_alpha * dalpha/dt + alpha = post.r - beta : postsynaptic\n"
+                 "dw/dt = eta * (pre.r * post.r - k_sg * alpha * w)",
+}
+
+
+def build_semiglobal(net, restart_step=0):
+    """Rate-coded, one synapse model with postsynaptic (semiglobal) parameters and variable, and a constant.
+
+    The output neuron 2 has no synapses (``post_ranks`` skips it), so the files hold one semiglobal value per
+    post neuron with synapses.
+    """
+    import scipy.sparse
+    for name, value in SEMIGLOBAL_CONSTANTS.items():
+        net.constant(name, value)
+    inp = net.create(6, ann.LeakyIntegrator, name="input")
+    out = net.create(5, ann.LeakyIntegrator, name="output")
+    proj = net.connect(inp, out, "exc", ann.Synapse(**SEMIGLOBAL_SYNAPSE), name="input_output")
+    pattern = np.array([[(pre + 2 * post) % 3 != 0 and post != 2 for post in range(5)] for pre in range(6)], float)
+    proj.from_sparse(scipy.sparse.csr_matrix(pattern * 0.1))  # first dimension: pre-synaptic ranks
+
+    def after_compile():
+        inp.B = np.linspace(0.1, 1.0, 6)
+        out.B = np.linspace(-0.1, 0.3, 5)
+        proj.tau_alpha = [10.0 + 5.0 * k for k in range(len(proj.post_ranks))]
+        proj.beta = [0.1 * k for k in range(len(proj.post_ranks))]
+        _deterministic(proj, 0.3, 0.05)
+    structure = {
+        "populations": [{"name": "input", "geometry": [6], "model": "LeakyIntegrator"},
+                        {"name": "output", "geometry": [5], "model": "LeakyIntegrator"}],
+        "projections": [{"name": "input_output", "pre": "input", "post": "output", "target": "exc",
+                         "synapse": "Synapse", "definition": SEMIGLOBAL_SYNAPSE, "connector": "from_sparse"}],
+        "constants": SEMIGLOBAL_CONSTANTS,
+    }
+    return structure, after_compile
+
+
 # name: (builder, seed, steps before saving, compiler flags)
 NETWORKS = {"chapter": (build_chapter, 2024, 100, "default"),
             "izhikevich2003": (build_izhikevich2003, 7, SAVE_STEPS, COMPILER_FLAGS),
             "spiking": (build_spiking, 11, SAVE_STEPS, COMPILER_FLAGS),
             "rate": (build_rate, 13, SAVE_STEPS, COMPILER_FLAGS),
             "poisson": (build_poisson, 17, SAVE_STEPS, COMPILER_FLAGS),
-            "models": (build_models, 19, SAVE_STEPS, COMPILER_FLAGS)}
+            "models": (build_models, 19, SAVE_STEPS, COMPILER_FLAGS),
+            "semiglobal": (build_semiglobal, 23, SAVE_STEPS, COMPILER_FLAGS)}
 
 
 def _compile(net, build, folder, tag, flags, restart_step=0):

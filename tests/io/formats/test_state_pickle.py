@@ -281,7 +281,8 @@ def test_a_single_constant_weight_is_expanded_to_every_synapse():
 def test_globals_as_scalars_or_one_element_arrays_and_semiglobals():
     proj = _proj(_annarchy_like(tau=np.array([20.0]), attributes=["tau", "w", "w", "s"], s=[1.0, 2.0, 3.0]))
     assert proj.values["tau"].shape == () and float(proj.values["tau"]) == 20.0
-    assert proj.values["s"].tolist() == [1.0, 1.0, 2.0, 3.0, 3.0, 3.0]   # one value per post neuron, repeated
+    assert proj.values["s"].tolist() == [1.0, 2.0, 3.0]   # one value per post neuron, kept per row
+    assert proj.semiglobal == ["s"]
     assert _proj(_annarchy_like(tau=np.float32(2.5))).values["tau"].dtype == np.float32
     assert _proj(_annarchy_like(delays=np.array(2.0))).delays.shape == ()
 
@@ -295,6 +296,10 @@ def test_unsorted_rows_and_synapses_are_sorted_with_their_values():
     assert proj.post_ranks.tolist() == [0, 2, 3]
     assert proj.pre_ranks.tolist() == [0, 2, 1, 0, 1, 3]
     assert proj.values["w"].tolist() == [0.05, 0.2, 0.9, 0.0, 0.1, 0.3]
+    # a semiglobal value (a plain list, one per post row) follows its row
+    sorted_proj = _proj(_annarchy_like(post_ranks=[3, 0, 2], pre_ranks=rows, w=w, attributes=["w", "w", "s"],
+                                       s=[30.0, 0.5, 20.0]))
+    assert sorted_proj.semiglobal == ["s"] and sorted_proj.values["s"].tolist() == [0.5, 20.0, 30.0]
 
 
 def test_files_without_obj_names_find_objects_by_their_keys():
