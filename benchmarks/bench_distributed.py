@@ -33,7 +33,7 @@ from pathlib import Path
 
 from gpunet.examples import reference_network
 from gpunet.io.api import read_state
-from gpunet.io.gather import gather_state
+from gpunet.io.pipeline.gather import gather_state
 
 
 def build(neurons: int, synapses: int = 1_000_000):
@@ -123,7 +123,7 @@ def exchange_volume(args, comm) -> None:
     """The spikes of the network replayed through the spike exchange (one allgather per minimum delay)."""
     import numpy as np
 
-    from gpunet.io.partition import Partition
+    from gpunet.io.pipeline.partition import Partition
     from gpunet.network.spike_exchange import SpikeExchange
 
     probability = min(1.0, args.synapses / args.neurons ** 2)

@@ -39,12 +39,13 @@ from pathlib import Path
 
 import numpy as np
 
-from gpunet.io.formats import state_gzip, state_mat, state_pickle
+from gpunet.io.formats.pickled import state_gzip, state_pickle
+from gpunet.io.formats import state_mat
 from gpunet.io.formats.annarchy_dict import to_annarchy_dict
 from gpunet.io.formats.annarchy_reader import from_annarchy_dict
-from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState
-from gpunet.io.pickle_scan import scan_pickle
-from gpunet.io.unpickler import restricted_loads
+from gpunet.io.pipeline.state_types import NetworkState, PopulationState, ProjectionState
+from gpunet.io.formats.pickled.pickle_scan import scan_pickle
+from gpunet.io.formats.pickled.unpickler import restricted_loads
 
 IZH_PARAMETERS = ["noise", "a", "b", "c", "d", "v_thresh", "i_offset", "tau_refrac"]
 IZH_VARIABLES = ["I", "v", "u", "r", "g_exc", "g_inh"]

@@ -30,8 +30,8 @@ import numpy as np
 
 import gpunet as gn
 from gpunet.examples import reference_network
-from gpunet.io.checksum import crc32
-from gpunet.io.gather import gather_state
+from gpunet.io.storage.checksum import crc32
+from gpunet.io.pipeline.gather import gather_state
 
 import bench_formats_pickle as pickle_bench  # benchmarks/ is on sys.path when a script here runs
 from annarchy_side import export_network, find_annarchy_python, run_in_subprocess

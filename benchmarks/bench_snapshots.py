@@ -34,7 +34,7 @@ import numpy as np
 
 import gpunet as gn
 from gpunet.examples import reference_network
-from gpunet.io.gather import plan_state
+from gpunet.io.pipeline.gather import plan_state
 
 
 def raw_copy_seconds(net, repeats: int = 5) -> float:
@@ -149,7 +149,7 @@ def measure(label: str, net, folder: Path, snapshots: int = 5, gap_steps: int = 
     copy_s = raw_copy_seconds(net)
     snapshot_s = statistics.median(totals)
     isolated_s = statistics.median(isolated)
-    saver = gn.io.saving.saver_of(net)
+    saver = gn.io.pipeline.saving.saver_of(net)
     print(f"\n== {label}: {nbytes / 1e6:.1f} MB of state on {net.backend.describe()}")
     print(f"  (a) loop held per snapshot      {held_s * 1e3:9.2f} ms   (save(blocking=False) return; the steps "
           "after it wait on nothing)")

@@ -23,8 +23,8 @@ from gpunet.errors import (BackendError, FileAccessError, FormatError, GpunetErr
                            StructureError, UnsafeFileError)
 from gpunet.api import load, load_latest, load_parameters, save, save_parameters, wait_for_saves  # noqa: E402
 from gpunet.io.api import read_state  # noqa: E402
-from gpunet.io.saving import SaveHandle, SaveOptions, SaveQueueFull
-from gpunet.io.restore import LoadWarning
+from gpunet.io.pipeline.saving import SaveHandle, SaveOptions, SaveQueueFull
+from gpunet.io.pipeline.restore import LoadWarning
 from gpunet.io.snapshots import Snapshotter, SnapshotWarning, list_snapshots
 from gpunet.model import (STDP, STP, Constant, EIF_cond_exp_isfa_ista, Hebb, HH_cond_exp, IF_cond_alpha,
                           IF_cond_exp, IF_curr_alpha, IF_curr_exp, Izhikevich, LeakyIntegrator, Neuron, Oja,

@@ -23,7 +23,7 @@ import gpunet as gn
 from gpunet.commands import files
 from gpunet.errors import GpunetError
 from gpunet.io.api import serializer_for
-from gpunet.io.atomic import atomic_writer
+from gpunet.io.storage.atomic import atomic_writer
 from gpunet.io.state_diff import compare_states
 
 sys.path.insert(0, str(Path(__file__).parent / "io"))

@@ -99,6 +99,24 @@ def test_lower_layers_import_nothing_above_them(graph, layer):
     assert upward == []
 
 
+#: io's own layers (docs/architecture.md, "io, by role"), lowest first; the entry points are the rest of gpunet.io.
+IO_LAYERS = ("gpunet.io.storage", "gpunet.io.pipeline", "gpunet.io.formats")
+
+
+def _io_layer(module: str) -> int:
+    return next((i for i, layer in enumerate(IO_LAYERS) if module == layer or module.startswith(layer + ".")),
+                len(IO_LAYERS))
+
+
+def test_io_layers_import_nothing_above_them(graph):
+    """storage imports no other io module, pipeline only storage, formats no entry point."""
+    upward = sorted(f"{module} imports {target}" for module, targets in graph.items()
+                    if module.startswith("gpunet.io.") for target in targets
+                    if target.startswith("gpunet.io") and _io_layer(target) > _io_layer(module))
+    assert upward == []
+    assert _io_layer("gpunet.io.formats.pickled.unpickler") == 2 and _io_layer("gpunet.io.api") == 3
+
+
 #: Modules that still read private attributes of network objects, and how many reads. The count may only go down.
 PRIVATE_READS_LEFT: dict[str, int] = {}
 #: Private names of other libraries that io uses (NumPy's array rebuilder, the pure-Python pickler, os/sys).

@@ -93,7 +93,7 @@ class Backend:
         segment = xp.searchsorted(ends, positions, side="right")
         return positions - (ends - counts)[segment] + starts[segment]
 
-    # -- staging for saves (see gpunet.io.saving) ------------------------------
+    # -- staging for saves (see gpunet.io.pipeline.saving) ------------------------------
     def host_buffer(self, nbytes: int) -> np.ndarray:
         """A host byte buffer for staging (page-locked where the backend has DMA).
 

@@ -1,6 +1,6 @@
 """A few worker threads for work that releases the GIL (large copies, file reads, checksums).
 
-NumPy copies, ``os.preadv`` and the CRC-32 of :mod:`gpunet.io.checksum`
+NumPy copies, ``os.preadv`` and the CRC-32 of :mod:`gpunet.io.storage.checksum`
 release the GIL, so splitting them across threads uses more of the memory
 bandwidth than one thread can.  The calling thread takes a share itself; the
 others run on one shared pool created on first use.

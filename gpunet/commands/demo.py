@@ -20,7 +20,7 @@ import numpy as np
 
 from gpunet.backend import gpu_available
 from gpunet.examples import reference_network
-from gpunet.io.gather import gather_state
+from gpunet.io.pipeline.gather import gather_state
 from gpunet.io.snapshots import Snapshotter, list_snapshots, load_latest
 
 CONTINUE_MS = 100.0

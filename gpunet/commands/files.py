@@ -11,10 +11,10 @@ import numpy as np
 from gpunet.errors import FormatError, GpunetError
 from gpunet.io import formats
 from gpunet.io.api import read_state, serializer_for
-from gpunet.io.atomic import atomic_writer
+from gpunet.io.storage.atomic import atomic_writer
 from gpunet.io.check import check_state, check_writable
 from gpunet.io.state_diff import compare_states
-from gpunet.io.state_types import NetworkState
+from gpunet.io.pipeline.state_types import NetworkState
 
 
 def _read(path: str) -> NetworkState:

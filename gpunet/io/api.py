@@ -13,13 +13,13 @@ from typing import Any, Optional
 
 from gpunet.errors import FormatError, StructureError
 from gpunet.io import formats
-from gpunet.io.atomic import PathLike, file_error
+from gpunet.io.storage.atomic import PathLike, file_error
 from gpunet.io.check import check_writable
 from gpunet.io.recordings import restore_with_recordings
-from gpunet.io.restore import restore_state
-from gpunet.io.saving import SaveHandle, SaveOptions, save_network, saver_of
+from gpunet.io.pipeline.restore import restore_state
+from gpunet.io.pipeline.saving import SaveHandle, SaveOptions, save_network, saver_of
 from gpunet.io.sharded_save import save_sharded
-from gpunet.io.state_types import NetworkState
+from gpunet.io.pipeline.state_types import NetworkState
 
 
 def network_for(network: Any, *selections: Any, action: str = "") -> Any:
@@ -88,7 +88,7 @@ def save(filename: PathLike, populations: Any = True, projections: Any = True, n
         written in the background; the file holds the state of the moment of
         the call, bit for bit.
     max_pending, on_full, staging, compress, fsync
-        See :class:`~gpunet.io.saving.SaveOptions`.
+        See :class:`~gpunet.io.pipeline.saving.SaveOptions`.
     monitors : bool
         Also save every monitor's recordings (spikes, recorded variables and
         where recording stands), so that a load makes the monitors continue

@@ -1,7 +1,7 @@
 """Consistency checks of a NetworkState on its own (no network needed).
 
 Used by ``gpunet verify`` and ``gpunet convert``.  They are the checks of a
-load (:mod:`gpunet.io.restore`) that the file alone decides, run by the same
+load (:mod:`gpunet.io.pipeline.restore`) that the file alone decides, run by the same
 functions: connectivity well-formed, within the sizes of the populations the
 file names and without a repeated (pre, post) pair; delays finite,
 non-negative and one per synapse or one in all; every attribute numbers of
@@ -24,12 +24,12 @@ from types import SimpleNamespace
 import numpy as np
 
 from gpunet.errors import FormatError, GpunetError
-from gpunet.io.problems import Problems
-from gpunet.io.restore import (INTERNAL_INTEGERS, attribute_value, check_delays_ms, check_file_counters,
+from gpunet.io.pipeline.problems import Problems
+from gpunet.io.pipeline.restore import (INTERNAL_INTEGERS, attribute_value, check_delays_ms, check_file_counters,
                                check_history, check_per_item, check_synapse_arrays, connectivity_arrays,
                                split_spike_times)
 from gpunet.io.recordings import check_recordings
-from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState
+from gpunet.io.pipeline.state_types import NetworkState, PopulationState, ProjectionState
 from gpunet.limits import check_name
 
 _LAST_EVENT_RANGE = INTERNAL_INTEGERS["_last_spike"]  # both are step stamps

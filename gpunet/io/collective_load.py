@@ -1,8 +1,8 @@
 """A load by several processes together: validated everywhere before it changes anything anywhere.
 
-Every process reads the file and plans its restore (:func:`gpunet.io.restore.plan_restore`: every name, size,
+Every process reads the file and plans its restore (:func:`gpunet.io.pipeline.restore.plan_restore`: every name, size,
 shape and value checked, everything allocated); one ``allgather`` then tells each process whether all plans
-succeeded.  Only then does each apply its plan (:func:`gpunet.io.restore.apply_restore`, which cannot fail on
+succeeded.  Only then does each apply its plan (:func:`gpunet.io.pipeline.restore.apply_restore`, which cannot fail on
 input).  A failure on any process raises on every process (its own error where it failed, a
 :class:`~gpunet.errors.GpunetError` naming the failed processes elsewhere) and no network has changed.
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from gpunet.errors import GpunetError
-from gpunet.io.restore import apply_restore, plan_restore
-from gpunet.io.state_types import NetworkState
+from gpunet.io.pipeline.restore import apply_restore, plan_restore
+from gpunet.io.pipeline.state_types import NetworkState
 
 __all__ = ["load_together"]
 

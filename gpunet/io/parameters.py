@@ -29,9 +29,9 @@ import sympy
 
 from gpunet.errors import FormatError, GpunetError, StructureError
 from gpunet.io.formats import params_json
-from gpunet.io.problems import Problems
-from gpunet.io.user_warnings import warn_at_caller
-from gpunet.io.atomic import PathLike
+from gpunet.io.pipeline.problems import Problems
+from gpunet.io.pipeline.user_warnings import warn_at_caller
+from gpunet.io.storage.atomic import PathLike
 
 if TYPE_CHECKING:  # pragma: no cover
     from gpunet.network.network import Network

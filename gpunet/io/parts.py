@@ -3,9 +3,9 @@
 A ``.shards`` folder gives each process only the shards that hold its rows
 (:func:`gpunet.io.formats.state_shards.read_rows`); a single file (``.npz``,
 ``.txt``, ``.gz``, ``.mat``) is read whole and cut
-(:func:`gpunet.io.shard_state.cut_rows`).  Either way the result is the same
+(:func:`gpunet.io.pipeline.shard_state.cut_rows`).  Either way the result is the same
 part: what process ``rank`` of ``nprocs`` holds under
-:class:`gpunet.io.partition.Partition`.
+:class:`gpunet.io.pipeline.partition.Partition`.
 """
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from typing import Optional
 from gpunet.errors import FormatError
 from gpunet.io import formats
 from gpunet.io.api import read_state
-from gpunet.io.atomic import PathLike
-from gpunet.io.partition import Partition
-from gpunet.io.shard_state import cut
-from gpunet.io.state_types import NetworkState
+from gpunet.io.storage.atomic import PathLike
+from gpunet.io.pipeline.partition import Partition
+from gpunet.io.pipeline.shard_state import cut
+from gpunet.io.pipeline.state_types import NetworkState
 
 __all__ = ["read_part"]
 

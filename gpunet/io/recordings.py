@@ -9,7 +9,7 @@ failed load changes nothing, monitors included:
    monitor's dtypes); problems are collected and raised at once as a
    :class:`~gpunet.errors.StructureError` naming the file, the monitor and the
    variable;
-2. :func:`gpunet.io.restore.restore_state` restores the network (its own plan
+2. :func:`gpunet.io.pipeline.restore.restore_state` restores the network (its own plan
    and apply);
 3. each monitor takes its prepared recordings (:meth:`Monitor.restore_recordings`),
    which cannot fail.
@@ -30,10 +30,10 @@ from typing import Any, Optional
 
 import numpy as np
 
-from gpunet.io.problems import Problems
-from gpunet.io.restore import LoadWarning, restore_state
-from gpunet.io.state_types import MonitorState, NetworkState, RecordingSpec
-from gpunet.io.user_warnings import warn_at_caller
+from gpunet.io.pipeline.problems import Problems
+from gpunet.io.pipeline.restore import LoadWarning, restore_state
+from gpunet.io.pipeline.state_types import MonitorState, NetworkState, RecordingSpec
+from gpunet.io.pipeline.user_warnings import warn_at_caller
 from gpunet.limits import MAX_STEP
 
 
@@ -216,7 +216,7 @@ def plan_recordings(network: Any, state: NetworkState, source: str,
 
 def restore_with_recordings(network: Any, state: NetworkState, source: str, monitors: bool = True,
                             **options: Any) -> None:
-    """:func:`~gpunet.io.restore.restore_state`, and the monitors' recordings when the file has them.
+    """:func:`~gpunet.io.pipeline.restore.restore_state`, and the monitors' recordings when the file has them.
 
     ``monitors=False`` ignores the recordings.  Transactional: the recordings
     are checked first, then the network is restored, then the monitors take

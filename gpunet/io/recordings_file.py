@@ -1,4 +1,5 @@
-"""``Monitor.save``: a monitor's recordings to ``.npz`` (NumPy, no pickle) or ``.nwb`` (:mod:`gpunet.io.nwb_export`).
+"""``Monitor.save``: a monitor's recordings to ``.npz`` (NumPy, no pickle) or ``.nwb``
+(:mod:`gpunet.io.formats.nwb_export`).
 
 The ``.npz`` holds the arrays of ``Monitor.export_arrays`` under their names
 (``spike.steps``, ``spike.ranks``, ``<variable>``, ``<variable>.steps``,
@@ -11,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from gpunet.io import nwb_export
-from gpunet.io.atomic import write_atomic
+from gpunet.io.formats import nwb_export
+from gpunet.io.storage.atomic import write_atomic
 
 SUFFIXES = (".npz", ".nwb")
 

@@ -3,7 +3,7 @@
 Each process runs the ordinary save pipeline (gather, stage into reused host
 buffers, serialize and commit on the network's background writer thread) for
 its own shard: the rows of the partition's block it owns
-(:mod:`gpunet.io.partition`, :func:`gpunet.io.shard_state.cut`).  Once its
+(:mod:`gpunet.io.pipeline.partition`, :func:`gpunet.io.pipeline.shard_state.cut`).  Once its
 shard is durable (fsync, rename, fsync of the folder), the writer thread takes
 part in one gather on a private duplicate of the communicator; process 0 then
 writes, fsyncs and renames the manifest, and tells every process the outcome
@@ -28,10 +28,10 @@ from gpunet.errors import GpunetError
 from gpunet.io.check import check_writable
 from gpunet.io.formats.state_shards import (PreparedManifest, SaveIds, commit_manifest, manifest_of, new_ids,
                                             shard_name, write_part)
-from gpunet.io.partition import Partition
-from gpunet.io.saving import SaveHandle, SaveOptions, save_network
-from gpunet.io.shard_state import cut
-from gpunet.io.state_types import NetworkState
+from gpunet.io.pipeline.partition import Partition
+from gpunet.io.pipeline.saving import SaveHandle, SaveOptions, save_network
+from gpunet.io.pipeline.shard_state import cut
+from gpunet.io.pipeline.state_types import NetworkState
 
 __all__ = ["save_sharded"]
 

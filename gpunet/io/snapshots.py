@@ -23,7 +23,7 @@ Several runs in one folder (the rules, tested):
   of that run; files named ``<prefix>-<step>.npz`` (older gpunet) form one
   run named ``""``;
 * temporary files of interrupted saves are removed when a Snapshotter starts,
-  but only those whose writer is gone (:mod:`gpunet.io.temporaries`), so a
+  but only those whose writer is gone (:mod:`gpunet.io.storage.temporaries`), so a
   save in progress in the same folder, from any thread or process, is never
   disturbed;
 * :func:`load_latest` is safe against a writer rotating concurrently: when
@@ -43,11 +43,11 @@ from typing import Any, Optional, Union
 
 from gpunet.errors import FormatError
 from gpunet.io.api import _network, read_state, save
-from gpunet.io.atomic import cleanup_temporaries
+from gpunet.io.storage.atomic import cleanup_temporaries
 from gpunet.io.formats.state_shards import MANIFEST
 from gpunet.io.recordings import restore_with_recordings
-from gpunet.io.saving import SaveHandle, reserve_staging
-from gpunet.io.user_warnings import warn_at_caller
+from gpunet.io.pipeline.saving import SaveHandle, reserve_staging
+from gpunet.io.pipeline.user_warnings import warn_at_caller
 
 _STEP = r"(?P<step>\d{12})\.(?P<suffix>npz|shards)$"
 _IN_NAME = re.compile(r"^(?:(?P<run>[A-Za-z0-9_.]{1,64})-)?" + _STEP)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from gpunet.io.state_types import NetworkState
+from gpunet.io.pipeline.state_types import NetworkState
 
 _CONNECTIVITY = ("post_ranks", "row_ptr", "pre_ranks", "delays")
 

@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse
 
 from gpunet.errors import StructureError
-from gpunet.io.connectivity import Connectivity
+from gpunet.io.pipeline.connectivity import Connectivity
 from gpunet.network.distributions import Distribution
 
 

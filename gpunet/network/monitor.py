@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 import numpy as np
 
 from gpunet.errors import FormatError, StructureError
-from gpunet.io.state_types import MonitorState, RecordingSpec
+from gpunet.io.pipeline.state_types import MonitorState, RecordingSpec
 from gpunet.limits import check_name
 from gpunet.network import spike_statistics, summary
 from gpunet.network.recorded_values import RecordedValues
@@ -399,7 +399,7 @@ class Monitor:
         :meth:`export_arrays`, no pickle (``numpy.load`` reads it with
         ``allow_pickle=False``).  ``.nwb`` (needs ``pip install
         'gpunet[nwb]'``): spikes as the units table, each variable as a
-        TimeSeries (see ``gpunet.io.nwb_export``).  The file is committed
+        TimeSeries (see ``gpunet.io.formats.nwb_export``).  The file is committed
         atomically; on an error the recordings stay in the monitor.
 
         Parameters

@@ -14,7 +14,7 @@ from gpunet.errors import ModelError, StructureError
 from gpunet.model.builtin_neurons import PoissonNeuron, SpikeSourceNeuron
 from gpunet.model.expressions import ExpressionError, ExpressionParser
 from gpunet.network import default, rng, summary
-from gpunet.io.state_types import ring_row, ring_rows
+from gpunet.io.pipeline.state_types import ring_row, ring_rows
 from gpunet.limits import MAX_STEP
 from gpunet.network.runners import (POPULATION_PHASES, ArrayPopulationRunner, PopulationArrays, PopulationRunner,
                                     check_runner)

@@ -24,7 +24,7 @@ from gpunet.codegen.numpy.generator import (compile_function, synapse_continuous
                                           synapse_psp_source)
 from gpunet.errors import ModelError, StructureError
 from gpunet.model.builtin_synapses import DefaultRate, DefaultSpiking
-from gpunet.io.connectivity import Connectivity
+from gpunet.io.pipeline.connectivity import Connectivity
 from gpunet.network import connectors, summary
 from gpunet.network.distributions import Distribution
 from gpunet.limits import MAX_DELAY_STEPS

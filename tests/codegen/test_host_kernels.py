@@ -78,7 +78,7 @@ def test_pack_and_unpack_round_trip_mixed_arrays():
 
 
 def test_pack_layout_matches_the_host_staging_buffers():
-    host_pool = pytest.importorskip("gpunet.io.host_pool")
+    host_pool = pytest.importorskip("gpunet.io.pipeline.host_pool")
     sizes = [8000, 7, 1, 33, 40, 12, 0, 37]
     _offsets, total = pack_layout(sizes, host_pool.ALIGNMENT)
     layout = [((n,), np.uint8) for n in sizes]

@@ -73,5 +73,5 @@ def test_pinned_pool_is_reused(tmp_path):
         net.simulate(1.0)
         gn.save(tmp_path / f"s{k}.npz", network=net, blocking=False)
     gn.wait_for_saves(net)
-    pool = gn.io.saving.saver_of(net).pool
+    pool = gn.io.pipeline.saving.saver_of(net).pool
     assert pool.allocations <= 2

@@ -7,7 +7,7 @@ from typing import Optional
 
 import numpy as np
 
-from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState
+from gpunet.io.pipeline.state_types import NetworkState, PopulationState, ProjectionState
 
 IZH_PARAMETERS = ["noise", "a", "b", "c", "d", "v_thresh", "i_offset", "tau_refrac"]
 IZH_VARIABLES = ["I", "v", "u", "r", "g_exc", "g_inh"]

@@ -17,7 +17,7 @@ import pytest
 
 import gpunet as gn
 from gpunet import model as builtins
-from gpunet.io.formats import state_pickle
+from gpunet.io.formats.pickled import state_pickle
 
 SPIKE_TIMES = [[2.0, 9.0, 30.0], [5.0, 6.0], [11.0, 40.0, 41.0, 42.0], [1.0]]
 STRUCTURE = {

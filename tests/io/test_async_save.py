@@ -6,7 +6,7 @@ import pytest
 
 import gpunet as gn
 from gpunet.errors import BackendError
-from gpunet.io import saving
+from gpunet.io.pipeline import saving
 from gpunet.io.formats import state_npz
 
 from helpers import assert_same_state, small_network, snapshot
@@ -187,7 +187,7 @@ def test_a_save_in_flight_keeps_the_state_from_before_a_load(tmp_path, monkeypat
 def test_the_state_is_planned_and_gathered_with_the_backend_active(tmp_path, monkeypatch):
     """On a GPU the spike-history gather must run on the compute stream, after the kernels queued there."""
     import contextlib
-    from gpunet.io import gather
+    from gpunet.io.pipeline import gather
     from gpunet.network.population import Population
     net = small_network()
     net.simulate(5.0)

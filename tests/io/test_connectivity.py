@@ -1,9 +1,9 @@
-"""gpunet.io.connectivity: the one compressed-connectivity type (validate, sorted, from_synapses, duplicate)."""
+"""gpunet.io.pipeline.connectivity: the one compressed-connectivity type (validate, sorted, from_synapses, duplicate)."""
 import numpy as np
 import pytest
 
 from gpunet.errors import StructureError
-from gpunet.io.connectivity import Connectivity
+from gpunet.io.pipeline.connectivity import Connectivity
 
 
 def conn(post_ranks, row_ptr, pre_ranks) -> Connectivity:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import gpunet as gn
-from gpunet.io.atomic import TEMP_SUFFIX, cleanup_temporaries
+from gpunet.io.storage.atomic import TEMP_SUFFIX, cleanup_temporaries
 
 pytestmark = pytest.mark.slow  # processes of their own: deselect with -m 'not slow' for a quick run
 
@@ -35,8 +35,6 @@ CHILD = textwrap.dedent("""
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 @pytest.mark.parametrize("suffix", [".npz", ".txt"])
 def test_sigkill_at_random_moments_leaves_a_loadable_file(tmp_path, suffix):
-    from gpunet.io import formats
-    pytest.importorskip(f"gpunet.io.formats.{formats.format_name('state' + suffix)}")
     script = tmp_path / "child.py"
     script.write_text(CHILD.format(here=str(HERE)))
     path = tmp_path / f"state{suffix}"

@@ -10,7 +10,7 @@ import pytest
 import gpunet as gn
 from gpunet.errors import FormatError, StructureError
 from gpunet.io.formats import FORMATS, state_npz
-from gpunet.io.restore import LoadWarning
+from gpunet.io.pipeline.restore import LoadWarning
 
 
 def build(period: float = 3.0, offset: float = 1.0):

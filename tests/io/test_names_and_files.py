@@ -17,7 +17,7 @@ import pytest
 import gpunet as gn
 from gpunet.errors import FileAccessError, FormatError, GpunetError, StructureError
 from gpunet.io.api import serializer_for
-from gpunet.io.atomic import TEMP_SUFFIX, atomic_writer
+from gpunet.io.storage.atomic import TEMP_SUFFIX, atomic_writer
 from gpunet.limits import MAX_NAME_LENGTH
 
 FORMATS = [".npz", ".txt", ".gz", ".mat"]

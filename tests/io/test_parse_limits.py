@@ -15,9 +15,9 @@ import scipy.io
 from gpunet.errors import FormatError, UnsafeFileError
 from gpunet.io.formats import annarchy_npz, state_mat, state_npz
 from gpunet.io.formats.annarchy_reader import from_annarchy_dict
-from gpunet.io.read_budget import ReadBudget
-from gpunet.io.pickle_scan import scan_pickle
-from gpunet.io.unpickler import PickleLimits, _numpy_core, restricted_loads
+from gpunet.io.storage.read_budget import ReadBudget
+from gpunet.io.formats.pickled.pickle_scan import scan_pickle
+from gpunet.io.formats.pickled.unpickler import PickleLimits, _numpy_core, restricted_loads
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reliability"))
 import hostile_inputs as hostile  # noqa: E402
@@ -123,7 +123,7 @@ def test_rows_that_are_one_array_are_charged_per_row():
 
 # --------------------------------------------------------------------------- zip members
 def test_native_deflated_members_are_capped_before_allocating():
-    from gpunet.io.state_types import NetworkState, PopulationState
+    from gpunet.io.pipeline.state_types import NetworkState, PopulationState
     pop = PopulationState("p", (100_000,), 100_000, "", [], ["v"], {"v": np.zeros(100_000)})
     data = state_npz.dumps(NetworkState(populations=[pop], step=0, dt=1.0), compress=True)
     assert len(data) < 10_000

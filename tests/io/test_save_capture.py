@@ -19,9 +19,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import gpunet as gn
-from gpunet.io import saving
+from gpunet.io.pipeline import saving
 from gpunet.io.api import serializer_for
-from gpunet.io.gather import gather_state, plan_state
+from gpunet.io.pipeline.gather import gather_state, plan_state
 from gpunet.network.network import Network
 from gpunet.network.population import Population
 from gpunet.network.projection import Projection

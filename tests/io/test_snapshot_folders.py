@@ -19,7 +19,8 @@ from hypothesis import given, settings, strategies as st
 
 import gpunet as gn
 from gpunet.errors import FormatError
-from gpunet.io import snapshots, temporaries
+from gpunet.io import snapshots
+from gpunet.io.storage import temporaries
 from gpunet.io.formats import state_npz
 from gpunet.io.snapshots import SnapshotWarning, run_of, snapshot_files
 
@@ -60,7 +61,7 @@ def test_starting_a_snapshotter_leaves_a_save_in_progress_alone(tmp_path, monkey
 
 CHILD_WRITER = textwrap.dedent("""
     import sys, time
-    from gpunet.io.atomic import atomic_writer
+    from gpunet.io.storage.atomic import atomic_writer
     with atomic_writer(sys.argv[1]) as stream:
         stream.write(b"partial")
         print("writing", flush=True)

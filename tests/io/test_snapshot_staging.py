@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 import gpunet as gn
-from gpunet.io.saving import saver_of
+from gpunet.io.pipeline.saving import saver_of
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from helpers import assert_same_state, small_network, snapshot  # noqa: E402

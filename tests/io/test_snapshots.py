@@ -17,7 +17,7 @@ from helpers import assert_same_state, small_network, snapshot
 
 def abandoned_temporary(target):
     """A temporary of ``target`` left by a process that has exited (written by a real child process)."""
-    code = ("import sys; from gpunet.io.temporaries import temporary_path; p = temporary_path(sys.argv[1]); "
+    code = ("import sys; from gpunet.io.storage.temporaries import temporary_path; p = temporary_path(sys.argv[1]); "
             "p.write_bytes(b'half a file'); print(p)")
     result = subprocess.run([sys.executable, "-c", code, str(target)], capture_output=True, text=True, check=True)
     from pathlib import Path

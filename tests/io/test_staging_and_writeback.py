@@ -9,8 +9,8 @@ import pytest
 
 from gpunet.backend import workers
 from gpunet.backend import host_copy
-from gpunet.io import atomic, writeback
-from gpunet.io.host_pool import HostBufferPool
+from gpunet.io.storage import atomic, writeback
+from gpunet.io.pipeline.host_pool import HostBufferPool
 
 
 # --------------------------------------------------------------------------- parallel host copy

@@ -5,8 +5,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from gpunet.io import checksum, zipwriter
-from gpunet.io.zipwriter import StoredZipWriter
+from gpunet.io.storage import checksum, zipwriter
+from gpunet.io.storage.zipwriter import StoredZipWriter
 
 
 def write(members: dict) -> bytes:

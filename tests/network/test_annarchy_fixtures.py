@@ -30,7 +30,7 @@ import pytest
 
 import gpunet as gn
 from gpunet import model as builtins
-from gpunet.io.formats import state_pickle
+from gpunet.io.formats.pickled import state_pickle
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "annarchy"
 NETWORKS = sorted(p.name for p in DATA.iterdir() if (p / "expected.json").exists())

@@ -6,7 +6,7 @@ import pytest
 
 import gpunet as gn
 from gpunet.errors import FormatError
-from gpunet.io import nwb_export
+from gpunet.io.formats import nwb_export
 
 
 def network():

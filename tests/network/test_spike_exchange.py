@@ -4,7 +4,7 @@ import threading
 import numpy as np
 import pytest
 
-from gpunet.io.partition import Partition
+from gpunet.io.pipeline.partition import Partition
 from gpunet.network.spike_exchange import SpikeExchange
 
 

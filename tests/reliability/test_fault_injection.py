@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import gpunet as gn
-from gpunet.io import atomic
-from gpunet.io.atomic import TEMP_SUFFIX
+from gpunet.io.storage import atomic
+from gpunet.io.storage.atomic import TEMP_SUFFIX
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "io"))
 from helpers import small_network  # noqa: E402
@@ -41,8 +41,6 @@ def _temporaries(folder: Path) -> list:
 @pytest.mark.parametrize("suffix", FORMATS)
 @pytest.mark.parametrize("fail_at", [1, 2, 5, 40])
 def test_enospc_at_the_nth_write_keeps_the_previous_file(tmp_path, monkeypatch, suffix, fail_at):
-    from gpunet.io import formats
-    pytest.importorskip(f"gpunet.io.formats.{formats.format_name('state' + suffix)}")
     net = small_network()
     path = tmp_path / f"state{suffix}"
     gn.save(path, network=net)
@@ -124,7 +122,7 @@ def test_exception_inside_the_background_writer_is_surfaced(tmp_path, monkeypatc
     def broken(*args, **kwargs):
         raise RuntimeError("bug in the writer")
 
-    monkeypatch.setattr("gpunet.io.saving.assemble_state", broken)
+    monkeypatch.setattr("gpunet.io.pipeline.saving.assemble_state", broken)
     handle = gn.save(path, network=net, blocking=False)
     with pytest.raises(RuntimeError, match="bug in the writer"):
         gn.wait_for_saves(net)

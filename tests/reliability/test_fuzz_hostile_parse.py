@@ -32,7 +32,7 @@ from hypothesis import given, strategies as st
 
 from gpunet.errors import GpunetError
 from gpunet.io.formats import annarchy_npz, state_mat, state_npz
-from gpunet.io.unpickler import PickleLimits, _numpy_core, restricted_loads
+from gpunet.io.formats.pickled.unpickler import PickleLimits, _numpy_core, restricted_loads
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import hostile_inputs as hostile  # noqa: E402

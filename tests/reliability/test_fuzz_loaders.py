@@ -23,7 +23,7 @@ SECONDS_PER_FILE = 5.0
 
 def _available(module: str) -> bool:
     try:
-        importlib.import_module(f"gpunet.io.formats.{module}")
+        importlib.import_module(module)
         return True
     except ImportError:
         return False
@@ -41,14 +41,14 @@ def samples(tmp_path_factory) -> dict:
     net = small_network(neurons=20)
     net.simulate(10.0)
     found = Samples()
-    for suffix, module in ((".npz", "state_npz"), (".txt", "state_pickle"), (".gz", "state_gzip"),
-                           (".mat", "state_mat")):
+    for suffix, module in ((".npz", "gpunet.io.formats.state_npz"), (".txt", "gpunet.io.formats.pickled.state_pickle"),
+                           (".gz", "gpunet.io.formats.pickled.state_gzip"), (".mat", "gpunet.io.formats.state_mat")):
         if _available(module):
             gn.save(folder / f"s{suffix}", network=net)
             found[suffix] = (folder / f"s{suffix}").read_bytes()
     net.save_parameters(folder / "p.json")
     found[".json"] = (folder / "p.json").read_bytes()
-    if _available("annarchy_npz"):
+    if _available("gpunet.io.formats.annarchy_npz"):
         found["annarchy.npz"] = (FIXTURES / "data.npz").read_bytes()
     return found
 

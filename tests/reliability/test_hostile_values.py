@@ -8,7 +8,7 @@ delays.  For every attribute and internal array of every object, each class of
 hostile value (NaN, inf, negative, huge, out of the integer range, wrong dtype
 kind) is put into a copy of the network's own state and loaded.  The decision
 of which values are legal, per class of attribute, is the one documented in
-:mod:`gpunet.io.restore`; an illegal value must raise a GpunetError and leave
+:mod:`gpunet.io.pipeline.restore`; an illegal value must raise a GpunetError and leave
 the network bit for bit equal to an untouched twin (every array, ring buffer,
 index, spike-source event list, the step, the seed and the compiled flag).
 """
@@ -23,8 +23,8 @@ import pytest
 
 import gpunet as gn
 from gpunet.errors import GpunetError
-from gpunet.io.gather import gather_state
-from gpunet.io.restore import restore_state
+from gpunet.io.pipeline.gather import gather_state
+from gpunet.io.pipeline.restore import restore_state
 from gpunet.limits import MAX_DELAY_STEPS, MAX_STEP
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -265,7 +265,7 @@ def test_a_failed_load_leaves_an_uncompiled_network_uncompiled_and_a_good_one_co
 
 
 def test_longer_delays_from_a_file_grow_the_ring_buffer_within_its_bound(monkeypatch):
-    from gpunet.io import restore
+    from gpunet.io.pipeline import restore
     state = gather_state(build())
     longer = copy.deepcopy(state)
     longer.projection("stdp").delays = np.asarray(40.0)

@@ -4,7 +4,7 @@ Each file is built to make a loader allocate far more than it carries (the known
 a NumPy integer as the size of ``bytearray``, ``list(bytes(...))``, rows that are memo
 references to one array, floods of MARK, MEMOIZE or EMPTY_SET opcodes, deflated members of
 zeros).  The child's peak RSS must stay under the documented bound
-(:func:`gpunet.io.read_budget.parse_memory_bound` of the bytes read) and the load must end in a
+(:func:`gpunet.io.storage.read_budget.parse_memory_bound` of the bytes read) and the load must end in a
 gpunet error.  The child runs under an address-space limit, so a regression fails the test
 instead of exhausting the machine.
 """
@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import hostile_inputs as hostile  # noqa: E402
 from rss_probe import probe_many  # noqa: E402
 
-from gpunet.io.read_budget import ALLOWANCE, UNPICKLE_RATIO, parse_memory_bound  # noqa: E402
+from gpunet.io.storage.read_budget import ALLOWANCE, UNPICKLE_RATIO, parse_memory_bound  # noqa: E402
 
 LONG = os.environ.get("GPUNET_TEST_PROFILE", "ci") == "long"
 #: The children may map at most this much: far above every bound below, far below the breakers' needs.

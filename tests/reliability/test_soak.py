@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 import gpunet as gn
-from gpunet.io import saving
+from gpunet.io.pipeline import saving
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "io"))
 from helpers import assert_same_state, small_network, snapshot  # noqa: E402

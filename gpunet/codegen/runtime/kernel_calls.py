@@ -39,7 +39,7 @@ from gpunet.codegen.runtime.launch_plan import C_DTYPES, BoundKernel, check_argu
 __all__ = ["C_DTYPES", "check_arguments", "Launcher", "PopulationKernels", "ProjectionKernels", "RandomStreams",
            "Packer", "pack_layout"]
 
-PACK_ALIGNMENT = 64  # the alignment of gpunet.io.host_pool's buffers: a packed buffer maps onto a BufferSet
+PACK_ALIGNMENT = 64  # the alignment of gpunet.io.pipeline.host_pool's buffers: a packed buffer maps onto a BufferSet
 
 
 class Launcher(Protocol):
@@ -224,8 +224,8 @@ class RandomStreams:
 def pack_layout(sizes: Sequence[int], alignment: int = PACK_ALIGNMENT) -> tuple[list[int], int]:
     """Byte offsets of segments of ``sizes`` bytes, each aligned, and the total size.
 
-    The rule is :func:`gpunet.io.host_pool.layout_nbytes`'s, so a packed
-    device buffer has the layout of a host :class:`~gpunet.io.host_pool.BufferSet`.
+    The rule is :func:`gpunet.io.pipeline.host_pool.layout_nbytes`'s, so a packed
+    device buffer has the layout of a host :class:`~gpunet.io.pipeline.host_pool.BufferSet`.
 
     >>> pack_layout([10, 3, 64], alignment=16)
     ([0, 16, 32], 96)

@@ -1,13 +1,13 @@
 """File formats: one module each, one :class:`FileFormat` record each, looked up by suffix in one place.
 
-| suffix            | module          | kind       | holds                                   |
-|-------------------|-----------------|------------|-----------------------------------------|
-| ``.json``         | params_json     | parameters | global parameters                       |
-| ``.npz``          | state_npz       | state      | native state (ANNarchy .npz recognised) |
-| ``.mat``          | state_mat       | state      | state, Matlab                           |
-| ``.gz``           | state_gzip      | state      | state, gzipped ANNarchy pickle          |
-| ``.txt``, others  | state_pickle    | state      | state, ANNarchy pickle                  |
-| ``.shards``       | state_shards    | state      | native shards of N processes (a folder) |
+| suffix           | module               | kind       | holds                                   |
+|------------------|----------------------|------------|-----------------------------------------|
+| ``.json``        | params_json          | parameters | global parameters                       |
+| ``.npz``         | state_npz            | state      | native state (ANNarchy .npz recognised) |
+| ``.mat``         | state_mat            | state      | state, Matlab                           |
+| ``.gz``          | pickled.state_gzip   | state      | state, gzipped ANNarchy pickle          |
+| ``.txt``, others | pickled.state_pickle | state      | state, ANNarchy pickle                  |
+| ``.shards``      | state_shards         | state      | native shards of N processes (a folder) |
 
 Everything that picks a format by file name (``save``, ``load``, ``read_state``,
 the ``gpunet`` command, snapshots) goes through :func:`format_for` or
@@ -26,7 +26,7 @@ from types import ModuleType
 from typing import Any, BinaryIO
 
 from gpunet.errors import FormatError
-from gpunet.io.atomic import PathLike
+from gpunet.io.storage.atomic import PathLike
 
 __all__ = ["FileFormat", "FORMATS", "format_for", "format_name", "state_format"]
 
@@ -38,7 +38,8 @@ class FileFormat:
     Attributes
     ----------
     name : str
-        The module of :mod:`gpunet.io.formats` that implements it.
+        The module of :mod:`gpunet.io.formats` (or of its subpackage
+        ``home``) that implements it.
     kind : {"state", "parameters"}
         A complete network state, or global parameters only.
     suffixes : tuple of str
@@ -60,6 +61,9 @@ class FileFormat:
     directory : bool
         A folder of files rather than one file: saved by
         :mod:`gpunet.io.sharded_save`, not through :meth:`write`.
+    home : str
+        The subpackage of :mod:`gpunet.io.formats` that holds the module
+        (``"pickled"``), or ``""`` for the package itself.
     """
 
     name: str
@@ -71,13 +75,14 @@ class FileFormat:
     inflates: bool = False
     carries_monitors: bool = False
     directory: bool = False
+    home: str = ""
 
     @property
     def module(self) -> ModuleType:
-        return importlib.import_module(f"{__name__}.{self.name}")
+        return importlib.import_module(".".join(part for part in (__name__, self.home, self.name) if part))
 
     def write(self, state: Any, stream: BinaryIO, compress: bool = False) -> None:
-        """Serialize a :class:`~gpunet.io.state_types.NetworkState` to an open binary stream."""
+        """Serialize a :class:`~gpunet.io.pipeline.state_types.NetworkState` to an open binary stream."""
         self._require("state", "write")
         if self.directory:
             raise FormatError(f"the {self.name} format is a folder of files; it is written by "
@@ -113,8 +118,10 @@ FORMATS: tuple[FileFormat, ...] = (
                compressible=True, carries_internal=True, inflates=True, carries_monitors=True),
     FileFormat("state_mat", "state", (".mat",), "state as Matlab structs (ANNarchy's layout)", carries_internal=True,
                inflates=True),
-    FileFormat("state_gzip", "state", (".gz",), "gzipped ANNarchy pickle", carries_internal=True, inflates=True),
-    FileFormat("state_pickle", "state", (), "ANNarchy pickle (restricted unpickler)", carries_internal=True),
+    FileFormat("state_gzip", "state", (".gz",), "gzipped ANNarchy pickle", carries_internal=True, inflates=True,
+               home="pickled"),
+    FileFormat("state_pickle", "state", (), "ANNarchy pickle (restricted unpickler)", carries_internal=True,
+               home="pickled"),
     FileFormat("state_shards", "state", (".shards",), "gpunet sharded state (a folder: one native shard per process "
                "and a manifest)", carries_internal=True, inflates=True, directory=True),
 )

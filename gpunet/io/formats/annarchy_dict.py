@@ -1,4 +1,4 @@
-"""ANNarchy's state dictionary <-> :class:`~gpunet.io.state_types.NetworkState`.
+"""ANNarchy's state dictionary <-> :class:`~gpunet.io.pipeline.state_types.NetworkState`.
 
 ANNarchy's ``save()`` pickles (``.txt``, ``.gz``), writes to Matlab (``.mat``)
 or to ``.npz`` one Python dict; this module converts between that dict and a
@@ -61,8 +61,8 @@ from typing import Any, Callable
 import numpy as np
 
 from gpunet.errors import FormatError, StructureError
-from gpunet.io.connectivity import Connectivity
-from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState
+from gpunet.io.pipeline.connectivity import Connectivity
+from gpunet.io.pipeline.state_types import NetworkState, PopulationState, ProjectionState
 from gpunet.version import __version__
 
 __all__ = ["EXTRA_KEY", "RESERVED_KEYS", "EXTRA_FORMAT", "EXTRA_VERSION", "to_annarchy_dict", "list_rows",

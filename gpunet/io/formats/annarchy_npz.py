@@ -11,11 +11,11 @@ array, i.e. a pickle inside the ``.npy`` member.  A single object
 This module opens the zip members itself, parses each ``.npy`` header with
 :func:`ast.literal_eval` (as NumPy does, but with a size cap), reads plain
 arrays with :func:`numpy.frombuffer`, and unpickles object arrays only through
-:func:`gpunet.io.unpickler.restricted_loads`.  Member sizes are checked against
+:func:`gpunet.io.formats.pickled.unpickler.restricted_loads`.  Member sizes are checked against
 the zip directory and a decompression cap before anything is read: the
 members may inflate to at most ``max_output`` bytes in all (default
-:func:`gpunet.io.formats.state_gzip.output_limit` of the file's size), their
-pickles share one memory budget (:mod:`gpunet.io.read_budget`), and a dtype
+:func:`gpunet.io.formats.pickled.state_gzip.output_limit` of the file's size), their
+pickles share one memory budget (:mod:`gpunet.io.storage.read_budget`), and a dtype
 must be a number, bool, text or object dtype with items of at least one byte.
 
 gpunet's own ``.npz`` (:mod:`gpunet.io.formats.state_npz`) carries a
@@ -37,13 +37,13 @@ from typing import Any, BinaryIO, Optional
 import numpy as np
 
 from gpunet.errors import FormatError
-from gpunet.io.formats import state_gzip, state_pickle
+from gpunet.io.formats.pickled import state_gzip, state_pickle
 from gpunet.io.formats.annarchy_dict import summarize
 from gpunet.io.formats.annarchy_reader import from_annarchy_dict
-from gpunet.io.state_types import NetworkState
-from gpunet.io.read_budget import ReadBudget
-from gpunet.io.unpickler import DEFAULT_LIMITS, PickleLimits, restricted_loads
-from gpunet.io.atomic import PathLike
+from gpunet.io.pipeline.state_types import NetworkState
+from gpunet.io.storage.read_budget import ReadBudget
+from gpunet.io.formats.pickled.unpickler import DEFAULT_LIMITS, PickleLimits, restricted_loads
+from gpunet.io.storage.atomic import PathLike
 
 __all__ = ["FORMAT_NAME", "MANIFEST", "is_annarchy_npz", "read_npy", "read", "loads", "load", "inspect"]
 
@@ -143,7 +143,7 @@ def read(handle: BinaryIO, source: str, *, limits: PickleLimits = DEFAULT_LIMITS
     """Read an ANNarchy ``.npz`` from an open binary file.
 
     ``max_output``: the most bytes the members may inflate to in all
-    (default :func:`~gpunet.io.formats.state_gzip.output_limit` of the file's
+    (default :func:`~gpunet.io.formats.pickled.state_gzip.output_limit` of the file's
     length).
 
     Raises

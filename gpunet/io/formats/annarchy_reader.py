@@ -1,4 +1,4 @@
-"""Reading ANNarchy's state dictionary into a :class:`~gpunet.io.state_types.NetworkState`.
+"""Reading ANNarchy's state dictionary into a :class:`~gpunet.io.pipeline.state_types.NetworkState`.
 
 The layout and the writer are described in :mod:`gpunet.io.formats.annarchy_dict`.
 :func:`from_annarchy_dict` accepts every form ANNarchy produces: ``pre_ranks``
@@ -17,7 +17,7 @@ arrays.
 Everything read is untrusted: malformed content raises
 :class:`~gpunet.errors.FormatError` naming the file, the object and the key.
 Every array built from the content is charged to a memory budget before it is
-allocated (:class:`~gpunet.io.read_budget.ReadBudget`, ``READER_RATIO`` bytes
+allocated (:class:`~gpunet.io.storage.read_budget.ReadBudget`, ``READER_RATIO`` bytes
 per byte of the file): rows that are all one object (memo references) or a
 constant expanded to every synapse cannot make the reader build more than the
 file's size allows.
@@ -32,11 +32,11 @@ from typing import Any, Optional
 import numpy as np
 
 from gpunet.errors import FormatError
-from gpunet.io.connectivity import Connectivity
+from gpunet.io.pipeline.connectivity import Connectivity
 from gpunet.io.formats.annarchy_dict import EXTRA_FORMAT, EXTRA_KEY, EXTRA_VERSION
-from gpunet.io.pickle_rows import as_decoded
-from gpunet.io.read_budget import READER_RATIO, ReadBudget
-from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState
+from gpunet.io.formats.pickled.pickle_rows import as_decoded
+from gpunet.io.storage.read_budget import READER_RATIO, ReadBudget
+from gpunet.io.pipeline.state_types import NetworkState, PopulationState, ProjectionState
 
 _DTYPE_NAME = re.compile(r"[<>|=]?[A-Za-z][A-Za-z0-9]{0,15}")  # a plain type name such as "float64" or "<i4"
 
@@ -468,7 +468,7 @@ def from_annarchy_dict(desc: Any, source: str, *, format_name: str = "pickle",
     input_bytes : int, optional
         Size of the file's content (after decompression): the arrays built
         may take at most ``READER_RATIO * input_bytes`` bytes plus the fixed
-        allowance of :class:`~gpunet.io.read_budget.ReadBudget` (None: no
+        allowance of :class:`~gpunet.io.storage.read_budget.ReadBudget` (None: no
         limit, for dicts made in memory).
 
     Returns

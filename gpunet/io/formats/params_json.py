@@ -31,7 +31,7 @@ from typing import Any
 import orjson
 
 from gpunet.errors import FormatError
-from gpunet.io.atomic import PathLike, write_bytes_atomic
+from gpunet.io.storage.atomic import PathLike, write_bytes_atomic
 
 __all__ = ["dumps", "loads", "save", "load", "inspect", "MAX_BYTES"]
 

@@ -46,7 +46,7 @@ Reading does not use ``scipy.io.loadmat``, which crashes the interpreter on
 some corrupted files: :mod:`gpunet.io.formats.mat5_reader` checks every size
 against the bytes present and returns the same forms.  Compressed variables
 (Matlab's default ``-v7``) are decompressed under the same bomb guard as
-``.gz`` files (:func:`gpunet.io.formats.state_gzip.output_limit`).  Matlab
+``.gz`` files (:func:`gpunet.io.formats.pickled.state_gzip.output_limit`).  Matlab
 7.3 (HDF5) files are refused with a clear message.  SciPy writes the files.
 """
 from __future__ import annotations
@@ -62,13 +62,13 @@ import numpy as np
 import scipy.io
 
 from gpunet.errors import FormatError
-from gpunet.io.atomic import PathLike, atomic_writer
-from gpunet.io.writeback import WritebackFile
-from gpunet.io.formats import state_gzip, state_pickle
+from gpunet.io.storage.atomic import PathLike, atomic_writer
+from gpunet.io.storage.writeback import WritebackFile
+from gpunet.io.formats.pickled import state_gzip, state_pickle
 from gpunet.io.formats.annarchy_dict import EXTRA_FORMAT, EXTRA_KEY, EXTRA_VERSION, RESERVED_KEYS, describe_file
 from gpunet.io.formats.annarchy_reader import from_annarchy_dict
 from gpunet.io.formats.mat5_reader import read_mat5
-from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState
+from gpunet.io.pipeline.state_types import NetworkState, PopulationState, ProjectionState
 from gpunet.version import __version__
 
 __all__ = ["FORMAT_NAME", "META_VARIABLE", "matlab_name", "to_matlab_dict", "dumps", "write", "loads", "save",

@@ -11,7 +11,7 @@ anything, and verifies every CRC-32 while reading.
 
 Memory is bounded by the file: a stored member's data must lie inside the
 file, and deflated members may inflate to at most ``max_output`` bytes in all
-(default :func:`gpunet.io.formats.state_gzip.output_limit` of the file's size,
+(default :func:`gpunet.io.formats.pickled.state_gzip.output_limit` of the file's size,
 as for ``.gz``), each to exactly its declared shape, checked before the arrays
 are allocated and inflated piece by piece.
 """
@@ -33,12 +33,12 @@ import orjson
 from gpunet.backend import workers
 from gpunet.backend.host_alloc import empty_for_reading
 from gpunet.errors import FormatError, StructureError
-from gpunet.io.atomic import atomic_writer
-from gpunet.io.checksum import crc32
-from gpunet.io.formats.state_gzip import output_limit
-from gpunet.io.state_types import MonitorState, NetworkState, PopulationState, ProjectionState
+from gpunet.io.storage.atomic import atomic_writer
+from gpunet.io.storage.checksum import crc32
+from gpunet.io.formats.pickled.state_gzip import output_limit
+from gpunet.io.pipeline.state_types import MonitorState, NetworkState, PopulationState, ProjectionState
 from gpunet.limits import check_name
-from gpunet.io.zipwriter import StoredZipWriter
+from gpunet.io.storage.zipwriter import StoredZipWriter
 from gpunet.version import __version__
 
 FORMAT_NAME = "gpunet-state"
@@ -451,7 +451,7 @@ def read(handle: BinaryIO, source: str, archive: Optional[zipfile.ZipFile] = Non
 
     ``archive``: the :class:`zipfile.ZipFile` already opened on ``handle``, if any (its directory is not
     parsed twice).  ``max_output``: the most bytes the deflated members may inflate to in all (default:
-    :func:`gpunet.io.formats.state_gzip.output_limit` of the file's length).
+    :func:`gpunet.io.formats.pickled.state_gzip.output_limit` of the file's length).
     """
     try:
         return _read(handle, source, archive, max_output)

@@ -3,7 +3,7 @@
 Layout of ``NAME.shards/`` (specification: docs/FORMAT.md, "Sharded snapshots"):
 
 * ``shard-<save>-<rank>.npz``: a native ``.npz`` file (:mod:`state_npz`)
-  holding the rows of process ``rank`` (:mod:`gpunet.io.shard_state`); its
+  holding the rows of process ``rank`` (:mod:`gpunet.io.pipeline.shard_state`); its
   manifest's ``annotations["shard"]`` names the save, the run, the rank and
   the number of processes, ``annotations["rows"]`` the rows it holds;
 * ``manifest.json``: written and fsynced by process 0 once every shard is
@@ -38,12 +38,12 @@ import numpy as np
 import orjson
 
 from gpunet.errors import FormatError
-from gpunet.io.atomic import PathLike, atomic_writer, write_bytes_atomic
-from gpunet.io.checksum import crc32
+from gpunet.io.storage.atomic import PathLike, atomic_writer, write_bytes_atomic
+from gpunet.io.storage.checksum import crc32
 from gpunet.io.formats import state_npz
-from gpunet.io.partition import Partition
-from gpunet.io.shard_state import cut, cut_rows, join, rows_of
-from gpunet.io.state_types import NetworkState
+from gpunet.io.pipeline.partition import Partition
+from gpunet.io.pipeline.shard_state import cut, cut_rows, join, rows_of
+from gpunet.io.pipeline.state_types import NetworkState
 from gpunet.version import __version__
 
 FORMAT_NAME = "gpunet-shards"
@@ -119,8 +119,8 @@ def _shapes(part: NetworkState) -> dict:
 
 def write_part(stream: BinaryIO, part: NetworkState, ids: SaveIds, rank: int, nprocs: int,
                compress: bool = False) -> ShardSummary:
-    """Write the part of process ``rank`` (from :func:`gpunet.io.shard_state.cut`) as a native shard to ``stream``
-    (its members deflated with ``compress``)."""
+    """Write the part of process ``rank`` (from :func:`gpunet.io.pipeline.shard_state.cut`) as a native shard
+    to ``stream`` (its members deflated with ``compress``)."""
     shard = {"format": FORMAT_NAME, "run": ids.run, "save": ids.save, "rank": int(rank), "nprocs": int(nprocs)}
     part = dataclasses.replace(part, annotations=dict(part.annotations, shard=shard))
     counted = _Checksummed(stream)
@@ -412,7 +412,7 @@ def read_rows(path: PathLike, nprocs: int, rank: int, *, max_output: Optional[in
     """The rows process ``rank`` of ``nprocs`` owns (:class:`Partition`), read from a ``.shards`` snapshot.
 
     Only the shards holding some of these rows are read (a consecutive run of
-    them).  The result is a part (:mod:`gpunet.io.shard_state`): its objects
+    them).  The result is a part (:mod:`gpunet.io.pipeline.shard_state`): its objects
     keep their global description, ``annotations["rows"]`` says which rows it
     holds, projections hold the synapses of those post neurons.
     """

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from gpunet.errors import FormatError, UnsafeFileError
-from gpunet.io.formats import annarchy_npz, state_pickle
+from gpunet.io.formats import annarchy_npz
+from gpunet.io.formats.pickled import state_pickle
 
 from state_examples import assert_states_equal, check_fixture_state
 

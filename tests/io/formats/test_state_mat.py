@@ -10,7 +10,8 @@ import scipy.io
 import scipy.sparse
 
 from gpunet.errors import FormatError
-from gpunet.io.formats import state_mat, state_pickle
+from gpunet.io.formats import state_mat
+from gpunet.io.formats.pickled import state_pickle
 from gpunet.io.formats.mat5_reader import read_mat5
 
 from state_examples import assert_states_equal, check_fixture_state, example_state, single
@@ -207,7 +208,7 @@ def test_inspect(fixtures_dir):
 
 def test_savemat_writes_to_the_file_itself_not_through_the_writeback_hook(tmp_path, monkeypatch):
     import scipy.io
-    from gpunet.io.writeback import WritebackFile
+    from gpunet.io.storage.writeback import WritebackFile
     targets = []
     real = scipy.io.savemat
     monkeypatch.setattr(scipy.io, "savemat", lambda target, *a, **k: (targets.append(target), real(target, *a, **k)))

@@ -7,7 +7,7 @@ import pytest
 import gpunet as gn
 from gpunet.errors import FormatError, StructureError
 from gpunet.io.formats import state_npz
-from gpunet.io.restore import LoadWarning
+from gpunet.io.pipeline.restore import LoadWarning
 
 from helpers import assert_same_state, flip_byte_in_member, small_network, snapshot
 
@@ -330,7 +330,7 @@ def test_members_with_another_valid_npy_header_load(saved, tmp_path):
     """gpunet reads its own headers by comparison; any other valid header (here NumPy's version 2.0) is parsed."""
     import io
     import orjson
-    from gpunet.io.checksum import crc32
+    from gpunet.io.storage.checksum import crc32
     net, path = saved
     with zipfile.ZipFile(path) as archive:
         members = {name: archive.read(name) for name in archive.namelist()}

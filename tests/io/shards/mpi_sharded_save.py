@@ -83,7 +83,7 @@ def raster(steps: int = 4):
 
 def exchange_raster(comm) -> str:
     """Each process records the spikes of its own rows, one exchange per 2 steps gives everyone everything."""
-    from gpunet.io.partition import Partition
+    from gpunet.io.pipeline.partition import Partition
     from gpunet.network.spike_exchange import SpikeExchange
 
     spikes = raster()

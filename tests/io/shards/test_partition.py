@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from gpunet.io.partition import Partition, block_bounds, block_of, owner_of, synapse_block
+from gpunet.io.pipeline.partition import Partition, block_bounds, block_of, owner_of, synapse_block
 
 
 @pytest.mark.parametrize("size", [0, 1, 2, 7, 10, 100, 1001])

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from gpunet.errors import FormatError
-from gpunet.io.gather import gather_state
-from gpunet.io.partition import Partition
-from gpunet.io.shard_state import cut, cut_rows, join, rows_of
+from gpunet.io.pipeline.gather import gather_state
+from gpunet.io.pipeline.partition import Partition
+from gpunet.io.pipeline.shard_state import cut, cut_rows, join, rows_of
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers import small_network  # noqa: E402

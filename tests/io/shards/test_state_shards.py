@@ -11,9 +11,9 @@ import pytest
 import gpunet as gn
 from gpunet.errors import FormatError
 from gpunet.io.formats import state_npz, state_shards
-from gpunet.io.gather import gather_state
-from gpunet.io.partition import Partition
-from gpunet.io.shard_state import cut
+from gpunet.io.pipeline.gather import gather_state
+from gpunet.io.pipeline.partition import Partition
+from gpunet.io.pipeline.shard_state import cut
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers import assert_same_state, small_network, snapshot  # noqa: E402
@@ -194,7 +194,7 @@ def test_one_object_cannot_be_saved_as_a_folder(tmp_path):
 
 
 def test_a_shard_that_cannot_be_committed_leaves_the_previous_snapshot_and_no_temporary(tmp_path, monkeypatch):
-    import gpunet.io.atomic as atomic
+    import gpunet.io.storage.atomic as atomic
     net = small_network(seed=5, neurons=20)
     path = tmp_path / "a.shards"
     net.save(path)

@@ -1,4 +1,4 @@
-"""Gather the state of a live network into a :class:`~gpunet.io.state_types.NetworkState`.
+"""Gather the state of a live network into a :class:`~gpunet.io.pipeline.state_types.NetworkState`.
 
 Two phases so that snapshots can stage device arrays asynchronously:
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from gpunet.io.state_types import MonitorState, NetworkState, PopulationState, ProjectionState
+from gpunet.io.pipeline.state_types import MonitorState, NetworkState, PopulationState, ProjectionState
 from gpunet.version import __version__
 
 

@@ -26,7 +26,7 @@ from typing import Any, Optional
 import numpy as np
 
 from gpunet.errors import FormatError
-from gpunet.io.atomic import write_bytes_atomic
+from gpunet.io.storage.atomic import write_bytes_atomic
 
 #: The unit written for recorded variables (the models name none).
 UNIT = "n.a."

@@ -1,4 +1,5 @@
-"""The structure scan of a pickle: the first of the two passes of :mod:`gpunet.io.unpickler`; it runs nothing.
+"""The structure scan of a pickle: the first of the two passes of
+:mod:`gpunet.io.formats.pickled.unpickler`; it runs nothing.
 
 The opcodes are walked once with an abstract stack that tracks, for every
 object, its nesting depth.  The scan refuses persistent ids, extension codes
@@ -11,7 +12,7 @@ and trailing bytes after the STOP opcode.  It adds up the memory of every
 object the unpickler will make (upper estimates of CPython's sizes) and
 refuses the file before anything is loaded when that exceeds the budget of
 :class:`PickleLimits`.  It also finds gpunet's row blocks
-(:mod:`gpunet.io.pickle_rows`), which the loader then takes as arrays.
+(:mod:`gpunet.io.formats.pickled.pickle_rows`), which the loader then takes as arrays.
 """
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ from dataclasses import dataclass
 from typing import Optional, Union
 
 from gpunet.errors import FormatError, UnsafeFileError
-from gpunet.io.pickle_rows import decode_hinted_block
-from gpunet.io.read_budget import ALLOWANCE, UNPICKLE_RATIO, ReadBudget
+from gpunet.io.formats.pickled.pickle_rows import decode_hinted_block
+from gpunet.io.storage.read_budget import ALLOWANCE, UNPICKLE_RATIO, ReadBudget
 
 __all__ = ["PickleLimits", "DEFAULT_LIMITS", "scan_pickle"]
 
@@ -44,7 +45,7 @@ class PickleLimits:
         The unpickler may allocate at most ``memory_ratio * len(pickle) +
         memory_allowance`` bytes: the objects the structure scan counts
         before anything is loaded, plus every copy made while loading
-        (:class:`~gpunet.io.read_budget.ReadBudget`).
+        (:class:`~gpunet.io.storage.read_budget.ReadBudget`).
     """
 
     max_depth: int = 100
@@ -149,7 +150,7 @@ def scan_pickle(data: BytesLike, source: str, limits: PickleLimits = DEFAULT_LIM
     limits : PickleLimits
         Depth limit.
     rows : list, optional
-        When given, gpunet's row blocks (:mod:`gpunet.io.pickle_rows`) that
+        When given, gpunet's row blocks (:mod:`gpunet.io.formats.pickled.pickle_rows`) that
         stand outside any frame are decoded with NumPy instead of being walked
         opcode by opcode, and ``(start, end, DecodedRows)`` is appended for
         each: ``data[start:end]`` unpickles to the list of rows.  The entry

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from gpunet.errors import FormatError
-from gpunet.io.formats import state_pickle
+from gpunet.io.formats.pickled import state_pickle
 from gpunet.io.formats.annarchy_reader import from_annarchy_dict
-from gpunet.io.pickle_rows import MAGIC, DecodedRows, as_decoded, decode_hinted_block, encode_int_list, encode_rows
-from gpunet.io.pickle_scan import scan_pickle
-from gpunet.io.unpickler import restricted_loads
+from gpunet.io.formats.pickled.pickle_rows import MAGIC, DecodedRows, as_decoded, decode_hinted_block, encode_int_list, encode_rows
+from gpunet.io.formats.pickled.pickle_scan import scan_pickle
+from gpunet.io.formats.pickled.unpickler import restricted_loads
 
 from state_examples import assert_states_equal, example_state, same_objects
 
@@ -206,7 +206,7 @@ def test_flat_int_lists_unpickle_to_the_same_ints_and_other_lists_are_left_to_pi
 def test_a_large_state_pickles_to_exactly_what_pickle_writes():
     """post_ranks of more than 64 post neurons goes through the fast int-list encoder."""
     from gpunet.io.formats.annarchy_dict import to_annarchy_dict
-    from gpunet.io.gather import gather_state
+    from gpunet.io.pipeline.gather import gather_state
     from helpers import small_network
     net = small_network(neurons=120)
     net.simulate(5.0)

@@ -2,7 +2,7 @@
 
 :mod:`zipfile` computes each member's CRC-32 itself, with the C library's
 zlib, while it writes; gpunet computes the checksum once with the fastest CRC
-available (:mod:`gpunet.io.checksum`) straight from the array memory and
+available (:mod:`gpunet.io.storage.checksum`) straight from the array memory and
 writes headers and data in one pass, which keeps large snapshots close to
 raw disk speed.  The output is a plain ZIP (ZIP64 records where sizes,
 offsets or counts need them) that :mod:`zipfile`, ``unzip`` and NumPy read.
@@ -43,7 +43,7 @@ class StoredZipWriter:
     Examples
     --------
     >>> import io, zipfile
-    >>> from gpunet.io.checksum import crc32
+    >>> from gpunet.io.storage.checksum import crc32
     >>> buffer = io.BytesIO()
     >>> writer = StoredZipWriter(buffer)
     >>> writer.add("a.txt", [b"hello"], crc32(b"hello"), 5)

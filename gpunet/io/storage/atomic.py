@@ -4,12 +4,12 @@ Strategy: the content goes to ``.<target>.<random>.gpunet-tmp`` in the target's
 folder; the temporary file is flushed and fsynced, renamed over the target with
 ``os.replace`` (atomic on POSIX within one filesystem), and the folder is
 fsynced so the rename itself survives a crash.  While the content is written,
-each completed chunk is handed to the disk early (:mod:`gpunet.io.writeback`).  At any moment the target is
+each completed chunk is handed to the disk early (:mod:`gpunet.io.storage.writeback`).  At any moment the target is
 either the complete old file or the complete new one, never a torn mixture.
 An interrupted save leaves at most a ``*.gpunet-tmp`` file, which
 :func:`cleanup_temporaries` recognises and removes once its writer is gone
 (the name says which process writes it, and the writer holds a lock on it:
-:mod:`gpunet.io.temporaries`).
+:mod:`gpunet.io.storage.temporaries`).
 
 Replacing a file keeps its permission bits (a new file gets the default of the
 umask); the owner is the saving user's.  Saving to a symbolic link replaces the
@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import BinaryIO, Callable, Iterator, Optional, Union
 
 from gpunet.errors import FileAccessError, GpunetError
-from gpunet.io import temporaries
-from gpunet.io.temporaries import TEMP_SUFFIX  # noqa: F401 (re-exported: the suffix of every temporary)
-from gpunet.io.writeback import WritebackFile
+from gpunet.io.storage import temporaries
+from gpunet.io.storage.temporaries import TEMP_SUFFIX  # noqa: F401 (re-exported: the suffix of every temporary)
+from gpunet.io.storage.writeback import WritebackFile
 
 _DEFAULT_NAME_MAX = 255
 

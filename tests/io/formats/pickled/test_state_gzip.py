@@ -8,7 +8,7 @@ import zlib
 import pytest
 
 from gpunet.errors import FormatError
-from gpunet.io.formats import state_gzip, state_pickle
+from gpunet.io.formats.pickled import state_gzip, state_pickle
 
 from state_examples import assert_states_equal, check_fixture_state, example_state, single
 

@@ -4,8 +4,8 @@ A pickle is a program for a small stack machine that may import and call any
 function.  gpunet treats every pickle file as untrusted input and reads it in
 two passes:
 
-1. **Structure scan** (:func:`~gpunet.io.pickle_scan.scan_pickle`, in its own
-   module :mod:`gpunet.io.pickle_scan`; pure Python, runs nothing): the opcodes
+1. **Structure scan** (:func:`~gpunet.io.formats.pickled.pickle_scan.scan_pickle`, in its own
+   module :mod:`gpunet.io.formats.pickled.pickle_scan`; pure Python, runs nothing): the opcodes
    are walked once with an abstract stack; persistent ids, extension codes,
    huge memo indices, nesting beyond :attr:`PickleLimits.max_depth`, cycles,
    trailing bytes and objects beyond the memory budget are refused before
@@ -64,9 +64,9 @@ from typing import Any, BinaryIO, Optional
 import numpy as np
 
 from gpunet.errors import FormatError, UnsafeFileError
-from gpunet.io.pickle_rows import DecodedRows
-from gpunet.io.pickle_scan import DEFAULT_LIMITS, BytesLike, PickleLimits, scan_pickle
-from gpunet.io.read_budget import ReadBudget
+from gpunet.io.formats.pickled.pickle_rows import DecodedRows
+from gpunet.io.formats.pickled.pickle_scan import DEFAULT_LIMITS, BytesLike, PickleLimits, scan_pickle
+from gpunet.io.storage.read_budget import ReadBudget
 
 __all__ = [
     "ALLOWED_GLOBALS",
@@ -397,7 +397,7 @@ class _RowBlockUnpickler(RestrictedUnpickler):
 
     Only :func:`restricted_loads` writes those ids (the file's own are refused
     by the structure scan); each resolves to the block's list of rows, as one
-    :class:`~gpunet.io.pickle_rows.DecodedRows` repeated once per row.
+    :class:`~gpunet.io.formats.pickled.pickle_rows.DecodedRows` repeated once per row.
     """
 
     def __init__(self, file: BinaryIO, source: str, blocks: list[DecodedRows]) -> None:
@@ -468,10 +468,10 @@ def restricted_loads(data: BytesLike, source: str, *, limits: PickleLimits = DEF
     limits : PickleLimits, optional
         Size and depth limits.
     decode_rows : bool, optional
-        Read gpunet's row blocks (:mod:`gpunet.io.pickle_rows`) as NumPy
+        Read gpunet's row blocks (:mod:`gpunet.io.formats.pickled.pickle_rows`) as NumPy
         arrays: each such list of rows comes back as a list holding one
-        :class:`~gpunet.io.pickle_rows.DecodedRows` per row (use
-        :func:`~gpunet.io.pickle_rows.as_decoded`) instead of lists of
+        :class:`~gpunet.io.formats.pickled.pickle_rows.DecodedRows` per row (use
+        :func:`~gpunet.io.formats.pickled.pickle_rows.as_decoded`) instead of lists of
         Python numbers.  For readers that know that form.
     budget : ReadBudget, optional
         The memory budget to charge (shared by several pickles of one file);

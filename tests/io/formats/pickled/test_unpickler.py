@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from gpunet.errors import FormatError, UnsafeFileError
-from gpunet.io.pickle_scan import scan_pickle
-from gpunet.io.unpickler import PickleLimits, restricted_load, restricted_loads
+from gpunet.io.formats.pickled.pickle_scan import scan_pickle
+from gpunet.io.formats.pickled.unpickler import PickleLimits, restricted_load, restricted_loads
 
 
 # --------------------------------------------------------------------------- what must load
@@ -164,7 +164,7 @@ class _ArrayState:
 
 _CRASHING_LOAD = """
 import pickle, sys
-from gpunet.io.unpickler import restricted_loads
+from gpunet.io.formats.pickled.unpickler import restricted_loads
 from gpunet.errors import GpunetError
 try:
     restricted_loads(sys.stdin.buffer.read(), "short.txt")

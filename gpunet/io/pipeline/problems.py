@@ -1,6 +1,6 @@
 """Collect every problem of an input first, then raise them together: a user fixes a file in one pass.
 
-Loads (:mod:`gpunet.io.restore`), parameter files (:mod:`gpunet.io.parameters`) and ``gpunet verify``
+Loads (:mod:`gpunet.io.pipeline.restore`), parameter files (:mod:`gpunet.io.parameters`) and ``gpunet verify``
 (:mod:`gpunet.io.check`) all check this way.  Messages name the object and the variable; the input
 (``source``) is named once, in front.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Type
 
 from gpunet.errors import GpunetError, StructureError
-from gpunet.io.user_warnings import warn_at_caller
+from gpunet.io.pipeline.user_warnings import warn_at_caller
 
 
 class Problems:

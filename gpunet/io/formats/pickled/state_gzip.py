@@ -1,4 +1,4 @@
-"""Gzipped ANNarchy pickle (``.gz``): the bytes of :mod:`~gpunet.io.formats.state_pickle`, gzip-compressed.
+"""Gzipped ANNarchy pickle (``.gz``): the bytes of :mod:`~gpunet.io.formats.pickled.state_pickle`, gzip-compressed.
 
 ANNarchy writes these files with ``gzip.open`` at gzip's default level 9 and
 reads them with ``gzip.open``; any level decompresses the same way, so the
@@ -37,11 +37,11 @@ except ImportError:  # pragma: no cover - platforms without a zlib-ng wheel
     _gzip, _zlib = gzip, zlib
 
 from gpunet.errors import FormatError
-from gpunet.io.atomic import PathLike, atomic_writer
-from gpunet.io.formats import state_pickle
+from gpunet.io.storage.atomic import PathLike, atomic_writer
+from gpunet.io.formats.pickled import state_pickle
 from gpunet.io.formats.annarchy_dict import describe_file
-from gpunet.io.state_types import NetworkState
-from gpunet.io.unpickler import DEFAULT_LIMITS, PickleLimits
+from gpunet.io.pipeline.state_types import NetworkState
+from gpunet.io.formats.pickled.unpickler import DEFAULT_LIMITS, PickleLimits
 
 __all__ = ["FORMAT_NAME", "DEFAULT_LEVEL", "MAX_RATIO", "MAX_EXTRA", "output_limit", "decompress", "dumps",
            "write", "loads", "save", "load", "inspect"]
@@ -134,7 +134,7 @@ def loads(data: bytes, source: str = "<bytes>", *, max_output: Optional[int] = N
     Raises
     ------
     UnsafeFileError, FormatError
-        See :func:`decompress` and :func:`gpunet.io.formats.state_pickle.loads`.
+        See :func:`decompress` and :func:`gpunet.io.formats.pickled.state_pickle.loads`.
     """
     return state_pickle.loads(decompress(data, source, max_output), source, limits=limits, format_name=FORMAT_NAME)
 
@@ -151,5 +151,5 @@ def load(path: PathLike, *, max_output: Optional[int] = None, limits: PickleLimi
 
 
 def inspect(path: PathLike) -> dict:
-    """Describe a ``.gz`` state file (as :func:`gpunet.io.formats.state_pickle.inspect`)."""
+    """Describe a ``.gz`` state file (as :func:`gpunet.io.formats.pickled.state_pickle.inspect`)."""
     return describe_file(path, load(path))

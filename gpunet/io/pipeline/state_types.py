@@ -31,7 +31,7 @@ from typing import Optional
 
 import numpy as np
 
-from gpunet.io.connectivity import Connectivity
+from gpunet.io.pipeline.connectivity import Connectivity
 
 
 @dataclass
@@ -82,7 +82,8 @@ class ProjectionState:
 
     @property
     def connectivity(self) -> Connectivity:
-        """``post_ranks``, ``row_ptr`` and ``pre_ranks`` as one :class:`~gpunet.io.connectivity.Connectivity`."""
+        """``post_ranks``, ``row_ptr`` and ``pre_ranks`` as one
+        :class:`~gpunet.io.pipeline.connectivity.Connectivity`."""
         return Connectivity(self.post_ranks, self.row_ptr, self.pre_ranks)
 
     def post_per_synapse(self) -> np.ndarray:

@@ -10,7 +10,9 @@ import os
 import sys
 import warnings
 
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+import gpunet.errors
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(gpunet.errors.__file__)) + os.sep  # the gpunet package folder
 
 
 def warn_at_caller(message: str, category: type[Warning]) -> None:

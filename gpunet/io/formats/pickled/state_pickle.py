@@ -16,7 +16,7 @@ Writing goes through Python's pickler, except the per-row values (``pre_ranks``,
 synaptic variables, per-synapse delays): those are encoded straight from the
 arrays into the opcodes ``pickle`` itself would write for the lists (BINFLOAT,
 BININT, NEWTRUE/NEWFALSE), each list of rows preceded by a row hint that
-``pickle`` pushes and pops again (:mod:`gpunet.io.pickle_rows`); long flat
+``pickle`` pushes and pops again (:mod:`gpunet.io.formats.pickled.pickle_rows`); long flat
 lists of ints (``post_ranks``) are encoded the same way, without a hint.  ANNarchy
 unpickles exactly its lists; gpunet checks every opcode of such a block with
 NumPy and takes its numbers as one array, without a Python float per synapse.
@@ -24,7 +24,7 @@ Files written by ANNarchy have no hints and are read through the unpickler's
 Python objects, several times slower (figures: docs/performance.md).
 
 Reading never runs code from the file: the bytes go through
-:func:`gpunet.io.unpickler.restricted_loads` (structure scan, then an
+:func:`gpunet.io.formats.pickled.unpickler.restricted_loads` (structure scan, then an
 allow-list unpickler).  A file that is something else (gzip, zip/npz, Matlab,
 JSON, random bytes) raises :class:`~gpunet.errors.FormatError` naming the file
 and, when recognisable, what it is.
@@ -32,7 +32,7 @@ and, when recognisable, what it is.
 Examples
 --------
 >>> import numpy as np, tempfile, os
->>> from gpunet.io.state_types import NetworkState, PopulationState
+>>> from gpunet.io.pipeline.state_types import NetworkState, PopulationState
 >>> pop = PopulationState("exc", (3,), 3, "Izhikevich", ["a"], ["v"],
 ...                       {"a": np.array(0.02), "v": np.array([-65.0, -64.0, -63.0])})
 >>> path = os.path.join(tempfile.mkdtemp(), "state.txt")
@@ -50,12 +50,12 @@ from typing import Any, BinaryIO, Optional
 import numpy as np
 
 from gpunet.errors import FormatError
-from gpunet.io.atomic import PathLike, atomic_writer
+from gpunet.io.storage.atomic import PathLike, atomic_writer
 from gpunet.io.formats.annarchy_dict import EXTRA_KEY, describe_file, list_rows, to_annarchy_dict
 from gpunet.io.formats.annarchy_reader import from_annarchy_dict
-from gpunet.io.pickle_rows import encode_int_list, encode_rows
-from gpunet.io.state_types import NetworkState
-from gpunet.io.unpickler import DEFAULT_LIMITS, PickleLimits, _numpy_core, restricted_loads
+from gpunet.io.formats.pickled.pickle_rows import encode_int_list, encode_rows
+from gpunet.io.pipeline.state_types import NetworkState
+from gpunet.io.formats.pickled.unpickler import DEFAULT_LIMITS, PickleLimits, _numpy_core, restricted_loads
 
 __all__ = ["FORMAT_NAME", "PROTOCOL", "EXTRA_KEY", "to_annarchy_dict", "from_annarchy_dict", "dumps", "write",
            "loads", "save", "load", "inspect", "read_file", "identify"]

@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 
 from gpunet.errors import FormatError, UnsafeFileError
-from gpunet.io.formats import state_pickle
+from gpunet.io.formats.pickled import state_pickle
 from gpunet.io.formats.annarchy_dict import EXTRA_KEY, to_annarchy_dict
 from gpunet.io.formats.annarchy_reader import from_annarchy_dict
-from gpunet.io.state_types import NetworkState
+from gpunet.io.pipeline.state_types import NetworkState
 
 from state_examples import (STDP_PARAMETERS, assert_states_equal, check_fixture_state, example_state,
                             same_objects, single)
@@ -593,7 +593,7 @@ def test_annarchy_loads_what_gpunet_writes(fixtures_dir, tmp_path):
     extra.internal = {}
     state.projections.append(extra)
     state.step, state.dt, state.seed = 1234, 1.0, 7
-    from gpunet.io.formats import state_gzip
+    from gpunet.io.formats.pickled import state_gzip
     files = [tmp_path / "net.txt", tmp_path / "pop.txt", tmp_path / "proj.txt", tmp_path / "net.txt.gz"]
     state_pickle.save(files[0], state)
     state_pickle.save(files[1], single(state, "PFC_exc"))
@@ -616,7 +616,7 @@ def test_annarchy_loads_what_gpunet_writes(fixtures_dir, tmp_path):
 
 def test_gzip_of_the_pickle_is_what_annarchy_reads_from_gz(tmp_path):
     """ANNarchy's .gz loader is gzip.open + pickle.load: the same dict must come out."""
-    from gpunet.io.formats import state_gzip
+    from gpunet.io.formats.pickled import state_gzip
     state = example_state()
     assert gzip.decompress(state_gzip.dumps(state)) == state_pickle.dumps(state)
 

@@ -55,9 +55,9 @@ from typing import Any, Optional
 import numpy as np
 
 from gpunet.errors import GpunetError, StructureError
-from gpunet.io.connectivity import Connectivity
-from gpunet.io.problems import Problems
-from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState
+from gpunet.io.pipeline.connectivity import Connectivity
+from gpunet.io.pipeline.problems import Problems
+from gpunet.io.pipeline.state_types import NetworkState, PopulationState, ProjectionState
 from gpunet.limits import MAX_LOAD_RING_BYTES, MAX_STEP, check_seed, check_step
 
 #: Allowed ranges of the internal integer arrays (inclusive).

@@ -43,9 +43,9 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from gpunet.errors import BackendError, GpunetError
-from gpunet.io.atomic import atomic_writer
-from gpunet.io.gather import StatePlan, assemble_state, plan_state
-from gpunet.io.host_pool import HostBufferPool
+from gpunet.io.storage.atomic import atomic_writer
+from gpunet.io.pipeline.gather import StatePlan, assemble_state, plan_state
+from gpunet.io.pipeline.host_pool import HostBufferPool
 
 STAGING_MODES = ("auto", "host", "device")
 

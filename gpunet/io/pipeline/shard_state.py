@@ -1,7 +1,7 @@
 """Cut a :class:`NetworkState` into the rows of one process, and join such parts back together.
 
 A part holds, for every population, the neurons ``[lo, hi)`` of one block of
-a :class:`~gpunet.io.partition.Partition` and, for every projection, the
+a :class:`~gpunet.io.pipeline.partition.Partition` and, for every projection, the
 synapses whose post-synaptic neuron lies in the block of its post population.
 Its objects keep the global description (size, geometry, names), so a part is
 not a state of its own: its ``annotations["rows"]`` say which rows it holds.
@@ -25,8 +25,8 @@ from typing import Mapping, Optional, Sequence
 import numpy as np
 
 from gpunet.errors import FormatError
-from gpunet.io.partition import Partition, synapse_block
-from gpunet.io.state_types import NetworkState, PopulationState, ProjectionState
+from gpunet.io.pipeline.partition import Partition, synapse_block
+from gpunet.io.pipeline.state_types import NetworkState, PopulationState, ProjectionState
 
 __all__ = ["cut", "cut_rows", "join", "rows_of"]
 
