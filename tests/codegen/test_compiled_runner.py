@@ -217,8 +217,12 @@ def test_a_spike_monitor_chunk_runs_many_steps(monkeypatch):
     net.simulate(100.0, progress=False)
     assert counts == [100]
     counts.clear()
-    net.simulate(1000.0)  # a progress bar may show: about 100 updates
-    assert counts == [10] * 100
+    net.simulate(1000.0)  # no terminal to draw a bar on: one chunk
+    assert counts == [1000]
+    counts.clear()
+    net.simulate(1000.0, progress=True)  # a bar shows: chunks of a hundredth, doubled while they take < 50 ms
+    assert counts[0] == 10 and sum(counts) == 1000
+    assert all(count in (previous, 2 * previous) for previous, count in zip(counts[:-2], counts[1:-1]))
     assert sum(len(t) for t in monitor.get("spike").values()) > 0
 
 
@@ -268,3 +272,39 @@ def test_networks_with_own_updates_fall_back_to_numpy(caplog):
     result = parity.compare(reference, parity.record(net, 60.0))
     assert result.different_spikes == [] and all(v == 0.0 for v in result.max_abs.values())
 
+
+
+def test_rate_sums_taken_with_the_synaptic_update_stay_bit_identical():
+    """Plastic rate-coded projections take the next step's weighted sums in their update's pass (not across a
+    chunk's end): records every 7 steps and weights and rates changed between calls match NumPy bit for bit."""
+    results = {}
+    for runner in ("numpy", "compiled"):
+        net = _build("rate", runner)
+        monitor = net.monitor(net.get_population("output"), "r", period=7.0)
+        net.compile()
+        net.simulate(30.0, progress=False)
+        net.get_projection("oja").w = np.asarray(net.get_projection("oja").w) * 0.5
+        net.get_population("hidden").r = np.linspace(0.0, 1.0, 40)
+        net.simulate(41.0, progress=False)
+        results[runner] = (monitor.get("r"), _full_state(net), net)
+    source = results["compiled"][2]._compiled.loop.source
+    assert source.count("row sums taken by the last step's synaptic update") == 2  # hebb and oja
+    assert source.count("synaptic update row by row") == 2
+    assert np.array_equal(results["numpy"][0], results["compiled"][0])
+    _assert_same_state(results["numpy"][1], results["compiled"][1])
+
+
+def test_synaptic_updates_without_row_order_call_the_kernel():
+    """Synapses not stored row by row (post index out of row order) keep the one-thread-per-synapse kernel."""
+    from gpunet.codegen.runtime import host_loop
+    net = _build("rate", "compiled")
+    net.compile()
+    binding = bind(net)
+    oja = next(p for p in binding.projections if p.name == "oja")
+    assert host_loop._rows(oja) is not None
+    state = dict(oja.state)
+    state["_post_idx"] = state["_post_idx"][::-1].copy()
+    oja.state = state
+    assert host_loop._rows(oja) is None
+    source, _slots = library_source(binding)
+    assert source.count("synaptic update row by row") == 1 and source.count("row sums taken") == 1

@@ -76,7 +76,8 @@ def build_library(source: str, compiler: Optional[str] = None) -> ctypes.CDLL:
     compiler = compiler or find_compiler()
     if compiler is None:
         raise BackendError("no host C++ compiler found (tried $CXX, c++, g++, clang++)")
-    digest = hashlib.sha256((compiler + "\0" + source).encode()).hexdigest()[:24]
+    flags = " ".join(compile_command(compiler, Path("kernels.cu"), Path("kernels.so")))
+    digest = hashlib.sha256((flags + "\0" + source).encode()).hexdigest()[:24]
     with _lock:
         if digest in _libraries:
             return _libraries[digest]
