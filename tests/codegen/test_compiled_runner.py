@@ -308,3 +308,24 @@ def test_synaptic_updates_without_row_order_call_the_kernel():
     assert host_loop._rows(oja) is None
     source, _slots = library_source(binding)
     assert source.count("synaptic update row by row") == 1 and source.count("row sums taken") == 1
+
+
+def test_row_loop_pointers_are_restrict_only_when_written_arrays_overlap_nothing():
+    """One local per distinct array; ``__restrict__`` unless a written array overlaps another bound one."""
+    from types import SimpleNamespace
+
+    from gpunet.codegen.runtime.host_loop import _restricted, _Slots
+    slots = _Slots()
+    w, r, whole = np.zeros(4), np.zeros(3), np.zeros(8)
+    written = SimpleNamespace(ctype="double*", base_type="double")
+    read = SimpleNamespace(ctype="const double*", base_type="double")
+    uses = [(written, f"(double*)P[{slots.pointer(w)}]"), (read, f"(double*)P[{slots.pointer(r)}]"),
+            (read, "(double*)P[0]")]  # the same array read by a second element function
+    local, declarations = _restricted(uses, slots)
+    assert local == {"(double*)P[0]": "v0", "(double*)P[1]": "v1"}
+    assert declarations == ["double* __restrict__ v0 = (double*)P[0];",
+                            "const double* __restrict__ v1 = (const double*)P[1];"]
+    overlapping = [(written, f"(double*)P[{slots.pointer(whole[:4])}]"),
+                   (read, f"(double*)P[{slots.pointer(whole[2:])}]")]
+    _local, declarations = _restricted(overlapping, slots)
+    assert declarations == ["double* v0 = (double*)P[2];", "const double* v1 = (const double*)P[3];"]

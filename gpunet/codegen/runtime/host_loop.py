@@ -27,6 +27,7 @@ layer (``gpunet.network.compiled_loop``) builds it from its objects.
 from __future__ import annotations
 
 import ctypes
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
 
@@ -394,10 +395,22 @@ def _continuous(binding: NetworkBinding, proj: ProjectionBinding, slots: _Slots,
     if names is None or rows is None or index is None or rows.dtype != C_DTYPES[index.base_type]:
         return [_call(kernel, arguments, ind)]
     by_name = {param.name: argument for param, argument in zip(kernel.params, arguments)}
+    uses = [(param, by_name[param.name]) for param in kernel.params if param.name in names]
+    rate = rate_names = rate_by_name = None
+    if row_sums is not None:
+        rate = proj.unit.kernels["rate_sum"]
+        rate_values = {"n": proj.post_size, "attr": proj.state, "pre": proj.pre_state, "post": proj.post_state,
+                       "total": proj.total}
+        rate_by_name = {param.name: argument for param, argument in
+                        zip(rate.params, _arguments(rate, slots, rate_values, proj.name))}
+        rate_names = _element_names(proj.unit, rate, "s, pre_idx[s], post")
+        uses += [(param, rate_by_name[param.name]) for param in rate.params if param.name in rate_names]
+    local, declarations = _restricted(uses, slots)
     index_type = index.base_type
     row_slot = slots.pointer(rows)
-    update = f"{kernel.name}_element(s, pre, post, step, t, dt{''.join(', ' + by_name[n] for n in names)});"
+    update = f"{kernel.name}_element(s, pre, post, step, t, dt{''.join(', ' + local[by_name[n]] for n in names)});"
     lines = [f"{ind}{{  // {proj.name}: synaptic update row by row (each synapse on its own: any order is exact)",
+             *(f"{ind}    {line}" for line in declarations),
              f"{ind}    const {index_type}* row_ptr = (const {index_type}*)P[{row_slot}];",
              f"{ind}    const {index_type}* pre_idx = {by_name['pre_idx']};",
              f"{ind}    const bool next = step + 1 < first + count;" if row_sums is not None else "",
@@ -407,15 +420,9 @@ def _continuous(binding: NetworkBinding, proj: ProjectionBinding, slots: _Slots,
         lines += [f"{ind}        for (gn_i64 s = row_ptr[post]; s < end; ++s) {{",
                   f"{ind}            const gn_i64 pre = pre_idx[s];", f"{ind}            {update}", f"{ind}        }}"]
     else:
-        rate = proj.unit.kernels["rate_sum"]
-        rate_values = {"n": proj.post_size, "attr": proj.state, "pre": proj.pre_state, "post": proj.post_state,
-                       "total": proj.total}
-        rate_by_name = {param.name: argument for param, argument in
-                        zip(rate.params, _arguments(rate, slots, rate_values, proj.name))}
-        rate_names = _element_names(proj.unit, rate, "s, pre_idx[s], post")
         real = _real(binding)
         psp = (f"{rate.name}_element(s, pre, post, step + 1, (double)(step + 1) * dt, dt"
-               f"{''.join(', ' + rate_by_name[n] for n in rate_names)})")
+               f"{''.join(', ' + local[rate_by_name[n]] for n in rate_names)})")
         lines += [f"{ind}        if (next) {{  // the weighted sum of the next step, from zero in storage order",
                   f"{ind}            {real} sum = ({real})0;",
                   f"{ind}            for (gn_i64 s = row_ptr[post]; s < end; ++s) {{",
@@ -428,6 +435,35 @@ def _continuous(binding: NetworkBinding, proj: ProjectionBinding, slots: _Slots,
                   f"{ind}            }}", f"{ind}        }}"]
     lines += [f"{ind}    }}", f"{ind}}}"]
     return [line for line in lines if line]
+
+
+def _restricted(uses: list[tuple[Any, str]], slots: _Slots) -> tuple[dict[str, str], list[str]]:
+    """One local pointer per distinct bound array of ``uses`` ((parameter, C expression) pairs), declared
+    ``__restrict__`` when no array written through it overlaps another (then the compiler keeps per-row values
+    in registers); returns (expression -> local name, declarations)."""
+    arrays: dict[str, Any] = {}
+    written: dict[str, bool] = {}
+    types: dict[str, str] = {}
+    for param, expression in uses:
+        match = re.fullmatch(r"\((?:const )?[\w ]+\*\)P\[(\d+)\]", expression)
+        if match is None:
+            return {expression: expression for _param, expression in uses}, []
+        arrays[expression] = slots.pointers[int(match.group(1))]
+        written[expression] = written.get(expression, False) or not param.ctype.startswith("const")
+        types[expression] = param.base_type
+    by_array: dict[int, str] = {}
+    for expression, array in arrays.items():
+        by_array.setdefault(id(array), expression)
+    distinct = {expression: by_array[id(array)] for expression, array in arrays.items()}
+    heads = sorted(set(distinct.values()), key=list(arrays).index)
+    for head in heads:
+        written[head] = any(written[e] for e in arrays if distinct[e] == head)
+    overlap = any(written[a] and np.shares_memory(arrays[a], arrays[b]) for a in heads for b in heads if a != b)
+    qualifier = "" if overlap else " __restrict__"
+    names = {head: f"v{k}" for k, head in enumerate(heads)}
+    declarations = [f"{'' if written[head] else 'const '}{types[head]}*{qualifier} {names[head]} = "
+                    f"({'' if written[head] else 'const '}{types[head]}*){head.split(')', 1)[1]};" for head in heads]
+    return {expression: names[distinct[expression]] for expression in arrays}, declarations
 
 
 #: Largest spike ring (rows x neurons) that gets per-row lists of spiking ranks (8 bytes per entry).
