@@ -51,8 +51,8 @@ def _arrays_of(network: Any) -> list[Any]:
 
 
 def default_runner() -> str:
-    """The runner of a network created without one: ``$GPUNET_RUNNER``, else ``"numpy"``."""
-    return os.environ.get("GPUNET_RUNNER") or "numpy"
+    """The runner of a network created without one: ``$GPUNET_RUNNER``, else ``"auto"``."""
+    return os.environ.get("GPUNET_RUNNER") or "auto"
 
 
 #: Spike events a compiled chunk may record per population (its buffers: 16 bytes each); a chunk is

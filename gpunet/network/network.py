@@ -80,7 +80,7 @@ class Network:
         disabled) run the array code.  ``"auto"`` chooses ``"compiled"`` when a
         C++ compiler is found.  One log line at compile says which runner runs.
         ``net.runner`` may be changed before ``compile()``.  Default: the
-        environment variable ``GPUNET_RUNNER``, else ``"numpy"``.
+        environment variable ``GPUNET_RUNNER``, else ``"auto"``.
 
     Examples
     --------

@@ -167,6 +167,29 @@ def test_compiled_runner_logs_its_choice(caplog):
     assert len(lines) == 1 and lines[0].startswith("runner: compiled")
 
 
+def test_the_default_runner_is_compiled_with_a_compiler_and_numpy_without(caplog, monkeypatch):
+    """``"auto"`` (the default): the compiled loop when a C++ compiler is found, else the array code; one log
+    line each way, and both leave the same state."""
+    from gpunet.network import compiled_loop
+    monkeypatch.delenv("GPUNET_RUNNER", raising=False)
+    states = []
+    for compiler in (True, False):
+        if not compiler:
+            monkeypatch.setattr(compiled_loop, "find_compiler", lambda: None)
+        net = parity.NETWORKS["rate"]("numpy", "float64")
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="gpunet"):
+            net.compile()
+        lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("runner:")]
+        assert net.runner == "auto" and len(lines) == 1
+        assert net.runner_in_use == ("compiled" if compiler else "numpy")
+        assert lines[0].startswith("runner: compiled" if compiler else "runner: numpy")
+        assert compiler or "no host C++ compiler found" in lines[0]
+        net.simulate(25.0, progress=False)
+        states.append(_full_state(net))
+    _assert_same_state(*states)
+
+
 def test_the_library_source_depends_on_the_structure_not_the_sizes():
     """Networks of another size reuse the compiled library (cached on disk by source hash)."""
     from gpunet.examples import reference_network
@@ -227,6 +250,8 @@ def test_a_spike_monitor_chunk_runs_many_steps(monkeypatch):
 
 
 def test_gpunet_runner_environment_variable_sets_the_default(monkeypatch):
+    monkeypatch.delenv("GPUNET_RUNNER", raising=False)
+    assert gn.Network(backend="numpy").runner == "auto"
     monkeypatch.setenv("GPUNET_RUNNER", "compiled")
     assert gn.Network(backend="numpy").runner == "compiled"
     monkeypatch.setenv("GPUNET_RUNNER", "turbo")
