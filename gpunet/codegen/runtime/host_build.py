@@ -8,7 +8,7 @@ such a shared library with the system's C++ compiler and calls it through
 the NumPy path on a machine without a GPU.
 
 The library is built with ``-O2 -ffp-contract=off`` (no fused multiply-add,
-like the device code's ``--fmad=false``) and cached by a hash of the source.
+like the device code's ``--fmad=false``) and cached by a hash of the compile command and the source.
 """
 from __future__ import annotations
 

@@ -355,7 +355,7 @@ def _rows(proj: ProjectionBinding) -> Optional[np.ndarray]:
 def _fusable(binding: NetworkBinding) -> dict[int, np.ndarray]:
     """Rate-coded projections whose next weighted sums are taken in the pass of their synaptic update.
 
-    The update of step t writes only the projection's own synaptic variables, and nothing runs between it and
+    The update of step t writes only the projection's own per-synapse variables, and nothing runs between it and
     the weighted sum of step t + 1 that could change what the sum reads (no synaptic kernel in the network
     writes a neuron variable; the population updates come after the sums); the sum of a row from zero in
     storage order, added to the target's total at the sum's place in step t + 1, is the rate_sum kernel's.
@@ -378,6 +378,9 @@ def _fusable(binding: NetworkBinding) -> dict[int, np.ndarray]:
         if _rows(proj) is None or _element_names(proj.unit, rate, "s, pre_idx[s], post") is None \
                 or _element_names(proj.unit, kernels["continuous"], "s, pre_idx[s], post_idx[s]") is None:
             continue
+        if any(p.role == "attr" and p.is_pointer and not p.ctype.startswith("const")
+               and np.size(proj.state.get(p.key)) != proj.synapses for p in kernels["continuous"].params):
+            continue  # it writes a variable shared by synapses: a sum between two synapses' updates would see it
         fused[id(proj)] = np.zeros(proj.post_size, dtype=proj.total.dtype)
     return fused
 
@@ -409,7 +412,7 @@ def _continuous(binding: NetworkBinding, proj: ProjectionBinding, slots: _Slots,
     index_type = index.base_type
     row_slot = slots.pointer(rows)
     update = f"{kernel.name}_element(s, pre, post, step, t, dt{''.join(', ' + local[by_name[n]] for n in names)});"
-    lines = [f"{ind}{{  // {proj.name}: synaptic update row by row (each synapse on its own: any order is exact)",
+    lines = [f"{ind}{{  // {proj.name}: synaptic update row by row (the synapses in storage order)",
              *(f"{ind}    {line}" for line in declarations),
              f"{ind}    const {index_type}* row_ptr = (const {index_type}*)P[{row_slot}];",
              f"{ind}    const {index_type}* pre_idx = {by_name['pre_idx']};",
