@@ -229,7 +229,10 @@ def select(network: Any, runner: str, silent: bool = False) -> Optional[Compiled
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if silent:
         return loop
-    if loop is None:
+    if loop is None and network.backend.is_gpu:
+        log.info("runner: %s (the GPU backend's kernels or array code; the compiled runner is for the CPU)",
+                 network.backend.name)
+    elif loop is None:
         log.info("runner: numpy (array code); the compiled runner cannot run this network: %s", reason)
     else:
         math = "NumPy's exp/log" if loop.loop.numpy_math else "the C library's exp/log (last bits may differ)"

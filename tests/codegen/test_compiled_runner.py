@@ -367,3 +367,15 @@ def test_float32_rate_sums_taken_with_the_synaptic_update_stay_close():
         np.testing.assert_allclose(np.asarray(b.r), np.asarray(a.r), rtol=1e-4, atol=1e-6)
     for a, b in zip(reference.projections, net.projections):
         np.testing.assert_allclose(np.concatenate(b.w), np.concatenate(a.w), rtol=1e-4, atol=1e-6)
+
+
+def test_the_default_runner_on_a_gpu_says_the_gpu_backend_runs(caplog):
+    """On a GPU backend "auto" keeps the backend's own step code, and the log line names that backend."""
+    from types import SimpleNamespace
+
+    from gpunet.network.compiled_loop import select
+    network = SimpleNamespace(backend=SimpleNamespace(is_gpu=True, name="cupy"), populations=[], projections=[])
+    with caplog.at_level(logging.INFO, logger="gpunet"):
+        assert select(network, "auto") is None
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("runner:")]
+    assert lines == ["runner: cupy (the GPU backend's kernels or array code; the compiled runner is for the CPU)"]
