@@ -51,8 +51,8 @@ def _arrays_of(network: Any) -> list[Any]:
 
 
 def default_runner() -> str:
-    """The runner of a network created without one: ``$GPUNET_RUNNER``, else ``"numpy"``."""
-    return os.environ.get("GPUNET_RUNNER") or "numpy"
+    """The runner of a network created without one: ``$GPUNET_RUNNER``, else ``"auto"``."""
+    return os.environ.get("GPUNET_RUNNER") or "auto"
 
 
 #: Spike events a compiled chunk may record per population (its buffers: 16 bytes each); a chunk is
@@ -229,7 +229,10 @@ def select(network: Any, runner: str, silent: bool = False) -> Optional[Compiled
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if silent:
         return loop
-    if loop is None:
+    if loop is None and network.backend.is_gpu:
+        log.info("runner: %s (the GPU backend's kernels or array code; the compiled runner is for the CPU)",
+                 network.backend.name)
+    elif loop is None:
         log.info("runner: numpy (array code); the compiled runner cannot run this network: %s", reason)
     else:
         math = "NumPy's exp/log" if loop.loop.numpy_math else "the C library's exp/log (last bits may differ)"

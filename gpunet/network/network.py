@@ -80,7 +80,7 @@ class Network:
         disabled) run the array code.  ``"auto"`` chooses ``"compiled"`` when a
         C++ compiler is found.  One log line at compile says which runner runs.
         ``net.runner`` may be changed before ``compile()``.  Default: the
-        environment variable ``GPUNET_RUNNER``, else ``"numpy"``.
+        environment variable ``GPUNET_RUNNER``, else ``"auto"``.
 
     Examples
     --------
@@ -578,12 +578,16 @@ class Network:
         try:
             with self.backend.activate():
                 done = 0
-                # a progress bar that may show gets about 100 updates (compiled chunks are otherwise whole calls)
-                most = steps if progress is False else max(1, -(-steps // 100))
+                # compiled chunks are whole calls unless a progress bar may show: then they start at a hundredth
+                # of the call and double while one takes under 50 ms
+                most = max(1, -(-steps // 100)) if bar.may_show() else steps
                 while done < steps:
                     count = self._chunk(min(steps - done, most), snapshotter)
                     if count > 1:
+                        began = _clock.perf_counter()
                         self._advance(count)
+                        if count == most and _clock.perf_counter() - began < 0.05:
+                            most *= 2
                     else:
                         self._step_once()
                     done += max(count, 1)

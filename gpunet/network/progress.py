@@ -42,6 +42,12 @@ class ProgressBar:
         """Whether the bar has appeared."""
         return self.bar is not None
 
+    def may_show(self) -> bool:
+        """Whether the bar may appear during this run (forced, or a terminal or notebook to draw on)."""
+        if self.forced is not None:
+            return self.forced
+        return bool(getattr(self.stream, "isatty", lambda: False)() or in_notebook())
+
     def _wanted(self, elapsed: float, done: int) -> bool:
         if self.forced is not None:
             return self.forced

@@ -167,6 +167,29 @@ def test_compiled_runner_logs_its_choice(caplog):
     assert len(lines) == 1 and lines[0].startswith("runner: compiled")
 
 
+def test_the_default_runner_is_compiled_with_a_compiler_and_numpy_without(caplog, monkeypatch):
+    """``"auto"`` (the default): the compiled loop when a C++ compiler is found, else the array code; one log
+    line each way, and both leave the same state."""
+    from gpunet.network import compiled_loop
+    monkeypatch.delenv("GPUNET_RUNNER", raising=False)
+    states = []
+    for compiler in (True, False):
+        if not compiler:
+            monkeypatch.setattr(compiled_loop, "find_compiler", lambda: None)
+        net = parity.NETWORKS["rate"]("numpy", "float64")
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="gpunet"):
+            net.compile()
+        lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("runner:")]
+        assert net.runner == "auto" and len(lines) == 1
+        assert net.runner_in_use == ("compiled" if compiler else "numpy")
+        assert lines[0].startswith("runner: compiled" if compiler else "runner: numpy")
+        assert compiler or "no host C++ compiler found" in lines[0]
+        net.simulate(25.0, progress=False)
+        states.append(_full_state(net))
+    _assert_same_state(*states)
+
+
 def test_the_library_source_depends_on_the_structure_not_the_sizes():
     """Networks of another size reuse the compiled library (cached on disk by source hash)."""
     from gpunet.examples import reference_network
@@ -217,12 +240,18 @@ def test_a_spike_monitor_chunk_runs_many_steps(monkeypatch):
     net.simulate(100.0, progress=False)
     assert counts == [100]
     counts.clear()
-    net.simulate(1000.0)  # a progress bar may show: about 100 updates
-    assert counts == [10] * 100
+    net.simulate(1000.0)  # no terminal to draw a bar on: one chunk
+    assert counts == [1000]
+    counts.clear()
+    net.simulate(1000.0, progress=True)  # a bar shows: chunks of a hundredth, doubled while they take < 50 ms
+    assert counts[0] == 10 and sum(counts) == 1000
+    assert all(count in (previous, 2 * previous) for previous, count in zip(counts[:-2], counts[1:-1]))
     assert sum(len(t) for t in monitor.get("spike").values()) > 0
 
 
 def test_gpunet_runner_environment_variable_sets_the_default(monkeypatch):
+    monkeypatch.delenv("GPUNET_RUNNER", raising=False)
+    assert gn.Network(backend="numpy").runner == "auto"
     monkeypatch.setenv("GPUNET_RUNNER", "compiled")
     assert gn.Network(backend="numpy").runner == "compiled"
     monkeypatch.setenv("GPUNET_RUNNER", "turbo")
@@ -268,3 +297,85 @@ def test_networks_with_own_updates_fall_back_to_numpy(caplog):
     result = parity.compare(reference, parity.record(net, 60.0))
     assert result.different_spikes == [] and all(v == 0.0 for v in result.max_abs.values())
 
+
+
+def test_rate_sums_taken_with_the_synaptic_update_stay_bit_identical():
+    """Plastic rate-coded projections take the next step's weighted sums in their update's pass (not across a
+    chunk's end): records every 7 steps and weights and rates changed between calls match NumPy bit for bit."""
+    results = {}
+    for runner in ("numpy", "compiled"):
+        net = _build("rate", runner)
+        monitor = net.monitor(net.get_population("output"), "r", period=7.0)
+        net.compile()
+        net.simulate(30.0, progress=False)
+        net.get_projection("oja").w = np.asarray(net.get_projection("oja").w) * 0.5
+        net.get_population("hidden").r = np.linspace(0.0, 1.0, 40)
+        net.simulate(41.0, progress=False)
+        results[runner] = (monitor.get("r"), _full_state(net), net)
+    source = results["compiled"][2]._compiled.loop.source
+    assert source.count("row sums taken by the last step's synaptic update") == 2  # hebb and oja
+    assert source.count("synaptic update row by row") == 2
+    assert np.array_equal(results["numpy"][0], results["compiled"][0])
+    _assert_same_state(results["numpy"][1], results["compiled"][1])
+
+
+def test_synaptic_updates_without_row_order_call_the_kernel():
+    """Synapses not stored row by row (post index out of row order) keep the one-thread-per-synapse kernel."""
+    from gpunet.codegen.runtime import host_loop
+    net = _build("rate", "compiled")
+    net.compile()
+    binding = bind(net)
+    oja = next(p for p in binding.projections if p.name == "oja")
+    assert host_loop._rows(oja) is not None
+    state = dict(oja.state)
+    state["_post_idx"] = state["_post_idx"][::-1].copy()
+    oja.state = state
+    assert host_loop._rows(oja) is None
+    source, _slots = library_source(binding)
+    assert source.count("synaptic update row by row") == 1 and source.count("row sums taken") == 1
+
+
+def test_row_loop_pointers_are_restrict_only_when_written_arrays_overlap_nothing():
+    """One local per distinct array; ``__restrict__`` unless a written array overlaps another bound one."""
+    from types import SimpleNamespace
+
+    from gpunet.codegen.runtime.host_loop import _restricted, _Slots
+    slots = _Slots()
+    w, r, whole = np.zeros(4), np.zeros(3), np.zeros(8)
+    written = SimpleNamespace(ctype="double*", base_type="double")
+    read = SimpleNamespace(ctype="const double*", base_type="double")
+    uses = [(written, f"(double*)P[{slots.pointer(w)}]"), (read, f"(double*)P[{slots.pointer(r)}]"),
+            (read, "(double*)P[0]")]  # the same array read by a second element function
+    local, declarations = _restricted(uses, slots)
+    assert local == {"(double*)P[0]": "v0", "(double*)P[1]": "v1"}
+    assert declarations == ["double* __restrict__ v0 = (double*)P[0];",
+                            "const double* __restrict__ v1 = (const double*)P[1];"]
+    overlapping = [(written, f"(double*)P[{slots.pointer(whole[:4])}]"),
+                   (read, f"(double*)P[{slots.pointer(whole[2:])}]")]
+    _local, declarations = _restricted(overlapping, slots)
+    assert declarations == ["double* v0 = (double*)P[2];", "const double* v1 = (const double*)P[3];"]
+
+
+def test_float32_rate_sums_taken_with_the_synaptic_update_stay_close():
+    """float32: the one-pass update and sums (long chunks) agree with the array code within float32 rounding."""
+    reference, net = _build("rate", "numpy", "float32"), _build("rate", "compiled", "float32")
+    for each in (reference, net):
+        each.compile()
+        each.simulate(60.0, progress=False)
+    assert "row sums taken" in net._compiled.loop.source
+    for a, b in zip(reference.populations, net.populations):
+        np.testing.assert_allclose(np.asarray(b.r), np.asarray(a.r), rtol=1e-4, atol=1e-6)
+    for a, b in zip(reference.projections, net.projections):
+        np.testing.assert_allclose(np.concatenate(b.w), np.concatenate(a.w), rtol=1e-4, atol=1e-6)
+
+
+def test_the_default_runner_on_a_gpu_says_the_gpu_backend_runs(caplog):
+    """On a GPU backend "auto" keeps the backend's own step code, and the log line names that backend."""
+    from types import SimpleNamespace
+
+    from gpunet.network.compiled_loop import select
+    network = SimpleNamespace(backend=SimpleNamespace(is_gpu=True, name="cupy"), populations=[], projections=[])
+    with caplog.at_level(logging.INFO, logger="gpunet"):
+        assert select(network, "auto") is None
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("runner:")]
+    assert lines == ["runner: cupy (the GPU backend's kernels or array code; the compiled runner is for the CPU)"]

@@ -8,7 +8,7 @@ such a shared library with the system's C++ compiler and calls it through
 the NumPy path on a machine without a GPU.
 
 The library is built with ``-O2 -ffp-contract=off`` (no fused multiply-add,
-like the device code's ``--fmad=false``) and cached by a hash of the source.
+like the device code's ``--fmad=false``) and cached by a hash of the compile command and the source.
 """
 from __future__ import annotations
 
@@ -76,7 +76,8 @@ def build_library(source: str, compiler: Optional[str] = None) -> ctypes.CDLL:
     compiler = compiler or find_compiler()
     if compiler is None:
         raise BackendError("no host C++ compiler found (tried $CXX, c++, g++, clang++)")
-    digest = hashlib.sha256((compiler + "\0" + source).encode()).hexdigest()[:24]
+    flags = " ".join(compile_command(compiler, Path("kernels.cu"), Path("kernels.so")))
+    digest = hashlib.sha256((flags + "\0" + source).encode()).hexdigest()[:24]
     with _lock:
         if digest in _libraries:
             return _libraries[digest]

@@ -27,6 +27,7 @@ layer (``gpunet.network.compiled_loop``) builds it from its objects.
 from __future__ import annotations
 
 import ctypes
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
 
@@ -177,6 +178,7 @@ def generate(binding: NetworkBinding) -> tuple[str, _Slots]:
             resets.append(f"{ind}gn_zero(({_real(binding)}*)P[{slots.pointer(array)}], I[{slots.integer(array.size)}]);")
     body += resets
     spike_lists: dict[int, tuple] = {}  # id(history) -> (history, spiking ranks per row, count per row)
+    fused = _fusable(binding)  # id(projection) -> its row sums, taken with its synaptic update
     for proj in binding.projections:
         kernels = proj.unit.kernels
         if proj.spiking and "pre_events_atomic" in kernels:
@@ -238,7 +240,18 @@ def generate(binding: NetworkBinding) -> tuple[str, _Slots]:
             kernel = kernels["rate_sum"]
             values = {"n": proj.post_size, "attr": proj.state, "pre": proj.pre_state, "post": proj.post_state,
                       "total": proj.total}
-            body.append(_call(kernel, _arguments(kernel, slots, values, proj.name), ind))
+            call = _call(kernel, _arguments(kernel, slots, values, proj.name), ind + "    ")
+            if id(proj) not in fused:
+                body.append(call[4:])
+                continue
+            rows = fused[id(proj)]
+            row_sums, total = slots.pointer(rows), slots.pointer(proj.total)
+            body += [f"{ind}if (step > first) {{  // {proj.name}: row sums taken by the last step's synaptic update",
+                     f"{ind}    {_real(binding)}* total = ({_real(binding)}*)P[{total}];",
+                     f"{ind}    const {_real(binding)}* rows = (const {_real(binding)}*)P[{row_sums}];",
+                     f"{ind}    for (gn_i64 i = 0; i < I[{slots.integer(proj.post_size)}]; ++i) "
+                     "total[i] = total[i] + rows[i];",
+                     f"{ind}}} else {{", call, f"{ind}}}"]
     for pop in binding.populations:
         if pop.events is not None:
             body += _source_events(pop, slots, ind)
@@ -280,9 +293,7 @@ def generate(binding: NetworkBinding) -> tuple[str, _Slots]:
                         f"(gn_i64*)P[{counter}]);")
     for proj in binding.projections:
         if "continuous" in proj.unit.kernels:
-            kernel = proj.unit.kernels["continuous"]
-            values = {"n": proj.synapses, "attr": proj.state, "pre": proj.pre_state, "post": proj.post_state}
-            body.append(_call(kernel, _arguments(kernel, slots, values, proj.name), ind))
+            body += _continuous(binding, proj, slots, fused.get(id(proj)), ind)
     for proj in binding.projections:
         if proj.spiking and "post_events" in proj.unit.kernels:
             kernel = proj.unit.kernels["post_events"]
@@ -315,6 +326,147 @@ def generate(binding: NetworkBinding) -> tuple[str, _Slots]:
         "}",
         ""])
     return text, slots
+
+
+def _element_names(unit: CudaUnit, kernel: KernelInfo, head: str) -> Optional[list[str]]:
+    """Parameter names ``kernel`` passes after ``dt_host`` to its element function called as ``head``, or None."""
+    start = unit.source.find(f"GN_KERNEL {kernel.name}(")
+    call = unit.source.find(f"{kernel.name}_element({head}, step, t_host, dt_host", start)
+    if start < 0 or call < 0:
+        return None
+    close = unit.source.find(")", call + len(kernel.name) + len("_element(") + len(head))
+    names = [n.strip() for n in unit.source[call:close].split("dt_host", 1)[1].split(",")]
+    names = [n for n in names if n]
+    known = {param.name for param in kernel.params}
+    return names if all(name in known for name in names) else None
+
+
+def _rows(proj: ProjectionBinding) -> Optional[np.ndarray]:
+    """The projection's post-major row pointers when its synapses are stored row by row (else None)."""
+    row_ptr, post_idx = proj.state.get("_row_ptr"), proj.state.get("_post_idx")
+    if not isinstance(row_ptr, np.ndarray) or not isinstance(post_idx, np.ndarray) \
+            or len(row_ptr) != proj.post_size + 1 or len(post_idx) != proj.synapses or row_ptr[0] != 0 \
+            or row_ptr[-1] != proj.synapses or np.any(np.diff(row_ptr) < 0):
+        return None
+    expected = np.repeat(np.arange(proj.post_size), np.diff(row_ptr))
+    return row_ptr if np.array_equal(post_idx, expected) else None
+
+
+def _fusable(binding: NetworkBinding) -> dict[int, np.ndarray]:
+    """Rate-coded projections whose next weighted sums are taken in the pass of their synaptic update.
+
+    The update of step t writes only the projection's own per-synapse variables, and nothing runs between it and
+    the weighted sum of step t + 1 that could change what the sum reads (no synaptic kernel in the network
+    writes a neuron variable; the population updates come after the sums); the sum of a row from zero in
+    storage order, added to the target's total at the sum's place in step t + 1, is the rate_sum kernel's.
+    """
+    for proj in binding.projections:
+        for name in ("continuous", "post_events", "pre_events_atomic"):
+            kernel = proj.unit.kernels.get(name)
+            if kernel is not None and any(p.role in ("pre", "post") and not p.ctype.startswith("const")
+                                          for p in kernel.params):
+                return {}
+    fused = {}
+    for proj in binding.projections:
+        kernels = proj.unit.kernels
+        if proj.spiking or proj.total is None or "rate_sum" not in kernels or "continuous" not in kernels:
+            continue
+        rate = kernels["rate_sum"]
+        start = proj.unit.source.find(f"GN_KERNEL {rate.name}(")
+        if start < 0 or "const bool from_zero = true;" not in proj.unit.source[start:start + 2000]:
+            continue
+        if _rows(proj) is None or _element_names(proj.unit, rate, "s, pre_idx[s], post") is None \
+                or _element_names(proj.unit, kernels["continuous"], "s, pre_idx[s], post_idx[s]") is None:
+            continue
+        if any(p.role == "attr" and p.is_pointer and not p.ctype.startswith("const")
+               and np.size(proj.state.get(p.key)) != proj.synapses for p in kernels["continuous"].params):
+            continue  # it writes a variable shared by synapses: a sum between two synapses' updates would see it
+        fused[id(proj)] = np.zeros(proj.post_size, dtype=proj.total.dtype)
+    return fused
+
+
+def _continuous(binding: NetworkBinding, proj: ProjectionBinding, slots: _Slots, row_sums: Optional[np.ndarray],
+                ind: str) -> list[str]:
+    """The synaptic update of ``proj``: row by row when its synapses are stored so (no post index read),
+    taking the next step's weighted sums (``row_sums``) in the same pass when given."""
+    kernel = proj.unit.kernels["continuous"]
+    values = {"n": proj.synapses, "attr": proj.state, "pre": proj.pre_state, "post": proj.post_state}
+    arguments = _arguments(kernel, slots, values, proj.name)
+    names = _element_names(proj.unit, kernel, "s, pre_idx[s], post_idx[s]")
+    rows = _rows(proj)
+    index = next((p for p in kernel.params if p.name == "pre_idx" and p.is_pointer), None)
+    if names is None or rows is None or index is None or rows.dtype != C_DTYPES[index.base_type]:
+        return [_call(kernel, arguments, ind)]
+    by_name = {param.name: argument for param, argument in zip(kernel.params, arguments)}
+    uses = [(param, by_name[param.name]) for param in kernel.params if param.name in names]
+    rate = rate_names = rate_by_name = None
+    if row_sums is not None:
+        rate = proj.unit.kernels["rate_sum"]
+        rate_values = {"n": proj.post_size, "attr": proj.state, "pre": proj.pre_state, "post": proj.post_state,
+                       "total": proj.total}
+        rate_by_name = {param.name: argument for param, argument in
+                        zip(rate.params, _arguments(rate, slots, rate_values, proj.name))}
+        rate_names = _element_names(proj.unit, rate, "s, pre_idx[s], post")
+        uses += [(param, rate_by_name[param.name]) for param in rate.params if param.name in rate_names]
+    local, declarations = _restricted(uses, slots)
+    index_type = index.base_type
+    row_slot = slots.pointer(rows)
+    update = f"{kernel.name}_element(s, pre, post, step, t, dt{''.join(', ' + local[by_name[n]] for n in names)});"
+    lines = [f"{ind}{{  // {proj.name}: synaptic update row by row (the synapses in storage order)",
+             *(f"{ind}    {line}" for line in declarations),
+             f"{ind}    const {index_type}* row_ptr = (const {index_type}*)P[{row_slot}];",
+             f"{ind}    const {index_type}* pre_idx = {by_name['pre_idx']};",
+             f"{ind}    const bool next = step + 1 < first + count;" if row_sums is not None else "",
+             f"{ind}    for (gn_i64 post = 0; post < I[{slots.integer(proj.post_size)}]; ++post) {{",
+             f"{ind}        const gn_i64 end = row_ptr[post + 1];"]
+    if row_sums is None:
+        lines += [f"{ind}        for (gn_i64 s = row_ptr[post]; s < end; ++s) {{",
+                  f"{ind}            const gn_i64 pre = pre_idx[s];", f"{ind}            {update}", f"{ind}        }}"]
+    else:
+        real = _real(binding)
+        psp = (f"{rate.name}_element(s, pre, post, step + 1, (double)(step + 1) * dt, dt"
+               f"{''.join(', ' + local[rate_by_name[n]] for n in rate_names)})")
+        lines += [f"{ind}        if (next) {{  // the weighted sum of the next step, from zero in storage order",
+                  f"{ind}            {real} sum = ({real})0;",
+                  f"{ind}            for (gn_i64 s = row_ptr[post]; s < end; ++s) {{",
+                  f"{ind}                const gn_i64 pre = pre_idx[s];", f"{ind}                {update}",
+                  f"{ind}                sum += {psp};", f"{ind}            }}",
+                  f"{ind}            (({real}*)P[{slots.pointer(row_sums)}])[post] = sum;",
+                  f"{ind}        }} else {{",
+                  f"{ind}            for (gn_i64 s = row_ptr[post]; s < end; ++s) {{",
+                  f"{ind}                const gn_i64 pre = pre_idx[s];", f"{ind}                {update}",
+                  f"{ind}            }}", f"{ind}        }}"]
+    lines += [f"{ind}    }}", f"{ind}}}"]
+    return [line for line in lines if line]
+
+
+def _restricted(uses: list[tuple[Any, str]], slots: _Slots) -> tuple[dict[str, str], list[str]]:
+    """One local pointer per distinct bound array of ``uses`` ((parameter, C expression) pairs), declared
+    ``__restrict__`` when no array written through it overlaps another (then the compiler keeps per-row values
+    in registers); returns (expression -> local name, declarations)."""
+    arrays: dict[str, Any] = {}
+    written: dict[str, bool] = {}
+    types: dict[str, str] = {}
+    for param, expression in uses:
+        match = re.fullmatch(r"\((?:const )?[\w ]+\*\)P\[(\d+)\]", expression)
+        if match is None:
+            return {expression: expression for _param, expression in uses}, []
+        arrays[expression] = slots.pointers[int(match.group(1))]
+        written[expression] = written.get(expression, False) or not param.ctype.startswith("const")
+        types[expression] = param.base_type
+    by_array: dict[int, str] = {}
+    for expression, array in arrays.items():
+        by_array.setdefault(id(array), expression)
+    distinct = {expression: by_array[id(array)] for expression, array in arrays.items()}
+    heads = sorted(set(distinct.values()), key=list(arrays).index)
+    for head in heads:
+        written[head] = any(written[e] for e in arrays if distinct[e] == head)
+    overlap = any(written[a] and np.shares_memory(arrays[a], arrays[b]) for a in heads for b in heads if a != b)
+    qualifier = "" if overlap else " __restrict__"
+    names = {head: f"v{k}" for k, head in enumerate(heads)}
+    declarations = [f"{'' if written[head] else 'const '}{types[head]}*{qualifier} {names[head]} = "
+                    f"({'' if written[head] else 'const '}{types[head]}*){head.split(')', 1)[1]};" for head in heads]
+    return {expression: names[distinct[expression]] for expression in arrays}, declarations
 
 
 #: Largest spike ring (rows x neurons) that gets per-row lists of spiking ranks (8 bytes per entry).
