@@ -319,3 +319,24 @@ def test_an_unexpected_error_is_one_line_too(tmp_path, monkeypatch, capsys):
     parser_status = cli.main(["inspect", str(tmp_path / "x.npz")])
     err = capsys.readouterr().err
     assert parser_status == 2 and len(err.strip().splitlines()) == 1 and "internal error (RuntimeError" in err
+
+
+def test_convert_refuses_to_drop_monitor_recordings_unless_asked(tmp_path):
+    """A state with recordings converts to .npz whole; to a format that cannot hold them only on request."""
+    net = gn.Network(backend="numpy", seed=2)
+    pop = net.create(4, gn.Izhikevich, name="pop")
+    pop.i_offset = 10.0
+    net.monitor(pop, ["spike", "v"], name="m")
+    net.simulate(20.0)
+    source = tmp_path / "rec.npz"
+    net.save(source, monitors=True)
+    refused = gpunet("convert", source, tmp_path / "rec.txt")
+    assert refused.returncode == 2 and "'m'" in refused.stderr and "--drop-recordings" in refused.stderr
+    assert not (tmp_path / "rec.txt").exists()
+    kept = gpunet("convert", source, tmp_path / "copy.npz")
+    assert kept.returncode == 0
+    assert [m.name for m in gn.read_state(tmp_path / "copy.npz").monitors] == ["m"]
+    dropped = gpunet("convert", source, tmp_path / "rec.txt", "--drop-recordings")
+    assert dropped.returncode == 0 and "dropped" in dropped.stderr
+    converted = gn.read_state(tmp_path / "rec.txt")
+    assert converted.monitors == [] and converted.step == 20

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -115,6 +117,14 @@ def convert_file(args: argparse.Namespace) -> int:
         raise FormatError(f"{source}: not converted: " + "; ".join(problems))
     if formats.format_name(target) == "params_json":
         raise FormatError(f"{target}: {target.suffix} files cannot hold a network state")
+    if state.monitors and not formats.format_for(target).carries_monitors:
+        names = ", ".join(repr(recording.name) for recording in state.monitors)
+        if not args.drop_recordings:  # nothing is lost without being asked for
+            raise FormatError(f"{source}: holds the recordings of monitor(s) {names}, which the "
+                              f"{formats.format_name(target)} format of {target} cannot hold; convert to .npz, or "
+                              "pass --drop-recordings to convert the network state without them")
+        print(f"gpunet convert: recordings of monitor(s) {names} dropped (--drop-recordings)", file=sys.stderr)
+        state = dataclasses.replace(state, monitors=[])
     if formats.format_for(target).directory:  # .shards: the shards one process writes, then the manifest
         from gpunet.io.formats import state_shards
         check_writable(state, target)
@@ -148,6 +158,8 @@ def add_parsers(commands: Any) -> None:
     convert = commands.add_parser("convert", help="convert a state file to another format (by suffix)")
     convert.add_argument("input")
     convert.add_argument("output")
+    convert.add_argument("--drop-recordings", action="store_true",
+                         help="convert a state holding monitor recordings to a format that cannot hold them")
     convert.set_defaults(handler=convert_file)
     diff = commands.add_parser("diff", help="compare two state files (exit status 1 when they differ)")
     diff.add_argument("a")
