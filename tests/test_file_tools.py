@@ -340,3 +340,24 @@ def test_convert_refuses_to_drop_monitor_recordings_unless_asked(tmp_path):
     assert dropped.returncode == 0 and "dropped" in dropped.stderr
     converted = gn.read_state(tmp_path / "rec.txt")
     assert converted.monitors == [] and converted.step == 20
+
+
+def test_diff_compares_monitor_recordings(tmp_path):
+    """Two saves of the same run whose monitors recorded different steps differ in the monitor alone."""
+    paths = []
+    for late_start in (False, False, True):
+        net = gn.Network(backend="numpy", seed=2)
+        pop = net.create(4, gn.Izhikevich, name="pop")
+        pop.i_offset = 10.0
+        monitor = net.monitor(pop, ["spike", "v"], name="m", start=not late_start)
+        net.simulate(3.0)
+        monitor.resume()
+        net.simulate(7.0)
+        paths.append(tmp_path / f"r{len(paths)}.npz")
+        net.save(paths[-1], monitors=True)
+    assert compare_states(gn.read_state(paths[0]), gn.read_state(paths[1])) == []
+    lines = compare_states(gn.read_state(paths[0]), gn.read_state(paths[2]))
+    assert lines and all(line.startswith("monitor m.") for line in lines), lines
+    plain = tmp_path / "plain.npz"
+    net.save(plain)
+    assert compare_states(gn.read_state(paths[2]), gn.read_state(plain)) == ["monitor m: only in A"]

@@ -6,7 +6,8 @@ by name): the kind, model name, geometry and size, parameter and variable
 lists, pre/post populations and target, every attribute, gpunet's extra state
 (``_last_spike``, ``_refractory``, ``_spike_history``, ``_spike_times``,
 ``_last_event``, ...) and the connectivity (post ranks, row pointer, pre ranks,
-delays).  NaN equals NaN.  Not compared: how the file is written (format and
+delays); per monitor recording (matched by name): what it records, its period,
+offset, session and window, and every recorded array.  NaN equals NaN.  Not compared: how the file is written (format and
 its version, the gpunet version that wrote it), which is not state.
 """
 from __future__ import annotations
@@ -18,6 +19,8 @@ import numpy as np
 from gpunet.io.pipeline.state_types import NetworkState
 
 _CONNECTIVITY = ("post_ranks", "row_ptr", "pre_ranks", "delays")
+_MONITOR_FIELDS = ("target", "target_kind", "variables", "period_steps", "offset_steps", "recording",
+                   "session_start", "session_stop", "window")
 
 
 def _as_array(value: Any) -> np.ndarray:
@@ -130,4 +133,21 @@ def compare_states(a: NetworkState, b: NetworkState) -> list[str]:
                     if field == "delays":  # one uniform delay and the same delay per synapse are one state
                         x, y = _same_form(np.asarray(x), np.asarray(y))
                     compare_arrays(f"{name}.{field}", x, y, out)
+    _compare_monitors(a, b, out)
     return out
+
+
+def _compare_monitors(a: NetworkState, b: NetworkState, out: list[str]) -> None:
+    """The monitors' recordings (files saved with ``monitors=True``), matched by name."""
+    monitors_a, monitors_b = {m.name: m for m in a.monitors}, {m.name: m for m in b.monitors}
+    for name in dict.fromkeys(list(monitors_a) + list(monitors_b)):
+        if name not in monitors_a or name not in monitors_b:
+            out.append(f"monitor {name}: only in {'A' if name in monitors_a else 'B'}")
+            continue
+        recording_a, recording_b = monitors_a[name], monitors_b[name]
+        for field in _MONITOR_FIELDS:
+            x, y = getattr(recording_a, field), getattr(recording_b, field)
+            if field in ("variables", "window"):
+                x, y = list(x), list(y)
+            _compare_plain(f"monitor {name}.{field}", x, y, out)
+        _compare_mapping(f"monitor {name}", recording_a.arrays, recording_b.arrays, out)
