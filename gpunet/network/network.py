@@ -583,14 +583,15 @@ class Network:
                 most = max(1, -(-steps // 100)) if bar.may_show() else steps
                 while done < steps:
                     count = self._chunk(min(steps - done, most), snapshotter)
-                    if count > 1:
+                    if count == 0:  # the compiled loop cannot run it: one step of the step loop
+                        self._loop.run(1)
+                        count = 1
+                    else:
                         began = _clock.perf_counter()
                         self._advance(count)
-                        if count == most and _clock.perf_counter() - began < 0.05:
+                        if 1 < count == most and _clock.perf_counter() - began < 0.05:
                             most *= 2
-                    else:
-                        self._step_once()
-                    done += max(count, 1)
+                    done += count
                     if snapshotter is not None:
                         snapshotter.after_step()
                     bar.update(done)
@@ -618,10 +619,11 @@ class Network:
     def _chunk(self, limit: int, snapshotter: Any) -> int:
         """Steps (at most ``limit``) the compiled loop may run in one call: up to the next monitor record or snapshot.
 
-        The hook of network-level runners: 1 means one ordinary step.
+        The hook of network-level runners: 0 means the compiled loop cannot run the next step (the step
+        loop runs it); the binding is checked once here, not again by :meth:`_advance`.
         """
-        if limit <= 1 or not self._compiled_usable():
-            return 1
+        if not self._compiled_usable():
+            return 0
         t, count = self._step, min(limit, self._compiled.max_chunk())
         for monitor in self.monitors:
             count = min(count, steps_to_record(monitor, t, self._compiled))
