@@ -74,11 +74,19 @@ def test_printer_refuses_non_finite_constants():
         PRINT.doprint(sympy.oo * x)
 
 
-def test_neuron_assigning_a_global_variable_is_unsupported():
-    model = gn.Neuron(parameters="tau = 10.0 : population", equations="dm/dt = -m / tau : population\nr = m",
+def test_neuron_assigning_a_global_variable_after_a_neuron_wise_equation_is_unsupported():
+    model = gn.Neuron(parameters="tau = 10.0 : population", equations="r = m\ndm/dt = -m / tau : population",
                       name="GlobalVar")
     with pytest.raises(UnsupportedByCuda, match="global"):
         model_unit(model.spec)
+
+
+def test_neuron_global_variables_get_a_kernel_of_their_own_run_first():
+    model = gn.Neuron(parameters="tau = 10.0 : population", equations="dm/dt = -m / tau : population\nr = m",
+                      name="GlobalVar")
+    unit = model_unit(model.spec)
+    assert list(unit.kernels) == ["neuron_globals", "neuron_update"]
+    assert "a_m[0] = l_m;" in unit.body and "const double l_m = a_m[0];" in unit.body
 
 
 def test_synapse_reading_g_target_is_unsupported():

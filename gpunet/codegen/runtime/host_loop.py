@@ -256,8 +256,11 @@ def generate(binding: NetworkBinding) -> tuple[str, _Slots]:
         if pop.events is not None:
             body += _source_events(pop, slots, ind)
             continue
-        kernel = pop.unit.kernels["neuron_update"]
         values = {"n": pop.size, "attr": pop.state, "sum": pop.sums, "key": pop.noise_keys, "spiked": pop.spiked}
+        if "neuron_globals" in pop.unit.kernels:  # global variables first, once per step
+            kernel = pop.unit.kernels["neuron_globals"]
+            body.append(_call(kernel, _arguments(kernel, slots, {**values, "n": 1}, pop.name), ind))
+        kernel = pop.unit.kernels["neuron_update"]
         body.append(_call(kernel, _arguments(kernel, slots, values, pop.name), ind))
     prologue = []
     for history, lists, counts in spike_lists.values():
