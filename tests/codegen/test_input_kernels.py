@@ -38,16 +38,17 @@ def test_input_kernels_match_the_array_code_bit_for_bit(name):
         name == "TimedArray"
 
 
-def _timed_array_run(kernels: bool):
-    net = gn.Network(dt=1.0, seed=3, backend="numpy", runner="numpy")
+def _timed_array_run(mode: str):
+    net = gn.Network(dt=1.0, seed=3, backend="numpy", runner="compiled" if mode == "compiled" else "numpy")
     rows = np.arange(12.0).reshape(4, 3)
     late = gn.TimedArray(rows, schedule=[5.0, 9.0, 12.0, 40.0], period=20.0, name="late", network=net)
     late.r = -1.0  # before the first time of the schedule r keeps its value
     changed = gn.TimedArray(rows, schedule=2.0, name="changed", network=net)
     monitors = [net.monitor(late, "r"), net.monitor(changed, "r")]
     net.compile()
-    if kernels:
+    if mode == "kernels":
         assert host_attach(net).fused == ["late", "changed"]
+    assert net.runner_in_use == ("compiled" if mode == "compiled" else "numpy")
     net.simulate(21.0)
     late.r = 100.0  # in its second period, before the period's first row: the last row is shown again
     changed.update(-rows[::-1], schedule=[0.0, 1.0, 3.0, 6.0], period=5.0, reset=False)
@@ -59,10 +60,12 @@ def _timed_array_run(kernels: bool):
 
 
 def test_schedules_follow_reset_and_update_like_the_array_code():
-    """A schedule starting late, a period shorter than the last time, reset() and update() mid-run."""
-    reference, kernels = _timed_array_run(False), _timed_array_run(True)
-    for expected, found in zip(reference, kernels):
-        assert np.array_equal(found, expected)
+    """A schedule starting late, a period shorter than the last time, reset() and update() mid-run: the
+    kernels attached one by one, and the compiled loop (which rebinds the replaced schedule arrays)."""
+    reference = _timed_array_run("numpy")
+    for mode in ("kernels", "compiled"):
+        for expected, found in zip(reference, _timed_array_run(mode)):
+            assert np.array_equal(found, expected), mode
     late = reference[0]
     assert late[0].tolist() == [-1.0, -1.0, -1.0] and late[5].tolist() == [0.0, 1.0, 2.0]
     assert late[21].tolist() == [6.0, 7.0, 8.0] and late[38].tolist() == late[34].tolist() == [6.0, 7.0, 8.0]
