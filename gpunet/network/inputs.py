@@ -86,7 +86,7 @@ class _Timed:
     """The schedule bookkeeping shared by the timed inputs (a mix-in of Population subclasses).
 
     Generated kernels run a timed input through :meth:`schedule_arrays`
-    (:mod:`gpunet.codegen.cuda.inputs`): a kernel sets
+    (``gpunet.codegen.cuda.inputs``): a kernel sets
     :attr:`scheduled_attributes` from the row in force, then, when
     :attr:`schedule_then_equations`, the model's kernels run its equations.
     """
@@ -117,7 +117,7 @@ class _Timed:
 
         The table holds the start step, the period in steps (-1: none), the
         number of rows shown and the step of each from the start (int64);
-        the rows one value per :func:`gpunet.codegen.cuda.inputs.schedule_width`
+        the rows one value per ``gpunet.codegen.cuda.inputs.schedule_width``
         column, in the network's precision.  Read them again at every step:
         :meth:`reset` and a new schedule replace them.
         """
@@ -283,7 +283,7 @@ class CurrentInjection(Projection):
     """
 
     equations_transmit = False  # no synapse model: its own transmission
-    #: Generated kernels run it as ``kernels/current_injection.cu`` (:mod:`gpunet.codegen.cuda.inputs`).
+    #: Generated kernels run it as ``kernels/current_injection.cu`` (``gpunet.codegen.cuda.inputs``).
     injects_current = True
 
     def __init__(self, pre: Any, post: Any, target: str, name: Optional[str] = None,

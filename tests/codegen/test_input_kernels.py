@@ -1,6 +1,6 @@
 """The inputs' generated kernels, compiled as host C++, against the NumPy array code (no GPU needed).
 
-The same sources run on a GPU (tests/gpu/test_input_kernels.py runs them through CuPy, on the stand-in in CI).
+The same sources run on a GPU (tests/gpu/test_fused_inputs.py runs them through CuPy, on the stand-in in CI).
 """
 import numpy as np
 import pytest
