@@ -17,6 +17,12 @@ The element function does, for neuron ``i`` at step ``step``, what
 6. ``refractory[i] -= 1`` where not active; for spiking neurons
    ``last_spike[i] = step`` and ``refractory[i] = int(refractory_period / dt)``
    (truncated, as ``astype(int32)`` does); ``spiked[i] = spike``.
+
+Equations of global variables (one value per population) that come before
+every neuron-wise one run in a kernel of their own, ``neuron_globals``
+(:func:`split_global_ops`), launched with one thread before the neuron-wise
+kernel: population-wide noise draws take number 0 of their stream, as the
+array code's single draw does.
 """
 from __future__ import annotations
 
