@@ -187,7 +187,8 @@ def compare(reference: Recording, other: Recording) -> Comparison:
 
 def _input_network(backend: str, precision: str, dt: float = 1.0) -> Any:
     from gpunet.network.network import Network
-    return Network(dt=dt, seed=5, backend=backend, precision=precision, kernels="off")  # record() attaches
+    # the NumPy runner (array code), not the compiled loop, is the reference; record() attaches the kernels
+    return Network(dt=dt, seed=5, backend=backend, precision=precision, kernels="off", runner="numpy")
 
 
 def _timed_array(backend: str, precision: str) -> Any:
