@@ -3,6 +3,8 @@
 One file per built-in model and precision (``neuron_Izhikevich_f64.cu``,
 ``synapse_STDP_f32.cu``, ...), one per example network and precision with all
 its models in one translation unit (``network_reference_network_f64.cu``),
+one per input and precision (``input_TimedArray_f64.cu``, ...; see
+:data:`INPUTS`) and all inputs in one unit (``network_inputs_f64.cu``),
 plus ``rng.cu`` and ``pack.cu``.  Every file is self-contained, so CI can
 compile each with ``nvcc --ptx`` (:mod:`gpunet.codegen.cuda.nvcc`).
 """
@@ -15,6 +17,7 @@ from typing import Any, Callable, Optional, TextIO
 
 from gpunet.codegen.cuda.codegen import model_unit, module_source, network_units, pack_source, rng_source
 from gpunet.codegen.cuda.common import PRECISION_SUFFIX
+from gpunet.codegen.cuda.inputs import input_kind, input_unit
 
 PRECISIONS = ("float32", "float64")
 
@@ -48,6 +51,25 @@ def example_networks() -> dict[str, Callable[[], Any]]:
     return builders
 
 
+#: The inputs whose kernels are emitted (one file each per precision: ``input_<name>_<f64|f32>.cu``).
+INPUTS = ("TimedArray", "TimedPoissonPopulation", "HomogeneousCorrelatedSpikeTrains", "CurrentInjection")
+
+
+def input_network() -> Any:
+    """A small NumPy network holding one of each input of :data:`INPUTS` (by name), for their kernels."""
+    import gpunet as gn
+    net = gn.Network(backend="numpy", runner="numpy")
+    timed = gn.TimedArray(rates=[[0.0, 1.0], [1.0, 0.0]], schedule=[0.0, 10.0], period=20.0, name="TimedArray",
+                          network=net)
+    gn.TimedPoissonPopulation(2, rates=[10.0, 20.0], schedule=[0.0, 10.0], name="TimedPoissonPopulation",
+                              network=net)
+    gn.HomogeneousCorrelatedSpikeTrains(2, rates=10.0, corr=0.1, tau=10.0, refractory=2.0,
+                                        name="HomogeneousCorrelatedSpikeTrains", network=net)
+    post = net.create(2, gn.IF_curr_exp, name="post")
+    gn.CurrentInjection(timed, post, "exc", name="CurrentInjection", network=net).connect_current()
+    return net
+
+
 def _write(directory: Path, name: str, text: str) -> Path:
     path = directory / name
     path.write_text(text, encoding="utf-8")
@@ -75,6 +97,19 @@ def emit_all(directory: Path | str) -> list[Path]:
         for precision in PRECISIONS:
             unit = model_unit(spec, precision)
             paths.append(_write(directory, f"{spec.kind}_{name}_{PRECISION_SUFFIX[precision]}.cu", unit.source))
+    inputs = input_network()
+    for name in INPUTS:
+        obj = inputs.get_projection(name) if name == "CurrentInjection" else inputs.get_population(name)
+        indexes = ("int32", "int64") if input_kind(obj) == "current" else ("int32",)
+        for precision in PRECISIONS:
+            for index in indexes:
+                suffix = PRECISION_SUFFIX[precision] + ("_i64" if index == "int64" else "")
+                paths.append(_write(directory, f"input_{name}_{suffix}.cu",
+                                    input_unit(obj, precision, index).source))
+    for precision in PRECISIONS:
+        title = f"the inputs' kernels in one translation unit ({precision})"
+        paths.append(_write(directory, f"network_inputs_{PRECISION_SUFFIX[precision]}.cu",
+                            module_source(network_units(inputs, precision), title)))
     for name, build in example_networks().items():
         network = build()
         for precision in PRECISIONS:

@@ -22,6 +22,7 @@ from typing import Any, Optional
 
 from gpunet.codegen.cuda.codegen import model_unit
 from gpunet.codegen.cuda.common import UnsupportedByCuda
+from gpunet.codegen.cuda.inputs import input_kind, input_unit, schedule_width
 from gpunet.codegen.runtime.host_loop import HostLoop, NetworkBinding, PopulationBinding, ProjectionBinding
 from gpunet.codegen.runtime.host_build import find_compiler
 from gpunet.errors import BackendError
@@ -43,6 +44,8 @@ def _arrays_of(network: Any) -> list[Any]:
         arrays.append(pop._history)
         if _is_spike_source(pop):
             arrays += [pop._event_steps, pop._event_ranks]
+        if input_kind(pop) == "timed":
+            arrays += pop.schedule_arrays()  # reset() and update() replace them
     for proj in network.projections:
         arrays += proj._state.values()
         for group in proj._groups:
@@ -80,10 +83,10 @@ def unsupported_reason(network: Any) -> Optional[str]:
     if network.backend.is_gpu:
         return "the compiled runner runs on the CPU (NumPy backend); this network is on a GPU"
     for pop in network.populations:
-        if not pop.equations_update and not _is_spike_source(pop):
+        if not pop.equations_update and not _is_spike_source(pop) and input_kind(pop) is None:
             return f"population {pop.name!r} ({type(pop).__name__}) has its own update"
     for proj in network.projections:
-        if not getattr(proj, "equations_transmit", True):
+        if not getattr(proj, "equations_transmit", True) and input_kind(proj) is None:
             return f"projection {proj.name!r} ({type(proj).__name__}) has its own transmission"
     return None
 
@@ -108,28 +111,33 @@ def bind(network: Any, buffers: Optional[dict] = None) -> NetworkBinding:
     buffers = buffers or {}
     populations = []
     for pop in network.populations:
-        unit = model_unit(pop.spec, precision)
+        timed = input_kind(pop) == "timed"
+        unit = input_unit(pop, precision) if timed else model_unit(pop.spec, precision)
         populations.append(PopulationBinding(
             name=pop.name, unit=unit, size=pop.size, state=pop._state, sums=pop._sums,
             spiked=pop._spiked if pop.spiking else None, history=pop._history if pop.spiking else None,
             noise_keys=pop._noise_keys,
             events=(pop._event_steps, pop._event_ranks) if _is_spike_source(pop) else None,
-            record=buffers.get(pop.name)))
+            record=buffers.get(pop.name),
+            schedule=pop.schedule_arrays() if timed else None,
+            schedule_width=schedule_width(pop.spec, type(pop).scheduled_attributes, pop.size) if timed else 0))
     projections = []
     for proj in network.projections:
         state = proj._state
-        unit = model_unit(proj.spec, precision, state["_pre_idx"].dtype.name)
+        injection = input_kind(proj) == "current"
+        unit = input_unit(proj, precision, state["_pre_idx"].dtype.name) if injection else \
+            model_unit(proj.spec, precision, state["_pre_idx"].dtype.name)
         pre, post = proj.pre, proj.post
         spiking = proj.spec.spiking
         if spiking and "pre_events_atomic" not in unit.kernels and proj._groups and \
                 "pre_event" in proj._functions:
             raise UnsupportedByCuda(f"projection {proj.name!r}: no spike propagation kernel")
-        if not spiking and proj.target in post._sums and "rate_sum" not in unit.kernels:
+        if not spiking and not injection and proj.target in post._sums and "rate_sum" not in unit.kernels:
             raise UnsupportedByCuda(f"projection {proj.name!r}: no weighted-sum kernel")
         projections.append(ProjectionBinding(
             name=proj.name, unit=unit, spiking=spiking, state=state, pre_state=pre._state, post_state=post._state,
             pre_size=pre.size, post_size=post.size, synapses=len(state["_post_idx"]),
-            g_target=post._state.get(f"g_{proj.target}") if spiking else None,
+            g_target=post._state.get(f"g_{proj.target}") if spiking or injection else None,
             total=None if spiking else post._sums.get(proj.target),
             pre_history=pre._history if spiking else None, post_spiked=getattr(post, "_spiked", None),
             groups=list(proj._groups)))

@@ -83,9 +83,19 @@ def _values(owner: str, rates: Any, geometry: tuple[int, ...]) -> np.ndarray:
 
 
 class _Timed:
-    """The schedule bookkeeping shared by the timed inputs (a mix-in of Population subclasses)."""
+    """The schedule bookkeeping shared by the timed inputs (a mix-in of Population subclasses).
 
-    equations_update = False  # the values come from the schedule: array code on every backend
+    Generated kernels run a timed input through :meth:`schedule_arrays`
+    (``gpunet.codegen.cuda.inputs``): a kernel sets
+    :attr:`scheduled_attributes` from the row in force, then, when
+    :attr:`schedule_then_equations`, the model's kernels run its equations.
+    """
+
+    equations_update = False  # not the model's equations alone: the schedule comes first
+    #: The attributes a row of the schedule sets, in the order of a row's values.
+    scheduled_attributes: tuple[str, ...] = ()
+    #: Whether the model's equations run after the row is set (all inputs but TimedArray).
+    schedule_then_equations = True
 
     def _set_schedule(self, rates: Any, schedule: Any, period: float) -> None:
         values = _values(self.name, rates, self.geometry)
@@ -93,6 +103,25 @@ class _Timed:
         object.__setattr__(self, "_rows", self.network.backend.asarray(values.astype(self.network.precision)))
         object.__setattr__(self, "_schedule", plan)
         object.__setattr__(self, "_host_rates", values)
+        self._set_table()
+
+    def _set_table(self) -> None:
+        """The device copy of the schedule the kernels read (``kernels/schedule.cu``): start, period, steps."""
+        plan = self._schedule
+        shown = plan.steps[plan.steps < plan.period] if plan.period > 0 else plan.steps
+        table = np.concatenate([[self._start, plan.period, len(shown)], shown]).astype(np.int64)
+        object.__setattr__(self, "_table", self.network.backend.asarray(table))
+
+    def schedule_arrays(self) -> tuple[Any, Any]:
+        """The device arrays a schedule kernel reads: the schedule table and the rows (see ``kernels/schedule.cu``).
+
+        The table holds the start step, the period in steps (-1: none), the
+        number of rows shown and the step of each from the start (int64);
+        the rows one value per ``gpunet.codegen.cuda.inputs.schedule_width``
+        column, in the network's precision.  Read them again at every step:
+        :meth:`reset` and a new schedule replace them.
+        """
+        return self._table, self._rows
 
     @property
     def schedule(self) -> list[float]:
@@ -107,6 +136,7 @@ class _Timed:
     def reset(self) -> None:
         """Start the schedule again from now (its first row at the next step)."""
         object.__setattr__(self, "_start", self.network.get_current_step())
+        self._set_table()
 
     def _current_row(self, step: int):
         row = self._schedule.row(step - self._start)
@@ -139,6 +169,9 @@ class TimedArray(_Timed, Population):
     >>> net.simulate(2.0); inputs.r.tolist()
     [0.0, 1.0, 0.0]
     """
+
+    scheduled_attributes = ("r",)
+    schedule_then_equations = False  # r is the row: the model's equation (r = 0) never runs
 
     def __init__(self, rates: Any = None, geometry: Union[int, Sequence[int], None] = None,
                  schedule: Union[float, Sequence[float]] = 0.0, period: float = -1.0, name: Optional[str] = None,
@@ -206,6 +239,8 @@ class TimedPoissonPopulation(_Timed, Population):
     of the schedule, as in ANNarchy).
     """
 
+    scheduled_attributes = ("proba",)
+
     def __init__(self, geometry: Union[int, Sequence[int]], rates: Sequence[Any], schedule: Sequence[float],
                  period: float = -1.0, name: Optional[str] = None, network: Optional["Network"] = None) -> None:
         super().__init__(geometry, TIMED_POISSON_NEURON, name=name, network=network)
@@ -247,7 +282,9 @@ class CurrentInjection(Projection):
         The network of ``pre`` and ``post``.
     """
 
-    equations_transmit = False  # no synapse model: array code on every backend
+    equations_transmit = False  # no synapse model: its own transmission
+    #: Generated kernels run it as ``kernels/current_injection.cu`` (``gpunet.codegen.cuda.inputs``).
+    injects_current = True
 
     def __init__(self, pre: Any, post: Any, target: str, name: Optional[str] = None,
                  network: Optional["Network"] = None) -> None:
@@ -370,11 +407,15 @@ class HomogeneousCorrelatedSpikeTrains(_Timed, Population):
                                                     period=period, refractory=refractory))
         self._set_schedule([[m, s] for m, s in pairs], times, period)
 
+    scheduled_attributes = ("mu", "sigma")
+
     def _set_schedule(self, rates: Any, schedule: Any, period: float) -> None:
         values = np.asarray(rates, dtype=np.float64)  # (rows, 2): mu and sigma of each schedule time
         plan = Schedule(self.name, len(values), schedule, period, self.network.dt)
         object.__setattr__(self, "_pairs", values)
+        object.__setattr__(self, "_rows", self.network.backend.asarray(values.astype(self.network.precision)))
         object.__setattr__(self, "_schedule", plan)
+        self._set_table()
 
     def _construct_in(self, network: "Network", name: Optional[str]) -> "Population":
         return HomogeneousCorrelatedSpikeTrains(self.geometry, name=name, network=network, **self._arguments)

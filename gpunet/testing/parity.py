@@ -183,3 +183,58 @@ def compare(reference: Recording, other: Recording) -> Comparison:
             max_abs[key] = float(difference.max(initial=0.0))
             max_rel[key] = float((difference / np.maximum(np.abs(a), 1e-12)).max(initial=0.0))
     return Comparison(different, max_abs, max_rel)
+
+
+def _input_network(backend: str, precision: str, dt: float = 1.0) -> Any:
+    from gpunet.network.network import Network
+    # the NumPy runner (array code), not the compiled loop, is the reference; record() attaches the kernels
+    return Network(dt=dt, seed=5, backend=backend, precision=precision, kernels="off", runner="numpy")
+
+
+def _timed_array(backend: str, precision: str) -> Any:
+    """Two TimedArrays: a listed schedule with a period, and a spacing without one on a 2-D geometry."""
+    from gpunet.network.inputs import TimedArray
+    net = _input_network(backend, precision)
+    rows = np.random.default_rng(1).uniform(-1.0, 5.0, (6, 10))
+    TimedArray(rows, schedule=[0.0, 4.0, 9.0, 30.0, 31.0, 50.0], period=70.0, name="listed", network=net)
+    TimedArray(np.arange(24.0).reshape(4, 2, 3), schedule=25.0, name="spaced", network=net)
+    return net
+
+
+def _timed_poisson(backend: str, precision: str) -> Any:
+    """Rates (Hz) on a schedule that starts after step 0 and repeats, one row neuron by neuron."""
+    from gpunet.network.inputs import TimedPoissonPopulation
+    net = _input_network(backend, precision, dt=0.5)
+    TimedPoissonPopulation(20, rates=[100.0, list(np.linspace(0.0, 400.0, 20)), 20.0], schedule=[3.0, 40.0, 80.0],
+                           period=110.0, name="timed", network=net)
+    return net
+
+
+def _correlated(backend: str, precision: str) -> Any:
+    """Correlated trains whose rate and correlation change at 60 ms, with a refractory period."""
+    from gpunet.network.inputs import HomogeneousCorrelatedSpikeTrains
+    net = _input_network(backend, precision, dt=0.5)
+    HomogeneousCorrelatedSpikeTrains(20, rates=[40.0, 150.0], corr=[0.2, 0.7], tau=5.0, schedule=[0.0, 60.0],
+                                     period=-1.0, refractory=2.0, name="correlated", network=net)
+    return net
+
+
+def _current_injection(backend: str, precision: str) -> Any:
+    """A TimedArray injected into the g_exc of a view of a linear integrate-and-fire population."""
+    from gpunet.model.description import Neuron
+    from gpunet.network.inputs import CurrentInjection, TimedArray
+    net = _input_network(backend, precision)
+    stimulus = TimedArray(np.random.default_rng(2).uniform(0.0, 0.3, (5, 6)), schedule=15.0, period=90.0,
+                          name="stimulus", network=net)
+    linear = Neuron(parameters="tau = 10.0 : population", equations="tau * dv/dt = -v + 3.0 * g_exc",
+                    spike="v > 0.5", reset="v = 0.0", name="LinearIntegrator")
+    post = net.create(10, linear, name="post")
+    CurrentInjection(stimulus, post[2:8], "exc", name="injection", network=net).connect_current()
+    return net
+
+
+#: Networks of each input with generated kernels, by input name (same builders' contract as :data:`NETWORKS`);
+#: their arithmetic has no exp, log or cos but for the normal draws of HomogeneousCorrelatedSpikeTrains.
+INPUT_NETWORKS: dict[str, Builder] = {"TimedArray": _timed_array, "TimedPoissonPopulation": _timed_poisson,
+                                      "HomogeneousCorrelatedSpikeTrains": _correlated,
+                                      "CurrentInjection": _current_injection}

@@ -4,12 +4,13 @@ This is the CI check of issue 4: a kernel that does not compile fails here.
 Files are compiled in parallel; the whole check takes a few seconds.
 """
 import os
+import re
 import time
 
 import pytest
 
 from gpunet.codegen.cuda import nvcc
-from gpunet.commands.kernels import emit_all
+from gpunet.commands.kernels import INPUTS, emit_all
 
 NVCC = nvcc.find_nvcc()
 
@@ -19,16 +20,42 @@ def emitted(tmp_path_factory):
     return emit_all(tmp_path_factory.mktemp("kernels"))
 
 
-@pytest.mark.skipif(NVCC is None, reason="nvcc not found (PATH, $CUDA_HOME/bin, $CUDA_PATH/bin): "
-                                         "the device compile check of the generated kernels is skipped")
-def test_every_emitted_source_compiles_with_nvcc_for_sm_90(emitted):
+NO_NVCC = pytest.mark.skipif(NVCC is None, reason="nvcc not found (PATH, $CUDA_HOME/bin, $CUDA_PATH/bin): "
+                                                  "the device compile check of the generated kernels is skipped")
+
+
+@pytest.fixture(scope="module")
+def compiled(emitted):
+    """nvcc's result for every emitted file, by file name (compiled once for the module's tests)."""
     start = time.perf_counter()
     results = nvcc.compile_all(emitted, NVCC, "sm_90", jobs=max(2, os.cpu_count() or 1))
-    elapsed = time.perf_counter() - start
-    failures = [f"{r.line()}\n{r.output}" for r in results if not r.ok]
+    print(f"nvcc --ptx: {len(results)} files in {time.perf_counter() - start:.1f} s")
+    return {r.path.name: r for r in results}
+
+
+@NO_NVCC
+def test_every_emitted_source_compiles_with_nvcc_for_sm_90(emitted, compiled):
+    failures = [f"{r.line()}\n{r.output}" for r in compiled.values() if not r.ok]
     assert not failures, "\n\n".join(failures)
-    assert len(results) == len(emitted)
-    print(f"nvcc --ptx: {len(results)} files in {elapsed:.1f} s")
+    assert len(compiled) == len(emitted)
+
+
+@NO_NVCC
+def test_the_inputs_kernels_compile_with_nvcc(emitted, compiled):
+    """TimedArray, TimedPoissonPopulation, HomogeneousCorrelatedSpikeTrains and CurrentInjection, alone and in
+    one translation unit, in both precisions (CurrentInjection with both index types)."""
+    expected = {f"input_{name}_{suffix}.cu" for name in INPUTS for suffix in ("f32", "f64")}
+    expected |= {"input_CurrentInjection_f32_i64.cu", "input_CurrentInjection_f64_i64.cu",
+                 "network_inputs_f32.cu", "network_inputs_f64.cu"}
+    assert expected <= set(compiled)
+    assert all(compiled[name].ok for name in expected), [compiled[n].line() for n in sorted(expected)]
+    kernels = {path.name: re.findall(r"GN_KERNEL (\w+)\(", path.read_text()) for path in emitted}
+    assert kernels["input_TimedArray_f64.cu"] == ["gn_TimedArray_f64_schedule"]
+    assert kernels["input_TimedPoissonPopulation_f64.cu"] == ["gn_TimedPoisson_f64_schedule", "gn_TimedPoisson_f64"]
+    assert kernels["input_HomogeneousCorrelatedSpikeTrains_f64.cu"] == [
+        "gn_HomogeneousCorrelated_f64_schedule", "gn_HomogeneousCorrelated_f64_globals", "gn_HomogeneousCorrelated_f64"]
+    assert kernels["input_CurrentInjection_f32_i64.cu"] == ["gn_CurrentInjection_f32_i64"]
+    assert len(kernels["network_inputs_f64.cu"]) == 8  # the three inputs' 6, the post population's, the injection's
 
 
 @pytest.mark.skipif(NVCC is None, reason="nvcc not found")

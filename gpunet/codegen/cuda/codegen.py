@@ -35,6 +35,7 @@ from gpunet.codegen.cuda.common import (
     fixed_params,
     module_source,
 )
+from gpunet.codegen.cuda.inputs import input_kind, input_unit
 from gpunet.codegen.cuda.neuron import neuron_unit
 from gpunet.codegen.cuda.synapse import synapse_unit
 from gpunet.codegen.cuda.templates import read_source
@@ -113,6 +114,9 @@ def _model_key(spec: ModelSpec) -> tuple:
 def network_units(network: Any, precision: Optional[str] = None) -> list[CudaUnit]:
     """The units of every distinct model of ``network`` (populations first, creation order).
 
+    Inputs (timed inputs, current injections) get the units of
+    :func:`gpunet.codegen.cuda.inputs.input_unit`.
+
     Models that generate the same code share a unit; different models with
     the same name get distinct C prefixes, so all units fit in one
     translation unit (see :func:`module_source`).  Models the generator does
@@ -128,16 +132,18 @@ def network_units(network: Any, precision: Optional[str] = None) -> list[CudaUni
         index = "int32"
         if spec.kind == "synapse" and getattr(obj, "connected", False):
             index = obj.step_arrays().state["_pre_idx"].dtype.name
-        key = (_model_key(spec), index)
+        kind = input_kind(obj)
+        key = (_model_key(spec), index, kind, getattr(type(obj), "scheduled_attributes", None))
         if key in seen:
             continue
-        base = f"gn_{c_identifier(spec.name)}"
+        base = f"gn_{c_identifier('CurrentInjection' if kind == 'current' else spec.name)}"
         prefix, number = base, 1
         while prefix in prefixes:
             number += 1
             prefix = f"{base}_{number}"
         try:
-            unit = model_unit(spec, precision, index, prefix=_with_suffix(prefix, precision, spec, index))
+            unit = input_unit(obj, precision, index, _with_suffix(prefix, precision, spec, index)) if kind else \
+                model_unit(spec, precision, index, prefix=_with_suffix(prefix, precision, spec, index))
         except UnsupportedByCuda:
             continue
         prefixes.add(prefix)

@@ -17,6 +17,12 @@ The element function does, for neuron ``i`` at step ``step``, what
 6. ``refractory[i] -= 1`` where not active; for spiking neurons
    ``last_spike[i] = step`` and ``refractory[i] = int(refractory_period / dt)``
    (truncated, as ``astype(int32)`` does); ``spiked[i] = spike``.
+
+Equations of global variables (one value per population) that come before
+every neuron-wise one run in a kernel of their own, ``neuron_globals``
+(:func:`split_global_ops`), launched with one thread before the neuron-wise
+kernel: population-wide noise draws take number 0 of their stream, as the
+array code's single draw does.
 """
 from __future__ import annotations
 
@@ -48,8 +54,54 @@ from gpunet.model.ir import ModelSpec
 def _check_supported(spec: ModelSpec, ops: list[Op], reset: list[Op]) -> None:
     written_globals = sorted({op.target for op in ops + reset if op.kind != "temp" and op.target in spec.global_names})
     if written_globals:
-        raise UnsupportedByCuda(f"neuron model {spec.name!r}: the CUDA generator does not assign global "
-                                f"variables ({', '.join(written_globals)}); the array code path runs this model")
+        raise UnsupportedByCuda(f"neuron model {spec.name!r}: the CUDA generator assigns global variables "
+                                f"({', '.join(written_globals)}) only in equations that come before every "
+                                "neuron-wise one and read only global attributes; the array code path runs this "
+                                "model")
+
+
+def global_noise_sites(spec: ModelSpec) -> set[int]:
+    """Noise sites drawn once per step for the whole population: those in the equation of a global variable.
+
+    The array code draws the first number of such a site's stream (``Population._global_sites``).
+    """
+    global_names = set(spec.global_names)
+    return {site.index for site in spec.noise_sites
+            if any(s.target in global_names and site.symbol in s.expr.free_symbols for s in spec.equations)}
+
+
+def split_global_ops(spec: ModelSpec, ops: list[Op]) -> tuple[list[Op], list[Op]]:
+    """``ops`` split into the leading operations that update global variables, and the neuron-wise rest.
+
+    The leading part runs once per step (the ``neuron_globals`` kernel, one
+    thread) before the neuron-wise kernel, which is the array code's order
+    when it ends with the last assignment of a global variable and reads
+    only global attributes, its own temporaries, its population-wide noise
+    draws, ``dt`` and ``t``.  Otherwise the split is not made (every
+    operation stays neuron-wise) and :func:`_check_supported` refuses a
+    global assignment.
+    """
+    global_names = set(spec.global_names)
+    last = max((k for k, op in enumerate(ops) if op.kind != "temp" and op.target in global_names), default=-1)
+    if last < 0:
+        return [], ops
+    leading, rest = ops[:last + 1], ops[last + 1:]
+    sites = global_noise_sites(spec)
+    allowed = global_names | {s.symbol.name for s in spec.noise_sites if s.index in sites} | {"dt", "t"}
+    temporaries = set()
+    for op in leading:
+        if op.kind == "temp":
+            temporaries.add(op.target)
+        elif op.target not in global_names:
+            return [], ops
+        if not symbols_of([op]) - {op.target} <= allowed | temporaries:
+            return [], ops
+    local_site_symbols = {s.symbol.name for s in spec.noise_sites if s.index not in sites}
+    site_symbols = {s.symbol.name for s in spec.noise_sites}
+    read_later = symbols_of(rest, [spec.spike])
+    if read_later & temporaries or (read_later & site_symbols) - local_site_symbols:
+        return [], ops
+    return leading, rest
 
 
 def _temporary(name: str) -> str:
@@ -81,7 +133,7 @@ def neuron_unit(spec: ModelSpec, precision: str = "float64", prefix: Optional[st
     if spec.kind != "neuron":
         raise ValueError(f"neuron_unit() needs a neuron model, got {spec.kind} model {spec.name!r}")
     real = REAL_TYPES[precision]
-    ops = continuous_plan(spec)
+    leading, ops = split_global_ops(spec, continuous_plan(spec))
     reset = statement_ops(spec.reset) if spec.spiking else []
     _check_supported(spec, ops, reset)
     fn = prefix or default_prefix(spec, precision)
@@ -89,11 +141,13 @@ def neuron_unit(spec: ModelSpec, precision: str = "float64", prefix: Optional[st
     names: dict[str, str] = {"dt": "dt", "t": "t"}
     printer = CudaPrinter(names, real=real)
     gates = noise_gates(spec)
+    population_sites = global_noise_sites(spec) if leading else set()
 
     defined = {s.target for s in spec.equations}
     zeroed = [c for c in spec.conductances if c not in defined]
-    extra = [spec.spike, spec.refractory] + [a for site in spec.noise_sites for a in (site.arg0, site.arg1)]
-    used = symbols_of(ops + reset, extra) | set(zeroed) | {g for names_ in gates.values() for g in names_}
+    sites = [site for site in spec.noise_sites if site.index not in population_sites]
+    extra = [spec.spike, spec.refractory] + [a for site in sites for a in (site.arg0, site.arg1)]
+    used = symbols_of(ops + reset, extra) | set(zeroed) | {g for site in sites for g in gates.get(site.index, [])}
     written = {op.target for op in ops + reset if op.kind != "temp"} | set(zeroed)
 
     time_lines(out, ("i",))
@@ -118,7 +172,7 @@ def neuron_unit(spec: ModelSpec, precision: str = "float64", prefix: Optional[st
     else:
         out("const bool active = true;")
     out("(void)active;")
-    _noise_lines(out, spec, names, printer, gates)
+    _noise_lines(out, spec, names, printer, gates, sites)
     for op in ops:
         if op.kind == "temp":
             names[op.target] = _temporary(op.target)
@@ -144,11 +198,60 @@ def neuron_unit(spec: ModelSpec, precision: str = "float64", prefix: Optional[st
                   body=out.body())
     info = KernelInfo(fn, "neuron_update", COMMON_PARAMS + tuple(out.params.values()))
     check_signature(body, info)
-    return CudaUnit(spec.name, "neuron", precision, fn, body, {"neuron_update": info})
+    kernels = {"neuron_update": info}
+    if leading:
+        globals_body, globals_info = _globals_kernel(spec, leading, fn, real, gates, population_sites)
+        body = globals_body + "\n" + body
+        kernels = {"neuron_globals": globals_info, **kernels}
+    return CudaUnit(spec.name, "neuron", precision, fn, body, kernels)
+
+
+def _globals_kernel(spec: ModelSpec, ops: list[Op], fn: str, real: str, gates: dict[int, list[str]],
+                    population_sites: set[int]) -> tuple[str, KernelInfo]:
+    """The ``neuron_globals`` kernel: the updates of global variables, once per step (launched with ``n = 1``).
+
+    Population-wide noise draws take number 0 of their stream, as the array
+    code's one draw per step does; the assignments apply whatever the
+    neurons' refractory state (the array code assigns globals unmasked).
+    """
+    out = ElementWriter(real)
+    names: dict[str, str] = {"dt": "dt", "t": "t"}
+    printer = CudaPrinter(names, real=real)
+    sites = [site for site in spec.noise_sites if site.index in population_sites]
+    extra = [a for site in sites for a in (site.arg0, site.arg1)]
+    used = symbols_of(ops, extra) | {g for site in sites for g in gates.get(site.index, [])}
+    written = {op.target for op in ops if op.kind != "temp"}
+    time_lines(out, ("i",))
+    for name, attribute in spec.attributes.items():
+        if name not in used or not attribute.is_global:
+            continue
+        ctype = attribute_ctype(attribute, real)
+        pointer = out.param(f"a_{name}", f"{ctype}*" if name in written else f"const {ctype}*", "attr", name)
+        names[name] = register_name(attribute)
+        out(f"{'' if name in written else 'const '}{ctype} l_{name} = {pointer}[0];")
+    _noise_lines(out, spec, names, printer, gates, sites)
+    for op in ops:
+        if op.kind == "temp":
+            names[op.target] = _temporary(op.target)
+            out(f"const {real} {names[op.target]} = {printer.doprint(op.expr)};")
+            continue
+        value = printer.doprint(op.expr)
+        if op.kind == "update":
+            value = f"{names[op.target]} + {value}"
+        out(f"l_{op.target} = {clipped(value, op, printer)};")
+    for name in spec.attributes:
+        if name in written:
+            out(f"a_{name}[0] = l_{name};")
+    name = f"{fn}_globals"
+    body = render("neuron_globals.cu", fn=name, model=spec.name, params=out.params_text(), args=out.args_text(),
+                  body=out.body())
+    info = KernelInfo(name, "neuron_globals", COMMON_PARAMS + tuple(out.params.values()))
+    check_signature(body, info)
+    return body, info
 
 
 def _noise_lines(out: ElementWriter, spec: ModelSpec, names: dict, printer: CudaPrinter,
-                 gates: dict[int, list[str]]) -> None:
+                 gates: dict[int, list[str]], sites: list) -> None:
     """Draws of the noise sites, with arguments evaluated as the array code evaluates them.
 
     The array code computes the arguments from the state (in the network's
@@ -158,7 +261,7 @@ def _noise_lines(out: ElementWriter, spec: ModelSpec, names: dict, printer: Cuda
     real = out.real
     double_printer = CudaPrinter({**names, "dt": "dt_host", "t": "t_host"}, real="double")
     attributes = set(spec.attributes)
-    for site in spec.noise_sites:
+    for site in sites:
         key = out.param(f"key_{site.index}", "const gn_u64", "key", str(site.index))
         arguments = []
         for argument in (site.arg0, site.arg1):

@@ -8,11 +8,12 @@ with ``kernels="auto"`` does it at compile (launchers from
 it themselves, also on the CPU
 (:class:`gpunet.codegen.runtime.host_build.HostLauncher`).
 
-Objects whose model the generator does not support, populations whose update
-is not their model's equations (``equations_update`` False:
-``SpikeSourceArray``), and objects whose kernels the compiler rejects (NVRTC
-on a GPU; with a warning naming the object and the compiler's first error
-line) keep the array code.
+Inputs (timed inputs, current injections) get the runners of
+:mod:`gpunet.codegen.runtime.input_kernels`.  Objects whose model the
+generator does not support, populations whose update is not their model's
+equations (``equations_update`` False: ``SpikeSourceArray``), and objects
+whose kernels the compiler rejects (NVRTC on a GPU; with a warning naming
+the object and the compiler's first error line) keep the array code.
 """
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from typing import Any, Callable, Optional
 
 from gpunet.codegen.cuda.codegen import model_unit
 from gpunet.codegen.cuda.common import CudaUnit, UnsupportedByCuda
+from gpunet.codegen.cuda.inputs import input_kind, input_unit
+from gpunet.codegen.runtime.input_kernels import input_runner
 from gpunet.codegen.runtime.kernel_calls import Launcher, PopulationKernels, ProjectionKernels
 from gpunet.codegen.runtime.runners import KernelPopulationRunner, KernelProjectionRunner
 from gpunet.errors import BackendError
@@ -57,33 +60,43 @@ def attach(network: Any, launcher_for: Callable[[CudaUnit], Launcher], mode: str
     precision = network.precision.name
     result = Attachment()
     for population in network.populations:
-        if not population.equations_update:
+        is_input = input_kind(population) is not None
+        if not population.equations_update and not is_input:
             result.array_code[population.name] = f"{type(population).__name__} has its own update"
             continue
         try:
-            unit = model_unit(population.spec, precision)
+            unit = input_unit(population, precision) if is_input else model_unit(population.spec, precision)
         except UnsupportedByCuda as exc:
             result.array_code[population.name] = str(exc)
             continue
         launcher = _launcher_or_reason(launcher_for, unit, population.name, result)
         if launcher is None:
             continue
-        kernels = PopulationKernels(unit, launcher, size=population.size, dt=network.dt,
-                                    noise_keys=population.step_arrays().noise_keys)
-        population.set_runner(KernelPopulationRunner(population, kernels))
+        if is_input:
+            population.set_runner(input_runner(population, unit, launcher))
+        else:
+            kernels = PopulationKernels(unit, launcher, size=population.size, dt=network.dt,
+                                        noise_keys=population.step_arrays().noise_keys)
+            population.set_runner(KernelPopulationRunner(population, kernels))
         result.fused.append(population.name)
     for projection in network.projections:
-        if not getattr(projection, "equations_transmit", True):
+        is_input = input_kind(projection) is not None
+        if not getattr(projection, "equations_transmit", True) and not is_input:
             result.array_code[projection.name] = f"{type(projection).__name__} has its own transmission"
             continue
         index = projection.step_arrays().state["_pre_idx"].dtype.name
         try:
-            unit = model_unit(projection.spec, precision, index)
+            unit = input_unit(projection, precision, index) if is_input else \
+                model_unit(projection.spec, precision, index)
         except UnsupportedByCuda as exc:
             result.array_code[projection.name] = str(exc)
             continue
         launcher = _launcher_or_reason(launcher_for, unit, projection.name, result)
         if launcher is None:
+            continue
+        if is_input:
+            projection.set_runner(input_runner(projection, unit, launcher))
+            result.fused.append(projection.name)
             continue
         kernels = ProjectionKernels(unit, launcher, dt=network.dt, pre_size=projection.pre.size,
                                     post_size=projection.post.size, mode=mode)

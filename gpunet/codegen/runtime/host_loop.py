@@ -64,6 +64,10 @@ class PopulationBinding:
     #: Spike recording: (steps, ranks, count) int64 arrays; every step of a call but its last appends its
     #: spikes as (step, rank) events at ``count[0]`` (the caller sizes the buffers for the call's steps).
     record: Optional[tuple[np.ndarray, np.ndarray, np.ndarray]] = None
+    #: A timed input (``unit`` has a ``schedule`` kernel): its schedule table and rows, and the values per row;
+    #: the schedule kernel runs before the unit's neuron kernels (a unit without ``neuron_update`` has none).
+    schedule: Optional[tuple[np.ndarray, np.ndarray]] = None
+    schedule_width: int = 0
 
 
 @dataclass
@@ -79,7 +83,7 @@ class ProjectionBinding:
     pre_size: int
     post_size: int
     synapses: int
-    g_target: Optional[np.ndarray] = None       # spiking: the post population's g_<target>
+    g_target: Optional[np.ndarray] = None       # spiking or current injection: the post population's g_<target>
     total: Optional[np.ndarray] = None          # rate-coded: the post population's sum of the target (or None)
     pre_history: Optional[np.ndarray] = None    # spiking: the pre population's spike ring
     post_spiked: Optional[np.ndarray] = None    # spiking: the post population's spike mask
@@ -236,6 +240,10 @@ def generate(binding: NetworkBinding) -> tuple[str, _Slots]:
                      f"gn_ring_row(step - delay, I[{depth_slot}]) * I[{size_slot}];",
                      _call(kernel, arguments, ind + "        "),
                      f"{ind}    }}", f"{ind}}}"]
+        elif "current_injection" in kernels:
+            kernel = kernels["current_injection"]
+            values = {"n": proj.post_size, "attr": proj.state, "pre": proj.pre_state, "g_target": proj.g_target}
+            body.append(_call(kernel, _arguments(kernel, slots, values, proj.name), ind))
         elif not proj.spiking and "rate_sum" in kernels and proj.total is not None:
             kernel = kernels["rate_sum"]
             values = {"n": proj.post_size, "attr": proj.state, "pre": proj.pre_state, "post": proj.post_state,
@@ -256,9 +264,18 @@ def generate(binding: NetworkBinding) -> tuple[str, _Slots]:
         if pop.events is not None:
             body += _source_events(pop, slots, ind)
             continue
-        kernel = pop.unit.kernels["neuron_update"]
         values = {"n": pop.size, "attr": pop.state, "sum": pop.sums, "key": pop.noise_keys, "spiked": pop.spiked}
-        body.append(_call(kernel, _arguments(kernel, slots, values, pop.name), ind))
+        if "schedule" in pop.unit.kernels:  # a timed input: the row in force first
+            kernel = pop.unit.kernels["schedule"]
+            table, rows = pop.schedule
+            body.append(_call(kernel, _arguments(kernel, slots, {**values, "n": pop.schedule_width, "schedule": table,
+                                                                 "schedule_rows": rows}, pop.name), ind))
+        if "neuron_globals" in pop.unit.kernels:  # global variables first, once per step
+            kernel = pop.unit.kernels["neuron_globals"]
+            body.append(_call(kernel, _arguments(kernel, slots, {**values, "n": 1}, pop.name), ind))
+        if "neuron_update" in pop.unit.kernels:
+            kernel = pop.unit.kernels["neuron_update"]
+            body.append(_call(kernel, _arguments(kernel, slots, values, pop.name), ind))
     prologue = []
     for history, lists, counts in spike_lists.values():
         depth, size = history.shape
@@ -360,6 +377,8 @@ def _fusable(binding: NetworkBinding) -> dict[int, np.ndarray]:
     writes a neuron variable; the population updates come after the sums); the sum of a row from zero in
     storage order, added to the target's total at the sum's place in step t + 1, is the rate_sum kernel's.
     """
+    if any("current_injection" in proj.unit.kernels for proj in binding.projections):
+        return {}  # it writes a neuron variable (g_target) at the start of a step
     for proj in binding.projections:
         for name in ("continuous", "post_events", "pre_events_atomic"):
             kernel = proj.unit.kernels.get(name)

@@ -78,9 +78,17 @@ class PopulationKernels:
         self.noise_keys = noise_keys
         self.bound = BoundKernel(self.kernel, launcher)
         self._context: dict[str, Any] = {"n": self.size, "dt": self.dt, "key": noise_keys}
+        # The updates of global variables (one thread), before the neuron-wise kernel that reads them.
+        kernel = unit.kernels.get("neuron_globals")
+        self.globals_bound = None if kernel is None else BoundKernel(kernel, launcher)
+        self._globals_context: dict[str, Any] = {"n": 1, "dt": self.dt, "key": noise_keys}
 
     def update(self, state: Mapping[str, Any], sums: Mapping[str, Any], spiked: Any, step: int) -> None:
         """Integrate one step of all neurons (see ``PopulationKernels`` in the module docstring)."""
+        if self.globals_bound is not None:
+            context = self._globals_context
+            context["step"], context["t"], context["attr"] = int(step), step * self.dt, state
+            self.globals_bound(context)
         context = self._context
         context["step"], context["t"] = int(step), step * self.dt
         context["attr"], context["sum"], context["spiked"] = state, sums, spiked
