@@ -495,8 +495,8 @@ class Projection(_AttributeAccess):
         post = np.asarray(post, dtype=np.int64)
         pre = np.asarray(pre, dtype=np.int64)
         count = len(post)
-        row_ptr = np.zeros(self.post.size + 1, dtype=np.int64)
-        np.cumsum(np.bincount(post, minlength=self.post.size), out=row_ptr[1:])
+        row_ptr = np.zeros(self.post._count + 1, dtype=np.int64)  # _count: the post neurons held here
+        np.cumsum(np.bincount(post, minlength=self.post._count), out=row_ptr[1:])
         index_type = np.int32 if count < 2 ** 31 and self.pre.size < 2 ** 31 else np.int64
         state: dict[str, Any] = {}
         hosts: dict[str, np.ndarray] = {}  # the values so far, for inits that are expressions of parameters
@@ -511,7 +511,7 @@ class Projection(_AttributeAccess):
                     # STP's ``u : init = U``: the parameters' values (declared above it) at connect
                     printer = NumpyPrinter({n: f"V[{n!r}]" for n in hosts})
                     init = eval(printer.doprint(init), {"xp": np, "V": hosts})  # noqa: S307 - generated
-                shape = () if attribute.is_global else (self.post.size,) if attribute.semiglobal else (count,)
+                shape = () if attribute.is_global else (self.post._count,) if attribute.semiglobal else (count,)
                 host = np.array(np.broadcast_to(np.asarray(init, dtype=dtype), shape))
             # globals and semiglobals (one value per post neuron) do not depend on the connectivity
             kept = (attribute.is_global or attribute.semiglobal) and name in self._state and name not in values
@@ -552,6 +552,22 @@ class Projection(_AttributeAccess):
             self._groups, self._group_ranks, self._csr = prepared["indexes"]
             self._event_uses_pre = any(side == "pre" for side, _ in self.spec.prepost)
 
+    def _keep_posts(self, lo: int, hi: int) -> tuple[int, int]:
+        """Keep only the synapses onto post neurons ``[lo, hi)`` (at compile, under comm), their post ranks local.
+
+        Called after the post population kept its block; returns the synapses ``[s0, s1)`` kept (post-major).
+        """
+        s0, s1 = int(self._host_row_ptr[lo]), int(self._host_row_ptr[hi])
+        backend, values = self.network.backend, {}
+        for name, attribute in self.spec.attributes.items():
+            host = backend.to_host(self._state[name])
+            values[name] = host if attribute.is_global else host[lo:hi] if attribute.semiglobal else host[s0:s1]
+        if "_last_event" in self._state:
+            values["_last_event"] = backend.to_host(self._state["_last_event"])[s0:s1]
+        self._install_connectivity(self.prepare_connectivity(
+            self._host_post[s0:s1] - lo, self._host_pre[s0:s1], self._host_delays[s0:s1], values, indexes=False))
+        return s0, s1
+
     # -- derived indexes and code -------------------------------------------
     def _build_indexes(self) -> None:
         """Pre-major index of each delay group, for spike propagation.
@@ -585,7 +601,8 @@ class Projection(_AttributeAccess):
                 groups.append((delay, backend.asarray(pre_ptr), backend.asarray(order.astype(index_type))))
         csr = None
         if not self.spec.spiking and self.spec.psp == sympy.Symbol("w") * sympy.Symbol("_pre_r"):
-            csr = backend.csr_matrix(state["w"], state["_pre_idx"], state["_row_ptr"], (self.post.size, self.pre.size))
+            csr = backend.csr_matrix(state["w"], state["_pre_idx"], state["_row_ptr"],
+                                     (self.post._count, self.pre.size))
         return groups, None, csr
 
     def _event_ranks(self) -> list:
@@ -739,7 +756,9 @@ class Projection(_AttributeAccess):
         """
         sides = []
         for side, population in (("pre", self.pre), ("post", self.post)):
-            if any(s == side and a.startswith("_sum_") for s, a in self.spec.prepost):
+            if side == "pre" and population._remote is not None:  # under comm: the whole pre population's
+                sides.append(population._remote)
+            elif any(s == side and a.startswith("_sum_") for s, a in self.spec.prepost):
                 sides.append({**population._state, **{f"_sum_{t}": a for t, a in population._sums.items()}})
             else:
                 sides.append(population._state)
@@ -751,7 +770,7 @@ class Projection(_AttributeAccess):
         elif self.target in self.post._sums:
             total = self.post._sums[self.target]
             if self._csr is not None:
-                total += self._csr @ self.pre._state["r"]
+                total += self._csr @ self.pre._presynaptic_state()["r"]
             else:
                 contribution = self._functions["psp"](self._state, self._state["_pre_idx"],
                                                       self._state["_post_idx"], *self._side_arrays())
@@ -820,6 +839,8 @@ class Projection(_AttributeAccess):
         attribute = self.spec.attributes[name]
         if not attribute.is_global:
             self._require_connected()
+        if self.post._block is not None and not attribute.is_global:  # under comm: every process's rows
+            return self.network._distributed.synapse_rows(self, name)
         host = self.network.backend.to_host(self._state[name])
         if attribute.is_global:
             return python_scalar(host, attribute.kind)
@@ -835,6 +856,9 @@ class Projection(_AttributeAccess):
         attribute = self.spec.attributes[name]
         if not attribute.is_global:
             self._require_connected()
+        if self.post._block is not None and not attribute.is_global:  # under comm: this process's synapses
+            self.network._distributed.set_synapses(self, name, value, generator)
+            return
         if attribute.semiglobal:
             self._set_semiglobal(name, value, generator=generator)
             return

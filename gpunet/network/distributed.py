@@ -1,0 +1,300 @@
+"""One network simulated by the processes of an MPI communicator: the partitioned NumPy engine (issue 15).
+
+``Network(comm=...)``: every process describes the whole network and runs the connectors and initial draws for
+all of it (they are seeded, so they do not depend on the number of processes); at compile
+:meth:`DistributedEngine.split` keeps this process's part: each population's contiguous block of neurons
+(:mod:`gpunet.io.pipeline.partition`) and, of each projection, the synapses onto those neurons (post ranks made
+local, pre ranks global).  Building everything first costs each process the memory of the whole network until
+compile; a later version would draw only the rows it keeps (connectors seeded per post neuron).
+
+In a step (:class:`DistributedStepLoop`, the order of :mod:`gpunet.network.network`) each process updates its
+own neurons, drawing their noise with their global ranks as counters (so the draws are those of a one-process
+run), and its own synapses.  What crosses processes:
+
+- spikes: each process buffers its neurons' spikes of one minimum-delay interval and
+  :class:`~gpunet.network.spike_exchange.SpikeExchange` makes one ``allgather`` per interval; every process
+  then writes them into the spike rings of the whole populations, which the projections read with their
+  (uniform or per-synapse) delays exactly as in one process: a spike of step ``t`` is first read at step
+  ``t + d_min``, after the exchange;
+- pre-synaptic attributes that synapses read (``pre.r`` of rate-coded projections, any ``pre.x``): one
+  ``allgather`` per step, after the neuron update, of every such attribute at once.  It serves the synaptic
+  equations and post-spike statements of that step and the transmission of the next (synaptic statements do
+  not write pre-synaptic attributes); after a compile, a load or an assignment the next step gathers first.
+
+User access answers for the whole network: ``pop.v`` and ``proj.w`` gather every process's part with one
+``allgather`` (every process must ask, as for any collective), and an assignment keeps this process's part of
+the whole value given on every process.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Optional
+
+import numpy as np
+
+from gpunet.errors import BackendError, StructureError
+from gpunet.io.pipeline.partition import block_of
+from gpunet.io.pipeline.state_types import ring_row
+from gpunet.network.spike_exchange import SpikeExchange
+from gpunet.network.values import coerce_values
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gpunet.network.network import Network
+
+__all__ = ["DistributedEngine", "DistributedStepLoop", "check_comm"]
+
+
+def check_comm(comm: Any) -> Any:
+    """Return ``comm`` when it behaves as an mpi4py communicator (``Get_rank``, ``Get_size``, ``allgather``).
+
+    Parameters
+    ----------
+    comm : mpi4py communicator
+        The processes that simulate one network together.
+
+    Raises
+    ------
+    TypeError
+        For anything else, naming what it lacks.
+    """
+    missing = [name for name in ("Get_rank", "Get_size", "allgather", "allreduce")
+               if not callable(getattr(comm, name, None))]
+    if missing:
+        raise TypeError(f"comm must be an mpi4py communicator (such as MPI.COMM_WORLD); "
+                        f"{type(comm).__name__} has no {', '.join(missing)}")
+    return comm
+
+
+class DistributedEngine:
+    """This process's part of a network spread over the processes of ``comm``, and what they exchange.
+
+    Parameters
+    ----------
+    network : Network
+        The network (described whole on every process), about to compile.
+    comm : mpi4py communicator
+        Its processes.
+    """
+
+    def __init__(self, network: "Network", comm: Any) -> None:
+        self.network = network
+        self.comm = comm
+        self.rank, self.nprocs = int(comm.Get_rank()), int(comm.Get_size())
+        self.synapses: dict[Any, tuple[int, int, np.ndarray]] = {}  # projection -> (s0, s1, whole row_ptr)
+        self.reads: list[tuple[Any, list[str]]] = []  # population -> the attributes projections read as pre.x
+        self.spiking: list = []
+        self.exchange: Optional[SpikeExchange] = None
+        self.interval = 1
+        self.start = 0  # step of the first buffered spikes
+        self.pending = 0  # steps whose spikes are buffered, not exchanged yet
+        self.fresh = False  # whether the populations' _remote arrays hold the current values
+
+    # -- compile -----------------------------------------------------------------
+    def check(self) -> None:
+        """Raise before anything changes when the network uses what the distributed engine cannot run yet."""
+        net = self.network
+        if net.backend.is_gpu:
+            raise BackendError(f"Network(comm=...): the distributed engine runs on the NumPy backend only for now, "
+                               f"not on {net.backend.name}; use backend='numpy'")
+        for projection in net.projections:
+            if any(side == "pre" and name.startswith("_sum_") for side, name in projection.spec.prepost):
+                raise StructureError(f"Network(comm=...): projection {projection.name!r} reads pre.sum(); the "
+                                     "distributed engine does not exchange summed inputs yet")
+            if any(attribute.semiglobal for attribute in projection.spec.attributes.values()):
+                raise StructureError(f"Network(comm=...): projection {projection.name!r} has semiglobal attributes; "
+                                     "the distributed engine does not split them yet")
+        for monitor in net.monitors:
+            if monitor.population is not None and monitor._view_ranks is not None:
+                raise StructureError(f"Network(comm=...): monitor {monitor.name!r} records a population view; "
+                                     "record the whole population under comm")
+
+    def split(self) -> None:
+        """Keep this process's blocks of neurons and the synapses onto them (at compile, before the objects compile)."""
+        net = self.network
+        self.check()
+        spiking = [p for p in net.projections if p.spec.spiking and p.nb_synapses]
+        # the whole network's minimum delay (every process holds all the synapses here): the exchange interval
+        self.interval = min((int(p._host_delays.min()) for p in spiking), default=1)
+        row_ptrs = {p: np.array(p._host_row_ptr, dtype=np.int64) for p in net.projections}
+        for population in net.populations:
+            population._keep_block(*block_of(population.size, self.nprocs, self.rank))
+        for projection in net.projections:
+            s0, s1 = projection._keep_posts(*projection.post._block)
+            self.synapses[projection] = (s0, s1, row_ptrs[projection])
+        reads: dict[Any, list[str]] = {}
+        for projection in net.projections:
+            names = [name for side, name in projection.spec.prepost if side == "pre"]
+            if not projection.spec.spiking and "r" in projection.pre.spec.attributes:
+                names.append("r")  # the weighted sum's pre.r
+            for name in names:
+                if not projection.pre.spec.attributes[name].is_global and name not in reads.get(projection.pre, []):
+                    reads.setdefault(projection.pre, []).append(name)
+        self.reads = [(population, reads[population]) for population in net.populations if population in reads]
+        self.spiking = [p for p in net.populations if p.spiking]
+        self.exchange = SpikeExchange(self.comm, [(p.name, p.size) for p in self.spiking], self.interval)
+        self.pending, self.fresh = 0, False
+
+    # -- a step ------------------------------------------------------------------
+    def changed(self) -> None:
+        """A population's attributes were assigned or loaded: gather the pre-synaptic ones again before a step."""
+        self.fresh = False
+
+    def share_presynaptic(self) -> None:
+        """One allgather of every attribute projections read as ``pre.x``, into the populations' ``_remote``."""
+        if not self.reads:
+            self.fresh = True
+            return
+        backend = self.network.backend
+        mine = [backend.to_host(population._state[name]) for population, names in self.reads for name in names]
+        parts = self.comm.allgather(mine)
+        index = 0
+        for population, names in self.reads:
+            remote = dict(population._state)
+            for name in names:
+                remote[name] = backend.asarray(np.concatenate([part[index] for part in parts]))
+                index += 1
+            population._remote = remote
+        self.fresh = True
+
+    def record_spikes(self, step: int) -> None:
+        """Buffer the global ranks of this process's neurons that spiked at ``step``."""
+        if self.pending == 0:
+            self.start = step
+        backend = self.network.backend
+        for population in self.spiking:
+            spiked = np.flatnonzero(backend.to_host(population._spiked)) + population._first
+            self.exchange.record(step - self.start, population.name, spiked)
+        self.pending += 1
+
+    def exchange_spikes(self) -> None:
+        """One allgather of the buffered spikes; every process writes them into the whole populations' rings."""
+        if self.pending == 0:
+            return
+        steps = self.exchange.exchange()
+        backend = self.network.backend
+        for offset in range(self.pending):
+            step = self.start + offset
+            for population in self.spiking:
+                ring = population._history
+                row = np.zeros(population.size, dtype=bool)
+                row[steps[offset][population.name]] = True
+                ring[ring_row(step, ring.shape[0])] = backend.asarray(row)
+        self.pending = 0
+
+    def after_step(self) -> None:
+        """Exchange the buffered spikes when they span one minimum-delay interval."""
+        if self.pending >= self.interval:
+            self.exchange_spikes()
+
+    def reset(self) -> None:
+        """Forget the buffered spikes (``Network.reset``)."""
+        if self.exchange is not None:
+            self.exchange._pending = []
+        self.pending, self.fresh = 0, False
+
+    def agree(self, value: bool, any_neuron: bool) -> bool:
+        """A stop condition over every process's neurons: any of them (``any_neuron``) or all."""
+        from mpi4py import MPI  # only here: a communicator exists, so mpi4py does
+        return bool(self.comm.allreduce(bool(value), op=MPI.LOR if any_neuron else MPI.LAND))
+
+    # -- user access ---------------------------------------------------------------
+    def gather_neurons(self, local: np.ndarray) -> np.ndarray:
+        """The whole population's values from every process's block (one allgather)."""
+        return np.concatenate(self.comm.allgather(np.asarray(local)))
+
+    def gather_synapses(self, local: np.ndarray) -> np.ndarray:
+        """The whole projection's values, post-major, from every process's synapses (one allgather)."""
+        return np.concatenate(self.comm.allgather(np.asarray(local)))
+
+    def synapse_rows(self, projection: Any, name: str) -> list:
+        """``proj.<name>`` of the whole projection: one list per post neuron with synapses (ANNarchy's layout)."""
+        values = self.gather_synapses(self.network.backend.to_host(projection._state[name]))
+        row_ptr = self.synapses[projection][2]
+        return [values[a:b].tolist() for a, b in zip(row_ptr[:-1], row_ptr[1:]) if b > a]
+
+    def set_synapses(self, projection: Any, name: str, value: Any, generator: Any = None) -> None:
+        """Assign ``value`` (for the whole projection, the same on every process) and keep this process's part."""
+        attribute = projection.spec.attributes[name]
+        s0, s1, row_ptr = self.synapses[projection]
+        counts = np.diff(row_ptr)
+        size = int(row_ptr[-1])
+        if isinstance(value, (list, tuple)) and value and all(np.ndim(v) == 1 for v in value):
+            lengths = [len(v) for v in value]
+            if lengths != counts[counts > 0].tolist():
+                raise ValueError(f"{projection.name}.{name}: expected one row per post neuron with synapses "
+                                 f"({int(np.count_nonzero(counts))} rows of the connectivity's lengths)")
+            value = np.concatenate([np.asarray(v, dtype=np.float64) for v in value])
+        network = self.network
+        values = coerce_values(value, owner=projection.name, attribute=attribute, size=size, shape=(size,),
+                               dtype=attribute.dtype(network.precision),
+                               generator=generator or (lambda: network._generator("init", 1 << 20 | projection.id)))
+        network.backend.assign(projection._state[name], values[s0:s1])
+
+    def gather_recordings(self, monitor: Any, raw: dict) -> dict:
+        """A monitor's recordings of every process, in the whole object's order (one allgather per variable)."""
+        gathered = {}
+        for name, (values, steps) in raw.items():
+            if name == "spike":
+                parts = self.comm.allgather((np.asarray(values) + monitor.population._first, np.asarray(steps)))
+                gathered[name] = (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+            elif np.ndim(values) == 2:
+                parts = self.comm.allgather(np.asarray(values))
+                gathered[name] = (np.concatenate(parts, axis=1), steps)
+            else:
+                gathered[name] = (values, steps)
+        return gathered
+
+
+class DistributedStepLoop:
+    """The step loop of a network under comm: the default step loop's phases plus the exchanges.
+
+    Parameters
+    ----------
+    network : Network
+        A compiled network under comm.
+    engine : DistributedEngine
+        Its part and exchanges.
+    """
+
+    kind = "distributed"
+
+    def __init__(self, network: "Network", engine: DistributedEngine) -> None:
+        self.network = network
+        self.engine = engine
+        self._runners: Optional[tuple[list, list]] = None
+
+    def invalidate(self) -> None:
+        """Read the objects' runners again before the next step."""
+        self._runners = None
+
+    def run(self, count: int) -> None:
+        """Advance the network ``count`` steps (every process of the communicator together).
+
+        Parameters
+        ----------
+        count : int
+            Steps to run.
+        """
+        network, engine = self.network, self.engine
+        for _ in range(count):
+            if self._runners is None:
+                self._runners = ([p.runner for p in network.populations], [p.runner for p in network.projections])
+            population_runners, projection_runners = self._runners
+            t = network._step
+            if not engine.fresh:
+                engine.share_presynaptic()
+            for population in network.populations:
+                population._reset_inputs()
+            for runner in projection_runners:
+                runner.transmit(t)
+            for runner in population_runners:
+                runner.update(t)
+            engine.record_spikes(t)
+            engine.share_presynaptic()
+            for runner in projection_runners:
+                runner.continuous(t)
+            for runner in projection_runners:
+                runner.post_events(t)
+            for monitor in network.monitors:
+                monitor._record(t)
+            network._step = t + 1
+            engine.after_step()

@@ -1,0 +1,66 @@
+"""One network simulated by N processes under mpiexec (the distributed engine): bit-identical to one process."""
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("mpi4py")
+pytestmark = [pytest.mark.mpi, pytest.mark.slow]  # slow: starts processes of its own
+
+HERE = Path(__file__).with_name("mpi")
+sys.path.insert(0, str(HERE))
+from engine_network import build, results  # noqa: E402
+
+
+def mpiexec() -> str:
+    beside = Path(sys.executable).with_name("mpiexec")  # the one of the environment that has mpi4py
+    found = str(beside) if beside.exists() else shutil.which("mpiexec")
+    if found is None:
+        pytest.fail("mpiexec not found: install the mpi extra (pip install -e '.[mpi]')")
+    return found
+
+
+def run(nprocs: int, mode: str, out: Path) -> None:
+    done = subprocess.run([mpiexec(), "-n", str(nprocs), sys.executable, str(HERE / "engine_run.py"), mode,
+                           str(out)], capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def one_process() -> dict:
+    net = build(None)
+    net.simulate(200.0)
+    return results(net)
+
+
+@pytest.mark.parametrize("nprocs", [1, 2, 3, 4])
+def test_n_processes_give_the_spikes_v_and_w_of_one_process_bit_for_bit(tmp_path, one_process, nprocs):
+    run(nprocs, "run", tmp_path)
+    with np.load(tmp_path / "results.npz") as archive:
+        gathered = {key: archive[key] for key in archive.files}
+    assert sorted(gathered) == sorted(one_process)
+    for key, expected in one_process.items():
+        assert gathered[key].dtype == expected.dtype, key
+        assert np.array_equal(gathered[key], expected), key
+    # the run is not trivial: spikes, plasticity and noise all act
+    assert one_process["m_exc.spike"].shape[1] > 50 and one_process["m_inp.spike"].shape[1] > 200
+    assert not np.array_equal(one_process["m_oja.w"][0], one_process["m_oja.w"][-1])
+    # each process held its own block of every population and the synapses onto it, and exchanged spikes
+    # once per minimum-delay interval (2 steps: 100 exchanges in 200 steps)
+    parts = [json.loads((tmp_path / f"part-{r}.json").read_text()) for r in range(nprocs)]
+    for name, size in (("inp", 23), ("exc", 37), ("rin", 17), ("rout", 11)):
+        blocks = [tuple(part[name]) for part in parts]
+        firsts = [first for first, _ in blocks]
+        counts = [count for _, count in blocks]
+        assert counts == [len(b) for b in np.array_split(np.arange(size), nprocs)], name
+        assert firsts == np.concatenate(([0], np.cumsum(counts)[:-1])).tolist(), name
+    for name in ("stdp", "recurrent", "oja", "rrec"):
+        counts = [part[name] for part in parts]
+        assert sum(counts) == len(one_process[f"{name}.w"]), name
+    assert [part["exchange"][:2] for part in parts] == [[2, 100]] * nprocs
+    spikes = one_process["m_exc.spike"].shape[1] + one_process["m_inp.spike"].shape[1]
+    assert sum(part["exchange"][2] for part in parts) == 8 * spikes  # one int64 per spike, sent once
