@@ -79,7 +79,8 @@ class DistributedEngine:
         self.network = network
         self.comm = comm
         self.rank, self.nprocs = int(comm.Get_rank()), int(comm.Get_size())
-        self.synapses: dict[Any, tuple[int, int, np.ndarray]] = {}  # projection -> (s0, s1, whole row_ptr)
+        self._frozen: dict[Any, tuple[Any, dict]] = {}  # projection -> (its delays array, its frozen_state part)
+        self._split_at: dict[Any, tuple[int, int, int]] = {}  # projection -> whole synapses [s0, s1) kept, of count
         self.reads: list[tuple[Any, list[str]]] = []  # population -> the attributes projections read as pre.x
         self.spiking: list = []
         self.exchange: Optional[SpikeExchange] = None
@@ -114,12 +115,19 @@ class DistributedEngine:
         spiking = [p for p in net.projections if p.spec.spiking and p.nb_synapses]
         # the whole network's minimum delay (every process holds all the synapses here): the exchange interval
         self.interval = min((int(p._host_delays.min()) for p in spiking), default=1)
-        row_ptrs = {p: np.array(p._host_row_ptr, dtype=np.int64) for p in net.projections}
         for population in net.populations:
             population._keep_block(*block_of(population.size, self.nprocs, self.rank))
-        for projection in net.projections:
-            s0, s1 = projection._keep_posts(*projection.post._block)
-            self.synapses[projection] = (s0, s1, row_ptrs[projection])
+        backend = net.backend
+        for projection in net.projections:  # prepare_connectivity keeps the synapses onto this process's neurons
+            values = {name: backend.to_host(projection._state[name]) for name in projection.spec.attributes}
+            if "_last_event" in projection._state:
+                values["_last_event"] = backend.to_host(projection._state["_last_event"])
+            post, pre, delays = projection.synapse_arrays()
+            lo, hi = projection.post._block
+            row_ptr = projection._host_row_ptr
+            self._split_at[projection] = (int(row_ptr[lo]), int(row_ptr[hi]), len(post))
+            projection._install_connectivity(projection.prepare_connectivity(post, pre, delays, values,
+                                                                             indexes=False))
         reads: dict[Any, list[str]] = {}
         for projection in net.projections:
             names = [name for side, name in projection.spec.prepost if side == "pre"]
@@ -161,8 +169,11 @@ class DistributedEngine:
             self.start = step
         backend = self.network.backend
         for population in self.spiking:
-            spiked = np.flatnonzero(backend.to_host(population._spiked)) + population._first
-            self.exchange.record(step - self.start, population.name, spiked)
+            spiked = backend.to_host(population._spiked)
+            self.exchange.record(step - self.start, population.name, np.flatnonzero(spiked) + population._first)
+            # this process's own columns of the ring are written at once, so a save needs no exchange
+            ring = population._history
+            ring[ring_row(step, ring.shape[0]), population._first:population._first + population._count] = spiked
         self.pending += 1
 
     def exchange_spikes(self) -> None:
@@ -188,13 +199,87 @@ class DistributedEngine:
     def reset(self) -> None:
         """Forget the buffered spikes (``Network.reset``)."""
         if self.exchange is not None:
-            self.exchange._pending = []
+            self.exchange.clear()
         self.pending, self.fresh = 0, False
 
     def agree(self, value: bool, any_neuron: bool) -> bool:
         """A stop condition over every process's neurons: any of them (``any_neuron``) or all."""
         from mpi4py import MPI  # only here: a communicator exists, so mpi4py does
         return bool(self.comm.allreduce(bool(value), op=MPI.LOR if any_neuron else MPI.LAND))
+
+    # -- the state protocol: this process's part ------------------------------------------
+    def own_synapses(self, projection: Any, post: np.ndarray, pre: np.ndarray, delay_steps: np.ndarray,
+                     values: Optional[dict]) -> tuple:
+        """Of a whole connectivity (post-major, global ranks): the synapses onto this process's post neurons.
+
+        Returns ``(post - lo, pre, delay_steps, values)`` of those synapses (``values``: per-synapse arrays
+        cut, 0-d ones kept), for ``Projection.prepare_connectivity``.
+        """
+        lo, hi = projection.post._block
+        post = np.asarray(post, dtype=np.int64)
+        s0, s1 = (int(i) for i in np.searchsorted(post, [lo, hi], side="left"))
+        count = len(post)
+        kept = None
+        if values is not None:
+            kept = {name: value if np.ndim(value) == 0 or np.shape(value) != (count,) else np.asarray(value)[s0:s1]
+                    for name, value in values.items()}
+        return post[s0:s1] - lo, np.asarray(pre)[s0:s1], np.asarray(delay_steps)[s0:s1], kept
+
+    def frozen_connectivity(self, projection: Any) -> dict[str, np.ndarray]:
+        """``Projection.frozen_state`` of this process's part: global post ranks; delays 0-d only when the whole
+        projection's are uniform (one allgather when the connectivity changed, so every process's part agrees)."""
+        delays_steps = projection._host_delays
+        cached = self._frozen.get(projection)
+        if cached is not None and cached[0] is delays_steps:
+            return cached[1]
+        post_ranks, row_ptr, pre_ranks, _ = projection._compressed_connectivity()
+        span = (int(delays_steps.min()), int(delays_steps.max())) if len(delays_steps) else None
+        spans = [s for s in self.comm.allgather(span) if s is not None]
+        dt = self.network.dt
+        if len({value for s in spans for value in s}) <= 1:  # uniform over the whole projection (or empty)
+            delays = np.asarray((spans[0][0] if spans else 1) * dt, dtype=np.float64)
+        else:
+            delays = delays_steps.astype(np.float64) * dt
+        frozen = {"_post_ranks": post_ranks + projection.post._first, "_row_ptr": row_ptr,
+                  "_pre_ranks": pre_ranks, "_delays": delays}
+        for array in frozen.values():
+            array.flags.writeable = False
+        self._frozen[projection] = (delays_steps, frozen)
+        return frozen
+
+    def own_states(self, states: list) -> list:
+        """``Network.load_state_dict``'s states (whole populations) with this process's block of each array.
+
+        A load planned before compile (the network compiles as it loads) gave projections whole values: they
+        are cut to the synapses kept at the split, and a connectivity prepared whole is prepared again for
+        this process's part.
+        """
+        owned = []
+        for obj, state in states:
+            block = getattr(obj, "_block", None)
+            if block is not None:
+                state = {key: value[..., block[0]:block[1]] if isinstance(value, np.ndarray) and value.ndim
+                         else value for key, value in state.items()}
+            elif obj in self._split_at:
+                state = self._own_projection_state(obj, state)
+            owned.append((obj, state))
+        return owned
+
+    def _own_projection_state(self, projection: Any, state: dict) -> dict:
+        s0, s1, total = self._split_at[projection]
+        state = dict(state)
+        prepared = state.get("_connectivity")
+        if prepared is not None and len(prepared["row_ptr"]) != projection.post._count + 1:
+            backend = self.network.backend
+            values = {key: backend.to_host(value) for key, value in prepared["state"].items()
+                      if key in projection.spec.attributes or key == "_last_event"}
+            state["_connectivity"] = projection.prepare_connectivity(prepared["post"], prepared["pre"],
+                                                                     prepared["delays"], values)
+        local = projection.nb_synapses
+        for key, value in state.items():
+            if key != "_connectivity" and total != local and np.shape(value) == (total,):
+                state[key] = value[s0:s1]
+        return state
 
     # -- user access ---------------------------------------------------------------
     def gather_neurons(self, local: np.ndarray) -> np.ndarray:
@@ -205,16 +290,26 @@ class DistributedEngine:
         """The whole projection's values, post-major, from every process's synapses (one allgather)."""
         return np.concatenate(self.comm.allgather(np.asarray(local)))
 
+    def _whole_rows(self, projection: Any, local: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+        """One allgather: the whole projection's values, its row offsets (one row per post neuron) and this
+        process's first synapse."""
+        counts = np.diff(np.asarray(projection._host_row_ptr, dtype=np.int64))
+        parts = self.comm.allgather((counts, np.asarray(local)))
+        all_counts = np.concatenate([p[0] for p in parts])
+        row_ptr = np.concatenate(([0], np.cumsum(all_counts)))
+        first = int(sum(int(p[0].sum()) for p in parts[:self.rank]))
+        return np.concatenate([p[1] for p in parts]), row_ptr, first
+
     def synapse_rows(self, projection: Any, name: str) -> list:
         """``proj.<name>`` of the whole projection: one list per post neuron with synapses (ANNarchy's layout)."""
-        values = self.gather_synapses(self.network.backend.to_host(projection._state[name]))
-        row_ptr = self.synapses[projection][2]
+        values, row_ptr, _ = self._whole_rows(projection, self.network.backend.to_host(projection._state[name]))
         return [values[a:b].tolist() for a, b in zip(row_ptr[:-1], row_ptr[1:]) if b > a]
 
     def set_synapses(self, projection: Any, name: str, value: Any, generator: Any = None) -> None:
         """Assign ``value`` (for the whole projection, the same on every process) and keep this process's part."""
         attribute = projection.spec.attributes[name]
-        s0, s1, row_ptr = self.synapses[projection]
+        _, row_ptr, s0 = self._whole_rows(projection, np.zeros(0))
+        s1 = s0 + projection.nb_synapses
         counts = np.diff(row_ptr)
         size = int(row_ptr[-1])
         if isinstance(value, (list, tuple)) and value and all(np.ndim(v) == 1 for v in value):

@@ -701,6 +701,17 @@ class Network:
                                      "of this network")
         return selected
 
+    def held_rows(self) -> Optional[dict[str, tuple[int, int]]]:
+        """The neurons ``[lo, hi)`` of every population this process holds, when it holds a part of the network.
+
+        None for a network of one process (under a communicator of one process too): its saves hold everything.
+        Under comm with several processes, a save of this process (its shard of a ``.shards`` folder) holds
+        these rows and the synapses onto them.
+        """
+        if self._distributed is None or self._distributed.nprocs == 1:
+            return None
+        return {population.name: population._block for population in self.populations}
+
     def get_time(self) -> float:
         """Current time in ms (steps done times dt)."""
         return self._step * self.dt
@@ -837,6 +848,8 @@ class Network:
         seed = None if seed is None else check_seed(seed)
         if not self.compiled:
             self.compile()  # depends on the models only, not on the states
+        if self._distributed is not None:  # under comm: each process keeps its part of the whole values
+            states = self._distributed.own_states(states)
         with self.backend.activate():
             for obj, state in states:
                 obj._swap_in(state)
@@ -851,6 +864,8 @@ class Network:
             self._step = step
         if seed is not None and seed != self.seed:
             self.reseed(seed)
+        if self._distributed is not None:
+            self._distributed.reset()  # spikes buffered before the load are not the loaded state's
 
     # -- persistence (implemented in gpunet.io) -----------------------------------
     def save_parameters(self, filename: str) -> None:

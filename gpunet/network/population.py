@@ -344,6 +344,8 @@ class Population(_AttributeAccess):
         arrays = self._copy_targets()
         if self.spiking and self._history is not None:
             arrays["_spike_history"] = self._history_by_age(step)
+            if self._block is not None:  # under comm: the columns of this process's neurons (the rest is others')
+                arrays["_spike_history"] = arrays["_spike_history"][:, self._block[0]:self._block[1]]
         return arrays
 
     def _copy_targets(self) -> dict[str, Any]:
@@ -365,9 +367,12 @@ class Population(_AttributeAccess):
         """Shape and dtype of every array :meth:`load_state_dict` copies into, by key.
 
         Every attribute (``(size,)``; ``()`` for a global), then ``_last_spike``
-        and ``_refractory`` where the model has them.
+        and ``_refractory`` where the model has them.  Under comm too the whole
+        population's shapes: a load gives every process the whole values and
+        each keeps its block.
         """
-        return {key: (tuple(array.shape), np.dtype(array.dtype)) for key, array in self._copy_targets().items()}
+        return {key: ((self.size,) if array.ndim else (), np.dtype(array.dtype))
+                for key, array in self._copy_targets().items()}
 
     @property
     def spike_history_depth(self) -> int:

@@ -492,6 +492,9 @@ class Projection(_AttributeAccess):
             Also build the spike-propagation indexes.
         """
         backend, precision = self.network.backend, self.network.precision
+        if self.post._block is not None:  # under comm: the synapses onto this process's neurons, post ranks local
+            post, pre, delay_steps, values = self.network._distributed.own_synapses(self, post, pre, delay_steps,
+                                                                                    values)
         post = np.asarray(post, dtype=np.int64)
         pre = np.asarray(pre, dtype=np.int64)
         count = len(post)
@@ -551,22 +554,6 @@ class Projection(_AttributeAccess):
         if prepared["indexes"] is not None:
             self._groups, self._group_ranks, self._csr = prepared["indexes"]
             self._event_uses_pre = any(side == "pre" for side, _ in self.spec.prepost)
-
-    def _keep_posts(self, lo: int, hi: int) -> tuple[int, int]:
-        """Keep only the synapses onto post neurons ``[lo, hi)`` (at compile, under comm), their post ranks local.
-
-        Called after the post population kept its block; returns the synapses ``[s0, s1)`` kept (post-major).
-        """
-        s0, s1 = int(self._host_row_ptr[lo]), int(self._host_row_ptr[hi])
-        backend, values = self.network.backend, {}
-        for name, attribute in self.spec.attributes.items():
-            host = backend.to_host(self._state[name])
-            values[name] = host if attribute.is_global else host[lo:hi] if attribute.semiglobal else host[s0:s1]
-        if "_last_event" in self._state:
-            values["_last_event"] = backend.to_host(self._state["_last_event"])[s0:s1]
-        self._install_connectivity(self.prepare_connectivity(
-            self._host_post[s0:s1] - lo, self._host_pre[s0:s1], self._host_delays[s0:s1], values, indexes=False))
-        return s0, s1
 
     # -- derived indexes and code -------------------------------------------
     def _build_indexes(self) -> None:
@@ -1003,8 +990,12 @@ class Projection(_AttributeAccess):
         """The connectivity: ``_post_ranks``, ``_row_ptr``, ``_pre_ranks`` and ``_delays`` (ms; 0-d when uniform).
 
         Read-only host arrays that are replaced, never modified, when the
-        connectivity changes: a save may keep them without copying.
+        connectivity changes: a save may keep them without copying.  Under
+        comm: this process's part (global post ranks, delays 0-d only when
+        the whole projection's are uniform), a collective call.
         """
+        if self.post._block is not None:
+            return self.network._distributed.frozen_connectivity(self)
         post_ranks, row_ptr, pre_ranks, delays = self._compressed_connectivity()
         return {"_post_ranks": post_ranks, "_row_ptr": row_ptr, "_pre_ranks": pre_ranks, "_delays": delays}
 

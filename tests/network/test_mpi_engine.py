@@ -64,3 +64,47 @@ def test_n_processes_give_the_spikes_v_and_w_of_one_process_bit_for_bit(tmp_path
     assert [part["exchange"][:2] for part in parts] == [[2, 100]] * nprocs
     spikes = one_process["m_exc.spike"].shape[1] + one_process["m_inp.spike"].shape[1]
     assert sum(part["exchange"][2] for part in parts) == 8 * spikes  # one int64 per spike, sent once
+
+
+def load_npz(path: Path) -> dict:
+    with np.load(path) as archive:
+        return {key: archive[key] for key in archive.files}
+
+
+def assert_same_results(found: dict, expected: dict, keys=None) -> None:
+    for key in keys if keys is not None else expected:
+        assert found[key].dtype == expected[key].dtype, key
+        assert np.array_equal(found[key], expected[key]), key
+
+
+def test_a_snapshot_of_3_processes_continues_bit_for_bit_on_2_and_on_1(tmp_path):
+    import gpunet as gn
+    from gpunet.io.formats import state_shards
+    sys.path.insert(0, str(HERE.parents[1] / "io"))
+    from state_examples import assert_states_equal
+
+    run(3, "snapshot", tmp_path)
+    run(2, "restore", tmp_path)
+    # the folder 3 processes saved at step 101 (one step of spikes not exchanged yet) is the one-process state
+    assert state_shards.read_manifest(tmp_path / "s.shards")["nprocs"] == 3
+    plain = build(None)
+    plain.simulate(101.0)
+    plain.save(tmp_path / "one.npz")
+    assert_states_equal(gn.read_state(tmp_path / "s.shards"), gn.read_state(tmp_path / "one.npz"))
+    for monitor in plain.monitors:
+        monitor.get()
+    plain.simulate(99.0)
+    expected = results(plain)
+    # uninterrupted on 3, restored on 2, restored on 1 (plain gn.load): the same bits
+    assert_same_results(load_npz(tmp_path / "uninterrupted.npz"), expected)
+    assert_same_results(load_npz(tmp_path / "restored.npz"), expected)
+    one = build(None)
+    one.load(tmp_path / "s.shards")
+    one.simulate(99.0)
+    assert_same_results(results(one), expected)
+    # load_latest by 2 processes took the newest periodic snapshot of the 3 (step 198)
+    assert (tmp_path / "latest.txt").read_text().endswith("-000000000198.shards")
+    at_198 = build(None)
+    at_198.simulate(198.0)
+    state_keys = [key for key in expected if not key.startswith("m_")]
+    assert_same_results(load_npz(tmp_path / "latest.npz"), results(at_198), state_keys)

@@ -3,6 +3,12 @@
 MODE ``run``: 200 ms of the engine-test network; process 0 writes every result gathered for the whole network
 to ``OUT/results.npz``; every process writes ``OUT/part-<rank>.json`` (the neurons and synapses it holds and the
 bytes its spike exchange sent).
+
+MODE ``snapshot``: 101 ms, a save into ``OUT/s.shards`` (mid-interval: one step of spikes buffered), the
+monitors emptied, 99 ms with periodic snapshots into ``OUT/snaps`` every 33 ms; process 0 writes
+``OUT/uninterrupted.npz``.  MODE ``restore``: loads ``OUT/s.shards``, runs 99 ms and writes ``OUT/restored.npz``;
+then a fresh network takes ``load_latest(OUT/snaps)`` and writes ``OUT/latest.npz`` (and the path's name in
+``OUT/latest.txt``).
 """
 import json
 import sys
@@ -30,6 +36,27 @@ def main(mode: str, out: Path) -> None:
         held.update((p.name, p.nb_synapses) for p in net.projections)
         held["exchange"] = [engine.interval, engine.exchange.exchanges, engine.exchange.bytes_sent]
         (out / f"part-{rank}.json").write_text(json.dumps(held))
+    elif mode == "snapshot":
+        net.simulate(101.0)
+        net.save(out / "s.shards")
+        for monitor in net.monitors:
+            monitor.get()
+        net.simulate(99.0, snapshot_every=33.0, snapshot_dir=out / "snaps", keep_last=2)
+        write(rank, out / "uninterrupted.npz", results(net))
+    elif mode == "restore":
+        net.load(out / "s.shards")
+        net.simulate(99.0)
+        write(rank, out / "restored.npz", results(net))
+        fresh = build(comm)
+        path = fresh.load_latest(out / "snaps")
+        write(rank, out / "latest.npz", results(fresh))
+        if rank == 0:
+            (out / "latest.txt").write_text(path.name)
+
+
+def write(rank: int, path: Path, arrays: dict) -> None:
+    if rank == 0:
+        np.savez(path, **arrays)
 
 
 if __name__ == "__main__":
