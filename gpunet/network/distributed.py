@@ -109,9 +109,9 @@ class DistributedEngine:
                                      "record the whole population under comm")
 
     def split(self) -> None:
-        """Keep this process's blocks of neurons and the synapses onto them (at compile, before the objects compile)."""
+        """Keep this process's blocks of neurons and the synapses onto them (at compile, before the objects compile;
+        after :meth:`check`)."""
         net = self.network
-        self.check()
         spiking = [p for p in net.projections if p.spec.spiking and p.nb_synapses]
         # the whole network's minimum delay (every process holds all the synapses here): the exchange interval
         self.interval = min((int(p._host_delays.min()) for p in spiking), default=1)

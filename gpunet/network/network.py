@@ -419,9 +419,11 @@ class Network:
                                          f"{projection.post.name}) is not connected; call one of its connect_* "
                                          "methods before compile()")
             if self.comm is not None:  # keep this process's part (gpunet.network.distributed)
-                self._distributed = DistributedEngine(self, self.comm)
-                self._distributed.split()
-                self._loop = DistributedStepLoop(self, self._distributed)
+                engine = DistributedEngine(self, self.comm)
+                engine.check()  # an error leaves the network uncompiled and whole
+                self._distributed = engine
+                engine.split()
+                self._loop = DistributedStepLoop(self, engine)
             for population in self.populations:
                 population._compile(self._max_delay_of(population))
             for projection in self.projections:

@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.mpi, pytest.mark.slow]  # slow: starts processes of it
 
 HERE = Path(__file__).with_name("mpi")
 sys.path.insert(0, str(HERE))
-from engine_network import build, results  # noqa: E402
+from engine_network import build, build_and_assign, results  # noqa: E402
 
 
 def mpiexec() -> str:
@@ -32,7 +32,7 @@ def run(nprocs: int, mode: str, out: Path) -> None:
 
 @pytest.fixture(scope="module")
 def one_process() -> dict:
-    net = build(None)
+    net = build_and_assign(None)
     net.simulate(200.0)
     return results(net)
 

@@ -39,6 +39,21 @@ def build(comm=None, seed: int = 2024) -> gn.Network:
     return net
 
 
+def build_and_assign(comm=None, seed: int = 2024) -> gn.Network:
+    """:func:`build`, compiled, then values assigned as a user would (under comm: each process keeps its part)."""
+    net = build(comm, seed)
+    net.compile()
+    exc, rout = net.get_population("exc"), net.get_population("rout")
+    exc[5:20].v = -62.0                                  # a view
+    exc.u = exc.v * 0.2                                  # a whole array read (gathered) and written back
+    rout.B = gn.Uniform(0.0, 2.0)                        # a distribution drawn for the whole population
+    stdp, oja = net.get_projection("stdp"), net.get_projection("oja")
+    stdp.w = [[min(w * 1.5, 2.0) for w in row] for row in stdp.w]  # one row per post neuron
+    oja.w = gn.Uniform(0.0, 0.4)
+    net.get_projection("recurrent").w = 0.4
+    return net
+
+
 def results(net: gn.Network) -> dict[str, np.ndarray]:
     """Everything the tests compare, for the whole network (gathered on every process under comm)."""
     out: dict[str, np.ndarray] = {"t": np.asarray(net.get_time())}

@@ -21,11 +21,11 @@ def main(mode: str, out: Path) -> None:
     from mpi4py import MPI
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from engine_network import build, results
+    from engine_network import build, build_and_assign, results
 
     comm = MPI.COMM_WORLD
     rank = comm.Get_rank()
-    net = build(comm)
+    net = build_and_assign(comm) if mode == "run" else build(comm)
     if mode == "run":
         net.simulate(200.0)
         gathered = results(net)
