@@ -86,7 +86,7 @@ class Network:
         Simulate the network with the processes of ``comm`` (``MPI.COMM_WORLD``
         under ``mpiexec -n N``): every process runs the same script; at compile
         each keeps its block of every population and the synapses onto it, and
-        the results are bit-identical for every N (:mod:`gpunet.network.distributed`,
+        the results are bit-identical for every N (``gpunet.network.distributed``,
         docs/many-processes.md).  NumPy backend and step loop only for now.
 
     Examples

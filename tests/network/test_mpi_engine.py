@@ -85,6 +85,12 @@ def test_a_snapshot_of_3_processes_continues_bit_for_bit_on_2_and_on_1(tmp_path)
 
     run(3, "snapshot", tmp_path)
     run(2, "restore", tmp_path)
+    # with several processes, saving recordings and saving to a single file are refused on every process
+    for rank in range(3):
+        monitors, single = (tmp_path / f"refused-{rank}.txt").read_text().splitlines()
+        assert monitors.startswith("FormatError") and "cannot hold monitor recordings" in monitors
+        assert single.startswith("FormatError") and "3 processes save together into a .shards folder" in single
+    assert not (tmp_path / "m.shards").exists() and not (tmp_path / "x.npz").exists()
     # the folder 3 processes saved at step 101 (one step of spikes not exchanged yet) is the one-process state
     assert state_shards.read_manifest(tmp_path / "s.shards")["nprocs"] == 3
     plain = build(None)

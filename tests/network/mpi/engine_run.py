@@ -4,8 +4,8 @@ MODE ``run``: 200 ms of the engine-test network; process 0 writes every result g
 to ``OUT/results.npz``; every process writes ``OUT/part-<rank>.json`` (the neurons and synapses it holds and the
 bytes its spike exchange sent).
 
-MODE ``snapshot``: 101 ms, a save into ``OUT/s.shards`` (mid-interval: one step of spikes buffered), the
-monitors emptied, 99 ms with periodic snapshots into ``OUT/snaps`` every 33 ms; process 0 writes
+MODE ``snapshot``: 101 ms, a save into ``OUT/s.shards`` (mid-interval: one step of spikes buffered), two saves
+refused (``OUT/refused-<rank>.txt``: with the monitors' recordings, and to a single file), the monitors emptied, 99 ms with periodic snapshots into ``OUT/snaps`` every 33 ms; process 0 writes
 ``OUT/uninterrupted.npz``.  MODE ``restore``: loads ``OUT/s.shards``, runs 99 ms and writes ``OUT/restored.npz``;
 then a fresh network takes ``load_latest(OUT/snaps)`` and writes ``OUT/latest.npz`` (and the path's name in
 ``OUT/latest.txt``).
@@ -39,6 +39,14 @@ def main(mode: str, out: Path) -> None:
     elif mode == "snapshot":
         net.simulate(101.0)
         net.save(out / "s.shards")
+        refusals = []
+        for name, options in (("m.shards", {"monitors": True}), ("x.npz", {})):
+            try:
+                net.save(out / name, **options)
+                refusals.append("saved")
+            except Exception as exc:  # noqa: BLE001 - the test reads the message
+                refusals.append(f"{type(exc).__name__}: {exc}")
+        (out / f"refused-{rank}.txt").write_text("\n".join(refusals))
         for monitor in net.monitors:
             monitor.get()
         net.simulate(99.0, snapshot_every=33.0, snapshot_dir=out / "snaps", keep_last=2)
