@@ -82,7 +82,8 @@ class DistributedEngine:
         self._frozen: dict[Any, tuple[Any, dict]] = {}  # projection -> (its delays array, its frozen_state part)
         self._split_at: dict[Any, tuple[int, int, int]] = {}  # projection -> whole synapses [s0, s1) kept, of count
         self.reads: list[tuple[Any, list[str]]] = []  # population -> the attributes projections read as pre.x
-        self.spiking: list = []
+        self.spiking: list = []  # the spiking populations
+        self.sent: list = []  # those whose spikes are exchanged: the pre-synaptic ones of spiking projections
         self.exchange: Optional[SpikeExchange] = None
         self.interval = 1
         self.start = 0  # step of the first buffered spikes
@@ -138,7 +139,9 @@ class DistributedEngine:
                     reads.setdefault(projection.pre, []).append(name)
         self.reads = [(population, reads[population]) for population in net.populations if population in reads]
         self.spiking = [p for p in net.populations if p.spiking]
-        self.exchange = SpikeExchange(self.comm, [(p.name, p.size) for p in self.spiking], self.interval)
+        # only the spikes some spiking projection reads cross processes (a save holds each process's own columns)
+        self.sent = [p for p in self.spiking if any(proj.pre is p and proj.spec.spiking for proj in net.projections)]
+        self.exchange = SpikeExchange(self.comm, [(p.name, p.size) for p in self.sent], self.interval)
         self.pending, self.fresh = 0, False
 
     # -- a step ------------------------------------------------------------------
@@ -164,13 +167,20 @@ class DistributedEngine:
         self.fresh = True
 
     def record_spikes(self, step: int) -> None:
-        """Buffer the global ranks of this process's neurons that spiked at ``step``."""
+        """Buffer the global ranks of this process's neurons that spiked at ``step`` (and write its own ring columns).
+
+        Parameters
+        ----------
+        step : int
+            The step just computed.
+        """
         if self.pending == 0:
             self.start = step
         backend = self.network.backend
         for population in self.spiking:
             spiked = backend.to_host(population._spiked)
-            self.exchange.record(step - self.start, population.name, np.flatnonzero(spiked) + population._first)
+            if population in self.sent:
+                self.exchange.record(step - self.start, population.name, np.flatnonzero(spiked) + population._first)
             # this process's own columns of the ring are written at once, so a save needs no exchange
             ring = population._history
             ring[ring_row(step, ring.shape[0]), population._first:population._first + population._count] = spiked
@@ -184,7 +194,7 @@ class DistributedEngine:
         backend = self.network.backend
         for offset in range(self.pending):
             step = self.start + offset
-            for population in self.spiking:
+            for population in self.sent:
                 ring = population._history
                 row = np.zeros(population.size, dtype=bool)
                 row[steps[offset][population.name]] = True
@@ -203,7 +213,15 @@ class DistributedEngine:
         self.pending, self.fresh = 0, False
 
     def agree(self, value: bool, any_neuron: bool) -> bool:
-        """A stop condition over every process's neurons: any of them (``any_neuron``) or all."""
+        """A stop condition over every process's neurons (one allreduce).
+
+        Parameters
+        ----------
+        value : bool
+            Whether it holds on this process's neurons.
+        any_neuron : bool
+            True: it holds when it holds on any process; False: on all.
+        """
         from mpi4py import MPI  # only here: a communicator exists, so mpi4py does
         return bool(self.comm.allreduce(bool(value), op=MPI.LOR if any_neuron else MPI.LAND))
 
@@ -214,6 +232,15 @@ class DistributedEngine:
 
         Returns ``(post - lo, pre, delay_steps, values)`` of those synapses (``values``: per-synapse arrays
         cut, 0-d ones kept), for ``Projection.prepare_connectivity``.
+
+        Parameters
+        ----------
+        projection : Projection
+            Its post population holds its block.
+        post, pre, delay_steps : numpy.ndarray
+            Every synapse of the whole projection, post-major.
+        values : dict or None
+            Host arrays of attributes (per synapse, or 0-d).
         """
         lo, hi = projection.post._block
         post = np.asarray(post, dtype=np.int64)
@@ -227,7 +254,13 @@ class DistributedEngine:
 
     def frozen_connectivity(self, projection: Any) -> dict[str, np.ndarray]:
         """``Projection.frozen_state`` of this process's part: global post ranks; delays 0-d only when the whole
-        projection's are uniform (one allgather when the connectivity changed, so every process's part agrees)."""
+        projection's are uniform (one allgather when the connectivity changed, so every process's part agrees).
+
+        Parameters
+        ----------
+        projection : Projection
+            A projection of this network.
+        """
         delays_steps = projection._host_delays
         cached = self._frozen.get(projection)
         if cached is not None and cached[0] is delays_steps:
@@ -253,6 +286,11 @@ class DistributedEngine:
         A load planned before compile (the network compiles as it loads) gave projections whole values: they
         are cut to the synapses kept at the split, and a connectivity prepared whole is prepared again for
         this process's part.
+
+        Parameters
+        ----------
+        states : list of (object, dict)
+            Population or projection and the state ``load_state_dict`` takes, validated.
         """
         owned = []
         for obj, state in states:
@@ -283,11 +321,23 @@ class DistributedEngine:
 
     # -- user access ---------------------------------------------------------------
     def gather_neurons(self, local: np.ndarray) -> np.ndarray:
-        """The whole population's values from every process's block (one allgather)."""
+        """The whole population's values from every process's block (one allgather).
+
+        Parameters
+        ----------
+        local : numpy.ndarray
+            This process's block.
+        """
         return np.concatenate(self.comm.allgather(np.asarray(local)))
 
     def gather_synapses(self, local: np.ndarray) -> np.ndarray:
-        """The whole projection's values, post-major, from every process's synapses (one allgather)."""
+        """The whole projection's values, post-major, from every process's synapses (one allgather).
+
+        Parameters
+        ----------
+        local : numpy.ndarray
+            One value per synapse of this process.
+        """
         return np.concatenate(self.comm.allgather(np.asarray(local)))
 
     def _whole_rows(self, projection: Any, local: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -301,12 +351,32 @@ class DistributedEngine:
         return np.concatenate([p[1] for p in parts]), row_ptr, first
 
     def synapse_rows(self, projection: Any, name: str) -> list:
-        """``proj.<name>`` of the whole projection: one list per post neuron with synapses (ANNarchy's layout)."""
+        """``proj.<name>`` of the whole projection: one list per post neuron with synapses (ANNarchy's layout).
+
+        Parameters
+        ----------
+        projection : Projection
+            A projection of this network.
+        name : str
+            A local synaptic attribute.
+        """
         values, row_ptr, _ = self._whole_rows(projection, self.network.backend.to_host(projection._state[name]))
         return [values[a:b].tolist() for a, b in zip(row_ptr[:-1], row_ptr[1:]) if b > a]
 
     def set_synapses(self, projection: Any, name: str, value: Any, generator: Any = None) -> None:
-        """Assign ``value`` (for the whole projection, the same on every process) and keep this process's part."""
+        """Assign ``value`` (for the whole projection, the same on every process) and keep this process's part.
+
+        Parameters
+        ----------
+        projection : Projection
+            A projection of this network.
+        name : str
+            A local synaptic attribute.
+        value : number, array, rows or Distribution
+            For the whole projection (one row per post neuron with synapses, or one value per synapse).
+        generator : callable, optional
+            The generator factory of a distribution's draws.
+        """
         attribute = projection.spec.attributes[name]
         _, row_ptr, s0 = self._whole_rows(projection, np.zeros(0))
         s1 = s0 + projection.nb_synapses
@@ -325,7 +395,15 @@ class DistributedEngine:
         network.backend.assign(projection._state[name], values[s0:s1])
 
     def gather_recordings(self, monitor: Any, raw: dict) -> dict:
-        """A monitor's recordings of every process, in the whole object's order (one allgather per variable)."""
+        """A monitor's recordings of every process, in the whole object's order (one allgather per variable).
+
+        Parameters
+        ----------
+        monitor : Monitor
+            A monitor of this network.
+        raw : dict
+            Its recordings on this process: ``{name: (values or spike indexes, steps)}``.
+        """
         gathered = {}
         for name, (values, steps) in raw.items():
             if name == "spike":

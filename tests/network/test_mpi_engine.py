@@ -1,4 +1,7 @@
-"""One network simulated by N processes under mpiexec (the distributed engine): bit-identical to one process."""
+"""One network simulated by N processes under mpiexec (the distributed engine): bit-identical to one process.
+
+One mpiexec run per N (the CI budget): N = 3 also saves a snapshot, which N = 2 restores (see mpi/engine_run.py).
+"""
 import json
 import shutil
 import subprocess
@@ -24,10 +27,23 @@ def mpiexec() -> str:
     return found
 
 
-def run(nprocs: int, mode: str, out: Path) -> None:
-    done = subprocess.run([mpiexec(), "-n", str(nprocs), sys.executable, str(HERE / "engine_run.py"), mode,
-                           str(out)], capture_output=True, text=True, timeout=240)
+def run(nprocs: int, out: Path, *options: str) -> Path:
+    out.mkdir()
+    done = subprocess.run([mpiexec(), "-n", str(nprocs), sys.executable, str(HERE / "engine_run.py"), str(out),
+                           *options], capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stdout + done.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[int, Path]:
+    """The output folder of the run by N processes, for N = 1..4."""
+    root = tmp_path_factory.mktemp("engine")
+    folders = {3: run(3, root / "n3", "--snapshot")}
+    folders[2] = run(2, root / "n2", "--restore", str(folders[3]))
+    folders[1] = run(1, root / "n1")
+    folders[4] = run(4, root / "n4")
+    return folders
 
 
 @pytest.fixture(scope="module")
@@ -38,9 +54,9 @@ def one_process() -> dict:
 
 
 @pytest.mark.parametrize("nprocs", [1, 2, 3, 4])
-def test_n_processes_give_the_spikes_v_and_w_of_one_process_bit_for_bit(tmp_path, one_process, nprocs):
-    run(nprocs, "run", tmp_path)
-    with np.load(tmp_path / "results.npz") as archive:
+def test_n_processes_give_the_spikes_v_and_w_of_one_process_bit_for_bit(runs, one_process, nprocs):
+    folder = runs[nprocs]
+    with np.load(folder / "results.npz") as archive:
         gathered = {key: archive[key] for key in archive.files}
     assert sorted(gathered) == sorted(one_process)
     for key, expected in one_process.items():
@@ -51,7 +67,7 @@ def test_n_processes_give_the_spikes_v_and_w_of_one_process_bit_for_bit(tmp_path
     assert not np.array_equal(one_process["m_oja.w"][0], one_process["m_oja.w"][-1])
     # each process held its own block of every population and the synapses onto it, and exchanged spikes
     # once per minimum-delay interval (2 steps: 100 exchanges in 200 steps)
-    parts = [json.loads((tmp_path / f"part-{r}.json").read_text()) for r in range(nprocs)]
+    parts = [json.loads((folder / f"part-{r}.json").read_text()) for r in range(nprocs)]
     for name, size in (("inp", 23), ("exc", 37), ("rin", 17), ("rout", 11)):
         blocks = [tuple(part[name]) for part in parts]
         firsts = [first for first, _ in blocks]
@@ -77,40 +93,39 @@ def assert_same_results(found: dict, expected: dict, keys=None) -> None:
         assert np.array_equal(found[key], expected[key]), key
 
 
-def test_a_snapshot_of_3_processes_continues_bit_for_bit_on_2_and_on_1(tmp_path):
+def test_a_snapshot_of_3_processes_continues_bit_for_bit_on_2_and_on_1(runs, tmp_path):
     import gpunet as gn
     from gpunet.io.formats import state_shards
     sys.path.insert(0, str(HERE.parents[1] / "io"))
     from state_examples import assert_states_equal
 
-    run(3, "snapshot", tmp_path)
-    run(2, "restore", tmp_path)
+    three, two = runs[3], runs[2]
     # with several processes, saving recordings and saving to a single file are refused on every process
     for rank in range(3):
-        monitors, single = (tmp_path / f"refused-{rank}.txt").read_text().splitlines()
+        monitors, single = (three / f"refused-{rank}.txt").read_text().splitlines()
         assert monitors.startswith("FormatError") and "cannot hold monitor recordings" in monitors
         assert single.startswith("FormatError") and "3 processes save together into a .shards folder" in single
-    assert not (tmp_path / "m.shards").exists() and not (tmp_path / "x.npz").exists()
+    assert not (three / "m.shards").exists() and not (three / "x.npz").exists()
     # the folder 3 processes saved at step 101 (one step of spikes not exchanged yet) is the one-process state
-    assert state_shards.read_manifest(tmp_path / "s.shards")["nprocs"] == 3
+    assert state_shards.read_manifest(three / "s.shards")["nprocs"] == 3
     plain = build(None)
     plain.simulate(101.0)
     plain.save(tmp_path / "one.npz")
-    assert_states_equal(gn.read_state(tmp_path / "s.shards"), gn.read_state(tmp_path / "one.npz"))
+    assert_states_equal(gn.read_state(three / "s.shards"), gn.read_state(tmp_path / "one.npz"))
     for monitor in plain.monitors:
         monitor.get()
     plain.simulate(99.0)
     expected = results(plain)
     # uninterrupted on 3, restored on 2, restored on 1 (plain gn.load): the same bits
-    assert_same_results(load_npz(tmp_path / "uninterrupted.npz"), expected)
-    assert_same_results(load_npz(tmp_path / "restored.npz"), expected)
+    assert_same_results(load_npz(three / "uninterrupted.npz"), expected)
+    assert_same_results(load_npz(two / "restored.npz"), expected)
     one = build(None)
-    one.load(tmp_path / "s.shards")
+    one.load(three / "s.shards")
     one.simulate(99.0)
     assert_same_results(results(one), expected)
     # load_latest by 2 processes took the newest periodic snapshot of the 3 (step 198)
-    assert (tmp_path / "latest.txt").read_text().endswith("-000000000198.shards")
+    assert (two / "latest.txt").read_text().endswith("-000000000198.shards")
     at_198 = build(None)
     at_198.simulate(198.0)
     state_keys = [key for key in expected if not key.startswith("m_")]
-    assert_same_results(load_npz(tmp_path / "latest.npz"), results(at_198), state_keys)
+    assert_same_results(load_npz(two / "latest.npz"), results(at_198), state_keys)
