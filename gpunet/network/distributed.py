@@ -301,6 +301,7 @@ class DistributedEngine:
             elif obj in self._split_at:
                 state = self._own_projection_state(obj, state)
             owned.append((obj, state))
+        self._split_at = {}  # only a plan made before the split can hold whole projections
         return owned
 
     def _own_projection_state(self, projection: Any, state: dict) -> dict:

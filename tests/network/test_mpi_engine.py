@@ -40,6 +40,9 @@ def runs(tmp_path_factory) -> dict[int, Path]:
     """The output folder of the run by N processes, for N = 1..4."""
     root = tmp_path_factory.mktemp("engine")
     folders = {3: run(3, root / "n3", "--snapshot")}
+    other = build(None, seed=7)  # another connectivity, in a single file, for N = 2 to load
+    other.simulate(30.0)
+    other.save(folders[3] / "other.npz")
     folders[2] = run(2, root / "n2", "--restore", str(folders[3]))
     folders[1] = run(1, root / "n1")
     folders[4] = run(4, root / "n4")
@@ -129,3 +132,13 @@ def test_a_snapshot_of_3_processes_continues_bit_for_bit_on_2_and_on_1(runs, tmp
     at_198.simulate(198.0)
     state_keys = [key for key in expected if not key.startswith("m_")]
     assert_same_results(load_npz(two / "latest.npz"), results(at_198), state_keys)
+
+
+def test_a_single_file_of_another_connectivity_loads_onto_2_processes_before_and_after_compile(runs):
+    plain = build(None)
+    plain.load(runs[3] / "other.npz")
+    plain.simulate(50.0)
+    expected = results(plain)
+    assert expected["stdp.w"].shape != results(build(None))["stdp.w"].shape  # the connectivity did change
+    for when in ("uncompiled", "compiled"):
+        assert_same_results(load_npz(runs[2] / f"other-{when}.npz"), expected)

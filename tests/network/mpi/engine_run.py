@@ -11,7 +11,8 @@ writes ``OUT/uninterrupted.npz``.
 
 ``--restore FOLDER``: a network loads ``FOLDER/s.shards``, runs 99 ms and writes ``OUT/restored.npz``; then a
 fresh one takes ``load_latest(FOLDER/snaps)`` and writes ``OUT/latest.npz`` (the path's name in
-``OUT/latest.txt``).
+``OUT/latest.txt``).  Then ``FOLDER/other.npz`` (a single file of another connectivity, written by one process)
+is loaded into a network before compile and into a compiled one, each then runs 50 ms: ``OUT/other-<when>.npz``.
 """
 import argparse
 import json
@@ -63,6 +64,13 @@ def main(out: Path, snapshot: bool, restore: Path) -> None:
         write(rank, out / "latest.npz", results(fresh))
         if rank == 0:
             (out / "latest.txt").write_text(path.name)
+        for when in ("uncompiled", "compiled"):
+            net = build(comm)
+            if when == "compiled":
+                net.compile()
+            net.load(restore / "other.npz")
+            net.simulate(50.0)
+            write(rank, out / f"other-{when}.npz", results(net))
 
 
 def write(rank: int, path: Path, arrays: dict) -> None:
