@@ -364,6 +364,36 @@ class DistributedEngine:
         values, row_ptr, _ = self._whole_rows(projection, self.network.backend.to_host(projection._state[name]))
         return [values[a:b].tolist() for a, b in zip(row_ptr[:-1], row_ptr[1:]) if b > a]
 
+    def whole_connectivity(self, projection: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``Projection.connectivity()`` of the whole projection (one allgather of every process's part).
+
+        Parameters
+        ----------
+        projection : Projection
+            A projection of this network.
+        """
+        post_ranks, row_ptr, pre_ranks, _ = projection._compressed_connectivity()
+        parts = self.comm.allgather((post_ranks + projection.post._first, np.diff(row_ptr), pre_ranks))
+        counts = np.concatenate([part[1] for part in parts])
+        return (np.concatenate([part[0] for part in parts]), np.concatenate(([0], np.cumsum(counts))),
+                np.concatenate([part[2] for part in parts]))
+
+    def whole_delays(self, projection: Any) -> Any:
+        """``Projection.delays`` of the whole projection: ms, one float when uniform, else one list per dendrite.
+
+        Parameters
+        ----------
+        projection : Projection
+            A projection of this network.
+        """
+        steps, row_ptr, _ = self._whole_rows(projection, projection._host_delays)
+        milliseconds = steps * self.network.dt
+        if not len(steps):
+            return float(self.network.dt)
+        if np.all(steps == steps[0]):
+            return float(milliseconds[0])
+        return [milliseconds[a:b].tolist() for a, b in zip(row_ptr[:-1], row_ptr[1:]) if b > a]
+
     def set_synapses(self, projection: Any, name: str, value: Any, generator: Any = None) -> None:
         """Assign ``value`` (for the whole projection, the same on every process) and keep this process's part.
 

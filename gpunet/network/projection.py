@@ -1035,6 +1035,8 @@ class Projection(_AttributeAccess):
     def post_ranks(self) -> list[int]:
         """Ranks of the post neurons that have at least one synapse (ascending)."""
         self._require_connected()
+        if self.post._block is not None:  # under comm: the whole projection's (one allgather)
+            return self.network._distributed.whole_connectivity(self)[0].tolist()
         return np.nonzero(np.diff(self._host_row_ptr))[0].tolist()
 
     @property
@@ -1049,8 +1051,10 @@ class Projection(_AttributeAccess):
         """``(post_ranks, row_ptr, pre_ranks)``: rows only for post neurons with synapses.
 
         ``pre_ranks[row_ptr[k]:row_ptr[k+1]]`` are the pre ranks (ascending) of
-        post neuron ``post_ranks[k]``.
+        post neuron ``post_ranks[k]``.  Under comm: the whole projection's (one allgather).
         """
+        if self.post._block is not None:
+            return self.network._distributed.whole_connectivity(self)
         return tuple(array.copy() for array in self._compressed_connectivity()[:3])
 
     def _compressed_connectivity(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -1085,6 +1089,9 @@ class Projection(_AttributeAccess):
             Rank in the post population.
         """
         self._require_connected()
+        if self.post._block is not None:
+            raise StructureError(f"projection {self.name!r}: dendrite() is not available for a network simulated "
+                                 "by several processes yet; read proj.w and proj.connectivity()")
         if not 0 <= post_rank < self.post.size:
             raise IndexError(f"post rank {post_rank} is outside population {self.post.name!r} of size {self.post.size}")
         return Dendrite(self, post_rank)
@@ -1096,13 +1103,17 @@ class Projection(_AttributeAccess):
 
     def nb_synapses_per_dendrite(self) -> list[int]:
         """The number of synapses of each post neuron that has any, in ``post_ranks`` order."""
+        if self.post._block is not None:  # under comm: the whole projection's (one allgather)
+            return np.diff(self.network._distributed.whole_connectivity(self)[1]).tolist()
         counts = np.diff(self._host_row_ptr)
         return counts[counts > 0].tolist()
 
     @property
     def delays(self) -> Any:
-        """Delays in ms: one float when uniform, else one list per dendrite."""
+        """Delays in ms: one float when uniform, else one list per dendrite (under comm: the whole projection's)."""
         self._require_connected()
+        if self.post._block is not None:
+            return self.network._distributed.whole_delays(self)
         milliseconds = self._host_delays * self.network.dt
         if len(milliseconds) and np.all(self._host_delays == self._host_delays[0]):
             return float(milliseconds[0])

@@ -33,6 +33,11 @@ def test_a_communicator_of_one_process_runs_the_distributed_loop_and_matches_the
     assert alone.get_projection("rec").w == plain.get_projection("rec").w
     assert stop[1].get("spike") == stop[0].get("spike")
     assert np.array_equal(stop[1].get("v"), stop[0].get("v"))
+    rec, reference = alone.get_projection("rec"), plain.get_projection("rec")
+    assert rec.post_ranks == reference.post_ranks and rec.delays == reference.delays
+    assert all(np.array_equal(a, b) for a, b in zip(rec.connectivity(), reference.connectivity()))
+    with pytest.raises(StructureError, match="dendrite\\(\\) is not available"):
+        rec.dendrite(0)
     alone.use_step_loop(None)  # the default loop of a network under comm is the distributed one
     assert alone.step_loop.kind == "distributed"
 

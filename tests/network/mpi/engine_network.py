@@ -61,6 +61,12 @@ def results(net: gn.Network) -> dict[str, np.ndarray]:
         for name in population.spec.variables:
             out[f"{population.name}.{name}"] = np.asarray(getattr(population, name), dtype=np.float64)
     for projection in net.projections:
+        post_ranks, row_ptr, pre_ranks = projection.connectivity()
+        out[f"{projection.name}.connectivity"] = np.concatenate([post_ranks, row_ptr, pre_ranks])
+        assert projection.post_ranks == post_ranks.tolist() and len(projection) == len(post_ranks)
+        assert projection.nb_synapses_per_dendrite() == np.diff(row_ptr).tolist()
+        delays = projection.delays
+        out[f"{projection.name}.delays"] = np.asarray(delays if np.isscalar(delays) else np.concatenate(delays))
         for name in projection.spec.variables:
             rows = getattr(projection, name)
             out[f"{projection.name}.{name}"] = np.concatenate([np.asarray(r, dtype=np.float64) for r in rows])
