@@ -1089,9 +1089,7 @@ class Projection(_AttributeAccess):
             Rank in the post population.
         """
         self._require_connected()
-        if self.post._block is not None:
-            raise StructureError(f"projection {self.name!r}: dendrite() is not available for a network simulated "
-                                 "by several processes yet; read proj.w and proj.connectivity()")
+        self._check_dendrites_here()
         if not 0 <= post_rank < self.post.size:
             raise IndexError(f"post rank {post_rank} is outside population {self.post.name!r} of size {self.post.size}")
         return Dendrite(self, post_rank)
@@ -1099,7 +1097,14 @@ class Projection(_AttributeAccess):
     @property
     def dendrites(self) -> list[Dendrite]:
         """One :class:`Dendrite` (the synapses of one post neuron) per post neuron with synapses."""
+        self._check_dendrites_here()
         return [Dendrite(self, rank) for rank in self.post_ranks]
+
+    def _check_dendrites_here(self) -> None:
+        """Dendrites read this process's rows by global rank: refused under comm (StructureError)."""
+        if self.post._block is not None:
+            raise StructureError(f"projection {self.name!r}: dendrite() is not available for a network simulated "
+                                 "by several processes yet; read proj.w and proj.connectivity()")
 
     def nb_synapses_per_dendrite(self) -> list[int]:
         """The number of synapses of each post neuron that has any, in ``post_ranks`` order."""

@@ -38,6 +38,8 @@ def test_a_communicator_of_one_process_runs_the_distributed_loop_and_matches_the
     assert all(np.array_equal(a, b) for a, b in zip(rec.connectivity(), reference.connectivity()))
     with pytest.raises(StructureError, match="dendrite\\(\\) is not available"):
         rec.dendrite(0)
+    with pytest.raises(StructureError, match="dendrite\\(\\) is not available"):
+        rec.dendrites  # noqa: B018 - the property raises
     alone.use_step_loop(None)  # the default loop of a network under comm is the distributed one
     assert alone.step_loop.kind == "distributed"
 
