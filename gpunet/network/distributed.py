@@ -207,10 +207,20 @@ class DistributedEngine:
             self.exchange_spikes()
 
     def reset(self) -> None:
-        """Forget the buffered spikes (``Network.reset``)."""
+        """Forget the buffered spikes (``Network.reset``, a load), and exchange once per the minimum delay of the
+        connectivity now installed (a load may have changed it; one allgather)."""
         if self.exchange is not None:
             self.exchange.clear()
         self.pending, self.fresh = 0, False
+        local = [int(p._host_delays.min()) for p in self.network.projections
+                 if p.spec.spiking and len(p._host_delays)]
+        minimums = [m for m in self.comm.allgather(min(local, default=None)) if m is not None]
+        interval = min(minimums, default=1)
+        if self.exchange is not None and interval != self.interval:
+            counters = (self.exchange.bytes_sent, self.exchange.bytes_received, self.exchange.exchanges)
+            self.exchange = SpikeExchange(self.comm, [(p.name, p.size) for p in self.sent], interval)
+            self.exchange.bytes_sent, self.exchange.bytes_received, self.exchange.exchanges = counters
+        self.interval = interval
 
     def agree(self, value: bool, any_neuron: bool) -> bool:
         """A stop condition over every process's neurons (one allreduce).

@@ -40,7 +40,7 @@ def runs(tmp_path_factory) -> dict[int, Path]:
     """The output folder of the run by N processes, for N = 1..4."""
     root = tmp_path_factory.mktemp("engine")
     folders = {3: run(3, root / "n3", "--snapshot")}
-    other = build(None, seed=7)  # another connectivity, in a single file, for N = 2 to load
+    other = build(None, seed=7, recurrent_delay=1.0)  # another connectivity (minimum delay 1 step), in one file
     other.simulate(30.0)
     other.save(folders[3] / "other.npz")
     folders[2] = run(2, root / "n2", "--restore", str(folders[3]))
@@ -135,6 +135,7 @@ def test_a_snapshot_of_3_processes_continues_bit_for_bit_on_2_and_on_1(runs, tmp
 
 
 def test_a_single_file_of_another_connectivity_loads_onto_2_processes_before_and_after_compile(runs):
+    """The file's connectivity, delays included (its minimum delay is 1 step: the exchange follows)."""
     plain = build(None)
     plain.load(runs[3] / "other.npz")
     plain.simulate(50.0)

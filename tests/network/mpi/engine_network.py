@@ -16,7 +16,7 @@ RateNoise = gn.Neuron(
     name="NoisyRate")
 
 
-def build(comm=None, seed: int = 2024) -> gn.Network:
+def build(comm=None, seed: int = 2024, recurrent_delay: float = 3.0) -> gn.Network:
     """The network (not compiled); ``comm`` None builds the plain one-process network."""
     net = gn.Network(dt=1.0, seed=seed, backend="numpy", runner="numpy", comm=comm)
     inp = net.create(gn.PoissonPopulation(23, rates=60.0, name="inp"))
@@ -26,7 +26,8 @@ def build(comm=None, seed: int = 2024) -> gn.Network:
     exc.v = gn.Uniform(-70.0, -60.0)
     stdp = net.connect(inp, exc, "exc", gn.STDP(A_plus=0.05, A_minus=0.05), name="stdp")
     stdp.connect_fixed_probability(0.4, weights=gn.Uniform(0.5, 2.0), delays=gn.Uniform(2.0, 6.0))
-    net.connect(exc, exc, "inh", name="recurrent").connect_fixed_probability(0.2, weights=0.5, delays=3.0)
+    net.connect(exc, exc, "inh", name="recurrent").connect_fixed_probability(0.2, weights=0.5,
+                                                                              delays=recurrent_delay)
     rin = net.create(17, RateNoise, name="rin")
     rout = net.create(11, gn.LeakyIntegrator, name="rout")
     rout.B = gn.Uniform(0.0, 1.0)
