@@ -27,12 +27,14 @@ the whole value given on every process.
 """
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
 from gpunet.errors import BackendError, StructureError
 from gpunet.io.pipeline.partition import block_of
+from gpunet.io.pipeline.restore import LoadWarning
 from gpunet.io.pipeline.state_types import ring_row
 from gpunet.network.spike_exchange import SpikeExchange
 from gpunet.network.values import coerce_values
@@ -97,7 +99,16 @@ class DistributedEngine:
         if net.backend.is_gpu:
             raise BackendError(f"Network(comm=...): the distributed engine runs on the NumPy backend only for now, "
                                f"not on {net.backend.name}; use backend='numpy'")
+        for population in net.populations:  # updates of their own (schedules) index whole populations
+            if not population.equations_update and not hasattr(population, "prepare_spike_times"):
+                raise StructureError(f"Network(comm=...): population {population.name!r} "
+                                     f"({type(population).__name__}) updates from a schedule of the whole "
+                                     "population; the distributed engine does not split it yet")
         for projection in net.projections:
+            if not projection.equations_transmit:
+                raise StructureError(f"Network(comm=...): projection {projection.name!r} "
+                                     f"({type(projection).__name__}) transmits without a synapse model; the "
+                                     "distributed engine does not split it yet")
             if any(side == "pre" and name.startswith("_sum_") for side, name in projection.spec.prepost):
                 raise StructureError(f"Network(comm=...): projection {projection.name!r} reads pre.sum(); the "
                                      "distributed engine does not exchange summed inputs yet")
@@ -310,6 +321,13 @@ class DistributedEngine:
                          else value for key, value in state.items()}
             elif obj in self._split_at:
                 state = self._own_projection_state(obj, state)
+            if "_connectivity" in state:  # recordings of the old synapses no longer fit (a load keeps none here)
+                for monitor in self.network.monitors:
+                    if monitor.projection is obj and monitor.nbytes:
+                        warnings.warn(f"projection {obj.name!r} gets other synapses from the file; monitor "
+                                      f"{monitor.name!r} drops what it recorded before the load", LoadWarning,
+                                      stacklevel=4)
+                        monitor.reset()
             owned.append((obj, state))
         self._split_at = {}  # only a plan made before the split can hold whole projections
         return owned

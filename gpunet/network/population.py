@@ -888,9 +888,13 @@ class SpikeSourceArray(Population):
             self._install_spike_times(state["_spike_times"])
 
     def frozen_state(self) -> dict[str, np.ndarray]:
-        """The spike times (ms) of every neuron, flat, and how many belong to each (fresh host arrays)."""
-        return {"_spike_times": np.asarray([t for neuron in self._times for t in neuron], dtype=np.float64),
-                "_spike_counts": np.asarray([len(neuron) for neuron in self._times], dtype=np.int64)}
+        """The spike times (ms) of every neuron, flat, and how many belong to each (fresh host arrays).
+
+        Under comm: of this process's block of neurons (what its part of a save holds).
+        """
+        times = self._times if self._block is None else self._times[self._block[0]:self._block[1]]
+        return {"_spike_times": np.asarray([t for neuron in times for t in neuron], dtype=np.float64),
+                "_spike_counts": np.asarray([len(neuron) for neuron in times], dtype=np.int64)}
 
     @property
     def spike_times(self) -> list[list[float]]:

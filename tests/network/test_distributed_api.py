@@ -95,3 +95,25 @@ def test_what_the_distributed_engine_refuses_is_said_before_anything_changes():
     semi.connect(c, d, "exc", semiglobal).connect_all_to_all(0.1)
     with pytest.raises(StructureError, match="semiglobal attributes"):
         semi.compile()
+
+
+def test_inputs_of_their_own_update_or_transmission_are_refused_but_spike_source_arrays_run():
+    timed = gn.Network(backend="numpy", comm=MPI.COMM_SELF)
+    timed.create(gn.TimedArray(rates=np.ones((2, 3)), schedule=[0.0, 5.0], name="timed"))
+    with pytest.raises(StructureError, match="'timed' \\(TimedArray\\) updates from a schedule"):
+        timed.compile()
+    injected = gn.Network(backend="numpy", comm=MPI.COMM_SELF)
+    rates, neurons = injected.create(3, gn.LeakyIntegrator), injected.create(3, gn.Izhikevich)
+    gn.CurrentInjection(rates, neurons, "exc", name="inject").connect_current()
+    with pytest.raises(StructureError, match="'inject' \\(CurrentInjection\\) transmits without a synapse"):
+        injected.compile()
+    runs = []
+    for comm in (None, MPI.COMM_SELF):
+        net = gn.Network(backend="numpy", seed=2, runner="numpy", comm=comm)
+        source = net.create(gn.SpikeSourceArray([[1.0, 4.0], [2.0], []], name="source"))
+        target = net.create(2, gn.Izhikevich, name="target")
+        net.connect(source, target, "exc").connect_all_to_all(weights=30.0, delays=1.0)
+        monitor = net.monitor(target, ["v"])
+        net.simulate(8.0)
+        runs.append(monitor.get("v"))
+    assert np.array_equal(runs[0], runs[1]) and not np.array_equal(runs[0][0], runs[0][-1])

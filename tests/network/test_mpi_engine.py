@@ -18,6 +18,8 @@ HERE = Path(__file__).with_name("mpi")
 sys.path.insert(0, str(HERE))
 from engine_network import build, build_and_assign, results  # noqa: E402
 
+from gpunet.io.pipeline.restore import LoadWarning  # noqa: E402
+
 
 def mpiexec() -> str:
     beside = Path(sys.executable).with_name("mpiexec")  # the one of the environment that has mpi4py
@@ -71,17 +73,18 @@ def test_n_processes_give_the_spikes_v_and_w_of_one_process_bit_for_bit(runs, on
     # each process held its own block of every population and the synapses onto it, and exchanged spikes
     # once per minimum-delay interval (2 steps: 100 exchanges in 200 steps)
     parts = [json.loads((folder / f"part-{r}.json").read_text()) for r in range(nprocs)]
-    for name, size in (("inp", 23), ("exc", 37), ("rin", 17), ("rout", 11)):
+    for name, size in (("inp", 23), ("exc", 37), ("source", 6), ("rin", 17), ("rout", 11)):
         blocks = [tuple(part[name]) for part in parts]
         firsts = [first for first, _ in blocks]
         counts = [count for _, count in blocks]
         assert counts == [len(b) for b in np.array_split(np.arange(size), nprocs)], name
         assert firsts == np.concatenate(([0], np.cumsum(counts)[:-1])).tolist(), name
-    for name in ("stdp", "recurrent", "oja", "rrec"):
+    for name in ("stdp", "recurrent", "timed", "oja", "rrec"):
         counts = [part[name] for part in parts]
         assert sum(counts) == len(one_process[f"{name}.w"]), name
     assert [part["exchange"][:2] for part in parts] == [[2, 100]] * nprocs
     spikes = one_process["m_exc.spike"].shape[1] + one_process["m_inp.spike"].shape[1]
+    spikes += sum(len(range(3 + k, 200, 7 + k)) for k in range(6))  # the SpikeSourceArray's, all before 200 ms
     assert sum(part["exchange"][2] for part in parts) == 8 * spikes  # one int64 per spike, sent once
 
 
@@ -137,9 +140,16 @@ def test_a_snapshot_of_3_processes_continues_bit_for_bit_on_2_and_on_1(runs, tmp
 def test_a_single_file_of_another_connectivity_loads_onto_2_processes_before_and_after_compile(runs):
     """The file's connectivity, delays included (its minimum delay is 1 step: the exchange follows)."""
     plain = build(None)
-    plain.load(runs[3] / "other.npz")
+    with pytest.warns(LoadWarning, match="monitor 'm_oja' drops what it recorded before the load"):
+        plain.load(runs[3] / "other.npz")
     plain.simulate(50.0)
     expected = results(plain)
     assert expected["stdp.w"].shape != results(build(None))["stdp.w"].shape  # the connectivity did change
     for when in ("uncompiled", "compiled"):
         assert_same_results(load_npz(runs[2] / f"other-{when}.npz"), expected)
+    # the network that had run dropped its projection monitor's old columns, saying so on every process
+    for rank in range(2):
+        assert (runs[2] / f"other-uncompiled-{rank}.txt").read_text() == ""
+        assert (runs[2] / f"other-compiled-{rank}.txt").read_text() == (
+            "projection 'oja' gets other synapses from the file; monitor 'm_oja' drops what it recorded before the "
+            "load")

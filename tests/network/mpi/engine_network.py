@@ -1,7 +1,8 @@
 """The network of the distributed-engine tests, built the same way by one process or by N under mpiexec.
 
 Spiking: Poisson input (uniform noise) -> Izhikevich neurons with Normal noise, STDP with per-synapse delays
-of 2 to 6 ms, a recurrent static projection of 3 ms (so the minimum delay, the exchange interval, is 2 steps).
+of 2 to 6 ms, a recurrent static projection of 3 ms, spikes at given times from a SpikeSourceArray (so the
+minimum delay, the exchange interval, is 2 steps).
 Rate-coded: leaky integrators with uniform noise -> Oja synapses -> leaky integrators, plus a recurrent one.
 """
 from __future__ import annotations
@@ -28,6 +29,9 @@ def build(comm=None, seed: int = 2024, recurrent_delay: float = 3.0) -> gn.Netwo
     stdp.connect_fixed_probability(0.4, weights=gn.Uniform(0.5, 2.0), delays=gn.Uniform(2.0, 6.0))
     net.connect(exc, exc, "inh", name="recurrent").connect_fixed_probability(0.2, weights=0.5,
                                                                               delays=recurrent_delay)
+    times = [[float(t) for t in range(3 + k, 200, 7 + k)] for k in range(6)]
+    source = net.create(gn.SpikeSourceArray(times, name="source"))
+    net.connect(source, exc, "exc", name="timed").connect_fixed_probability(0.5, weights=2.0, delays=2.0)
     rin = net.create(17, RateNoise, name="rin")
     rout = net.create(11, gn.LeakyIntegrator, name="rout")
     rout.B = gn.Uniform(0.0, 1.0)

@@ -12,11 +12,13 @@ writes ``OUT/uninterrupted.npz``.
 ``--restore FOLDER``: a network loads ``FOLDER/s.shards``, runs 99 ms and writes ``OUT/restored.npz``; then a
 fresh one takes ``load_latest(FOLDER/snaps)`` and writes ``OUT/latest.npz`` (the path's name in
 ``OUT/latest.txt``).  Then ``FOLDER/other.npz`` (a single file of another connectivity, written by one process)
-is loaded into a network before compile and into a compiled one, each then runs 50 ms: ``OUT/other-<when>.npz``.
+is loaded into a network before compile and into one that ran 5 ms (its projection monitor's recordings are
+dropped, with a warning: ``OUT/other-<when>-<rank>.txt``), each then runs 50 ms: ``OUT/other-<when>.npz``.
 """
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -66,9 +68,15 @@ def main(out: Path, snapshot: bool, restore: Path) -> None:
             (out / "latest.txt").write_text(path.name)
         for when in ("uncompiled", "compiled"):
             net = build(comm)
-            if when == "compiled":
-                net.compile()
-            net.load(restore / "other.npz")
+            if when == "compiled":  # after 5 ms: the projection's monitor holds recordings of the old synapses
+                net.simulate(5.0)
+                for monitor in net.monitors:
+                    if monitor.projection is None:
+                        monitor.get()
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                net.load(restore / "other.npz")
+            (out / f"other-{when}-{rank}.txt").write_text("\n".join(str(w.message) for w in caught))
             net.simulate(50.0)
             write(rank, out / f"other-{when}.npz", results(net))
 
