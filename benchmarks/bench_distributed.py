@@ -1,27 +1,24 @@
-"""Issue 15 benchmark: sharded snapshots (``.shards``) against the single-file native format.
-
-What exists so far is measured: the simulation is not distributed yet (every process simulates the whole
-network), so there is no speed-up, parallel efficiency or exchange volume to print; docs/scaling.md has the
-arithmetic for those.
+"""Issue 15 benchmark: one network on 1 and N processes, and sharded snapshots against the single-file format.
 
 1. One process, the 2 x 10,000 Izhikevich / ~1M STDP-synapse network: blocking, durable ``save`` to ``.npz`` and
    to ``.shards`` (one shard + manifest), and ``load`` of each into a compiled twin, alternated round by round
    so both meet the same moments of a noisy machine; the ratios of the medians (goal: within 1.1x); and the
    parse alone (``read_state``), alternated.
-2. With ``--processes N`` (needs the ``mpi`` extra): the same script under ``mpiexec -n N``; each process saves
-   its shard of the same network; the time from the call to the committed manifest and the aggregate
-   bandwidth (state bytes / that time) are printed, next to one process's ``.npz`` save of the whole state.
-   Then the spikes of ``--exchange-ms`` of simulation are replayed through the spike exchange
-   (:mod:`gpunet.network.spike_exchange`, one allgather per minimum delay), each process sending its own rows':
-   bytes sent and received per step and the time per exchange.
+2. With ``--processes N`` (needs the ``mpi`` extra): the same network simulated by 1 and by N processes
+   (``Network(comm=...)``, the distributed engine, NumPy step loop) under ``mpiexec``: time per step, speed-up
+   and parallel efficiency, bytes of spikes each process sends and receives per step (the
+   :class:`~gpunet.network.spike_exchange.SpikeExchange` counters: one allgather per minimum delay), and the
+   sharded save of every process's part (call to committed manifest; aggregate bandwidth).
 
 Usage::
 
     python benchmarks/bench_distributed.py [--neurons 10000] [--synapses 1000000] [--rounds 7] [--processes 2]
+        [--simulate-ms 1000]
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -91,74 +88,50 @@ def one_process(args, folder: Path) -> None:
 
 
 def under_mpi(args, folder: Path) -> None:
+    """One network simulated by the processes of COMM_WORLD (the distributed engine); process 0 writes the figures."""
     from mpi4py import MPI
     comm = MPI.COMM_WORLD
     rank, size = comm.Get_rank(), comm.Get_size()
-    net, _ = build(args.neurons, args.synapses)
-    nbytes = state_bytes(net)
-    times = []
+    probability = min(1.0, args.synapses / args.neurons ** 2)
+    net = reference_network(neurons=args.neurons, probability=probability, backend="numpy", seed=1, comm=comm)
+    net.simulate(50.0)  # compiled, split, warm
+    engine = net._distributed  # the benchmark reads the engine's counters
+    sent0, received0, exchanges0 = engine.exchange.bytes_sent, engine.exchange.bytes_received, engine.exchange.exchanges
+    steps = int(round(args.simulate_ms / net.dt))
+    comm.Barrier()
+    start = time.perf_counter()
+    net.simulate(args.simulate_ms)
+    comm.Barrier()
+    took = time.perf_counter() - start
+    counters = comm.gather((engine.exchange.bytes_sent - sent0, engine.exchange.bytes_received - received0,
+                            engine.exchange.exchanges - exchanges0), root=0)
+    nbytes = state_bytes(net)  # this process's part
+    saves = []
     for _ in range(args.rounds):
         comm.Barrier()
-        start = time.perf_counter()
-        net.save(folder / "state.shards", comm=comm)
-        comm.Barrier()
-        times.append(time.perf_counter() - start)
-    single = []
-    if rank == 0:
-        for _ in range(args.rounds):
-            start = time.perf_counter()
-            net.save(folder / "single.npz")
-            single.append(time.perf_counter() - start)
-        took, alone = statistics.median(times), statistics.median(single)
-        print(f"state: {nbytes / 1e6:.1f} MB, {size} processes on {os.cpu_count()} cores "
-              f"(each process simulates the whole network; the engine is not distributed yet)")
-        print(f"  sharded save, call to committed manifest: median {took * 1e3:.1f} ms -> aggregate "
-              f"{nbytes / took / 1e9:.2f} GB/s")
-        print(f"  one process's .npz save of the whole state: median {alone * 1e3:.1f} ms -> "
-              f"{nbytes / alone / 1e9:.2f} GB/s")
-    exchange_volume(args, comm)
-
-
-def exchange_volume(args, comm) -> None:
-    """The spikes of the network replayed through the spike exchange (one allgather per minimum delay)."""
-    import numpy as np
-
-    from gpunet.io.pipeline.partition import Partition
-    from gpunet.network.spike_exchange import SpikeExchange
-
-    probability = min(1.0, args.synapses / args.neurons ** 2)
-    net = reference_network(neurons=args.neurons, probability=probability, backend="numpy", seed=1)
-    monitors = {pop.name: net.monitor(pop, ["spike"]) for pop in net.populations}
-    steps = int(round(args.exchange_ms / net.dt))
-    net.simulate(args.exchange_ms)
-    interval = max(1, int(round(min(float(np.min(p.delays)) for p in net.projections) / net.dt)))
-    partition = Partition.of({pop.name: pop.size for pop in net.populations}, comm.Get_size())
-    by_step = {name: [[] for _ in range(steps)] for name in monitors}
-    for name, monitor in monitors.items():
-        for rank, spike_steps in monitor.get("spike").items():
-            lo, hi = partition.rows(name, comm.Get_rank())
-            if lo <= rank < hi:
-                for step in spike_steps:
-                    by_step[name][step].append(rank)
-    exchange = SpikeExchange(comm, [(pop.name, pop.size) for pop in net.populations], interval)
-    comm.Barrier()
-    took = 0.0
-    for start in range(0, steps - steps % interval, interval):
-        for offset in range(interval):
-            for name in monitors:
-                exchange.record(offset, name, np.asarray(by_step[name][start + offset], dtype=np.int64))
         begin = time.perf_counter()
-        exchange.exchange()
-        took += time.perf_counter() - begin
-    done = exchange.exchanges * interval
-    totals = comm.gather((exchange.bytes_sent, exchange.bytes_received, took), root=0)
-    if comm.Get_rank() == 0:
-        sent = sum(t[0] for t in totals) / len(totals) / done
-        received = sum(t[1] for t in totals) / len(totals) / done
-        per_exchange = max(t[2] for t in totals) / exchange.exchanges
-        print(f"  spike exchange, {args.exchange_ms:g} ms replayed, one allgather per {interval} steps (the minimum "
-              f"delay): per process and step {sent:.0f} B sent, {received:.0f} B received (8 B per spike); "
-              f"{per_exchange * 1e6:.0f} us per exchange (the engine does not exchange yet: measured apart)")
+        net.save(folder / "state.shards")
+        comm.Barrier()
+        saves.append(time.perf_counter() - begin)
+    total_bytes = comm.reduce(nbytes, root=0)
+    if rank == 0:
+        sent = sum(c[0] for c in counters) / size / steps
+        received = sum(c[1] for c in counters) / size / steps
+        figures = {"processes": size, "steps": steps, "seconds": took, "sent": sent, "received": received,
+                   "exchanges": counters[0][2], "save": statistics.median(saves), "state_bytes": total_bytes}
+        (folder / f"engine-{size}.json").write_text(json.dumps(figures))
+
+
+def report(figures: dict) -> None:
+    """Speed-up, efficiency, exchange volume and snapshot bandwidth of the runs by 1 and N processes."""
+    one = figures[1]
+    for size, run in sorted(figures.items()):
+        speedup = one["seconds"] / run["seconds"]
+        print(f"  {size} process(es): {run['seconds'] / run['steps'] * 1e3:.2f} ms per step, speed-up "
+              f"{speedup:.2f}, efficiency {speedup / size:.2f}; per process and step {run['sent']:.0f} B sent, "
+              f"{run['received']:.0f} B received ({run['exchanges']} exchanges in {run['steps']} steps); "
+              f"sharded save of the {run['state_bytes'] / 1e6:.1f} MB state {run['save'] * 1e3:.1f} ms -> aggregate "
+              f"{run['state_bytes'] / run['save'] / 1e9:.2f} GB/s")
 
 
 def main() -> None:
@@ -166,9 +139,10 @@ def main() -> None:
     parser.add_argument("--neurons", type=int, default=10_000)
     parser.add_argument("--synapses", type=int, default=1_000_000, help="about this many synapses")
     parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--exchange-ms", type=float, default=200.0, help="simulated time replayed through the "
-                        "spike exchange (with --processes)")
-    parser.add_argument("--processes", type=int, default=0, help="also run N processes under mpiexec")
+    parser.add_argument("--simulate-ms", type=float, default=1000.0, help="simulated time of the runs by 1 and N "
+                        "processes (with --processes)")
+    parser.add_argument("--processes", type=int, default=0, help="also simulate the network by 1 and by N "
+                        "processes under mpiexec")
     parser.add_argument("--mpi-child", metavar="FOLDER", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.mpi_child:
@@ -179,11 +153,16 @@ def main() -> None:
         one_process(args, folder)
         if args.processes:
             mpiexec = Path(sys.executable).with_name("mpiexec")
-            command = [str(mpiexec) if mpiexec.exists() else "mpiexec", "-n", str(args.processes), sys.executable,
-                       __file__, "--neurons", str(args.neurons), "--synapses", str(args.synapses), "--exchange-ms",
-                       str(args.exchange_ms), "--rounds", str(args.rounds),
-                       "--mpi-child", str(folder)]
-            subprocess.run(command, check=True)
+            figures = {}
+            for size in sorted({1, args.processes}):
+                command = [str(mpiexec) if mpiexec.exists() else "mpiexec", "-n", str(size), sys.executable,
+                           __file__, "--neurons", str(args.neurons), "--synapses", str(args.synapses),
+                           "--simulate-ms", str(args.simulate_ms), "--rounds", str(args.rounds),
+                           "--mpi-child", str(folder)]
+                subprocess.run(command, check=True)
+                figures[size] = json.loads((folder / f"engine-{size}.json").read_text())
+            print(f"distributed engine (NumPy step loop), {args.simulate_ms:g} ms simulated, {os.cpu_count()} cores:")
+            report(figures)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

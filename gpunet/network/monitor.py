@@ -160,6 +160,8 @@ class Monitor:
         attribute = self._source.spec.attributes[variable]
         if attribute.semiglobal:
             return self.projection.post.size
+        if self.population is not None and self._view_ranks is None and not attribute.is_global:
+            return self.population._count  # the neurons recorded here: all, or this process's block under comm
         return None if attribute.is_global else self.size
 
     def pause(self) -> None:
@@ -238,6 +240,8 @@ class Monitor:
                     self._values[name].clear()
         if not keep and self.recording:
             self._session_start = now
+        if self.network._distributed is not None:  # under comm: every process's neurons or synapses
+            raw = self.network._distributed.gather_recordings(self, raw)
         return raw
 
     def get(self, variables: Union[str, Sequence[str], None] = None, keep: bool = False,

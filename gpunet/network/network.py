@@ -33,6 +33,7 @@ from gpunet.model.declarations import clear_constants, declared_constants
 from gpunet.model.global_functions import clear_functions
 from gpunet.network import compiled_loop, default, summary
 from gpunet.network.compiled_loop import RUNNERS, steps_to_record
+from gpunet.network.distributed import DistributedEngine, DistributedStepLoop, check_comm
 from gpunet.network.population import LAST_SPIKE_NEVER
 from gpunet.network.progress import ProgressBar
 from gpunet.network.runners import NetworkRunner, StepLoop
@@ -81,6 +82,12 @@ class Network:
         C++ compiler is found.  One log line at compile says which runner runs.
         ``net.runner`` may be changed before ``compile()``.  Default: the
         environment variable ``GPUNET_RUNNER``, else ``"auto"``.
+    comm : mpi4py communicator, optional
+        Simulate the network with the processes of ``comm`` (``MPI.COMM_WORLD``
+        under ``mpiexec -n N``): every process runs the same script; at compile
+        each keeps its block of every population and the synapses onto it, and
+        the results are bit-identical for every N (``gpunet.network.distributed``,
+        docs/many-processes.md).  NumPy backend and step loop only for now.
 
     Examples
     --------
@@ -94,7 +101,8 @@ class Network:
     """
 
     def __init__(self, dt: float = 1.0, seed: Optional[int] = None, backend: str = "auto", device: int = 0,
-                 precision: str = "float64", kernels: str = "auto", runner: Optional[str] = None) -> None:
+                 precision: str = "float64", kernels: str = "auto", runner: Optional[str] = None,
+                 comm: Any = None) -> None:
         self.populations: list = []
         self.projections: list = []
         self.monitors: list = []
@@ -107,10 +115,14 @@ class Network:
         self.kernels = kernels
         self.fused = None
         self._loop: NetworkRunner = StepLoop(self)
+        self.comm = None if comm is None else check_comm(comm)
+        self._distributed: Optional[DistributedEngine] = None  # this process's part, made at compile under comm
+        if comm is not None and runner == "compiled":
+            raise ValueError("runner='compiled' cannot run a network under comm yet; the NumPy step loop does")
         runner = runner if runner is not None else compiled_loop.default_runner()
         if runner not in RUNNERS:
             raise ValueError(f"runner must be one of {RUNNERS}, got {runner!r}")
-        self.runner = runner
+        self.runner = "numpy" if comm is not None else runner
         self._compiled: Optional[compiled_loop.CompiledLoop] = None  # the compiled CPU loop, chosen at compile
         self._configure(dt=dt, seed=seed, backend=backend, device=device, precision=precision)
 
@@ -144,8 +156,9 @@ class Network:
             population._reseed(self.seed)
 
     def setup(self, dt: Optional[float] = None, seed: Optional[int] = None, backend: Optional[str] = None,
-              device: Optional[int] = None, precision: Optional[str] = None, kernels: Optional[str] = None) -> None:
-        """Change dt, seed, backend, device, precision or kernels (before any object is created).
+              device: Optional[int] = None, precision: Optional[str] = None, kernels: Optional[str] = None,
+              comm: Any = None) -> None:
+        """Change dt, seed, backend, device, precision, kernels or comm (before any object is created).
 
         Parameters
         ----------
@@ -162,6 +175,8 @@ class Network:
         kernels : str, optional
             Generated CUDA kernels: ``"auto"``, ``"ordered"``, ``"atomic"`` or
             ``"off"`` (the array code on every backend).
+        comm : mpi4py communicator, optional
+            Simulate with the processes of ``comm`` (see :class:`Network`); before populations exist.
         """
         if kernels is not None:
             if kernels not in KERNEL_MODES:
@@ -169,6 +184,12 @@ class Network:
             if self.compiled:
                 raise GpunetError("setup(): kernels cannot change after compile()")
             self.kernels = kernels
+        if comm is not None:
+            if self.populations:
+                raise GpunetError("setup(): comm can only be given before populations exist; call setup() first "
+                                  "or clear() the network")
+            self.comm = check_comm(comm)
+            self.runner = "numpy"
         if self.populations and (backend is not None or device is not None or precision is not None):
             raise GpunetError("setup(): backend, device and precision can only change before populations exist; "
                               "call setup() first or clear() the network")
@@ -397,6 +418,12 @@ class Network:
                     raise StructureError(f"projection {projection.name!r} ({projection.pre.name} -> "
                                          f"{projection.post.name}) is not connected; call one of its connect_* "
                                          "methods before compile()")
+            if self.comm is not None:  # keep this process's part (gpunet.network.distributed)
+                engine = DistributedEngine(self, self.comm)
+                engine.check()  # an error leaves the network uncompiled and whole
+                self._distributed = engine
+                engine.split()
+                self._loop = DistributedStepLoop(self, engine)
             for population in self.populations:
                 population._compile(self._max_delay_of(population))
             for projection in self.projections:
@@ -406,7 +433,7 @@ class Network:
         if self.backend.is_gpu and self.kernels != "off":  # pragma: no cover - needs a GPU
             from gpunet.codegen.runtime.cupy_kernels import attach_fused
             self.fused = attach_fused(self, mode="atomic" if self.kernels == "atomic" else "ordered")
-        self._compiled = compiled_loop.select(self, self.runner, silent)
+        self._compiled = None if self.comm is not None else compiled_loop.select(self, self.runner, silent)
         if directory is not None:
             self._write_generated_code(Path(directory))
         if not silent:
@@ -466,7 +493,9 @@ class Network:
             raise StructureError("use_step_loop() needs a compiled network")
         if loop is not None and not callable(getattr(loop, "run", None)):
             raise TypeError(f"a step loop needs a run(count) method; {type(loop).__name__} has none")
-        self._loop = StepLoop(self) if loop is None else loop
+        if loop is None:
+            loop = StepLoop(self) if self._distributed is None else DistributedStepLoop(self, self._distributed)
+        self._loop = loop
 
     def _runners_changed(self) -> None:
         """An object's runner changed (set_runner, learning switched): the step loop reads them again."""
@@ -558,7 +587,7 @@ class Network:
         with self.backend.activate():
             for _ in range(steps):
                 self._step_once()
-                if combine(item._stop_reached() for item in populations):
+                if combine([item._stop_reached() for item in populations]):  # a list: collective under comm
                     break
         if measure_time:
             print(f"Simulating {(self._step - start) * self.dt / 1000.0:g} seconds of the network took "
@@ -674,6 +703,17 @@ class Network:
                                      "of this network")
         return selected
 
+    def held_rows(self) -> Optional[dict[str, tuple[int, int]]]:
+        """The neurons ``[lo, hi)`` of every population this process holds, when it holds a part of the network.
+
+        None for a network of one process (under a communicator of one process too): its saves hold everything.
+        Under comm with several processes, a save of this process (its shard of a ``.shards`` folder) holds
+        these rows and the synapses onto them.
+        """
+        if self._distributed is None or self._distributed.nprocs == 1:
+            return None
+        return {population.name: population._block for population in self.populations}
+
     def get_time(self) -> float:
         """Current time in ms (steps done times dt)."""
         return self._step * self.dt
@@ -716,6 +756,8 @@ class Network:
             if populations:
                 for population in self.populations:
                     for name, values in population._initial_values().items():
+                        if population._block is not None and values.ndim:  # under comm: this process's block
+                            values = values[population._block[0]:population._block[1]]
                         population._state[name][...] = self.backend.asarray(values)
                     population._spiked[...] = False
                     if "_last_spike" in population._state:
@@ -734,6 +776,8 @@ class Network:
             if monitors:
                 for monitor in self.monitors:
                     monitor.reset()
+            if self._distributed is not None:
+                self._distributed.reset()
         self._step = 0
 
     # -- state protocol: loading -------------------------------------------------
@@ -806,6 +850,8 @@ class Network:
         seed = None if seed is None else check_seed(seed)
         if not self.compiled:
             self.compile()  # depends on the models only, not on the states
+        if self._distributed is not None:  # under comm: each process keeps its part of the whole values
+            states = self._distributed.own_states(states)
         with self.backend.activate():
             for obj, state in states:
                 obj._swap_in(state)
@@ -820,6 +866,8 @@ class Network:
             self._step = step
         if seed is not None and seed != self.seed:
             self.reseed(seed)
+        if self._distributed is not None:
+            self._distributed.reset()  # spikes buffered before the load are not the loaded state's
 
     # -- persistence (implemented in gpunet.io) -----------------------------------
     def save_parameters(self, filename: str) -> None:
@@ -935,7 +983,8 @@ default_network = default.default_network
 
 
 def setup(backend: Optional[str] = None, device: Optional[int] = None, dt: Optional[float] = None,
-          seed: Optional[int] = None, precision: Optional[str] = None, kernels: Optional[str] = None) -> None:
+          seed: Optional[int] = None, precision: Optional[str] = None, kernels: Optional[str] = None,
+          comm: Any = None) -> None:
     """Configure the default network.
 
     Parameters
@@ -953,9 +1002,11 @@ def setup(backend: Optional[str] = None, device: Optional[int] = None, dt: Optio
     precision : {"float64", "float32"}, optional
     kernels : {"auto", "ordered", "atomic", "off"}, optional
         Fused CUDA kernels on a GPU (see :class:`Network`).
+    comm : mpi4py communicator, optional
+        Simulate the default network with the processes of ``comm`` (see :class:`Network`).
     """
     settings = {k: v for k, v in dict(backend=backend, device=device, dt=dt, seed=seed,
-                                      precision=precision, kernels=kernels).items() if v is not None}
+                                      precision=precision, kernels=kernels, comm=comm).items() if v is not None}
     current = default.current()
     if current is None:
         default.replace(Network(**{**default.settings, **settings}))

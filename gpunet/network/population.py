@@ -173,6 +173,8 @@ class Population(_AttributeAccess):
         self._noise_arguments: dict[int, tuple] = {}
         self._global_sites: set[int] = set()
         self._sums: dict[str, Any] = {}
+        self._block: Optional[tuple[int, int]] = None  # the neurons [lo, hi) this process holds under comm
+        self._remote: Optional[dict[str, Any]] = None  # under comm: the whole population's arrays projections read
         self._array_runner = ArrayPopulationRunner(self)
         self._runner: PopulationRunner = self._array_runner
         self._frozen = True
@@ -255,6 +257,8 @@ class Population(_AttributeAccess):
     def _get_attribute(self, name: str, ranks: Optional[np.ndarray] = None) -> Any:
         attribute = self.spec.attributes[name]
         host = self.network.backend.to_host(self._state[name])
+        if self._block is not None and not attribute.is_global:  # every process's block, gathered
+            host = self.network._distributed.gather_neurons(host)
         if attribute.is_global:
             return python_scalar(host, attribute.kind)
         if ranks is not None:
@@ -268,6 +272,9 @@ class Population(_AttributeAccess):
         if ranks is None:
             values = coerce_values(value, owner=self.name, attribute=attribute, size=self.size,
                                    shape=self.geometry, dtype=dtype, generator=generator)
+            if self._block is not None and not attribute.is_global:  # every process keeps its own block
+                values = np.ravel(values)[self._block[0]:self._block[1]]
+                self.network._distributed.changed()
             self.network.backend.assign(self._state[name], values)
             return
         if attribute.is_global:
@@ -275,6 +282,11 @@ class Population(_AttributeAccess):
         values = coerce_values(value, owner=f"{self.name}[view]", attribute=attribute, size=len(ranks),
                                shape=(len(ranks),), dtype=dtype, generator=generator)
         backend = self.network.backend
+        if self._block is not None:  # the ranks of this process's block, made local
+            lo, hi = self._block
+            mine = (ranks >= lo) & (ranks < hi)
+            ranks, values = ranks[mine] - lo, np.asarray(values)[mine]
+            self.network._distributed.changed()
         with backend.activate():  # on the network's device and stream (gpu fix, issue 14)
             self._state[name][backend.asarray(ranks)] = backend.asarray(values)
 
@@ -332,6 +344,8 @@ class Population(_AttributeAccess):
         arrays = self._copy_targets()
         if self.spiking and self._history is not None:
             arrays["_spike_history"] = self._history_by_age(step)
+            if self._block is not None:  # under comm: the columns of this process's neurons (the rest is others')
+                arrays["_spike_history"] = arrays["_spike_history"][:, self._block[0]:self._block[1]]
         return arrays
 
     def _copy_targets(self) -> dict[str, Any]:
@@ -353,9 +367,12 @@ class Population(_AttributeAccess):
         """Shape and dtype of every array :meth:`load_state_dict` copies into, by key.
 
         Every attribute (``(size,)``; ``()`` for a global), then ``_last_spike``
-        and ``_refractory`` where the model has them.
+        and ``_refractory`` where the model has them.  Under comm too the whole
+        population's shapes: a load gives every process the whole values and
+        each keeps its block.
         """
-        return {key: (tuple(array.shape), np.dtype(array.dtype)) for key, array in self._copy_targets().items()}
+        return {key: ((self.size,) if array.ndim else (), np.dtype(array.dtype))
+                for key, array in self._copy_targets().items()}
 
     @property
     def spike_history_depth(self) -> int:
@@ -530,7 +547,33 @@ class Population(_AttributeAccess):
         code, any_neuron = self._stop
         met = eval(code, {"xp": self._xp, "S": self._state, "SP": self._spiked})  # noqa: S307 - generated
         met = self._xp.asarray(met)
-        return bool(met.any() if any_neuron else met.all())
+        reached = bool(met.any() if any_neuron else met.all())
+        if self._block is not None:  # under comm: over every process's neurons
+            reached = self.network._distributed.agree(reached, any_neuron)
+        return reached
+
+    # -- a network over several processes (gpunet.network.distributed) -------
+    @property
+    def _count(self) -> int:
+        """Neurons whose arrays this process holds: all of them, or its block under comm."""
+        return self.size if self._block is None else self._block[1] - self._block[0]
+
+    @property
+    def _first(self) -> int:
+        """Global rank of this process's first neuron (0 unless the network runs under comm)."""
+        return 0 if self._block is None else self._block[0]
+
+    def _keep_block(self, lo: int, hi: int) -> None:
+        """Keep only the neurons ``[lo, hi)`` (at compile, under comm); the spike ring stays whole-population."""
+        for key, array in self._state.items():
+            if array.ndim:
+                self._state[key] = array[lo:hi].copy()
+        self._spiked = self._spiked[lo:hi].copy()
+        self._block = (int(lo), int(hi))
+
+    def _presynaptic_state(self) -> dict[str, Any]:
+        """What projections from here read as ``pre.x``: the state, or under comm the whole population's."""
+        return self._state if self._remote is None else self._remote
 
     # -- compilation and simulation ---------------------------------------
     def _compile(self, max_delay: int) -> None:
@@ -545,7 +588,7 @@ class Population(_AttributeAccess):
             self._refractory_fn = compile_function(refractory_source, "refractory_steps", xp, net.dt,
                                                    net.precision, backend.scatter_add)
         for target in self.spec.targets:
-            self._sums[target] = xp.zeros(self.size, dtype=net.precision)
+            self._sums[target] = xp.zeros(self._count, dtype=net.precision)
         gates = noise_gates(self.spec)
         # noise in the equation of a global variable (HomogeneousCorrelatedSpikeTrains' x) is one draw per step
         global_names = set(self.spec.global_names)
@@ -576,8 +619,8 @@ class Population(_AttributeAccess):
             if index in self._global_sites:  # one draw for the population: its stream's first number
                 draws[site.symbol.name] = draw(xp, self._noise_keys[index], step, 1, low, high, net.precision)[0]
                 continue
-            draws[site.symbol.name] = draw(xp, self._noise_keys[index], step, self.size, low, high,
-                                           net.precision)
+            draws[site.symbol.name] = draw(xp, self._noise_keys[index], step, self._count, low, high,
+                                           net.precision, start=self._first)
         return draws
 
     # -- step runner (gpunet.network.runners) ---------------------------------
@@ -632,7 +675,7 @@ class Population(_AttributeAccess):
         refractory = self._state.get("_refractory")
         if refractory is not None and bool(refractory.any()):
             active = refractory == 0
-        spiked = self._update_fn(self._state, inputs, step, step * self.network.dt, active, (self.size,))
+        spiked = self._update_fn(self._state, inputs, step, step * self.network.dt, active, (self._count,))
         if refractory is not None and active is not None:
             refractory -= (~active).astype(refractory.dtype)
         if spiked is not None:
@@ -845,9 +888,13 @@ class SpikeSourceArray(Population):
             self._install_spike_times(state["_spike_times"])
 
     def frozen_state(self) -> dict[str, np.ndarray]:
-        """The spike times (ms) of every neuron, flat, and how many belong to each (fresh host arrays)."""
-        return {"_spike_times": np.asarray([t for neuron in self._times for t in neuron], dtype=np.float64),
-                "_spike_counts": np.asarray([len(neuron) for neuron in self._times], dtype=np.int64)}
+        """The spike times (ms) of every neuron, flat, and how many belong to each (fresh host arrays).
+
+        Under comm: of this process's block of neurons (what its part of a save holds).
+        """
+        times = self._times if self._block is None else self._times[self._block[0]:self._block[1]]
+        return {"_spike_times": np.asarray([t for neuron in times for t in neuron], dtype=np.float64),
+                "_spike_counts": np.asarray([len(neuron) for neuron in times], dtype=np.int64)}
 
     @property
     def spike_times(self) -> list[list[float]]:
@@ -863,8 +910,9 @@ class SpikeSourceArray(Population):
 
     def _update(self, step: int) -> None:
         start, stop = np.searchsorted(self._event_steps, [step, step + 1])
-        spiked = self._xp.zeros(self.size, dtype=bool)
+        spiked = self._xp.zeros(self._count, dtype=bool)
         if stop > start:
-            ranks = self.network.backend.asarray(self._event_ranks[start:stop])
+            ranks = self._event_ranks[start:stop] - self._first
+            ranks = self.network.backend.asarray(ranks[(ranks >= 0) & (ranks < self._count)])
             spiked[ranks] = True
         self._record_spikes(spiked, step)

@@ -492,11 +492,14 @@ class Projection(_AttributeAccess):
             Also build the spike-propagation indexes.
         """
         backend, precision = self.network.backend, self.network.precision
+        if self.post._block is not None:  # under comm: the synapses onto this process's neurons, post ranks local
+            post, pre, delay_steps, values = self.network._distributed.own_synapses(self, post, pre, delay_steps,
+                                                                                    values)
         post = np.asarray(post, dtype=np.int64)
         pre = np.asarray(pre, dtype=np.int64)
         count = len(post)
-        row_ptr = np.zeros(self.post.size + 1, dtype=np.int64)
-        np.cumsum(np.bincount(post, minlength=self.post.size), out=row_ptr[1:])
+        row_ptr = np.zeros(self.post._count + 1, dtype=np.int64)  # _count: the post neurons held here
+        np.cumsum(np.bincount(post, minlength=self.post._count), out=row_ptr[1:])
         index_type = np.int32 if count < 2 ** 31 and self.pre.size < 2 ** 31 else np.int64
         state: dict[str, Any] = {}
         hosts: dict[str, np.ndarray] = {}  # the values so far, for inits that are expressions of parameters
@@ -511,7 +514,7 @@ class Projection(_AttributeAccess):
                     # STP's ``u : init = U``: the parameters' values (declared above it) at connect
                     printer = NumpyPrinter({n: f"V[{n!r}]" for n in hosts})
                     init = eval(printer.doprint(init), {"xp": np, "V": hosts})  # noqa: S307 - generated
-                shape = () if attribute.is_global else (self.post.size,) if attribute.semiglobal else (count,)
+                shape = () if attribute.is_global else (self.post._count,) if attribute.semiglobal else (count,)
                 host = np.array(np.broadcast_to(np.asarray(init, dtype=dtype), shape))
             # globals and semiglobals (one value per post neuron) do not depend on the connectivity
             kept = (attribute.is_global or attribute.semiglobal) and name in self._state and name not in values
@@ -585,7 +588,8 @@ class Projection(_AttributeAccess):
                 groups.append((delay, backend.asarray(pre_ptr), backend.asarray(order.astype(index_type))))
         csr = None
         if not self.spec.spiking and self.spec.psp == sympy.Symbol("w") * sympy.Symbol("_pre_r"):
-            csr = backend.csr_matrix(state["w"], state["_pre_idx"], state["_row_ptr"], (self.post.size, self.pre.size))
+            csr = backend.csr_matrix(state["w"], state["_pre_idx"], state["_row_ptr"],
+                                     (self.post._count, self.pre.size))
         return groups, None, csr
 
     def _event_ranks(self) -> list:
@@ -739,7 +743,9 @@ class Projection(_AttributeAccess):
         """
         sides = []
         for side, population in (("pre", self.pre), ("post", self.post)):
-            if any(s == side and a.startswith("_sum_") for s, a in self.spec.prepost):
+            if side == "pre" and population._remote is not None:  # under comm: the whole pre population's
+                sides.append(population._remote)
+            elif any(s == side and a.startswith("_sum_") for s, a in self.spec.prepost):
                 sides.append({**population._state, **{f"_sum_{t}": a for t, a in population._sums.items()}})
             else:
                 sides.append(population._state)
@@ -751,7 +757,7 @@ class Projection(_AttributeAccess):
         elif self.target in self.post._sums:
             total = self.post._sums[self.target]
             if self._csr is not None:
-                total += self._csr @ self.pre._state["r"]
+                total += self._csr @ self.pre._presynaptic_state()["r"]
             else:
                 contribution = self._functions["psp"](self._state, self._state["_pre_idx"],
                                                       self._state["_post_idx"], *self._side_arrays())
@@ -820,6 +826,8 @@ class Projection(_AttributeAccess):
         attribute = self.spec.attributes[name]
         if not attribute.is_global:
             self._require_connected()
+        if self.post._block is not None and not attribute.is_global:  # under comm: every process's rows
+            return self.network._distributed.synapse_rows(self, name)
         host = self.network.backend.to_host(self._state[name])
         if attribute.is_global:
             return python_scalar(host, attribute.kind)
@@ -835,6 +843,9 @@ class Projection(_AttributeAccess):
         attribute = self.spec.attributes[name]
         if not attribute.is_global:
             self._require_connected()
+        if self.post._block is not None and not attribute.is_global:  # under comm: this process's synapses
+            self.network._distributed.set_synapses(self, name, value, generator)
+            return
         if attribute.semiglobal:
             self._set_semiglobal(name, value, generator=generator)
             return
@@ -979,8 +990,12 @@ class Projection(_AttributeAccess):
         """The connectivity: ``_post_ranks``, ``_row_ptr``, ``_pre_ranks`` and ``_delays`` (ms; 0-d when uniform).
 
         Read-only host arrays that are replaced, never modified, when the
-        connectivity changes: a save may keep them without copying.
+        connectivity changes: a save may keep them without copying.  Under
+        comm: this process's part (global post ranks, delays 0-d only when
+        the whole projection's are uniform), a collective call.
         """
+        if self.post._block is not None:
+            return self.network._distributed.frozen_connectivity(self)
         post_ranks, row_ptr, pre_ranks, delays = self._compressed_connectivity()
         return {"_post_ranks": post_ranks, "_row_ptr": row_ptr, "_pre_ranks": pre_ranks, "_delays": delays}
 
@@ -1020,6 +1035,8 @@ class Projection(_AttributeAccess):
     def post_ranks(self) -> list[int]:
         """Ranks of the post neurons that have at least one synapse (ascending)."""
         self._require_connected()
+        if self.post._block is not None:  # under comm: the whole projection's (one allgather)
+            return self.network._distributed.whole_connectivity(self)[0].tolist()
         return np.nonzero(np.diff(self._host_row_ptr))[0].tolist()
 
     @property
@@ -1034,8 +1051,10 @@ class Projection(_AttributeAccess):
         """``(post_ranks, row_ptr, pre_ranks)``: rows only for post neurons with synapses.
 
         ``pre_ranks[row_ptr[k]:row_ptr[k+1]]`` are the pre ranks (ascending) of
-        post neuron ``post_ranks[k]``.
+        post neuron ``post_ranks[k]``.  Under comm: the whole projection's (one allgather).
         """
+        if self.post._block is not None:
+            return self.network._distributed.whole_connectivity(self)
         return tuple(array.copy() for array in self._compressed_connectivity()[:3])
 
     def _compressed_connectivity(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -1070,6 +1089,7 @@ class Projection(_AttributeAccess):
             Rank in the post population.
         """
         self._require_connected()
+        self._check_dendrites_here()
         if not 0 <= post_rank < self.post.size:
             raise IndexError(f"post rank {post_rank} is outside population {self.post.name!r} of size {self.post.size}")
         return Dendrite(self, post_rank)
@@ -1077,17 +1097,28 @@ class Projection(_AttributeAccess):
     @property
     def dendrites(self) -> list[Dendrite]:
         """One :class:`Dendrite` (the synapses of one post neuron) per post neuron with synapses."""
+        self._check_dendrites_here()
         return [Dendrite(self, rank) for rank in self.post_ranks]
+
+    def _check_dendrites_here(self) -> None:
+        """Dendrites read this process's rows by global rank: refused under comm (StructureError)."""
+        if self.post._block is not None:
+            raise StructureError(f"projection {self.name!r}: dendrite() is not available for a network simulated "
+                                 "by several processes yet; read proj.w and proj.connectivity()")
 
     def nb_synapses_per_dendrite(self) -> list[int]:
         """The number of synapses of each post neuron that has any, in ``post_ranks`` order."""
+        if self.post._block is not None:  # under comm: the whole projection's (one allgather)
+            return np.diff(self.network._distributed.whole_connectivity(self)[1]).tolist()
         counts = np.diff(self._host_row_ptr)
         return counts[counts > 0].tolist()
 
     @property
     def delays(self) -> Any:
-        """Delays in ms: one float when uniform, else one list per dendrite."""
+        """Delays in ms: one float when uniform, else one list per dendrite (under comm: the whole projection's)."""
         self._require_connected()
+        if self.post._block is not None:
+            return self.network._distributed.whole_delays(self)
         milliseconds = self._host_delays * self.network.dt
         if len(milliseconds) and np.all(self._host_delays == self._host_delays[0]):
             return float(milliseconds[0])

@@ -76,16 +76,21 @@ def uniform01(xp: Any, key: int, step: int, counters: Any, dtype=np.float64) -> 
     return values if dtype == np.float64 else values.astype(dtype)
 
 
-def uniform(xp: Any, key: int, step: int, size: int, low: Any, high: Any, dtype=np.float64) -> Any:
-    """``size`` draws of Uniform(low, high) for one step of one stream."""
-    counters = xp.arange(size, dtype=np.uint64)
+def uniform(xp: Any, key: int, step: int, size: int, low: Any, high: Any, dtype=np.float64,
+            start: int = 0) -> Any:
+    """``size`` draws of Uniform(low, high) for one step of one stream, of the counters ``start .. start + size - 1``.
+
+    ``start`` lets a process draw the numbers of its own block of neurons (their global ranks) alone.
+    """
+    counters = xp.arange(start, start + size, dtype=np.uint64)
     u = uniform01(xp, key, step, counters)
     return (low + (high - low) * u).astype(dtype, copy=False)
 
 
-def normal(xp: Any, key: int, step: int, size: int, mean: Any, std: Any, dtype=np.float64) -> Any:
-    """``size`` draws of Normal(mean, std) for one step of one stream (Box-Muller)."""
-    counters = xp.arange(size, dtype=np.uint64) * np.uint64(2)
+def normal(xp: Any, key: int, step: int, size: int, mean: Any, std: Any, dtype=np.float64,
+           start: int = 0) -> Any:
+    """``size`` draws of Normal(mean, std) for one step of one stream (Box-Muller), of the counters from ``start``."""
+    counters = xp.arange(start, start + size, dtype=np.uint64) * np.uint64(2)
     u1 = uniform01(xp, key, step, counters)
     u2 = uniform01(xp, key, step, counters + np.uint64(1))
     z = xp.sqrt(-2.0 * xp.log(1.0 - u1)) * xp.cos(TWO_PI * u2)

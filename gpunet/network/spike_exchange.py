@@ -71,6 +71,10 @@ class SpikeExchange:
         base = (int(offset) * len(self.names) + self.index[population]) * self.stride
         self._pending.append(ranks + base)
 
+    def clear(self) -> None:
+        """Forget the spikes recorded since the last exchange (a load or a reset replaced them)."""
+        self._pending = []
+
     def exchange(self) -> list[dict[str, np.ndarray]]:
         """One collective: every process's spikes of the interval, per step offset and population, ranks ascending.
 

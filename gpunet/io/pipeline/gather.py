@@ -83,6 +83,9 @@ class StatePlan:
     arrays: tuple[ArrayRef, ...]
     #: Monitors' recordings (``monitors=True``): host copies made at the call, never modified afterwards.
     monitors: tuple[MonitorState, ...] = ()
+    #: The rows ``[lo, hi)`` per population when the network holds only them (one process of several): the
+    #: state is then that part of the whole (its ``annotations["rows"]``), which a sharded save writes as is.
+    rows: Optional[dict] = None
 
     @property
     def step(self) -> int:
@@ -149,7 +152,10 @@ def plan_state(network: Any, populations: Any = True, projections: Any = True,
         headers.append(header)
         arrays.extend(refs)
     recordings = tuple(monitor.recording_state() for monitor in network.monitors) if monitors else ()
-    return StatePlan(metadata=metadata, objects=tuple(headers), arrays=tuple(arrays), monitors=recordings)
+    held_rows = getattr(network, "held_rows", None)
+    rows = held_rows() if callable(held_rows) else None
+    return StatePlan(metadata=metadata, objects=tuple(headers), arrays=tuple(arrays), monitors=recordings,
+                     rows=None if rows is None else {name: [int(lo), int(hi)] for name, (lo, hi) in rows.items()})
 
 
 def stage_to_host(plan: StatePlan, backend: Any, out: Optional[dict] = None) -> dict:
@@ -184,6 +190,8 @@ def assemble_state(plan: StatePlan, host: dict) -> NetworkState:
     state = NetworkState(step=meta.step, dt=meta.dt, seed=meta.seed, net_id=meta.net_id,
                          gpunet_version=meta.gpunet_version, single_object=meta.single_object,
                          monitors=list(plan.monitors))
+    if plan.rows is not None:
+        state.annotations["rows"] = dict(plan.rows)
     for header in plan.objects:
         obj = _build(header, host)
         (state.populations if header.kind == "population" else state.projections).append(obj)

@@ -1,0 +1,86 @@
+"""The network of the distributed-engine tests, built the same way by one process or by N under mpiexec.
+
+Spiking: Poisson input (uniform noise) -> Izhikevich neurons with Normal noise, STDP with per-synapse delays
+of 2 to 6 ms, a recurrent static projection of 3 ms, spikes at given times from a SpikeSourceArray (so the
+minimum delay, the exchange interval, is 2 steps).
+Rate-coded: leaky integrators with uniform noise -> Oja synapses -> leaky integrators, plus a recurrent one.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+import gpunet as gn
+
+RateNoise = gn.Neuron(
+    parameters="tau = 10.0 : population\nB = 0.5",
+    equations="tau * dv/dt + v = sum(exc) + B + Uniform(-0.5, 0.5)\nr = pos(v)",
+    name="NoisyRate")
+
+
+def build(comm=None, seed: int = 2024, recurrent_delay: float = 3.0) -> gn.Network:
+    """The network (not compiled); ``comm`` None builds the plain one-process network."""
+    net = gn.Network(dt=1.0, seed=seed, backend="numpy", runner="numpy", comm=comm)
+    inp = net.create(gn.PoissonPopulation(23, rates=60.0, name="inp"))
+    exc = net.create(37, gn.Izhikevich, name="exc")
+    exc.noise = 3.0
+    exc.i_offset = gn.Uniform(2.0, 6.0)
+    exc.v = gn.Uniform(-70.0, -60.0)
+    stdp = net.connect(inp, exc, "exc", gn.STDP(A_plus=0.05, A_minus=0.05), name="stdp")
+    stdp.connect_fixed_probability(0.4, weights=gn.Uniform(0.5, 2.0), delays=gn.Uniform(2.0, 6.0))
+    net.connect(exc, exc, "inh", name="recurrent").connect_fixed_probability(0.2, weights=0.5,
+                                                                              delays=recurrent_delay)
+    times = [[float(t) for t in range(3 + k, 200, 7 + k)] for k in range(6)]
+    source = net.create(gn.SpikeSourceArray(times, name="source"))
+    net.connect(source, exc, "exc", name="timed").connect_fixed_probability(0.5, weights=2.0, delays=2.0)
+    rin = net.create(17, RateNoise, name="rin")
+    rout = net.create(11, gn.LeakyIntegrator, name="rout")
+    rout.B = gn.Uniform(0.0, 1.0)
+    oja = net.connect(rin, rout, "exc", gn.Oja(eta=0.05), name="oja")
+    oja.connect_fixed_probability(0.5, weights=gn.Uniform(0.0, 0.3))
+    net.connect(rin, rin, "exc", name="rrec").connect_fixed_number_pre(3, weights=gn.Normal(0.0, 0.2))
+    net.monitor(exc, ["spike", "v"], name="m_exc")
+    net.monitor(inp, ["spike"], name="m_inp")
+    net.monitor(oja, ["w"], period=10.0, name="m_oja")
+    return net
+
+
+def build_and_assign(comm=None, seed: int = 2024) -> gn.Network:
+    """:func:`build`, compiled, then values assigned as a user would (under comm: each process keeps its part)."""
+    net = build(comm, seed)
+    net.compile()
+    exc, rout = net.get_population("exc"), net.get_population("rout")
+    exc[5:20].v = -62.0                                  # a view
+    exc.u = exc.v * 0.2                                  # a whole array read (gathered) and written back
+    rout.B = gn.Uniform(0.0, 2.0)                        # a distribution drawn for the whole population
+    stdp, oja = net.get_projection("stdp"), net.get_projection("oja")
+    stdp.w = [[min(w * 1.5, 2.0) for w in row] for row in stdp.w]  # one row per post neuron
+    oja.w = gn.Uniform(0.0, 0.4)
+    net.get_projection("recurrent").w = 0.4
+    return net
+
+
+def results(net: gn.Network) -> dict[str, np.ndarray]:
+    """Everything the tests compare, for the whole network (gathered on every process under comm)."""
+    out: dict[str, np.ndarray] = {"t": np.asarray(net.get_time())}
+    for population in net.populations:
+        for name in population.spec.variables:
+            out[f"{population.name}.{name}"] = np.asarray(getattr(population, name), dtype=np.float64)
+    for projection in net.projections:
+        post_ranks, row_ptr, pre_ranks = projection.connectivity()
+        out[f"{projection.name}.connectivity"] = np.concatenate([post_ranks, row_ptr, pre_ranks])
+        assert projection.post_ranks == post_ranks.tolist() and len(projection) == len(post_ranks)
+        assert projection.nb_synapses_per_dendrite() == np.diff(row_ptr).tolist()
+        delays = projection.delays
+        out[f"{projection.name}.delays"] = np.asarray(delays if np.isscalar(delays) else np.concatenate(delays))
+        for name in projection.spec.variables:
+            rows = getattr(projection, name)
+            out[f"{projection.name}.{name}"] = np.concatenate([np.asarray(r, dtype=np.float64) for r in rows])
+    for monitor in net.monitors:
+        for name, value in monitor.get(keep=True).items():
+            if name == "spike":
+                ranks = [rank for rank, steps in value.items() for _ in steps]
+                steps = [s for _, steps in value.items() for s in steps]
+                out[f"{monitor.name}.spike"] = np.asarray([ranks, steps], dtype=np.int64)
+            else:
+                out[f"{monitor.name}.{name}"] = np.asarray(value)
+    return out

@@ -1,0 +1,119 @@
+"""Network(comm=) in one process (MPI.COMM_SELF, no mpiexec): the API, the refusals, and N = 1 equals plain.
+
+The runs by several processes are in test_mpi_engine.py (under mpiexec).
+"""
+import numpy as np
+import pytest
+
+import gpunet as gn
+from gpunet.errors import GpunetError, StructureError
+from gpunet.network import default
+
+MPI = pytest.importorskip("mpi4py.MPI")
+
+
+def small(comm=None, **kwargs) -> gn.Network:
+    net = gn.Network(backend="numpy", seed=9, runner="numpy", comm=comm, **kwargs)
+    pop = net.create(20, gn.Izhikevich, name="exc")
+    pop.noise = 2.0
+    pop.i_offset = gn.Uniform(3.0, 8.0)
+    net.connect(pop, pop, "exc", gn.STDP, name="rec").connect_fixed_probability(0.3, weights=gn.Uniform(0.0, 1.0),
+                                                                               delays=gn.Uniform(1.0, 4.0))
+    return net
+
+
+def test_a_communicator_of_one_process_runs_the_distributed_loop_and_matches_the_plain_network():
+    plain, alone = small(), small(MPI.COMM_SELF, kernels="off")
+    stop = [net.monitor(net.get_population("exc"), ["spike", "v"]) for net in (plain, alone)]
+    for net in (plain, alone):
+        net.simulate(60.0)
+    assert alone.step_loop.kind == "distributed" and alone.runner_in_use == "numpy"
+    assert alone.held_rows() is None  # one process holds everything: its saves are whole
+    assert np.array_equal(alone.get_population("exc").v, plain.get_population("exc").v)
+    assert alone.get_projection("rec").w == plain.get_projection("rec").w
+    assert stop[1].get("spike") == stop[0].get("spike")
+    assert np.array_equal(stop[1].get("v"), stop[0].get("v"))
+    rec, reference = alone.get_projection("rec"), plain.get_projection("rec")
+    assert rec.post_ranks == reference.post_ranks and rec.delays == reference.delays
+    assert all(np.array_equal(a, b) for a, b in zip(rec.connectivity(), reference.connectivity()))
+    with pytest.raises(StructureError, match="dendrite\\(\\) is not available"):
+        rec.dendrite(0)
+    with pytest.raises(StructureError, match="dendrite\\(\\) is not available"):
+        rec.dendrites  # noqa: B018 - the property raises
+    alone.use_step_loop(None)  # the default loop of a network under comm is the distributed one
+    assert alone.step_loop.kind == "distributed"
+
+
+def test_setup_comm_makes_the_default_network_distributed_and_module_functions_work():
+    gn.clear()
+    try:
+        gn.setup(comm=MPI.COMM_SELF, backend="numpy", seed=4, dt=0.5)
+        pop = gn.Population(8, gn.Izhikevich, name="p")
+        pop.i_offset = 10.0
+        gn.simulate(10.0)
+        assert gn.get_time() == 10.0 and gn.get_current_step() == 20
+        assert pop.network.comm is MPI.COMM_SELF and pop.network.step_loop.kind == "distributed"
+        gn.reset()
+        assert gn.get_current_step() == 0 and np.array_equal(pop.v, np.full(8, -65.0))
+    finally:
+        gn.clear()
+        default.settings.pop("comm", None)  # setup() settings outlive clear(): the next tests run without comm
+
+
+def test_simulate_until_agrees_over_the_processes():
+    net = gn.Network(backend="numpy", seed=1, comm=MPI.COMM_SELF)
+    pop = net.create(5, gn.Izhikevich, name="p", stop_condition="spiked : any")
+    pop.i_offset = 20.0
+    assert net.simulate_until(100.0, pop) < 100.0
+    assert pop.v.shape == (5,)
+
+
+def test_what_the_distributed_engine_refuses_is_said_before_anything_changes():
+    with pytest.raises(TypeError, match="mpi4py communicator.*Get_rank"):
+        gn.Network(backend="numpy", comm=object())
+    with pytest.raises(ValueError, match="runner='compiled' cannot run a network under comm"):
+        gn.Network(backend="numpy", comm=MPI.COMM_SELF, runner="compiled")
+    net = gn.Network(backend="numpy")
+    net.create(3, gn.Izhikevich)
+    with pytest.raises(GpunetError, match="comm can only be given before populations exist"):
+        net.setup(comm=MPI.COMM_SELF)
+    view = small(MPI.COMM_SELF)
+    view.monitor(view.get_population("exc")[2:5], ["v"])
+    with pytest.raises(StructureError, match="records a population view"):
+        view.compile()
+    assert not view.compiled and view.get_population("exc").v.shape == (20,)
+    sums = gn.Network(backend="numpy", comm=MPI.COMM_SELF)
+    a, b = sums.create(3, gn.LeakyIntegrator), sums.create(3, gn.LeakyIntegrator)
+    reads_sum = gn.Synapse(equations="dw/dt = 0.1 * pre.sum(exc)")
+    sums.connect(a, a, "exc").connect_all_to_all(0.1)
+    sums.connect(a, b, "exc", reads_sum).connect_all_to_all(0.1)
+    with pytest.raises(StructureError, match=r"reads pre.sum\(\)"):
+        sums.compile()
+    semi = gn.Network(backend="numpy", comm=MPI.COMM_SELF)
+    c, d = semi.create(3, gn.LeakyIntegrator), semi.create(3, gn.LeakyIntegrator)
+    semiglobal = gn.Synapse(parameters="tau_alpha = 4.0 : postsynaptic", equations="dw/dt = 0.1 * w / tau_alpha")
+    semi.connect(c, d, "exc", semiglobal).connect_all_to_all(0.1)
+    with pytest.raises(StructureError, match="semiglobal attributes"):
+        semi.compile()
+
+
+def test_inputs_of_their_own_update_or_transmission_are_refused_but_spike_source_arrays_run():
+    timed = gn.Network(backend="numpy", comm=MPI.COMM_SELF)
+    timed.create(gn.TimedArray(rates=np.ones((2, 3)), schedule=[0.0, 5.0], name="timed"))
+    with pytest.raises(StructureError, match="'timed' \\(TimedArray\\) updates from a schedule"):
+        timed.compile()
+    injected = gn.Network(backend="numpy", comm=MPI.COMM_SELF)
+    rates, neurons = injected.create(3, gn.LeakyIntegrator), injected.create(3, gn.Izhikevich)
+    gn.CurrentInjection(rates, neurons, "exc", name="inject").connect_current()
+    with pytest.raises(StructureError, match="'inject' \\(CurrentInjection\\) transmits without a synapse"):
+        injected.compile()
+    runs = []
+    for comm in (None, MPI.COMM_SELF):
+        net = gn.Network(backend="numpy", seed=2, runner="numpy", comm=comm)
+        source = net.create(gn.SpikeSourceArray([[1.0, 4.0], [2.0], []], name="source"))
+        target = net.create(2, gn.Izhikevich, name="target")
+        net.connect(source, target, "exc").connect_all_to_all(weights=30.0, delays=1.0)
+        monitor = net.monitor(target, ["v"])
+        net.simulate(8.0)
+        runs.append(monitor.get("v"))
+    assert np.array_equal(runs[0], runs[1]) and not np.array_equal(runs[0][0], runs[0][-1])

@@ -1,0 +1,155 @@
+"""One network simulated by N processes under mpiexec (the distributed engine): bit-identical to one process.
+
+One mpiexec run per N (the CI budget): N = 3 also saves a snapshot, which N = 2 restores (see mpi/engine_run.py).
+"""
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("mpi4py")
+pytestmark = [pytest.mark.mpi, pytest.mark.slow]  # slow: starts processes of its own
+
+HERE = Path(__file__).with_name("mpi")
+sys.path.insert(0, str(HERE))
+from engine_network import build, build_and_assign, results  # noqa: E402
+
+from gpunet.io.pipeline.restore import LoadWarning  # noqa: E402
+
+
+def mpiexec() -> str:
+    beside = Path(sys.executable).with_name("mpiexec")  # the one of the environment that has mpi4py
+    found = str(beside) if beside.exists() else shutil.which("mpiexec")
+    if found is None:
+        pytest.fail("mpiexec not found: install the mpi extra (pip install -e '.[mpi]')")
+    return found
+
+
+def run(nprocs: int, out: Path, *options: str) -> Path:
+    out.mkdir()
+    done = subprocess.run([mpiexec(), "-n", str(nprocs), sys.executable, str(HERE / "engine_run.py"), str(out),
+                           *options], capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[int, Path]:
+    """The output folder of the run by N processes, for N = 1..4."""
+    root = tmp_path_factory.mktemp("engine")
+    folders = {3: run(3, root / "n3", "--snapshot")}
+    other = build(None, seed=7, recurrent_delay=1.0)  # another connectivity (minimum delay 1 step), in one file
+    other.simulate(30.0)
+    other.save(folders[3] / "other.npz")
+    folders[2] = run(2, root / "n2", "--restore", str(folders[3]))
+    folders[1] = run(1, root / "n1")
+    folders[4] = run(4, root / "n4")
+    return folders
+
+
+@pytest.fixture(scope="module")
+def one_process() -> dict:
+    net = build_and_assign(None)
+    net.simulate(200.0)
+    return results(net)
+
+
+@pytest.mark.parametrize("nprocs", [1, 2, 3, 4])
+def test_n_processes_give_the_spikes_v_and_w_of_one_process_bit_for_bit(runs, one_process, nprocs):
+    folder = runs[nprocs]
+    with np.load(folder / "results.npz") as archive:
+        gathered = {key: archive[key] for key in archive.files}
+    assert sorted(gathered) == sorted(one_process)
+    for key, expected in one_process.items():
+        assert gathered[key].dtype == expected.dtype, key
+        assert np.array_equal(gathered[key], expected), key
+    # the run is not trivial: spikes, plasticity and noise all act
+    assert one_process["m_exc.spike"].shape[1] > 50 and one_process["m_inp.spike"].shape[1] > 200
+    assert not np.array_equal(one_process["m_oja.w"][0], one_process["m_oja.w"][-1])
+    # each process held its own block of every population and the synapses onto it, and exchanged spikes
+    # once per minimum-delay interval (2 steps: 100 exchanges in 200 steps)
+    parts = [json.loads((folder / f"part-{r}.json").read_text()) for r in range(nprocs)]
+    for name, size in (("inp", 23), ("exc", 37), ("source", 6), ("rin", 17), ("rout", 11)):
+        blocks = [tuple(part[name]) for part in parts]
+        firsts = [first for first, _ in blocks]
+        counts = [count for _, count in blocks]
+        assert counts == [len(b) for b in np.array_split(np.arange(size), nprocs)], name
+        assert firsts == np.concatenate(([0], np.cumsum(counts)[:-1])).tolist(), name
+    for name in ("stdp", "recurrent", "timed", "oja", "rrec"):
+        counts = [part[name] for part in parts]
+        assert sum(counts) == len(one_process[f"{name}.w"]), name
+    assert [part["exchange"][:2] for part in parts] == [[2, 100]] * nprocs
+    spikes = one_process["m_exc.spike"].shape[1] + one_process["m_inp.spike"].shape[1]
+    spikes += sum(len(range(3 + k, 200, 7 + k)) for k in range(6))  # the SpikeSourceArray's, all before 200 ms
+    assert sum(part["exchange"][2] for part in parts) == 8 * spikes  # one int64 per spike, sent once
+
+
+def load_npz(path: Path) -> dict:
+    with np.load(path) as archive:
+        return {key: archive[key] for key in archive.files}
+
+
+def assert_same_results(found: dict, expected: dict, keys=None) -> None:
+    for key in keys if keys is not None else expected:
+        assert found[key].dtype == expected[key].dtype, key
+        assert np.array_equal(found[key], expected[key]), key
+
+
+def test_a_snapshot_of_3_processes_continues_bit_for_bit_on_2_and_on_1(runs, tmp_path):
+    import gpunet as gn
+    from gpunet.io.formats import state_shards
+    sys.path.insert(0, str(HERE.parents[1] / "io"))
+    from state_examples import assert_states_equal
+
+    three, two = runs[3], runs[2]
+    # with several processes, saving recordings and saving to a single file are refused on every process
+    for rank in range(3):
+        monitors, single = (three / f"refused-{rank}.txt").read_text().splitlines()
+        assert monitors.startswith("FormatError") and "cannot hold monitor recordings" in monitors
+        assert single.startswith("FormatError") and "3 processes save together into a .shards folder" in single
+    assert not (three / "m.shards").exists() and not (three / "x.npz").exists()
+    # the folder 3 processes saved at step 101 (one step of spikes not exchanged yet) is the one-process state
+    assert state_shards.read_manifest(three / "s.shards")["nprocs"] == 3
+    plain = build(None)
+    plain.simulate(101.0)
+    plain.save(tmp_path / "one.npz")
+    assert_states_equal(gn.read_state(three / "s.shards"), gn.read_state(tmp_path / "one.npz"))
+    for monitor in plain.monitors:
+        monitor.get()
+    plain.simulate(99.0)
+    expected = results(plain)
+    # uninterrupted on 3, restored on 2, restored on 1 (plain gn.load): the same bits
+    assert_same_results(load_npz(three / "uninterrupted.npz"), expected)
+    assert_same_results(load_npz(two / "restored.npz"), expected)
+    one = build(None)
+    one.load(three / "s.shards")
+    one.simulate(99.0)
+    assert_same_results(results(one), expected)
+    # load_latest by 2 processes took the newest periodic snapshot of the 3 (step 198)
+    assert (two / "latest.txt").read_text().endswith("-000000000198.shards")
+    at_198 = build(None)
+    at_198.simulate(198.0)
+    state_keys = [key for key in expected if not key.startswith("m_")]
+    assert_same_results(load_npz(two / "latest.npz"), results(at_198), state_keys)
+
+
+def test_a_single_file_of_another_connectivity_loads_onto_2_processes_before_and_after_compile(runs):
+    """The file's connectivity, delays included (its minimum delay is 1 step: the exchange follows)."""
+    plain = build(None)
+    with pytest.warns(LoadWarning, match="monitor 'm_oja' drops what it recorded before the load"):
+        plain.load(runs[3] / "other.npz")
+    plain.simulate(50.0)
+    expected = results(plain)
+    assert expected["stdp.w"].shape != results(build(None))["stdp.w"].shape  # the connectivity did change
+    for when in ("uncompiled", "compiled"):
+        assert_same_results(load_npz(runs[2] / f"other-{when}.npz"), expected)
+    # the network that had run dropped its projection monitor's old columns, saying so on every process
+    for rank in range(2):
+        assert (runs[2] / f"other-uncompiled-{rank}.txt").read_text() == ""
+        assert (runs[2] / f"other-compiled-{rank}.txt").read_text() == (
+            "projection 'oja' gets other synapses from the file; monitor 'm_oja' drops what it recorded before the "
+            "load")
