@@ -50,6 +50,16 @@ _ELAPSED = sympy.Symbol("_elapsed")
 _PSP_CSR = sympy.Symbol("w") * sympy.Symbol("_pre_r")
 
 
+def _ordered_params(real: str, index: str) -> tuple:
+    """One launch per step: the whole spike ring (``history``), each synapse's row found from its delay."""
+    return COMMON_PARAMS + fixed_params(
+        ("history", "const bool*", "history"), ("depth", "const gn_i64", "depth"),
+        ("pre_size", "const gn_i64", "pre_size"),
+        ("row_ptr", f"const {index}*", "attr", "_row_ptr"), ("pre_idx", f"const {index}*", "attr", "_pre_idx"),
+        ("delays", "const int*", "attr", "_delays"), ("row_order", f"const {index}*", "row_order"),
+        ("permuted", "const gn_i64", "permuted"), ("g_target", f"{real}*", "g_target"))
+
+
 def _event_params(real: str, index: str) -> tuple:
     return COMMON_PARAMS + fixed_params(
         ("spikes", "const bool*", "spikes"), ("delay", "const gn_i64", "delay"),
@@ -198,9 +208,11 @@ def synapse_unit(spec: ModelSpec, precision: str = "float64", index: str = "int3
         name = f"{fn}_pre_events"
         bodies.append(render("spike_propagation.cu", fn=name, model=spec.name, real=real, index=index_type,
                              params=pre.out.params_text(), args=pre.out.args_text(), body=pre.out.body()))
-        params = _event_params(real, index_type) + tuple(pre.out.params.values())
-        kernels["pre_events_ordered"] = KernelInfo(f"{name}_ordered", "pre_events_ordered", params, lanes=32)
-        kernels["pre_events_atomic"] = KernelInfo(f"{name}_atomic", "pre_events_atomic", params, lanes=32)
+        element = tuple(pre.out.params.values())
+        kernels["pre_events_ordered"] = KernelInfo(f"{name}_ordered", "pre_events_ordered",
+                                                   _ordered_params(real, index_type) + element, lanes=32)
+        kernels["pre_events_atomic"] = KernelInfo(f"{name}_atomic", "pre_events_atomic",
+                                                  _event_params(real, index_type) + element, lanes=32)
 
     post = _event_phase(spec, "post", real)
     if post is not None:

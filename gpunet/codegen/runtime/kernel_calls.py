@@ -15,9 +15,12 @@ Contract (each call does in place what the named array-code step does)
     conductance reset, spike test and reset, refractory counter, last spike
     step.  ``state`` is ``population._state``, ``sums`` ``population._sums``;
     the spike mask is written into ``spiked`` (``population._spiked``).
-``ProjectionKernels.pre_events(state, step, g_target, pre_state, post_state, history, groups)``
+``ProjectionKernels.pre_events(state, step, g_target, pre_state, post_state, history, groups, row_order)``
     ``Projection._pre_events(step)``; ``history`` is the pre population's
-    ``_history`` and ``groups`` the projection's ``_groups``.
+    ``_history``, ``groups`` the projection's ``_groups`` (read by the
+    ``atomic`` mode only) and ``row_order`` the walk of
+    :func:`~gpunet.codegen.runtime.delay_order.delay_row_order` on the
+    device, or None (the ``ordered`` mode only).
 ``ProjectionKernels.post_events(state, step, spiked, pre_state, post_state)``
     ``Projection._post_events(step)``; ``spiked`` is the post population's mask.
 ``ProjectionKernels.continuous(state, step, pre_state, post_state)``
@@ -108,10 +111,12 @@ class ProjectionKernels:
         pre-major walk (work proportional to the events; the last bits of
         ``g_target`` vary from run to run).
 
-    Each phase keeps its launches (one per delay value for the pre-synaptic
-    events) with their contexts, made again only when the projection's
-    delay groups are replaced; arguments are checked once, and again only
-    when an array has been replaced.
+    ``"ordered"`` delivers a step's spikes in one launch whatever the
+    delays (each synapse reads the spike ring's row of its own delay);
+    ``"atomic"`` launches once per delay value.  Each phase keeps its
+    contexts, made again only when the projection's delay groups are
+    replaced; arguments are checked once, and again only when an array has
+    been replaced.
     """
 
     def __init__(self, unit: CudaUnit, launcher: Launcher, *, dt: float, pre_size: int, post_size: int,
@@ -145,15 +150,23 @@ class ProjectionKernels:
         return context
 
     def pre_events(self, state: Mapping[str, Any], step: int, g_target: Any, pre_state: Mapping[str, Any],
-                   post_state: Mapping[str, Any], history: Any, groups: Sequence[tuple]) -> None:
-        """Deliver the spikes that arrive at ``step``, one launch per delay value (ascending)."""
-        bound = self.bound[f"pre_events_{self.mode}"]
+                   post_state: Mapping[str, Any], history: Any, groups: Sequence[tuple],
+                   row_order: Optional[Any] = None) -> None:
+        """Deliver the spikes that arrive at ``step``: one launch (``ordered``), or one per delay value."""
+        if self.mode == "ordered":
+            context = self._context("pre_events", self.post_size, step, state, pre_state, post_state)
+            context["history"], context["depth"], context["pre_size"] = history, history.shape[0], self.pre_size
+            # without a permutation the kernel never reads row_order: any index array of the right type will do
+            context["row_order"] = state["_pre_idx"] if row_order is None else row_order
+            context["permuted"], context["g_target"] = int(row_order is not None), g_target
+            self.bound["pre_events_ordered"](context)
+            return
+        bound = self.bound["pre_events_atomic"]
         if history is not self._history:
             bound.check_source("spikes", history)
             self._history = history
         if groups is not self._groups:
-            n = self.post_size if self.mode == "ordered" else self.pre_size
-            self._event_contexts = [{"n": n, "dt": self.dt, "delay": int(delay), "pre_ptr": pre_ptr,
+            self._event_contexts = [{"n": self.pre_size, "dt": self.dt, "delay": int(delay), "pre_ptr": pre_ptr,
                                      "pre_syn": pre_syn} for delay, pre_ptr, pre_syn in groups]
             self._groups = groups
         depth = history.shape[0]

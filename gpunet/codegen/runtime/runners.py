@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from gpunet.codegen.runtime.delay_order import delay_row_order
 from gpunet.codegen.runtime.kernel_calls import PopulationKernels, ProjectionKernels
 
 
@@ -39,6 +42,10 @@ class KernelProjectionRunner:
         self.target = projection.target
         self.spiking = projection.spec.spiking
         self._arrays = projection.step_arrays
+        self._synapses = projection.synapse_arrays
+        self._to_device = projection.network.backend.asarray
+        self._order_of: Any = None  # the synapse_arrays() the row order was made for
+        self._row_order: Any = None
         self._pre_arrays = projection.pre.step_arrays
         self._post_arrays = projection.post.step_arrays
         fallback = projection.array_runner
@@ -63,7 +70,25 @@ class KernelProjectionRunner:
     def pre_events(self, step: int) -> None:
         arrays, pre, post = self._arrays(), self._pre_arrays(), self._post_arrays()
         self.kernels.pre_events(arrays.state, step, post.state[f"g_{self.target}"], pre.state, post.state,
-                                pre.history, arrays.groups)
+                                pre.history, arrays.groups, self.row_order(arrays.state))
+
+    def row_order(self, state: Any) -> Any:
+        """The ordered kernel's walk of the rows on the device (None: storage order), made once per connectivity.
+
+        Parameters
+        ----------
+        state : mapping
+            The projection's ``step_arrays().state`` (its index type is the walk's).
+        """
+        if self.kernels.mode != "ordered":
+            return None
+        synapses = self._synapses()
+        if synapses is not self._order_of:
+            post, _pre, delays = synapses
+            order = delay_row_order(post, delays, np.dtype(state["_pre_idx"].dtype))
+            self._row_order = None if order is None else self._to_device(order)
+            self._order_of = synapses
+        return self._row_order
 
     def post_events(self, step: int) -> None:
         post = self._post_arrays()
