@@ -8,11 +8,12 @@ with ``kernels="auto"`` does it at compile (launchers from
 it themselves, also on the CPU
 (:class:`gpunet.codegen.runtime.host_build.HostLauncher`).
 
-Objects whose model the generator does not support, populations whose update
-is not their model's equations (``equations_update`` False:
-``SpikeSourceArray``), and objects whose kernels the compiler rejects (NVRTC
-on a GPU; with a warning naming the object and the compiler's first error
-line) keep the array code.
+Objects that cannot run generated kernels
+(:func:`gpunet.codegen.runtime.eligibility.kernel_unit`: their step is their
+own code, e.g. ``SpikeSourceArray``, or the generator does not express their
+model) and objects whose kernels the compiler rejects (NVRTC on a GPU; with a
+warning naming the object and the compiler's first error line) keep the
+array code.
 """
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from gpunet.codegen.cuda.codegen import model_unit
 from gpunet.codegen.cuda.common import CudaUnit, UnsupportedByCuda
+from gpunet.codegen.runtime.eligibility import kernel_unit
 from gpunet.codegen.runtime.kernel_calls import Launcher, PopulationKernels, ProjectionKernels
 from gpunet.codegen.runtime.runners import KernelPopulationRunner, KernelProjectionRunner
 from gpunet.errors import BackendError
@@ -57,11 +58,8 @@ def attach(network: Any, launcher_for: Callable[[CudaUnit], Launcher], mode: str
     precision = network.precision.name
     result = Attachment()
     for population in network.populations:
-        if not population.equations_update:
-            result.array_code[population.name] = f"{type(population).__name__} has its own update"
-            continue
         try:
-            unit = model_unit(population.spec, precision)
+            unit = kernel_unit(population, precision)
         except UnsupportedByCuda as exc:
             result.array_code[population.name] = str(exc)
             continue
@@ -73,12 +71,8 @@ def attach(network: Any, launcher_for: Callable[[CudaUnit], Launcher], mode: str
         population.set_runner(KernelPopulationRunner(population, kernels))
         result.fused.append(population.name)
     for projection in network.projections:
-        if not getattr(projection, "equations_transmit", True):
-            result.array_code[projection.name] = f"{type(projection).__name__} has its own transmission"
-            continue
-        index = projection.step_arrays().state["_pre_idx"].dtype.name
         try:
-            unit = model_unit(projection.spec, precision, index)
+            unit = kernel_unit(projection, precision)
         except UnsupportedByCuda as exc:
             result.array_code[projection.name] = str(exc)
             continue
