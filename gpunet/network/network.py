@@ -406,6 +406,8 @@ class Network:
         if self.backend.is_gpu and self.kernels != "off":  # pragma: no cover - needs a GPU
             from gpunet.codegen.runtime.cupy_kernels import attach_fused
             self.fused = attach_fused(self, mode="atomic" if self.kernels == "atomic" else "ordered")
+            from gpunet.network import device_loop
+            device_loop.install(self)
         self._compiled = compiled_loop.select(self, self.runner, silent)
         if directory is not None:
             self._write_generated_code(Path(directory))

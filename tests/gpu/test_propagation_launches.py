@@ -108,27 +108,35 @@ def test_the_order_of_delays_decides_the_last_bits():
 
 
 def launches_per_step(net, steps=20):
+    """Kernels run per step by name, and launches the host issued per step (a graph launch counts once)."""
     import cupy
     net.simulate(2.0)  # first launches, argument checks
     cupy.launches.reset()
     net.simulate(steps * net.dt)
-    return {name: count / steps for name, count in cupy.launches.by_kernel.items()}
+    return {name: count / steps for name, count in cupy.launches.by_kernel.items()}, cupy.launches.issued / steps
 
 
 @pytest.mark.skipif(not STANDIN, reason="counting launches needs the CuPy stand-in")
-def test_launches_per_step_do_not_grow_with_the_number_of_delay_values():
-    counts = {}
-    for form, delays in (("one value", 2.0), ("three values", gn.Uniform(0.5, 1.5)),
-                         ("24 values", DELAYS["per-synapse"])):
+@pytest.mark.parametrize("loop", ["graph", "per-object runners"])
+def test_launches_per_step_do_not_grow_with_the_number_of_delay_values(loop):
+    counts = []
+    for delays in (2.0, gn.Uniform(0.5, 1.5), DELAYS["per-synapse"]):
         net = build("cupy", delays)
-        distinct = {len(np.unique(p.synapse_arrays()[2])) for p in net.projections}
-        counts[form] = (launches_per_step(net), max(distinct))
-    assert [distinct for _counts, distinct in counts.values()] == [1, 3, 24]
-    per_step = [c for c, _distinct in counts.values()]
-    ordered = [{name: n for name, n in c.items() if name.endswith("_pre_events_ordered")} for c in per_step]
-    # one launch per projection and step: p0 (STDP) and to_sink (the default synapse)
-    assert all(sorted(o.values()) == [1.0, 1.0] and len(o) == 2 for o in ordered), ordered
-    assert per_step[0] == per_step[1] == per_step[2], per_step
+        assert net.step_loop.kind == "graph"
+        if loop != "graph":
+            net.use_step_loop(None)
+        distinct = max(len(np.unique(p.synapse_arrays()[2])) for p in net.projections)
+        counts.append((distinct, *launches_per_step(net)))
+    assert [distinct for distinct, _kernels, _issued in counts] == [1, 3, 24]
+    kernels = [k for _distinct, k, _issued in counts]
+    assert kernels[0] == kernels[1] == kernels[2], kernels
+    # one spike-propagation launch per projection and step: p0 (STDP) and to_sink (the default synapse)
+    suffix = "_pre_events_ordered_clocked" if loop == "graph" else "_pre_events_ordered"
+    assert sorted(n for name, n in kernels[0].items() if name.endswith(suffix)) == [1.0, 1.0], kernels[0]
+    # the graph: 10 kernels (3 updates, 2 deliveries, 3 spike-ring writes, post events, the clock) in 1 launch
+    issued = {distinct: i for distinct, _kernels, i in counts}
+    assert issued == ({1: 1.0, 3: 1.0, 24: 1.0} if loop == "graph" else {1: 9.0, 3: 9.0, 24: 9.0}), issued
+    assert sum(kernels[0].values()) == (10.0 if loop == "graph" else 9.0)
 
 
 def test_a_load_continues_bit_identically_and_follows_a_new_connectivity(tmp_path):

@@ -64,13 +64,16 @@ class PopulationKernels:
         Step size (ms).
     noise_keys : mapping of int to int
         Stream key of each noise site (``population._noise_keys``, kept by reference).
+    clock : device array, optional
+        The one-element step counter that clocked kernels read
+        (:func:`gpunet.codegen.cuda.clocked.clocked_unit`), for units made of them.
 
     The arguments are checked at the first launch and again only when an
     array has been replaced (:class:`~gpunet.codegen.runtime.launch_plan.BoundKernel`).
     """
 
     def __init__(self, unit: CudaUnit, launcher: Launcher, *, size: int, dt: float,
-                 noise_keys: Mapping[int, int]) -> None:
+                 noise_keys: Mapping[int, int], clock: Any = None) -> None:
         self.unit = unit
         self.kernel = unit.kernels["neuron_update"]
         self.launcher = launcher
@@ -80,7 +83,7 @@ class PopulationKernels:
         # updates the keys in place, and the kernels must follow.
         self.noise_keys = noise_keys
         self.bound = BoundKernel(self.kernel, launcher)
-        self._context: dict[str, Any] = {"n": self.size, "dt": self.dt, "key": noise_keys}
+        self._context: dict[str, Any] = {"n": self.size, "dt": self.dt, "key": noise_keys, "clock": clock}
 
     def update(self, state: Mapping[str, Any], sums: Mapping[str, Any], spiked: Any, step: int) -> None:
         """Integrate one step of all neurons (see ``PopulationKernels`` in the module docstring)."""
@@ -110,6 +113,8 @@ class ProjectionKernels:
         proportional to the synapses), ``"atomic"`` uses atomicAdd from a
         pre-major walk (work proportional to the events; the last bits of
         ``g_target`` vary from run to run).
+    clock : device array, optional
+        The step counter of clocked kernels (see :class:`PopulationKernels`).
 
     ``"ordered"`` delivers a step's spikes in one launch whatever the
     delays (each synapse reads the spike ring's row of its own delay);
@@ -120,7 +125,7 @@ class ProjectionKernels:
     """
 
     def __init__(self, unit: CudaUnit, launcher: Launcher, *, dt: float, pre_size: int, post_size: int,
-                 mode: str = "ordered") -> None:
+                 mode: str = "ordered", clock: Any = None) -> None:
         if mode not in ("ordered", "atomic"):
             raise ValueError(f"mode must be 'ordered' or 'atomic', got {mode!r}")
         self.unit = unit
@@ -128,6 +133,7 @@ class ProjectionKernels:
         self.dt = float(dt)
         self.pre_size, self.post_size = int(pre_size), int(post_size)
         self.mode = mode
+        self.clock = clock
         self.bound = {name: BoundKernel(kernel, launcher) for name, kernel in unit.kernels.items()
                       if name != f"pre_events_{'atomic' if mode == 'ordered' else 'ordered'}"}
         self._contexts: dict[str, dict[str, Any]] = {}
@@ -144,7 +150,7 @@ class ProjectionKernels:
                  post_state: Mapping[str, Any]) -> dict[str, Any]:
         context = self._contexts.get(phase)
         if context is None:
-            context = self._contexts[phase] = {"dt": self.dt}
+            context = self._contexts[phase] = {"dt": self.dt, "clock": self.clock}
         context["n"], context["step"], context["t"] = n, int(step), step * self.dt
         context["attr"], context["pre"], context["post"] = state, pre_state, post_state
         return context
@@ -166,7 +172,8 @@ class ProjectionKernels:
             bound.check_source("spikes", history)
             self._history = history
         if groups is not self._groups:
-            self._event_contexts = [{"n": self.pre_size, "dt": self.dt, "delay": int(delay), "pre_ptr": pre_ptr,
+            self._event_contexts = [{"n": self.pre_size, "dt": self.dt, "clock": self.clock, "delay": int(delay),
+                                     "pre_ptr": pre_ptr,
                                      "pre_syn": pre_syn} for delay, pre_ptr, pre_syn in groups]
             self._groups = groups
         depth = history.shape[0]
