@@ -25,6 +25,8 @@ class GraphStepLoop:
     """A network runner replaying a recorded step (see the module docstring)."""
 
     kind = "graph"
+    #: ``Network.simulate`` may give it many steps per call: it records every step's monitors itself.
+    runs_chunks = True
 
     def __init__(self, network: Any, graph: StepGraph) -> None:
         self.network = network
