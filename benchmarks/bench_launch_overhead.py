@@ -12,9 +12,10 @@ values) runs with fused kernels on CuPy, or on the CuPy stand-in
   (``--keep-kernels`` keeps them), so the figure is gpunet's own Python per launch: context,
   argument check, scalar conversion, the CuPy call's argument tuple.  On a GPU
   it is the host time to issue the launch (CuPy's own call included).
-* per step loop, the wall time of ``simulate`` per step and the launches the
-  host issues per step (a graph launch counts once; counted on the stand-in
-  only): ``graph`` (one CUDA graph per step, ``gpunet.network.device_loop``),
+* per step loop, the host time of ``simulate`` per step (until it returns,
+  the device may still be working), its wall time (until the device is done)
+  and the launches the host issues per step (a graph launch counts once;
+  counted on the stand-in, for the per-object runners on a GPU "nan"): ``graph`` (one CUDA graph per step, ``gpunet.network.device_loop``),
   ``launch list`` (the same launches replayed one by one, as where CuPy cannot
   capture) and ``runners`` (the per-object kernel runners, one Python call
   chain per kernel: the path before the step graph).
@@ -73,16 +74,19 @@ def _delays(kind: str) -> Any:
     return 2.0 if kind == "uniform" else Uniform(1.0, 20.0)
 
 
-def _whole_steps(net: Any, steps: int, cupy: Any, standin: bool) -> tuple[float, float]:
-    """(us per step of simulate, launches issued per step or NaN)."""
+def _whole_steps(net: Any, steps: int, cupy: Any, standin: bool) -> tuple[float, float, float]:
+    """(host us per step to issue ``simulate``, wall us per step until the device is done, launches issued per
+    step or NaN where nothing counts them)."""
     net.simulate(5.0, progress=False)
     issued = cupy.launches.issued if standin else 0
     net.backend.synchronize()
     start = time.perf_counter()
     net.simulate(float(steps) * net.dt, progress=False)
+    host = time.perf_counter() - start
     net.backend.synchronize()
     whole = time.perf_counter() - start
-    return whole / steps * 1e6, ((cupy.launches.issued - issued) / steps if standin else float("nan"))
+    launches = (cupy.launches.issued - issued) / steps if standin else float("nan")
+    return host / steps * 1e6, whole / steps * 1e6, launches
 
 
 def measure(neurons: int, steps: int, keep_kernels: bool, delays: str = "uniform") -> dict[str, float]:
@@ -107,8 +111,12 @@ def measure(neurons: int, steps: int, keep_kernels: bool, delays: str = "uniform
             net.use_step_loop(None)
         else:
             assert net.step_loop.kind == "graph" and net.step_loop.graph.mode == loop, net.step_loop.graph.mode
-        results[f"{loop} us"], results[f"{loop} launches"] = _whole_steps(net, steps, cupy, standin)
-        results[f"{loop} kernels"] = len(net.step_loop.graph.launches) if loop != "runners" else float("nan")
+        host, wall, launches = _whole_steps(net, steps, cupy, standin)
+        results[f"{loop} us"], results[f"{loop} wall us"] = host, wall
+        kernels = len(net.step_loop.graph.launches) if loop != "runners" else float("nan")
+        if launches != launches and loop != "runners":  # a GPU counts nothing: the graph is 1, the list its kernels
+            launches = 1.0 if loop == "graph" else float(kernels)
+        results[f"{loop} launches"], results[f"{loop} kernels"] = launches, kernels
         if loop == "runners":
             calls = runner_phases(net)
             start_step = net.get_current_step()
@@ -149,8 +157,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     for loop in LOOPS:
         kernels = results[0][f"{loop} kernels"]
         inside = f", {kernels:g} kernels in it" if kernels == kernels else ""
-        print(f"whole step, {loop:<11}: {best[f'{loop} us']:7.1f} us per step "
-              f"({results[0][f'{loop} launches']:g} launches issued per step{inside}; monitors none)")
+        print(f"whole step, {loop:<11}: {best[f'{loop} us']:7.1f} us of host per step, "
+              f"{best[f'{loop} wall us']:7.1f} us wall ({results[0][f'{loop} launches']:g} launches issued per "
+              f"step{inside}; monitors none)")
     return 0
 
 
