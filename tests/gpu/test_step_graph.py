@@ -123,3 +123,21 @@ def test_a_reseed_and_a_reset_are_followed():
     assert_bitwise_equal(first_runners, first_graph)
     assert_bitwise_equal(after_runners, after_graph)
     assert step_graph == step_runners == 40
+
+
+@pytest.mark.parametrize("precision", ["float64", "float32"])
+@pytest.mark.parametrize("name", ["reference", "rate"])
+def test_the_graph_gives_the_per_object_runners_bits(name, precision):
+    """Spiking (noise, STDP) and rate-coded (input sums zeroed in the graph, weighted sums, Oja) networks."""
+    from gpunet.testing import parity
+    results = []
+    for loop in ("graph", "runners"):
+        net = parity.NETWORKS[name]("cupy", precision)
+        net.kernels = "auto"  # the parity networks attach their kernels themselves: here compile() does
+        net.compile(silent=True)
+        assert net.step_loop.kind == "graph" and net.step_loop.graph.mode == "graph"
+        if loop == "runners":
+            net.use_step_loop(None)
+        net.simulate(60.0)
+        results.append(state(net))
+    assert_bitwise_equal(results[1], results[0])
