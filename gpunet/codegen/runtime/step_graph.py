@@ -25,7 +25,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from gpunet.codegen.cuda.clocked import STEP_KERNELS, clocked_unit, step_source
-from gpunet.codegen.cuda.common import CudaUnit, KernelInfo
+from gpunet.codegen.cuda.common import KernelInfo
 from gpunet.codegen.runtime.eligibility import kernel_unit
 from gpunet.codegen.runtime.kernel_calls import PopulationKernels, ProjectionKernels
 from gpunet.codegen.runtime.launch_plan import check_arguments
@@ -123,7 +123,7 @@ class StepGraph:
             self._populations.append((pop, KernelPopulationRunner(pop, kernels)))
         self._projections = []
         for proj in network.projections:
-            unit: CudaUnit = clocked_unit(kernel_unit(proj, precision))
+            unit = clocked_unit(kernel_unit(proj, precision))
             kernels = ProjectionKernels(unit, recorder(unit.source), dt=network.dt, pre_size=proj.pre.size,
                                         post_size=proj.post.size, mode="ordered", clock=self.clock)
             self._projections.append((proj, KernelProjectionRunner(proj, kernels)))
