@@ -75,3 +75,29 @@ GN_KERNEL ${fn}_atomic(const gn_i64 n, const gn_i64 step, const double t_host, c
         }
     }
 }
+
+// Atomic, one launch per step whatever the delays: one warp per (delay group, pre neuron), groups in
+// ascending delay.  groups[3 g] is group g's delay, groups[3 g + 1] and groups[3 g + 2] the device
+// addresses of its pre-major index (pre_ptr, pre_syn, as in the variant above); each warp reads the
+// spike ring's row for step - delay.  Run sequentially (a host build) the additions come in the NumPy
+// path's order; on a GPU their order, hence the last bits of g_target, varies from run to run.
+GN_KERNEL ${fn}_atomic_groups(const gn_i64 n, const gn_i64 step, const double t_host, const double dt_host,
+                              const bool* __restrict__ history, const gn_i64 depth, const gn_i64 pre_size,
+                              const gn_u64* __restrict__ groups, const ${index}* __restrict__ post_idx,
+                              ${real}* g_target${params})
+{
+    GN_FOR_EACH_WARP(item, n) {
+        const gn_i64 g = item / pre_size;
+        const gn_i64 pre = item - g * pre_size;
+        if (!history[gn_ring_index(step - (gn_i64)groups[3 * g], depth) * pre_size + pre]) {
+            continue;
+        }
+        const gn_i64* pre_ptr = (const gn_i64*)groups[3 * g + 1];
+        const ${index}* pre_syn = (const ${index}*)groups[3 * g + 2];
+        for (gn_i64 k = pre_ptr[pre] + GN_LANE; k < pre_ptr[pre + 1]; k += GN_LANES) {
+            const gn_i64 s = pre_syn[k];
+            const gn_i64 post = post_idx[s];
+            gn_atomic_add(&g_target[post], ${fn}_element(s, pre, post, step, t_host, dt_host${args}));
+        }
+    }
+}

@@ -29,8 +29,8 @@ DELAYS = {
 ACCUMULATOR = gn.Neuron(equations="v = v + g_exc", spike="v > 1e30", name="accumulator")
 
 
-def build(backend, delays, synapse=None, seed=11):
-    net = gn.Network(dt=0.5, seed=seed, backend=backend, kernels="ordered")
+def build(backend, delays, synapse=None, seed=11, mode="ordered"):
+    net = gn.Network(dt=0.5, seed=seed, backend=backend, kernels=mode)
     pre = net.create(120, gn.Izhikevich, name="pre")
     post = net.create(60, gn.Izhikevich, name="post")
     sink = net.create(60, ACCUMULATOR, name="sink")
@@ -156,3 +156,27 @@ def test_a_load_continues_bit_identically_and_follows_a_new_connectivity(tmp_pat
     reference = build("numpy", DELAYS["per-synapse"])
     reference.simulate(250 * 0.5)
     assert_bitwise_equal(state(reference), expected)
+
+
+@pytest.mark.parametrize("loop", ["graph", "per-object runners"])
+def test_atomic_propagation_is_one_launch_per_projection_too(loop):
+    """``kernels="atomic"``: one warp per (delay group, pre neuron) in one launch.  Its additions race on a GPU
+    (last bits vary); run sequentially on the stand-in they come in the NumPy path's order."""
+    reference = build("numpy", DELAYS["per-synapse"])
+    device = build("cupy", DELAYS["per-synapse"], mode="atomic")
+    assert device.step_loop.kind == "graph"
+    if loop != "graph":
+        device.use_step_loop(None)
+    reference.simulate(STEPS * 0.5)
+    device.simulate(STEPS * 0.5)
+    expected, found = state(reference), state(device)
+    if STANDIN:
+        assert_bitwise_equal(expected, found)
+    else:
+        assert max(float(np.max(np.abs(expected[k] - found[k]))) for k in expected if expected[k].size) < 1e-6
+    if STANDIN:
+        kernels, _issued = launches_per_step(device)
+        suffix = "_pre_events_atomic_groups" + ("_clocked" if loop == "graph" else "")
+        assert sorted(n for name, n in kernels.items() if name.endswith(suffix)) == [1.0, 1.0], kernels
+        assert not any(name.endswith(("_atomic", "_atomic_clocked", "_ordered", "_ordered_clocked"))
+                       for name in kernels), kernels

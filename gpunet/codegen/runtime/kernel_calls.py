@@ -116,9 +116,10 @@ class ProjectionKernels:
     clock : device array, optional
         The step counter of clocked kernels (see :class:`PopulationKernels`).
 
-    ``"ordered"`` delivers a step's spikes in one launch whatever the
-    delays (each synapse reads the spike ring's row of its own delay);
-    ``"atomic"`` launches once per delay value.  Each phase keeps its
+    Both modes deliver a step's spikes in one launch whatever the delays
+    (``"ordered"``: each synapse reads the spike ring's row of its own
+    delay; ``"atomic"``: one warp per delay group and pre neuron, given a
+    table of the groups), ``"atomic"`` without a table once per delay value.  Each phase keeps its
     contexts, made again only when the projection's delay groups are
     replaced; arguments are checked once, and again only when an array has
     been replaced.
@@ -134,8 +135,9 @@ class ProjectionKernels:
         self.pre_size, self.post_size = int(pre_size), int(post_size)
         self.mode = mode
         self.clock = clock
+        other = ("pre_events_atomic", "pre_events_atomic_groups") if mode == "ordered" else ("pre_events_ordered",)
         self.bound = {name: BoundKernel(kernel, launcher) for name, kernel in unit.kernels.items()
-                      if name != f"pre_events_{'atomic' if mode == 'ordered' else 'ordered'}"}
+                      if name not in other}
         self._contexts: dict[str, dict[str, Any]] = {}
         self._groups: Optional[Sequence[tuple]] = None  # the groups the event contexts were made for
         self._event_contexts: list[dict[str, Any]] = []
@@ -157,8 +159,10 @@ class ProjectionKernels:
 
     def pre_events(self, state: Mapping[str, Any], step: int, g_target: Any, pre_state: Mapping[str, Any],
                    post_state: Mapping[str, Any], history: Any, groups: Sequence[tuple],
-                   row_order: Optional[Any] = None) -> None:
-        """Deliver the spikes that arrive at ``step``: one launch (``ordered``), or one per delay value."""
+                   row_order: Optional[Any] = None, group_table: Optional[Any] = None) -> None:
+        """Deliver the spikes that arrive at ``step``: one launch, or (``atomic`` without a ``group_table``) one
+        per delay value.  ``group_table``: uint64 ``(delay, pre_ptr address, pre_syn address)`` per group of
+        ``groups`` on the device (see ``KernelProjectionRunner.group_table``)."""
         if self.mode == "ordered":
             context = self._context("pre_events", self.post_size, step, state, pre_state, post_state)
             context["history"], context["depth"], context["pre_size"] = history, history.shape[0], self.pre_size
@@ -166,6 +170,13 @@ class ProjectionKernels:
             context["row_order"] = state["_pre_idx"] if row_order is None else row_order
             context["permuted"], context["g_target"] = int(row_order is not None), g_target
             self.bound["pre_events_ordered"](context)
+            return
+        if group_table is not None and "pre_events_atomic_groups" in self.bound:
+            context = self._context("pre_events_atomic", len(groups) * self.pre_size, step, state, pre_state,
+                                    post_state)
+            context["history"], context["depth"], context["pre_size"] = history, history.shape[0], self.pre_size
+            context["group_table"], context["g_target"] = group_table, g_target
+            self.bound["pre_events_atomic_groups"](context)
             return
         bound = self.bound["pre_events_atomic"]
         if history is not self._history:

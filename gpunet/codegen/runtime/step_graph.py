@@ -40,8 +40,6 @@ def graph_reason(network: Any) -> Optional[str]:
     network : Network
         A compiled network on a GPU.
     """
-    if getattr(network, "kernels", "ordered") == "atomic":
-        return "atomic spike propagation launches once per delay value with the spike ring's row of the step"
     for obj in list(network.populations) + list(network.projections):
         if getattr(obj.runner, "kind", None) != "kernels":
             kind = "population" if hasattr(obj, "equations_update") else "projection"
@@ -108,6 +106,8 @@ class StepGraph:
         self.capture_error: Optional[str] = None
         self._signature: tuple = ()
         precision = network.precision.name
+        #: Spike propagation: "atomic" for a network with ``kernels="atomic"`` (one launch through its group table).
+        self.mode_of_propagation = "atomic" if getattr(network, "kernels", "auto") == "atomic" else "ordered"
         sources: dict[str, Any] = {}
 
         def recorder(source: str) -> _Recorder:
@@ -125,7 +125,7 @@ class StepGraph:
         for proj in network.projections:
             unit = clocked_unit(kernel_unit(proj, precision))
             kernels = ProjectionKernels(unit, recorder(unit.source), dt=network.dt, pre_size=proj.pre.size,
-                                        post_size=proj.post.size, mode="ordered", clock=self.clock)
+                                        post_size=proj.post.size, mode=self.mode_of_propagation, clock=self.clock)
             self._projections.append((proj, KernelProjectionRunner(proj, kernels)))
 
     # -- what the launches were recorded with ------------------------------------------------
