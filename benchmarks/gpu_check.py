@@ -7,10 +7,12 @@ Run it once on a machine with a real GPU::
 It writes ``DIR/report.md`` and ``DIR/report.json``: the device, CuPy and
 CUDA versions, each ``-m gpu`` test with its outcome and time, the output
 of ``bench_kernels.py``, ``bench_launch_overhead.py`` (host time per
-launch), ``bench_snapshots.py`` (the 1M-synapse network) and
+launch; launches issued and host microseconds per step with the step's CUDA
+graph, its launch list and the per-object runners, also on the 2 x 10,000
+network with 20 delay values), ``bench_snapshots.py`` (the 1M-synapse network) and
 ``gpunet demo --backend cupy``, and, where ``compute-sanitizer`` exists, its
 ``racecheck`` and ``memcheck`` verdicts on the reference network with fused
-kernels.  Each step has its own time limit, 490 s in all, so that the whole
+kernels.  Each step has its own time limit, 570 s in all, so that the whole
 check stays near 8 minutes (not yet measured on a GPU; ``--quick``
 shortens the benchmarks).  On the CuPy stand-in (``GPUNET_CUPY_STANDIN=1``) it runs too,
 as a rehearsal: the benchmarks then refuse to print GPU timings.
@@ -125,7 +127,11 @@ def main(argv: Optional[list[str]] = None) -> int:
          + (["--networks", "1M", "--duration", "200", "--numpy-duration", "20"] if args.quick
             else ["--numpy-duration", "20"]), 110),
         ("bench-launch-overhead", [python, "benchmarks/bench_launch_overhead.py", "--steps",
-                                   "300" if args.quick else "1000"], 20),
+                                   "300" if args.quick else "1000"], 40),
+        # the goal: host time per step of the 2 x 10,000 network (20 delay values), graph or not
+        ("bench-step-graph", [python, "benchmarks/bench_launch_overhead.py", "--neurons", "10000", "--delays",
+                              "per-synapse", "--keep-kernels", "--repeats", "1", "--steps",
+                              "200" if args.quick else "1000"], 60),
         ("bench-snapshots", [python, "benchmarks/bench_snapshots.py", "--skip-big", "--folder", str(out / "snaps")],
          60),
         ("demo", [python, "-m", "gpunet", "demo", "--backend", "cupy", "--out", str(out / "demo")]

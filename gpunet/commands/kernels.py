@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional, TextIO
 
+from gpunet.codegen.cuda.clocked import clocked_unit, step_source
 from gpunet.codegen.cuda.codegen import model_unit, module_source, network_units, pack_source, rng_source
 from gpunet.codegen.cuda.common import PRECISION_SUFFIX
 from gpunet.codegen.cuda.inputs import input_kind, input_unit
@@ -91,12 +92,16 @@ def emit_all(directory: Path | str) -> list[Path]:
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    paths = [_write(directory, "rng.cu", rng_source()), _write(directory, "pack.cu", pack_source())]
+    paths = [_write(directory, "rng.cu", rng_source()), _write(directory, "pack.cu", pack_source()),
+             _write(directory, "step.cu", step_source())]
     for name, model in builtin_models().items():
         spec = model.spec
         for precision in PRECISIONS:
             unit = model_unit(spec, precision)
             paths.append(_write(directory, f"{spec.kind}_{name}_{PRECISION_SUFFIX[precision]}.cu", unit.source))
+        # the clocked kernels a CUDA graph of a step replays (float64; float32 differs in types only)
+        paths.append(_write(directory, f"clocked_{spec.kind}_{name}_f64.cu",
+                            clocked_unit(model_unit(spec, "float64")).source))
     inputs = input_network()
     for name in INPUTS:
         obj = inputs.get_projection(name) if name == "CurrentInjection" else inputs.get_population(name)

@@ -40,6 +40,10 @@ using std::tanh;
 #define GN_BLOCK_LANES ((long long)blockDim.x)
 // Value of `value` in lane `lane` of the warp; every lane of the warp must take part.
 #define GN_SHFL(value, lane) __shfl_sync(0xffffffffu, (value), (int)(lane))
+// Bit k set when `predicate` holds in lane k (the same mask in every lane); every lane must take part.
+#define GN_BALLOT(predicate) ((gn_u32)__ballot_sync(0xffffffffu, (predicate)))
+// The lowest lane whose bit is set in a non-zero ballot mask.
+#define GN_FIRST_LANE(mask) (__ffs((int)(mask)) - 1)
 #else
 #define GN_KERNEL extern "C" void
 #define GN_THREAD_INDEX 0LL
@@ -51,6 +55,8 @@ using std::tanh;
 #define GN_BLOCK_LANE 0LL
 #define GN_BLOCK_LANES 1LL
 #define GN_SHFL(value, lane) (value)
+#define GN_BALLOT(predicate) ((predicate) ? 1u : 0u)
+#define GN_FIRST_LANE(mask) 0
 #endif
 
 // One item per thread.
@@ -63,6 +69,15 @@ using std::tanh;
 
 typedef unsigned long long gn_u64;
 typedef long long gn_i64;
+typedef unsigned int gn_u32;
+
+// Row of a spike ring of `depth` rows that holds the spikes of `step` (gpunet.io.pipeline.state_types.ring_row:
+// step modulo depth, never negative).
+GN_HD gn_i64 gn_ring_index(const gn_i64 step, const gn_i64 depth)
+{
+    const gn_i64 row = step % depth;
+    return row < 0 ? row + depth : row;
+}
 
 // NumPy's maximum/minimum: NaN propagates from either side, the first argument wins ties.
 GN_HD double gn_maximum(double a, double b) { return (a >= b || a != a) ? a : b; }

@@ -22,7 +22,8 @@ from typing import Any, Optional
 
 from gpunet.codegen.cuda.codegen import model_unit
 from gpunet.codegen.cuda.common import UnsupportedByCuda
-from gpunet.codegen.cuda.inputs import input_kind, input_unit, schedule_width
+from gpunet.codegen.cuda.inputs import input_kind, schedule_width
+from gpunet.codegen.runtime.eligibility import kernel_unit, own_step_reason
 from gpunet.codegen.runtime.host_loop import HostLoop, NetworkBinding, PopulationBinding, ProjectionBinding
 from gpunet.codegen.runtime.host_build import find_compiler
 from gpunet.errors import BackendError
@@ -82,12 +83,10 @@ def unsupported_reason(network: Any) -> Optional[str]:
     """Why ``network`` cannot run the compiled loop at all, or None."""
     if network.backend.is_gpu:
         return "the compiled runner runs on the CPU (NumPy backend); this network is on a GPU"
-    for pop in network.populations:
-        if not pop.equations_update and not _is_spike_source(pop) and input_kind(pop) is None:
-            return f"population {pop.name!r} ({type(pop).__name__}) has its own update"
-    for proj in network.projections:
-        if not getattr(proj, "equations_transmit", True) and input_kind(proj) is None:
-            return f"projection {proj.name!r} ({type(proj).__name__}) has its own transmission"
+    for obj in network.populations + network.projections:
+        reason = own_step_reason(obj)
+        if reason is not None and not _is_spike_source(obj):  # the loop replays a spike source's events
+            return reason
     return None
 
 
@@ -112,7 +111,7 @@ def bind(network: Any, buffers: Optional[dict] = None) -> NetworkBinding:
     populations = []
     for pop in network.populations:
         timed = input_kind(pop) == "timed"
-        unit = input_unit(pop, precision) if timed else model_unit(pop.spec, precision)
+        unit = model_unit(pop.spec, precision) if _is_spike_source(pop) else kernel_unit(pop, precision)
         populations.append(PopulationBinding(
             name=pop.name, unit=unit, size=pop.size, state=pop._state, sums=pop._sums,
             spiked=pop._spiked if pop.spiking else None, history=pop._history if pop.spiking else None,
@@ -125,8 +124,7 @@ def bind(network: Any, buffers: Optional[dict] = None) -> NetworkBinding:
     for proj in network.projections:
         state = proj._state
         injection = input_kind(proj) == "current"
-        unit = input_unit(proj, precision, state["_pre_idx"].dtype.name) if injection else \
-            model_unit(proj.spec, precision, state["_pre_idx"].dtype.name)
+        unit = kernel_unit(proj, precision)
         pre, post = proj.pre, proj.post
         spiking = proj.spec.spiking
         if spiking and "pre_events_atomic" not in unit.kernels and proj._groups and \

@@ -433,6 +433,8 @@ class Network:
         if self.backend.is_gpu and self.kernels != "off":  # pragma: no cover - needs a GPU
             from gpunet.codegen.runtime.cupy_kernels import attach_fused
             self.fused = attach_fused(self, mode="atomic" if self.kernels == "atomic" else "ordered")
+            from gpunet.network import device_loop
+            device_loop.install(self)
         self._compiled = None if self.comm is not None else compiled_loop.select(self, self.runner, silent)
         if directory is not None:
             self._write_generated_code(Path(directory))
@@ -612,9 +614,9 @@ class Network:
                 most = max(1, -(-steps // 100)) if bar.may_show() else steps
                 while done < steps:
                     count = self._chunk(min(steps - done, most), snapshotter)
-                    if count == 0:  # the compiled loop cannot run it: one step of the step loop
-                        self._loop.run(1)
-                        count = 1
+                    if count == 0:  # the compiled loop cannot run it: the step loop runs one step, or a chunk
+                        count = self._loop_chunk(steps - done, snapshotter)
+                        self._loop.run(count)
                     else:
                         began = _clock.perf_counter()
                         self._advance(count)
@@ -658,6 +660,16 @@ class Network:
             count = min(count, steps_to_record(monitor, t, self._compiled))
         if snapshotter is not None:  # it snapshots when the step counter reaches a multiple of every_steps
             count = min(count, snapshotter.every_steps - t % snapshotter.every_steps)
+        return max(count, 1)
+
+    def _loop_chunk(self, limit: int, snapshotter: Any) -> int:
+        """Steps (at most ``limit``) the installed step loop runs in one call: 1, or up to the next snapshot for a
+        loop that records the monitors of every step itself (``runs_chunks``, e.g. the GPU's step graph)."""
+        if not getattr(self._loop, "runs_chunks", False):
+            return 1
+        count = limit
+        if snapshotter is not None:
+            count = min(count, snapshotter.every_steps - self._step % snapshotter.every_steps)
         return max(count, 1)
 
     def _advance(self, count: int) -> None:

@@ -63,9 +63,9 @@ def test_restore_onto_device_1_from_numpy_and_back(tmp_path):
 
 
 def test_kernels_that_do_not_compile_fall_back_to_array_code_with_a_warning(monkeypatch):
-    from gpunet.codegen.runtime import fused
+    from gpunet.codegen.runtime import eligibility
 
-    real_model_unit = fused.model_unit
+    real_model_unit = eligibility.model_unit
 
     def broken_for_izhikevich(spec, precision, index=None):
         unit = real_model_unit(spec, precision, index) if index else real_model_unit(spec, precision)
@@ -73,7 +73,7 @@ def test_kernels_that_do_not_compile_fall_back_to_array_code_with_a_warning(monk
             unit = dataclasses.replace(unit, body=unit.body + "\n#error injected compile error\n")
         return unit
 
-    monkeypatch.setattr(fused, "model_unit", broken_for_izhikevich)
+    monkeypatch.setattr(eligibility, "model_unit", broken_for_izhikevich)
     net = small_network(backend="cupy", seed=4)  # kernels="auto": compile() attaches the fused kernels
     with pytest.warns(RuntimeWarning, match=r"pop[01] runs the array code, its generated kernels did not compile: "
                                             r".*injected compile error"):

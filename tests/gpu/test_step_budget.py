@@ -3,13 +3,17 @@
 On the 2 x 10,000 STDP benchmark network (about 1M synapses) with the fused
 kernels (``kernels="auto"``): the steady-state loop never waits for the
 device (monitors fetch when asked; a ``save(blocking=False)`` adds event
-records and a wait on the copy stream in the writer thread only), and each
-step launches 6 kernels: 2 per population (neuron update, spike-history
-write) and 2 for the projection (pre and post events), plus one copy per
-recorded monitor variable (a spike monitor stages the step's mask in a
-device block that it reads back once per block of steps).  A change that adds a
-synchronisation or a launch to the step loop fails here.  The counts need
-the stand-in (a GPU cannot count them): elsewhere these tests skip.
+records and a wait on the copy stream in the writer thread only).  Each step
+is one launch of the step's CUDA graph (``gpunet.network.device_loop``),
+which runs 7 kernels: 2 per population (neuron update, spike-ring write), 2
+for the projection (pre and post events) and the step counter's; the
+per-object runners (``use_step_loop(None)``) issue 6 launches per step
+instead (the same work, the step counter kept on the host).  Each recorded
+monitor variable adds one copy per step (a spike monitor stages the step's
+mask in a device block that it reads back once per block of steps).  A
+change that adds a synchronisation or a launch to the step loop fails here.
+The counts need the stand-in (a GPU cannot count them): elsewhere these tests
+skip.
 """
 import pytest
 
@@ -21,6 +25,7 @@ from gpunet.network.spike_events import BLOCK_STEPS
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not STANDIN, reason="counting syncs needs the CuPy stand-in "
                                                                         "(GPUNET_CUPY_STANDIN=1)")]
 LAUNCHES_PER_STEP = 6  # 2 populations x 2 + 1 projection x 2 (the budget: at most 2 per population and projection)
+GRAPH_KERNELS = LAUNCHES_PER_STEP + 1  # the same kernels in the graph, and the step counter's
 
 
 @pytest.fixture(scope="module")
@@ -43,12 +48,28 @@ def counted(run):
 
 def test_steady_state_steps_never_wait_for_the_device(network):
     assert network.fused is not None and sorted(network.fused.fused) == ["pop0", "pop1", "proj0"]
+    assert network.step_loop.kind == "graph"
     syncs, launches = counted(lambda: network.simulate(20.0))
     assert syncs.total == 0, dict(syncs.by_kind)
     recorded = 3  # per step the monitors stage pop0.spike and pop1.spike (a row of their block) and copy pop1.v
     assert launches.by_kernel["copy"] == 20
-    assert launches.by_kernel["setitem"] == 20 * (2 + 2)  # two spike-history writes, two staged spike masks
-    assert launches.total == 20 * (LAUNCHES_PER_STEP + recorded), dict(launches.by_kernel)
+    assert launches.by_kernel["setitem"] == 20 * 2  # two staged spike masks
+    assert launches.graphs == 20 and launches.graph_kernels == 20 * GRAPH_KERNELS
+    assert launches.issued == 20 * (1 + recorded), dict(launches.by_kernel)
+    assert launches.total == 20 * (GRAPH_KERNELS + recorded), dict(launches.by_kernel)
+
+
+def test_the_per_object_runners_launch_each_kernel_from_the_host(network):
+    graph_loop = network.step_loop
+    network.use_step_loop(None)
+    try:
+        syncs, launches = counted(lambda: network.simulate(20.0))
+    finally:
+        network.use_step_loop(graph_loop)
+    assert syncs.total == 0, dict(syncs.by_kind)
+    assert launches.graphs == 0
+    assert launches.by_kernel["setitem"] == 20 * (2 + 2)  # two spike-ring writes, two staged spike masks
+    assert launches.issued == launches.total == 20 * (LAUNCHES_PER_STEP + 3), dict(launches.by_kernel)
 
 
 def test_spike_monitors_read_back_once_per_block_of_steps(network):
@@ -78,11 +99,12 @@ def test_monitors_fetch_only_when_asked(network):
 
 def test_the_budget_sees_a_synchronisation_added_to_the_step_loop(network, monkeypatch):
     population = network.populations[0]
-    original = population._reset_inputs
+    graph = network.step_loop.graph
+    original = graph.replay
 
-    def reset_and_peek():
-        original()
+    def replay_and_peek(*args):
+        original(*args)
         float(population.device_view("v")[0])  # the kind of read-back that would stall a GPU every step
-    monkeypatch.setattr(population, "_reset_inputs", reset_and_peek)
+    monkeypatch.setattr(graph, "replay", replay_and_peek)
     syncs, _launches = counted(lambda: network.simulate(5.0))
     assert syncs.total == 5 and syncs.by_kind["scalar"] == 5

@@ -266,3 +266,42 @@ def test_checking_can_be_turned_off(streams):
         state = cp.zeros(10)
     with cp.hazards.checking(False), second:
         state += 1
+
+
+# -- stream capture and graphs ---------------------------------------------------------------------------
+def test_a_captured_graph_replays_its_raw_kernels_with_their_captured_arguments():
+    kernel = cp.RawModule(code=HOST_SOURCE).get_function("axpy")
+    stream = cp.cuda.Stream()
+    with stream:
+        x, y = cp.arange(4, dtype=cp.float64), cp.zeros(4)
+        stream.begin_capture()
+        assert stream.is_capturing()
+        kernel((1,), (32,), (np.int64(4), np.float64(2.0), x, y, np.int32(1)))
+        kernel((1,), (32,), (np.int64(2), np.float64(1.0), x, y, np.int32(1)))
+        graph = stream.end_capture()
+        assert not stream.is_capturing() and graph.size == 2
+        assert y.get().tolist() == [0.0, 0.0, 0.0, 0.0]  # captured, not run
+        cp.launches.reset()
+        graph.launch(stream)
+        graph.launch(stream)
+    assert y.get().tolist() == [4.0, 10.0, 10.0, 14.0]  # twice: y += 2x + 1, then y[:2] += x + 1
+    assert cp.launches.graphs == 2 and cp.launches.by_kernel["axpy"] == 4 and cp.launches.issued == 2
+
+
+def test_a_capturing_stream_refuses_what_the_standin_cannot_capture():
+    with pytest.raises(CUDARuntimeError, match="legacy default stream cannot be captured"):
+        cp.cuda.Stream.null.begin_capture()
+    stream = cp.cuda.Stream()
+    with stream:
+        x = cp.arange(4, dtype=cp.float64)
+        stream.begin_capture()
+        with pytest.raises(CUDARuntimeError, match="operation multiply on stream .* while it captures"):
+            x * 2
+        with pytest.raises(CUDARuntimeError, match="synchronisation"):
+            x.get()
+        with pytest.raises(CUDARuntimeError, match="already capturing"):
+            stream.begin_capture()
+        stream.end_capture()
+        with pytest.raises(CUDARuntimeError, match="not capturing"):
+            stream.end_capture()
+    assert (x * 2).get().tolist() == [0.0, 2.0, 4.0, 6.0]

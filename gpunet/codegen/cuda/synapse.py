@@ -50,6 +50,24 @@ _ELAPSED = sympy.Symbol("_elapsed")
 _PSP_CSR = sympy.Symbol("w") * sympy.Symbol("_pre_r")
 
 
+def _ordered_params(real: str, index: str) -> tuple:
+    """One launch per step: the whole spike ring (``history``), each synapse's row found from its delay."""
+    return COMMON_PARAMS + fixed_params(
+        ("history", "const bool*", "history"), ("depth", "const gn_i64", "depth"),
+        ("pre_size", "const gn_i64", "pre_size"),
+        ("row_ptr", f"const {index}*", "attr", "_row_ptr"), ("pre_idx", f"const {index}*", "attr", "_pre_idx"),
+        ("delays", "const int*", "attr", "_delays"), ("row_order", f"const {index}*", "row_order"),
+        ("permuted", "const gn_i64", "permuted"), ("g_target", f"{real}*", "g_target"))
+
+
+def _atomic_groups_params(real: str, index: str) -> tuple:
+    """One launch per step: the spike ring, and a table of (delay, pre_ptr address, pre_syn address) per group."""
+    return COMMON_PARAMS + fixed_params(
+        ("history", "const bool*", "history"), ("depth", "const gn_i64", "depth"),
+        ("pre_size", "const gn_i64", "pre_size"), ("groups", "const gn_u64*", "group_table"),
+        ("post_idx", f"const {index}*", "attr", "_post_idx"), ("g_target", f"{real}*", "g_target"))
+
+
 def _event_params(real: str, index: str) -> tuple:
     return COMMON_PARAMS + fixed_params(
         ("spikes", "const bool*", "spikes"), ("delay", "const gn_i64", "delay"),
@@ -172,8 +190,9 @@ def synapse_unit(spec: ModelSpec, precision: str = "float64", index: str = "int3
     Returns
     -------
     CudaUnit
-        Kernels by phase: ``pre_events_ordered`` and ``pre_events_atomic``
-        (models with ``pre_spike``), ``post_events``, ``continuous``,
+        Kernels by phase: ``pre_events_ordered``, ``pre_events_atomic`` (one
+        launch per delay value) and ``pre_events_atomic_groups`` (one launch
+        for all) (models with ``pre_spike``), ``post_events``, ``continuous``,
         ``rate_sum`` (rate-coded models), each only where the model needs it.
 
     Raises
@@ -198,9 +217,13 @@ def synapse_unit(spec: ModelSpec, precision: str = "float64", index: str = "int3
         name = f"{fn}_pre_events"
         bodies.append(render("spike_propagation.cu", fn=name, model=spec.name, real=real, index=index_type,
                              params=pre.out.params_text(), args=pre.out.args_text(), body=pre.out.body()))
-        params = _event_params(real, index_type) + tuple(pre.out.params.values())
-        kernels["pre_events_ordered"] = KernelInfo(f"{name}_ordered", "pre_events_ordered", params, lanes=32)
-        kernels["pre_events_atomic"] = KernelInfo(f"{name}_atomic", "pre_events_atomic", params, lanes=32)
+        element = tuple(pre.out.params.values())
+        kernels["pre_events_ordered"] = KernelInfo(f"{name}_ordered", "pre_events_ordered",
+                                                   _ordered_params(real, index_type) + element, lanes=32)
+        kernels["pre_events_atomic"] = KernelInfo(f"{name}_atomic", "pre_events_atomic",
+                                                  _event_params(real, index_type) + element, lanes=32)
+        kernels["pre_events_atomic_groups"] = KernelInfo(f"{name}_atomic_groups", "pre_events_atomic_groups",
+                                                         _atomic_groups_params(real, index_type) + element, lanes=32)
 
     post = _event_phase(spec, "post", real)
     if post is not None:

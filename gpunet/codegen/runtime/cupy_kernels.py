@@ -84,6 +84,23 @@ class CupyLauncher:
         self.module = compile_module(source)
         self._launches: dict[str, Callable[[Sequence[Any]], None]] = {}
 
+    def prepare(self, kernel: KernelInfo) -> Callable[[Sequence[Any]], Optional[tuple]]:
+        """``prepare(kernel)(values)``: the launch of ``kernel`` as ``(function, grid, block, arguments)``, not run
+        (None when there is nothing to run); a launch list holds these (see ``step_graph``)."""
+        function = self.module.get_function(kernel.name)
+        scalars = kernel_plan(kernel).scalars
+        lanes = kernel.lanes
+
+        def prepared(values: Sequence[Any]) -> Optional[tuple]:
+            threads = int(values[0]) * lanes
+            if threads <= 0:
+                return None
+            arguments = list(values)
+            for position, kind in scalars:
+                arguments[position] = kind(arguments[position])
+            return function, (min(-(-threads // BLOCK), MAX_BLOCKS),), (BLOCK,), tuple(arguments)
+        return prepared
+
     def bind(self, kernel: KernelInfo) -> Callable[[Sequence[Any]], None]:
         """The launch of ``kernel`` with already checked values (function and scalar types looked up once)."""
         launch = self._launches.get(kernel.name)

@@ -9,11 +9,12 @@ it themselves, also on the CPU
 (:class:`gpunet.codegen.runtime.host_build.HostLauncher`).
 
 Inputs (timed inputs, current injections) get the runners of
-:mod:`gpunet.codegen.runtime.input_kernels`.  Objects whose model the
-generator does not support, populations whose update is not their model's
-equations (``equations_update`` False: ``SpikeSourceArray``), and objects
-whose kernels the compiler rejects (NVRTC on a GPU; with a warning naming
-the object and the compiler's first error line) keep the array code.
+:mod:`gpunet.codegen.runtime.input_kernels`.  Objects that cannot run generated kernels
+(:func:`gpunet.codegen.runtime.eligibility.kernel_unit`: their step is their
+own code, e.g. ``SpikeSourceArray``, or the generator does not express their
+model) and objects whose kernels the compiler rejects (NVRTC on a GPU; with a
+warning naming the object and the compiler's first error line) keep the
+array code.
 """
 from __future__ import annotations
 
@@ -21,9 +22,9 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from gpunet.codegen.cuda.codegen import model_unit
 from gpunet.codegen.cuda.common import CudaUnit, UnsupportedByCuda
-from gpunet.codegen.cuda.inputs import input_kind, input_unit
+from gpunet.codegen.cuda.inputs import input_kind
+from gpunet.codegen.runtime.eligibility import kernel_unit
 from gpunet.codegen.runtime.input_kernels import input_runner
 from gpunet.codegen.runtime.kernel_calls import Launcher, PopulationKernels, ProjectionKernels
 from gpunet.codegen.runtime.runners import KernelPopulationRunner, KernelProjectionRunner
@@ -61,11 +62,8 @@ def attach(network: Any, launcher_for: Callable[[CudaUnit], Launcher], mode: str
     result = Attachment()
     for population in network.populations:
         is_input = input_kind(population) is not None
-        if not population.equations_update and not is_input:
-            result.array_code[population.name] = f"{type(population).__name__} has its own update"
-            continue
         try:
-            unit = input_unit(population, precision) if is_input else model_unit(population.spec, precision)
+            unit = kernel_unit(population, precision)
         except UnsupportedByCuda as exc:
             result.array_code[population.name] = str(exc)
             continue
@@ -81,13 +79,8 @@ def attach(network: Any, launcher_for: Callable[[CudaUnit], Launcher], mode: str
         result.fused.append(population.name)
     for projection in network.projections:
         is_input = input_kind(projection) is not None
-        if not getattr(projection, "equations_transmit", True) and not is_input:
-            result.array_code[projection.name] = f"{type(projection).__name__} has its own transmission"
-            continue
-        index = projection.step_arrays().state["_pre_idx"].dtype.name
         try:
-            unit = input_unit(projection, precision, index) if is_input else \
-                model_unit(projection.spec, precision, index)
+            unit = kernel_unit(projection, precision)
         except UnsupportedByCuda as exc:
             result.array_code[projection.name] = str(exc)
             continue

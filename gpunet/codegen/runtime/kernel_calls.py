@@ -15,9 +15,12 @@ Contract (each call does in place what the named array-code step does)
     conductance reset, spike test and reset, refractory counter, last spike
     step.  ``state`` is ``population._state``, ``sums`` ``population._sums``;
     the spike mask is written into ``spiked`` (``population._spiked``).
-``ProjectionKernels.pre_events(state, step, g_target, pre_state, post_state, history, groups)``
+``ProjectionKernels.pre_events(state, step, g_target, pre_state, post_state, history, groups, row_order)``
     ``Projection._pre_events(step)``; ``history`` is the pre population's
-    ``_history`` and ``groups`` the projection's ``_groups``.
+    ``_history``, ``groups`` the projection's ``_groups`` (read by the
+    ``atomic`` mode only) and ``row_order`` the walk of
+    :func:`~gpunet.codegen.runtime.delay_order.delay_row_order` on the
+    device, or None (the ``ordered`` mode only).
 ``ProjectionKernels.post_events(state, step, spiked, pre_state, post_state)``
     ``Projection._post_events(step)``; ``spiked`` is the post population's mask.
 ``ProjectionKernels.continuous(state, step, pre_state, post_state)``
@@ -61,13 +64,16 @@ class PopulationKernels:
         Step size (ms).
     noise_keys : mapping of int to int
         Stream key of each noise site (``population._noise_keys``, kept by reference).
+    clock : device array, optional
+        The one-element step counter that clocked kernels read
+        (:func:`gpunet.codegen.cuda.clocked.clocked_unit`), for units made of them.
 
     The arguments are checked at the first launch and again only when an
     array has been replaced (:class:`~gpunet.codegen.runtime.launch_plan.BoundKernel`).
     """
 
     def __init__(self, unit: CudaUnit, launcher: Launcher, *, size: int, dt: float,
-                 noise_keys: Mapping[int, int]) -> None:
+                 noise_keys: Mapping[int, int], clock: Any = None) -> None:
         self.unit = unit
         self.kernel = unit.kernels["neuron_update"]
         self.launcher = launcher
@@ -77,11 +83,11 @@ class PopulationKernels:
         # updates the keys in place, and the kernels must follow.
         self.noise_keys = noise_keys
         self.bound = BoundKernel(self.kernel, launcher)
-        self._context: dict[str, Any] = {"n": self.size, "dt": self.dt, "key": noise_keys}
+        self._context: dict[str, Any] = {"n": self.size, "dt": self.dt, "key": noise_keys, "clock": clock}
         # The updates of global variables (one thread), before the neuron-wise kernel that reads them.
         kernel = unit.kernels.get("neuron_globals")
         self.globals_bound = None if kernel is None else BoundKernel(kernel, launcher)
-        self._globals_context: dict[str, Any] = {"n": 1, "dt": self.dt, "key": noise_keys}
+        self._globals_context: dict[str, Any] = {"n": 1, "dt": self.dt, "key": noise_keys, "clock": clock}
 
     def update(self, state: Mapping[str, Any], sums: Mapping[str, Any], spiked: Any, step: int) -> None:
         """Integrate one step of all neurons (see ``PopulationKernels`` in the module docstring)."""
@@ -115,15 +121,20 @@ class ProjectionKernels:
         proportional to the synapses), ``"atomic"`` uses atomicAdd from a
         pre-major walk (work proportional to the events; the last bits of
         ``g_target`` vary from run to run).
+    clock : device array, optional
+        The step counter of clocked kernels (see :class:`PopulationKernels`).
 
-    Each phase keeps its launches (one per delay value for the pre-synaptic
-    events) with their contexts, made again only when the projection's
-    delay groups are replaced; arguments are checked once, and again only
-    when an array has been replaced.
+    Both modes deliver a step's spikes in one launch whatever the delays
+    (``"ordered"``: each synapse reads the spike ring's row of its own
+    delay; ``"atomic"``: one warp per delay group and pre neuron, given a
+    table of the groups), ``"atomic"`` without a table once per delay value.  Each phase keeps its
+    contexts, made again only when the projection's delay groups are
+    replaced; arguments are checked once, and again only when an array has
+    been replaced.
     """
 
     def __init__(self, unit: CudaUnit, launcher: Launcher, *, dt: float, pre_size: int, post_size: int,
-                 mode: str = "ordered") -> None:
+                 mode: str = "ordered", clock: Any = None) -> None:
         if mode not in ("ordered", "atomic"):
             raise ValueError(f"mode must be 'ordered' or 'atomic', got {mode!r}")
         self.unit = unit
@@ -131,8 +142,10 @@ class ProjectionKernels:
         self.dt = float(dt)
         self.pre_size, self.post_size = int(pre_size), int(post_size)
         self.mode = mode
+        self.clock = clock
+        other = ("pre_events_atomic", "pre_events_atomic_groups") if mode == "ordered" else ("pre_events_ordered",)
         self.bound = {name: BoundKernel(kernel, launcher) for name, kernel in unit.kernels.items()
-                      if name != f"pre_events_{'atomic' if mode == 'ordered' else 'ordered'}"}
+                      if name not in other}
         self._contexts: dict[str, dict[str, Any]] = {}
         self._groups: Optional[Sequence[tuple]] = None  # the groups the event contexts were made for
         self._event_contexts: list[dict[str, Any]] = []
@@ -147,21 +160,39 @@ class ProjectionKernels:
                  post_state: Mapping[str, Any]) -> dict[str, Any]:
         context = self._contexts.get(phase)
         if context is None:
-            context = self._contexts[phase] = {"dt": self.dt}
+            context = self._contexts[phase] = {"dt": self.dt, "clock": self.clock}
         context["n"], context["step"], context["t"] = n, int(step), step * self.dt
         context["attr"], context["pre"], context["post"] = state, pre_state, post_state
         return context
 
     def pre_events(self, state: Mapping[str, Any], step: int, g_target: Any, pre_state: Mapping[str, Any],
-                   post_state: Mapping[str, Any], history: Any, groups: Sequence[tuple]) -> None:
-        """Deliver the spikes that arrive at ``step``, one launch per delay value (ascending)."""
-        bound = self.bound[f"pre_events_{self.mode}"]
+                   post_state: Mapping[str, Any], history: Any, groups: Sequence[tuple],
+                   row_order: Optional[Any] = None, group_table: Optional[Any] = None) -> None:
+        """Deliver the spikes that arrive at ``step``: one launch, or (``atomic`` without a ``group_table``) one
+        per delay value.  ``group_table``: uint64 ``(delay, pre_ptr address, pre_syn address)`` per group of
+        ``groups`` on the device (see ``KernelProjectionRunner.group_table``)."""
+        if self.mode == "ordered":
+            context = self._context("pre_events", self.post_size, step, state, pre_state, post_state)
+            context["history"], context["depth"], context["pre_size"] = history, history.shape[0], self.pre_size
+            # without a permutation the kernel never reads row_order: any index array of the right type will do
+            context["row_order"] = state["_pre_idx"] if row_order is None else row_order
+            context["permuted"], context["g_target"] = int(row_order is not None), g_target
+            self.bound["pre_events_ordered"](context)
+            return
+        if group_table is not None and "pre_events_atomic_groups" in self.bound:
+            context = self._context("pre_events_atomic", len(groups) * self.pre_size, step, state, pre_state,
+                                    post_state)
+            context["history"], context["depth"], context["pre_size"] = history, history.shape[0], self.pre_size
+            context["group_table"], context["g_target"] = group_table, g_target
+            self.bound["pre_events_atomic_groups"](context)
+            return
+        bound = self.bound["pre_events_atomic"]
         if history is not self._history:
             bound.check_source("spikes", history)
             self._history = history
         if groups is not self._groups:
-            n = self.post_size if self.mode == "ordered" else self.pre_size
-            self._event_contexts = [{"n": n, "dt": self.dt, "delay": int(delay), "pre_ptr": pre_ptr,
+            self._event_contexts = [{"n": self.pre_size, "dt": self.dt, "clock": self.clock, "delay": int(delay),
+                                     "pre_ptr": pre_ptr,
                                      "pre_syn": pre_syn} for delay, pre_ptr, pre_syn in groups]
             self._groups = groups
         depth = history.shape[0]

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from gpunet.codegen.runtime.delay_order import delay_row_order
 from gpunet.codegen.runtime.kernel_calls import PopulationKernels, ProjectionKernels
 
 
@@ -39,6 +42,12 @@ class KernelProjectionRunner:
         self.target = projection.target
         self.spiking = projection.spec.spiking
         self._arrays = projection.step_arrays
+        self._synapses = projection.synapse_arrays
+        self._to_device = projection.network.backend.asarray
+        self._order_of: Any = None  # the synapse_arrays() the row order was made for
+        self._row_order: Any = None
+        self._table_of: Any = None  # the groups the group table was made for (kept: the table holds their addresses)
+        self._table: Any = None
         self._pre_arrays = projection.pre.step_arrays
         self._post_arrays = projection.post.step_arrays
         fallback = projection.array_runner
@@ -63,7 +72,46 @@ class KernelProjectionRunner:
     def pre_events(self, step: int) -> None:
         arrays, pre, post = self._arrays(), self._pre_arrays(), self._post_arrays()
         self.kernels.pre_events(arrays.state, step, post.state[f"g_{self.target}"], pre.state, post.state,
-                                pre.history, arrays.groups)
+                                pre.history, arrays.groups, self.row_order(arrays.state),
+                                self.group_table(arrays.groups, arrays.state))
+
+    def group_table(self, groups: Any, state: Any) -> Any:
+        """The atomic mode's table of the delay groups on the device, made once per connectivity (None: none).
+
+        Parameters
+        ----------
+        groups : list
+            The projection's ``step_arrays().groups``: ``(delay, pre_ptr, pre_syn)`` per delay value.
+        state : mapping
+            Its ``step_arrays().state`` (``pre_syn`` must have the index type of ``_pre_idx``).
+        """
+        if self.kernels.mode != "atomic":
+            return None
+        if groups is not self._table_of:
+            index = np.dtype(state["_pre_idx"].dtype)
+            usable = all(np.dtype(ptr.dtype) == np.int64 and np.dtype(syn.dtype) == index for _d, ptr, syn in groups)
+            rows = [(int(delay), _address(pre_ptr), _address(pre_syn)) for delay, pre_ptr, pre_syn in groups]
+            self._table = self._to_device(np.asarray(rows, dtype=np.uint64).reshape(-1)) if usable else None
+            self._table_of = groups
+        return self._table
+
+    def row_order(self, state: Any) -> Any:
+        """The ordered kernel's walk of the rows on the device (None: storage order), made once per connectivity.
+
+        Parameters
+        ----------
+        state : mapping
+            The projection's ``step_arrays().state`` (its index type is the walk's).
+        """
+        if self.kernels.mode != "ordered":
+            return None
+        synapses = self._synapses()
+        if synapses is not self._order_of:
+            post, _pre, delays = synapses
+            order = delay_row_order(post, delays, np.dtype(state["_pre_idx"].dtype))
+            self._row_order = None if order is None else self._to_device(order)
+            self._order_of = synapses
+        return self._row_order
 
     def post_events(self, step: int) -> None:
         post = self._post_arrays()
@@ -71,3 +119,9 @@ class KernelProjectionRunner:
 
     def continuous(self, step: int) -> None:
         self.kernels.continuous(self._arrays().state, step, self._pre_arrays().state, self._post_arrays().state)
+
+
+def _address(array: Any) -> int:
+    """Address of a contiguous array's first element: a device address for CuPy, a host one for NumPy."""
+    pointer = getattr(array.data, "ptr", None)
+    return int(pointer) if pointer is not None else int(array.ctypes.data)

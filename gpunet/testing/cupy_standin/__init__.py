@@ -15,6 +15,9 @@ on a GPU fails here:
 * :class:`RawModule` compiles its source with ``nvcc --ptx`` where nvcc
   exists and runs the kernels compiled as host C++
   (:mod:`gpunet.codegen.runtime.host_build`), checking each launch's arguments;
+* ``Stream.begin_capture``/``end_capture`` record raw-kernel launches into a
+  ``cuda.graph.Graph`` that ``launch()`` replays (other operations and
+  synchronisations on a capturing stream raise);
 * ``cuda.alloc_pinned_memory`` gives page-aligned memory; raw copies check
   that their pointers lie in device or host memory as their kind says.
 
@@ -131,7 +134,7 @@ def install() -> tuple[Any, Any, Any]:
     from gpunet.testing.cupy_standin import cupyx
     module = sys.modules[__name__]
     sys.modules.update({"cupy": module, "cupy.cuda": cuda, "cupy.cuda.runtime": cuda.runtime,
-                        "cupy.cuda.compiler": cuda.compiler, "cupyx": cupyx, "cupyx.scipy": cupyx.scipy,
+                        "cupy.cuda.compiler": cuda.compiler, "cupy.cuda.graph": cuda.graph, "cupyx": cupyx, "cupyx.scipy": cupyx.scipy,
                         "cupyx.scipy.sparse": cupyx.scipy.sparse})
     return module, cupyx, cupyx.scipy.sparse
 

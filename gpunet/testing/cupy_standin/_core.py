@@ -92,6 +92,7 @@ def run(name: str, function: Callable, args: tuple, kwargs: dict, owner: Any = N
     """
     device = _state.current_device()
     check_stream_device(name)
+    _state.refuse_while_capturing(f"operation {name}")
     reads = device_arrays(args) + device_arrays(list(kwargs.values())) + ([owner] if owner is not None else [])
     writes = device_arrays(kwargs.get("out", ()))
     if name in IN_PLACE or name.endswith(".at"):

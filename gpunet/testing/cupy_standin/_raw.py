@@ -190,6 +190,10 @@ class RawKernel:
                 raise TypeError(f"kernel {self.name}: argument {param.name} is a C {param.ctype} ({expected}); "
                                 f"got {type(value).__name__} of dtype {got}")
             converted.append(_CTYPES[expected](value))
+        target = stream if stream is not None else _state.current_stream()
+        if getattr(target, "capture", None) is not None:  # recorded for the graph, run by Graph.launch
+            target.capture.append((self.name, self._function, converted, reads, writes))
+            return
         _state.launches.count(self.name)
         _hazards.operation(f"kernel {self.name}", reads, writes, stream=stream)
         self._function(*converted)

@@ -53,6 +53,7 @@ class SyncCounter:
     log: list = field(default_factory=list)
 
     def count(self, kind: str, stream: str) -> None:
+        refuse_while_capturing(f"a synchronisation ({kind})")
         with _lock:
             self.total += 1
             self.by_stream[stream] += 1
@@ -72,20 +73,39 @@ class SyncCounter:
 
 @dataclass
 class LaunchCounter:
-    """Kernel launches: one per array operation and one per raw kernel call, by name."""
+    """Kernel launches: one per array operation and one per raw kernel call, by name.
+
+    A graph launch counts each kernel it runs (``total``, ``by_kernel``,
+    ``graph_kernels``) and itself once (``graphs``); :attr:`issued` is what
+    the host issued: every launch outside a graph and one per graph.
+    """
 
     total: int = 0
     by_kernel: Counter = field(default_factory=Counter)
+    graphs: int = 0
+    graph_kernels: int = 0
 
-    def count(self, name: str) -> None:
+    def count(self, name: str, in_graph: bool = False) -> None:
         with _lock:
             self.total += 1
             self.by_kernel[name] += 1
+            self.graph_kernels += in_graph
+
+    def count_graph(self) -> None:
+        with _lock:
+            self.graphs += 1
+
+    @property
+    def issued(self) -> int:
+        """Launches the host issued (a graph counts once)."""
+        return self.total - self.graph_kernels + self.graphs
 
     def reset(self) -> None:
         with _lock:
             self.total = 0
             self.by_kernel.clear()
+            self.graphs = 0
+            self.graph_kernels = 0
 
 
 _lock = threading.RLock()
@@ -116,6 +136,16 @@ def set_null_stream(stream: Any) -> None:
 
 def current_stream() -> Any:
     return thread.streams.get(current_device(), _null_stream)
+
+
+def refuse_while_capturing(what: str, stream: Any = None) -> None:
+    """Raise CUDARuntimeError when ``stream`` (default: the current one) is capturing: the stand-in's graphs hold
+    raw kernels only, and CUDA refuses synchronisations during a capture."""
+    stream = stream if stream is not None else current_stream()
+    if getattr(stream, "capture", None) is not None:
+        from gpunet.testing.cupy_standin.cuda.errors import CUDARuntimeError
+        raise CUDARuntimeError(f"cudaErrorStreamCaptureUnsupported: {what} on stream {stream.label} while it "
+                               "captures (the CuPy stand-in captures raw kernel launches only)")
 
 
 def memory_info() -> tuple[int, int]:

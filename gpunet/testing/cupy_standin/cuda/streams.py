@@ -11,6 +11,7 @@ import weakref
 from typing import Any, Optional
 
 from gpunet.testing.cupy_standin import _hazards, _state
+from gpunet.testing.cupy_standin.cuda.errors import CUDARuntimeError
 
 _ids = itertools.count(1)
 _by_ptr: "weakref.WeakValueDictionary[int, Stream]" = weakref.WeakValueDictionary()
@@ -32,6 +33,8 @@ class Stream:
             self.label = f"stream{self.ptr >> 4}@dev{self.device}"
             _by_ptr[self.ptr] = self
         self._previous: list = []
+        #: The launches recorded since begin_capture() (None: not capturing).
+        self.capture: Optional[list] = None
 
     @property
     def device_id(self) -> int:
@@ -80,6 +83,27 @@ class Stream:
     @property
     def done(self) -> bool:
         return True
+
+    def begin_capture(self, mode: Any = None) -> None:
+        """Record the raw kernels launched on this stream from now on, without running them (CUDA graphs)."""
+        self._check_device()
+        if self.ptr == 0:
+            raise CUDARuntimeError("cudaErrorStreamCaptureUnsupported: the legacy default stream cannot be captured")
+        if self.capture is not None:
+            raise CUDARuntimeError(f"cudaErrorIllegalState: stream {self.label} is already capturing")
+        self.capture = []
+
+    def end_capture(self) -> Any:
+        """Stop recording: the recorded launches as a :class:`~gpunet.testing.cupy_standin.cuda.graph.Graph`."""
+        from gpunet.testing.cupy_standin.cuda.graph import Graph
+        if self.capture is None:
+            raise CUDARuntimeError(f"cudaErrorIllegalState: stream {self.label} is not capturing")
+        launches, self.capture = self.capture, None
+        return Graph(launches, self.device_id)
+
+    def is_capturing(self) -> bool:
+        """Whether :meth:`begin_capture` was called without :meth:`end_capture`."""
+        return self.capture is not None
 
     def __repr__(self) -> str:
         return f"<Stream {self.label} (CuPy stand-in)>"

@@ -1,0 +1,225 @@
+"""A network's step as one fixed list of kernel launches, replayed per step: a CUDA graph where CuPy captures.
+
+:class:`StepGraph` records one step of a network whose objects all run
+generated kernels: the input sums zeroed, spikes delivered (one launch per
+projection, :mod:`gpunet.codegen.runtime.delay_order`), populations updated,
+spike masks written into the spike rings, synaptic equations and
+post-synaptic events, then the step counter advanced.  Every kernel is a
+clocked one (:mod:`gpunet.codegen.cuda.clocked`): it reads the step from a
+one-element device array, so no argument changes from step to step and the
+recorded launches (the *launch list*) are valid for every step until an array
+is replaced.  Where CuPy can capture a stream
+(``Stream.begin_capture``/``end_capture``), the launch list is captured once
+into a CUDA graph and a step costs one ``Graph.launch``; otherwise each step
+replays the launch list (one CuPy call per kernel, nothing else).
+
+Objects are duck-typed (``step_arrays()``, ``synapse_arrays()``, ``runner``):
+this module imports nothing of :mod:`gpunet.network`; the network's side
+(monitors, the step counter) is :mod:`gpunet.network.device_loop`.
+"""
+from __future__ import annotations
+
+import operator
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+from gpunet.codegen.cuda.clocked import STEP_KERNELS, clocked_unit, step_source
+from gpunet.codegen.cuda.common import KernelInfo
+from gpunet.codegen.cuda.inputs import input_kind
+from gpunet.codegen.runtime.eligibility import kernel_unit
+from gpunet.codegen.runtime.kernel_calls import PopulationKernels, ProjectionKernels
+from gpunet.codegen.runtime.launch_plan import check_arguments
+from gpunet.codegen.runtime.runners import KernelPopulationRunner, KernelProjectionRunner
+
+
+def graph_reason(network: Any) -> Optional[str]:
+    """Why ``network``'s steps cannot be one fixed launch list, or None.
+
+    Parameters
+    ----------
+    network : Network
+        A compiled network on a GPU.
+    """
+    for obj in list(network.populations) + list(network.projections):
+        if input_kind(obj) is not None:
+            # the inputs' kernels (codegen/cuda/inputs.py) have no clocked form yet
+            return f"input {obj.name!r} ({type(obj).__name__}) has no clocked kernels"
+        if getattr(obj.runner, "kind", None) != "kernels":
+            kind = "population" if hasattr(obj, "equations_update") else "projection"
+            learning = "" if getattr(obj, "learning", True) else " (learning is off)"
+            return f"{kind} {obj.name!r} runs the array code{learning}"
+    return None
+
+
+class _Recorder:
+    """A launcher that appends each launch, prepared but not run, to a list."""
+
+    def __init__(self, target: Any, launches: list) -> None:
+        self.target = target
+        self.launches = launches
+
+    def bind(self, kernel: KernelInfo) -> Callable[[Sequence[Any]], None]:
+        prepare = self.target.prepare(kernel)
+
+        def record(values: Sequence[Any]) -> None:
+            launch = prepare(values)
+            if launch is not None:
+                self.launches.append(launch)
+        return record
+
+    def __call__(self, kernel: KernelInfo, values: Sequence[Any]) -> None:
+        check_arguments(kernel, values)
+        self.bind(kernel)(values)
+
+
+class StepGraph:
+    """One step of ``network`` as a launch list (and a CUDA graph where capture works).
+
+    Parameters
+    ----------
+    network : Network
+        A compiled network on a GPU whose objects all run generated kernels
+        (:func:`graph_reason` is None).
+    launcher_for : callable
+        Makes the launcher of a source (default
+        :func:`gpunet.codegen.runtime.cupy_kernels.CupyLauncher`); it must
+        offer ``prepare(kernel)``.
+
+    Attributes
+    ----------
+    clock : device array
+        int64 ``[step]``: the step the next replay runs.
+    mode : str
+        ``"graph"`` (a captured CUDA graph), ``"launch list"`` or ``"empty"``
+        (nothing recorded yet).
+    capture_error : str or None
+        Why the last capture failed (the launch list is replayed then).
+    """
+
+    def __init__(self, network: Any, launcher_for: Optional[Callable[[str], Any]] = None) -> None:
+        if launcher_for is None:
+            from gpunet.codegen.runtime.cupy_kernels import CupyLauncher
+            launcher_for = CupyLauncher
+        xp = network.backend.xp
+        self.network = network
+        self.clock = xp.zeros(1, dtype=np.int64)
+        self.launches: list[tuple] = []
+        self.graph: Any = None
+        self.mode = "empty"
+        self.capture_error: Optional[str] = None
+        self._signature: tuple = ()
+        precision = network.precision.name
+        #: Spike propagation: "atomic" for a network with ``kernels="atomic"`` (one launch through its group table).
+        self.mode_of_propagation = "atomic" if getattr(network, "kernels", "auto") == "atomic" else "ordered"
+        sources: dict[str, Any] = {}
+
+        def recorder(source: str) -> _Recorder:
+            if source not in sources:
+                sources[source] = launcher_for(source)
+            return _Recorder(sources[source], self.launches)
+        self._step_kernels = recorder(step_source())
+        self._populations = []
+        for pop in network.populations:
+            unit = clocked_unit(kernel_unit(pop, precision))
+            kernels = PopulationKernels(unit, recorder(unit.source), size=pop.size, dt=network.dt,
+                                        noise_keys=pop.step_arrays().noise_keys, clock=self.clock)
+            self._populations.append((pop, KernelPopulationRunner(pop, kernels)))
+        self._projections = []
+        for proj in network.projections:
+            unit = clocked_unit(kernel_unit(proj, precision))
+            kernels = ProjectionKernels(unit, recorder(unit.source), dt=network.dt, pre_size=proj.pre.size,
+                                        post_size=proj.post.size, mode=self.mode_of_propagation, clock=self.clock)
+            self._projections.append((proj, KernelProjectionRunner(proj, kernels)))
+
+    # -- what the launches were recorded with ------------------------------------------------
+    def signature(self) -> tuple:
+        """``(arrays, noise keys)`` the recorded launches hold: other arrays or keys mean record again."""
+        arrays: list[Any] = []
+        keys: list[int] = []
+        for pop, _runner in self._populations:
+            step_arrays = pop.step_arrays()
+            arrays += step_arrays.state.values()
+            arrays += step_arrays.sums.values()
+            arrays += (step_arrays.spiked, step_arrays.history)
+            keys += step_arrays.noise_keys.values()
+        for proj, _runner in self._projections:
+            arrays += proj.step_arrays().state.values()
+            arrays.append(proj.synapse_arrays())
+        return tuple(arrays), tuple(keys)
+
+    def current(self) -> bool:
+        """Whether the recorded launches still hold the network's arrays and noise keys."""
+        (arrays, keys), (old_arrays, old_keys) = self.signature(), self._signature or ((), ())
+        return keys == old_keys and len(arrays) == len(old_arrays) and all(map(operator.is_, arrays, old_arrays))
+
+    # -- recording, capture, replay ------------------------------------------------------------
+    def record(self) -> None:
+        """Record one step's launches (in the step order of :class:`gpunet.network.runners.StepLoop`)."""
+        self.launches.clear()
+        self.graph, self.mode = None, "empty"
+        step = self._step_kernels
+        for pop, _runner in self._populations:
+            for total in pop.step_arrays().sums.values():
+                step(STEP_KERNELS[f"zero_{np.dtype(total.dtype).name}"], [total.size, total])
+        for proj, runner in self._projections:
+            if proj.spec.spiking and "pre_events" in runner.phases:
+                runner.pre_events(0)
+            elif not proj.spec.spiking and "transmit" in runner.phases:
+                runner.transmit(0)
+        for _pop, runner in self._populations:
+            runner.update(0)
+        for pop, _runner in self._populations:
+            arrays = pop.step_arrays()
+            if arrays.history is not None and getattr(pop, "spiking", False):
+                step(STEP_KERNELS["push_spikes"], [pop.size, self.clock, arrays.history.shape[0], arrays.spiked,
+                                                   arrays.history])
+        for _proj, runner in self._projections:
+            if "continuous" in runner.phases:
+                runner.continuous(0)
+        for _proj, runner in self._projections:
+            if "post_events" in runner.phases:
+                runner.post_events(0)
+        step(STEP_KERNELS["tick"], [1, self.clock])
+        self._signature = self.signature()
+        self.mode = "launch list"
+
+    def capture(self, stream: Any) -> bool:
+        """Capture the launch list into a CUDA graph on ``stream`` (the current one); False when capture fails.
+
+        Parameters
+        ----------
+        stream : cupy.cuda.Stream
+            The network's compute stream (capture needs a stream other than the legacy default one).
+        """
+        self.graph = None
+        try:
+            stream.begin_capture()
+        except Exception as exc:  # no capture API (old CuPy) or a stream that cannot capture
+            self.capture_error = f"{type(exc).__name__}: {exc}"
+            return False
+        try:
+            self._replay_list()
+        finally:
+            try:
+                graph = stream.end_capture()
+            except Exception as exc:
+                self.capture_error = f"{type(exc).__name__}: {exc}"
+                return False
+        self.graph, self.mode, self.capture_error = graph, "graph", None
+        return True
+
+    def set_step(self, step: int) -> None:
+        """Make the next replay run step ``step`` (one host-to-device write)."""
+        self.clock.fill(int(step))
+
+    def _replay_list(self) -> None:
+        for function, grid, block, arguments in self.launches:
+            function(grid, block, arguments)
+
+    def replay(self, stream: Any = None) -> None:
+        """Run one step: the graph's launch, or the launch list."""
+        if self.graph is not None:
+            self.graph.launch(stream)
+        else:
+            self._replay_list()
