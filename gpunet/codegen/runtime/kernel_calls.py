@@ -21,13 +21,19 @@ Contract (each call does in place what the named array-code step does)
 ``ProjectionKernels.post_events(state, step, spiked, pre_state, post_state)``
     ``Projection._post_events(step)``; ``spiked`` is the post population's mask.
 ``ProjectionKernels.continuous(state, step, pre_state, post_state)``
-    ``Projection._update_continuous(step)``.
+    ``Projection._update_continuous(step)``: the semiglobal equations (one
+    thread per post neuron), then the synapse-wise ones.
 ``ProjectionKernels.rate_sum(state, step, total, pre_state, post_state)``
     The rate-coded branch of ``Projection._transmit(step)``: adds to ``total``
     (the post population's ``_sums[target]``).
+
+Every projection call also takes ``pre_sums`` and ``post_sums`` (keywords):
+the pre and post populations' summed inputs by target, which
+``pre.sum(exc)``/``post.sum(exc)`` read (``PopulationArrays.sums``).
 """
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any, Callable, Mapping, Optional, Protocol, Sequence
 
 import numpy as np
@@ -40,6 +46,9 @@ __all__ = ["C_DTYPES", "check_arguments", "Launcher", "PopulationKernels", "Proj
            "Packer", "pack_layout"]
 
 PACK_ALIGNMENT = 64  # the alignment of gpunet.io.pipeline.host_pool's buffers: a packed buffer maps onto a BufferSet
+
+
+_NO_SUMS: Mapping[str, Any] = MappingProxyType({})  # a projection call's default pre_sums / post_sums
 
 
 class Launcher(Protocol):
@@ -131,21 +140,29 @@ class ProjectionKernels:
         self._history: Any = None  # the spike history last checked
 
     def has(self, phase: str) -> bool:
-        """Whether the model has ``phase`` (``"pre_events"``, ``"post_events"``, ``"continuous"``, ``"rate_sum"``)."""
+        """Whether the model has ``phase`` (``"pre_events"``, ``"post_events"``, ``"continuous"``, ``"rate_sum"``).
+
+        ``"continuous"`` covers the semiglobal equations' kernel too.
+        """
         kernels = self.unit.kernels
+        if phase == "continuous":
+            return "continuous" in kernels or "semiglobal" in kernels
         return f"{phase}_ordered" in kernels if phase == "pre_events" else phase in kernels
 
     def _context(self, phase: str, n: int, step: int, state: Mapping[str, Any], pre_state: Mapping[str, Any],
-                 post_state: Mapping[str, Any]) -> dict[str, Any]:
+                 post_state: Mapping[str, Any], pre_sums: Mapping[str, Any] = _NO_SUMS,
+                 post_sums: Mapping[str, Any] = _NO_SUMS) -> dict[str, Any]:
         context = self._contexts.get(phase)
         if context is None:
             context = self._contexts[phase] = {"dt": self.dt}
         context["n"], context["step"], context["t"] = n, int(step), step * self.dt
         context["attr"], context["pre"], context["post"] = state, pre_state, post_state
+        context["pre_sum"], context["post_sum"] = pre_sums, post_sums
         return context
 
     def pre_events(self, state: Mapping[str, Any], step: int, g_target: Any, pre_state: Mapping[str, Any],
-                   post_state: Mapping[str, Any], history: Any, groups: Sequence[tuple]) -> None:
+                   post_state: Mapping[str, Any], history: Any, groups: Sequence[tuple], *,
+                   pre_sums: Mapping[str, Any] = _NO_SUMS, post_sums: Mapping[str, Any] = _NO_SUMS) -> None:
         """Deliver the spikes that arrive at ``step``, one launch per delay value (ascending)."""
         bound = self.bound[f"pre_events_{self.mode}"]
         if history is not self._history:
@@ -162,26 +179,36 @@ class ProjectionKernels:
             context["step"], context["t"] = step, t
             context["attr"], context["pre"], context["post"], context["g_target"] = (state, pre_state, post_state,
                                                                                       g_target)
+            context["pre_sum"], context["post_sum"] = pre_sums, post_sums
             context["spikes"] = history[(step - context["delay"]) % depth]
             bound(context)
 
     def post_events(self, state: Mapping[str, Any], step: int, spiked: Any, pre_state: Mapping[str, Any],
-                    post_state: Mapping[str, Any]) -> None:
+                    post_state: Mapping[str, Any], *, pre_sums: Mapping[str, Any] = _NO_SUMS,
+                    post_sums: Mapping[str, Any] = _NO_SUMS) -> None:
         """Run ``post_spike`` for the synapses of the post neurons that spiked at ``step``."""
-        context = self._context("post_events", self.post_size, step, state, pre_state, post_state)
+        context = self._context("post_events", self.post_size, step, state, pre_state, post_state, pre_sums,
+                                post_sums)
         context["spiked"] = spiked
         self.bound["post_events"](context)
 
     def continuous(self, state: Mapping[str, Any], step: int, pre_state: Mapping[str, Any],
-                   post_state: Mapping[str, Any]) -> None:
-        """Integrate the continuous synaptic equations once."""
-        context = self._context("continuous", len(state["_post_idx"]), step, state, pre_state, post_state)
-        self.bound["continuous"](context)
+                   post_state: Mapping[str, Any], *, pre_sums: Mapping[str, Any] = _NO_SUMS,
+                   post_sums: Mapping[str, Any] = _NO_SUMS) -> None:
+        """Integrate the continuous synaptic equations once: the semiglobal ones per post neuron, then the others."""
+        bound = self.bound
+        if "semiglobal" in bound:
+            bound["semiglobal"](self._context("semiglobal", self.post_size, step, state, pre_state, post_state,
+                                              pre_sums, post_sums))
+        if "continuous" in bound:
+            bound["continuous"](self._context("continuous", len(state["_post_idx"]), step, state, pre_state,
+                                              post_state, pre_sums, post_sums))
 
     def rate_sum(self, state: Mapping[str, Any], step: int, total: Any, pre_state: Mapping[str, Any],
-                 post_state: Mapping[str, Any]) -> None:
+                 post_state: Mapping[str, Any], *, pre_sums: Mapping[str, Any] = _NO_SUMS,
+                 post_sums: Mapping[str, Any] = _NO_SUMS) -> None:
         """Add the projection's weighted sums to ``total``."""
-        context = self._context("rate_sum", self.post_size, step, state, pre_state, post_state)
+        context = self._context("rate_sum", self.post_size, step, state, pre_state, post_state, pre_sums, post_sums)
         context["total"] = total
         self.bound["rate_sum"](context)
 

@@ -57,17 +57,21 @@ class KernelProjectionRunner:
             return
         post = self._post_arrays()
         if self.target in post.sums:
-            arrays = self._arrays()
-            self.kernels.rate_sum(arrays.state, step, post.sums[self.target], self._pre_arrays().state, post.state)
+            arrays, pre = self._arrays(), self._pre_arrays()
+            self.kernels.rate_sum(arrays.state, step, post.sums[self.target], pre.state, post.state,
+                                  pre_sums=pre.sums, post_sums=post.sums)
 
     def pre_events(self, step: int) -> None:
         arrays, pre, post = self._arrays(), self._pre_arrays(), self._post_arrays()
         self.kernels.pre_events(arrays.state, step, post.state[f"g_{self.target}"], pre.state, post.state,
-                                pre.history, arrays.groups)
+                                pre.history, arrays.groups, pre_sums=pre.sums, post_sums=post.sums)
 
     def post_events(self, step: int) -> None:
-        post = self._post_arrays()
-        self.kernels.post_events(self._arrays().state, step, post.spiked, self._pre_arrays().state, post.state)
+        pre, post = self._pre_arrays(), self._post_arrays()
+        self.kernels.post_events(self._arrays().state, step, post.spiked, pre.state, post.state,
+                                 pre_sums=pre.sums, post_sums=post.sums)
 
     def continuous(self, step: int) -> None:
-        self.kernels.continuous(self._arrays().state, step, self._pre_arrays().state, self._post_arrays().state)
+        pre, post = self._pre_arrays(), self._post_arrays()
+        self.kernels.continuous(self._arrays().state, step, pre.state, post.state, pre_sums=pre.sums,
+                                post_sums=post.sums)

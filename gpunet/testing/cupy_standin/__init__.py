@@ -15,6 +15,8 @@ on a GPU fails here:
 * :class:`RawModule` compiles its source with ``nvcc --ptx`` where nvcc
   exists and runs the kernels compiled as host C++
   (:mod:`gpunet.codegen.runtime.host_build`), checking each launch's arguments;
+  gpunet's kernels call NumPy's own float64 ``exp`` and ``log`` there (as the
+  compiled CPU runner does), so their float64 results equal the NumPy path's;
 * ``cuda.alloc_pinned_memory`` gives page-aligned memory; raw copies check
   that their pointers lie in device or host memory as their kind says.
 
