@@ -3,7 +3,10 @@
 One file per built-in model and precision (``neuron_Izhikevich_f64.cu``,
 ``synapse_STDP_f32.cu``, ...), one per example network and precision with all
 its models in one translation unit (``network_reference_network_f64.cu``),
-plus ``rng.cu`` and ``pack.cu``.  Every file is self-contained, so CI can
+one per network of the model language's features
+(``network_parity_language_f64.cu``: semiglobal variables, ``pre.sum()``,
+every integration method; see :func:`feature_networks`), plus ``rng.cu``
+and ``pack.cu``.  Every file is self-contained, so CI can
 compile each with ``nvcc --ptx`` (:mod:`gpunet.codegen.cuda.nvcc`).
 """
 from __future__ import annotations
@@ -48,6 +51,18 @@ def example_networks() -> dict[str, Callable[[], Any]]:
     return builders
 
 
+def feature_networks() -> dict[str, Callable[[], Any]]:
+    """Builders of networks whose models use the model language's features beyond the built-in models.
+
+    The GPU parity tests run them (:data:`gpunet.testing.parity.NETWORKS`):
+    ``parity_language`` has semiglobal (``postsynaptic``) variables,
+    ``pre.sum()``/``post.sum()`` in synapse equations and one ODE per
+    integration method.
+    """
+    from gpunet.testing import parity
+    return {"parity_language": lambda: parity.NETWORKS["language"]("numpy", "float64")}
+
+
 def _write(directory: Path, name: str, text: str) -> Path:
     path = directory / name
     path.write_text(text, encoding="utf-8")
@@ -75,7 +90,7 @@ def emit_all(directory: Path | str) -> list[Path]:
         for precision in PRECISIONS:
             unit = model_unit(spec, precision)
             paths.append(_write(directory, f"{spec.kind}_{name}_{PRECISION_SUFFIX[precision]}.cu", unit.source))
-    for name, build in example_networks().items():
+    for name, build in {**example_networks(), **feature_networks()}.items():
         network = build()
         for precision in PRECISIONS:
             units = network_units(network, precision)
