@@ -118,7 +118,8 @@ METHODS_RATE = dict(
               "tau * dy/dt = r - y : midpoint\n"
               "tau * dz/dt = k * (y - z) * (1.0 - z) : rk4\n"
               "tau * du/dt = z - u : implicit\n"
-              "tau * dq/dt = u - q + 0.1 * exp(-y) : exponential",
+              "tau * dq/dt = u - q + 0.1 * exp(-y) : exponential\n"
+              "tau * dp/dt = q - p + 0.1 * exp(-p) : semiimplicit",
     name="MethodsRate")
 #: Semiglobal (postsynaptic) variables: a midpoint ODE per post neuron, read by the synapses' equation and psp.
 SEMIGLOBAL_RATE = dict(

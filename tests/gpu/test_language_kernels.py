@@ -88,7 +88,7 @@ def test_fused_kernels_record_what_numpy_records_bit_for_bit():
     assert spikes > 100
     for key in [("semiglobal", "alpha"), ("sums", "s"), ("gain", "gain"), ("gain", "x"), ("stp", "u")]:
         assert np.ptp(reference.synapses[key]) > 0, key   # the variables move: the comparison means something
-    for variable in "xyzuq":
+    for variable in "xyzuqp":
         assert np.ptp(reference.variables[("hidden", variable)]) > 0.1, variable
 
 
