@@ -449,6 +449,14 @@ def _check_event_driven(ctx, line, text, expr, target, attributes) -> None:
 
 def _check_noise_placement(ctx: _Context, spec: ModelSpec) -> None:
     noise_symbols = {s.symbol for s in spec.noise_sites}
+    if spec.kind == "synapse":  # no code generator draws per-synapse streams
+        for statement in spec.equations:
+            if noise_symbols & statement.expr.free_symbols:
+                raise ctx.error(statement.block, statement.line, statement.text,
+                                "random distributions are only supported in neuron equations")
+        if spec.psp is not None and noise_symbols & spec.psp.free_symbols:
+            raise ModelError(f"synapse model {spec.name!r}, psp: random distributions are only supported in "
+                             f"neuron equations in {str(spec.psp)!r}")
     for block in (spec.reset, spec.pre_spike, spec.post_spike):
         for statement in block:
             if noise_symbols & statement.expr.free_symbols:

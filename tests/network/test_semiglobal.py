@@ -159,6 +159,20 @@ def test_writing_a_postsynaptic_variable_outside_its_equation_is_refused_by_the_
         writer.bind([Op("assign", "alpha", sympy.Float(1.0))])
 
 
+def test_a_network_of_two_models_that_differ_only_by_the_flag_gets_two_units():
+    """Same statements, ``gain`` per post neuron in one and per synapse in the other: two units of kernels."""
+    from gpunet.codegen.cuda.codegen import network_units
+    net = gn.Network(dt=1.0, seed=1, backend="numpy")
+    source = gn.SpikeSourceArray([[1.0], [2.0]], network=net, name="src")
+    target = net.create(3, gn.Izhikevich, name="target")
+    for flag, name in ((" : postsynaptic", "per_post"), ("", "per_synapse")):
+        synapse = gn.Synapse(parameters=f"gain = 1.0{flag}", pre_spike="g_target += gain * w")
+        net.connect(source, target, "exc", synapse, name=name).connect_all_to_all(weights=1.0)
+    bodies = [unit.body for unit in network_units(net) if unit.kind == "synapse"]
+    assert len(bodies) == 2
+    assert "l_gain = a_gain[post];" in bodies[0] and "l_gain = a_gain[s];" in bodies[1]
+
+
 @pytest.mark.gpu
 def test_on_the_gpu_the_projection_runs_kernels_and_continues_bit_for_bit(tmp_path):
     reference, reference_proj = _rate_network()
