@@ -109,17 +109,19 @@ def _models(backend: str, precision: str) -> Any:
     return net
 
 
-#: A rate neuron with one ODE per integration method (exp is the only transcendental function of this
-#: network's models: the host builds of the kernels bind NumPy's, so float64 runs agree bit for bit).
+#: A rate neuron with one ODE per integration method and a global variable (``gm``, integrated before the
+#: neurons read it); exp is the only transcendental function of this network's models (the host builds of the
+#: kernels bind NumPy's, so float64 runs agree bit for bit).
 METHODS_RATE = dict(
-    parameters="tau = 6.0 : population\nk = 0.4",
-    equations="tau * dx/dt = sum(exc) - x : explicit\n"
+    parameters="tau = 6.0 : population\nk = 0.4\ntau_g = 30.0 : population",
+    equations="tau_g * dgm/dt = 1.0 - gm : population, exponential\n"
+              "tau * dx/dt = sum(exc) - x : explicit\n"
               "r = pos(x)\n"
               "tau * dy/dt = r - y : midpoint\n"
               "tau * dz/dt = k * (y - z) * (1.0 - z) : rk4\n"
               "tau * du/dt = z - u : implicit\n"
               "tau * dq/dt = u - q + 0.1 * exp(-y) : exponential\n"
-              "tau * dp/dt = q - p + 0.1 * exp(-p) : semiimplicit",
+              "tau * dp/dt = q - p + 0.1 * exp(-p) * gm : semiimplicit",
     name="MethodsRate")
 #: Semiglobal (postsynaptic) variables: a midpoint ODE per post neuron, read by the synapses' equation and psp.
 SEMIGLOBAL_RATE = dict(

@@ -148,7 +148,7 @@ def test_float32_within_documented_tolerance():
 
 def test_unsupported_model_falls_back_with_one_log_line(caplog):
     net = gn.Network(seed=2, backend="numpy", runner="compiled")
-    model = gn.Neuron(parameters="tau = 10.0 : population", equations="dm/dt = (1 - m) / tau : population\nr = m",
+    model = gn.Neuron(parameters="tau = 10.0 : population", equations="dm/dt = (1 - m) / tau : population\ndv/dt = m - v\nr = v",
                       name="GlobalVar")
     pop = net.create(3, model, name="g")
     with caplog.at_level(logging.INFO, logger="gpunet"):

@@ -74,10 +74,25 @@ def test_printer_refuses_non_finite_constants():
         PRINT.doprint(sympy.oo * x)
 
 
-def test_neuron_assigning_a_global_variable_is_unsupported():
+def test_global_equations_run_first_in_a_kernel_of_one_thread():
     model = gn.Neuron(parameters="tau = 10.0 : population", equations="dm/dt = -m / tau : population\nr = m",
                       name="GlobalVar")
-    with pytest.raises(UnsupportedByCuda, match="global"):
+    unit = model_unit(model.spec)
+    assert list(unit.kernels) == ["neuron_update", "neuron_globals"]
+    assert "a_m[0] = l_m;" in unit.body   # written by the one thread ...
+    assert {p.name: p.ctype for p in unit.kernels["neuron_update"].params}["a_m"] == "const double*"   # read here
+
+
+@pytest.mark.parametrize("equations, reason", [
+    ("dm/dt = (1 - m) / tau : population\ndv/dt = m - v\nr = v", "_d_v reads the old value of m"),
+    ("r = m\ndm/dt = (1 - m) / tau : population", "r reads the old value of m"),
+    ("dv/dt = -v\nm = v : population\nr = v", "they read v"),
+    ("m = m + 1.0 : population\nr = Normal(0.0, m)", "a noise argument reads m"),
+])
+def test_global_equations_out_of_the_array_codes_order_are_unsupported(equations, reason):
+    """The neuron kernel reads the globals' new values: a model that reads an old one stays on the array code."""
+    model = gn.Neuron(parameters="tau = 10.0 : population", equations=equations, name="GlobalVar")
+    with pytest.raises(UnsupportedByCuda, match=reason):
         model_unit(model.spec)
 
 

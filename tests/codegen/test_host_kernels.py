@@ -161,7 +161,7 @@ def test_fused_network_float32_within_documented_tolerance(name):
 
 def test_attach_leaves_unsupported_models_on_array_code():
     net = gn.Network(seed=2, backend="numpy")
-    model = gn.Neuron(parameters="tau = 10.0 : population", equations="dm/dt = (1 - m) / tau : population\nr = m",
+    model = gn.Neuron(parameters="tau = 10.0 : population", equations="dm/dt = (1 - m) / tau : population\ndv/dt = m - v\nr = v",
                       name="GlobalVar")
     pop = net.create(3, model, name="g")
     gn.SpikeSourceArray([[1.0], [2.0]], name="src", network=net)

@@ -256,6 +256,9 @@ def generate(binding: NetworkBinding) -> tuple[str, _Slots]:
         if pop.events is not None:
             body += _source_events(pop, slots, ind)
             continue
+        if "neuron_globals" in pop.unit.kernels:  # the global equations first, one thread
+            kernel = pop.unit.kernels["neuron_globals"]
+            body.append(_call(kernel, _arguments(kernel, slots, {"n": 1, "attr": pop.state}, pop.name), ind))
         kernel = pop.unit.kernels["neuron_update"]
         values = {"n": pop.size, "attr": pop.state, "sum": pop.sums, "key": pop.noise_keys, "spiked": pop.spiked}
         body.append(_call(kernel, _arguments(kernel, slots, values, pop.name), ind))

@@ -11,7 +11,8 @@ GPU.  A launcher is any callable ``launcher(kernel, values)`` taking a
 Contract (each call does in place what the named array-code step does)
 ----------------------------------------------------------------------
 ``PopulationKernels.update(state, sums, spiked, step)``
-    ``Population._update(step)`` for the population's model: noise, equations,
+    ``Population._update(step)`` for the population's model: the global
+    equations (a kernel of one thread, when the model has some), noise, equations,
     conductance reset, spike test and reset, refractory counter, last spike
     step.  ``state`` is ``population._state``, ``sums`` ``population._sums``;
     the spike mask is written into ``spiked`` (``population._spiked``).
@@ -87,9 +88,17 @@ class PopulationKernels:
         self.noise_keys = noise_keys
         self.bound = BoundKernel(self.kernel, launcher)
         self._context: dict[str, Any] = {"n": self.size, "dt": self.dt, "key": noise_keys}
+        # the model's global equations, when it has some: one thread, before the neurons
+        globals_kernel = unit.kernels.get("neuron_globals")
+        self.bound_globals = None if globals_kernel is None else BoundKernel(globals_kernel, launcher)
+        self._globals_context: dict[str, Any] = {"n": 1, "dt": self.dt}
 
     def update(self, state: Mapping[str, Any], sums: Mapping[str, Any], spiked: Any, step: int) -> None:
         """Integrate one step of all neurons (see ``PopulationKernels`` in the module docstring)."""
+        if self.bound_globals is not None:
+            globals_context = self._globals_context
+            globals_context["step"], globals_context["t"], globals_context["attr"] = int(step), step * self.dt, state
+            self.bound_globals(globals_context)
         context = self._context
         context["step"], context["t"] = int(step), step * self.dt
         context["attr"], context["sum"], context["spiked"] = state, sums, spiked
