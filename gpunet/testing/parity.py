@@ -123,12 +123,15 @@ METHODS_RATE = dict(
               "tau * dq/dt = u - q + 0.1 * exp(-y) : exponential\n"
               "tau * dp/dt = q - p + 0.1 * exp(-p) * gm : semiimplicit",
     name="MethodsRate")
-#: Semiglobal (postsynaptic) variables: a midpoint ODE per post neuron, read by the synapses' equation and psp.
+#: Semiglobal (postsynaptic) variables: a midpoint ODE per post neuron, read by the synapses' equation and psp;
+#: and a global variable (``scale``) with an equation, read by the psp.
 SEMIGLOBAL_RATE = dict(
-    parameters="eta = 0.01 : projection\ntau_alpha = 5.0 : postsynaptic\nbeta = 0.1 : postsynaptic",
+    parameters="eta = 0.01 : projection\ntau_alpha = 5.0 : postsynaptic\nbeta = 0.1 : postsynaptic\n"
+               "tau_scale = 40.0 : projection",
     equations="tau_alpha * dalpha/dt + alpha = post.r - beta : postsynaptic, midpoint\n"
+              "tau_scale * dscale/dt = 1.5 - scale : projection, init = 1.0\n"
               "dw/dt = eta * (0.1 * pre.r - alpha * w) : min = 0.0",
-    psp="w * pre.r * (1.0 + 0.5 * alpha)", name="SemiglobalRate")
+    psp="w * pre.r * (1.0 + 0.5 * alpha) * scale", name="SemiglobalRate")
 #: pre.sum(exc) and post.sum(exc) inside synapse equations.
 READS_SUMS = dict(parameters="eta = 0.002 : projection",
                   equations="s = pre.sum(exc) + 2.0 * post.sum(exc)\ndw/dt = eta * (0.01 * s - w) : rk4",

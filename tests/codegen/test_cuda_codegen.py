@@ -96,6 +96,18 @@ def test_global_equations_out_of_the_array_codes_order_are_unsupported(equations
         model_unit(model.spec)
 
 
+def test_a_synapse_models_global_equations_run_after_the_semiglobal_ones_in_one_thread():
+    model = gn.Synapse(parameters="tau = 40.0 : projection\ntau_a = 5.0 : postsynaptic",
+                       equations="tau_a * da/dt = post.r - a : postsynaptic\n"
+                                 "tau * ds/dt = 1.0 - s : projection\nm = s * pre.r\ndw/dt = m - w", name="GlobalSyn")
+    unit = model_unit(model.spec)
+    assert list(unit.kernels) == ["semiglobal", "synapse_globals", "continuous", "rate_sum"]
+    assert {p.name: p.ctype for p in unit.kernels["continuous"].params}["a_s"] == "const double*"
+    with pytest.raises(UnsupportedByCuda, match="_d_w reads the old value of s"):   # one run of ODEs: old s
+        model_unit(gn.Synapse(parameters="tau = 40.0 : projection",
+                              equations="tau * ds/dt = 1.0 - s : projection\ndw/dt = s - w").spec)
+
+
 def test_synapse_reading_g_target_is_unsupported():
     model = gn.Synapse(pre_spike="g_target = w", name="Assigns")
     with pytest.raises(UnsupportedByCuda, match="g_target"):

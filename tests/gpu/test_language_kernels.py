@@ -1,6 +1,7 @@
 """Generated CUDA kernels for the model language of issue 20: semiglobal (``postsynaptic``) synaptic variables,
 ``pre.sum()``/``post.sum()`` in synapse equations, every integration method (explicit, midpoint, rk4, implicit,
-semiimplicit, exponential, event-driven with and without a pure decay, STP), a neuron's global variable.
+semiimplicit, exponential, event-driven with and without a pure decay, STP), global variables of a neuron and of a
+synapse model.
 
 Network ``language`` of :mod:`gpunet.testing.parity`, on CuPy with fused kernels against the NumPy backend,
 straight and continued after a save and a load.  On the CuPy stand-in the kernels run as host C++ calling
@@ -19,8 +20,8 @@ pytestmark = pytest.mark.gpu
 BOUND = 0.0 if STANDIN else 1e-9
 STEPS = 300  # dt = 0.5 ms
 NETWORK = parity.NETWORKS["language"]
-PHASES = {"neuron_update", "neuron_globals", "semiglobal", "continuous", "rate_sum", "pre_events_ordered",
-          "post_events"}
+PHASES = {"neuron_update", "neuron_globals", "synapse_globals", "semiglobal", "continuous", "rate_sum",
+          "pre_events_ordered", "post_events"}
 
 
 class CountingLaunchers:
@@ -87,6 +88,7 @@ def test_fused_kernels_record_what_numpy_records_bit_for_bit():
     assert result.worst() <= BOUND, result.summary()
     spikes = sum(len(train) for train in reference.spikes["cells"].values())
     assert spikes > 100
+    assert reference.synapses[("semiglobal", "scale")] > 1.4   # the global equation of a synapse model ran
     for key in [("semiglobal", "alpha"), ("sums", "s"), ("gain", "gain"), ("gain", "x"), ("stp", "u")]:
         assert np.ptp(reference.synapses[key]) > 0, key   # the variables move: the comparison means something
     for variable in ["x", "y", "z", "u", "q", "p", "gm"]:

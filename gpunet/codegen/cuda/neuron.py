@@ -35,7 +35,9 @@ from gpunet.codegen.cuda.common import (
     check_signature,
     clipped,
     default_prefix,
+    globals_kernel,
     register_name,
+    split_global_ops,
     symbols_of,
     time_lines,
 )
@@ -52,53 +54,11 @@ def _check_supported(spec: ModelSpec, ops: list[Op], reset: list[Op]) -> None:
                                 f"variables in reset ({', '.join(written_globals)}); the array code path runs this model")
 
 
-def _split_globals(spec: ModelSpec, ops: list[Op], reset: list[Op]) -> tuple[list[Op], list[Op]]:
-    """The plan's operations on global variables (with the temporaries they need) and the others.
-
-    The global ones run first, in a kernel of one thread; the per-neuron
-    kernel then reads their new values.  That is the array code's order only
-    when every per-neuron operation that reads a global variable comes after
-    the global's assignments in the plan, the global equations read nothing
-    per neuron, and noise arguments read no assigned global (the array code
-    draws before the equations): otherwise UnsupportedByCuda.
-    """
-    global_names = set(spec.global_names)
-    assigned = {op.target for op in ops if op.kind != "temp" and op.target in global_names}
-    if not assigned:
-        return [], ops
+def _check_noise_reads(spec: ModelSpec, global_ops: list[Op]) -> None:
+    """The array code draws the noise before the equations: no noise argument nor gate may read an assigned global."""
+    assigned = {op.target for op in global_ops if op.kind != "temp"}
     why = f"neuron model {spec.name!r}: the CUDA generator cannot run the global equations of " \
           f"{', '.join(sorted(assigned))} before the neurons' in the array code's order"
-    temps = {op.target: op for op in ops if op.kind == "temp"}
-
-    def needs(expressions: list) -> set[str]:
-        """Temporaries the expressions read, transitively."""
-        found: set[str] = set()
-        stack = [s.name for e in expressions for s in e.free_symbols if s.name in temps]
-        while stack:
-            name = stack.pop()
-            if name not in found:
-                found.add(name)
-                stack += [s.name for s in temps[name].expr.free_symbols if s.name in temps]
-        return found
-
-    global_ops = [op for op in ops if op.kind != "temp" and op.target in global_names]
-    global_temps = needs([e for op in global_ops for e in (op.expr, op.low, op.high) if e is not None])
-    allowed = global_names | set(global_temps) | {"dt", "t"}
-    for op in global_ops + [temps[n] for n in global_temps]:
-        read = {s.name for e in (op.expr, op.low, op.high) if e is not None for s in e.free_symbols}
-        if not read <= allowed:
-            raise UnsupportedByCuda(f"{why} (they read {', '.join(sorted(read - allowed))})")
-    assignments = [op for op in ops if not (op.kind != "temp" and op.target in global_names) and op.kind != "temp"]
-    local_needed = needs([e for op in assignments for e in (op.expr, op.low, op.high) if e is not None])
-    local_ops = [op for op in ops if op not in global_ops and (op.kind != "temp" or op.target in local_needed)]
-    last_assignment = {op.target: k for k, op in enumerate(ops) if op.kind != "temp" and op.target in global_names}
-    for k, op in enumerate(ops):
-        if op in global_ops or (op.kind == "temp" and op.target not in local_needed):
-            continue
-        read = {s.name for e in (op.expr, op.low, op.high) if e is not None for s in e.free_symbols}
-        early = sorted(name for name in read & assigned if last_assignment[name] > k)
-        if early:
-            raise UnsupportedByCuda(f"{why} ({op.target} reads the old value of {', '.join(early)})")
     for site in spec.noise_sites:
         read = {s.name for a in (site.arg0, site.arg1) for s in a.free_symbols}
         if read & assigned:
@@ -106,41 +66,6 @@ def _split_globals(spec: ModelSpec, ops: list[Op], reset: list[Op]) -> tuple[lis
     for names in noise_gates(spec).values():
         if set(names) & assigned:
             raise UnsupportedByCuda(f"{why} (a noise gate is {', '.join(sorted(set(names) & assigned))})")
-    keep = [op for op in ops if op.kind == "temp" and op.target in global_temps] + global_ops
-    return [op for op in ops if op in keep], local_ops
-
-
-def _globals_kernel(spec: ModelSpec, ops: list[Op], real: str, fn: str) -> tuple[str, KernelInfo]:
-    """The kernel of one thread that runs the global equations ``ops`` (``kernels/global_update.cu``)."""
-    out = ElementWriter(real)
-    names: dict[str, str] = {"dt": "dt", "t": "t"}
-    printer = CudaPrinter(names, real=real)
-    time_lines(out, ())
-    used = symbols_of(ops)
-    written = {op.target for op in ops if op.kind != "temp"}
-    for name, attribute in spec.attributes.items():
-        if name not in used:
-            continue
-        ctype = attribute_ctype(attribute, real)
-        pointer = out.param(f"a_{name}", f"{ctype}*" if name in written else f"const {ctype}*", "attr", name)
-        names[name] = register_name(attribute)
-        out(f"{'' if name in written else 'const '}{ctype} l_{name} = {pointer}[0];")
-    for op in ops:
-        if op.kind == "temp":
-            names[op.target] = _temporary(op.target)
-            out(f"const {real} {names[op.target]} = {printer.doprint(op.expr)};")
-            continue
-        value = printer.doprint(op.expr)
-        if op.kind == "update":
-            value = f"{names[op.target]} + {value}"
-        out(f"l_{op.target} = {clipped(value, op, printer)};")
-    for name in spec.attributes:
-        if name in written:
-            out(f"a_{name}[0] = l_{name};")
-    name = f"{fn}_globals"
-    body = render("global_update.cu", fn=name, model=spec.name, params=out.params_text(), args=out.args_text(),
-                  body=out.body())
-    return body, KernelInfo(name, "neuron_globals", COMMON_PARAMS + tuple(out.params.values()))
 
 
 def _temporary(name: str) -> str:
@@ -179,7 +104,8 @@ def neuron_unit(spec: ModelSpec, precision: str = "float64", prefix: Optional[st
     ops = continuous_plan(spec)
     reset = statement_ops(spec.reset) if spec.spiking else []
     _check_supported(spec, ops, reset)
-    global_ops, ops = _split_globals(spec, ops, reset)
+    global_ops, ops = split_global_ops(spec, ops, f"neuron model {spec.name!r}")
+    _check_noise_reads(spec, global_ops)
     fn = prefix or default_prefix(spec, precision)
     out = ElementWriter(real)
     names: dict[str, str] = {"dt": "dt", "t": "t"}
@@ -240,7 +166,7 @@ def neuron_unit(spec: ModelSpec, precision: str = "float64", prefix: Optional[st
                   body=out.body())
     kernels = {"neuron_update": KernelInfo(fn, "neuron_update", COMMON_PARAMS + tuple(out.params.values()))}
     if global_ops:
-        globals_body, kernels["neuron_globals"] = _globals_kernel(spec, global_ops, real, fn)
+        globals_body, kernels["neuron_globals"] = globals_kernel(spec, global_ops, real, fn, "neuron_globals")
         body = globals_body + "\n" + body
     for info in kernels.values():
         check_signature(body, info)

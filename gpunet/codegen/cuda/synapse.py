@@ -46,7 +46,9 @@ from gpunet.codegen.cuda.common import (
     clipped,
     default_prefix,
     fixed_params,
+    globals_kernel,
     register_name,
+    split_global_ops,
     symbols_of,
     time_lines,
 )
@@ -201,14 +203,16 @@ def synapse_unit(spec: ModelSpec, precision: str = "float64", index: str = "int3
     CudaUnit
         Kernels by phase: ``pre_events_ordered`` and ``pre_events_atomic``
         (models with ``pre_spike``), ``post_events``, ``semiglobal`` (one
-        thread per post neuron, before ``continuous``), ``continuous``,
+        thread per post neuron, before ``continuous``), ``synapse_globals``
+        (one thread, the global equations, after ``semiglobal``), ``continuous``,
         ``rate_sum`` (rate-coded models), each only where the model needs it.
 
     Raises
     ------
     UnsupportedByCuda
-        For a model that assigns a global variable or reads ``g_target``
-        (their projections run the array code).
+        For a model that assigns a global variable in ``pre_spike`` /
+        ``post_spike`` or out of the array code's order, or reads
+        ``g_target`` (their projections run the array code).
     """
     if spec.kind != "synapse":
         raise ValueError(f"synapse_unit() needs a synapse model, got {spec.kind} model {spec.name!r}")
@@ -251,6 +255,10 @@ def synapse_unit(spec: ModelSpec, precision: str = "float64", index: str = "int3
     # the array code's split: the semiglobal equations first (above), then the others as one plan
     semiglobal = {s.target for s in spec.semiglobal_equations}
     ops = continuous_plan(spec, [s for s in spec.continuous if s.target not in semiglobal])
+    global_ops, ops = split_global_ops(spec, ops, f"synapse model {spec.name!r}")
+    if global_ops:  # one thread, after the semiglobal equations (which read the old values, as the array code)
+        globals_body, kernels["synapse_globals"] = globals_kernel(spec, global_ops, real, fn, "synapse_globals")
+        bodies.append(globals_body)
     if ops:
         writer = _SynapseWriter(spec, real, "equations")
         writer.check(ops)

@@ -299,6 +299,9 @@ def generate(binding: NetworkBinding) -> tuple[str, _Slots]:
             kernel = proj.unit.kernels["semiglobal"]
             body.append(_call(kernel, _arguments(kernel, slots, {"n": proj.post_size, **_sides(proj)}, proj.name),
                               ind))
+        if "synapse_globals" in proj.unit.kernels:  # then the global equations, one thread
+            kernel = proj.unit.kernels["synapse_globals"]
+            body.append(_call(kernel, _arguments(kernel, slots, {"n": 1, **_sides(proj)}, proj.name), ind))
         if "continuous" in proj.unit.kernels:
             body += _continuous(binding, proj, slots, fused.get(id(proj)), ind)
     for proj in binding.projections:

@@ -23,7 +23,7 @@ Contract (each call does in place what the named array-code step does)
     ``Projection._post_events(step)``; ``spiked`` is the post population's mask.
 ``ProjectionKernels.continuous(state, step, pre_state, post_state)``
     ``Projection._update_continuous(step)``: the semiglobal equations (one
-    thread per post neuron), then the synapse-wise ones.
+    thread per post neuron), the global ones (one thread), then the synapse-wise ones.
 ``ProjectionKernels.rate_sum(state, step, total, pre_state, post_state)``
     The rate-coded branch of ``Projection._transmit(step)``: adds to ``total``
     (the post population's ``_sums[target]``).
@@ -151,11 +151,11 @@ class ProjectionKernels:
     def has(self, phase: str) -> bool:
         """Whether the model has ``phase`` (``"pre_events"``, ``"post_events"``, ``"continuous"``, ``"rate_sum"``).
 
-        ``"continuous"`` covers the semiglobal equations' kernel too.
+        ``"continuous"`` covers the kernels of the semiglobal and the global equations too.
         """
         kernels = self.unit.kernels
         if phase == "continuous":
-            return "continuous" in kernels or "semiglobal" in kernels
+            return any(name in kernels for name in ("semiglobal", "synapse_globals", "continuous"))
         return f"{phase}_ordered" in kernels if phase == "pre_events" else phase in kernels
 
     def _context(self, phase: str, n: int, step: int, state: Mapping[str, Any], pre_state: Mapping[str, Any],
@@ -209,6 +209,9 @@ class ProjectionKernels:
         if "semiglobal" in bound:
             bound["semiglobal"](self._context("semiglobal", self.post_size, step, state, pre_state, post_state,
                                               pre_sums, post_sums))
+        if "synapse_globals" in bound:
+            bound["synapse_globals"](self._context("synapse_globals", 1, step, state, pre_state, post_state,
+                                                   pre_sums, post_sums))
         if "continuous" in bound:
             bound["continuous"](self._context("continuous", len(state["_post_idx"]), step, state, pre_state,
                                               post_state, pre_sums, post_sums))
