@@ -24,6 +24,11 @@ Integration (``x_new = x + inc``):
   variables at their values before the run (ANNarchy solves several
   implicit ODEs of a model as one coupled linear system: the same numbers
   for uncoupled equations).
+* semi-implicit Euler (ANNarchy's ``semiimplicit``): implicit for the linear
+  part only, ``f = A(x) + B x`` with ``B`` the coefficient of ``x`` and
+  ``A`` the other terms (:func:`gpunet.model.ir.linear_part_rate`):
+  ``inc = dt / (1 - B dt) * f(x)``, ``A`` and ``B`` taken at the old values
+  (the implicit formula, the same numbers as ``implicit`` on a linear ODE).
 
 Explicit, exponential and midpoint are ANNarchy's formulas, evaluated in the
 same order, so a network gives the same numbers in both simulators.
@@ -36,7 +41,7 @@ from typing import Optional
 import sympy
 
 from gpunet.errors import ModelError
-from gpunet.model.ir import ModelSpec, Statement
+from gpunet.model.ir import ModelSpec, Statement, linear_part_rate
 
 DT = sympy.Symbol("dt")
 
@@ -125,12 +130,14 @@ def _ode_group(model: str, group: list[Statement]) -> list[Op]:
         derivative = sympy.Symbol(f"_d_{statement.target}")
         linear = statement.method in ("exponential", "implicit")
         rate = _rate(statement, model) if linear else sympy.S.Zero
+        if statement.method == "semiimplicit":
+            rate = linear_part_rate(statement.expr, statement.target)
         if statement.method == "exponential" and rate != 0:
             step = sympy.Symbol(f"_step_{statement.target}")
             ops.append(Op("temp", step.name, 1 - sympy.exp(rate * DT)))
             ops.append(Op("temp", derivative.name, statement.expr / -rate))
             updates.append((statement, step * derivative))
-        elif statement.method == "implicit" and rate != 0:
+        elif statement.method in ("implicit", "semiimplicit") and rate != 0:
             step = sympy.Symbol(f"_step_{statement.target}")
             ops.append(Op("temp", step.name, DT / (1 - rate * DT)))
             ops.append(Op("temp", derivative.name, statement.expr))

@@ -5,7 +5,10 @@ One file per built-in model and precision (``neuron_Izhikevich_f64.cu``,
 its models in one translation unit (``network_reference_network_f64.cu``),
 one per input and precision (``input_TimedArray_f64.cu``, ...; see
 :data:`INPUTS`) and all inputs in one unit (``network_inputs_f64.cu``),
-plus ``rng.cu`` and ``pack.cu``.  Every file is self-contained, so CI can
+one per network of the model language's features
+(``network_parity_language_f64.cu``: semiglobal variables, ``pre.sum()``,
+every integration method; see :func:`feature_networks`), plus ``rng.cu``
+and ``pack.cu``.  Every file is self-contained, so CI can
 compile each with ``nvcc --ptx`` (:mod:`gpunet.codegen.cuda.nvcc`).
 """
 from __future__ import annotations
@@ -71,6 +74,18 @@ def input_network() -> Any:
     return net
 
 
+def feature_networks() -> dict[str, Callable[[], Any]]:
+    """Builders of networks whose models use the model language's features beyond the built-in models.
+
+    The GPU parity tests run them (:data:`gpunet.testing.parity.NETWORKS`):
+    ``parity_language`` has semiglobal (``postsynaptic``) variables,
+    ``pre.sum()``/``post.sum()`` in synapse equations and one ODE per
+    integration method.
+    """
+    from gpunet.testing import parity
+    return {"parity_language": lambda: parity.NETWORKS["language"]("numpy", "float64")}
+
+
 def _write(directory: Path, name: str, text: str) -> Path:
     path = directory / name
     path.write_text(text, encoding="utf-8")
@@ -115,7 +130,7 @@ def emit_all(directory: Path | str) -> list[Path]:
         title = f"the inputs' kernels in one translation unit ({precision})"
         paths.append(_write(directory, f"network_inputs_{PRECISION_SUFFIX[precision]}.cu",
                             module_source(network_units(inputs, precision), title)))
-    for name, build in example_networks().items():
+    for name, build in {**example_networks(), **feature_networks()}.items():
         network = build()
         for precision in PRECISIONS:
             units = network_units(network, precision)

@@ -20,7 +20,7 @@ _GLOBAL_FLAG = {"neuron": "population", "synapse": "projection"}
 _LOCALITIES = {"global": "global", "population": "global", "projection": "global", "local": "local",
                "semiglobal": "semiglobal", "postsynaptic": "semiglobal"}
 _TYPES = {float: "float", int: "int", bool: "bool", "float": "float", "int": "int", "bool": "bool"}
-_METHODS = ("explicit", "euler", "exponential", "midpoint", "rk4", "implicit", "event-driven")
+_METHODS = ("explicit", "euler", "exponential", "midpoint", "rk4", "implicit", "semiimplicit", "event-driven")
 _constants: dict[str, "Constant"] = {}
 
 
@@ -58,7 +58,8 @@ class Variable:
         Bounds the variable is clipped to after each update.
     method : str, optional
         Integration method: ``explicit`` (default), ``exponential``,
-        ``midpoint`` or ``event-driven`` (synapses).
+        ``midpoint``, ``rk4``, ``implicit``, ``semiimplicit`` or
+        ``event-driven`` (synapses).
     locality : {"local", "global", "semiglobal"}
         One value per neuron / synapse, one per population / projection, or
         (synapses) one per post-synaptic neuron.

@@ -16,7 +16,38 @@ from gpunet.model.expressions import NoiseSite
 Number = Union[float, int, bool]
 
 ATTRIBUTE_KINDS = ("float", "int", "bool")
-ODE_METHODS = ("explicit", "euler", "exponential", "midpoint", "rk4", "implicit", "event-driven")
+ODE_METHODS = ("explicit", "euler", "exponential", "midpoint", "rk4", "implicit", "semiimplicit", "event-driven")
+
+
+def linear_part_rate(expr: sympy.Expr, target: str) -> sympy.Expr:
+    """``B`` of the linear part of ``dx/dt = expr = A + B x`` as ANNarchy's ``semiimplicit`` method takes it.
+
+    ``expr`` is expanded over products (not inside functions or powers) and
+    collected in ``x``: ``B`` is the coefficient of ``x`` (it may hold
+    ``x`` inside a function, as in ``x exp(-x)``), ``A`` the terms without a
+    factor ``x`` (``exp(x)``, ``sin(x)``... stay there); 0 without such a term.
+
+    Parameters
+    ----------
+    expr : sympy.Expr
+        The right-hand side ``dx/dt``.
+    target : str
+        The name of ``x``.
+
+    Raises
+    ------
+    ValueError
+        When a term holds a power of ``x`` (``x**2``): ANNarchy refuses such an ODE for this method.
+    """
+    x = sympy.Symbol(target)
+    expanded = sympy.expand(expr, modulus=None, power_base=False, power_exp=False, mul=True, log=False,
+                            multinomial=False)
+    collected = sympy.collect(expanded, x, evaluate=False, exact=False)
+    others = [key for key in collected if key not in (x, sympy.S.One)]
+    if others:
+        raise ValueError(f"terms in {', '.join(str(k) for k in others)} are neither proportional to {target} "
+                         f"nor free of it")
+    return collected.get(x, sympy.S.Zero)
 
 
 #: Storage types of the attribute kinds other than float (floats take the network's precision).

@@ -22,7 +22,7 @@ from gpunet.model.expressions import (
     parse_function_definitions,
     split_statements,
 )
-from gpunet.model.ir import ODE_METHODS, Attribute, ModelSpec, Statement
+from gpunet.model.ir import ODE_METHODS, Attribute, ModelSpec, Statement, linear_part_rate
 
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*\Z")
 _ASSIGNMENT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(\+=|-=|\*=|/=|=(?!=))\s*(.+)$", re.S)
@@ -289,6 +289,12 @@ def build_spec(kind: str, name: str, description: str, *, parameters=None, equat
             if method == "implicit" and sympy.Symbol(target) in sympy.diff(expr, sympy.Symbol(target)).free_symbols:
                 raise ctx.error("equations", line, text, f"the implicit method needs an ODE linear in {target} "
                                 "(as in ANNarchy); use explicit, midpoint or rk4")
+            if method == "semiimplicit":
+                try:
+                    linear_part_rate(expr, target)
+                except ValueError as exc:
+                    raise ctx.error("equations", line, text, f"the semiimplicit method needs an ODE whose terms are "
+                                    f"proportional to {target} or free of it (as in ANNarchy): {exc}") from None
             statements.append(Statement(target, "ode", expr, method, attribute.min, attribute.max,
                                         text, line, "equations"))
         else:
@@ -443,6 +449,14 @@ def _check_event_driven(ctx, line, text, expr, target, attributes) -> None:
 
 def _check_noise_placement(ctx: _Context, spec: ModelSpec) -> None:
     noise_symbols = {s.symbol for s in spec.noise_sites}
+    if spec.kind == "synapse":  # no code generator draws per-synapse streams
+        for statement in spec.equations:
+            if noise_symbols & statement.expr.free_symbols:
+                raise ctx.error(statement.block, statement.line, statement.text,
+                                "random distributions are only supported in neuron equations")
+        if spec.psp is not None and noise_symbols & spec.psp.free_symbols:
+            raise ModelError(f"synapse model {spec.name!r}, psp: random distributions are only supported in "
+                             f"neuron equations in {str(spec.psp)!r}")
     for block in (spec.reset, spec.pre_spike, spec.post_spike):
         for statement in block:
             if noise_symbols & statement.expr.free_symbols:

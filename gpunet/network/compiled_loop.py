@@ -138,7 +138,7 @@ def bind(network: Any, buffers: Optional[dict] = None) -> NetworkBinding:
             g_target=post._state.get(f"g_{proj.target}") if spiking or injection else None,
             total=None if spiking else post._sums.get(proj.target),
             pre_history=pre._history if spiking else None, post_spiked=getattr(post, "_spiked", None),
-            groups=list(proj._groups)))
+            groups=list(proj._groups), pre_sums=pre._sums, post_sums=post._sums))
     return NetworkBinding(precision=precision, populations=populations, projections=projections)
 
 

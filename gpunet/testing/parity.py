@@ -109,9 +109,76 @@ def _models(backend: str, precision: str) -> Any:
     return net
 
 
+#: A rate neuron with one ODE per integration method and a global variable (``gm``, integrated before the
+#: neurons read it); exp is the only transcendental function of this network's models (the host builds of the
+#: kernels bind NumPy's, so float64 runs agree bit for bit).
+METHODS_RATE = dict(
+    parameters="tau = 6.0 : population\nk = 0.4\ntau_g = 30.0 : population",
+    equations="tau_g * dgm/dt = 1.0 - gm : population, exponential\n"
+              "tau * dx/dt = sum(exc) - x : explicit\n"
+              "r = pos(x)\n"
+              "tau * dy/dt = r - y : midpoint\n"
+              "tau * dz/dt = k * (y - z) * (1.0 - z) : rk4\n"
+              "tau * du/dt = z - u : implicit\n"
+              "tau * dq/dt = u - q + 0.1 * exp(-y) : exponential\n"
+              "tau * dp/dt = q - p + 0.1 * exp(-p) * gm : semiimplicit",
+    name="MethodsRate")
+#: Semiglobal (postsynaptic) variables: a midpoint ODE per post neuron, read by the synapses' equation and psp;
+#: and a global variable (``scale``) with an equation, read by the psp.
+SEMIGLOBAL_RATE = dict(
+    parameters="eta = 0.01 : projection\ntau_alpha = 5.0 : postsynaptic\nbeta = 0.1 : postsynaptic\n"
+               "tau_scale = 40.0 : projection",
+    equations="tau_alpha * dalpha/dt + alpha = post.r - beta : postsynaptic, midpoint\n"
+              "tau_scale * dscale/dt = 1.5 - scale : projection, init = 1.0\n"
+              "dw/dt = eta * (0.1 * pre.r - alpha * w) : min = 0.0",
+    psp="w * pre.r * (1.0 + 0.5 * alpha) * scale", name="SemiglobalRate")
+#: pre.sum(exc) and post.sum(exc) inside synapse equations.
+READS_SUMS = dict(parameters="eta = 0.002 : projection",
+                  equations="s = pre.sum(exc) + 2.0 * post.sum(exc)\ndw/dt = eta * (0.01 * s - w) : rk4",
+                  name="ReadsSums")
+#: A spiking synapse with a semiglobal gain (its own ODE, read at pre- and post-synaptic events) and an
+#: event-driven ODE that is not a pure decay (a resource recovering towards 1, as in short-term plasticity).
+SEMIGLOBAL_SPIKING = dict(
+    parameters="tau_rec = 30.0 : projection\ntau_gain = 20.0 : postsynaptic",
+    equations="tau_gain * dgain/dt = 1.0 - gain + 0.05 * post.g_exc : postsynaptic, implicit, init = 1.0\n"
+              "dx/dt = (1.0 - x) / tau_rec : init = 1.0, event-driven",
+    pre_spike="g_target += gain * w * x\nx -= 0.25 * x",
+    post_spike="w = clip(w + 0.01 * gain, 0.0, 2.0)",
+    name="SemiglobalSpiking")
+
+
+def _language(backend: str, precision: str) -> Any:
+    """Semiglobal variables, pre.sum()/post.sum() in synapse equations, every integration method, and STP."""
+    from gpunet import model
+    from gpunet.model.description import Neuron, Synapse
+    from gpunet.network.distributions import Uniform
+    from gpunet.network.network import Network
+    from gpunet.network.population import SpikeSourceArray
+    net = Network(dt=0.5, seed=13, backend=backend, precision=precision, kernels="off")  # record() attaches
+    inputs = net.create(20, model.LeakyIntegrator(tau=4.0), name="inputs")
+    inputs.B = np.linspace(0.1, 1.0, 20)
+    hidden = net.create(12, Neuron(**METHODS_RATE), name="hidden")
+    hidden.k = np.linspace(0.2, 0.8, 12)
+    output = net.create(6, model.LeakyIntegrator(tau=8.0), name="output")
+    semiglobal = net.connect(inputs, hidden, "exc", Synapse(**SEMIGLOBAL_RATE), name="semiglobal")
+    semiglobal.connect_fixed_probability(0.5, weights=Uniform(0.0, 0.3))
+    net.connect(hidden, output, "exc", Synapse(**READS_SUMS), name="sums").connect_all_to_all(
+        weights=Uniform(0.0, 0.2))
+    times = [[float(t) for t in np.arange(1.0 + k, 150.0, 4.0 + k)] for k in range(10)]
+    source = SpikeSourceArray(times, name="source", network=net)
+    cells = net.create(10, model.IF_cond_exp(tau_refrac=1.0), name="cells")
+    cells.i_offset = np.linspace(0.0, 0.5, 10)
+    net.connect(source, cells, "exc", Synapse(**SEMIGLOBAL_SPIKING), name="gain").connect_fixed_probability(
+        0.6, weights=Uniform(0.02, 0.08), delays=Uniform(0.5, 2.0))
+    net.connect(source, cells, "inh", model.STP(tau_rec=60.0, tau_facil=15.0, U=0.4), name="stp").connect_all_to_all(
+        weights=0.03, delays=1.0)
+    return net
+
+
 #: Networks by name: builder(backend, precision) -> an uncompiled Network running the array code
 #: (``kernels="off"``) until :func:`record`'s ``before_run`` attaches fused kernels.
-NETWORKS: dict[str, Builder] = {"reference": _reference, "spiking": _spiking, "rate": _rate, "models": _models}
+NETWORKS: dict[str, Builder] = {"reference": _reference, "spiking": _spiking, "rate": _rate, "models": _models,
+                                "language": _language}
 
 
 @dataclass

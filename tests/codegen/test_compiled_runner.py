@@ -97,15 +97,16 @@ def test_chunks_end_at_monitor_records_and_snapshots(tmp_path, monkeypatch):
     assert ends == [1, 8, 15, 22, 25, 29, 36, 43, 50, 57, 60]  # records at steps 0, 7, ...; snapshots at 25, 50
 
 
-def test_a_snapshot_of_a_compiled_run_restores_and_continues_bit_identically(tmp_path):
-    straight = _build("spiking", "numpy")
+@pytest.mark.parametrize("name", ["spiking", "language"])  # language: semiglobal variables, pre.sum(), methods
+def test_a_snapshot_of_a_compiled_run_restores_and_continues_bit_identically(tmp_path, name):
+    straight = _build(name, "numpy")
     straight.compile()
     straight.simulate(100.0)
-    first = _build("spiking", "compiled")
+    first = _build(name, "compiled")
     first.compile()
     first.simulate(40.0)
     first.save(tmp_path / "state.npz")
-    second = _build("spiking", "compiled")
+    second = _build(name, "compiled")
     second.compile()
     second.simulate(5.0, progress=False)  # arrays bound, then replaced by the load: the loop must rebind
     second.load(tmp_path / "state.npz")

@@ -89,11 +89,11 @@ def test_unsupported_object_syntax_is_named():
                   equations="r = a")
     with pytest.raises(ModelError, match="holds strings and Variable objects"):
         gn.Neuron(equations=["r = 1.0", 3.0])
-    with pytest.raises(ModelError, match="method 'semiimplicit' is not supported"):
-        gn.Neuron(equations=[gn.Variable("dr/dt = 1.0", method="semiimplicit")])
+    with pytest.raises(ModelError, match="method 'backward' is not supported"):
+        gn.Neuron(equations=[gn.Variable("dr/dt = 1.0", method="backward")])
 
 
-@pytest.mark.parametrize("method", ["rk4", "implicit", "midpoint", "exponential"])
+@pytest.mark.parametrize("method", ["rk4", "implicit", "semiimplicit", "midpoint", "exponential"])
 def test_variable_objects_take_every_integration_method(method):
     neuron = gn.Neuron(parameters=dict(tau=10.0), equations=[gn.Variable("tau * dr/dt + r = 1.0", method=method)])
     assert neuron.spec.equations[0].method == method

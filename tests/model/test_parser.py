@@ -108,3 +108,12 @@ def test_stdp_model_matches_design():
     assert spec.variables == ["x", "y", "w"]
     assert set(spec.global_names) == set(spec.parameters)
     assert [s.method for s in spec.event_driven] == ["event-driven", "event-driven"]
+
+
+def test_random_distributions_in_synapses_are_refused_with_the_line():
+    """Neither code generator draws per-synapse streams: the model is refused when it is defined."""
+    with pytest.raises(ModelError, match=r"equations line 2: random distributions are only supported in neuron "
+                                         r"equations in 'x = Normal\(0, 1\)'"):
+        gn.Synapse(equations="y = 1.0\nx = Normal(0, 1)")
+    with pytest.raises(ModelError, match="psp: random distributions are only supported in neuron equations"):
+        gn.Synapse(psp="w * pre.r * Uniform(0.0, 1.0)")

@@ -1,4 +1,4 @@
-"""Integration methods rk4, implicit and midpoint, and event-driven ODEs that are not pure decays.
+"""Integration methods rk4, implicit, semiimplicit and midpoint, and event-driven ODEs that are not pure decays.
 
 Each is checked against an independent solution: the closed form of one step of the method on a linear ODE,
 an integration loop written here, or the exact solution of the ODE between events.
@@ -151,3 +151,50 @@ def test_rk4_implicit_and_midpoint_give_annarchys_numbers():
         theirs = np.asarray(expected[method])
         assert theirs.shape == (40, 2)
         np.testing.assert_allclose(monitor.get("v"), theirs, rtol=1e-13, atol=1e-14, err_msg=method)
+
+
+# -- semiimplicit: implicit for the linear part, explicit for the rest -----------------------------------------
+def test_semiimplicit_is_implicit_for_the_linear_part_and_explicit_for_the_rest():
+    """v_new = v + dt (E - v_new + 0.3 exp(-v)) / tau: backward Euler on -v / tau, exp(-v) at the old value."""
+    dt, tau = 0.5, 7.0
+    neuron = gn.Neuron(parameters="tau = 7.0 : population\nE = 2.0",
+                       equations="tau * dv/dt = E - v + 0.3 * exp(-v) : semiimplicit, init = 0.3\nr = v")
+    v = _run(neuron, 40, dt, ["v"], E=-3.0)["v"]
+    value, expected = 0.3, []
+    for _ in range(40):
+        value = (value + dt * (-3.0 + 0.3 * math.exp(-value)) / tau) / (1 + dt / tau)
+        expected.append(value)
+    np.testing.assert_allclose(v, expected, rtol=1e-13)
+    # stiff: where explicit Euler's factor 1 - dt / tau is below -1, the method stays stable
+    stiff = gn.Neuron(parameters="tau = 0.1 : population",
+                      equations="tau * dv/dt = -v + 0.01 * sin(v) : semiimplicit, init = 1.0\nr = v")
+    v = _run(stiff, 30, 1.0, ["v"])["v"]
+    assert np.all(np.abs(np.diff(np.abs(v))) <= np.abs(v[:-1])) and abs(v[-1]) < 1e-20
+
+
+def test_semiimplicit_refuses_powers_of_the_variable():
+    with pytest.raises(ModelError, match="semiimplicit method needs an ODE whose terms are proportional to v"):
+        gn.Neuron(equations="dv/dt = 0.04 * v^2 + 5 * v + 140 : semiimplicit\nr = v")
+
+
+def test_semiimplicit_gives_annarchys_numbers():
+    """ANNarchy's own run (``methods/semiimplicit.json``, written by ``make_fixtures.py semiimplicit``).
+
+    The same formula as ANNarchy's (its ``dt/tau / (1 + dt/tau) * (steady state - v)``), rounded in another
+    order: equal within a few ulp.
+    """
+    import json
+    from pathlib import Path
+    fixture = Path(__file__).resolve().parents[1] / "data" / "annarchy" / "methods" / "semiimplicit.json"
+    expected = json.loads(fixture.read_text())
+    net = gn.Network(dt=expected["dt"], seed=1, backend="numpy")
+    monitors = {}
+    for name, equation in expected["equations"].items():
+        pop = net.create(2, gn.Neuron(parameters="tau = 7.0 : population\nE = 2.0", equations=f"{equation}\nr = v"))
+        pop.E = np.array([2.0, -3.0])
+        monitors[name] = net.monitor(pop, "v")
+    net.simulate(20.0)
+    for name, monitor in monitors.items():
+        theirs = np.asarray(expected["v"][name])
+        assert theirs.shape == (40, 2) and np.ptp(theirs) > 1.0
+        np.testing.assert_allclose(monitor.get("v"), theirs, rtol=1e-13, atol=1e-14, err_msg=name)

@@ -1,10 +1,15 @@
-"""``pre.sum(exc)`` and ``post.sum(exc)`` inside synapse equations: the summed inputs of the pre/post neurons."""
+"""``pre.sum(exc)`` and ``post.sum(exc)`` inside synapse equations: the summed inputs of the pre/post neurons.
+
+The array code, the generated kernels (host build) and the compiled CPU runner give the same bits; GPU parity:
+``tests/gpu/test_language_kernels.py``.
+"""
 import numpy as np
 import pytest
 
 import gpunet as gn
-from gpunet.codegen.cuda.common import UnsupportedByCuda
 from gpunet.codegen.cuda.synapse import synapse_unit
+from gpunet.codegen.runtime import fused
+from gpunet.codegen.runtime.host_build import HostLauncher, find_compiler
 from gpunet.errors import ModelError
 
 LEVEL = gn.Neuron(parameters="level = 0.0", equations="r = level + sum(exc)", name="LevelPlusInput")
@@ -33,9 +38,40 @@ def test_synapses_read_the_summed_inputs_of_their_pre_and_post_neurons():
     assert post.r.tolist() == pytest.approx([post_sum] * 2, rel=1e-14)
 
 
-def test_the_cuda_generator_leaves_the_sums_to_the_array_code():
-    with pytest.raises(UnsupportedByCuda, match=r"does not read pre.sum\(exc\)"):
-        synapse_unit(READS_SUMS.spec)
+def test_the_cuda_generator_reads_the_sums_of_the_populations():
+    unit = synapse_unit(READS_SUMS.spec)
+    params = {p.name: (p.role, p.key, p.ctype) for p in unit.kernels["continuous"].params}
+    assert params["pre_sum_exc"] == ("pre_sum", "exc", "const double*")
+    assert params["post_sum_exc"] == ("post_sum", "exc", "const double*")
+    assert "l_s = 2*post_sum_exc[post] + pre_sum_exc[pre];" in unit.body   # each at its own side's rank
+
+
+@pytest.mark.skipif(find_compiler() is None, reason="no host C++ compiler")
+def test_the_generated_kernels_and_the_compiled_runner_give_the_array_codes_sums():
+    def build(runner):
+        net = gn.Network(dt=1.0, backend="numpy", runner=runner)
+        source = net.create(2, LEVEL, name="source")
+        source.level = [0.3, 0.6]
+        pre = net.create(3, LEVEL, name="pre")
+        pre.level = [1.0, 2.0, 3.0]
+        post = net.create(2, LEVEL, name="post")
+        net.connect(source, pre, "exc", name="feed").connect_all_to_all(weights=0.5)
+        projection = net.connect(pre, post, "exc", READS_SUMS, name="proj")
+        projection.connect_all_to_all(weights=0.1)
+        net.compile()
+        return net, projection
+
+    reference, expected = build("numpy")
+    reference.simulate(8.0)
+    kernels, by_kernels = build("numpy")
+    attachment = fused.attach(kernels, lambda unit: HostLauncher.from_source(unit.source))
+    assert "proj" in attachment.fused and by_kernels.runner.phases == ("continuous", "transmit")
+    kernels.simulate(8.0)
+    compiled, by_loop = build("compiled")
+    compiled.simulate(8.0)
+    assert compiled.runner_in_use == "compiled"
+    assert by_kernels.s == expected.s and by_loop.s == expected.s
+    assert by_kernels.w == expected.w and by_loop.w == expected.w
 
 
 def test_a_sum_the_population_does_not_compute_is_refused():

@@ -3,7 +3,8 @@
 Checked here: the flag in both syntaxes and ANNarchy's locality rules; the array code against a loop written
 in the test (per post neuron first, then per synapse, as ANNarchy orders them); event statements and the psp
 reading the value at each synapse's post rank; attribute access per post row (``post_ranks`` order); the CUDA
-generator declining such models (their projections run the array code); every format round-trips the values
+generator's kernel of the semiglobal equations (one thread per post neuron) and the compiled CPU runner running
+such a network bit for bit (GPU parity: ``tests/gpu/test_language_kernels.py``); every format round-trips the values
 once per post row and a restart continues bit for bit; ``verify`` and a load check that a file holds one value
 per post row.  ANNarchy's own files: ``test_annarchy_fixtures.py`` (network ``semiglobal``).
 """
@@ -15,10 +16,12 @@ import pickle
 import numpy as np
 import pytest
 import scipy.sparse
+import sympy
 
 import gpunet as gn
 from gpunet.codegen.cuda.codegen import UnsupportedByCuda
-from gpunet.codegen.cuda.synapse import synapse_unit
+from gpunet.codegen.cuda.synapse import _SynapseWriter, synapse_unit
+from gpunet.codegen.plan import Op
 from gpunet.errors import ModelError, StructureError
 from gpunet.io.api import read_state
 from gpunet.io.check import check_state
@@ -136,16 +139,46 @@ def test_values_are_set_per_post_row_and_survive_a_reconnection_of_other_rows():
     assert proj.beta == [0.25, 0.25, 0.25]
 
 
-def test_the_cuda_generator_declines_and_the_projection_runs_the_array_code():
-    with pytest.raises(UnsupportedByCuda, match="postsynaptic"):
-        synapse_unit(gn.Synapse(**RATE_SYNAPSE).spec)
+def test_the_cuda_generator_emits_a_kernel_per_post_neuron_before_the_synapse_kernel():
+    unit = synapse_unit(gn.Synapse(**RATE_SYNAPSE).spec)
+    semiglobal, synapses = unit.kernels["semiglobal"], unit.kernels["continuous"]
+    roles = {p.name: (p.role, p.key, p.ctype) for p in semiglobal.params}
+    # the semiglobal element reads and writes its own arrays (over the post population) and post.r, nothing per synapse
+    assert roles["a_alpha"] == ("attr", "alpha", "double*") and roles["a_tau_alpha"][2] == "const double*"
+    assert roles["post_a_r"] == ("post", "r", "const double*") and not any(p.role == "pre" for p in semiglobal.params)
+    assert "a_alpha[post] = l_alpha;" in unit.body
+    # the synapse-wise equation reads the semiglobal value at its post rank and never writes it
+    assert {p.name: p.ctype for p in synapses.params}["a_alpha"] == "const double*"
+    assert "const double l_alpha = a_alpha[post];" in unit.body
+
+
+def test_writing_a_postsynaptic_variable_outside_its_equation_is_refused_by_the_generator():
+    spec = gn.Synapse(**RATE_SYNAPSE).spec
+    writer = _SynapseWriter(spec, "double", "equations")
+    with pytest.raises(UnsupportedByCuda, match="postsynaptic variable 'alpha' only in its own equation"):
+        writer.bind([Op("assign", "alpha", sympy.Float(1.0))])
+
+
+def test_a_network_of_two_models_that_differ_only_by_the_flag_gets_two_units():
+    """Same statements, ``gain`` per post neuron in one and per synapse in the other: two units of kernels."""
+    from gpunet.codegen.cuda.codegen import network_units
+    net = gn.Network(dt=1.0, seed=1, backend="numpy")
+    source = gn.SpikeSourceArray([[1.0], [2.0]], network=net, name="src")
+    target = net.create(3, gn.Izhikevich, name="target")
+    for flag, name in ((" : postsynaptic", "per_post"), ("", "per_synapse")):
+        synapse = gn.Synapse(parameters=f"gain = 1.0{flag}", pre_spike="g_target += gain * w")
+        net.connect(source, target, "exc", synapse, name=name).connect_all_to_all(weights=1.0)
+    bodies = [unit.body for unit in network_units(net) if unit.kind == "synapse"]
+    assert len(bodies) == 2
+    assert "l_gain = a_gain[post];" in bodies[0] and "l_gain = a_gain[s];" in bodies[1]
 
 
 @pytest.mark.gpu
-def test_on_the_gpu_the_projection_runs_the_array_code_bit_for_bit(tmp_path):
+def test_on_the_gpu_the_projection_runs_kernels_and_continues_bit_for_bit(tmp_path):
     reference, reference_proj = _rate_network()
     reference.simulate(6.0)
     device, device_proj = _rate_network(backend="cupy")
+    assert device.fused is not None and "sg" in device.fused.fused   # kernels="auto": the generated kernels run
     device.simulate(3.0)
     device.save(tmp_path / "mid.npz")
     resumed, resumed_proj = _rate_network(backend="cupy")
@@ -228,7 +261,7 @@ def test_per_synapse_values_for_a_semiglobal_attribute_are_refused_and_change_no
     assert other.tau_alpha == [[2.0, 2.0], [3.0, 3.0], [5.0, 5.0]]
 
 
-def test_the_compiled_runner_leaves_such_a_network_on_the_array_code(caplog):
+def test_the_compiled_runner_runs_such_a_network_bit_for_bit(caplog):
     from gpunet.codegen.runtime.host_build import find_compiler
     if find_compiler() is None:
         pytest.skip("no host C++ compiler")
@@ -242,10 +275,10 @@ def test_the_compiled_runner_leaves_such_a_network_on_the_array_code(caplog):
     proj.connect_from_sparse(scipy.sparse.csr_matrix(PATTERN * 0.5))
     with caplog.at_level(logging.INFO, logger="gpunet"):
         net.compile()
-    assert any("postsynaptic (semiglobal) attributes" in r.getMessage() for r in caplog.records)
+    assert any(r.getMessage().startswith("runner: compiled") for r in caplog.records)
     proj.tau_alpha = [2.0, 3.0, 5.0]
     net.simulate(4.0)
-    assert net.runner_in_use == "numpy"
+    assert net.runner_in_use == "compiled"
     assert proj.alpha == reference_proj.alpha and proj.w == reference_proj.w
 
 

@@ -105,7 +105,7 @@ def _model_key(spec: ModelSpec) -> tuple:
     # Two specs generate the same code when their parsed content is equal;
     # parameter defaults (init values) do not enter the code.
     blocks = (spec.equations, spec.reset, spec.pre_spike, spec.post_spike)
-    attributes = tuple((a.name, a.role, a.is_global, a.kind) for a in spec.attributes.values())
+    attributes = tuple((a.name, a.role, a.is_global, a.semiglobal, a.kind) for a in spec.attributes.values())
     return (spec.kind, spec.name, attributes, tuple(repr(b) for b in blocks), repr(spec.spike),
             repr(spec.refractory), repr(spec.psp), tuple(spec.targets), tuple(spec.conductances),
             tuple(spec.prepost), tuple(repr(s) for s in spec.noise_sites))

@@ -16,7 +16,7 @@ from typing import Iterable, Mapping, Optional
 
 import sympy
 
-from gpunet.codegen.cuda.templates import TemplateError, read_source
+from gpunet.codegen.cuda.templates import TemplateError, read_source, render
 from gpunet.codegen.plan import Op
 from gpunet.codegen.printers import CudaPrinter
 from gpunet.errors import ModelError
@@ -230,3 +230,101 @@ def register_name(attribute: Attribute) -> str:
     """How element code reads attribute ``attribute`` (int attributes promote like NumPy's)."""
     register = f"l_{attribute.name}"
     return f"((double){register})" if attribute.kind == "int" else register
+
+
+def split_global_ops(spec: ModelSpec, ops: list[Op], owner: str) -> tuple[list[Op], list[Op]]:
+    """The plan's operations on global variables (with the temporaries they need) and the others.
+
+    The global ones run first, in a kernel of one thread
+    (:func:`globals_kernel`); the per-element kernel then reads their new
+    values.  That is the array code's order only when every per-element
+    operation that reads a global variable comes after the global's
+    assignments in the plan and the global equations read nothing per
+    element: otherwise UnsupportedByCuda (``owner`` names the model).
+    """
+    global_names = set(spec.global_names)
+    assigned = {op.target for op in ops if op.kind != "temp" and op.target in global_names}
+    if not assigned:
+        return [], ops
+    why = f"{owner}: the CUDA generator cannot run the global equations of {', '.join(sorted(assigned))} " \
+          "before the per-element ones in the array code's order"
+    temps = {op.target: op for op in ops if op.kind == "temp"}
+
+    def needs(expressions: list) -> set[str]:
+        """Temporaries the expressions read, transitively."""
+        found: set[str] = set()
+        stack = [s.name for e in expressions for s in e.free_symbols if s.name in temps]
+        while stack:
+            name = stack.pop()
+            if name not in found:
+                found.add(name)
+                stack += [s.name for s in temps[name].expr.free_symbols if s.name in temps]
+        return found
+
+    global_ops = [op for op in ops if op.kind != "temp" and op.target in global_names]
+    global_temps = needs([e for op in global_ops for e in (op.expr, op.low, op.high) if e is not None])
+    allowed = global_names | set(global_temps) | {"dt", "t"}
+    for op in global_ops + [temps[n] for n in global_temps]:
+        read = {s.name for e in (op.expr, op.low, op.high) if e is not None for s in e.free_symbols}
+        if not read <= allowed:
+            raise UnsupportedByCuda(f"{why} (they read {', '.join(sorted(read - allowed))})")
+    assignments = [op for op in ops if not (op.kind != "temp" and op.target in global_names) and op.kind != "temp"]
+    local_needed = needs([e for op in assignments for e in (op.expr, op.low, op.high) if e is not None])
+    local_ops = [op for op in ops if op not in global_ops and (op.kind != "temp" or op.target in local_needed)]
+    last_assignment = {op.target: k for k, op in enumerate(ops) if op.kind != "temp" and op.target in global_names}
+    for k, op in enumerate(ops):
+        if op in global_ops or (op.kind == "temp" and op.target not in local_needed):
+            continue
+        read = {s.name for e in (op.expr, op.low, op.high) if e is not None for s in e.free_symbols}
+        early = sorted(name for name in read & assigned if last_assignment[name] > k)
+        if early:
+            raise UnsupportedByCuda(f"{why} ({op.target} reads the old value of {', '.join(early)})")
+    keep = [op for op in ops if op.kind == "temp" and op.target in global_temps] + global_ops
+    return [op for op in ops if op in keep], local_ops
+
+
+def globals_kernel(spec: ModelSpec, ops: list[Op], real: str, fn: str, phase: str) -> tuple[str, "KernelInfo"]:
+    """The source and description of a kernel of one thread running the global equations ``ops``.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        The model.
+    ops : list of Op
+        Its global operations (:func:`split_global_ops`).
+    real : str
+        The C floating type.
+    fn : str
+        The unit's C prefix (the kernel is ``<fn>_globals``).
+    phase : str
+        The kernel's phase name.
+    """
+    out = ElementWriter(real)
+    names: dict[str, str] = {"dt": "dt", "t": "t"}
+    printer = CudaPrinter(names, real=real)
+    time_lines(out, ())
+    used = symbols_of(ops)
+    written = {op.target for op in ops if op.kind != "temp"}
+    for name, attribute in spec.attributes.items():
+        if name not in used:
+            continue
+        ctype = attribute_ctype(attribute, real)
+        pointer = out.param(f"a_{name}", f"{ctype}*" if name in written else f"const {ctype}*", "attr", name)
+        names[name] = register_name(attribute)
+        out(f"{'' if name in written else 'const '}{ctype} l_{name} = {pointer}[0];")
+    for op in ops:
+        if op.kind == "temp":
+            names[op.target] = "tmp_" + op.target.lstrip("_")
+            out(f"const {real} {names[op.target]} = {printer.doprint(op.expr)};")
+            continue
+        value = printer.doprint(op.expr)
+        if op.kind == "update":
+            value = f"{names[op.target]} + {value}"
+        out(f"l_{op.target} = {clipped(value, op, printer)};")
+    for name in spec.attributes:
+        if name in written:
+            out(f"a_{name}[0] = l_{name};")
+    name = f"{fn}_globals"
+    body = render("global_update.cu", fn=name, model=spec.name, params=out.params_text(), args=out.args_text(),
+                  body=out.body())
+    return body, KernelInfo(name, phase, COMMON_PARAMS + tuple(out.params.values()))

@@ -42,6 +42,7 @@ from gpunet.codegen.cuda.common import (
     clipped,
     default_prefix,
     register_name,
+    split_global_ops,
     symbols_of,
     time_lines,
 )
@@ -52,12 +53,10 @@ from gpunet.model.ir import ModelSpec
 
 
 def _check_supported(spec: ModelSpec, ops: list[Op], reset: list[Op]) -> None:
-    written_globals = sorted({op.target for op in ops + reset if op.kind != "temp" and op.target in spec.global_names})
+    written_globals = sorted({op.target for op in reset if op.target in spec.global_names})
     if written_globals:
-        raise UnsupportedByCuda(f"neuron model {spec.name!r}: the CUDA generator assigns global variables "
-                                f"({', '.join(written_globals)}) only in equations that come before every "
-                                "neuron-wise one and read only global attributes; the array code path runs this "
-                                "model")
+        raise UnsupportedByCuda(f"neuron model {spec.name!r}: the CUDA generator does not assign global "
+                                f"variables in reset ({', '.join(written_globals)}); the array code path runs this model")
 
 
 def global_noise_sites(spec: ModelSpec) -> set[int]:
@@ -70,16 +69,16 @@ def global_noise_sites(spec: ModelSpec) -> set[int]:
             if any(s.target in global_names and site.symbol in s.expr.free_symbols for s in spec.equations)}
 
 
-def split_global_ops(spec: ModelSpec, ops: list[Op]) -> tuple[list[Op], list[Op]]:
+def split_leading_globals(spec: ModelSpec, ops: list[Op]) -> tuple[list[Op], list[Op]]:
     """``ops`` split into the leading operations that update global variables, and the neuron-wise rest.
 
     The leading part runs once per step (the ``neuron_globals`` kernel, one
     thread) before the neuron-wise kernel, which is the array code's order
     when it ends with the last assignment of a global variable and reads
     only global attributes, its own temporaries, its population-wide noise
-    draws, ``dt`` and ``t``.  Otherwise the split is not made (every
-    operation stays neuron-wise) and :func:`_check_supported` refuses a
-    global assignment.
+    draws, ``dt`` and ``t``.  Otherwise the split is not made here and :func:`neuron_unit` tries
+    the general split of :func:`gpunet.codegen.cuda.common.split_global_ops`
+    (no population-wide noise there).
     """
     global_names = set(spec.global_names)
     last = max((k for k, op in enumerate(ops) if op.kind != "temp" and op.target in global_names), default=-1)
@@ -104,6 +103,20 @@ def split_global_ops(spec: ModelSpec, ops: list[Op]) -> tuple[list[Op], list[Op]
     return leading, rest
 
 
+def _check_noise_reads(spec: ModelSpec, global_ops: list[Op]) -> None:
+    """The array code draws the noise before the equations: no noise argument nor gate may read an assigned global."""
+    assigned = {op.target for op in global_ops if op.kind != "temp"}
+    why = f"neuron model {spec.name!r}: the CUDA generator cannot run the global equations of " \
+          f"{', '.join(sorted(assigned))} before the neurons' in the array code's order"
+    for site in spec.noise_sites:
+        read = {s.name for a in (site.arg0, site.arg1) for s in a.free_symbols}
+        if read & assigned:
+            raise UnsupportedByCuda(f"{why} (a noise argument reads {', '.join(sorted(read & assigned))})")
+    for names in noise_gates(spec).values():
+        if set(names) & assigned:
+            raise UnsupportedByCuda(f"{why} (a noise gate is {', '.join(sorted(set(names) & assigned))})")
+
+
 def _temporary(name: str) -> str:
     return "tmp_" + name.lstrip("_")
 
@@ -123,17 +136,25 @@ def neuron_unit(spec: ModelSpec, precision: str = "float64", prefix: Optional[st
     Returns
     -------
     CudaUnit
-        With one kernel, phase ``"neuron_update"``.
+        With the kernel of phase ``"neuron_update"`` and, for a model whose
+        equations assign global variables, ``"neuron_globals"`` (one thread,
+        launched before the neurons').
 
     Raises
     ------
     UnsupportedByCuda
-        For a model that assigns global variables.
+        For a model that assigns global variables in ``reset``, or whose
+        global equations cannot run before the neurons' in the array code's
+        order (:func:`split_leading_globals`, then
+        :func:`gpunet.codegen.cuda.common.split_global_ops`).
     """
     if spec.kind != "neuron":
         raise ValueError(f"neuron_unit() needs a neuron model, got {spec.kind} model {spec.name!r}")
     real = REAL_TYPES[precision]
-    leading, ops = split_global_ops(spec, continuous_plan(spec))
+    leading, ops = split_leading_globals(spec, continuous_plan(spec))
+    if not leading:  # globals assigned after neuron-wise equations: the general split, if it keeps the order
+        leading, ops = split_global_ops(spec, ops, f"neuron model {spec.name!r}")
+    _check_noise_reads(spec, leading)
     reset = statement_ops(spec.reset) if spec.spiking else []
     _check_supported(spec, ops, reset)
     fn = prefix or default_prefix(spec, precision)

@@ -9,13 +9,23 @@ Each phase mirrors one function of :mod:`gpunet.codegen.numpy.generator`:
   kernel (in row order, or with atomicAdd);
 * ``post_events`` (``kernels/synapse_events.cu``) = ``post_event``, with
   ``exp(dt * (last - step) / tau)``;
-* ``continuous`` (``kernels/synapse_update.cu``) = ``continuous``;
+* ``semiglobal`` (``kernels/semiglobal_update.cu``) = the first part of
+  ``continuous``: the equations of the semiglobal (``postsynaptic``)
+  variables, one thread per post-synaptic neuron (all of the post
+  population's, as the array code's arrays over ``post.size``);
+* ``continuous`` (``kernels/synapse_update.cu``) = the rest of
+  ``continuous``, per synapse;
 * ``rate_sum`` (``kernels/rate_sum.cu``) = rate-coded transmission (``psp``).
 
 ``pre.x``/``post.x`` read the pre/post population's local attribute ``x`` at
-the synapse's ranks.  Several ``g_target +=`` statements in one block are
-summed per synapse before being added (the array code adds them one
-statement at a time: equal up to rounding).
+the synapse's ranks; ``pre.sum(exc)``/``post.sum(exc)`` read the population's
+summed input of target ``exc`` there (roles ``pre_sum``/``post_sum``: the
+population's ``sums``).  A semiglobal attribute is an array over the post
+population, read at the synapse's post rank and written only by its own
+equation (the model language allows nothing else).  Several
+``g_target +=`` statements in one block are summed per synapse before being
+added (the array code adds them one statement at a time: equal up to
+rounding).
 """
 from __future__ import annotations
 
@@ -36,7 +46,9 @@ from gpunet.codegen.cuda.common import (
     clipped,
     default_prefix,
     fixed_params,
+    globals_kernel,
     register_name,
+    split_global_ops,
     symbols_of,
     time_lines,
 )
@@ -85,6 +97,7 @@ class _SynapseWriter:
         self.phase = phase
         self.out = ElementWriter(real)
         self.names: dict[str, str] = {"dt": "dt", "t": "t", "_elapsed": "elapsed"}
+        self.index: dict[str, str] = {}  # attribute -> its element index ("s", "post" or "0")
         self.printer = CudaPrinter(self.names, real=real)
 
     def check(self, ops: list[Op]) -> None:
@@ -99,30 +112,46 @@ class _SynapseWriter:
                                         "added to (g_target += ...), not read")
 
     def bind(self, ops: list[Op], extra=(), always_written=()) -> set[str]:
-        """Parameters and registers for what ``ops`` use; returns the written locals."""
+        """Parameters and registers for what ``ops`` use; returns the written attributes that are not global.
+
+        Element indexes: ``s`` for a local attribute, ``post`` for a
+        semiglobal one, ``0`` for a global; the semiglobal phase has only ``post``.
+        """
         spec, out, real = self.spec, self.out, self.out.real
+        per_post = self.phase == "semiglobal"
         used = symbols_of(ops, extra) | set(always_written)
         written = {op.target for op in ops if op.kind != "temp"} | set(always_written)
-        time_lines(out, ("s", "pre", "post"))
+        time_lines(out, ("post",) if per_post else ("s", "pre", "post"))
         for name, attribute in spec.attributes.items():
             if name not in used:
                 continue
+            if per_post and not (attribute.is_global or attribute.semiglobal):
+                raise UnsupportedByCuda(f"synapse model {spec.name!r} (semiglobal equations): they read the "
+                                        f"synapse-specific {name!r}")
+            if attribute.semiglobal and name in written and not per_post:
+                raise UnsupportedByCuda(f"synapse model {spec.name!r} ({self.phase}): the CUDA generator assigns "
+                                        f"the postsynaptic variable {name!r} only in its own equation")
             ctype = attribute_ctype(attribute, real)
             write = name in written
             pointer = out.param(f"a_{name}", f"{ctype}*" if write else f"const {ctype}*", "attr", name)
             self.names[name] = register_name(attribute)
-            if attribute.is_global:
-                out(f"const {ctype} l_{name} = {pointer}[0];")
-            else:
-                out(f"{'' if write else 'const '}{ctype} l_{name} = {pointer}[s];")
+            index = "0" if attribute.is_global else "post" if attribute.semiglobal else "s"
+            self.index[name] = index
+            constant = "const " if attribute.is_global or not write else ""
+            out(f"{constant}{ctype} l_{name} = {pointer}[{index}];")
         for side, attribute in spec.prepost:
             symbol = f"_{side}_{attribute}"
-            if symbol in used and attribute.startswith("_sum_"):
-                raise UnsupportedByCuda(f"synapse model {spec.name!r} ({self.phase}): the CUDA generator does not "
-                                        f"read {side}.sum({attribute[5:]}); the array code path runs this model")
-            if symbol in used:
+            if symbol not in used:
+                continue
+            if per_post and side == "pre":
+                raise UnsupportedByCuda(f"synapse model {spec.name!r} (semiglobal equations): they read "
+                                        f"pre-synaptic {attribute!r}")
+            if attribute.startswith("_sum_"):
+                target = attribute[len("_sum_"):]
+                pointer = out.param(f"{side}_sum_{target}", f"const {real}*", f"{side}_sum", target)
+            else:
                 pointer = out.param(f"{side}_a_{attribute}", f"const {real}*", side, attribute)
-                self.names[symbol] = f"{pointer}[{side}]"
+            self.names[symbol] = f"{pointer}[{side}]"
         return {n for n in written if n in spec.attributes and not spec.attributes[n].is_global}
 
     def statements(self, ops: list[Op], contribution: Optional[str] = None) -> None:
@@ -142,7 +171,7 @@ class _SynapseWriter:
     def write_back(self, written: set[str]) -> None:
         for name in self.spec.attributes:
             if name in written:
-                self.out(f"a_{name}[s] = l_{name};")
+                self.out(f"a_{name}[{self.index[name]}] = l_{name};")
 
 
 def _event_phase(spec: ModelSpec, which: str, real: str) -> Optional[_SynapseWriter]:
@@ -192,21 +221,20 @@ def synapse_unit(spec: ModelSpec, precision: str = "float64", index: str = "int3
     CudaUnit
         Kernels by phase: ``pre_events_ordered``, ``pre_events_atomic`` (one
         launch per delay value) and ``pre_events_atomic_groups`` (one launch
-        for all) (models with ``pre_spike``), ``post_events``, ``continuous``,
+        for all) (models with ``pre_spike``), ``post_events``, ``semiglobal``
+        (one thread per post neuron, before ``continuous``), ``synapse_globals``
+        (one thread, the global equations, after ``semiglobal``), ``continuous``,
         ``rate_sum`` (rate-coded models), each only where the model needs it.
 
     Raises
     ------
     UnsupportedByCuda
-        For a model that assigns a global variable or reads ``g_target``, or
-        that has semiglobal (``postsynaptic``) attributes (their projections
-        run the array code).
+        For a model that assigns a global variable in ``pre_spike`` /
+        ``post_spike`` or out of the array code's order, or reads
+        ``g_target`` (their projections run the array code).
     """
     if spec.kind != "synapse":
         raise ValueError(f"synapse_unit() needs a synapse model, got {spec.kind} model {spec.name!r}")
-    if spec.semiglobal_names:
-        raise UnsupportedByCuda(f"synapse model {spec.name!r}: the CUDA generator does not handle postsynaptic "
-                                f"(semiglobal) attributes ({', '.join(spec.semiglobal_names)})")
     real, index_type = REAL_TYPES[precision], INDEX_TYPES[index]
     fn = prefix or default_prefix(spec, precision, index)
     bodies: list[str] = []
@@ -235,7 +263,25 @@ def synapse_unit(spec: ModelSpec, precision: str = "float64", index: str = "int3
             ("pre_idx", f"const {index_type}*", "attr", "_pre_idx"))
         kernels["post_events"] = KernelInfo(name, "post_events", fixed + tuple(post.out.params.values()), lanes=32)
 
-    ops = continuous_plan(spec)
+    semiglobal_ops = continuous_plan(spec, spec.semiglobal_equations)
+    if semiglobal_ops:
+        writer = _SynapseWriter(spec, real, "semiglobal")
+        writer.check(semiglobal_ops)
+        written = writer.bind(semiglobal_ops)
+        writer.statements(semiglobal_ops)
+        writer.write_back(written)
+        name = f"{fn}_semiglobal"
+        bodies.append(render("semiglobal_update.cu", fn=name, model=spec.name, params=writer.out.params_text(),
+                             args=writer.out.args_text(), body=writer.out.body()))
+        kernels["semiglobal"] = KernelInfo(name, "semiglobal", COMMON_PARAMS + tuple(writer.out.params.values()))
+
+    # the array code's split: the semiglobal equations first (above), then the others as one plan
+    semiglobal = {s.target for s in spec.semiglobal_equations}
+    ops = continuous_plan(spec, [s for s in spec.continuous if s.target not in semiglobal])
+    global_ops, ops = split_global_ops(spec, ops, f"synapse model {spec.name!r}")
+    if global_ops:  # one thread, after the semiglobal equations (which read the old values, as the array code)
+        globals_body, kernels["synapse_globals"] = globals_kernel(spec, global_ops, real, fn, "synapse_globals")
+        bodies.append(globals_body)
     if ops:
         writer = _SynapseWriter(spec, real, "equations")
         writer.check(ops)

@@ -88,6 +88,8 @@ class ProjectionBinding:
     pre_history: Optional[np.ndarray] = None    # spiking: the pre population's spike ring
     post_spiked: Optional[np.ndarray] = None    # spiking: the post population's spike mask
     groups: Sequence[tuple] = ()                # (delay, pre_ptr, pre_syn) per delay value, ascending
+    pre_sums: Mapping[str, np.ndarray] = field(default_factory=dict)   # the pre population's sums by target
+    post_sums: Mapping[str, np.ndarray] = field(default_factory=dict)  # the post population's sums by target
 
 
 @dataclass
@@ -139,7 +141,7 @@ def _arguments(kernel: KernelInfo, slots: _Slots, values: Mapping[str, Any], own
             arguments.append(f"I[{slots.integer(values['n'])}]")
         elif role == "key":
             arguments.append(f"K[{slots.key(values['key'], int(param.key))}]")
-        elif role in ("attr", "pre", "post", "sum"):
+        elif role in ("attr", "pre", "post", "sum", "pre_sum", "post_sum"):
             source = values[role]
             if param.key not in source:
                 raise UnsupportedByCuda(f"{owner}: kernel {kernel.name} needs {role} {param.key!r}, which is missing")
@@ -200,8 +202,7 @@ def generate(binding: NetworkBinding) -> tuple[str, _Slots]:
             groups_slot = slots.integer(len(table))
             history_slot = slots.pointer(history)
             depth_slot, size_slot = slots.integer(depth), slots.integer(size)
-            values = {"n": proj.pre_size, "attr": proj.state, "pre": proj.pre_state, "post": proj.post_state,
-                      "spikes": "spikes", "delay": "delay", "pre_ptr": "(const gn_i64*)(uintptr_t)table[3 * g + 1]",
+            values = {"n": proj.pre_size, **_sides(proj), "spikes": "spikes", "delay": "delay", "pre_ptr": "(const gn_i64*)(uintptr_t)table[3 * g + 1]",
                       "pre_syn": f"(const {syn_type}*)(uintptr_t)table[3 * g + 2]", "g_target": proj.g_target}
             arguments = _arguments(kernel, slots, values, proj.name)
             sparse = _element_call(proj.unit, kernel, arguments)
@@ -246,8 +247,7 @@ def generate(binding: NetworkBinding) -> tuple[str, _Slots]:
             body.append(_call(kernel, _arguments(kernel, slots, values, proj.name), ind))
         elif not proj.spiking and "rate_sum" in kernels and proj.total is not None:
             kernel = kernels["rate_sum"]
-            values = {"n": proj.post_size, "attr": proj.state, "pre": proj.pre_state, "post": proj.post_state,
-                      "total": proj.total}
+            values = {"n": proj.post_size, **_sides(proj), "total": proj.total}
             call = _call(kernel, _arguments(kernel, slots, values, proj.name), ind + "    ")
             if id(proj) not in fused:
                 body.append(call[4:])
@@ -309,13 +309,19 @@ def generate(binding: NetworkBinding) -> tuple[str, _Slots]:
                         f"I[{slots.integer(pop.size)}], step, (gn_i64*)P[{steps}], (gn_i64*)P[{ranks}], "
                         f"(gn_i64*)P[{counter}]);")
     for proj in binding.projections:
+        if "semiglobal" in proj.unit.kernels:  # the postsynaptic variables first, one per post neuron
+            kernel = proj.unit.kernels["semiglobal"]
+            body.append(_call(kernel, _arguments(kernel, slots, {"n": proj.post_size, **_sides(proj)}, proj.name),
+                              ind))
+        if "synapse_globals" in proj.unit.kernels:  # then the global equations, one thread
+            kernel = proj.unit.kernels["synapse_globals"]
+            body.append(_call(kernel, _arguments(kernel, slots, {"n": 1, **_sides(proj)}, proj.name), ind))
         if "continuous" in proj.unit.kernels:
             body += _continuous(binding, proj, slots, fused.get(id(proj)), ind)
     for proj in binding.projections:
         if proj.spiking and "post_events" in proj.unit.kernels:
             kernel = proj.unit.kernels["post_events"]
-            values = {"n": proj.post_size, "attr": proj.state, "pre": proj.pre_state, "post": proj.post_state,
-                      "spiked": proj.post_spiked}
+            values = {"n": proj.post_size, **_sides(proj), "spiked": proj.post_spiked}
             body.append(_call(kernel, _arguments(kernel, slots, values, proj.name), ind))
     text = "\n".join([
         "",
@@ -391,6 +397,8 @@ def _fusable(binding: NetworkBinding) -> dict[int, np.ndarray]:
         if proj.spiking or proj.total is None or "rate_sum" not in kernels or "continuous" not in kernels:
             continue
         rate = kernels["rate_sum"]
+        if any(p.role in ("pre_sum", "post_sum") for p in rate.params):
+            continue  # the sums it reads are those of its own step, not yet taken when the last step ends
         start = proj.unit.source.find(f"GN_KERNEL {rate.name}(")
         if start < 0 or "const bool from_zero = true;" not in proj.unit.source[start:start + 2000]:
             continue
@@ -409,7 +417,7 @@ def _continuous(binding: NetworkBinding, proj: ProjectionBinding, slots: _Slots,
     """The synaptic update of ``proj``: row by row when its synapses are stored so (no post index read),
     taking the next step's weighted sums (``row_sums``) in the same pass when given."""
     kernel = proj.unit.kernels["continuous"]
-    values = {"n": proj.synapses, "attr": proj.state, "pre": proj.pre_state, "post": proj.post_state}
+    values = {"n": proj.synapses, **_sides(proj)}
     arguments = _arguments(kernel, slots, values, proj.name)
     names = _element_names(proj.unit, kernel, "s, pre_idx[s], post_idx[s]")
     rows = _rows(proj)
@@ -421,8 +429,7 @@ def _continuous(binding: NetworkBinding, proj: ProjectionBinding, slots: _Slots,
     rate = rate_names = rate_by_name = None
     if row_sums is not None:
         rate = proj.unit.kernels["rate_sum"]
-        rate_values = {"n": proj.post_size, "attr": proj.state, "pre": proj.pre_state, "post": proj.post_state,
-                       "total": proj.total}
+        rate_values = {"n": proj.post_size, **_sides(proj), "total": proj.total}
         rate_by_name = {param.name: argument for param, argument in
                         zip(rate.params, _arguments(rate, slots, rate_values, proj.name))}
         rate_names = _element_names(proj.unit, rate, "s, pre_idx[s], post")
@@ -537,6 +544,12 @@ def _source_events(pop: PopulationBinding, slots: _Slots, ind: str) -> list[str]
             f"{ind}    for (gn_i64 k = lo; k < I[{count}] && steps[k] == step; ++k) {{ spiked[ranks[k]] = true; "
             "last[ranks[k]] = step; }",
             f"{ind}}}"]
+
+
+def _sides(proj: ProjectionBinding) -> dict[str, Any]:
+    """The arrays a projection's kernels read by role: its state, the pre/post states and summed inputs."""
+    return {"attr": proj.state, "pre": proj.pre_state, "post": proj.post_state, "pre_sum": proj.pre_sums,
+            "post_sum": proj.post_sums}
 
 
 def _param(kernel: KernelInfo, role: str) -> Any:
@@ -669,6 +682,24 @@ def numpy_math_loops() -> tuple[int, int]:
     return _math_loops
 
 
+def bind_numpy_math(library: ctypes.CDLL) -> bool:
+    """Point the ``exp`` and ``log`` of ``library`` (built from :data:`MATH_HEADER` + sources) at NumPy's loops.
+
+    Parameters
+    ----------
+    library : ctypes.CDLL
+        A library whose source starts with :data:`MATH_HEADER`.
+
+    Returns
+    -------
+    bool
+        Whether both of NumPy's loops are bound (otherwise the C library's functions stand in).
+    """
+    exp_loop, log_loop = numpy_math_loops()
+    library.gn_bind_math(ctypes.c_void_p(exp_loop or None), ctypes.c_void_p(log_loop or None))
+    return bool(exp_loop and log_loop)
+
+
 class HostLoop:
     """A network's compiled step loop, bound to its arrays.
 
@@ -691,9 +722,7 @@ class HostLoop:
         source, slots = library_source(binding)
         self.source = source
         self.library = build_library(source, compiler)
-        exp_loop, log_loop = numpy_math_loops()
-        self.numpy_math = bool(exp_loop and log_loop)
-        self.library.gn_bind_math(ctypes.c_void_p(exp_loop or None), ctypes.c_void_p(log_loop or None))
+        self.numpy_math = bind_numpy_math(self.library)
         self._arrays = slots.pointers + slots.referenced  # keeps every bound array alive while the loop may run
         self._key_sources = slots.key_sources
         self._pointers = np.asarray([a.ctypes.data for a in slots.pointers] or [0], dtype=np.uint64)

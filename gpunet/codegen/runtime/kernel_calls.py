@@ -11,7 +11,8 @@ GPU.  A launcher is any callable ``launcher(kernel, values)`` taking a
 Contract (each call does in place what the named array-code step does)
 ----------------------------------------------------------------------
 ``PopulationKernels.update(state, sums, spiked, step)``
-    ``Population._update(step)`` for the population's model: noise, equations,
+    ``Population._update(step)`` for the population's model: the global
+    equations (a kernel of one thread, when the model has some), noise, equations,
     conductance reset, spike test and reset, refractory counter, last spike
     step.  ``state`` is ``population._state``, ``sums`` ``population._sums``;
     the spike mask is written into ``spiked`` (``population._spiked``).
@@ -24,13 +25,19 @@ Contract (each call does in place what the named array-code step does)
 ``ProjectionKernels.post_events(state, step, spiked, pre_state, post_state)``
     ``Projection._post_events(step)``; ``spiked`` is the post population's mask.
 ``ProjectionKernels.continuous(state, step, pre_state, post_state)``
-    ``Projection._update_continuous(step)``.
+    ``Projection._update_continuous(step)``: the semiglobal equations (one
+    thread per post neuron), the global ones (one thread), then the synapse-wise ones.
 ``ProjectionKernels.rate_sum(state, step, total, pre_state, post_state)``
     The rate-coded branch of ``Projection._transmit(step)``: adds to ``total``
     (the post population's ``_sums[target]``).
+
+Every projection call also takes ``pre_sums`` and ``post_sums`` (keywords):
+the pre and post populations' summed inputs by target, which
+``pre.sum(exc)``/``post.sum(exc)`` read (``PopulationArrays.sums``).
 """
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any, Callable, Mapping, Optional, Protocol, Sequence
 
 import numpy as np
@@ -43,6 +50,9 @@ __all__ = ["C_DTYPES", "check_arguments", "Launcher", "PopulationKernels", "Proj
            "Packer", "pack_layout"]
 
 PACK_ALIGNMENT = 64  # the alignment of gpunet.io.pipeline.host_pool's buffers: a packed buffer maps onto a BufferSet
+
+
+_NO_SUMS: Mapping[str, Any] = MappingProxyType({})  # a projection call's default pre_sums / post_sums
 
 
 class Launcher(Protocol):
@@ -152,27 +162,36 @@ class ProjectionKernels:
         self._history: Any = None  # the spike history last checked
 
     def has(self, phase: str) -> bool:
-        """Whether the model has ``phase`` (``"pre_events"``, ``"post_events"``, ``"continuous"``, ``"rate_sum"``)."""
+        """Whether the model has ``phase`` (``"pre_events"``, ``"post_events"``, ``"continuous"``, ``"rate_sum"``).
+
+        ``"continuous"`` covers the kernels of the semiglobal and the global equations too.
+        """
         kernels = self.unit.kernels
+        if phase == "continuous":
+            return any(name in kernels for name in ("semiglobal", "synapse_globals", "continuous"))
         return f"{phase}_ordered" in kernels if phase == "pre_events" else phase in kernels
 
     def _context(self, phase: str, n: int, step: int, state: Mapping[str, Any], pre_state: Mapping[str, Any],
-                 post_state: Mapping[str, Any]) -> dict[str, Any]:
+                 post_state: Mapping[str, Any], pre_sums: Mapping[str, Any] = _NO_SUMS,
+                 post_sums: Mapping[str, Any] = _NO_SUMS) -> dict[str, Any]:
         context = self._contexts.get(phase)
         if context is None:
             context = self._contexts[phase] = {"dt": self.dt, "clock": self.clock}
         context["n"], context["step"], context["t"] = n, int(step), step * self.dt
         context["attr"], context["pre"], context["post"] = state, pre_state, post_state
+        context["pre_sum"], context["post_sum"] = pre_sums, post_sums
         return context
 
     def pre_events(self, state: Mapping[str, Any], step: int, g_target: Any, pre_state: Mapping[str, Any],
                    post_state: Mapping[str, Any], history: Any, groups: Sequence[tuple],
-                   row_order: Optional[Any] = None, group_table: Optional[Any] = None) -> None:
+                   row_order: Optional[Any] = None, group_table: Optional[Any] = None, *,
+                   pre_sums: Mapping[str, Any] = _NO_SUMS, post_sums: Mapping[str, Any] = _NO_SUMS) -> None:
         """Deliver the spikes that arrive at ``step``: one launch, or (``atomic`` without a ``group_table``) one
         per delay value.  ``group_table``: uint64 ``(delay, pre_ptr address, pre_syn address)`` per group of
         ``groups`` on the device (see ``KernelProjectionRunner.group_table``)."""
         if self.mode == "ordered":
-            context = self._context("pre_events", self.post_size, step, state, pre_state, post_state)
+            context = self._context("pre_events", self.post_size, step, state, pre_state, post_state, pre_sums,
+                                    post_sums)
             context["history"], context["depth"], context["pre_size"] = history, history.shape[0], self.pre_size
             # without a permutation the kernel never reads row_order: any index array of the right type will do
             context["row_order"] = state["_pre_idx"] if row_order is None else row_order
@@ -181,7 +200,7 @@ class ProjectionKernels:
             return
         if group_table is not None and "pre_events_atomic_groups" in self.bound:
             context = self._context("pre_events_atomic", len(groups) * self.pre_size, step, state, pre_state,
-                                    post_state)
+                                    post_state, pre_sums, post_sums)
             context["history"], context["depth"], context["pre_size"] = history, history.shape[0], self.pre_size
             context["group_table"], context["g_target"] = group_table, g_target
             self.bound["pre_events_atomic_groups"](context)
@@ -201,26 +220,39 @@ class ProjectionKernels:
             context["step"], context["t"] = step, t
             context["attr"], context["pre"], context["post"], context["g_target"] = (state, pre_state, post_state,
                                                                                       g_target)
+            context["pre_sum"], context["post_sum"] = pre_sums, post_sums
             context["spikes"] = history[(step - context["delay"]) % depth]
             bound(context)
 
     def post_events(self, state: Mapping[str, Any], step: int, spiked: Any, pre_state: Mapping[str, Any],
-                    post_state: Mapping[str, Any]) -> None:
+                    post_state: Mapping[str, Any], *, pre_sums: Mapping[str, Any] = _NO_SUMS,
+                    post_sums: Mapping[str, Any] = _NO_SUMS) -> None:
         """Run ``post_spike`` for the synapses of the post neurons that spiked at ``step``."""
-        context = self._context("post_events", self.post_size, step, state, pre_state, post_state)
+        context = self._context("post_events", self.post_size, step, state, pre_state, post_state, pre_sums,
+                                post_sums)
         context["spiked"] = spiked
         self.bound["post_events"](context)
 
     def continuous(self, state: Mapping[str, Any], step: int, pre_state: Mapping[str, Any],
-                   post_state: Mapping[str, Any]) -> None:
-        """Integrate the continuous synaptic equations once."""
-        context = self._context("continuous", len(state["_post_idx"]), step, state, pre_state, post_state)
-        self.bound["continuous"](context)
+                   post_state: Mapping[str, Any], *, pre_sums: Mapping[str, Any] = _NO_SUMS,
+                   post_sums: Mapping[str, Any] = _NO_SUMS) -> None:
+        """Integrate the continuous synaptic equations once: the semiglobal ones per post neuron, then the others."""
+        bound = self.bound
+        if "semiglobal" in bound:
+            bound["semiglobal"](self._context("semiglobal", self.post_size, step, state, pre_state, post_state,
+                                              pre_sums, post_sums))
+        if "synapse_globals" in bound:
+            bound["synapse_globals"](self._context("synapse_globals", 1, step, state, pre_state, post_state,
+                                                   pre_sums, post_sums))
+        if "continuous" in bound:
+            bound["continuous"](self._context("continuous", len(state["_post_idx"]), step, state, pre_state,
+                                              post_state, pre_sums, post_sums))
 
     def rate_sum(self, state: Mapping[str, Any], step: int, total: Any, pre_state: Mapping[str, Any],
-                 post_state: Mapping[str, Any]) -> None:
+                 post_state: Mapping[str, Any], *, pre_sums: Mapping[str, Any] = _NO_SUMS,
+                 post_sums: Mapping[str, Any] = _NO_SUMS) -> None:
         """Add the projection's weighted sums to ``total``."""
-        context = self._context("rate_sum", self.post_size, step, state, pre_state, post_state)
+        context = self._context("rate_sum", self.post_size, step, state, pre_state, post_state, pre_sums, post_sums)
         context["total"] = total
         self.bound["rate_sum"](context)
 

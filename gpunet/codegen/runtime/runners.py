@@ -66,14 +66,15 @@ class KernelProjectionRunner:
             return
         post = self._post_arrays()
         if self.target in post.sums:
-            arrays = self._arrays()
-            self.kernels.rate_sum(arrays.state, step, post.sums[self.target], self._pre_arrays().state, post.state)
+            arrays, pre = self._arrays(), self._pre_arrays()
+            self.kernels.rate_sum(arrays.state, step, post.sums[self.target], pre.state, post.state,
+                                  pre_sums=pre.sums, post_sums=post.sums)
 
     def pre_events(self, step: int) -> None:
         arrays, pre, post = self._arrays(), self._pre_arrays(), self._post_arrays()
         self.kernels.pre_events(arrays.state, step, post.state[f"g_{self.target}"], pre.state, post.state,
                                 pre.history, arrays.groups, self.row_order(arrays.state),
-                                self.group_table(arrays.groups, arrays.state))
+                                self.group_table(arrays.groups, arrays.state), pre_sums=pre.sums, post_sums=post.sums)
 
     def group_table(self, groups: Any, state: Any) -> Any:
         """The atomic mode's table of the delay groups on the device, made once per connectivity (None: none).
@@ -114,11 +115,14 @@ class KernelProjectionRunner:
         return self._row_order
 
     def post_events(self, step: int) -> None:
-        post = self._post_arrays()
-        self.kernels.post_events(self._arrays().state, step, post.spiked, self._pre_arrays().state, post.state)
+        pre, post = self._pre_arrays(), self._post_arrays()
+        self.kernels.post_events(self._arrays().state, step, post.spiked, pre.state, post.state,
+                                 pre_sums=pre.sums, post_sums=post.sums)
 
     def continuous(self, step: int) -> None:
-        self.kernels.continuous(self._arrays().state, step, self._pre_arrays().state, self._post_arrays().state)
+        pre, post = self._pre_arrays(), self._post_arrays()
+        self.kernels.continuous(self._arrays().state, step, pre.state, post.state, pre_sums=pre.sums,
+                                post_sums=post.sums)
 
 
 def _address(array: Any) -> int:

@@ -15,6 +15,8 @@ on a GPU fails here:
 * :class:`RawModule` compiles its source with ``nvcc --ptx`` where nvcc
   exists and runs the kernels compiled as host C++
   (:mod:`gpunet.codegen.runtime.host_build`), checking each launch's arguments;
+  gpunet's kernels call NumPy's own float64 ``exp`` and ``log`` there (as the
+  compiled CPU runner does), so their float64 results equal the NumPy path's;
 * ``Stream.begin_capture``/``end_capture`` record raw-kernel launches into a
   ``cuda.graph.Graph`` that ``launch()`` replays (other operations and
   synchronisations on a capturing stream raise);

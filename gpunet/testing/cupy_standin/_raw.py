@@ -136,11 +136,17 @@ class RawModule:
             return
         nvcc_check(self.code, self.options)
         from gpunet.codegen.runtime.host_build import build_library
+        from gpunet.codegen.runtime.host_loop import MATH_HEADER, bind_numpy_math
         from gpunet.errors import BackendError
+        # gpunet's kernels (their prelude defines GN_KERNEL) call NumPy's exp and log, as the compiled CPU
+        # runner does: float64 results then equal the NumPy path's bit for bit (a GPU's libm differs in last bits)
+        numpy_math = "#define GN_KERNEL" in self.code
         try:
-            self._library = build_library(self.code)
+            self._library = build_library(MATH_HEADER + self.code if numpy_math else self.code)
         except BackendError as exc:
             raise CompileException(f"host build of the kernels failed: {exc}", self.code) from exc
+        if numpy_math:
+            bind_numpy_math(self._library)
 
     def get_function(self, name: str) -> "RawKernel":
         self.compile()
