@@ -118,7 +118,7 @@ def bind(network: Any, buffers: Optional[dict] = None) -> NetworkBinding:
     projections = []
     for proj in network.projections:
         state = proj._state
-        unit = model_unit(proj.spec, precision, state["_pre_idx"].dtype.name)
+        unit = model_unit(proj.spec, precision, state["_post_idx"].dtype.name)
         pre, post = proj.pre, proj.post
         spiking = proj.spec.spiking
         if spiking and "pre_events_atomic" not in unit.kernels and proj._groups and \

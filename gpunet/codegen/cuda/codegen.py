@@ -127,7 +127,7 @@ def network_units(network: Any, precision: Optional[str] = None) -> list[CudaUni
         spec = obj.spec
         index = "int32"
         if spec.kind == "synapse" and getattr(obj, "connected", False):
-            index = obj.step_arrays().state["_pre_idx"].dtype.name
+            index = obj.step_arrays().state["_post_idx"].dtype.name
         key = (_model_key(spec), index)
         if key in seen:
             continue

@@ -76,7 +76,7 @@ def attach(network: Any, launcher_for: Callable[[CudaUnit], Launcher], mode: str
         if not getattr(projection, "equations_transmit", True):
             result.array_code[projection.name] = f"{type(projection).__name__} has its own transmission"
             continue
-        index = projection.step_arrays().state["_pre_idx"].dtype.name
+        index = projection.step_arrays().state["_post_idx"].dtype.name
         try:
             unit = model_unit(projection.spec, precision, index)
         except UnsupportedByCuda as exc:
