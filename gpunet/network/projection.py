@@ -39,8 +39,8 @@ from gpunet.network.population import (LAST_SPIKE_NEVER, Population, PopulationV
                                        _resolve_model)
 from gpunet.network.runners import (PROJECTION_PHASES, ArrayProjectionRunner, ProjectionArrays, ProjectionRunner,
                                     check_runner)
-from gpunet.network.synapse_index import (SynapseState, delays_from_groups, index_dtype, post_ranks_from_rows,
-                                          pre_major_groups, pre_ranks_from_groups)
+from gpunet.network.synapse_index import (PreRanks, SynapseState, delays_from_groups, index_dtype,
+                                          post_ranks_from_rows, pre_major_groups, pre_ranks_from_groups)
 from gpunet.network.values import coerce_values, python_scalar
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -624,10 +624,14 @@ class Projection(_AttributeAccess):
             return backend.asarray(np.ascontiguousarray(self._host_delay_steps(), dtype=np.int32))
         raise KeyError(key)
 
+    def _cached(self, key: str) -> Optional[np.ndarray]:
+        """The host array of ``key`` if anyone still holds it."""
+        reference = self._host_cache.get(key)
+        return reference() if reference is not None else None
+
     def _cached_host(self, key: str, build: Any) -> np.ndarray:
         """A read-only host array made by ``build()``, shared while anyone holds it (kept only weakly)."""
-        reference = self._host_cache.get(key)
-        array = reference() if reference is not None else None
+        array = self._cached(key)
         if array is None:
             array = build()
             array.flags.writeable = False
@@ -1043,13 +1047,31 @@ class Projection(_AttributeAccess):
         if "_connectivity" in state:
             self._install_connectivity(state["_connectivity"])
 
-    def frozen_state(self) -> dict[str, np.ndarray]:
+    def frozen_state(self, deferred: Optional[Any] = None) -> dict[str, Any]:
         """The connectivity: ``_post_ranks``, ``_row_ptr``, ``_pre_ranks`` and ``_delays`` (ms; 0-d when uniform).
 
         Read-only host arrays that are replaced, never modified, when the
         connectivity changes: a save may keep them without copying.
+
+        Parameters
+        ----------
+        deferred : callable, optional
+            ``deferred(make, nbytes)`` wraps an array that must first be made
+            from the projection's indexes (the pre ranks, unless something
+            holds them already): ``make()`` builds it later, on another thread
+            if need be, from arrays it captured now.  None: every array is
+            made here.
         """
-        post_ranks, row_ptr, pre_ranks, delays = self._compressed_connectivity()
+        if deferred is not None and self.network.backend.xp is np and self._cached("pre") is None:
+            # what make() reads is replaced, never modified, when the connectivity changes
+            if self._state.built("_pre_idx"):
+                make = PreRanks(self._count, pre_idx=self._state["_pre_idx"])
+            else:
+                make = PreRanks(self._count, groups=self._host_groups())
+            pre_ranks = deferred(make, 8 * self._count)
+            post_ranks, row_ptr, _pre, delays = self._compressed_connectivity(with_pre=False)
+        else:
+            post_ranks, row_ptr, pre_ranks, delays = self._compressed_connectivity()
         return {"_post_ranks": post_ranks, "_row_ptr": row_ptr, "_pre_ranks": pre_ranks, "_delays": delays}
 
     def save(self, filename: str, **options: Any):
@@ -1106,7 +1128,7 @@ class Projection(_AttributeAccess):
         """
         return tuple(array.copy() for array in self._compressed_connectivity()[:3])
 
-    def _compressed_connectivity(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _compressed_connectivity(self, with_pre: bool = True) -> tuple[np.ndarray, np.ndarray, Any, np.ndarray]:
         """Read-only ``(post_ranks, row_ptr, pre_ranks, delays_ms)``, shared until the connectivity changes.
 
         ``delays_ms`` is 0-d when every synapse has the same delay.  Saves
@@ -1130,8 +1152,8 @@ class Projection(_AttributeAccess):
             if uniform is not None:
                 return np.asarray(uniform * self.network.dt, dtype=np.float64)
             return self._host_delay_steps().astype(np.float64) * self.network.dt
-        return (self._cached_host("rows", rows), self._cached_host("row_ptr", row_ptr), self._host_pre_ranks(),
-                self._cached_host("delays_ms", delays))
+        return (self._cached_host("rows", rows), self._cached_host("row_ptr", row_ptr),
+                self._host_pre_ranks() if with_pre else None, self._cached_host("delays_ms", delays))
 
     def dendrite(self, post_rank: int) -> Dendrite:
         """The synapses of post neuron ``post_rank``.

@@ -77,6 +77,9 @@ def pre_ranks_from_groups(groups: Iterable[tuple[int, np.ndarray, np.ndarray]], 
     dtype : numpy.dtype
         Type of the result.
     """
+    groups = list(groups)
+    if sum(len(pre_syn) for _delay, _pre_ptr, pre_syn in groups) != count:
+        raise ValueError(f"the pre-major index lists {sum(len(g[2]) for g in groups)} synapses, not {count}")
     ranks = np.empty(count, dtype=dtype)
     for _delay, pre_ptr, pre_syn in groups:
         pre_ptr = np.asarray(pre_ptr)
@@ -94,6 +97,9 @@ def delays_from_groups(groups: Iterable[tuple[int, np.ndarray, np.ndarray]], cou
     count : int
         Number of synapses.
     """
+    groups = list(groups)
+    if sum(len(pre_syn) for _delay, _pre_ptr, pre_syn in groups) != count:
+        raise ValueError(f"the pre-major index lists {sum(len(g[2]) for g in groups)} synapses, not {count}")
     delays = np.empty(count, dtype=np.int32)
     for delay, _pre_ptr, pre_syn in groups:
         delays[pre_syn] = delay
@@ -110,6 +116,32 @@ def post_ranks_from_rows(row_ptr: np.ndarray) -> np.ndarray:
     """
     row_ptr = np.asarray(row_ptr)
     return np.repeat(np.arange(len(row_ptr) - 1, dtype=np.int64), np.diff(row_ptr))
+
+
+class PreRanks:
+    """A callable that makes every synapse's pre rank (int64, post-major) from host arrays it holds.
+
+    It holds nothing but those arrays (no projection, no network), so a save
+    may call it on its writer thread: ``pre_idx`` (the pre ranks in the
+    index type) when given, else the pre-major ``groups``.
+
+    Parameters
+    ----------
+    count : int
+        Number of synapses.
+    groups : list of (delay, pre_ptr, pre_syn), optional
+        Host arrays of the pre-major index.
+    pre_idx : numpy.ndarray, optional
+        The pre ranks, post-major.
+    """
+
+    def __init__(self, count: int, groups: Sequence[tuple] = (), pre_idx: Any = None) -> None:
+        self.count, self.groups, self.pre_idx = int(count), list(groups), pre_idx
+
+    def __call__(self) -> np.ndarray:
+        if self.pre_idx is not None:
+            return np.asarray(self.pre_idx).astype(np.int64)
+        return pre_ranks_from_groups(self.groups, self.count)
 
 
 class SynapseState(dict):

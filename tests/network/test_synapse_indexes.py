@@ -11,6 +11,7 @@ from gpunet.codegen.runtime import fused
 from gpunet.codegen.runtime.host_build import HostLauncher, find_compiler
 from gpunet.examples import reference_network
 from gpunet.network import projection as projection_module
+from gpunet.network import synapse_index
 from gpunet.network.synapse_index import (INT32_LIMIT, SynapseState, delays_from_groups, index_dtype,
                                           pre_major_groups, pre_ranks_from_groups)
 
@@ -218,3 +219,26 @@ def test_kernels_run_without_the_pre_ranks_and_match_the_array_code():
     array_net.simulate(40.0, progress=False)
     for a, b in zip(fused_net.projections, array_net.projections):
         np.testing.assert_allclose(np.concatenate(a.w), np.concatenate(b.w), rtol=0, atol=1e-12)
+
+
+def test_an_asynchronous_save_makes_the_pre_ranks_on_the_writer_thread(tmp_path, monkeypatch):
+    import threading
+    net = network()
+    net.compile()
+    net.simulate(30.0, progress=False)
+    threads = []
+    made = projection_module.pre_ranks_from_groups
+
+    def recorded(*args):
+        threads.append(threading.current_thread().name)
+        return made(*args)
+    monkeypatch.setattr(projection_module, "pre_ranks_from_groups", recorded)
+    monkeypatch.setattr(synapse_index, "pre_ranks_from_groups", recorded)
+    net.save(tmp_path / "state.npz", blocking=False).result(timeout=60)
+    assert len(threads) == 2 and all(name.startswith("gpunet-save") for name in threads)  # one per projection
+    assert (tmp_path / "state.npz").read_bytes() == (DATA / "state.npz").read_bytes()
+    held = net.projections[1].frozen_state()["_pre_ranks"]  # held: the next save shares it, makes nothing
+    threads.clear()
+    net.save(tmp_path / "again.npz", blocking=False).result(timeout=60)
+    assert len(threads) == 1 and held is net.projections[1].synapse_arrays()[1]
+    assert (tmp_path / "again.npz").read_bytes() == (DATA / "state.npz").read_bytes()
