@@ -563,8 +563,9 @@ class Projection(_AttributeAccess):
             if indexes:
                 csr = self._csr_of(arrays)
         state = SynapseState(arrays, ("_pre_idx", "_delays"), self._derive_index)
-        prepared = {"projection": self, "state": state, "row_ptr": row_ptr, "count": count, "delays": delays, "host_pre": host_pre,
-                    "max_delay": int(host_delays.max()) if count else 1, "groups": groups, "csr": csr}
+        prepared = {"projection": self, "state": state, "row_ptr": row_ptr, "count": count, "delays": delays,
+                    "host_pre": host_pre, "max_delay": int(host_delays.max()) if count else 1, "groups": groups,
+                    "csr": csr}
         return prepared
 
     def _install_connectivity(self, prepared: dict) -> None:

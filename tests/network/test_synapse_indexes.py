@@ -113,7 +113,8 @@ def test_the_index_functions_invert_each_other():
     assert state["b"] == "bb" and state.get("b") == "bb" and state.built("b") and state.get("c", 0) == 0
 
 
-def test_a_model_reading_pre_builds_its_pre_ranks_on_the_array_code_with_the_same_results():
+@pytest.mark.parametrize("runner", ["numpy", pytest.param("compiled", marks=needs_compiler)])
+def test_a_model_reading_pre_builds_its_pre_ranks_where_read_with_the_same_results(runner):
     model = gn.Synapse(parameters="eta = 0.001 : projection", pre_spike="g_target += w\nw += eta * pre.v",
                        name="PreReader")
     nets = []
@@ -123,10 +124,14 @@ def test_a_model_reading_pre_builds_its_pre_ranks_on_the_array_code_with_the_sam
         reader.connect_fixed_probability(0.3, weights=0.1, delays=gn.Uniform(1.0, 3.0))
         net.runner = "numpy"
         nets.append(net)
+    nets[0].runner = runner
     nets[0].compile()
     nets[0].simulate(40.0, progress=False)
+    assert nets[0].runner_in_use == runner
     reader = nets[0].projections[1]
-    assert reader._state.built("_pre_idx")  # the array code read pre. ranks
+    # the array code gathers pre.v at each event synapse's pre rank; the compiled runner passes the spiking rank
+    assert reader._state.built("_pre_idx") == (runner == "numpy")
+    assert not nets[0].projections[0]._state.built("_pre_idx")  # STDP reads no pre.
     nets[1].compile()
     pre = nets[1].projections[1].synapse_arrays()[1]
     np.testing.assert_array_equal(reader._state["_pre_idx"], pre)

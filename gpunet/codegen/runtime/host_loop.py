@@ -466,13 +466,14 @@ def _post_events(proj: ProjectionBinding, slots: _Slots, ind: str) -> list[str]:
         return [_call(kernel, _arguments(kernel, slots, values, proj.name), ind)]
     arguments = _arguments(kernel, slots, values, proj.name, frozenset({"pre_idx"}))
     by_name = {param.name: argument for param, argument in zip(kernel.params, arguments)}
+    tail = "".join(", " + by_name[name] for name in names)
     return [f"{ind}{{  // {proj.name}: post-synaptic events row by row (the model reads no pre. attribute)",
             f"{ind}    const bool* spiked = {by_name['spiked']};",
             f"{ind}    const {row_ptr.base_type}* row_ptr = {by_name['row_ptr']};",
             f"{ind}    for (gn_i64 post = 0; post < {by_name['n']}; ++post) {{",
             f"{ind}        if (!spiked[post]) continue;",
             f"{ind}        for (gn_i64 s = row_ptr[post]; s < row_ptr[post + 1]; ++s) {{",
-            f"{ind}            {kernel.name}_element(s, 0, post, step, t, dt{''.join(', ' + by_name[n] for n in names)});",
+            f"{ind}            {kernel.name}_element(s, 0, post, step, t, dt{tail});",
             f"{ind}        }}", f"{ind}    }}", f"{ind}}}"]
 
 
