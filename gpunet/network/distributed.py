@@ -126,7 +126,7 @@ class DistributedEngine:
         net = self.network
         spiking = [p for p in net.projections if p.spec.spiking and p.nb_synapses]
         # the whole network's minimum delay (every process holds all the synapses here): the exchange interval
-        self.interval = min((int(p._host_delays.min()) for p in spiking), default=1)
+        self.interval = min((int(p._host_delay_steps().min()) for p in spiking), default=1)
         for population in net.populations:
             population._keep_block(*block_of(population.size, self.nprocs, self.rank))
         backend = net.backend
@@ -223,8 +223,8 @@ class DistributedEngine:
         if self.exchange is not None:
             self.exchange.clear()
         self.pending, self.fresh = 0, False
-        local = [int(p._host_delays.min()) for p in self.network.projections
-                 if p.spec.spiking and len(p._host_delays)]
+        local = [int(p._host_delay_steps().min()) for p in self.network.projections
+                 if p.spec.spiking and p.nb_synapses]
         minimums = [m for m in self.comm.allgather(min(local, default=None)) if m is not None]
         interval = min(minimums, default=1)
         if self.exchange is not None and interval != self.interval:
@@ -282,7 +282,7 @@ class DistributedEngine:
         projection : Projection
             A projection of this network.
         """
-        delays_steps = projection._host_delays
+        delays_steps = projection._host_delay_steps()
         cached = self._frozen.get(projection)
         if cached is not None and cached[0] is delays_steps:
             return cached[1]
@@ -341,7 +341,7 @@ class DistributedEngine:
             values = {key: backend.to_host(value) for key, value in prepared["state"].items()
                       if key in projection.spec.attributes or key == "_last_event"}
             state["_connectivity"] = projection.prepare_connectivity(prepared["post"], prepared["pre"],
-                                                                     prepared["delays"], values)
+                                                                     prepared["delay_steps"], values)
         local = projection.nb_synapses
         for key, value in state.items():
             if key != "_connectivity" and total != local and np.shape(value) == (total,):
@@ -414,7 +414,7 @@ class DistributedEngine:
         projection : Projection
             A projection of this network.
         """
-        steps, row_ptr, _ = self._whole_rows(projection, projection._host_delays)
+        steps, row_ptr, _ = self._whole_rows(projection, projection._host_delay_steps())
         milliseconds = steps * self.network.dt
         if not len(steps):
             return float(self.network.dt)

@@ -850,12 +850,12 @@ class Network:
                                      "network")
             obj._check_loadable(state)
             prepared = state.get("_connectivity")
-            if prepared is not None and len(prepared["delays"]):
+            if prepared is not None and prepared["count"]:
                 ring = objects.get(obj.pre, {}).get("_spike_history")
                 depth = ring.ring.shape[0] if ring is not None else obj.pre.spike_history_depth
-                if int(prepared["delays"].max()) > depth:
+                if prepared["max_delay"] > depth:
                     raise StructureError(f"load_state_dict: projection {obj.name!r} gets delays of "
-                                         f"{int(prepared['delays'].max())} steps, so population {obj.pre.name!r} "
+                                         f"{prepared['max_delay']} steps, so population {obj.pre.name!r} "
                                          f"needs a deeper spike ring than its {depth} rows: load one from its "
                                          "prepare_spike_history() with it")
         step = None if step is None else check_step(step)

@@ -1,19 +1,26 @@
 """Projections: connectivity, weights and synaptic state on the device.
 
 Storage (post-major, like ANNarchy): synapses are ordered by post rank, then by
-pre rank.  ``_post_idx``/``_pre_idx`` give each synapse's ranks and
-``_row_ptr`` (length ``post.size + 1``) the range of each post neuron's row.
-A pre-major index per delay value (``_groups``) finds the synapses of the
-neurons that spiked, for spike propagation; the array code also keeps the post
-(and, when the model reads ``pre.``, pre) ranks of those synapses in the same
-order (``_group_ranks``), built at its first use, so never while generated
-kernels run the projection.  Per-synapse indexes are int32 below 2**31
-synapses and neurons.
+pre rank.  ``_post_idx`` gives each synapse's post rank and ``_row_ptr``
+(length ``post.size + 1``) the range of each post neuron's row.  A compiled
+spiking projection keeps one more index per synapse: the pre-major index of
+each delay value (``_groups``), which finds the synapses of the neurons that
+spiked; each synapse's pre rank (``_pre_idx``) and delay (``_delays``) follow
+from it and are built only when something reads them (a kernel signature, the
+array code of a model that reads ``pre.``, a save: see
+:mod:`gpunet.network.synapse_index`).  Rate-coded and not yet compiled
+projections keep ``_pre_idx``.  Per-synapse indexes are int32 below 2**31
+synapses and neurons.  On NumPy no host copy of a per-synapse index is kept:
+the host arrays saves and queries read are made from the indexes on demand,
+and shared while anyone holds them; on a device the host keeps the pre ranks
+(index type, and the delays when they differ) so that a save reads them
+without a transfer.
 """
 from __future__ import annotations
 
 import dataclasses
 import warnings
+import weakref
 from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 import numpy as np
@@ -32,6 +39,8 @@ from gpunet.network.population import (LAST_SPIKE_NEVER, Population, PopulationV
                                        _resolve_model)
 from gpunet.network.runners import (PROJECTION_PHASES, ArrayProjectionRunner, ProjectionArrays, ProjectionRunner,
                                     check_runner)
+from gpunet.network.synapse_index import (PreRanks, SynapseState, delays_from_groups, index_dtype,
+                                          post_ranks_from_rows, pre_major_groups, pre_ranks_from_groups)
 from gpunet.network.values import coerce_values, python_scalar
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -49,11 +58,12 @@ def _is_per_row(value: Any) -> bool:
 class Dendrite:
     """The synapses of one post-synaptic neuron (``proj.dendrite(rank)``)."""
 
-    def __init__(self, projection: "Projection", post_rank: int) -> None:
+    def __init__(self, projection: "Projection", post_rank: int, pre_ranks: Optional[np.ndarray] = None) -> None:
         self.projection = projection
         self.post_rank = int(post_rank)
         start, stop = (int(v) for v in projection._host_row_ptr[self.post_rank:self.post_rank + 2])
         self._slice = slice(start, stop)
+        self._all_pre = pre_ranks  # the projection's pre ranks, shared by the dendrites made together
 
     @property
     def size(self) -> int:
@@ -61,7 +71,8 @@ class Dendrite:
 
     @property
     def pre_ranks(self) -> list[int]:
-        return self.projection._host_pre[self._slice].tolist()
+        pre = self._all_pre if self._all_pre is not None else self.projection._host_pre_ranks()
+        return pre[self._slice].tolist()
 
     def __getattr__(self, name: str) -> Any:
         projection = self.__dict__.get("projection")
@@ -161,10 +172,12 @@ class Projection(_AttributeAccess):
             n: net.backend.asarray(np.asarray(a.init, dtype=a.dtype(net.precision)))
             for n, a in self.spec.attributes.items() if a.is_global}
         self._connected = False
-        self._synapse_views: Optional[tuple] = None
         self._groups: list = []
-        self._group_ranks: Optional[list] = None
-        self._event_uses_pre = False
+        self._count = 0
+        self._delay_steps: Optional[np.ndarray] = None  # 0-d when uniform; None when the groups hold them
+        self._host_pre: Optional[np.ndarray] = None  # on a device only: host pre ranks, so that saves need no copy
+        self._host_cache: dict[str, Any] = {}  # weak references to the host arrays made from the indexes
+        self._event_uses_pre = any(side == "pre" for side, _ in self.spec.prepost)
         self._csr = None
         self._functions: dict[str, Any] = {}
         self._array_runner = ArrayProjectionRunner(self)
@@ -495,13 +508,13 @@ class Projection(_AttributeAccess):
         if self.post._block is not None:  # under comm: the synapses onto this process's neurons, post ranks local
             post, pre, delay_steps, values = self.network._distributed.own_synapses(self, post, pre, delay_steps,
                                                                                     values)
-        post = np.asarray(post, dtype=np.int64)
-        pre = np.asarray(pre, dtype=np.int64)
+        post = np.asarray(post)
+        pre = np.asarray(pre)
         count = len(post)
         row_ptr = np.zeros(self.post._count + 1, dtype=np.int64)  # _count: the post neurons held here
         np.cumsum(np.bincount(post, minlength=self.post._count), out=row_ptr[1:])
-        index_type = np.int32 if count < 2 ** 31 and self.pre.size < 2 ** 31 else np.int64
-        state: dict[str, Any] = {}
+        index_type = index_dtype(count, self.pre.size, self.post.size)
+        arrays: dict[str, Any] = {}
         hosts: dict[str, np.ndarray] = {}  # the values so far, for inits that are expressions of parameters
         values = values or {}
         for name, attribute in self.spec.attributes.items():
@@ -523,85 +536,141 @@ class Projection(_AttributeAccess):
             else:
                 hosts[name] = host
             if kept:
-                state[name] = self._state[name]  # keep the current global / semiglobal value
+                arrays[name] = self._state[name]  # keep the current global / semiglobal value
             else:
-                state[name] = backend.asarray(host)
-        state["_post_idx"] = backend.asarray(post.astype(index_type))
-        state["_pre_idx"] = backend.asarray(pre.astype(index_type))
-        state["_row_ptr"] = backend.asarray(row_ptr.astype(index_type))
+                arrays[name] = backend.asarray(host)
+        arrays["_post_idx"] = backend.asarray(post.astype(index_type, copy=False))
+        arrays["_row_ptr"] = backend.asarray(row_ptr.astype(index_type))
         host_delays = np.asarray(delay_steps)
         if len(host_delays) and not 0 <= host_delays.min() <= host_delays.max() <= MAX_DELAY_STEPS:
             raise StructureError(f"projection {self.name!r}: delays must lie in [0, {MAX_DELAY_STEPS}] steps")
-        host_delays = np.array(host_delays, dtype=np.int32)  # owned, contiguous; the range fits int32
-        state["_delays"] = backend.asarray(host_delays)
+        if host_delays.ndim == 0 or len(host_delays) == 0 or np.all(host_delays == host_delays[0]):
+            uniform = int(host_delays) if host_delays.ndim == 0 else int(host_delays[0]) if len(host_delays) else 1
+            delays = np.asarray(uniform, dtype=np.int32)
+        else:
+            delays = np.array(host_delays, dtype=np.int32)  # owned, contiguous; the range fits int32
         if self.spec.event_driven:
             last = values.get("_last_event", np.full(count, LAST_SPIKE_NEVER, dtype=np.int64))
-            state["_last_event"] = backend.asarray(np.asarray(last, dtype=np.int64))
-        prepared = {"projection": self, "state": state, "post": post, "pre": pre, "row_ptr": row_ptr,
-                    "delays": host_delays, "indexes": None}
-        if indexes:
-            prepared["indexes"] = self._indexes(state, post, pre, host_delays)
+            arrays["_last_event"] = backend.asarray(np.asarray(last, dtype=np.int64))
+        groups, csr = None, None
+        # on a device, a host copy of the pre ranks (and delays) lets saves read them without a transfer
+        host_pre = pre.astype(index_type) if backend.xp is not np else None
+        if indexes and self.spec.spiking:
+            # the pre-major index replaces the pre ranks and the per-synapse delays, which follow from it
+            groups = [(delay, backend.asarray(pre_ptr), backend.asarray(pre_syn))
+                      for delay, pre_ptr, pre_syn in pre_major_groups(pre, delays, self.pre.size, index_type)]
+            if delays.ndim and host_pre is None:
+                delays = None
+        else:
+            arrays["_pre_idx"] = backend.asarray(pre.astype(index_type, copy=False))
+            if indexes:
+                csr = self._csr_of(arrays)
+        state = SynapseState(arrays, ("_pre_idx", "_delays"), self._derive_index)
+        # "post", "pre", "delay_steps": what it was made from, for a process that keeps its part (distributed.py)
+        prepared = {"projection": self, "state": state, "row_ptr": row_ptr, "count": count, "delays": delays,
+                    "host_pre": host_pre, "max_delay": int(host_delays.max()) if count else 1, "groups": groups,
+                    "csr": csr, "post": post, "pre": pre, "delay_steps": host_delays}
         return prepared
 
     def _install_connectivity(self, prepared: dict) -> None:
         """Make a :meth:`prepare_connectivity` result the projection's connectivity (assignments only)."""
         self._state = prepared["state"]
-        self._host_post, self._host_pre, self._host_row_ptr = prepared["post"], prepared["pre"], prepared["row_ptr"]
-        self._host_delays = prepared["delays"]
-        self._compressed = None  # cache of _compressed_connectivity(), rebuilt on demand
-        self._synapse_views = None
+        self._host_row_ptr, self._count, self._delay_steps = prepared["row_ptr"], prepared["count"], prepared["delays"]
+        self._host_pre = prepared["host_pre"]
+        self._host_cache = {}
         self._connected = True
-        if prepared["indexes"] is not None:
-            self._groups, self._group_ranks, self._csr = prepared["indexes"]
-            self._event_uses_pre = any(side == "pre" for side, _ in self.spec.prepost)
+        self._groups, self._csr = prepared["groups"] or [], prepared["csr"]
 
     # -- derived indexes and code -------------------------------------------
     def _build_indexes(self) -> None:
-        """Pre-major index of each delay group, for spike propagation.
+        """Pre-major index of each delay group, for spike propagation (spiking projections).
 
         ``_groups[k] = (delay, pre_ptr, synapses)``: the synapses of pre neuron
         ``i`` with that delay are ``synapses[pre_ptr[i]:pre_ptr[i + 1]]``
-        (ascending post rank); ``synapses`` has the type of ``_pre_idx``.  The
-        array code's ranks in the same order (``_group_ranks``) are left to
-        :meth:`_event_ranks`.
+        (ascending post rank); ``synapses`` has the type of ``_post_idx``.  The
+        per-synapse pre ranks and delays are dropped: they follow from it
+        (:meth:`_derive_index` builds them again where they are read).
         """
-        self._event_uses_pre = any(side == "pre" for side, _ in self.spec.prepost)
-        self._groups, self._group_ranks, self._csr = self._indexes(self._state, self._host_post, self._host_pre,
-                                                                   self._host_delays)
+        backend, state = self.network.backend, self._state
+        self._csr = None
+        if not self.spec.spiking:
+            self._groups = []
+            self._csr = self._csr_of(state)
+            return
+        pre, delays = self._host_pre_ranks(), self._delay_steps
+        if delays is None:
+            delays = self._host_delay_steps()
+        index_type = np.dtype(state["_post_idx"].dtype)
+        self._groups = [(delay, backend.asarray(pre_ptr), backend.asarray(pre_syn))
+                        for delay, pre_ptr, pre_syn in pre_major_groups(pre, delays, self.pre.size, index_type)]
+        if self._delay_steps is not None and self._delay_steps.ndim and self._host_pre is None:
+            self._delay_steps = None
+        for key in ("_pre_idx", "_delays"):
+            state.pop(key, None)
 
-    def _delay_groups(self, host_pre: np.ndarray, host_delays: np.ndarray):
-        """``(delay, pre_ptr, order)`` per delay value (ascending): ``order`` lists its synapses pre-major."""
-        for delay in np.unique(host_delays):
-            members = np.nonzero(host_delays == delay)[0]
-            order = members[np.argsort(host_pre[members], kind="stable")]
-            pre_ptr = np.zeros(self.pre.size + 1, dtype=np.int64)
-            np.cumsum(np.bincount(host_pre[members], minlength=self.pre.size), out=pre_ptr[1:])
-            yield int(delay), pre_ptr, order
+    def _csr_of(self, state: Mapping[str, Any]) -> Any:
+        """The sparse matrix of a rate-coded projection whose input is ``w * pre.r`` (else None)."""
+        if self.spec.spiking or self.spec.psp != sympy.Symbol("w") * sympy.Symbol("_pre_r"):
+            return None
+        return self.network.backend.csr_matrix(state["w"], state["_pre_idx"], state["_row_ptr"],
+                                               (self.post._count, self.pre.size))  # _count: the rows held here
 
-    def _indexes(self, state: dict, host_post: np.ndarray, host_pre: np.ndarray, host_delays: np.ndarray) -> tuple:
-        """``(groups, None, csr)`` of a connectivity (see :meth:`_build_indexes`), newly allocated."""
+    def _host_groups(self) -> list:
+        """Host copies of the pre-major index (the arrays themselves on NumPy)."""
+        host = self.network.backend.to_host if self.network.backend.xp is not np else np.asarray
+        return [(delay, host(pre_ptr), host(pre_syn)) for delay, pre_ptr, pre_syn in self._groups]
+
+    def _derive_index(self, key: str) -> Any:
+        """The device array of a per-synapse index that is not kept (``_pre_idx``, ``_delays``), newly built."""
         backend = self.network.backend
-        groups = []
-        if self.spec.spiking:
-            index_type = np.dtype(state["_pre_idx"].dtype)
-            for delay, pre_ptr, order in self._delay_groups(host_pre, host_delays):
-                groups.append((delay, backend.asarray(pre_ptr), backend.asarray(order.astype(index_type))))
-        csr = None
-        if not self.spec.spiking and self.spec.psp == sympy.Symbol("w") * sympy.Symbol("_pre_r"):
-            csr = backend.csr_matrix(state["w"], state["_pre_idx"], state["_row_ptr"],
-                                     (self.post._count, self.pre.size))
-        return groups, None, csr
+        if key == "_pre_idx":
+            return backend.asarray(self._host_pre_ranks().astype(self._state["_post_idx"].dtype))
+        if key == "_delays":
+            return backend.asarray(np.ascontiguousarray(self._host_delay_steps(), dtype=np.int32))
+        raise KeyError(key)
 
-    def _event_ranks(self) -> list:
-        """Per delay group ``(post, pre)``: the ranks of its synapses in pre-major order (``pre`` None when the
-        model does not read ``pre.``), for the array code; made at its first use."""
-        if self._group_ranks is None:
-            backend, index_type = self.network.backend, np.dtype(self._state["_pre_idx"].dtype)
-            self._group_ranks = [
-                (backend.asarray(self._host_post[order].astype(index_type)),
-                 backend.asarray(self._host_pre[order].astype(index_type)) if self._event_uses_pre else None)
-                for _delay, _pre_ptr, order in self._delay_groups(self._host_pre, self._host_delays)]
-        return self._group_ranks
+    def _cached(self, key: str) -> Optional[np.ndarray]:
+        """The host array of ``key`` if anyone still holds it."""
+        reference = self._host_cache.get(key)
+        return reference() if reference is not None else None
+
+    def _cached_host(self, key: str, build: Any) -> np.ndarray:
+        """A read-only host array made by ``build()``, shared while anyone holds it (kept only weakly)."""
+        array = self._cached(key)
+        if array is None:
+            array = build()
+            array.flags.writeable = False
+            self._host_cache[key] = weakref.ref(array)
+        return array
+
+    def _host_pre_ranks(self) -> np.ndarray:
+        """Every synapse's pre rank (int64, post-major), from ``_pre_idx`` when it exists, else from the groups."""
+        def build() -> np.ndarray:
+            if self._host_pre is not None:
+                return self._host_pre.astype(np.int64)
+            if self._state.built("_pre_idx"):
+                return self.network.backend.to_host(self._state["_pre_idx"]).astype(np.int64)
+            return pre_ranks_from_groups(self._host_groups(), self._count)
+        return self._cached_host("pre", build)
+
+    def _host_post_ranks(self) -> np.ndarray:
+        """Every synapse's post rank (int64, post-major), from the row pointers."""
+        return self._cached_host("post", lambda: post_ranks_from_rows(self._host_row_ptr))
+
+    def _host_delay_steps(self) -> np.ndarray:
+        """Every synapse's delay in steps (int32, post-major)."""
+        def build() -> np.ndarray:
+            steps = self._delay_steps
+            if steps is None:
+                return delays_from_groups(self._host_groups(), self._count)
+            return np.full(self._count, int(steps), dtype=np.int32) if steps.ndim == 0 else steps.copy()
+        return self._cached_host("delays", build)
+
+    def _uniform_delay(self) -> Optional[int]:
+        """The delay in steps when every synapse has the same one (1 without synapses), else None."""
+        if self._delay_steps is not None:
+            return int(self._delay_steps) if self._delay_steps.ndim == 0 else None
+        return self._groups[0][0] if len(self._groups) == 1 else None
 
     def _compile(self) -> None:
         if not self._connected:
@@ -732,7 +801,11 @@ class Projection(_AttributeAccess):
     @property
     def max_delay(self) -> int:
         """Largest delay in steps (1 when there is no delay)."""
-        return int(self._host_delays.max()) if self._connected and len(self._host_delays) else 1
+        if not self._connected or self._count == 0:
+            return 1
+        if self._delay_steps is not None:
+            return int(self._delay_steps.max())
+        return max(delay for delay, _pre_ptr, _pre_syn in self._groups)
 
     # -- one simulation step -------------------------------------------------
     def _side_arrays(self) -> tuple[Any, Any]:
@@ -769,7 +842,9 @@ class Projection(_AttributeAccess):
             return
         backend, xp = self.network.backend, self.network.backend.xp
         conductance = self.post._state[f"g_{self.target}"]
-        for (delay, pre_ptr, pre_syn), (group_post, group_pre) in zip(self._groups, self._event_ranks()):
+        post_idx = self._state["_post_idx"]
+        pre_idx = self._state["_pre_idx"] if self._event_uses_pre else None  # built at the first use
+        for delay, pre_ptr, pre_syn in self._groups:
             spiking = xp.flatnonzero(self.pre._delayed_spikes(step, delay))
             if len(spiking) == 0:
                 continue
@@ -777,11 +852,13 @@ class Projection(_AttributeAccess):
             positions = backend.expand_ranges(starts, pre_ptr[spiking + 1] - starts)
             if len(positions) == 0:
                 continue
-            synapses, post, pre = pre_syn[positions], group_post[positions], None
-            if group_pre is not None:
-                pre = group_pre[positions]
+            synapses = pre_syn[positions]
             if xp is np:  # NumPy casts int32 indexes to intp at every use: once here instead
-                synapses, post = synapses.astype(np.intp), post.astype(np.intp)
+                synapses = synapses.astype(np.intp)
+            post = post_idx[synapses]
+            pre = pre_idx[synapses] if pre_idx is not None else None
+            if xp is np:
+                post = post.astype(np.intp)
                 pre = pre.astype(np.intp) if pre is not None else None
             function(self._state, synapses, pre, post, step, step * self.network.dt, conductance,
                      *self._side_arrays())
@@ -936,16 +1013,12 @@ class Projection(_AttributeAccess):
     def synapse_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(post, pre, delay_steps)`` of every synapse, post-major: read-only host arrays.
 
-        The same objects until the connectivity changes, so ``is`` tells a
-        connectivity taken from here from another one.
+        Made from the projection's indexes at the first call and shared while
+        anyone holds them (the same objects, so ``is`` tells a connectivity
+        taken from here from another one); nothing keeps them otherwise.
         """
         self._require_connected()
-        if self._synapse_views is None:
-            views = tuple(array.view() for array in (self._host_post, self._host_pre, self._host_delays))
-            for view in views:
-                view.flags.writeable = False
-            self._synapse_views = views
-        return self._synapse_views
+        return self._host_post_ranks(), self._host_pre_ranks(), self._host_delay_steps()
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Load ``state`` into this projection; compiles an uncompiled network first.
@@ -986,17 +1059,35 @@ class Projection(_AttributeAccess):
         if "_connectivity" in state:
             self._install_connectivity(state["_connectivity"])
 
-    def frozen_state(self) -> dict[str, np.ndarray]:
+    def frozen_state(self, deferred: Optional[Any] = None) -> dict[str, Any]:
         """The connectivity: ``_post_ranks``, ``_row_ptr``, ``_pre_ranks`` and ``_delays`` (ms; 0-d when uniform).
 
         Read-only host arrays that are replaced, never modified, when the
         connectivity changes: a save may keep them without copying.  Under
         comm: this process's part (global post ranks, delays 0-d only when
         the whole projection's are uniform), a collective call.
+
+        Parameters
+        ----------
+        deferred : callable, optional
+            ``deferred(make, nbytes)`` wraps an array that must first be made
+            from the projection's indexes (the pre ranks, unless something
+            holds them already): ``make()`` builds it later, on another thread
+            if need be, from arrays it captured now.  None: every array is
+            made here.
         """
         if self.post._block is not None:
             return self.network._distributed.frozen_connectivity(self)
-        post_ranks, row_ptr, pre_ranks, delays = self._compressed_connectivity()
+        if deferred is not None and self.network.backend.xp is np and self._cached("pre") is None:
+            # what make() reads is replaced, never modified, when the connectivity changes
+            if self._state.built("_pre_idx"):
+                make = PreRanks(self._count, pre_idx=self._state["_pre_idx"])
+            else:
+                make = PreRanks(self._count, groups=self._host_groups())
+            pre_ranks = deferred(make, 8 * self._count)
+            post_ranks, row_ptr, _pre, delays = self._compressed_connectivity(with_pre=False)
+        else:
+            post_ranks, row_ptr, pre_ranks, delays = self._compressed_connectivity()
         return {"_post_ranks": post_ranks, "_row_ptr": row_ptr, "_pre_ranks": pre_ranks, "_delays": delays}
 
     def save(self, filename: str, **options: Any):
@@ -1029,7 +1120,7 @@ class Projection(_AttributeAccess):
     @property
     def nb_synapses(self) -> int:
         """Number of synapses."""
-        return len(self._host_post) if self._connected else 0
+        return self._count if self._connected else 0
 
     @property
     def post_ranks(self) -> list[int]:
@@ -1057,28 +1148,32 @@ class Projection(_AttributeAccess):
             return self.network._distributed.whole_connectivity(self)
         return tuple(array.copy() for array in self._compressed_connectivity()[:3])
 
-    def _compressed_connectivity(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Read-only ``(post_ranks, row_ptr, pre_ranks, delays_ms)``, cached until the connectivity changes.
+    def _compressed_connectivity(self, with_pre: bool = True) -> tuple[np.ndarray, np.ndarray, Any, np.ndarray]:
+        """Read-only ``(post_ranks, row_ptr, pre_ranks, delays_ms)``, shared until the connectivity changes.
 
         ``delays_ms`` is 0-d when every synapse has the same delay.  Saves
-        reference these arrays instead of copying them.
+        reference these arrays instead of copying them.  The per-synapse ones
+        are made from the indexes and kept only while anyone holds them.
         """
         self._require_connected()
-        if self._compressed is None:
+
+        def rows() -> np.ndarray:
             counts = np.diff(self._host_row_ptr)
-            post_ranks = np.nonzero(counts)[0].astype(np.int64)
-            row_ptr = np.zeros(len(post_ranks) + 1, dtype=np.int64)
-            np.cumsum(counts[post_ranks], out=row_ptr[1:])
-            steps = self._host_delays
-            if len(steps) == 0 or np.all(steps == steps[0]):
-                delays = np.asarray((steps[0] if len(steps) else 1) * self.network.dt, dtype=np.float64)
-            else:
-                delays = steps.astype(np.float64) * self.network.dt
-            pre_ranks = self._host_pre.view()
-            for array in (post_ranks, row_ptr, pre_ranks, delays):
-                array.flags.writeable = False
-            self._compressed = (post_ranks, row_ptr, pre_ranks, delays)
-        return self._compressed
+            return np.nonzero(counts)[0].astype(np.int64)
+
+        def row_ptr() -> np.ndarray:
+            counts = np.diff(self._host_row_ptr)
+            pointers = np.zeros(np.count_nonzero(counts) + 1, dtype=np.int64)
+            np.cumsum(counts[counts > 0], out=pointers[1:])
+            return pointers
+
+        def delays() -> np.ndarray:
+            uniform = self._uniform_delay()
+            if uniform is not None:
+                return np.asarray(uniform * self.network.dt, dtype=np.float64)
+            return self._host_delay_steps().astype(np.float64) * self.network.dt
+        return (self._cached_host("rows", rows), self._cached_host("row_ptr", row_ptr),
+                self._host_pre_ranks() if with_pre else None, self._cached_host("delays_ms", delays))
 
     def dendrite(self, post_rank: int) -> Dendrite:
         """The synapses of post neuron ``post_rank``.
@@ -1098,7 +1193,8 @@ class Projection(_AttributeAccess):
     def dendrites(self) -> list[Dendrite]:
         """One :class:`Dendrite` (the synapses of one post neuron) per post neuron with synapses."""
         self._check_dendrites_here()
-        return [Dendrite(self, rank) for rank in self.post_ranks]
+        pre_ranks = self._host_pre_ranks()
+        return [Dendrite(self, rank, pre_ranks) for rank in self.post_ranks]
 
     def _check_dendrites_here(self) -> None:
         """Dendrites read this process's rows by global rank: refused under comm (StructureError)."""
@@ -1119,11 +1215,10 @@ class Projection(_AttributeAccess):
         self._require_connected()
         if self.post._block is not None:
             return self.network._distributed.whole_delays(self)
-        milliseconds = self._host_delays * self.network.dt
-        if len(milliseconds) and np.all(self._host_delays == self._host_delays[0]):
-            return float(milliseconds[0])
-        if not len(milliseconds):
-            return float(self.network.dt)
+        uniform = self._uniform_delay()
+        if uniform is not None:
+            return float(np.int32(uniform) * self.network.dt)
+        milliseconds = self._host_delay_steps() * self.network.dt
         return [milliseconds[a:b].tolist() for a, b in self._rows()]
 
     @property

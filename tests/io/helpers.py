@@ -21,8 +21,9 @@ def snapshot(network: gn.Network) -> dict:
         if population._history is not None:
             arrays[(population.name, "_history")] = network.backend.to_host(population._history).copy()
     for projection in network.projections:
-        for key, value in projection._state.items():
-            arrays[(projection.name, key)] = network.backend.to_host(value).copy()
+        state = projection._state  # the indexes built on demand too (read here: compared, not their presence)
+        for key in sorted(set(state) | set(getattr(state, "derived", ()))):
+            arrays[(projection.name, key)] = network.backend.to_host(state[key]).copy()
     arrays[("network", "step")] = np.asarray(network.get_current_step())
     return arrays
 

@@ -21,7 +21,7 @@ from hypothesis import given, settings, strategies as st
 import gpunet as gn
 from gpunet.io.pipeline import saving
 from gpunet.io.api import serializer_for
-from gpunet.io.pipeline.gather import gather_state, plan_state
+from gpunet.io.pipeline.gather import DeferredArray, gather_state, plan_state
 from gpunet.network.network import Network
 from gpunet.network.population import Population
 from gpunet.network.projection import Projection
@@ -196,4 +196,7 @@ def test_the_writer_gets_an_immutable_capture_without_the_network():
     with pytest.raises(AttributeError):
         plan.objects[0].name = "other"
     assert all(not ref.array.flags.writeable for ref in plan.arrays if not ref.on_device and ref.key != "_spike_times"
-               and ref.key != "_spike_counts")
+               and ref.key != "_spike_counts" and not isinstance(ref.array, DeferredArray))  # a deferred one: made new
+    deferred = [ref for ref in plan.arrays if isinstance(ref.array, DeferredArray)]  # made by the writer
+    assert [ref.key for ref in deferred] == ["_pre_ranks"]
+    np.testing.assert_array_equal(deferred[0].array.make(), net.projections[0].synapse_arrays()[1])

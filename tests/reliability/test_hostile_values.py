@@ -72,10 +72,12 @@ def fingerprint(net: gn.Network) -> dict:
             if hasattr(pop, key):
                 out[(pop.name, key)] = copy.deepcopy(getattr(pop, key))
     for proj in net.projections:
-        for key, value in proj._state.items():
+        for key, value in proj._state.items():  # what exists: a load must not build or drop an index either
             out[(proj.name, key)] = host(value)
-        for key in ("_host_post", "_host_pre", "_host_row_ptr", "_host_delays"):
-            out[(proj.name, key)] = getattr(proj, key).copy()
+        out[(proj.name, "_host_row_ptr")] = proj._host_row_ptr.copy()
+        if proj.connected:
+            for key, value in zip(("post", "pre", "delays"), proj.synapse_arrays()):
+                out[(proj.name, key)] = value.copy()
         out[(proj.name, "_groups")] = [(d, host(p), host(s)) for d, p, s in proj._groups]
     return out
 

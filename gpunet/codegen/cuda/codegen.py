@@ -131,7 +131,7 @@ def network_units(network: Any, precision: Optional[str] = None) -> list[CudaUni
         spec = obj.spec
         index = "int32"
         if spec.kind == "synapse" and getattr(obj, "connected", False):
-            index = obj.step_arrays().state["_pre_idx"].dtype.name
+            index = obj.step_arrays().state["_post_idx"].dtype.name
         kind = input_kind(obj)
         key = (_model_key(spec), index, kind, getattr(type(obj), "scheduled_attributes", None))
         if key in seen:

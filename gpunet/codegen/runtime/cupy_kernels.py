@@ -149,12 +149,12 @@ def population_kernels(population: Any) -> Optional[PopulationKernels]:
 def projection_kernels(projection: Any, mode: str = "ordered") -> Optional[ProjectionKernels]:
     """Fused synaptic phases of a connected projection, or None when its model is not supported.
 
-    Reads ``projection.spec``, ``.step_arrays().state['_pre_idx'].dtype``, ``.pre.size``,
+    Reads ``projection.spec``, ``.step_arrays().state['_post_idx'].dtype``, ``.pre.size``,
     ``.post.size`` and ``.network``.  Build it again after the projection's
     connectivity changes index type (more than 2**31 synapses).
     """
     network = projection.network
-    index = np.dtype(projection.step_arrays().state["_pre_idx"].dtype).name
+    index = np.dtype(projection.step_arrays().state["_post_idx"].dtype).name
     try:
         unit = model_unit(projection.spec, network.precision.name, index)
     except UnsupportedByCuda:

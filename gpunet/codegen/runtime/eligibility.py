@@ -58,7 +58,7 @@ def kernel_unit(obj: Any, precision: str) -> CudaUnit:
         raise UnsupportedByCuda(reason)
     if obj.spec.kind == "neuron":
         return input_unit(obj, precision) if input_kind(obj) is not None else model_unit(obj.spec, precision)
-    index = np.dtype(obj.step_arrays().state["_pre_idx"].dtype).name
+    index = np.dtype(obj.step_arrays().state["_post_idx"].dtype).name  # _pre_idx may be built on demand
     if input_kind(obj) is not None:
         return input_unit(obj, precision, index)
     return model_unit(obj.spec, precision, index)

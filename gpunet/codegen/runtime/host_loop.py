@@ -130,12 +130,28 @@ def _cast(kernel: KernelInfo, param: Any, slot: int) -> str:
     return f"({param.base_type}*)P[{slot}]"
 
 
-def _arguments(kernel: KernelInfo, slots: _Slots, values: Mapping[str, Any], owner: str) -> list[str]:
-    """C expressions of ``kernel``'s arguments; ``values`` maps a role to an array/mapping or a C expression."""
+def _unread(source: str, kernel: KernelInfo) -> frozenset:
+    """Parameters ``kernel`` marks unread with ``(void)name;`` at the top of its body (a signature shared by
+    variants): they get a null pointer, so the array behind one is neither read nor built for the call."""
+    start = source.find(f"GN_KERNEL {kernel.name}(")
+    if start < 0:
+        return frozenset()
+    body = source.find("{", source.find(")", start))
+    line = source[body + 1:].lstrip("\n").split("\n", 1)[0].strip()
+    return frozenset(re.findall(r"\(void\)(\w+);", line)) if line.startswith("(void)") else frozenset()
+
+
+def _arguments(kernel: KernelInfo, slots: _Slots, values: Mapping[str, Any], owner: str,
+               unread: frozenset = frozenset()) -> list[str]:
+    """C expressions of ``kernel``'s arguments; ``values`` maps a role to an array/mapping or a C expression.
+
+    A pointer parameter in ``unread`` gets a null pointer of its type, its array untouched."""
     arguments = []
     for param in kernel.params:
         role = param.role
-        if role in ("step", "t", "dt"):
+        if param.is_pointer and param.name in unread:
+            arguments.append(f"({param.ctype})0")
+        elif role in ("step", "t", "dt"):
             arguments.append({"step": "step", "t": "t", "dt": "dt"}[role])
         elif role == "n":
             arguments.append(f"I[{slots.integer(values['n'])}]")
@@ -204,7 +220,7 @@ def generate(binding: NetworkBinding) -> tuple[str, _Slots]:
             depth_slot, size_slot = slots.integer(depth), slots.integer(size)
             values = {"n": proj.pre_size, **_sides(proj), "spikes": "spikes", "delay": "delay", "pre_ptr": "(const gn_i64*)(uintptr_t)table[3 * g + 1]",
                       "pre_syn": f"(const {syn_type}*)(uintptr_t)table[3 * g + 2]", "g_target": proj.g_target}
-            arguments = _arguments(kernel, slots, values, proj.name)
+            arguments = _arguments(kernel, slots, values, proj.name, _unread(proj.unit.source, kernel))
             sparse = _element_call(proj.unit, kernel, arguments)
             lists = spike_lists.get(id(history)) if sparse is not None else None
             if lists is None and sparse is not None and history.size <= MAX_SPIKE_LIST_ENTRIES:
@@ -320,9 +336,7 @@ def generate(binding: NetworkBinding) -> tuple[str, _Slots]:
             body += _continuous(binding, proj, slots, fused.get(id(proj)), ind)
     for proj in binding.projections:
         if proj.spiking and "post_events" in proj.unit.kernels:
-            kernel = proj.unit.kernels["post_events"]
-            values = {"n": proj.post_size, **_sides(proj), "spiked": proj.post_spiked}
-            body.append(_call(kernel, _arguments(kernel, slots, values, proj.name), ind))
+            body += _post_events(proj, slots, ind)
     text = "\n".join([
         "",
         "// gpunet compiled step loop: the network's steps in the array code's order.",
@@ -464,6 +478,29 @@ def _continuous(binding: NetworkBinding, proj: ProjectionBinding, slots: _Slots,
                   f"{ind}            }}", f"{ind}        }}"]
     lines += [f"{ind}    }}", f"{ind}}}"]
     return [line for line in lines if line]
+
+
+def _post_events(proj: ProjectionBinding, slots: _Slots, ind: str) -> list[str]:
+    """The ``post_spike`` statements of ``proj``: the kernel, or, when the element reads no ``pre.`` attribute
+    nor ``pre.sum()`` (then the pre rank it gets is unused), the same element calls row by row without reading ``_pre_idx``, so
+    the projection need not build its pre ranks.  Synapses are independent here: the order is free."""
+    kernel = proj.unit.kernels["post_events"]
+    values = {"n": proj.post_size, **_sides(proj), "spiked": proj.post_spiked}
+    names = _element_names(proj.unit, kernel, "s, pre_idx[s], post")
+    row_ptr = next((p for p in kernel.params if p.name == "row_ptr" and p.is_pointer), None)
+    if names is None or row_ptr is None or any(p.role in ("pre", "pre_sum") for p in kernel.params):
+        return [_call(kernel, _arguments(kernel, slots, values, proj.name), ind)]
+    arguments = _arguments(kernel, slots, values, proj.name, frozenset({"pre_idx"}))
+    by_name = {param.name: argument for param, argument in zip(kernel.params, arguments)}
+    tail = "".join(", " + by_name[name] for name in names)
+    return [f"{ind}{{  // {proj.name}: post-synaptic events row by row (the model reads no pre. attribute)",
+            f"{ind}    const bool* spiked = {by_name['spiked']};",
+            f"{ind}    const {row_ptr.base_type}* row_ptr = {by_name['row_ptr']};",
+            f"{ind}    for (gn_i64 post = 0; post < {by_name['n']}; ++post) {{",
+            f"{ind}        if (!spiked[post]) continue;",
+            f"{ind}        for (gn_i64 s = row_ptr[post]; s < row_ptr[post + 1]; ++s) {{",
+            f"{ind}            {kernel.name}_element(s, 0, post, step, t, dt{tail});",
+            f"{ind}        }}", f"{ind}    }}", f"{ind}}}"]
 
 
 def _restricted(uses: list[tuple[Any, str]], slots: _Slots) -> tuple[dict[str, str], list[str]]:

@@ -194,7 +194,7 @@ class ProjectionKernels:
                                     post_sums)
             context["history"], context["depth"], context["pre_size"] = history, history.shape[0], self.pre_size
             # without a permutation the kernel never reads row_order: any index array of the right type will do
-            context["row_order"] = state["_pre_idx"] if row_order is None else row_order
+            context["row_order"] = state["_post_idx"] if row_order is None else row_order
             context["permuted"], context["g_target"] = int(row_order is not None), g_target
             self.bound["pre_events_ordered"](context)
             return

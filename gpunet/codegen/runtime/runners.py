@@ -44,7 +44,7 @@ class KernelProjectionRunner:
         self._arrays = projection.step_arrays
         self._synapses = projection.synapse_arrays
         self._to_device = projection.network.backend.asarray
-        self._order_of: Any = None  # the synapse_arrays() the row order was made for
+        self._order_of: Any = None  # the post index (connectivity) the row order was made for
         self._row_order: Any = None
         self._table_of: Any = None  # the groups the group table was made for (kept: the table holds their addresses)
         self._table: Any = None
@@ -89,7 +89,7 @@ class KernelProjectionRunner:
         if self.kernels.mode != "atomic":
             return None
         if groups is not self._table_of:
-            index = np.dtype(state["_pre_idx"].dtype)
+            index = np.dtype(state["_post_idx"].dtype)
             usable = all(np.dtype(ptr.dtype) == np.int64 and np.dtype(syn.dtype) == index for _d, ptr, syn in groups)
             rows = [(int(delay), _address(pre_ptr), _address(pre_syn)) for delay, pre_ptr, pre_syn in groups]
             self._table = self._to_device(np.asarray(rows, dtype=np.uint64).reshape(-1)) if usable else None
@@ -106,12 +106,13 @@ class KernelProjectionRunner:
         """
         if self.kernels.mode != "ordered":
             return None
-        synapses = self._synapses()
-        if synapses is not self._order_of:
-            post, _pre, delays = synapses
-            order = delay_row_order(post, delays, np.dtype(state["_pre_idx"].dtype))
+        # a new connectivity comes with a new post index: the key, holding no host copy of the synapses
+        key = state["_post_idx"]
+        if key is not self._order_of:
+            post, _pre, delays = self._synapses()
+            order = delay_row_order(post, delays, np.dtype(key.dtype))
             self._row_order = None if order is None else self._to_device(order)
-            self._order_of = synapses
+            self._order_of = key
         return self._row_order
 
     def post_events(self, step: int) -> None:

@@ -144,8 +144,8 @@ class StepGraph:
             arrays += (step_arrays.spiked, step_arrays.history)
             keys += step_arrays.noise_keys.values()
         for proj, _runner in self._projections:
+            # the state holds the post index, which a new connectivity (and so a new row walk) replaces
             arrays += proj.step_arrays().state.values()
-            arrays.append(proj.synapse_arrays())
         return tuple(arrays), tuple(keys)
 
     def current(self) -> bool:

@@ -8,15 +8,40 @@ Two phases so that snapshots can stage device arrays asynchronously:
    arrays (made by :func:`stage_to_host` here, or by the snapshot stager).
 
 Arrays that never change in place during a simulation (the host copies of the
-connectivity) are referenced directly instead of being staged.
+connectivity) are referenced directly instead of being staged; one that must
+first be made from such arrays (a projection's pre ranks, from its pre-major
+index) is a :class:`DeferredArray`, made by whoever builds the state (the
+background writer of a snapshot).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from gpunet.io.pipeline.state_types import MonitorState, NetworkState, PopulationState, ProjectionState
 from gpunet.version import __version__
+
+
+@dataclass(frozen=True)
+class DeferredArray:
+    """A host array made when the state is assembled, by ``make()``, from arrays never modified in place.
+
+    ``nbytes`` is the size of what ``make()`` returns.
+    """
+
+    make: Callable[[], Any]
+    nbytes: int
+
+
+def resolved(array: Any) -> Any:
+    """``array``, or what a :class:`DeferredArray` makes.
+
+    Parameters
+    ----------
+    array : array or DeferredArray
+        A planned host array.
+    """
+    return array.make() if isinstance(array, DeferredArray) else array
 
 
 @dataclass(frozen=True)
@@ -124,7 +149,8 @@ def _plan_projection(projection: Any) -> tuple[ObjectHeader, list[ArrayRef]]:
                           pre=str(projection.pre.name), post=str(projection.post.name),
                           target=str(projection.target), semiglobal=tuple(spec.semiglobal_names))
     # the connectivity's host arrays are read-only and replaced, never modified, when it changes: no staging
-    refs += [ArrayRef(name, key, array, on_device=False) for key, array in projection.frozen_state().items()]
+    refs += [ArrayRef(name, key, array, on_device=False)
+             for key, array in projection.frozen_state(deferred=DeferredArray).items()]
     return header, refs
 
 
@@ -162,7 +188,7 @@ def stage_to_host(plan: StatePlan, backend: Any, out: Optional[dict] = None) -> 
     """Host copies of every planned array, keyed by (owner, key)."""
     host = {} if out is None else out
     for ref in plan.arrays:
-        host[(ref.owner, ref.key)] = backend.to_host(ref.array) if ref.on_device else ref.array
+        host[(ref.owner, ref.key)] = backend.to_host(ref.array) if ref.on_device else resolved(ref.array)
     return host
 
 

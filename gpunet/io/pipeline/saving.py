@@ -44,7 +44,7 @@ from typing import Any, Callable, Optional
 
 from gpunet.errors import BackendError, GpunetError
 from gpunet.io.storage.atomic import atomic_writer
-from gpunet.io.pipeline.gather import StatePlan, assemble_state, plan_state
+from gpunet.io.pipeline.gather import StatePlan, assemble_state, plan_state, resolved
 from gpunet.io.pipeline.host_pool import HostBufferPool
 
 STAGING_MODES = ("auto", "host", "device")
@@ -265,7 +265,7 @@ def _write_file(job: _WriteJob, handle: SaveHandle) -> None:
     job.ticket.wait()
     handle.durations["stage"] = handle.durations["stage_call"] + time.perf_counter() - wait_start
     host = {(r.owner, r.key): view for r, view in zip(job.plan.device_arrays, job.views)}
-    host.update({(r.owner, r.key): r.array for r in job.plan.arrays if not r.on_device})
+    host.update({(r.owner, r.key): resolved(r.array) for r in job.plan.arrays if not r.on_device})
     state = assemble_state(job.plan, host)
     with _path_lock(job.path):
         serialize_start = time.perf_counter()

@@ -442,6 +442,6 @@ def test_same_synapses_with_other_delays_take_the_files_delays(tmp_path, monkeyp
     assert rebuilt == [] and fresh.projections[0].delays == 2.0
     fresh.load(tmp_path / "other.npz")
     assert rebuilt == ["proj0"]
-    assert np.array_equal(fresh.projections[0]._host_delays, 1 + np.arange(count) % 4)
+    assert np.array_equal(fresh.projections[0].synapse_arrays()[2], 1 + np.arange(count) % 4)
     fresh.load(path)  # back to the network's own
     assert fresh.projections[0].delays == 2.0
