@@ -8,10 +8,12 @@ It writes ``DIR/report.md`` and ``DIR/report.json``: the device, CuPy and
 CUDA versions, each ``-m gpu`` test with its outcome and time, the output
 of ``bench_kernels.py``, ``bench_launch_overhead.py`` (host time per
 launch), ``bench_snapshots.py`` (the 1M-synapse network) and
-``gpunet demo --backend cupy``, and, where ``compute-sanitizer`` exists, its
+``gpunet demo --backend cupy``, ``bench_distributed_gpu.py`` under ``mpiexec -n 1`` and ``-n 2``
+(the distributed engine, both processes on the one GPU: time per step, bytes exchanged) where mpiexec
+exists, and, where ``compute-sanitizer`` exists, its
 ``racecheck`` and ``memcheck`` verdicts on the reference network with fused
-kernels.  Each step has its own time limit, 490 s in all, so that the whole
-check stays near 8 minutes (not yet measured on a GPU; ``--quick``
+kernels.  Each step has its own time limit, 610 s in all, so that the whole
+check stays near 10 minutes (not yet measured on a GPU; ``--quick``
 shortens the benchmarks).  On the CuPy stand-in (``GPUNET_CUPY_STANDIN=1``) it runs too,
 as a rehearsal: the benchmarks then refuse to print GPU timings.
 """
@@ -131,6 +133,12 @@ def main(argv: Optional[list[str]] = None) -> int:
         ("demo", [python, "-m", "gpunet", "demo", "--backend", "cupy", "--out", str(out / "demo")]
          + (["--neurons", "1000", "--duration", "200"] if args.quick else []), 60),
     ]
+    mpiexec = Path(python).with_name("mpiexec")  # the distributed engine on the GPU(s), where the mpi extra is
+    if mpiexec.exists() or shutil.which("mpiexec"):
+        for nprocs in (1, 2):
+            steps.append((f"distributed-n{nprocs}", [str(mpiexec) if mpiexec.exists() else "mpiexec", "-n",
+                                                     str(nprocs), python, "benchmarks/bench_distributed_gpu.py"]
+                          + (["--neurons", "2000", "--simulate-ms", "200"] if args.quick else []), 60))
     sanitizer = shutil.which("compute-sanitizer")
     if sanitizer and not report["environment"].get("device", "").startswith("CuPy stand-in"):
         for tool in ("racecheck", "memcheck"):
