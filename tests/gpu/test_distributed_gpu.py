@@ -41,11 +41,13 @@ def one_process() -> dict:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict:
+    """The output folders of N = 2 (restoring its own snapshot) and N = 1 (restoring the one of N = 2)."""
     folders = {}
-    for nprocs in (1, 2):
+    for nprocs in (2, 1):
         out = tmp_path_factory.mktemp(f"gpu-n{nprocs}")
+        shards = [] if nprocs == 2 else [str(folders[2] / "s.shards")]
         done = subprocess.run([mpiexec(), "-n", str(nprocs), sys.executable, str(HERE / "mpi" / "gpu_engine_run.py"),
-                               str(out)], capture_output=True, text=True, timeout=240)
+                               str(out), *shards], capture_output=True, text=True, timeout=240)
         assert done.returncode == 0, done.stdout + done.stderr
         folders[nprocs] = out
     return folders
@@ -74,12 +76,19 @@ def test_n_processes_on_the_cupy_backend_give_the_bits_of_one_numpy_process(runs
     assert sum(part["exchange"][2] for part in parts) == 8 * spikes
 
 
-def test_the_sharded_save_of_2_gpu_processes_is_the_one_process_state(runs, tmp_path):
+def test_the_sharded_save_of_2_gpu_processes_is_the_one_process_state_and_continues_on_2_and_on_1(runs, tmp_path):
     from state_examples import assert_states_equal
     plain = build_and_assign(None)
     plain.simulate(200.0)
     plain.save(tmp_path / "one.npz")
     assert_states_equal(gn.read_state(runs[2] / "s.shards"), gn.read_state(tmp_path / "one.npz"))
+    plain.simulate(20.0)
+    expected = results(plain)
+    for nprocs in (2, 1):  # loaded by GPU processes (2: its own part each; 1: resharded), 20 ms more
+        with np.load(runs[nprocs] / "restored.npz") as archive:
+            for key in (key for key in expected if not key.startswith("m_")):  # fresh monitors record 20 ms
+                assert archive[key].dtype == expected[key].dtype, key
+                assert np.array_equal(archive[key], expected[key]), key
 
 
 class FakeNode:

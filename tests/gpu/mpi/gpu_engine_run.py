@@ -1,7 +1,8 @@
-"""Run under ``mpiexec -n N python gpu_engine_run.py OUT`` with ``GPUNET_CUPY_STANDIN=1`` (or on GPUs).
+"""Run under ``mpiexec -n N python gpu_engine_run.py OUT [SHARDS]`` with ``GPUNET_CUPY_STANDIN=1`` (or on GPUs).
 
 The engine-test network (tests/network/mpi/engine_network.py) on the CuPy backend, each process on the
-device of its rank on the node: 200 ms, then a save into ``OUT/s.shards``.  Process 0 writes every result
+device of its rank on the node: 200 ms, then a save into ``OUT/s.shards``.  Then a fresh GPU network loads
+``SHARDS`` (default: that folder), runs 20 ms and process 0 writes ``OUT/restored.npz``.  Process 0 writes every result
 gathered for the whole network to ``OUT/results.npz``; every process writes ``OUT/part-<rank>.json``: its
 device, its backend's description, the log line naming its device, the pinned bytes of its exchanges (and
 whether every pinned buffer is the one reserved at compile) and its spike exchange's counters.
@@ -42,11 +43,11 @@ def all_pinned(transfers) -> bool:
     return bool(found) and all(item is not None and item.pinned for item in found)
 
 
-def main(out: Path) -> None:
+def main(out: Path, shards: Path) -> None:
     from mpi4py import MPI
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "network" / "mpi"))
-    from engine_network import build_and_assign, results
+    from engine_network import build, build_and_assign, results
 
     lines = Lines()
     logger = logging.getLogger("gpunet")
@@ -70,7 +71,13 @@ def main(out: Path) -> None:
                                    if not np.isscalar(a) and getattr(a, "ndim", 0)),
             "exchange": [engine.interval, engine.exchange.exchanges, engine.exchange.bytes_sent]}
     (out / f"part-{rank}.json").write_text(json.dumps(part))
+    fresh = build(comm, backend="cupy")
+    fresh.load(shards)
+    fresh.simulate(20.0)
+    restored = results(fresh)
+    if rank == 0:
+        np.savez(out / "restored.npz", **restored)
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main(Path(sys.argv[1]), Path(sys.argv[2]) if len(sys.argv) > 2 else Path(sys.argv[1]) / "s.shards")
