@@ -141,3 +141,14 @@ def test_device_given_wins_over_the_rank_on_the_node():
     assert net.device == 0 and comm.splits == []
     net = gn.Network(backend="numpy", comm=comm)  # NumPy: no device to choose, no split
     assert net.device == 0 and comm.splits == []
+
+
+def test_setup_with_comm_chooses_the_device_by_the_rank_on_the_node_unless_one_is_given():
+    net = gn.Network(backend="numpy")
+    comm = FakeComm(1)
+    net.setup(backend="cupy", comm=comm)
+    assert net.device == 1 and len(comm.splits) == 1
+    net.setup(device=0)  # given: kept, no split
+    assert net.device == 0 and len(comm.splits) == 1
+    net.setup(dt=0.5)  # still the device given
+    assert net.device == 0 and len(comm.splits) == 1
