@@ -10,10 +10,12 @@ of ``bench_kernels.py``, ``bench_launch_overhead.py`` (host time per
 launch; launches issued and host microseconds per step with the step's CUDA
 graph, its launch list and the per-object runners, also on the 2 x 10,000
 network with 20 delay values), ``bench_snapshots.py`` (the 1M-synapse network) and
-``gpunet demo --backend cupy``, and, where ``compute-sanitizer`` exists, its
+``gpunet demo --backend cupy``, ``bench_distributed_gpu.py`` under ``mpiexec -n 1`` and ``-n 2``
+(the distributed engine, both processes on the one GPU: time per step, bytes exchanged) where mpiexec
+exists, and, where ``compute-sanitizer`` exists, its
 ``racecheck`` and ``memcheck`` verdicts on the reference network with fused
-kernels.  Each step has its own time limit, 570 s in all, so that the whole
-check stays near 8 minutes (not yet measured on a GPU; ``--quick``
+kernels.  Each step has its own time limit, 590 s in all, so that the whole
+check stays near 10 minutes (not yet measured on a GPU; ``--quick``
 shortens the benchmarks).  On the CuPy stand-in (``GPUNET_CUPY_STANDIN=1``) it runs too,
 as a rehearsal: the benchmarks then refuse to print GPU timings.
 """
@@ -122,26 +124,32 @@ def main(argv: Optional[list[str]] = None) -> int:
     junit = out / "gpu-tests.xml"
     steps = [
         ("gpu-tests", [python, "-m", "pytest", "-m", "gpu", "-q", "-p", "no:cacheprovider", "-ra",
-                       f"--junitxml={junit}"], 180),
+                       f"--junitxml={junit}"], 160),
         ("bench-kernels", [python, "benchmarks/bench_kernels.py"]
          + (["--networks", "1M", "--duration", "200", "--numpy-duration", "20"] if args.quick
-            else ["--numpy-duration", "20"]), 110),
+            else ["--numpy-duration", "20"]), 100),
         ("bench-launch-overhead", [python, "benchmarks/bench_launch_overhead.py", "--steps",
                                    "300" if args.quick else "1000"], 40),
         # the issue's goal: host time per step of the 2 x 10,000 network (20 delay values), graph or not
         ("bench-step-graph", [python, "benchmarks/bench_launch_overhead.py", "--neurons", "10000", "--delays",
                               "per-synapse", "--keep-kernels", "--repeats", "1", "--steps",
-                              "200" if args.quick else "1000"], 60),
+                              "200" if args.quick else "1000"], 50),
         ("bench-snapshots", [python, "benchmarks/bench_snapshots.py", "--skip-big", "--folder", str(out / "snaps")],
-         60),
+         50),
         ("demo", [python, "-m", "gpunet", "demo", "--backend", "cupy", "--out", str(out / "demo")]
          + (["--neurons", "1000", "--duration", "200"] if args.quick else []), 60),
     ]
+    mpiexec = Path(python).with_name("mpiexec")  # the distributed engine on the GPU(s), where the mpi extra is
+    if mpiexec.exists() or shutil.which("mpiexec"):
+        for nprocs in (1, 2):
+            steps.append((f"distributed-n{nprocs}", [str(mpiexec) if mpiexec.exists() else "mpiexec", "-n",
+                                                     str(nprocs), python, "benchmarks/bench_distributed_gpu.py"]
+                          + (["--neurons", "2000", "--simulate-ms", "200"] if args.quick else []), 40))
     sanitizer = shutil.which("compute-sanitizer")
     if sanitizer and not report["environment"].get("device", "").startswith("CuPy stand-in"):
         for tool in ("racecheck", "memcheck"):
             steps.append((f"sanitizer-{tool}", [sanitizer, f"--tool={tool}", "--error-exitcode=1", python, "-c",
-                                                SANITIZED], 30))
+                                                SANITIZED], 25))
     for name, command, timeout in steps:
         print(f"gpu_check: {name} ...", flush=True)
         step = run_step(name, command, timeout, out)

@@ -12,7 +12,7 @@ from gpunet.network.network import Network
 
 
 def reference_network(neurons: int = 1000, probability: Optional[float] = None, seed: int = 42,
-                      backend: str = "auto", device: int = 0, dt: float = 1.0, noise: float = 2.0,
+                      backend: str = "auto", device: Optional[int] = None, dt: float = 1.0, noise: float = 2.0,
                       delay: float = 2.0, precision: str = "float64", kernels: str = "auto",
                       comm: Any = None) -> Network:
     """Two Izhikevich populations connected with STDP (the reference's example network).

@@ -13,7 +13,7 @@ from gpunet.backend.base import Backend
 from gpunet.backend.numpy_backend import NumpyBackend
 from gpunet.errors import BackendError
 
-__all__ = ["Backend", "NumpyBackend", "get_backend", "gpu_available", "gpu_unavailable_reason"]
+__all__ = ["Backend", "NumpyBackend", "get_backend", "gpu_available", "gpu_device_count", "gpu_unavailable_reason"]
 
 log = logging.getLogger("gpunet")
 
@@ -39,6 +39,15 @@ def gpu_available(device: int = 0) -> bool:
         The CUDA device id to ask about.
     """
     return gpu_unavailable_reason(device) is None
+
+
+def gpu_device_count() -> int:
+    """The number of CUDA devices CuPy sees: 0 without CuPy or without a driver. Never raises."""
+    try:
+        from gpunet.backend import cupy_backend
+        return cupy_backend.device_count()
+    except Exception:  # pragma: no cover - defensive: never raise here
+        return 0
 
 
 def get_backend(name: str = "auto", device: int = 0) -> Backend:

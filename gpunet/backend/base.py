@@ -61,6 +61,24 @@ class Backend:
         for target, value in zip(targets, values):
             self.assign(target, value)
 
+    def copy_to_host(self, array: Any, out: np.ndarray) -> np.ndarray:
+        """Copy ``array`` into the existing host array ``out`` (same shape and dtype) and return ``out``.
+
+        On a GPU ``out`` is best page-locked (:meth:`host_buffer`): the copy then goes by DMA, with no
+        staging buffer; it is complete when this returns.
+        """
+        out[...] = self.to_host(array)
+        return out
+
+    def copy_from_host(self, target: Any, values: np.ndarray) -> None:
+        """Copy the host array ``values`` into the existing array ``target`` (same shape and dtype).
+
+        On a GPU the copy is queued on the compute stream (asynchronous when ``values`` is page-locked):
+        ``values`` must not be written again before the stream has passed the copy (any later copy to the
+        host on that stream, such as :meth:`copy_to_host`, waits for it).
+        """
+        self.assign(target, values)
+
     def is_device_array(self, array: Any) -> bool:
         """Whether ``array`` is an array of this backend on this device."""
         raise NotImplementedError

@@ -49,6 +49,16 @@ def probe(device: int = 0) -> str | None:
     return None
 
 
+def device_count() -> int:
+    """The number of CUDA devices CuPy sees (0 without CuPy or a driver)."""
+    if cupy is None:
+        return 0
+    try:  # pragma: no cover
+        return int(cupy.cuda.runtime.getDeviceCount())
+    except Exception:  # pragma: no cover - no driver
+        return 0
+
+
 class CupyBackend(Backend):  # pragma: no cover - needs a GPU
     """Arrays in GPU memory on one device, operations by CuPy."""
 
@@ -90,6 +100,14 @@ class CupyBackend(Backend):  # pragma: no cover - needs a GPU
             with cupy.cuda.Device(array.device.id):
                 return array.get(stream=self.compute_stream)
         return np.array(array, copy=True)
+
+    def copy_to_host(self, array: Any, out: np.ndarray) -> np.ndarray:
+        with cupy.cuda.Device(self.device):
+            return array.get(stream=self.compute_stream, out=out)
+
+    def copy_from_host(self, target: Any, values: np.ndarray) -> None:
+        with cupy.cuda.Device(self.device):
+            target.set(values, stream=self.compute_stream)
 
     def is_device_array(self, array: Any) -> bool:
         return isinstance(array, cupy.ndarray) and array.device.id == self.device

@@ -27,15 +27,17 @@ the whole value given on every process.
 """
 from __future__ import annotations
 
+import logging
 import warnings
 from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
-from gpunet.errors import BackendError, StructureError
+from gpunet.errors import StructureError
 from gpunet.io.pipeline.partition import block_of
 from gpunet.io.pipeline.restore import LoadWarning
 from gpunet.io.pipeline.state_types import ring_row
+from gpunet.network.distributed_device import PinnedTransfers
 from gpunet.network.spike_exchange import SpikeExchange
 from gpunet.network.values import coerce_values
 
@@ -43,6 +45,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from gpunet.network.network import Network
 
 __all__ = ["DistributedEngine", "DistributedStepLoop", "check_comm"]
+
+log = logging.getLogger("gpunet")
 
 
 def check_comm(comm: Any) -> Any:
@@ -91,14 +95,12 @@ class DistributedEngine:
         self.start = 0  # step of the first buffered spikes
         self.pending = 0  # steps whose spikes are buffered, not exchanged yet
         self.fresh = False  # whether the populations' _remote arrays hold the current values
+        self.transfers: Optional[PinnedTransfers] = None  # on a GPU: the pinned host buffers of the exchanges
 
     # -- compile -----------------------------------------------------------------
     def check(self) -> None:
         """Raise before anything changes when the network uses what the distributed engine cannot run yet."""
         net = self.network
-        if net.backend.is_gpu:
-            raise BackendError(f"Network(comm=...): the distributed engine runs on the NumPy backend only for now, "
-                               f"not on {net.backend.name}; use backend='numpy'")
         for population in net.populations:  # updates of their own (schedules) index whole populations
             if not population.equations_update and not hasattr(population, "prepare_spike_times"):
                 raise StructureError(f"Network(comm=...): population {population.name!r} "
@@ -154,6 +156,11 @@ class DistributedEngine:
         self.sent = [p for p in self.spiking if any(proj.pre is p and proj.spec.spiking for proj in net.projections)]
         self.exchange = SpikeExchange(self.comm, [(p.name, p.size) for p in self.sent], self.interval)
         self.pending, self.fresh = 0, False
+        if backend.is_gpu:  # populations compile their rings later: the buffers need only their sizes
+            self.transfers = PinnedTransfers(backend, self.sent, self.reads, self.interval)
+        chosen = "given by device=" if net.device_request is not None else "by its rank on its node"
+        log.info("gpunet: process %d of %d runs on %s%s", self.rank, self.nprocs, backend.describe(),
+                 f" (device {chosen})" if backend.is_gpu else "")
 
     # -- a step ------------------------------------------------------------------
     def changed(self) -> None:
@@ -164,6 +171,9 @@ class DistributedEngine:
         """One allgather of every attribute projections read as ``pre.x``, into the populations' ``_remote``."""
         if not self.reads:
             self.fresh = True
+            return
+        if self.transfers is not None:
+            self._share_presynaptic_device()
             return
         backend = self.network.backend
         mine = [backend.to_host(population._state[name]) for population, names in self.reads for name in names]
@@ -187,6 +197,9 @@ class DistributedEngine:
         """
         if self.pending == 0:
             self.start = step
+        if self.transfers is not None:
+            self._record_spikes_device(step)
+            return
         backend = self.network.backend
         for population in self.spiking:
             spiked = backend.to_host(population._spiked)
@@ -202,6 +215,11 @@ class DistributedEngine:
         if self.pending == 0:
             return
         steps = self.exchange.exchange()
+        if self.transfers is not None:
+            for population in self.sent:
+                self.transfers.write_rows(population, self.start, steps[:self.pending])
+            self.pending = 0
+            return
         backend = self.network.backend
         for offset in range(self.pending):
             step = self.start + offset
@@ -232,6 +250,32 @@ class DistributedEngine:
             self.exchange = SpikeExchange(self.comm, [(p.name, p.size) for p in self.sent], interval)
             self.exchange.bytes_sent, self.exchange.bytes_received, self.exchange.exchanges = counters
         self.interval = interval
+        if self.transfers is not None:
+            self.transfers.reserve_rows(interval)
+
+    # -- a step on a GPU: the exchanges through pinned host buffers (gpunet.network.distributed_device) -----------
+    def _share_presynaptic_device(self) -> None:
+        transfers = self.transfers
+        mine = [transfers.own_values(population, name) for population, names in self.reads for name in names]
+        parts = self.comm.allgather(mine)
+        index = 0
+        for population, names in self.reads:
+            remote = dict(population._state)
+            for name in names:
+                remote[name] = transfers.whole_values(population, name, [part[index] for part in parts])
+                index += 1
+            population._remote = remote
+        self.fresh = True
+
+    def _record_spikes_device(self, step: int) -> None:
+        for population in self.spiking:
+            if population in self.sent:
+                spiked = self.transfers.spikes(population)
+                self.exchange.record(step - self.start, population.name, np.flatnonzero(spiked) + population._first)
+            ring = population._history  # this process's own columns, on the device
+            ring[ring_row(step, ring.shape[0]), population._first:population._first + population._count] = \
+                population._spiked
+        self.pending += 1
 
     def agree(self, value: bool, any_neuron: bool) -> bool:
         """A stop condition over every process's neurons (one allreduce).

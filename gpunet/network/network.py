@@ -26,7 +26,7 @@ from typing import Any, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from gpunet.backend import get_backend
+from gpunet.backend import get_backend, gpu_device_count
 from gpunet.errors import GpunetError, StructureError
 from gpunet.limits import check_name, check_seed, check_step
 from gpunet.model.declarations import clear_constants, declared_constants
@@ -34,6 +34,7 @@ from gpunet.model.global_functions import clear_functions
 from gpunet.network import compiled_loop, default, summary
 from gpunet.network.compiled_loop import RUNNERS, steps_to_record
 from gpunet.network.distributed import DistributedEngine, DistributedStepLoop, check_comm
+from gpunet.network.distributed_device import device_for_rank
 from gpunet.network.population import LAST_SPIKE_NEVER
 from gpunet.network.progress import ProgressBar
 from gpunet.network.runners import NetworkRunner, StepLoop
@@ -64,8 +65,9 @@ class Network:
         is kept in ``net.seed`` and in saved files.
     backend : {"auto", "numpy", "cupy"}
         Array backend; ``"auto"`` uses CuPy when a GPU answers.
-    device : int
-        CUDA device id (CuPy only).
+    device : int, optional
+        CUDA device id (CuPy only).  Default 0; under ``comm`` the process's
+        rank on its node modulo the devices it sees.
     precision : {"float64", "float32"}
         Floating type of the state.
     kernels : {"auto", "ordered", "atomic", "off"}
@@ -87,7 +89,8 @@ class Network:
         under ``mpiexec -n N``): every process runs the same script; at compile
         each keeps its block of every population and the synapses onto it, and
         the results are bit-identical for every N (``gpunet.network.distributed``,
-        docs/many-processes.md).  NumPy backend and step loop only for now.
+        docs/many-processes.md).  The array-code step loop, on NumPy or on
+        CuPy (one GPU per process, see ``device``).
 
     Examples
     --------
@@ -100,7 +103,8 @@ class Network:
     (5, 5.0)
     """
 
-    def __init__(self, dt: float = 1.0, seed: Optional[int] = None, backend: str = "auto", device: int = 0,
+    def __init__(self, dt: float = 1.0, seed: Optional[int] = None, backend: str = "auto",
+                 device: Optional[int] = None,
                  precision: str = "float64", kernels: str = "auto", runner: Optional[str] = None,
                  comm: Any = None) -> None:
         self.populations: list = []
@@ -127,13 +131,17 @@ class Network:
         self._configure(dt=dt, seed=seed, backend=backend, device=device, precision=precision)
 
     # -- configuration -------------------------------------------------------
-    def _configure(self, dt: float, seed: Optional[int], backend: str, device: int, precision: str) -> None:
+    def _configure(self, dt: float, seed: Optional[int], backend: str, device: Optional[int], precision: str) -> None:
         if not (isinstance(dt, (int, float)) and dt > 0 and np.isfinite(dt)):
             raise ValueError(f"dt must be a positive number of ms, got {dt!r}")
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be 'float64' or 'float32', got {precision!r}")
         self.dt = float(dt)
         self.seed = check_seed(seed) if seed is not None else secrets.randbits(62)
+        self.device_request = device
+        if device is None:  # under comm on a GPU: the process's rank on its node picks (a collective)
+            device = device_for_rank(self.comm, gpu_device_count()) if self.comm is not None and \
+                backend != "numpy" else 0
         self.backend = get_backend(backend, int(device))
         self.backend_request = backend
         self.device = self.backend.device
@@ -197,7 +205,7 @@ class Network:
             raise GpunetError("setup(): dt and seed cannot change after compile()")
         self._configure(dt=self.dt if dt is None else dt, seed=self.seed if seed is None else seed,
                         backend=self.backend_request if backend is None else backend,
-                        device=self.device if device is None else device,
+                        device=self.device_request if device is None else device,
                         precision=self.precision.name if precision is None else precision)
 
     def _generator(self, purpose: str, object_id: int) -> np.random.Generator:
@@ -430,7 +438,8 @@ class Network:
                 projection._compile()
         self.compiled = True
         self._runners_changed()
-        if self.backend.is_gpu and self.kernels != "off":  # pragma: no cover - needs a GPU
+        # under comm the array code runs (the generated kernels draw noise and size their loops per whole population)
+        if self.backend.is_gpu and self.kernels != "off" and self.comm is None:  # pragma: no cover - needs a GPU
             from gpunet.codegen.runtime.cupy_kernels import attach_fused
             self.fused = attach_fused(self, mode="atomic" if self.kernels == "atomic" else "ordered")
             from gpunet.network import device_loop

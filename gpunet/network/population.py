@@ -535,8 +535,8 @@ class Population(_AttributeAccess):
         """A population of ``network`` equal to this one: same class, model, name and attribute values."""
         copy = self._construct_in(network, None if self._auto_named else self.name)
         backend = self.network.backend
-        for name in self.spec.attributes:
-            copy._state[name][...] = network.backend.asarray(backend.to_host(self._state[name]))
+        for name in self.spec.attributes:  # assign: on the new network's device and stream
+            network.backend.assign(copy._state[name], backend.to_host(self._state[name]))
         return copy
 
     # -- stop condition (simulate_until) -------------------------------------

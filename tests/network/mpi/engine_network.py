@@ -17,9 +17,9 @@ RateNoise = gn.Neuron(
     name="NoisyRate")
 
 
-def build(comm=None, seed: int = 2024, recurrent_delay: float = 3.0) -> gn.Network:
+def build(comm=None, seed: int = 2024, recurrent_delay: float = 3.0, backend: str = "numpy") -> gn.Network:
     """The network (not compiled); ``comm`` None builds the plain one-process network."""
-    net = gn.Network(dt=1.0, seed=seed, backend="numpy", runner="numpy", comm=comm)
+    net = gn.Network(dt=1.0, seed=seed, backend=backend, runner="numpy", comm=comm)
     inp = net.create(gn.PoissonPopulation(23, rates=60.0, name="inp"))
     exc = net.create(37, gn.Izhikevich, name="exc")
     exc.noise = 3.0
@@ -44,9 +44,9 @@ def build(comm=None, seed: int = 2024, recurrent_delay: float = 3.0) -> gn.Netwo
     return net
 
 
-def build_and_assign(comm=None, seed: int = 2024) -> gn.Network:
+def build_and_assign(comm=None, seed: int = 2024, backend: str = "numpy") -> gn.Network:
     """:func:`build`, compiled, then values assigned as a user would (under comm: each process keeps its part)."""
-    net = build(comm, seed)
+    net = build(comm, seed, backend=backend)
     net.compile()
     exc, rout = net.get_population("exc"), net.get_population("rout")
     exc[5:20].v = -62.0                                  # a view
