@@ -70,6 +70,17 @@ def test_n_processes_give_the_spikes_v_and_w_of_one_process_bit_for_bit(runs, on
     # the run is not trivial: spikes, plasticity and noise all act
     assert one_process["m_exc.spike"].shape[1] > 50 and one_process["m_inp.spike"].shape[1] > 200
     assert not np.array_equal(one_process["m_oja.w"][0], one_process["m_oja.w"][-1])
+    # pre.sum / post.sum and the semiglobal variable act; the views record in their order; the schedules run
+    assert not np.array_equal(one_process["m_sums.w"][0], one_process["m_sums.w"][-1])
+    assert len(np.unique(one_process["m_sums.a"][-1])) == len(one_process["sums.a"]) == 11
+    view = [30, 2, 17, 9, 36, 0, 21]
+    assert np.array_equal(one_process["m_view.v"], one_process["m_exc.v"][::3, view])
+    by_rank = one_process["m_exc.spike"]
+    expected = np.concatenate([by_rank[:, by_rank[0] == rank] for rank in view], axis=1)  # the view's order
+    assert np.array_equal(one_process["m_view.spike"], expected)
+    assert one_process["m_view.spike"].shape[1] > 5
+    assert one_process["ta.r"].tolist() == [0.1 * ((7 + i) % 5) for i in range(11)]  # row 1 again (period 150)
+    assert one_process["m_tp.spike"].shape[1] > 20 and one_process["m_hc.spike"].shape[1] > 20
     # each process held its own block of every population and the synapses onto it, and exchanged spikes
     # once per minimum-delay interval (2 steps: 100 exchanges in 200 steps)
     parts = [json.loads((folder / f"part-{r}.json").read_text()) for r in range(nprocs)]
@@ -79,11 +90,11 @@ def test_n_processes_give_the_spikes_v_and_w_of_one_process_bit_for_bit(runs, on
         counts = [count for _, count in blocks]
         assert counts == [len(b) for b in np.array_split(np.arange(size), nprocs)], name
         assert firsts == np.concatenate(([0], np.cumsum(counts)[:-1])).tolist(), name
-    for name in ("stdp", "recurrent", "timed", "oja", "rrec"):
+    for name in ("stdp", "recurrent", "timed", "oja", "rrec", "sums", "inject", "fromtp"):
         counts = [part[name] for part in parts]
         assert sum(counts) == len(one_process[f"{name}.w"]), name
     assert [part["exchange"][:2] for part in parts] == [[2, 100]] * nprocs
-    spikes = one_process["m_exc.spike"].shape[1] + one_process["m_inp.spike"].shape[1]
+    spikes = sum(one_process[f"{name}.spike"].shape[1] for name in ("m_exc", "m_inp", "m_tp", "m_hc"))
     spikes += sum(len(range(3 + k, 200, 7 + k)) for k in range(6))  # the SpikeSourceArray's, all before 200 ms
     assert sum(part["exchange"][2] for part in parts) == 8 * spikes  # one int64 per spike, sent once
 
@@ -150,6 +161,6 @@ def test_a_single_file_of_another_connectivity_loads_onto_2_processes_before_and
     # the network that had run dropped its projection monitor's old columns, saying so on every process
     for rank in range(2):
         assert (runs[2] / f"other-uncompiled-{rank}.txt").read_text() == ""
-        assert (runs[2] / f"other-compiled-{rank}.txt").read_text() == (
-            "projection 'oja' gets other synapses from the file; monitor 'm_oja' drops what it recorded before the "
-            "load")
+        assert (runs[2] / f"other-compiled-{rank}.txt").read_text() == "\n".join(
+            f"projection {proj!r} gets other synapses from the file; monitor {monitor!r} drops what it recorded "
+            "before the load" for proj, monitor in (("oja", "m_oja"), ("sums", "m_sums")))

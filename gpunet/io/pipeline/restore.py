@@ -409,7 +409,15 @@ def _semiglobal_value(checker: Problems, where: str, projection: Any, attribute:
     file_ranks = np.asarray(saved.post_ranks, dtype=np.int64).reshape(-1)
     if not attribute.semiglobal:  # the row's value on each synapse (the file's rows are sorted by post rank)
         return array[np.searchsorted(file_ranks, post)]
-    full = projection.network.backend.to_host(projection.state_dict()[attribute.name]).copy()
+    live = projection.network.backend.to_host(projection.state_dict()[attribute.name])
+    held_rows = getattr(projection.network, "held_rows", None)
+    held = held_rows() if callable(held_rows) else None  # one process of several: its block of the post neurons
+    if held is None:
+        full = live.copy()
+    else:
+        lo, hi = held[projection.post.name]
+        full = np.zeros(projection.post.size, dtype=live.dtype)
+        full[lo:hi] = live
     full[file_ranks] = array
     return full
 
