@@ -329,8 +329,9 @@ class DistributedEngine:
         owned = []
         for obj, state in states:
             block = getattr(obj, "_block", None)
-            if block is not None:
-                state = {key: value[..., block[0]:block[1]] if isinstance(value, np.ndarray) and value.ndim
+            if block is not None:  # whole values are cut; a load of this process's rows gave its block already
+                state = {key: value[..., block[0]:block[1]]
+                         if isinstance(value, np.ndarray) and value.ndim and value.shape[-1] == obj.size
                          else value for key, value in state.items()}
             elif obj in self._split_at:
                 state = self._own_projection_state(obj, state)

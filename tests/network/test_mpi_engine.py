@@ -136,6 +136,7 @@ def test_a_snapshot_of_3_processes_continues_bit_for_bit_on_2_and_on_1(runs, tmp
     # uninterrupted on 3, restored on 2, restored on 1 (plain gn.load): the same bits
     assert_same_results(load_npz(three / "uninterrupted.npz"), expected)
     assert_same_results(load_npz(two / "restored.npz"), expected)
+    assert_same_results(load_npz(two / "restored-compiled.npz"), expected)  # each process read only its rows
     one = build(None)
     one.load(three / "s.shards")
     one.simulate(99.0)
@@ -146,6 +147,26 @@ def test_a_snapshot_of_3_processes_continues_bit_for_bit_on_2_and_on_1(runs, tmp
     at_198.simulate(198.0)
     state_keys = [key for key in expected if not key.startswith("m_")]
     assert_same_results(load_npz(two / "latest.npz"), results(at_198), state_keys)
+
+
+def test_a_compiled_network_reads_only_the_shards_of_its_rows_and_a_torn_one_fails_on_every_process(runs):
+    from gpunet.io.pipeline.partition import block_bounds
+    two = runs[2]
+    sizes = {"inp": 23, "exc": 37, "source": 6, "rin": 17, "rout": 11, "ta": 11, "currents": 37, "tp": 9, "hc": 7}
+    for rank in range(2):
+        needed = set()  # the shards of 3 processes holding rows of this process of 2
+        for size in sizes.values():
+            lo, hi = block_bounds(size, 2)[rank:rank + 2]
+            three = block_bounds(size, 3)
+            needed |= {shard for shard in range(3) if three[shard] < hi and lo < three[shard + 1]}
+        assert json.loads((two / f"opened-{rank}.json").read_text()) == sorted(needed) == [rank, rank + 1]
+    # the last shard is torn: process 1 (rows in it) fails reading it, process 0 (rows in shards 0, 1) does not,
+    # and neither network changed
+    torn = [(two / f"torn-{rank}.txt").read_text().splitlines() for rank in range(2)]
+    assert torn[1][0].startswith("FormatError") and "shard-" in torn[1][0] and "00002.npz" in torn[1][0]
+    assert torn[0][0].startswith("GpunetError") and "the load failed on 1 of 2 processes" in torn[0][0]
+    assert "process 1: FormatError" in torn[0][0]
+    assert torn[0][1] == torn[1][1] == "True"
 
 
 def test_a_single_file_of_another_connectivity_loads_onto_2_processes_before_and_after_compile(runs):

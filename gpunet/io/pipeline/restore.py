@@ -95,6 +95,8 @@ class RestorePlan:
     step: Optional[int] = None
     seed: Optional[int] = None
     file_histories: dict = field(default_factory=dict)
+    #: A part's rows ``[lo, hi)`` per population (a process's rows), None for a whole state.
+    part_rows: Optional[dict] = None
 
     def objects(self) -> dict[Any, dict[str, Any]]:
         """Object -> its state for ``load_state_dict`` (prepared objects, then host arrays to copy)."""
@@ -216,7 +218,11 @@ def _integer(value: Any) -> Optional[int]:
     return int(value)
 
 
-def _check_population(checker: Problems, plan: RestorePlan, population: Any, saved: PopulationState) -> None:
+def _check_population(checker: Problems, plan: RestorePlan, population: Any, saved: PopulationState,
+                      rows: Optional[dict] = None) -> None:
+    """``rows``: the state is a part holding these rows of each population (a process of several), which the
+    network holds too; its per-neuron arrays hold those rows, its spike ring and spike times the whole
+    population (put together by :mod:`gpunet.io.collective_load`)."""
     where = f"population {population.name!r}"
     size = _integer(saved.size)
     if size != population.size:
@@ -232,12 +238,16 @@ def _check_population(checker: Problems, plan: RestorePlan, population: Any, sav
             return
     precision = population.network.precision
     shapes = ((population.size,), tuple(population.geometry))
+    count = population.size
+    if rows is not None and population.name in rows:  # a part: one value per neuron of its rows
+        lo, hi = rows[population.name]
+        count, shapes = hi - lo, ((hi - lo,),)
     for name, attribute in population.spec.attributes.items():
         if name not in saved.values:
             checker.tolerated(f"{where}: attribute {name!r} is not in the file; it keeps its current value")
             continue
         value = attribute_value(checker, f"{where}, attribute {name!r}", attribute, saved.values[name],
-                                 population.size, shapes, attribute.dtype(precision))
+                                 count, shapes, attribute.dtype(precision))
         if value is not None:
             plan.assignments.append((population, name, value))
     for name in saved.values:
@@ -247,7 +257,7 @@ def _check_population(checker: Problems, plan: RestorePlan, population: Any, sav
     for key in INTERNAL_INTEGERS:
         if key in saved.internal and key in layout:
             value = check_per_item(checker, f"{where}, {key}", saved.internal[key], layout[key][1],
-                                   population.size, INTERNAL_INTEGERS[key])
+                                   count, INTERNAL_INTEGERS[key])
             if value is not None:
                 plan.assignments.append((population, key, value))
     history = saved.internal.get("_spike_history")
@@ -419,7 +429,7 @@ def _semiglobal_value(checker: Problems, where: str, projection: Any, attribute:
         full = np.zeros(projection.post.size, dtype=live.dtype)
         full[lo:hi] = live
     full[file_ranks] = array
-    return full
+    return full if held is None else full[lo:hi]  # one process of several: the values of its block
 
 
 def _check_projection(checker: Problems, plan: RestorePlan, projection: Any, saved: ProjectionState) -> None:
@@ -516,7 +526,9 @@ def plan_restore(network: Any, state: NetworkState, source: str, populations: An
             _finish(checker)
             _prepare(network, plan, source)
             return plan
-    kinds = (("population", "projection", selected_populations, state.population, state.projection, _check_population),
+    rows = plan.part_rows = _part_rows(checker, network, state, selected_populations)
+    kinds = (("population", "projection", selected_populations, state.population, state.projection,
+              lambda *args: _check_population(*args, rows=rows)),
              ("projection", "population", selected_projections, state.projection, state.population, _check_projection))
     for kind, other, selected, find, find_other, check in kinds:
         for obj in selected:
@@ -545,6 +557,24 @@ def plan_restore(network: Any, state: NetworkState, source: str, populations: An
     _finish(checker)
     _prepare(network, plan, source)
     return plan
+
+
+def _part_rows(checker: Problems, network: Any, state: NetworkState, populations: list) -> Optional[dict]:
+    """The rows a part (``annotations["rows"]``, a process's rows) holds, checked against the network's; None for
+    a whole state."""
+    rows = state.annotations.get("rows")
+    if rows is None:
+        return None
+    held_rows = getattr(network, "held_rows", None)
+    held = held_rows() if callable(held_rows) else None
+    rows = {name: (int(lo), int(hi)) for name, (lo, hi) in rows.items()}
+    for population in populations:
+        expected = (0, population.size) if held is None else tuple(held[population.name])
+        found = rows.get(population.name)
+        if found is not None and tuple(found) != expected:
+            checker.error(f"population {population.name!r}: the state holds rows {list(found)}, the network "
+                          f"holds rows {list(expected)} (a part loads into the process that holds its rows)")
+    return rows
 
 
 def check_file_counters(checker: Problems, state: NetworkState) -> tuple[Optional[int], Optional[int]]:
@@ -580,6 +610,9 @@ def _prepare(network: Any, plan: RestorePlan, source: str) -> None:
     layouts = {}
     for obj, name, value in plan.assignments:
         shape, dtype = layouts.setdefault(obj, obj.state_layout())[name]
+        block = plan.part_rows.get(obj.name) if plan.part_rows and any(obj is p for p in network.populations) else None
+        if block is not None and shape == (obj.size,):  # a part: its rows of the population
+            shape = (block[1] - block[0],)
         if tuple(value.shape) != shape or value.dtype != dtype:
             raise StructureError(f"{source}: {obj.name!r}, {name!r}: prepared {value.dtype} {value.shape} for an "
                                  f"array of {dtype} {shape}; nothing was loaded")
