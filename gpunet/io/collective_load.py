@@ -64,22 +64,28 @@ def load_together(network: Any, read: Callable[[], NetworkState], filename: str,
     """
     plan, error, state = None, None, None
     own_rows = reads_own_rows(network)
+    if own_rows:  # a part's frozen connectivity is gathered once (collective): here, before any check may fail
+        for projection in network.projections:
+            if projection.connected:
+                projection.frozen_state()
     try:
         state = read_own_rows(filename, comm.Get_size(), comm.Get_rank(), read) if own_rows else read()
     except GpunetError as exc:
         error = exc
     if own_rows:  # every process's rows of what each holds whole; and whether every read succeeded
         shared = comm.allgather((None if error is None else f"{type(error).__name__}: {error}",
-                                 None if error is not None else _rows_held_whole(state)))
-        _raise_if_failed(error, [report for report, _ in shared], filename)
+                                 None if error is not None else _rows_held_whole(state),
+                                 None if error is not None else _longest_delays(state)))
+        _raise_if_failed(error, [report for report, _, _ in shared], filename)
         try:
-            state = _with_whole(state, [columns for _, columns in shared], filename)
+            state = _with_whole(state, [columns for _, columns, _ in shared], filename)
         except GpunetError as exc:
             error = exc
+        depths = _ring_depths(network, [longest for _, _, longest in shared])
     try:
         if error is None:
             plan = plan_restore(network, state, str(filename), populations=populations, projections=projections,
-                                strict=strict, whole_network=True)
+                                strict=strict, whole_network=True, least_depths=depths if own_rows else None)
     except GpunetError as exc:
         error = exc
     _raise_if_failed(error, comm.allgather(None if error is None else f"{type(error).__name__}: {error}"),
@@ -100,6 +106,36 @@ def _rows_held_whole(part: NetworkState) -> dict:
     """This part's rows of the arrays every process holds whole, by population."""
     return {pop.name: {key: pop.internal[key] for key in _WHOLE_KEYS if key in pop.internal}
             for pop in part.populations}
+
+
+def _longest_delays(part: NetworkState) -> dict:
+    """The longest delay (ms) of each projection's synapses in this part (None: none, or not numbers)."""
+    longest = {}
+    for proj in part.projections:
+        try:
+            delays = np.asarray(proj.delays, dtype=np.float64)
+            longest[proj.name] = float(delays.max()) if delays.size and np.all(np.isfinite(delays)) else None
+        except (TypeError, ValueError):
+            longest[proj.name] = None
+    return longest
+
+
+def _ring_depths(network: Any, parts: list) -> dict:
+    """Population name -> the spike ring depth (steps) the longest delay from it in any process's part needs,
+    so that every process plans rings of one depth (its own synapses may need less)."""
+    depths: dict = {}
+    for projection in network.projections:
+        found = [longest.get(projection.name) for longest in parts]
+        found = [ms for ms in found if ms is not None and ms >= 0]
+        if not found or not projection.connected:
+            continue
+        try:
+            steps = int(projection.delays_in_steps(np.asarray([max(found)]))[0])
+        except GpunetError:
+            continue  # the plan reports it
+        name = projection.pre.name
+        depths[name] = max(depths.get(name, 1), steps)
+    return depths
 
 
 def _with_whole(part: NetworkState, shared: list, filename: str) -> NetworkState:

@@ -92,7 +92,8 @@ class DistributedEngine:
         self.comm = comm
         self.rank, self.nprocs = int(comm.Get_rank()), int(comm.Get_size())
         self._frozen: dict[Any, tuple[Any, dict]] = {}  # projection -> (its delays array, its frozen_state part)
-        self._split_at: dict[Any, tuple[int, int, int]] = {}  # projection -> whole synapses [s0, s1) kept, of count
+        self._split_at: dict[Any, tuple[int, int, int]] = {}
+        self.depths: dict[Any, int] = {}  # population -> the longest delay from it over the whole network (steps)  # projection -> whole synapses [s0, s1) kept, of count
         self.reads: list[tuple[Any, list[str]]] = []  # population -> the attributes projections read as pre.x
         self.spiking: list = []  # the spiking populations
         self.sent: list = []  # those whose spikes are exchanged: the pre-synaptic ones of spiking projections
@@ -128,6 +129,11 @@ class DistributedEngine:
         spiking = [p for p in net.projections if p.spec.spiking and p.nb_synapses]
         # the whole network's minimum delay (every process holds all the synapses here): the exchange interval
         self.interval = min((int(p._host_delays.min()) for p in spiking), default=1)
+        # and its longest delay from each population: every process's spike ring gets the depth of one process's
+        # (a save's shards hold rings of one depth)
+        self.depths = {}
+        for projection in net.projections:
+            self.depths[projection.pre] = max(self.depths.get(projection.pre, 1), projection.max_delay)
         for population in net.populations:
             population._keep_block(*block_of(population.size, self.nprocs, self.rank))
         backend = net.backend
@@ -229,6 +235,9 @@ class DistributedEngine:
         if self.exchange is not None:
             self.exchange.clear()
         self.pending, self.fresh = 0, False
+        # a load may have rebuilt the synapses of some processes only: every process gathers its frozen
+        # connectivity again at the next save, so the allgather of frozen_connectivity stays collective
+        self._frozen.clear()
         local = [int(p._host_delays.min()) for p in self.network.projections
                  if p.spec.spiking and len(p._host_delays)]
         minimums = [m for m in self.comm.allgather(min(local, default=None)) if m is not None]

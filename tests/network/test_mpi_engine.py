@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.mpi, pytest.mark.slow]  # slow: starts processes of it
 
 HERE = Path(__file__).with_name("mpi")
 sys.path.insert(0, str(HERE))
-from engine_network import build, build_and_assign, results  # noqa: E402
+from engine_network import build, build_and_assign, build_uneven, results  # noqa: E402
 
 from gpunet.io.pipeline.restore import LoadWarning  # noqa: E402
 
@@ -45,6 +45,9 @@ def runs(tmp_path_factory) -> dict[int, Path]:
     other = build(None, seed=7, recurrent_delay=1.0)  # another connectivity (minimum delay 1 step), in one file
     other.simulate(30.0)
     other.save(folders[3] / "other.npz")
+    uneven = build_uneven(None)
+    uneven.simulate(20.0)
+    uneven.save(folders[3] / "uneven.npz")
     folders[2] = run(2, root / "n2", "--restore", str(folders[3]))
     folders[1] = run(1, root / "n1")
     folders[4] = run(4, root / "n4")
@@ -167,6 +170,26 @@ def test_a_compiled_network_reads_only_the_shards_of_its_rows_and_a_torn_one_fai
     assert torn[0][0].startswith("GpunetError") and "the load failed on 1 of 2 processes" in torn[0][0]
     assert "process 1: FormatError" in torn[0][0]
     assert torn[0][1] == torn[1][1] == "True"
+
+
+def test_every_process_keeps_spike_rings_of_one_depth_so_shards_join(runs, tmp_path):
+    """The longest delays are on the synapses of process 1 only (at compile, and after a load that rebuilds the
+    synapses of process 1 only): both shards hold rings of the depth one process has, and load on one process."""
+    import gpunet as gn
+    sys.path.insert(0, str(HERE.parents[1] / "io"))
+    from state_examples import assert_states_equal
+
+    plain = build_uneven(None)
+    plain.simulate(12.0)
+    plain.save(tmp_path / "uneven.npz")
+    assert_states_equal(gn.read_state(runs[2] / "uneven.shards"), gn.read_state(tmp_path / "uneven.npz"))
+    short = build_uneven(None, long_delay=2.0)
+    short.simulate(5.0)
+    short.load(runs[3] / "uneven.npz")
+    short.simulate(10.0)
+    short.save(tmp_path / "loaded.npz")
+    assert gn.read_state(tmp_path / "loaded.npz").population("src").internal["_spike_history"].shape[0] == 9
+    assert_states_equal(gn.read_state(runs[2] / "uneven-loaded.shards"), gn.read_state(tmp_path / "loaded.npz"))
 
 
 def test_a_single_file_of_another_connectivity_loads_onto_2_processes_before_and_after_compile(runs):

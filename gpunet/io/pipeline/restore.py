@@ -97,6 +97,8 @@ class RestorePlan:
     file_histories: dict = field(default_factory=dict)
     #: A part's rows ``[lo, hi)`` per population (a process's rows), None for a whole state.
     part_rows: Optional[dict] = None
+    #: Population name -> the least spike ring depth (steps) to plan.
+    least_depths: dict = field(default_factory=dict)
 
     def objects(self) -> dict[Any, dict[str, Any]]:
         """Object -> its state for ``load_state_dict`` (prepared objects, then host arrays to copy)."""
@@ -498,19 +500,27 @@ def _check_projection(checker: Problems, plan: RestorePlan, projection: Any, sav
             kept[name] = projection.network.backend.to_host(live[name])
         elif name not in values and name == "w":
             checker.error(f"{where}: the connectivity differs from the network's, so the file must hold 'w'")
+    if post is own_post:  # the network's own synapses, other delays: a part's own post ranks are local
+        held_rows = getattr(projection.network, "held_rows", None)
+        held = held_rows() if callable(held_rows) else None
+        if held is not None:
+            post = post + held[projection.post.name][0]
     plan.rebuilds.append(_Rebuild(projection, post, pre, steps, {**kept, **values}))
 
 
 def plan_restore(network: Any, state: NetworkState, source: str, populations: Any = True,
-                 projections: Any = True, strict: bool = False, whole_network: bool = True) -> RestorePlan:
+                 projections: Any = True, strict: bool = False, whole_network: bool = True,
+                 least_depths: Optional[dict] = None) -> RestorePlan:
     """Validate ``state`` against ``network``; raise StructureError listing every problem.
 
     ``populations`` / ``projections`` are booleans or explicit lists of the
     network's objects to restore; ``whole_network`` restores the step counter
-    and seed and reports objects that only one side has.
+    and seed and reports objects that only one side has.  ``least_depths``
+    (population name -> steps): spike rings at least that deep (a process of
+    several plans the depth the longest delay of every process needs).
     """
     checker = Problems(source, strict)
-    plan = RestorePlan()
+    plan = RestorePlan(least_depths=dict(least_depths or {}))
     selected_populations = network.populations if populations is True else list(populations or [])
     selected_projections = network.projections if projections is True else list(projections or [])
     single = not whole_network
@@ -637,7 +647,8 @@ def _prepare_histories(network: Any, plan: RestorePlan, source: str) -> None:
     step = plan.step if plan.step is not None else network.get_current_step()
     for population in network.populations:
         depth = population.spike_history_depth
-        needed = max([rebuilt.get(p, p.max_delay) for p in network.projections if p.pre is population] + [1])
+        needed = max([rebuilt.get(p, p.max_delay) for p in network.projections if p.pre is population]
+                     + [1, plan.least_depths.get(population.name, 1)])
         loaded = plan.file_histories.get(population)
         if loaded is None and needed <= depth:
             continue

@@ -75,6 +75,18 @@ def build(comm=None, seed: int = 2024, recurrent_delay: float = 3.0) -> gn.Netwo
     return net
 
 
+def build_uneven(comm=None, long_delay: float = 9.0) -> gn.Network:
+    """A small network whose longest delays are on the synapses onto its last 2 of 8 neurons (the rows of the
+    last process of 2 or more): the processes' own synapses need spike rings of different depths."""
+    net = gn.Network(dt=1.0, seed=5, backend="numpy", runner="numpy", comm=comm)
+    source = net.create(gn.PoissonPopulation(6, rates=200.0, name="src"))
+    target = net.create(8, gn.Izhikevich, name="dst")
+    delays = np.full((8, 6), 2.0)
+    delays[6:, :] = long_delay
+    net.connect(source, target, "exc", name="p").connect_from_matrix(np.full((8, 6), 5.0), delays=delays)
+    return net
+
+
 def build_and_assign(comm=None, seed: int = 2024) -> gn.Network:
     """:func:`build`, compiled, then values assigned as a user would (under comm: each process keeps its part)."""
     net = build(comm, seed)

@@ -63,6 +63,7 @@ def main(out: Path, snapshot: bool, restore: Path) -> None:
         net.simulate(99.0)
         write(rank, out / "restored.npz", results(net))
         compiled_load(comm, restore, out)
+        uneven_depths(comm, restore, out)
         fresh = build(comm)
         path = fresh.load_latest(restore / "snaps")
         write(rank, out / "latest.npz", results(fresh))
@@ -132,6 +133,25 @@ def compiled_load(comm, restore: Path, out: Path) -> None:
         monitor.get()
     net.simulate(99.0)
     write(rank, out / "restored-compiled.npz", results(net))
+
+
+def uneven_depths(comm, restore: Path, out: Path) -> None:
+    """Spike rings of one depth on every process, though their own synapses need less (shards join).
+
+    ``build_uneven`` runs 12 ms and saves ``OUT/uneven.shards``; then one with short delays everywhere runs 5 ms
+    and loads ``FOLDER/uneven.npz`` (long delays onto the last process's rows only: only it rebuilds), runs
+    10 ms more and saves ``OUT/uneven-loaded.shards``.
+    """
+    from engine_network import build_uneven
+
+    net = build_uneven(comm)
+    net.simulate(12.0)
+    net.save(out / "uneven.shards")
+    short = build_uneven(comm, long_delay=2.0)
+    short.simulate(5.0)
+    short.load(restore / "uneven.npz")
+    short.simulate(10.0)
+    short.save(out / "uneven-loaded.shards")
 
 
 def write(rank: int, path: Path, arrays: dict) -> None:
