@@ -16,10 +16,16 @@ run), and its own synapses.  What crosses processes:
   then writes them into the spike rings of the whole populations, which the projections read with their
   (uniform or per-synapse) delays exactly as in one process: a spike of step ``t`` is first read at step
   ``t + d_min``, after the exchange;
-- pre-synaptic attributes that synapses read (``pre.r`` of rate-coded projections, any ``pre.x``): one
-  ``allgather`` per step, after the neuron update, of every such attribute at once.  It serves the synaptic
+- pre-synaptic attributes that synapses read (``pre.r`` of rate-coded projections and of ``CurrentInjection``,
+  any ``pre.x``, the summed inputs ``pre.sum(target)``): one ``allgather`` per step, after the neuron update, of
+  every such attribute at once.  It serves the synaptic
   equations and post-spike statements of that step and the transmission of the next (synaptic statements do
   not write pre-synaptic attributes); after a compile, a load or an assignment the next step gathers first.
+
+Semiglobal synaptic attributes hold this process's post neurons; a monitor of a population view records the
+view's neurons of this process's block (gathered in the view's order); scheduled inputs set their block from
+the global schedule.  Every process's spike rings have the depth of the whole network's longest delay from the
+population, so the shards of a save hold rings of one depth.
 
 User access answers for the whole network: ``pop.v`` and ``proj.w`` gather every process's part with one
 ``allgather`` (every process must ask, as for any collective), and an assignment keeps this process's part of
