@@ -145,13 +145,10 @@ def _with_whole(part: NetworkState, shared: list, filename: str) -> NetworkState
         for key in _WHOLE_KEYS:
             if key not in pop.internal:
                 continue
-            if any(key not in piece for piece in pieces):
-                raise FormatError(f"{filename}: population {pop.name!r}: {key} is missing from the rows of "
-                                  "some process")
-            try:
+            try:  # a part lacking it, or rows of other depths or dimensions, do not fit
                 arrays = [np.asarray(piece[key]) for piece in pieces]
                 pop.internal[key] = np.concatenate(arrays, axis=1 if key == "_spike_history" else 0)
-            except (ValueError, TypeError) as exc:
+            except (KeyError, ValueError, TypeError) as exc:
                 raise FormatError(f"{filename}: population {pop.name!r}, {key}: the rows of the processes do not "
                                   f"fit together ({exc})") from exc
     return part

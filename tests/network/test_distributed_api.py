@@ -142,3 +142,18 @@ def test_spike_source_arrays_run():
         net.simulate(8.0)
         runs.append(monitor.get("v"))
     assert np.array_equal(runs[0], runs[1]) and not np.array_equal(runs[0][0], runs[0][-1])
+
+
+def test_a_part_of_another_process_s_rows_is_refused_naming_the_rows(tmp_path):
+    from gpunet.io.parts import read_part
+    from gpunet.io.pipeline.restore import restore_state
+
+    net = small()
+    net.simulate(5.0)
+    net.save(tmp_path / "whole.npz")
+    before = net.get_population("exc").v
+    part = read_part(tmp_path / "whole.npz", 2, 1)  # rows [10, 20) of 20
+    with pytest.raises(StructureError, match=r"population 'exc': the state holds rows \[10, 20\], the network "
+                                             r"holds rows \[0, 20\]"):
+        restore_state(net, part, "part")
+    assert np.array_equal(net.get_population("exc").v, before)
