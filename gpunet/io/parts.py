@@ -9,15 +9,11 @@ part: what process ``rank`` of ``nprocs`` holds under
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Optional
 
-from gpunet.errors import FormatError
-from gpunet.io import formats
 from gpunet.io.api import read_state
+from gpunet.io.part_reader import read_own_rows
 from gpunet.io.storage.atomic import PathLike
-from gpunet.io.pipeline.partition import Partition
-from gpunet.io.pipeline.shard_state import cut
 from gpunet.io.pipeline.state_types import NetworkState
 
 __all__ = ["read_part"]
@@ -47,14 +43,5 @@ def read_part(filename: PathLike, nprocs: int, rank: int, *, max_output: Optiona
         An unreadable file, or a file of one object whose projection's post
         population it does not hold (the partition needs its size).
     """
-    path = Path(filename)
-    if formats.state_format(path).directory:
-        from gpunet.io.formats import state_shards
-        return state_shards.read_rows(path, nprocs, rank, max_output=max_output)
-    state = read_state(path, max_output=max_output)
-    sizes = {pop.name: int(pop.size) for pop in state.populations}
-    lacking = sorted({proj.post for proj in state.projections} - set(sizes))
-    if lacking:
-        raise FormatError(f"{path}: cannot be cut into the rows of processes: it lacks the post-synaptic "
-                          f"population(s) {lacking} of its projections")
-    return cut(state, Partition.of(sizes, nprocs), rank)
+    return read_own_rows(filename, nprocs, rank, lambda: read_state(filename, max_output=max_output),
+                         max_output=max_output)

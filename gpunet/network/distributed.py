@@ -16,10 +16,16 @@ run), and its own synapses.  What crosses processes:
   then writes them into the spike rings of the whole populations, which the projections read with their
   (uniform or per-synapse) delays exactly as in one process: a spike of step ``t`` is first read at step
   ``t + d_min``, after the exchange;
-- pre-synaptic attributes that synapses read (``pre.r`` of rate-coded projections, any ``pre.x``): one
-  ``allgather`` per step, after the neuron update, of every such attribute at once.  It serves the synaptic
+- pre-synaptic attributes that synapses read (``pre.r`` of rate-coded projections and of ``CurrentInjection``,
+  any ``pre.x``, the summed inputs ``pre.sum(target)``): one ``allgather`` per step, after the neuron update, of
+  every such attribute at once.  It serves the synaptic
   equations and post-spike statements of that step and the transmission of the next (synaptic statements do
   not write pre-synaptic attributes); after a compile, a load or an assignment the next step gathers first.
+
+Semiglobal synaptic attributes hold this process's post neurons; a monitor of a population view records the
+view's neurons of this process's block (gathered in the view's order); scheduled inputs set their block from
+the global schedule.  Every process's spike rings have the depth of the whole network's longest delay from the
+population, so the shards of a save hold rings of one depth.
 
 User access answers for the whole network: ``pop.v`` and ``proj.w`` gather every process's part with one
 ``allgather`` (every process must ask, as for any collective), and an assignment keeps this process's part of
@@ -37,7 +43,7 @@ from gpunet.errors import StructureError
 from gpunet.io.pipeline.partition import block_of
 from gpunet.io.pipeline.restore import LoadWarning
 from gpunet.io.pipeline.state_types import ring_row
-from gpunet.network.distributed_device import PinnedTransfers
+from gpunet.network.distributed_device import PinnedTransfers, presynaptic_array
 from gpunet.network.spike_exchange import SpikeExchange
 from gpunet.network.values import coerce_values
 
@@ -70,6 +76,16 @@ def check_comm(comm: Any) -> Any:
     return comm
 
 
+def _per_neuron(population: Any, name: str) -> bool:
+    """Whether ``pre.<name>`` of ``population`` holds one value per neuron (``_sum_<target>``: its summed input)."""
+    return name.startswith("_sum_") or not population.spec.attributes[name].is_global
+
+
+def _semiglobal(projection: Any, name: str) -> bool:
+    attribute = projection.spec.attributes.get(name)
+    return attribute is not None and attribute.semiglobal
+
+
 class DistributedEngine:
     """This process's part of a network spread over the processes of ``comm``, and what they exchange.
 
@@ -86,7 +102,8 @@ class DistributedEngine:
         self.comm = comm
         self.rank, self.nprocs = int(comm.Get_rank()), int(comm.Get_size())
         self._frozen: dict[Any, tuple[Any, dict]] = {}  # projection -> (its delays array, its frozen_state part)
-        self._split_at: dict[Any, tuple[int, int, int]] = {}  # projection -> whole synapses [s0, s1) kept, of count
+        self._split_at: dict[Any, tuple[int, int, int]] = {}
+        self.depths: dict[Any, int] = {}  # population -> the longest delay from it over the whole network (steps)  # projection -> whole synapses [s0, s1) kept, of count
         self.reads: list[tuple[Any, list[str]]] = []  # population -> the attributes projections read as pre.x
         self.spiking: list = []  # the spiking populations
         self.sent: list = []  # those whose spikes are exchanged: the pre-synaptic ones of spiking projections
@@ -101,26 +118,17 @@ class DistributedEngine:
     def check(self) -> None:
         """Raise before anything changes when the network uses what the distributed engine cannot run yet."""
         net = self.network
-        for population in net.populations:  # updates of their own (schedules) index whole populations
-            if not population.equations_update and not hasattr(population, "prepare_spike_times"):
+        for population in net.populations:  # an update of its own must know how to run on a block
+            if (not population.equations_update and not hasattr(population, "prepare_spike_times")
+                    and not getattr(population, "scheduled_attributes", ())):
                 raise StructureError(f"Network(comm=...): population {population.name!r} "
-                                     f"({type(population).__name__}) updates from a schedule of the whole "
-                                     "population; the distributed engine does not split it yet")
+                                     f"({type(population).__name__}) updates without its model's equations; the "
+                                     "distributed engine does not split it yet")
         for projection in net.projections:
-            if not projection.equations_transmit:
+            if not projection.equations_transmit and not getattr(projection, "injects_current", False):
                 raise StructureError(f"Network(comm=...): projection {projection.name!r} "
                                      f"({type(projection).__name__}) transmits without a synapse model; the "
                                      "distributed engine does not split it yet")
-            if any(side == "pre" and name.startswith("_sum_") for side, name in projection.spec.prepost):
-                raise StructureError(f"Network(comm=...): projection {projection.name!r} reads pre.sum(); the "
-                                     "distributed engine does not exchange summed inputs yet")
-            if any(attribute.semiglobal for attribute in projection.spec.attributes.values()):
-                raise StructureError(f"Network(comm=...): projection {projection.name!r} has semiglobal attributes; "
-                                     "the distributed engine does not split them yet")
-        for monitor in net.monitors:
-            if monitor.population is not None and monitor._view_ranks is not None:
-                raise StructureError(f"Network(comm=...): monitor {monitor.name!r} records a population view; "
-                                     "record the whole population under comm")
 
     def split(self) -> None:
         """Keep this process's blocks of neurons and the synapses onto them (at compile, before the objects compile;
@@ -129,6 +137,11 @@ class DistributedEngine:
         spiking = [p for p in net.projections if p.spec.spiking and p.nb_synapses]
         # the whole network's minimum delay (every process holds all the synapses here): the exchange interval
         self.interval = min((int(p._host_delay_steps().min()) for p in spiking), default=1)
+        # and its longest delay from each population: every process's spike ring gets the depth of one process's
+        # (a save's shards hold rings of one depth)
+        self.depths = {}
+        for projection in net.projections:
+            self.depths[projection.pre] = max(self.depths.get(projection.pre, 1), projection.max_delay)
         for population in net.populations:
             population._keep_block(*block_of(population.size, self.nprocs, self.rank))
         backend = net.backend
@@ -145,10 +158,11 @@ class DistributedEngine:
         reads: dict[Any, list[str]] = {}
         for projection in net.projections:
             names = [name for side, name in projection.spec.prepost if side == "pre"]
-            if not projection.spec.spiking and "r" in projection.pre.spec.attributes:
-                names.append("r")  # the weighted sum's pre.r
+            if ((not projection.spec.spiking or getattr(projection, "injects_current", False))
+                    and "r" in projection.pre.spec.attributes):
+                names.append("r")  # the weighted sum's (or the injected current's) pre.r
             for name in names:
-                if not projection.pre.spec.attributes[name].is_global and name not in reads.get(projection.pre, []):
+                if _per_neuron(projection.pre, name) and name not in reads.get(projection.pre, []):
                     reads.setdefault(projection.pre, []).append(name)
         self.reads = [(population, reads[population]) for population in net.populations if population in reads]
         self.spiking = [p for p in net.populations if p.spiking]
@@ -156,6 +170,8 @@ class DistributedEngine:
         self.sent = [p for p in self.spiking if any(proj.pre is p and proj.spec.spiking for proj in net.projections)]
         self.exchange = SpikeExchange(self.comm, [(p.name, p.size) for p in self.sent], self.interval)
         self.pending, self.fresh = 0, False
+        for monitor in net.monitors:
+            monitor._place_view()  # a view's neurons of this process's block
         if backend.is_gpu:  # populations compile their rings later: the buffers need only their sizes
             self.transfers = PinnedTransfers(backend, self.sent, self.reads, self.interval)
         chosen = "given by device=" if net.device_request is not None else "by its rank on its node"
@@ -176,7 +192,8 @@ class DistributedEngine:
             self._share_presynaptic_device()
             return
         backend = self.network.backend
-        mine = [backend.to_host(population._state[name]) for population, names in self.reads for name in names]
+        mine = [backend.to_host(presynaptic_array(population, name)) for population, names in self.reads
+                for name in names]
         parts = self.comm.allgather(mine)
         index = 0
         for population, names in self.reads:
@@ -241,6 +258,9 @@ class DistributedEngine:
         if self.exchange is not None:
             self.exchange.clear()
         self.pending, self.fresh = 0, False
+        # a load may have rebuilt the synapses of some processes only: every process gathers its frozen
+        # connectivity again at the next save, so the allgather of frozen_connectivity stays collective
+        self._frozen.clear()
         local = [int(p._host_delay_steps().min()) for p in self.network.projections
                  if p.spec.spiking and p.nb_synapses]
         minimums = [m for m in self.comm.allgather(min(local, default=None)) if m is not None]
@@ -313,9 +333,16 @@ class DistributedEngine:
         count = len(post)
         kept = None
         if values is not None:
-            kept = {name: value if np.ndim(value) == 0 or np.shape(value) != (count,) else np.asarray(value)[s0:s1]
-                    for name, value in values.items()}
+            kept = {name: self._own_value(projection, name, value, s0, s1, count) for name, value in values.items()}
         return post[s0:s1] - lo, np.asarray(pre)[s0:s1], np.asarray(delay_steps)[s0:s1], kept
+
+    @staticmethod
+    def _own_value(projection: Any, name: str, value: Any, s0: int, s1: int, count: int) -> Any:
+        """This process's part of a whole value: a semiglobal's post neurons, a local's synapses ``[s0, s1)``."""
+        if _semiglobal(projection, name):
+            lo, hi = projection.post._block
+            return np.asarray(value)[lo:hi] if np.shape(value) == (projection.post.size,) else value
+        return value if np.ndim(value) == 0 or np.shape(value) != (count,) else np.asarray(value)[s0:s1]
 
     def frozen_connectivity(self, projection: Any) -> dict[str, np.ndarray]:
         """``Projection.frozen_state`` of this process's part: global post ranks; delays 0-d only when the whole
@@ -360,11 +387,15 @@ class DistributedEngine:
         owned = []
         for obj, state in states:
             block = getattr(obj, "_block", None)
-            if block is not None:
-                state = {key: value[..., block[0]:block[1]] if isinstance(value, np.ndarray) and value.ndim
+            if block is not None:  # whole values are cut; a load of this process's rows gave its block already
+                state = {key: value[..., block[0]:block[1]]
+                         if isinstance(value, np.ndarray) and value.ndim and value.shape[-1] == obj.size
                          else value for key, value in state.items()}
             elif obj in self._split_at:
                 state = self._own_projection_state(obj, state)
+            elif any(_semiglobal(obj, key) for key in state):  # one value per post neuron of the whole population
+                state = {key: self._own_value(obj, key, value, 0, 0, -1) if _semiglobal(obj, key) else value
+                         for key, value in state.items()}
             if "_connectivity" in state:  # recordings of the old synapses no longer fit (a load keeps none here)
                 for monitor in self.network.monitors:
                     if monitor.projection is obj and monitor.nbytes:
@@ -388,8 +419,10 @@ class DistributedEngine:
                                                                      prepared["delay_steps"], values)
         local = projection.nb_synapses
         for key, value in state.items():
-            if key != "_connectivity" and total != local and np.shape(value) == (total,):
-                state[key] = value[s0:s1]
+            if key == "_connectivity":
+                continue
+            if _semiglobal(projection, key) or (total != local and np.shape(value) == (total,)):
+                state[key] = self._own_value(projection, key, value, s0, s1, total)
         return state
 
     # -- user access ---------------------------------------------------------------
@@ -433,7 +466,11 @@ class DistributedEngine:
         name : str
             A local synaptic attribute.
         """
-        values, row_ptr, _ = self._whole_rows(projection, self.network.backend.to_host(projection._state[name]))
+        local = self.network.backend.to_host(projection._state[name])
+        if _semiglobal(projection, name):  # one value per post neuron with synapses, as one process answers
+            values, row_ptr, _ = self._whole_rows(projection, local)
+            return values[np.flatnonzero(np.diff(row_ptr))].tolist()
+        values, row_ptr, _ = self._whole_rows(projection, local)
         return [values[a:b].tolist() for a, b in zip(row_ptr[:-1], row_ptr[1:]) if b > a]
 
     def whole_connectivity(self, projection: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -482,6 +519,9 @@ class DistributedEngine:
         """
         attribute = projection.spec.attributes[name]
         _, row_ptr, s0 = self._whole_rows(projection, np.zeros(0))
+        if attribute.semiglobal:
+            self._set_semiglobal(projection, name, value, np.flatnonzero(np.diff(row_ptr)), generator)
+            return
         s1 = s0 + projection.nb_synapses
         counts = np.diff(row_ptr)
         size = int(row_ptr[-1])
@@ -497,6 +537,20 @@ class DistributedEngine:
                                generator=generator or (lambda: network._generator("init", 1 << 20 | projection.id)))
         network.backend.assign(projection._state[name], values[s0:s1])
 
+    def _set_semiglobal(self, projection: Any, name: str, value: Any, ranks: np.ndarray, generator: Any) -> None:
+        """A semiglobal attribute set at the whole projection's post neurons with synapses ``ranks``: this process
+        keeps those of its block (the values are coerced, or drawn, for all ``ranks`` as by one process)."""
+        network = self.network
+        attribute = projection.spec.attributes[name]
+        values = coerce_values(value, owner=projection.name, attribute=attribute, size=len(ranks),
+                               shape=(len(ranks),), dtype=attribute.dtype(network.precision),
+                               generator=generator or (lambda: network._generator("init", 1 << 20 | projection.id)))
+        lo, hi = projection.post._block
+        mine = (ranks >= lo) & (ranks < hi)
+        host = network.backend.to_host(projection._state[name]).copy()
+        host[ranks[mine] - lo] = values[mine]
+        network.backend.assign(projection._state[name], host)
+
     def gather_recordings(self, monitor: Any, raw: dict) -> dict:
         """A monitor's recordings of every process, in the whole object's order (one allgather per variable).
 
@@ -507,11 +561,18 @@ class DistributedEngine:
         raw : dict
             Its recordings on this process: ``{name: (values or spike indexes, steps)}``.
         """
+        held = monitor._view_held  # a view: the positions in the view of the neurons recorded here
         gathered = {}
         for name, (values, steps) in raw.items():
             if name == "spike":
-                parts = self.comm.allgather((np.asarray(values) + monitor.population._first, np.asarray(steps)))
+                index = held[values] if held is not None else np.asarray(values) + monitor.population._first
+                parts = self.comm.allgather((index, np.asarray(steps)))
                 gathered[name] = (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+            elif np.ndim(values) == 2 and held is not None:  # columns back in the view's order
+                parts = self.comm.allgather((np.asarray(values), held))
+                whole = np.empty((values.shape[0], len(monitor._view_ranks)), dtype=values.dtype)
+                whole[:, np.concatenate([p[1] for p in parts])] = np.concatenate([p[0] for p in parts], axis=1)
+                gathered[name] = (whole, steps)
             elif np.ndim(values) == 2:
                 parts = self.comm.allgather(np.asarray(values))
                 gathered[name] = (np.concatenate(parts, axis=1), steps)

@@ -57,6 +57,14 @@ def device_for_rank(comm: Any, device_count: int) -> int:
     return rank % int(device_count) if device_count > 0 else 0
 
 
+def presynaptic_array(population: Any, name: str) -> Any:
+    """The array of ``population`` that projections read as ``pre.<name>``: an attribute, or ``_sum_<target>``
+    (``pre.sum(target)``), the population's summed input of that target."""
+    if name.startswith("_sum_"):
+        return population._sums[name[len("_sum_"):]]
+    return population._state[name]
+
+
 class PinnedTransfers:
     """The page-locked host buffers of a distributed network's exchanges on a GPU (see the module docstring).
 
@@ -82,7 +90,8 @@ class PinnedTransfers:
         self.device: dict[tuple[Any, str], Any] = {}
         for population, names in reads:
             for name in names:
-                dtype = population._state[name].dtype
+                # before compile (the buffers are reserved then) the summed inputs do not exist yet
+                dtype = population.network.precision if name.startswith("_sum_") else population._state[name].dtype
                 self.own[population, name] = self._pinned((population._count,), dtype)
                 self.whole[population, name] = self._pinned((population.size,), dtype)
                 self.device[population, name] = backend.xp.zeros(population.size, dtype=dtype)
@@ -155,7 +164,7 @@ class PinnedTransfers:
         name : str
             The attribute.
         """
-        return self.backend.copy_to_host(population._state[name], self.own[population, name])
+        return self.backend.copy_to_host(presynaptic_array(population, name), self.own[population, name])
 
     def whole_values(self, population: Any, name: str, parts: list) -> Any:
         """The whole population's ``name`` from every process's block, on the device (an array kept across steps).

@@ -139,8 +139,11 @@ class _Timed:
         self._set_table()
 
     def _current_row(self, step: int):
+        """The row in force from ``step`` (None: unchanged), of the neurons held here (under comm: a block)."""
         row = self._schedule.row(step - self._start)
-        return None if row is None else self._rows[row]
+        if row is None:
+            return None
+        return self._rows[row] if self._count == self.size else self._rows[row][self._first:self._first + self._count]
 
 
 class TimedArray(_Timed, Population):
@@ -309,8 +312,9 @@ class CurrentInjection(Projection):
 
     def _transmit(self, step: int) -> None:
         state = self._state
+        # pre ranks are global: under comm the whole population's r (gathered after each step)
         self.network.backend.scatter_add(self.post._state[f"g_{self.target}"], state["_post_idx"],
-                                         self.pre._state["r"][state["_pre_idx"]])
+                                         self.pre._presynaptic_state()["r"][state["_pre_idx"]])
 
 
 def _rectified_ratio(y: float) -> float:

@@ -122,6 +122,8 @@ class Monitor:
         self._values = {v: RecordedValues(self.network.backend) for v in self.variables if v != "spike"}
         self._spikes = SpikeEvents(self.network.backend) if "spike" in self.variables else None
         self._device_ranks = None if ranks is None else self.network.backend.asarray(ranks)
+        self._view_held: Optional[np.ndarray] = None  # under comm: the view's positions this process records
+        self._place_view()
         self._session_start = self.network.get_current_step() if start else None
         self._session_stop: Optional[int] = None
         now = self.network.get_current_step()
@@ -142,6 +144,16 @@ class Monitor:
             candidate = f"{base}_{index}"
         return candidate
 
+    def _place_view(self) -> None:
+        """Record the view's neurons this process holds: all of them, or under comm those of its block (the
+        engine gathers them in the view's order)."""
+        block = None if self._view_ranks is None else self.population._block
+        if block is None:
+            return
+        ranks = np.asarray(self._view_ranks, dtype=np.int64)
+        self._view_held = np.flatnonzero((ranks >= block[0]) & (ranks < block[1]))
+        self._device_ranks = self.network.backend.asarray(ranks[self._view_held] - block[0])
+
     @property
     def dt(self) -> float:
         """Step size of the network (ms)."""
@@ -159,9 +171,11 @@ class Monitor:
         one value per post neuron of the population)."""
         attribute = self._source.spec.attributes[variable]
         if attribute.semiglobal:
-            return self.projection.post.size
+            return self.projection.post._count  # the post neurons held here: all, or this process's block
         if self.population is not None and self._view_ranks is None and not attribute.is_global:
             return self.population._count  # the neurons recorded here: all, or this process's block under comm
+        if self._view_held is not None and not attribute.is_global:
+            return len(self._view_held)  # the view's neurons of this process's block
         return None if attribute.is_global else self.size
 
     def pause(self) -> None:

@@ -463,6 +463,8 @@ class Network:
 
     def _max_delay_of(self, population: Any) -> int:
         delays = [p.max_delay for p in self.projections if p.pre is population]
+        if self._distributed is not None:  # under comm: over every process's synapses, not only this one's
+            delays.append(self._distributed.depths.get(population, 1))
         return max(delays, default=1)
 
     # -- simulation ----------------------------------------------------------

@@ -455,6 +455,9 @@ class Population(_AttributeAccess):
                                          "prepare_spike_history()")
             elif key == "_spike_times" and hasattr(self, "prepare_spike_times"):
                 continue
+            elif (self._block is not None and key in layout and layout[key][0] == (self.size,)
+                  and np.shape(value) == (self._count,)):  # under comm: this process's block (a load of its rows)
+                _check_copy(self.name, {key: ((self._count,), layout[key][1])}, key, value)
             else:
                 _check_copy(self.name, layout, key, value)
 

@@ -71,7 +71,7 @@ def test_n_processes_on_the_cupy_backend_give_the_bits_of_one_numpy_process(runs
         # the exchanges went through page-locked buffers reserved at compile, the same at every step
         assert part["pinned"] > 0 and part["all_pinned"] and part["same_buffers"]
         assert part["exchange"][:2] == [2, 100]  # one exchange per minimum-delay interval (2 steps)
-    spikes = one_process["m_exc.spike"].shape[1] + one_process["m_inp.spike"].shape[1]
+    spikes = sum(one_process[f"{name}.spike"].shape[1] for name in ("m_exc", "m_inp", "m_tp", "m_hc"))
     spikes += sum(len(range(3 + k, 200, 7 + k)) for k in range(6))
     assert sum(part["exchange"][2] for part in parts) == 8 * spikes
 

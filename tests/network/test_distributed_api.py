@@ -77,36 +77,61 @@ def test_what_the_distributed_engine_refuses_is_said_before_anything_changes():
     net.create(3, gn.Izhikevich)
     with pytest.raises(GpunetError, match="comm can only be given before populations exist"):
         net.setup(comm=MPI.COMM_SELF)
-    view = small(MPI.COMM_SELF)
-    view.monitor(view.get_population("exc")[2:5], ["v"])
-    with pytest.raises(StructureError, match="records a population view"):
-        view.compile()
-    assert not view.compiled and view.get_population("exc").v.shape == (20,)
-    sums = gn.Network(backend="numpy", comm=MPI.COMM_SELF)
-    a, b = sums.create(3, gn.LeakyIntegrator), sums.create(3, gn.LeakyIntegrator)
-    reads_sum = gn.Synapse(equations="dw/dt = 0.1 * pre.sum(exc)")
-    sums.connect(a, a, "exc").connect_all_to_all(0.1)
-    sums.connect(a, b, "exc", reads_sum).connect_all_to_all(0.1)
-    with pytest.raises(StructureError, match=r"reads pre.sum\(\)"):
-        sums.compile()
-    semi = gn.Network(backend="numpy", comm=MPI.COMM_SELF)
-    c, d = semi.create(3, gn.LeakyIntegrator), semi.create(3, gn.LeakyIntegrator)
-    semiglobal = gn.Synapse(parameters="tau_alpha = 4.0 : postsynaptic", equations="dw/dt = 0.1 * w / tau_alpha")
-    semi.connect(c, d, "exc", semiglobal).connect_all_to_all(0.1)
-    with pytest.raises(StructureError, match="semiglobal attributes"):
-        semi.compile()
 
 
-def test_inputs_of_their_own_update_or_transmission_are_refused_but_spike_source_arrays_run():
-    timed = gn.Network(backend="numpy", comm=MPI.COMM_SELF)
-    timed.create(gn.TimedArray(rates=np.ones((2, 3)), schedule=[0.0, 5.0], name="timed"))
-    with pytest.raises(StructureError, match="'timed' \\(TimedArray\\) updates from a schedule"):
-        timed.compile()
-    injected = gn.Network(backend="numpy", comm=MPI.COMM_SELF)
-    rates, neurons = injected.create(3, gn.LeakyIntegrator), injected.create(3, gn.Izhikevich)
-    gn.CurrentInjection(rates, neurons, "exc", name="inject").connect_current()
-    with pytest.raises(StructureError, match="'inject' \\(CurrentInjection\\) transmits without a synapse"):
-        injected.compile()
+
+class OwnUpdate(gn.Population):
+    """A population updating by its own code (not its model's equations): the engine cannot split it."""
+
+    equations_update = False
+
+
+class OwnTransmission(gn.Projection):
+    """A projection transmitting by its own code (not a synapse model)."""
+
+    equations_transmit = False
+
+
+def test_populations_and_projections_of_an_update_of_their_own_are_refused_before_anything_changes():
+    own = gn.Network(backend="numpy", comm=MPI.COMM_SELF)
+    own.create(OwnUpdate(3, gn.LeakyIntegrator, name="own", network=own))
+    with pytest.raises(StructureError, match="'own' \\(OwnUpdate\\) updates without its model's equations"):
+        own.compile()
+    assert not own.compiled and own.get_population("own").r.shape == (3,)
+    transmits = gn.Network(backend="numpy", comm=MPI.COMM_SELF)
+    a, b = transmits.create(3, gn.LeakyIntegrator), transmits.create(3, gn.LeakyIntegrator)
+    OwnTransmission(a, b, "exc", name="own", network=transmits).connect_one_to_one(1.0)
+    with pytest.raises(StructureError, match="'own' \\(OwnTransmission\\) transmits without a synapse model"):
+        transmits.compile()
+    assert not transmits.compiled
+
+
+def test_views_sums_semiglobals_schedules_and_current_injection_run_and_match_the_plain_network():
+    """In one process (the N = 1..4 runs under mpiexec: test_mpi_engine.py)."""
+    runs = []
+    for comm in (None, MPI.COMM_SELF):
+        net = gn.Network(backend="numpy", seed=3, runner="numpy", comm=comm)
+        timed = net.create(gn.TimedArray(rates=[[0.5, 1.0, 2.0], [2.0, 0.0, 1.0]], schedule=[0.0, 5.0], name="t"))
+        neurons = net.create(3, gn.Izhikevich, name="neurons")
+        gn.CurrentInjection(timed, neurons, "exc", name="inject", network=net).connect_current()
+        a, b = net.create(3, gn.LeakyIntegrator, name="a"), net.create(3, gn.LeakyIntegrator, name="b")
+        net.connect(timed, a, "exc").connect_all_to_all(0.3)
+        reads = gn.Synapse(parameters="tau_alpha = 4.0 : postsynaptic",
+                           equations="tau_alpha * dalpha/dt + alpha = post.sum(exc) : postsynaptic\n"
+                                     "dw/dt = 0.1 * pre.sum(exc) - alpha * w")
+        proj = net.connect(a, b, "exc", reads, name="reads")
+        proj.connect_all_to_all(0.1)
+        monitors = [net.monitor(neurons[[2, 0]], ["v", "spike"]), net.monitor(proj, ["alpha"])]
+        net.compile()
+        proj.tau_alpha = [2.0, 3.0, 5.0]
+        net.simulate(12.0)
+        runs.append([proj.w, proj.alpha, proj.tau_alpha] + [m.get() for m in monitors])
+    np.testing.assert_equal(runs[0], runs[1])  # exact, element by element
+    assert runs[0][2] == [2.0, 3.0, 5.0] and not np.array_equal(runs[0][3]["v"][0], runs[0][3]["v"][-1])
+
+
+
+def test_spike_source_arrays_run():
     runs = []
     for comm in (None, MPI.COMM_SELF):
         net = gn.Network(backend="numpy", seed=2, runner="numpy", comm=comm)
@@ -117,3 +142,18 @@ def test_inputs_of_their_own_update_or_transmission_are_refused_but_spike_source
         net.simulate(8.0)
         runs.append(monitor.get("v"))
     assert np.array_equal(runs[0], runs[1]) and not np.array_equal(runs[0][0], runs[0][-1])
+
+
+def test_a_part_of_another_process_s_rows_is_refused_naming_the_rows(tmp_path):
+    from gpunet.io.parts import read_part
+    from gpunet.io.pipeline.restore import restore_state
+
+    net = small()
+    net.simulate(5.0)
+    net.save(tmp_path / "whole.npz")
+    before = net.get_population("exc").v
+    part = read_part(tmp_path / "whole.npz", 2, 1)  # rows [10, 20) of 20
+    with pytest.raises(StructureError, match=r"population 'exc': the state holds rows \[10, 20\], the network "
+                                             r"holds rows \[0, 20\]"):
+        restore_state(net, part, "part")
+    assert np.array_equal(net.get_population("exc").v, before)

@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.mpi, pytest.mark.slow]  # slow: starts processes of it
 
 HERE = Path(__file__).with_name("mpi")
 sys.path.insert(0, str(HERE))
-from engine_network import build, build_and_assign, results  # noqa: E402
+from engine_network import build, build_and_assign, build_uneven, results  # noqa: E402
 
 from gpunet.io.pipeline.restore import LoadWarning  # noqa: E402
 
@@ -45,6 +45,9 @@ def runs(tmp_path_factory) -> dict[int, Path]:
     other = build(None, seed=7, recurrent_delay=1.0)  # another connectivity (minimum delay 1 step), in one file
     other.simulate(30.0)
     other.save(folders[3] / "other.npz")
+    uneven = build_uneven(None)
+    uneven.simulate(20.0)
+    uneven.save(folders[3] / "uneven.npz")
     folders[2] = run(2, root / "n2", "--restore", str(folders[3]))
     folders[1] = run(1, root / "n1")
     folders[4] = run(4, root / "n4")
@@ -70,6 +73,17 @@ def test_n_processes_give_the_spikes_v_and_w_of_one_process_bit_for_bit(runs, on
     # the run is not trivial: spikes, plasticity and noise all act
     assert one_process["m_exc.spike"].shape[1] > 50 and one_process["m_inp.spike"].shape[1] > 200
     assert not np.array_equal(one_process["m_oja.w"][0], one_process["m_oja.w"][-1])
+    # pre.sum / post.sum and the semiglobal variable act; the views record in their order; the schedules run
+    assert not np.array_equal(one_process["m_sums.w"][0], one_process["m_sums.w"][-1])
+    assert len(np.unique(one_process["m_sums.a"][-1])) == len(one_process["sums.a"]) == 11
+    view = [30, 2, 17, 9, 36, 0, 21]
+    assert np.array_equal(one_process["m_view.v"], one_process["m_exc.v"][::3, view])
+    by_rank = one_process["m_exc.spike"]
+    expected = np.concatenate([by_rank[:, by_rank[0] == rank] for rank in view], axis=1)  # the view's order
+    assert np.array_equal(one_process["m_view.spike"], expected)
+    assert one_process["m_view.spike"].shape[1] > 5
+    assert one_process["ta.r"].tolist() == [0.1 * ((7 + i) % 5) for i in range(11)]  # row 1 again (period 150)
+    assert one_process["m_tp.spike"].shape[1] > 20 and one_process["m_hc.spike"].shape[1] > 20
     # each process held its own block of every population and the synapses onto it, and exchanged spikes
     # once per minimum-delay interval (2 steps: 100 exchanges in 200 steps)
     parts = [json.loads((folder / f"part-{r}.json").read_text()) for r in range(nprocs)]
@@ -79,11 +93,11 @@ def test_n_processes_give_the_spikes_v_and_w_of_one_process_bit_for_bit(runs, on
         counts = [count for _, count in blocks]
         assert counts == [len(b) for b in np.array_split(np.arange(size), nprocs)], name
         assert firsts == np.concatenate(([0], np.cumsum(counts)[:-1])).tolist(), name
-    for name in ("stdp", "recurrent", "timed", "oja", "rrec"):
+    for name in ("stdp", "recurrent", "timed", "oja", "rrec", "sums", "inject", "fromtp"):
         counts = [part[name] for part in parts]
         assert sum(counts) == len(one_process[f"{name}.w"]), name
     assert [part["exchange"][:2] for part in parts] == [[2, 100]] * nprocs
-    spikes = one_process["m_exc.spike"].shape[1] + one_process["m_inp.spike"].shape[1]
+    spikes = sum(one_process[f"{name}.spike"].shape[1] for name in ("m_exc", "m_inp", "m_tp", "m_hc"))
     spikes += sum(len(range(3 + k, 200, 7 + k)) for k in range(6))  # the SpikeSourceArray's, all before 200 ms
     assert sum(part["exchange"][2] for part in parts) == 8 * spikes  # one int64 per spike, sent once
 
@@ -125,6 +139,7 @@ def test_a_snapshot_of_3_processes_continues_bit_for_bit_on_2_and_on_1(runs, tmp
     # uninterrupted on 3, restored on 2, restored on 1 (plain gn.load): the same bits
     assert_same_results(load_npz(three / "uninterrupted.npz"), expected)
     assert_same_results(load_npz(two / "restored.npz"), expected)
+    assert_same_results(load_npz(two / "restored-compiled.npz"), expected)  # each process read only its rows
     one = build(None)
     one.load(three / "s.shards")
     one.simulate(99.0)
@@ -135,6 +150,46 @@ def test_a_snapshot_of_3_processes_continues_bit_for_bit_on_2_and_on_1(runs, tmp
     at_198.simulate(198.0)
     state_keys = [key for key in expected if not key.startswith("m_")]
     assert_same_results(load_npz(two / "latest.npz"), results(at_198), state_keys)
+
+
+def test_a_compiled_network_reads_only_the_shards_of_its_rows_and_a_torn_one_fails_on_every_process(runs):
+    from gpunet.io.pipeline.partition import block_bounds
+    two = runs[2]
+    sizes = {"inp": 23, "exc": 37, "source": 6, "rin": 17, "rout": 11, "ta": 11, "currents": 37, "tp": 9, "hc": 7}
+    for rank in range(2):
+        needed = set()  # the shards of 3 processes holding rows of this process of 2
+        for size in sizes.values():
+            lo, hi = block_bounds(size, 2)[rank:rank + 2]
+            three = block_bounds(size, 3)
+            needed |= {shard for shard in range(3) if three[shard] < hi and lo < three[shard + 1]}
+        assert json.loads((two / f"opened-{rank}.json").read_text()) == sorted(needed) == [rank, rank + 1]
+    # the last shard is torn: process 1 (rows in it) fails reading it, process 0 (rows in shards 0, 1) does not,
+    # and neither network changed
+    torn = [(two / f"torn-{rank}.txt").read_text().splitlines() for rank in range(2)]
+    assert torn[1][0].startswith("FormatError") and "shard-" in torn[1][0] and "00002.npz" in torn[1][0]
+    assert torn[0][0].startswith("GpunetError") and "the load failed on 1 of 2 processes" in torn[0][0]
+    assert "process 1: FormatError" in torn[0][0]
+    assert torn[0][1] == torn[1][1] == "True"
+
+
+def test_every_process_keeps_spike_rings_of_one_depth_so_shards_join(runs, tmp_path):
+    """The longest delays are on the synapses of process 1 only (at compile, and after a load that rebuilds the
+    synapses of process 1 only): both shards hold rings of the depth one process has, and load on one process."""
+    import gpunet as gn
+    sys.path.insert(0, str(HERE.parents[1] / "io"))
+    from state_examples import assert_states_equal
+
+    plain = build_uneven(None)
+    plain.simulate(12.0)
+    plain.save(tmp_path / "uneven.npz")
+    assert_states_equal(gn.read_state(runs[2] / "uneven.shards"), gn.read_state(tmp_path / "uneven.npz"))
+    short = build_uneven(None, long_delay=2.0)
+    short.simulate(5.0)
+    short.load(runs[3] / "uneven.npz")
+    short.simulate(10.0)
+    short.save(tmp_path / "loaded.npz")
+    assert gn.read_state(tmp_path / "loaded.npz").population("src").internal["_spike_history"].shape[0] == 9
+    assert_states_equal(gn.read_state(runs[2] / "uneven-loaded.shards"), gn.read_state(tmp_path / "loaded.npz"))
 
 
 def test_a_single_file_of_another_connectivity_loads_onto_2_processes_before_and_after_compile(runs):
@@ -150,6 +205,6 @@ def test_a_single_file_of_another_connectivity_loads_onto_2_processes_before_and
     # the network that had run dropped its projection monitor's old columns, saying so on every process
     for rank in range(2):
         assert (runs[2] / f"other-uncompiled-{rank}.txt").read_text() == ""
-        assert (runs[2] / f"other-compiled-{rank}.txt").read_text() == (
-            "projection 'oja' gets other synapses from the file; monitor 'm_oja' drops what it recorded before the "
-            "load")
+        assert (runs[2] / f"other-compiled-{rank}.txt").read_text() == "\n".join(
+            f"projection {proj!r} gets other synapses from the file; monitor {monitor!r} drops what it recorded "
+            "before the load" for proj, monitor in (("oja", "m_oja"), ("sums", "m_sums")))

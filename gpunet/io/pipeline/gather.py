@@ -192,7 +192,7 @@ def stage_to_host(plan: StatePlan, backend: Any, out: Optional[dict] = None) -> 
     return host
 
 
-def _build(header: ObjectHeader, host: dict) -> Any:
+def _build(header: ObjectHeader, host: dict, rows: Optional[dict] = None) -> Any:
     values = {a: host[(header.name, a)] for a in header.attributes}
     internal = {k: host[(header.name, k)] for k in header.internal}
     if header.kind == "population":
@@ -200,8 +200,9 @@ def _build(header: ObjectHeader, host: dict) -> Any:
                                parameters=list(header.parameters), variables=list(header.variables),
                                values=values, internal=internal)
     post_ranks = host[(header.name, "_post_ranks")]
+    first = int(rows[header.post][0]) if rows else 0  # a part: the values of the post neurons from ``first`` on
     for name in header.semiglobal:  # one value per post neuron -> one per post row, as the files hold them
-        values[name] = values[name][post_ranks]
+        values[name] = values[name][post_ranks - first]
     return ProjectionState(name=header.name, pre=header.pre, post=header.post, target=header.target,
                            model=header.model, parameters=list(header.parameters),
                            variables=list(header.variables), post_ranks=host[(header.name, "_post_ranks")],
@@ -219,7 +220,7 @@ def assemble_state(plan: StatePlan, host: dict) -> NetworkState:
     if plan.rows is not None:
         state.annotations["rows"] = dict(plan.rows)
     for header in plan.objects:
-        obj = _build(header, host)
+        obj = _build(header, host, plan.rows)
         (state.populations if header.kind == "population" else state.projections).append(obj)
     return state
 

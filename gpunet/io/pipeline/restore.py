@@ -95,6 +95,10 @@ class RestorePlan:
     step: Optional[int] = None
     seed: Optional[int] = None
     file_histories: dict = field(default_factory=dict)
+    #: A part's rows ``[lo, hi)`` per population (a process's rows), None for a whole state.
+    part_rows: Optional[dict] = None
+    #: Population name -> the least spike ring depth (steps) to plan.
+    least_depths: dict = field(default_factory=dict)
 
     def objects(self) -> dict[Any, dict[str, Any]]:
         """Object -> its state for ``load_state_dict`` (prepared objects, then host arrays to copy)."""
@@ -216,7 +220,11 @@ def _integer(value: Any) -> Optional[int]:
     return int(value)
 
 
-def _check_population(checker: Problems, plan: RestorePlan, population: Any, saved: PopulationState) -> None:
+def _check_population(checker: Problems, plan: RestorePlan, population: Any, saved: PopulationState,
+                      rows: Optional[dict] = None) -> None:
+    """``rows``: the state is a part holding these rows of each population (a process of several), which the
+    network holds too; its per-neuron arrays hold those rows, its spike ring and spike times the whole
+    population (put together by :mod:`gpunet.io.collective_load`)."""
     where = f"population {population.name!r}"
     size = _integer(saved.size)
     if size != population.size:
@@ -232,12 +240,16 @@ def _check_population(checker: Problems, plan: RestorePlan, population: Any, sav
             return
     precision = population.network.precision
     shapes = ((population.size,), tuple(population.geometry))
+    count = population.size
+    if rows is not None and population.name in rows:  # a part: one value per neuron of its rows
+        lo, hi = rows[population.name]
+        count, shapes = hi - lo, ((hi - lo,),)
     for name, attribute in population.spec.attributes.items():
         if name not in saved.values:
             checker.tolerated(f"{where}: attribute {name!r} is not in the file; it keeps its current value")
             continue
         value = attribute_value(checker, f"{where}, attribute {name!r}", attribute, saved.values[name],
-                                 population.size, shapes, attribute.dtype(precision))
+                                 count, shapes, attribute.dtype(precision))
         if value is not None:
             plan.assignments.append((population, name, value))
     for name in saved.values:
@@ -247,7 +259,7 @@ def _check_population(checker: Problems, plan: RestorePlan, population: Any, sav
     for key in INTERNAL_INTEGERS:
         if key in saved.internal and key in layout:
             value = check_per_item(checker, f"{where}, {key}", saved.internal[key], layout[key][1],
-                                   population.size, INTERNAL_INTEGERS[key])
+                                   count, INTERNAL_INTEGERS[key])
             if value is not None:
                 plan.assignments.append((population, key, value))
     history = saved.internal.get("_spike_history")
@@ -409,9 +421,17 @@ def _semiglobal_value(checker: Problems, where: str, projection: Any, attribute:
     file_ranks = np.asarray(saved.post_ranks, dtype=np.int64).reshape(-1)
     if not attribute.semiglobal:  # the row's value on each synapse (the file's rows are sorted by post rank)
         return array[np.searchsorted(file_ranks, post)]
-    full = projection.network.backend.to_host(projection.state_dict()[attribute.name]).copy()
+    live = projection.network.backend.to_host(projection.state_dict()[attribute.name])
+    held_rows = getattr(projection.network, "held_rows", None)
+    held = held_rows() if callable(held_rows) else None  # one process of several: its block of the post neurons
+    if held is None:
+        full = live.copy()
+    else:
+        lo, hi = held[projection.post.name]
+        full = np.zeros(projection.post.size, dtype=live.dtype)
+        full[lo:hi] = live
     full[file_ranks] = array
-    return full
+    return full if held is None else full[lo:hi]  # one process of several: the values of its block
 
 
 def _check_projection(checker: Problems, plan: RestorePlan, projection: Any, saved: ProjectionState) -> None:
@@ -480,19 +500,27 @@ def _check_projection(checker: Problems, plan: RestorePlan, projection: Any, sav
             kept[name] = projection.network.backend.to_host(live[name])
         elif name not in values and name == "w":
             checker.error(f"{where}: the connectivity differs from the network's, so the file must hold 'w'")
+    if post is own_post:  # the network's own synapses, other delays: a part's own post ranks are local
+        held_rows = getattr(projection.network, "held_rows", None)
+        held = held_rows() if callable(held_rows) else None
+        if held is not None:
+            post = post + held[projection.post.name][0]
     plan.rebuilds.append(_Rebuild(projection, post, pre, steps, {**kept, **values}))
 
 
 def plan_restore(network: Any, state: NetworkState, source: str, populations: Any = True,
-                 projections: Any = True, strict: bool = False, whole_network: bool = True) -> RestorePlan:
+                 projections: Any = True, strict: bool = False, whole_network: bool = True,
+                 least_depths: Optional[dict] = None) -> RestorePlan:
     """Validate ``state`` against ``network``; raise StructureError listing every problem.
 
     ``populations`` / ``projections`` are booleans or explicit lists of the
     network's objects to restore; ``whole_network`` restores the step counter
-    and seed and reports objects that only one side has.
+    and seed and reports objects that only one side has.  ``least_depths``
+    (population name -> steps): spike rings at least that deep (a process of
+    several plans the depth the longest delay of every process needs).
     """
     checker = Problems(source, strict)
-    plan = RestorePlan()
+    plan = RestorePlan(least_depths=dict(least_depths or {}))
     selected_populations = network.populations if populations is True else list(populations or [])
     selected_projections = network.projections if projections is True else list(projections or [])
     single = not whole_network
@@ -508,7 +536,9 @@ def plan_restore(network: Any, state: NetworkState, source: str, populations: An
             _finish(checker)
             _prepare(network, plan, source)
             return plan
-    kinds = (("population", "projection", selected_populations, state.population, state.projection, _check_population),
+    rows = plan.part_rows = _part_rows(checker, network, state, selected_populations)
+    kinds = (("population", "projection", selected_populations, state.population, state.projection,
+              lambda *args: _check_population(*args, rows=rows)),
              ("projection", "population", selected_projections, state.projection, state.population, _check_projection))
     for kind, other, selected, find, find_other, check in kinds:
         for obj in selected:
@@ -537,6 +567,24 @@ def plan_restore(network: Any, state: NetworkState, source: str, populations: An
     _finish(checker)
     _prepare(network, plan, source)
     return plan
+
+
+def _part_rows(checker: Problems, network: Any, state: NetworkState, populations: list) -> Optional[dict]:
+    """The rows a part (``annotations["rows"]``, a process's rows) holds, checked against the network's; None for
+    a whole state."""
+    rows = state.annotations.get("rows")
+    if rows is None:
+        return None
+    held_rows = getattr(network, "held_rows", None)
+    held = held_rows() if callable(held_rows) else None
+    rows = {name: (int(lo), int(hi)) for name, (lo, hi) in rows.items()}
+    for population in populations:
+        expected = (0, population.size) if held is None else tuple(held[population.name])
+        found = rows.get(population.name)
+        if found is not None and tuple(found) != expected:
+            checker.error(f"population {population.name!r}: the state holds rows {list(found)}, the network "
+                          f"holds rows {list(expected)} (a part loads into the process that holds its rows)")
+    return rows
 
 
 def check_file_counters(checker: Problems, state: NetworkState) -> tuple[Optional[int], Optional[int]]:
@@ -572,6 +620,9 @@ def _prepare(network: Any, plan: RestorePlan, source: str) -> None:
     layouts = {}
     for obj, name, value in plan.assignments:
         shape, dtype = layouts.setdefault(obj, obj.state_layout())[name]
+        block = plan.part_rows.get(obj.name) if plan.part_rows and any(obj is p for p in network.populations) else None
+        if block is not None and shape == (obj.size,):  # a part: its rows of the population
+            shape = (block[1] - block[0],)
         if tuple(value.shape) != shape or value.dtype != dtype:
             raise StructureError(f"{source}: {obj.name!r}, {name!r}: prepared {value.dtype} {value.shape} for an "
                                  f"array of {dtype} {shape}; nothing was loaded")
@@ -596,7 +647,8 @@ def _prepare_histories(network: Any, plan: RestorePlan, source: str) -> None:
     step = plan.step if plan.step is not None else network.get_current_step()
     for population in network.populations:
         depth = population.spike_history_depth
-        needed = max([rebuilt.get(p, p.max_delay) for p in network.projections if p.pre is population] + [1])
+        needed = max([rebuilt.get(p, p.max_delay) for p in network.projections if p.pre is population]
+                     + [1, plan.least_depths.get(population.name, 1)])
         loaded = plan.file_histories.get(population)
         if loaded is None and needed <= depth:
             continue

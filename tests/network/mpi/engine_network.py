@@ -3,7 +3,13 @@
 Spiking: Poisson input (uniform noise) -> Izhikevich neurons with Normal noise, STDP with per-synapse delays
 of 2 to 6 ms, a recurrent static projection of 3 ms, spikes at given times from a SpikeSourceArray (so the
 minimum delay, the exchange interval, is 2 steps).
-Rate-coded: leaky integrators with uniform noise -> Oja synapses -> leaky integrators, plus a recurrent one.
+Rate-coded: leaky integrators with uniform noise -> Oja synapses -> leaky integrators, plus a recurrent one,
+and a projection whose synapses read ``pre.sum(exc)`` and ``post.sum(exc)`` with a semiglobal (postsynaptic)
+variable and parameter.
+Scheduled inputs: a TimedArray into the leaky integrators, another injected into the Izhikevich neurons as a
+current (CurrentInjection), a TimedPoissonPopulation and HomogeneousCorrelatedSpikeTrains onto them (delays of
+2 ms and more: the exchange interval stays 2 steps).
+Monitors: whole populations, a projection (its semiglobal variable too), and population views (one unordered).
 """
 from __future__ import annotations
 
@@ -15,6 +21,11 @@ RateNoise = gn.Neuron(
     parameters="tau = 10.0 : population\nB = 0.5",
     equations="tau * dv/dt + v = sum(exc) + B + Uniform(-0.5, 0.5)\nr = pos(v)",
     name="NoisyRate")
+ReadsSums = gn.Synapse(
+    parameters="eta = 0.02 : projection\ntau_a = 5.0 : postsynaptic",
+    equations="tau_a * da/dt + a = post.r : postsynaptic\n"
+              "dw/dt = eta * (pre.sum(exc) * post.r - 0.5 * post.sum(exc) * a * w) : min = -1.0, max = 1.0",
+    name="ReadsSums")
 
 
 def build(comm=None, seed: int = 2024, recurrent_delay: float = 3.0, backend: str = "numpy") -> gn.Network:
@@ -38,9 +49,41 @@ def build(comm=None, seed: int = 2024, recurrent_delay: float = 3.0, backend: st
     oja = net.connect(rin, rout, "exc", gn.Oja(eta=0.05), name="oja")
     oja.connect_fixed_probability(0.5, weights=gn.Uniform(0.0, 0.3))
     net.connect(rin, rin, "exc", name="rrec").connect_fixed_number_pre(3, weights=gn.Normal(0.0, 0.2))
+    sums = net.connect(rin, rout, "exc", ReadsSums, name="sums")
+    sums.connect_fixed_probability(0.4, weights=gn.Uniform(-0.2, 0.2))
+    rates = [[0.1 * ((k * 7 + i) % 5) for i in range(11)] for k in range(4)]
+    timed = net.create(gn.TimedArray(rates, schedule=[0.0, 30.0, 70.0, 120.0], period=150.0, name="ta"))
+    net.connect(timed, rout, "exc", name="fromta").connect_fixed_probability(0.5, weights=gn.Uniform(0.0, 0.5))
+    currents = net.create(gn.TimedArray([[0.5 * (i % 4) for i in range(37)], [1.0] * 37], schedule=[0.0, 50.0],
+                                        name="currents"))
+    gn.CurrentInjection(currents, exc, "exc", name="inject", network=net).connect_current()
+    tpoisson = net.create(gn.TimedPoissonPopulation(9, rates=[20.0, [5.0 * i for i in range(9)], 60.0],
+                                                    schedule=[0.0, 40.0, 110.0], name="tp"))
+    net.connect(tpoisson, exc, "exc", name="fromtp").connect_fixed_probability(0.3, weights=1.5, delays=2.0)
+    correlated = net.create(gn.HomogeneousCorrelatedSpikeTrains(7, rates=[30.0, 50.0], corr=[0.3, 0.6], tau=10.0,
+                                                                 schedule=[0.0, 90.0], name="hc"))
+    net.connect(correlated, exc, "exc", name="fromhc").connect_fixed_probability(0.4, weights=1.0,
+                                                                                 delays=gn.Uniform(2.0, 4.0))
     net.monitor(exc, ["spike", "v"], name="m_exc")
     net.monitor(inp, ["spike"], name="m_inp")
+    net.monitor(tpoisson, ["spike"], name="m_tp")
+    net.monitor(correlated, ["spike"], name="m_hc")
     net.monitor(oja, ["w"], period=10.0, name="m_oja")
+    net.monitor(sums, ["a", "w"], period=7.0, name="m_sums")
+    net.monitor(exc[[30, 2, 17, 9, 36, 0, 21]], ["spike", "v", "u"], period=3.0, name="m_view")
+    net.monitor(rin[4:13], ["r"], name="m_rview")
+    return net
+
+
+def build_uneven(comm=None, long_delay: float = 9.0) -> gn.Network:
+    """A small network whose longest delays are on the synapses onto its last 2 of 8 neurons (the rows of the
+    last process of 2 or more): the processes' own synapses need spike rings of different depths."""
+    net = gn.Network(dt=1.0, seed=5, backend="numpy", runner="numpy", comm=comm)
+    source = net.create(gn.PoissonPopulation(6, rates=200.0, name="src"))
+    target = net.create(8, gn.Izhikevich, name="dst")
+    delays = np.full((8, 6), 2.0)
+    delays[6:, :] = long_delay
+    net.connect(source, target, "exc", name="p").connect_from_matrix(np.full((8, 6), 5.0), delays=delays)
     return net
 
 
@@ -56,6 +99,9 @@ def build_and_assign(comm=None, seed: int = 2024, backend: str = "numpy") -> gn.
     stdp.w = [[min(w * 1.5, 2.0) for w in row] for row in stdp.w]  # one row per post neuron
     oja.w = gn.Uniform(0.0, 0.4)
     net.get_projection("recurrent").w = 0.4
+    sums = net.get_projection("sums")
+    sums.tau_a = gn.Uniform(3.0, 8.0)                    # a semiglobal: one per post neuron with synapses
+    sums.a = [0.1 * k for k in range(len(sums.a))]
     return net
 
 
@@ -72,9 +118,15 @@ def results(net: gn.Network) -> dict[str, np.ndarray]:
         assert projection.nb_synapses_per_dendrite() == np.diff(row_ptr).tolist()
         delays = projection.delays
         out[f"{projection.name}.delays"] = np.asarray(delays if np.isscalar(delays) else np.concatenate(delays))
-        for name in projection.spec.variables:
+        for name in projection.spec.attributes:
             rows = getattr(projection, name)
-            out[f"{projection.name}.{name}"] = np.concatenate([np.asarray(r, dtype=np.float64) for r in rows])
+            if projection.spec.attributes[name].semiglobal:  # one value per post neuron with synapses
+                out[f"{projection.name}.{name}"] = np.asarray(rows, dtype=np.float64)
+            elif projection.spec.attributes[name].is_global:
+                out[f"{projection.name}.{name}"] = np.asarray(rows, dtype=np.float64)
+            else:
+                out[f"{projection.name}.{name}"] = np.concatenate([np.asarray(r, dtype=np.float64)
+                                                                   for r in rows])
     for monitor in net.monitors:
         for name, value in monitor.get(keep=True).items():
             if name == "spike":

@@ -9,7 +9,8 @@ buffered); two saves are refused (``OUT/refused-<rank>.txt``: with the monitors'
 file); the monitors are emptied; 99 ms more with periodic snapshots into ``OUT/snaps`` every 33 ms; process 0
 writes ``OUT/uninterrupted.npz``.
 
-``--restore FOLDER``: a network loads ``FOLDER/s.shards``, runs 99 ms and writes ``OUT/restored.npz``; then a
+``--restore FOLDER``: a network loads ``FOLDER/s.shards``, runs 99 ms and writes ``OUT/restored.npz``; a compiled
+one loads only its rows of it (and first fails to load a torn copy: :func:`compiled_load`); then a
 fresh one takes ``load_latest(FOLDER/snaps)`` and writes ``OUT/latest.npz`` (the path's name in
 ``OUT/latest.txt``).  Then ``FOLDER/other.npz`` (a single file of another connectivity, written by one process)
 is loaded into a network before compile and into one that ran 5 ms (its projection monitor's recordings are
@@ -61,6 +62,8 @@ def main(out: Path, snapshot: bool, restore: Path) -> None:
         net.load(restore / "s.shards")
         net.simulate(99.0)
         write(rank, out / "restored.npz", results(net))
+        compiled_load(comm, restore, out)
+        uneven_depths(comm, restore, out)
         fresh = build(comm)
         path = fresh.load_latest(restore / "snaps")
         write(rank, out / "latest.npz", results(fresh))
@@ -79,6 +82,76 @@ def main(out: Path, snapshot: bool, restore: Path) -> None:
             (out / f"other-{when}-{rank}.txt").write_text("\n".join(str(w.message) for w in caught))
             net.simulate(50.0)
             write(rank, out / f"other-{when}.npz", results(net))
+
+
+def compiled_load(comm, restore: Path, out: Path) -> None:
+    """A network that ran 5 ms (compiled: each process holds its part) loads only its rows of ``s.shards``.
+
+    First a copy whose last shard is truncated: only the processes whose rows it holds fail to read, and the
+    load fails on all without changing any network (``OUT/torn-<rank>.txt``: the error, then whether the
+    results stayed).  Then ``s.shards`` itself, counting the shards each process opens
+    (``OUT/opened-<rank>.json``), and 99 ms more: ``OUT/restored-compiled.npz``.
+    """
+    import shutil
+
+    from engine_network import build, results
+
+    from gpunet.io.formats import state_shards
+
+    rank = comm.Get_rank()
+    torn = out / "torn.shards"
+    if rank == 0:
+        shutil.copytree(restore / "s.shards", torn)
+        last = sorted(torn.glob("shard-*.npz"))[-1]
+        last.write_bytes(last.read_bytes()[:-100])
+    comm.Barrier()
+    net = build(comm)
+    net.simulate(5.0)
+    before = results(net)
+    try:
+        net.load(torn)
+        outcome = "loaded"
+    except Exception as exc:  # noqa: BLE001 - the test reads the message
+        outcome = f"{type(exc).__name__}: {exc}"
+    after = results(net)
+    same = sorted(before) == sorted(after) and all(np.array_equal(before[k], after[k]) for k in before)
+    (out / f"torn-{rank}.txt").write_text(f"{outcome}\n{same}")
+    opened = []
+    reader = state_shards._read_shard
+
+    def counting(directory, manifest, shard, **options):
+        opened.append(shard)
+        return reader(directory, manifest, shard, **options)
+
+    state_shards._read_shard = counting
+    try:
+        net.load(restore / "s.shards")
+    finally:
+        state_shards._read_shard = reader
+    (out / f"opened-{rank}.json").write_text(json.dumps(opened))
+    for monitor in net.monitors:  # what they recorded before the load
+        monitor.get()
+    net.simulate(99.0)
+    write(rank, out / "restored-compiled.npz", results(net))
+
+
+def uneven_depths(comm, restore: Path, out: Path) -> None:
+    """Spike rings of one depth on every process, though their own synapses need less (shards join).
+
+    ``build_uneven`` runs 12 ms and saves ``OUT/uneven.shards``; then one with short delays everywhere runs 5 ms
+    and loads ``FOLDER/uneven.npz`` (long delays onto the last process's rows only: only it rebuilds), runs
+    10 ms more and saves ``OUT/uneven-loaded.shards``.
+    """
+    from engine_network import build_uneven
+
+    net = build_uneven(comm)
+    net.simulate(12.0)
+    net.save(out / "uneven.shards")
+    short = build_uneven(comm, long_delay=2.0)
+    short.simulate(5.0)
+    short.load(restore / "uneven.npz")
+    short.simulate(10.0)
+    short.save(out / "uneven-loaded.shards")
 
 
 def write(rank: int, path: Path, arrays: dict) -> None:
