@@ -438,8 +438,8 @@ class Network:
                 projection._compile()
         self.compiled = True
         self._runners_changed()
-        # under comm the array code runs (the generated kernels draw noise and size their loops per whole population)
-        if self.backend.is_gpu and self.kernels != "off" and self.comm is None:  # pragma: no cover - needs a GPU
+        # under comm the kernels run this process's blocks; the step graph stays off (device_loop logs why)
+        if self.backend.is_gpu and self.kernels != "off":  # pragma: no cover - needs a GPU
             from gpunet.codegen.runtime.cupy_kernels import attach_fused
             self.fused = attach_fused(self, mode="atomic" if self.kernels == "atomic" else "ordered")
             from gpunet.network import device_loop

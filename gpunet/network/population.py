@@ -467,7 +467,9 @@ class Population(_AttributeAccess):
         if history is not None:
             self._history = history.ring
             if history.spiked is not None:
-                self._spiked = history.spiked
+                first, stop = self.block  # under comm the mask of the neurons held here (kernels write it in place)
+                spiked = history.spiked
+                self._spiked = spiked if len(spiked) == stop - first else spiked[first:stop].copy()
 
     def save(self, filename: str, **options: Any):
         """Save this population's state alone (format by suffix, see :func:`gpunet.save`).
@@ -565,6 +567,14 @@ class Population(_AttributeAccess):
     def _first(self) -> int:
         """Global rank of this process's first neuron (0 unless the network runs under comm)."""
         return 0 if self._block is None else self._block[0]
+
+    @property
+    def block(self) -> tuple[int, int]:
+        """Global ranks ``(first, stop)`` of the neurons whose arrays this process holds.
+
+        ``(0, size)`` on one process; under comm this process's contiguous block of the population.
+        """
+        return (0, self.size) if self._block is None else (int(self._block[0]), int(self._block[1]))
 
     def _keep_block(self, lo: int, hi: int) -> None:
         """Keep only the neurons ``[lo, hi)`` (at compile, under comm); the spike ring stays whole-population."""
@@ -665,6 +675,24 @@ class Population(_AttributeAccess):
         Read them again at every step: a load may replace them between steps.
         """
         return PopulationArrays(self._state, self._sums, self._spiked, self._history, self._noise_keys)
+
+    def presynaptic_arrays(self) -> PopulationArrays:
+        """The live arrays projections from this population read as ``pre`` (no copy).
+
+        On one process they are :meth:`step_arrays`; under comm ``state`` and ``sums`` are the whole
+        population's values gathered for this step (``pre.x``, ``pre.sum(target)``), ``history`` the whole
+        population's spike ring.  Read them again at every step: each gathering replaces them.
+
+        Returns
+        -------
+        PopulationArrays
+            ``state``, ``sums``, ``spiked``, ``history`` and ``noise_keys``, as :meth:`step_arrays`.
+        """
+        remote = self._remote
+        if remote is None:
+            return self.step_arrays()
+        sums = {target: remote[f"_sum_{target}"] for target in self._sums if f"_sum_{target}" in remote}
+        return PopulationArrays(remote, sums, self._spiked, self._history, self._noise_keys)
 
     def _reset_inputs(self) -> None:
         for array in self._sums.values():

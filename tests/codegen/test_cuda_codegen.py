@@ -37,7 +37,8 @@ def test_phases_follow_the_model():
 def test_izhikevich_element_follows_the_array_code():
     body = model_unit(gn.Izhikevich.spec).body
     assert "const bool active = refractory[i] == 0;" in body
-    assert "if (l_noise != 0) { rand_0 = (double)gn_normal(key_0, step, (gn_u64)i" in body
+    # the counter of neuron i is its global rank: i plus the first neuron's (a block of a population under comm)
+    assert "if (l_noise != 0) { rand_0 = (double)gn_normal(key_0, step, (gn_u64)(i + noise_first)" in body
     assert "((double)0.04)*(l_v*l_v)" in body  # v**2 squares exactly, as NumPy does
     assert "l_g_exc = 0;" in body and "refractory[i] = (int)((l_tau_refrac) / dt);" in body
     assert body.index("tmp_d_u =") < body.index("l_v = l_v + tmp_d_v*dt")  # every RHS from the old values

@@ -169,3 +169,30 @@ def test_attach_leaves_unsupported_models_on_array_code():
     assert set(attachment.array_code) == {"g", "src"}
     net.simulate(5.0)
     assert pop.m > 0
+
+
+def test_a_block_of_a_population_draws_the_noise_of_its_global_ranks():
+    """Under comm a process updates neurons [first, stop): counters first + i give the whole population's bits."""
+    from gpunet.codegen.cuda.codegen import model_unit
+    from gpunet.codegen.runtime.kernel_calls import PopulationKernels
+    net = gn.Network(dt=0.5, seed=8, backend="numpy")
+    pop = net.create(50, gn.Izhikevich, name="izh")
+    pop.noise, pop.i_offset = 3.0, np.linspace(0.0, 10.0, 50)
+    net.compile()
+    unit = model_unit(gn.Izhikevich.spec)
+    launcher = HostLauncher.from_source(unit.source)
+    keys = pop.step_arrays().noise_keys
+
+    def run(lo, hi, noise_first):
+        whole = pop.step_arrays()
+        state = {k: (a[lo:hi].copy() if np.ndim(a) and len(a) == 50 else a) for k, a in whole.state.items()}
+        sums = {k: a[lo:hi].copy() for k, a in whole.sums.items()}
+        spiked = np.zeros(hi - lo, dtype=bool)
+        kernels = PopulationKernels(unit, launcher, size=hi - lo, dt=net.dt, noise_keys=keys, noise_first=noise_first)
+        for step in range(40):
+            kernels.update(state, sums, spiked, step)
+        return state["v"]
+
+    whole = run(0, 50, 0)
+    assert np.array_equal(np.concatenate([run(0, 20, 0), run(20, 50, 20)]), whole)
+    assert not np.array_equal(run(20, 50, 0), whole[20:])  # local counters draw another neuron's noise

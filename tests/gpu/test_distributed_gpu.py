@@ -1,7 +1,8 @@
 """Network(comm=) on the CuPy backend: one device per process, exchanges through pinned host memory.
 
 Under mpiexec (one run per N, on the CuPy stand-in in CI: GPUNET_CUPY_STANDIN=1 reaches the processes through
-the environment) the engine-test network gives, for N = 1 and 2, the bits of the one-process NumPy run.
+the environment) the engine-test network gives, for N = 1 and 2, the bits of the one-process NumPy run, its
+neurons and synapses stepped by the generated CUDA kernels (per-object runners, each on its process's block).
 """
 import json
 import shutil
@@ -21,6 +22,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "network" / "mpi"))
 sys.path.insert(0, str(HERE.parent / "io"))
 from engine_network import build_and_assign, results  # noqa: E402
+
+
+#: The engine-test network's objects that run generated kernels under comm, and its inputs (the array code).
+KERNEL_OBJECTS = sorted(["inp", "exc", "rin", "rout", "stdp", "recurrent", "timed", "oja", "rrec", "sums", "fromta",
+                         "fromtp", "fromhc"])
+INPUTS = ["ta", "currents", "tp", "hc", "inject"]
 
 
 def mpiexec() -> str:
@@ -71,6 +78,14 @@ def test_n_processes_on_the_cupy_backend_give_the_bits_of_one_numpy_process(runs
         # the exchanges went through page-locked buffers reserved at compile, the same at every step
         assert part["pinned"] > 0 and part["all_pinned"] and part["same_buffers"]
         assert part["exchange"][:2] == [2, 100]  # one exchange per minimum-delay interval (2 steps)
+        # every object with generated kernels ran them on its block (population kernels with the block's noise
+        # counters); the spike source's own update and the inputs ran the array code, saying why
+        assert sorted(name for name, kind in part["runners"].items() if kind == "kernels") == KERNEL_OBJECTS
+        assert sorted(name for name, kind in part["runners"].items() if kind == "array") == sorted(part["array_code"])
+        assert {part["array_code"][name] for name in INPUTS} == {"under comm inputs run the array code (their "
+                                                                 "kernels cover whole populations)"}
+        assert part["steps"] == ["steps: per-object kernel runners (no step graph: the network runs under comm "
+                                 "(its steps exchange between processes))"]
     spikes = sum(one_process[f"{name}.spike"].shape[1] for name in ("m_exc", "m_inp", "m_tp", "m_hc"))
     spikes += sum(len(range(3 + k, 200, 7 + k)) for k in range(6))
     assert sum(part["exchange"][2] for part in parts) == 8 * spikes

@@ -42,6 +42,7 @@ class KernelParam:
     attribute or internal array of the population/projection); ``"sum"``
     (``sums[key]``); ``"key"`` (the noise stream key of site ``key``);
     ``"pre"``/``"post"`` (attribute ``key`` of the pre/post population);
+    ``"noise_first"`` (the global rank of the first neuron, the offset of the noise counters);
     other roles name one argument of the call (``"spikes"``, ``"g_target"``...).
     """
 

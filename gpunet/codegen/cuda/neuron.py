@@ -193,7 +193,7 @@ def neuron_unit(spec: ModelSpec, precision: str = "float64", prefix: Optional[st
     else:
         out("const bool active = true;")
     out("(void)active;")
-    _noise_lines(out, spec, names, printer, gates, sites)
+    _noise_lines(out, spec, names, printer, gates, sites, offset=True)
     for op in ops:
         if op.kind == "temp":
             names[op.target] = _temporary(op.target)
@@ -272,8 +272,11 @@ def _globals_kernel(spec: ModelSpec, ops: list[Op], fn: str, real: str, gates: d
 
 
 def _noise_lines(out: ElementWriter, spec: ModelSpec, names: dict, printer: CudaPrinter,
-                 gates: dict[int, list[str]], sites: list) -> None:
+                 gates: dict[int, list[str]], sites: list, offset: bool = False) -> None:
     """Draws of the noise sites, with arguments evaluated as the array code evaluates them.
+
+    With ``offset`` (the neuron-wise kernel) neuron ``i`` draws counter ``i + noise_first``: the global rank of
+    the neuron when the kernel runs on one process's block of a population (0 otherwise).
 
     The array code computes the arguments from the state (in the network's
     precision when they read an attribute, in Python doubles otherwise) and
@@ -282,6 +285,9 @@ def _noise_lines(out: ElementWriter, spec: ModelSpec, names: dict, printer: Cuda
     real = out.real
     double_printer = CudaPrinter({**names, "dt": "dt_host", "t": "t_host"}, real="double")
     attributes = set(spec.attributes)
+    counter = "(gn_u64)i"
+    if offset and sites:
+        counter = f"(gn_u64)(i + {out.param('noise_first', 'const gn_i64', 'noise_first')})"
     for site in sites:
         key = out.param(f"key_{site.index}", "const gn_u64", "key", str(site.index))
         arguments = []
@@ -294,7 +300,7 @@ def _noise_lines(out: ElementWriter, spec: ModelSpec, names: dict, printer: Cuda
         names[site.symbol.name] = variable
         out(f"{real} {variable} = ({real})0;")
         condition = " && ".join(f"{names[g]} != 0" for g in gates.get(site.index, []))
-        call = f"{variable} = ({real}){draw}({key}, step, (gn_u64)i, {arguments[0]}, {arguments[1]});"
+        call = f"{variable} = ({real}){draw}({key}, step, {counter}, {arguments[0]}, {arguments[1]});"
         out(f"if ({condition}) {{ {call} }}" if condition else call)
 
 

@@ -14,7 +14,11 @@ Inputs (timed inputs, current injections) get the runners of
 own code, e.g. ``SpikeSourceArray``, or the generator does not express their
 model) and objects whose kernels the compiler rejects (NVRTC on a GPU; with a
 warning naming the object and the compiler's first error line) keep the
-array code.
+array code.  Under comm (:mod:`gpunet.network.distributed`) population kernels
+run this process's block of neurons (noise counters from the block's first
+global rank), projection kernels the rows of its post neurons, reading the
+gathered pre-synaptic values (``Population.presynaptic_arrays``); inputs keep
+the array code.
 """
 from __future__ import annotations
 
@@ -29,6 +33,10 @@ from gpunet.codegen.runtime.input_kernels import input_runner
 from gpunet.codegen.runtime.kernel_calls import Launcher, PopulationKernels, ProjectionKernels
 from gpunet.codegen.runtime.runners import KernelPopulationRunner, KernelProjectionRunner
 from gpunet.errors import BackendError
+
+
+#: Why an input keeps the array code under comm (its kernels are sized by the whole population).
+_DISTRIBUTED_INPUT = "under comm inputs run the array code (their kernels cover whole populations)"
 
 
 @dataclass
@@ -60,8 +68,12 @@ def attach(network: Any, launcher_for: Callable[[CudaUnit], Launcher], mode: str
     network.compile()
     precision = network.precision.name
     result = Attachment()
+    distributed = getattr(network, "comm", None) is not None
     for population in network.populations:
         is_input = input_kind(population) is not None
+        if is_input and distributed:
+            result.array_code[population.name] = _DISTRIBUTED_INPUT
+            continue
         try:
             unit = kernel_unit(population, precision)
         except UnsupportedByCuda as exc:
@@ -72,13 +84,17 @@ def attach(network: Any, launcher_for: Callable[[CudaUnit], Launcher], mode: str
             continue
         if is_input:
             population.set_runner(input_runner(population, unit, launcher))
-        else:
-            kernels = PopulationKernels(unit, launcher, size=population.size, dt=network.dt,
-                                        noise_keys=population.step_arrays().noise_keys)
+        else:  # under comm: this process's block, its noise counters from the block's first global rank
+            first, stop = population.block
+            kernels = PopulationKernels(unit, launcher, size=stop - first, dt=network.dt,
+                                        noise_keys=population.step_arrays().noise_keys, noise_first=first)
             population.set_runner(KernelPopulationRunner(population, kernels))
         result.fused.append(population.name)
     for projection in network.projections:
         is_input = input_kind(projection) is not None
+        if is_input and distributed:
+            result.array_code[projection.name] = _DISTRIBUTED_INPUT
+            continue
         try:
             unit = kernel_unit(projection, precision)
         except UnsupportedByCuda as exc:
@@ -91,8 +107,10 @@ def attach(network: Any, launcher_for: Callable[[CudaUnit], Launcher], mode: str
             projection.set_runner(input_runner(projection, unit, launcher))
             result.fused.append(projection.name)
             continue
+        # the rows of the post neurons held here (all, or this process's block); pre ranks are global
+        first, stop = projection.post.block
         kernels = ProjectionKernels(unit, launcher, dt=network.dt, pre_size=projection.pre.size,
-                                    post_size=projection.post.size, mode=mode)
+                                    post_size=stop - first, mode=mode)
         projection.set_runner(KernelProjectionRunner(projection, kernels))
         result.fused.append(projection.name)
     return result

@@ -280,7 +280,9 @@ def generate(binding: NetworkBinding) -> tuple[str, _Slots]:
         if pop.events is not None:
             body += _source_events(pop, slots, ind)
             continue
-        values = {"n": pop.size, "attr": pop.state, "sum": pop.sums, "key": pop.noise_keys, "spiked": pop.spiked}
+        # noise counters from 0: the compiled runner runs whole populations (it is refused under comm)
+        values = {"n": pop.size, "attr": pop.state, "sum": pop.sums, "key": pop.noise_keys, "spiked": pop.spiked,
+                  "noise_first": "0"}
         if "schedule" in pop.unit.kernels:  # a timed input: the row in force first
             kernel = pop.unit.kernels["schedule"]
             table, rows = pop.schedule

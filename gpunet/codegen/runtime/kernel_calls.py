@@ -77,13 +77,16 @@ class PopulationKernels:
     clock : device array, optional
         The one-element step counter that clocked kernels read
         (:func:`gpunet.codegen.cuda.clocked.clocked_unit`), for units made of them.
+    noise_first : int
+        Global rank of the first neuron updated (``size`` neurons from it): the noise counter of neuron ``i`` is
+        ``noise_first + i``, as the array code draws for one process's block under comm (0: the whole population).
 
     The arguments are checked at the first launch and again only when an
     array has been replaced (:class:`~gpunet.codegen.runtime.launch_plan.BoundKernel`).
     """
 
     def __init__(self, unit: CudaUnit, launcher: Launcher, *, size: int, dt: float,
-                 noise_keys: Mapping[int, int], clock: Any = None) -> None:
+                 noise_keys: Mapping[int, int], clock: Any = None, noise_first: int = 0) -> None:
         self.unit = unit
         self.kernel = unit.kernels["neuron_update"]
         self.launcher = launcher
@@ -93,7 +96,8 @@ class PopulationKernels:
         # updates the keys in place, and the kernels must follow.
         self.noise_keys = noise_keys
         self.bound = BoundKernel(self.kernel, launcher)
-        self._context: dict[str, Any] = {"n": self.size, "dt": self.dt, "key": noise_keys, "clock": clock}
+        self._context: dict[str, Any] = {"n": self.size, "dt": self.dt, "key": noise_keys, "clock": clock,
+                                         "noise_first": int(noise_first)}
         # The updates of global variables (one thread), before the neuron-wise kernel that reads them.
         kernel = unit.kernels.get("neuron_globals")
         self.globals_bound = None if kernel is None else BoundKernel(kernel, launcher)

@@ -48,7 +48,8 @@ class KernelProjectionRunner:
         self._row_order: Any = None
         self._table_of: Any = None  # the groups the group table was made for (kept: the table holds their addresses)
         self._table: Any = None
-        self._pre_arrays = projection.pre.step_arrays
+        # what the projection reads as pre: under comm the whole population's gathered values and spike ring
+        self._pre_arrays = projection.pre.presynaptic_arrays
         self._post_arrays = projection.post.step_arrays
         fallback = projection.array_runner
         kernel_of = {"pre_events": "pre_events", "post_events": "post_events", "continuous": "continuous"}

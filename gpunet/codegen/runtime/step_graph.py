@@ -41,6 +41,8 @@ def graph_reason(network: Any) -> Optional[str]:
     network : Network
         A compiled network on a GPU.
     """
+    if getattr(network, "comm", None) is not None:  # a step exchanges through MPI between the kernels
+        return "the network runs under comm (its steps exchange between processes)"
     for obj in list(network.populations) + list(network.projections):
         if input_kind(obj) is not None:
             # the inputs' kernels (codegen/cuda/inputs.py) have no clocked form yet

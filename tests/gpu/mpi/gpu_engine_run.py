@@ -5,7 +5,8 @@ device of its rank on the node: 200 ms, then a save into ``OUT/s.shards``.  Then
 ``SHARDS`` (default: that folder), runs 20 ms and process 0 writes ``OUT/restored.npz``.  Process 0 writes every result
 gathered for the whole network to ``OUT/results.npz``; every process writes ``OUT/part-<rank>.json``: its
 device, its backend's description, the log line naming its device, the pinned bytes of its exchanges (and
-whether every pinned buffer is the one reserved at compile) and its spike exchange's counters.
+whether every pinned buffer is the one reserved at compile), its spike exchange's counters, the kind of runner
+of each object (generated kernels or array code, with the reasons) and the step loop's log line.
 """
 import json
 import logging
@@ -69,7 +70,11 @@ def main(out: Path, shards: Path) -> None:
             "pinned": engine.transfers.nbytes, "all_pinned": all_pinned(engine.transfers), "same_buffers": buffers(engine.transfers) == reserved,
             "state_on_device": all(net.backend.is_device_array(a) for p in net.populations for a in p._state.values()
                                    if not np.isscalar(a) and getattr(a, "ndim", 0)),
-            "exchange": [engine.interval, engine.exchange.exchanges, engine.exchange.bytes_sent]}
+            "exchange": [engine.interval, engine.exchange.exchanges, engine.exchange.bytes_sent],
+            # which objects ran generated kernels, why the others did not, and the step loop's log line
+            "runners": {obj.name: obj.runner.kind for obj in [*net.populations, *net.projections]},
+            "array_code": net.fused.array_code,
+            "steps": [line for line in lines.lines if line.startswith("steps:")]}
     (out / f"part-{rank}.json").write_text(json.dumps(part))
     fresh = build(comm, backend="cupy")
     fresh.load(shards)
