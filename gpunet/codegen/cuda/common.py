@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Optional
+from typing import Callable, Iterable, Mapping, Optional, Sequence
 
 import sympy
 
@@ -284,7 +284,10 @@ def split_global_ops(spec: ModelSpec, ops: list[Op], owner: str) -> tuple[list[O
     return [op for op in ops if op in keep], local_ops
 
 
-def globals_kernel(spec: ModelSpec, ops: list[Op], real: str, fn: str, phase: str) -> tuple[str, "KernelInfo"]:
+def globals_kernel(spec: ModelSpec, ops: list[Op], real: str, fn: str, phase: str, *,
+                   template: str = "global_update.cu", indices: tuple[str, ...] = (),
+                   extra: Sequence[sympy.Expr] = (), extra_names: Iterable[str] = (),
+                   draws: Optional[Callable[[ElementWriter, dict, CudaPrinter], None]] = None) -> tuple[str, "KernelInfo"]:
     """The source and description of a kernel of one thread running the global equations ``ops``.
 
     Parameters
@@ -299,20 +302,31 @@ def globals_kernel(spec: ModelSpec, ops: list[Op], real: str, fn: str, phase: st
         The unit's C prefix (the kernel is ``<fn>_globals``).
     phase : str
         The kernel's phase name.
+    template : str
+        The kernel template (``neuron_globals.cu`` takes the element index ``i``).
+    indices : tuple of str
+        The element's index parameters (``("i",)`` for ``neuron_globals.cu``).
+    extra, extra_names : optional
+        Expressions and names read besides ``ops`` (noise arguments and gates).
+    draws : callable, optional
+        ``draws(out, names, printer)`` writes lines after the attributes are read and before ``ops``
+        (a neuron model's population-wide noise draws).
     """
     out = ElementWriter(real)
     names: dict[str, str] = {"dt": "dt", "t": "t"}
     printer = CudaPrinter(names, real=real)
-    time_lines(out, ())
-    used = symbols_of(ops)
+    time_lines(out, indices)
+    used = symbols_of(ops, list(extra)) | set(extra_names)
     written = {op.target for op in ops if op.kind != "temp"}
     for name, attribute in spec.attributes.items():
-        if name not in used:
+        if name not in used or not attribute.is_global:
             continue
         ctype = attribute_ctype(attribute, real)
         pointer = out.param(f"a_{name}", f"{ctype}*" if name in written else f"const {ctype}*", "attr", name)
         names[name] = register_name(attribute)
         out(f"{'' if name in written else 'const '}{ctype} l_{name} = {pointer}[0];")
+    if draws is not None:
+        draws(out, names, printer)
     for op in ops:
         if op.kind == "temp":
             names[op.target] = "tmp_" + op.target.lstrip("_")
@@ -326,6 +340,6 @@ def globals_kernel(spec: ModelSpec, ops: list[Op], real: str, fn: str, phase: st
         if name in written:
             out(f"a_{name}[0] = l_{name};")
     name = f"{fn}_globals"
-    body = render("global_update.cu", fn=name, model=spec.name, params=out.params_text(), args=out.args_text(),
+    body = render(template, fn=name, model=spec.name, params=out.params_text(), args=out.args_text(),
                   body=out.body())
     return body, KernelInfo(name, phase, COMMON_PARAMS + tuple(out.params.values()))

@@ -41,6 +41,7 @@ from gpunet.codegen.cuda.common import (
     check_signature,
     clipped,
     default_prefix,
+    globals_kernel,
     register_name,
     split_global_ops,
     symbols_of,
@@ -235,38 +236,12 @@ def _globals_kernel(spec: ModelSpec, ops: list[Op], fn: str, real: str, gates: d
     code's one draw per step does; the assignments apply whatever the
     neurons' refractory state (the array code assigns globals unmasked).
     """
-    out = ElementWriter(real)
-    names: dict[str, str] = {"dt": "dt", "t": "t"}
-    printer = CudaPrinter(names, real=real)
     sites = [site for site in spec.noise_sites if site.index in population_sites]
-    extra = [a for site in sites for a in (site.arg0, site.arg1)]
-    used = symbols_of(ops, extra) | {g for site in sites for g in gates.get(site.index, [])}
-    written = {op.target for op in ops if op.kind != "temp"}
-    time_lines(out, ("i",))
-    for name, attribute in spec.attributes.items():
-        if name not in used or not attribute.is_global:
-            continue
-        ctype = attribute_ctype(attribute, real)
-        pointer = out.param(f"a_{name}", f"{ctype}*" if name in written else f"const {ctype}*", "attr", name)
-        names[name] = register_name(attribute)
-        out(f"{'' if name in written else 'const '}{ctype} l_{name} = {pointer}[0];")
-    _noise_lines(out, spec, names, printer, gates, sites)
-    for op in ops:
-        if op.kind == "temp":
-            names[op.target] = _temporary(op.target)
-            out(f"const {real} {names[op.target]} = {printer.doprint(op.expr)};")
-            continue
-        value = printer.doprint(op.expr)
-        if op.kind == "update":
-            value = f"{names[op.target]} + {value}"
-        out(f"l_{op.target} = {clipped(value, op, printer)};")
-    for name in spec.attributes:
-        if name in written:
-            out(f"a_{name}[0] = l_{name};")
-    name = f"{fn}_globals"
-    body = render("neuron_globals.cu", fn=name, model=spec.name, params=out.params_text(), args=out.args_text(),
-                  body=out.body())
-    info = KernelInfo(name, "neuron_globals", COMMON_PARAMS + tuple(out.params.values()))
+    body, info = globals_kernel(
+        spec, ops, real, fn, "neuron_globals", template="neuron_globals.cu", indices=("i",),
+        extra=[a for site in sites for a in (site.arg0, site.arg1)],
+        extra_names={g for site in sites for g in gates.get(site.index, [])},
+        draws=lambda out, names, printer: _noise_lines(out, spec, names, printer, gates, sites))
     check_signature(body, info)
     return body, info
 
