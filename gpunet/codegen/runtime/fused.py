@@ -70,19 +70,11 @@ def attach(network: Any, launcher_for: Callable[[CudaUnit], Launcher], mode: str
     result = Attachment()
     distributed = getattr(network, "comm", None) is not None
     for population in network.populations:
-        is_input = input_kind(population) is not None
-        if is_input and distributed:
-            result.array_code[population.name] = _DISTRIBUTED_INPUT
+        found = _unit_and_launcher(population, precision, distributed, launcher_for, result)
+        if found is None:
             continue
-        try:
-            unit = kernel_unit(population, precision)
-        except UnsupportedByCuda as exc:
-            result.array_code[population.name] = str(exc)
-            continue
-        launcher = _launcher_or_reason(launcher_for, unit, population.name, result)
-        if launcher is None:
-            continue
-        if is_input:
+        unit, launcher = found
+        if input_kind(population) is not None:
             population.set_runner(input_runner(population, unit, launcher))
         else:  # under comm: this process's block, its noise counters from the block's first global rank
             first, stop = population.block
@@ -91,29 +83,34 @@ def attach(network: Any, launcher_for: Callable[[CudaUnit], Launcher], mode: str
             population.set_runner(KernelPopulationRunner(population, kernels))
         result.fused.append(population.name)
     for projection in network.projections:
-        is_input = input_kind(projection) is not None
-        if is_input and distributed:
-            result.array_code[projection.name] = _DISTRIBUTED_INPUT
+        found = _unit_and_launcher(projection, precision, distributed, launcher_for, result)
+        if found is None:
             continue
-        try:
-            unit = kernel_unit(projection, precision)
-        except UnsupportedByCuda as exc:
-            result.array_code[projection.name] = str(exc)
-            continue
-        launcher = _launcher_or_reason(launcher_for, unit, projection.name, result)
-        if launcher is None:
-            continue
-        if is_input:
+        unit, launcher = found
+        if input_kind(projection) is not None:
             projection.set_runner(input_runner(projection, unit, launcher))
-            result.fused.append(projection.name)
-            continue
-        # the rows of the post neurons held here (all, or this process's block); pre ranks are global
-        first, stop = projection.post.block
-        kernels = ProjectionKernels(unit, launcher, dt=network.dt, pre_size=projection.pre.size,
-                                    post_size=stop - first, mode=mode)
-        projection.set_runner(KernelProjectionRunner(projection, kernels))
+        else:  # the rows of the post neurons held here (all, or this process's block); pre ranks are global
+            first, stop = projection.post.block
+            kernels = ProjectionKernels(unit, launcher, dt=network.dt, pre_size=projection.pre.size,
+                                        post_size=stop - first, mode=mode)
+            projection.set_runner(KernelProjectionRunner(projection, kernels))
         result.fused.append(projection.name)
     return result
+
+
+def _unit_and_launcher(obj: Any, precision: str, distributed: bool, launcher_for: Callable[[CudaUnit], Launcher],
+                       result: Attachment) -> Optional[tuple[CudaUnit, Launcher]]:
+    """``obj``'s kernel unit and launcher, or None with the reason recorded in ``result``."""
+    if distributed and input_kind(obj) is not None:
+        result.array_code[obj.name] = _DISTRIBUTED_INPUT
+        return None
+    try:
+        unit = kernel_unit(obj, precision)
+    except UnsupportedByCuda as exc:
+        result.array_code[obj.name] = str(exc)
+        return None
+    launcher = _launcher_or_reason(launcher_for, unit, obj.name, result)
+    return None if launcher is None else (unit, launcher)
 
 
 def _launcher_or_reason(launcher_for: Callable[[CudaUnit], Launcher], unit: CudaUnit, name: str,
@@ -126,5 +123,5 @@ def _launcher_or_reason(launcher_for: Callable[[CudaUnit], Launcher], unit: Cuda
         first_error = next((line for line in lines if "error" in line.lower()), lines[0]).strip()
         reason = f"its generated kernels did not compile: {first_error}"
         result.array_code[name] = reason
-        warnings.warn(f"gpunet: {name} runs the array code, {reason}", RuntimeWarning, stacklevel=3)
+        warnings.warn(f"gpunet: {name} runs the array code, {reason}", RuntimeWarning, stacklevel=4)
         return None
