@@ -34,6 +34,7 @@ from gpunet.model.global_functions import clear_functions
 from gpunet.network import compiled_loop, default, summary
 from gpunet.network.compiled_loop import RUNNERS, steps_to_record
 from gpunet.network.distributed import DistributedEngine, DistributedStepLoop, check_comm
+from gpunet.network.distributed_compiled import select_distributed
 from gpunet.network.distributed_device import device_for_rank
 from gpunet.network.population import LAST_SPIKE_NEVER
 from gpunet.network.progress import ProgressBar
@@ -121,12 +122,10 @@ class Network:
         self._loop: NetworkRunner = StepLoop(self)
         self.comm = None if comm is None else check_comm(comm)
         self._distributed: Optional[DistributedEngine] = None  # this process's part, made at compile under comm
-        if comm is not None and runner == "compiled":
-            raise ValueError("runner='compiled' cannot run a network under comm yet; the NumPy step loop does")
         runner = runner if runner is not None else compiled_loop.default_runner()
         if runner not in RUNNERS:
             raise ValueError(f"runner must be one of {RUNNERS}, got {runner!r}")
-        self.runner = "numpy" if comm is not None else runner
+        self.runner = runner
         self._compiled: Optional[compiled_loop.CompiledLoop] = None  # the compiled CPU loop, chosen at compile
         self._configure(dt=dt, seed=seed, backend=backend, device=device, precision=precision)
 
@@ -444,7 +443,13 @@ class Network:
             self.fused = attach_fused(self, mode="atomic" if self.kernels == "atomic" else "ordered")
             from gpunet.network import device_loop
             device_loop.install(self)
-        self._compiled = None if self.comm is not None else compiled_loop.select(self, self.runner, silent)
+        if self.comm is None:
+            self._compiled = compiled_loop.select(self, self.runner, silent)
+        else:  # this process's blocks in the compiled loop, between the exchanges (gpunet.network.distributed_compiled)
+            self._compiled = None
+            loop = select_distributed(self, self.runner, silent)
+            if loop is not None:
+                self._loop = loop
         if directory is not None:
             self._write_generated_code(Path(directory))
         if not silent:
@@ -652,7 +657,7 @@ class Network:
     @property
     def runner_in_use(self) -> str:
         """The runner chosen at compile: ``"compiled"`` or ``"numpy"`` (also before compile)."""
-        return "compiled" if self._compiled is not None else "numpy"
+        return "compiled" if self._compiled is not None or getattr(self._loop, "kind", None) == "compiled" else "numpy"
 
     def _compiled_usable(self) -> bool:
         """Whether the compiled loop runs the next steps (not when another step loop was installed)."""

@@ -68,6 +68,9 @@ class PopulationBinding:
     #: the schedule kernel runs before the unit's neuron kernels (a unit without ``neuron_update`` has none).
     schedule: Optional[tuple[np.ndarray, np.ndarray]] = None
     schedule_width: int = 0
+    #: Under comm (``NetworkBinding.blocks``): the global rank of the block's first neuron, the offset of its noise
+    #: counters and the column of the whole population's spike ring where its ``size`` neurons' spikes go.
+    first: int = 0
 
 
 @dataclass
@@ -99,6 +102,9 @@ class NetworkBinding:
     precision: str
     populations: list[PopulationBinding]
     projections: list[ProjectionBinding]
+    #: Under comm: populations are blocks (``PopulationBinding.first``), and the step runs in two phases the
+    #: caller selects with ``gn_set_phases`` (see :func:`phased_loop_text`).
+    blocks: bool = False
 
 
 class _Slots:
@@ -280,9 +286,9 @@ def generate(binding: NetworkBinding) -> tuple[str, _Slots]:
         if pop.events is not None:
             body += _source_events(pop, slots, ind)
             continue
-        # noise counters from 0: the compiled runner runs whole populations (it is refused under comm)
+        # noise counters from the block's first global rank (0 for a whole population)
         values = {"n": pop.size, "attr": pop.state, "sum": pop.sums, "key": pop.noise_keys, "spiked": pop.spiked,
-                  "noise_first": "0"}
+                  "noise_first": f"I[{slots.integer(pop.first)}]" if binding.blocks else "0"}
         if "schedule" in pop.unit.kernels:  # a timed input: the row in force first
             kernel = pop.unit.kernels["schedule"]
             table, rows = pop.schedule
@@ -311,7 +317,11 @@ def generate(binding: NetworkBinding) -> tuple[str, _Slots]:
                         f"(gn_i64*)P[{slots.pointer(counts)}] + gn_ring_row(step, I[{slots.integer(depth)}]));")
         else:
             pop_push = None
-        if pop.history is not None and pop.spiked is not None:
+        if pop.history is not None and pop.spiked is not None and binding.blocks:
+            body.append(_block_ring_copy(pop, slots, ind))
+            if pop_push is not None:
+                body.append(pop_push)
+        elif pop.history is not None and pop.spiked is not None:
             depth, size = pop.history.shape
             body.append(f"{ind}gn_copy_mask((bool*)P[{slots.pointer(pop.history)}] + gn_ring_row(step, "
                         f"I[{slots.integer(depth)}]) * I[{slots.integer(size)}], (const bool*)P[{slots.pointer(pop.spiked)}], "
@@ -326,6 +336,7 @@ def generate(binding: NetworkBinding) -> tuple[str, _Slots]:
             body.append(f"{ind}if (step + 1 < first + count) gn_record_spikes((const bool*)P[{slots.pointer(pop.spiked)}], "
                         f"I[{slots.integer(pop.size)}], step, (gn_i64*)P[{steps}], (gn_i64*)P[{ranks}], "
                         f"(gn_i64*)P[{counter}]);")
+    split = len(body)  # the synaptic updates from here on (a second phase under comm)
     for proj in binding.projections:
         if "semiglobal" in proj.unit.kernels:  # the postsynaptic variables first, one per post neuron
             kernel = proj.unit.kernels["semiglobal"]
@@ -364,7 +375,34 @@ def generate(binding: NetworkBinding) -> tuple[str, _Slots]:
         "    }",
         "}",
         ""])
+    if binding.blocks:
+        text = phased_loop_text(text, prologue, body, split)
     return text, slots
+
+
+def _block_ring_copy(pop: PopulationBinding, slots: _Slots, ind: str) -> str:
+    """Under comm: the block's spike mask into its own columns of the whole population's ring row of the step."""
+    depth, width = pop.history.shape
+    return (f"{ind}gn_copy_mask((bool*)P[{slots.pointer(pop.history)}] + gn_ring_row(step, I[{slots.integer(depth)}]) "
+            f"* I[{slots.integer(width)}] + I[{slots.integer(pop.first)}], (const bool*)P[{slots.pointer(pop.spiked)}], "
+            f"I[{slots.integer(pop.size)}]);")
+
+
+def phased_loop_text(text: str, prologue: list[str], body: list[str], split: int) -> str:
+    """The driver ``text`` with its step in two phases, run as the bits of ``gn_set_phases(phases)`` say (3: both).
+
+    Phase 1 resets the sums, transmits, updates the populations and writes their spikes (the prologue's spike
+    lists are built then only); phase 2 runs the synaptic updates and post-synaptic events.  Under comm the
+    pre-synaptic values the second phase reads are gathered between the two (``gpunet.network.distributed``).
+    """
+    whole = "\n".join(body) + "\n    }\n}"
+    lists = "\n".join(prologue) + "\n    for (gn_i64 step" if prologue else None
+    phases = ("        if (gn_phases & 1) {\n" + "\n".join(body[:split]) + "\n        }\n        if (gn_phases & 2) {\n"
+              + "\n".join(body[split:]) + "\n        }\n    }\n}")
+    text = text.replace(whole, phases, 1)
+    if lists is not None:
+        text = text.replace(lists, "    if (gn_phases & 1) {\n" + "\n".join(prologue) + "\n    }\n    for (gn_i64 step", 1)
+    return '\nstatic gn_i64 gn_phases = 3;\nextern "C" void gn_set_phases(gn_i64 phases) { gn_phases = phases; }' + text
 
 
 def _element_names(unit: CudaUnit, kernel: KernelInfo, head: str) -> Optional[list[str]]:

@@ -28,9 +28,10 @@ ReadsSums = gn.Synapse(
     name="ReadsSums")
 
 
-def build(comm=None, seed: int = 2024, recurrent_delay: float = 3.0, backend: str = "numpy") -> gn.Network:
+def build(comm=None, seed: int = 2024, recurrent_delay: float = 3.0, backend: str = "numpy",
+          runner: str = "numpy") -> gn.Network:
     """The network (not compiled); ``comm`` None builds the plain one-process network."""
-    net = gn.Network(dt=1.0, seed=seed, backend=backend, runner="numpy", comm=comm)
+    net = gn.Network(dt=1.0, seed=seed, backend=backend, runner=runner, comm=comm)
     inp = net.create(gn.PoissonPopulation(23, rates=60.0, name="inp"))
     exc = net.create(37, gn.Izhikevich, name="exc")
     exc.noise = 3.0
@@ -87,9 +88,9 @@ def build_uneven(comm=None, long_delay: float = 9.0) -> gn.Network:
     return net
 
 
-def build_and_assign(comm=None, seed: int = 2024, backend: str = "numpy") -> gn.Network:
+def build_and_assign(comm=None, seed: int = 2024, backend: str = "numpy", runner: str = "numpy") -> gn.Network:
     """:func:`build`, compiled, then values assigned as a user would (under comm: each process keeps its part)."""
-    net = build(comm, seed, backend=backend)
+    net = build(comm, seed, backend=backend, runner=runner)
     net.compile()
     exc, rout = net.get_population("exc"), net.get_population("rout")
     exc[5:20].v = -62.0                                  # a view
@@ -136,3 +137,31 @@ def results(net: gn.Network) -> dict[str, np.ndarray]:
             else:
                 out[f"{monitor.name}.{name}"] = np.asarray(value)
     return out
+
+
+def build_spiking(comm=None, runner: str = "numpy") -> gn.Network:
+    """The spiking part of :func:`build` with delays of 3 ms and more and no current injection: no projection
+    reads a pre-synaptic value, so the compiled runner under comm runs whole exchange intervals (3 steps) in C++.
+    Monitors: spikes (a view's too) every step, ``v`` every 10 ms."""
+    net = gn.Network(dt=1.0, seed=99, backend="numpy", runner=runner, comm=comm)
+    inp = net.create(gn.PoissonPopulation(23, rates=60.0, name="inp"))
+    exc = net.create(37, gn.Izhikevich, name="exc")
+    exc.noise = 3.0
+    exc.i_offset = gn.Uniform(2.0, 6.0)
+    exc.v = gn.Uniform(-70.0, -60.0)
+    stdp = net.connect(inp, exc, "exc", gn.STDP(A_plus=0.05, A_minus=0.05), name="stdp")
+    stdp.connect_fixed_probability(0.4, weights=gn.Uniform(0.5, 2.0), delays=gn.Uniform(3.0, 7.0))
+    net.connect(exc, exc, "inh", name="recurrent").connect_fixed_probability(0.2, weights=0.5, delays=3.0)
+    times = [[float(t) for t in range(3 + k, 200, 7 + k)] for k in range(6)]
+    source = net.create(gn.SpikeSourceArray(times, name="source"))
+    net.connect(source, exc, "exc", name="timed").connect_fixed_probability(0.5, weights=2.0, delays=3.0)
+    correlated = net.create(gn.HomogeneousCorrelatedSpikeTrains(7, rates=[30.0, 50.0], corr=[0.3, 0.6], tau=10.0,
+                                                                 schedule=[0.0, 90.0], name="hc"))
+    net.connect(correlated, exc, "exc", name="fromhc").connect_fixed_probability(0.4, weights=1.0,
+                                                                                 delays=gn.Uniform(3.0, 5.0))
+    net.monitor(exc, ["spike"], name="m_exc")
+    net.monitor(exc, ["v"], period=10.0, name="m_v")
+    net.monitor(inp, ["spike"], name="m_inp")
+    net.monitor(correlated, ["spike"], name="m_hc")
+    net.monitor(exc[[30, 2, 17, 9, 36, 0, 21]], ["spike"], name="m_view")
+    return net
