@@ -5,15 +5,16 @@
    so both meet the same moments of a noisy machine; the ratios of the medians (goal: within 1.1x); and the
    parse alone (``read_state``), alternated.
 2. With ``--processes N`` (needs the ``mpi`` extra): the same network simulated by 1 and by N processes
-   (``Network(comm=...)``, the distributed engine, NumPy step loop) under ``mpiexec``: time per step, speed-up
-   and parallel efficiency, bytes of spikes each process sends and receives per step (the
+   (``Network(comm=...)``, the distributed engine) under ``mpiexec``, with each runner of ``--runners`` (the NumPy
+   step loop, the compiled C++ loop: ``$GPUNET_RUNNER`` of the processes): time per step, speed-up
+   and parallel efficiency, the compiled runner's speed-up over the NumPy one, bytes of spikes each process sends and receives per step (the
    :class:`~gpunet.network.spike_exchange.SpikeExchange` counters: one allgather per minimum delay), and the
    sharded save of every process's part (call to committed manifest; aggregate bandwidth).
 
 Usage::
 
     python benchmarks/bench_distributed.py [--neurons 10000] [--synapses 1000000] [--rounds 7] [--processes 2]
-        [--simulate-ms 1000]
+        [--simulate-ms 1000] [--runners numpy,compiled]
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Optional
 
 from gpunet.examples import reference_network
 from gpunet.io.api import read_state
@@ -118,15 +120,19 @@ def under_mpi(args, folder: Path) -> None:
         sent = sum(c[0] for c in counters) / size / steps
         received = sum(c[1] for c in counters) / size / steps
         figures = {"processes": size, "steps": steps, "seconds": took, "sent": sent, "received": received,
-                   "exchanges": counters[0][2], "save": statistics.median(saves), "state_bytes": total_bytes}
-        (folder / f"engine-{size}.json").write_text(json.dumps(figures))
+                   "exchanges": counters[0][2], "save": statistics.median(saves), "state_bytes": total_bytes,
+                   "runner": net.runner_in_use}
+        (folder / f"engine-{os.environ.get('GPUNET_RUNNER', 'auto')}-{size}.json").write_text(json.dumps(figures))
 
 
-def report(figures: dict) -> None:
-    """Speed-up, efficiency, exchange volume and snapshot bandwidth of the runs by 1 and N processes."""
+def report(figures: dict, numpy_figures: Optional[dict] = None) -> None:
+    """Speed-up, efficiency, exchange volume and snapshot bandwidth of the runs by 1 and N processes (and the
+    speed-up over the NumPy runner's run of as many processes, when given)."""
     one = figures[1]
     for size, run in sorted(figures.items()):
         speedup = one["seconds"] / run["seconds"]
+        if numpy_figures and size in numpy_figures and run["runner"] != numpy_figures[size]["runner"]:
+            print(f"  {size} process(es): {numpy_figures[size]['seconds'] / run['seconds']:.1f}x the NumPy runner")
         print(f"  {size} process(es): {run['seconds'] / run['steps'] * 1e3:.2f} ms per step, speed-up "
               f"{speedup:.2f}, efficiency {speedup / size:.2f}; per process and step {run['sent']:.0f} B sent, "
               f"{run['received']:.0f} B received ({run['exchanges']} exchanges in {run['steps']} steps); "
@@ -143,6 +149,8 @@ def main() -> None:
                         "processes (with --processes)")
     parser.add_argument("--processes", type=int, default=0, help="also simulate the network by 1 and by N "
                         "processes under mpiexec")
+    parser.add_argument("--runners", default="numpy,compiled", help="runners of the runs by 1 and N processes "
+                        "(comma-separated: numpy, compiled, auto)")
     parser.add_argument("--mpi-child", metavar="FOLDER", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.mpi_child:
@@ -153,16 +161,19 @@ def main() -> None:
         one_process(args, folder)
         if args.processes:
             mpiexec = Path(sys.executable).with_name("mpiexec")
-            figures = {}
-            for size in sorted({1, args.processes}):
-                command = [str(mpiexec) if mpiexec.exists() else "mpiexec", "-n", str(size), sys.executable,
-                           __file__, "--neurons", str(args.neurons), "--synapses", str(args.synapses),
-                           "--simulate-ms", str(args.simulate_ms), "--rounds", str(args.rounds),
-                           "--mpi-child", str(folder)]
-                subprocess.run(command, check=True)
-                figures[size] = json.loads((folder / f"engine-{size}.json").read_text())
-            print(f"distributed engine (NumPy step loop), {args.simulate_ms:g} ms simulated, {os.cpu_count()} cores:")
-            report(figures)
+            by_runner = {}
+            for runner in args.runners.split(","):
+                figures = by_runner[runner] = {}
+                for size in sorted({1, args.processes}):
+                    command = [str(mpiexec) if mpiexec.exists() else "mpiexec", "-n", str(size), sys.executable,
+                               __file__, "--neurons", str(args.neurons), "--synapses", str(args.synapses),
+                               "--simulate-ms", str(args.simulate_ms), "--rounds", str(args.rounds),
+                               "--mpi-child", str(folder)]
+                    subprocess.run(command, check=True, env={**os.environ, "GPUNET_RUNNER": runner})
+                    figures[size] = json.loads((folder / f"engine-{runner}-{size}.json").read_text())
+                print(f"distributed engine, runner {runner!r} (ran: {figures[1]['runner']}), {args.simulate_ms:g} ms "
+                      f"simulated, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}:")
+                report(figures, by_runner.get("numpy"))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

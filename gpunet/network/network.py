@@ -90,8 +90,10 @@ class Network:
         under ``mpiexec -n N``): every process runs the same script; at compile
         each keeps its block of every population and the synapses onto it, and
         the results are bit-identical for every N (``gpunet.network.distributed``,
-        docs/many-processes.md).  The array-code step loop, on NumPy or on
-        CuPy (one GPU per process, see ``device``).
+        docs/many-processes.md).  On NumPy each process runs ``runner``'s loop on
+        its blocks (the compiled one between the exchanges,
+        ``gpunet.network.distributed_compiled``); on CuPy one GPU per process
+        (see ``device``).
 
     Examples
     --------

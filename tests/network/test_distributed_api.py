@@ -159,3 +159,41 @@ def test_a_part_of_another_process_s_rows_is_refused_naming_the_rows(tmp_path):
                                              r"holds rows \[0, 20\]"):
         restore_state(net, part, "part")
     assert np.array_equal(net.get_population("exc").v, before)
+
+
+@pytest.mark.skipif(find_compiler() is None, reason="no host C++ compiler (c++, g++, clang++)")
+def test_the_compiled_runner_under_comm_falls_back_for_steps_without_learning_and_binds_again(caplog):
+    """One process under COMM_SELF (N = 1, 2, 3 under mpiexec: test_mpi_compiled.py): steps without learning run the
+    array code, whose gathering replaces the pre-synaptic arrays; the loop binds the new ones and goes on."""
+    runs = []
+    for comm, runner in ((None, "numpy"), (MPI.COMM_SELF, "compiled"), (MPI.COMM_SELF, "numpy")):
+        net = gn.Network(backend="numpy", seed=6, runner=runner, comm=comm)
+        a = net.create(5, gn.Neuron(equations="tau * dv/dt + v = sum(exc) + Uniform(0.0, 1.0)\nr = pos(v)",
+                                    parameters="tau = 5.0"), name="a")
+        b = net.create(4, gn.LeakyIntegrator, name="b")
+        oja = net.connect(a, b, "exc", gn.Oja(eta=0.05), name="oja")
+        oja.connect_all_to_all(gn.Uniform(0.0, 0.5))
+        monitor = net.monitor(b, ["r"], period=2.0)
+        with caplog.at_level("INFO", logger="gpunet"):
+            net.compile()
+        initial = oja.w
+        net.simulate(5.0)
+        net.disable_learning()
+        net.simulate(3.0)
+        net.enable_learning()
+        a.v = 0.5  # an assignment: the next step gathers the new values first
+        net.simulate(6.0)
+        runs.append((oja.w, a.r, b.r, monitor.get("r")))
+        assert oja.w != initial  # it learned
+        if comm is not None and runner == "compiled":
+            assert net.runner_in_use == "compiled" and net.step_loop.array_steps == 3
+            assert net.step_loop.calls == 2 * 11  # two per step run compiled
+        elif comm is not None:
+            assert net.runner_in_use == "numpy" and net.step_loop.kind == "distributed"
+    np.testing.assert_equal(runs[0], runs[1])
+    np.testing.assert_equal(runs[0], runs[2])
+    messages = [r.getMessage() for r in caplog.records if r.getMessage().startswith("runner (process 0 of 1)")]
+    assert messages == ["runner (process 0 of 1): compiled (C++ step loop of this process's blocks, two calls per "
+                        "step, pre-synaptic values gathered between them)",
+                        "runner (process 0 of 1): numpy (array code); the compiled runner does not run: "
+                        "runner='numpy' was asked for"]
