@@ -126,8 +126,9 @@ def bind_blocks(network: Any, buffers: Optional[dict] = None) -> NetworkBinding:
             events = (np.ascontiguousarray(steps[kept]), np.ascontiguousarray(ranks[kept] - lo))
         if timed:
             table, rows = pop.schedule_arrays()
-            width = schedule_width(pop.spec, type(pop).scheduled_attributes, pop.size)
-            if width == pop.size:  # one value per neuron: the block's columns
+            scheduled = type(pop).scheduled_attributes
+            width = schedule_width(pop.spec, scheduled, pop.size)
+            if not all(pop.spec.attributes[name].is_global for name in scheduled):  # per neuron: the block's columns
                 rows, width = np.ascontiguousarray(rows.reshape(-1, pop.size)[:, lo:lo + count]), count
             schedule = (table, rows)
         populations.append(PopulationBinding(

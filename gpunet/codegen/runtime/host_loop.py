@@ -389,7 +389,8 @@ def _block_ring_copy(pop: PopulationBinding, slots: _Slots, ind: str) -> str:
 
 
 def phased_loop_text(text: str, prologue: list[str], body: list[str], split: int) -> str:
-    """The driver ``text`` with its step in two phases, run as the bits of ``gn_set_phases(phases)`` say (3: both).
+    """The driver ``text`` with its step in two phases, run as the bits of ``gn_set_phases(phases)`` say (3: both;
+    per thread, so networks sharing the library may step in several threads).
 
     Phase 1 resets the sums, transmits, updates the populations and writes their spikes (the prologue's spike
     lists are built then only); phase 2 runs the synaptic updates and post-synaptic events.  Under comm the
@@ -402,7 +403,7 @@ def phased_loop_text(text: str, prologue: list[str], body: list[str], split: int
     text = text.replace(whole, phases, 1)
     if lists is not None:
         text = text.replace(lists, "    if (gn_phases & 1) {\n" + "\n".join(prologue) + "\n    }\n    for (gn_i64 step", 1)
-    return '\nstatic gn_i64 gn_phases = 3;\nextern "C" void gn_set_phases(gn_i64 phases) { gn_phases = phases; }' + text
+    return '\nstatic thread_local gn_i64 gn_phases = 3;\nextern "C" void gn_set_phases(gn_i64 phases) { gn_phases = phases; }' + text
 
 
 def _element_names(unit: CudaUnit, kernel: KernelInfo, head: str) -> Optional[list[str]]:
