@@ -67,7 +67,13 @@ def _remote_arrays(engine: DistributedEngine) -> dict:
 
 def share_in_place(engine: DistributedEngine) -> None:
     """One allgather of the attributes projections read as ``pre.x``, written into the arrays of
-    :func:`_remote_arrays` (the engine's own gathering makes new arrays each step)."""
+    :func:`_remote_arrays` (the engine's own gathering makes new arrays each step).
+
+    Parameters
+    ----------
+    engine : DistributedEngine
+        The network's engine (its ``reads``).
+    """
     if not engine.reads:
         engine.fresh = True
         return
@@ -84,7 +90,15 @@ def share_in_place(engine: DistributedEngine) -> None:
 
 def buffer_ring_spikes(engine: DistributedEngine, first: int, count: int) -> None:
     """Buffer for the exchange the spikes of steps ``first .. first + count - 1``, read off this process's
-    columns of the spike rings (the loop wrote them; the rings are at least one exchange interval deep)."""
+    columns of the spike rings (the loop wrote them; the rings are at least one exchange interval deep).
+
+    Parameters
+    ----------
+    engine : DistributedEngine
+        The network's engine (its exchanged populations and spike buffer).
+    first, count : int
+        The steps just run (``count`` at most what the interval has left).
+    """
     if count and engine.pending == 0:
         engine.start = first
     for step in range(first, first + count):

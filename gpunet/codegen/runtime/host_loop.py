@@ -395,11 +395,29 @@ def phased_loop_text(text: str, prologue: list[str], body: list[str], split: int
     Phase 1 resets the sums, transmits, updates the populations and writes their spikes (the prologue's spike
     lists are built then only); phase 2 runs the synaptic updates and post-synaptic events.  Under comm the
     pre-synaptic values the second phase reads are gathered between the two (``gpunet.network.distributed``).
+
+    Parameters
+    ----------
+    text : str
+        The driver made by :func:`generate`.
+    prologue : list of str
+        Its lines before the step loop.
+    body : list of str
+        Its lines of one step.
+    split : int
+        Index in ``body`` of the first line of the second phase.
+
+    Raises
+    ------
+    UnsupportedByCuda
+        When ``text`` does not hold ``prologue`` and ``body`` as :func:`generate` writes them.
     """
     whole = "\n".join(body) + "\n    }\n}"
     lists = "\n".join(prologue) + "\n    for (gn_i64 step" if prologue else None
     phases = ("        if (gn_phases & 1) {\n" + "\n".join(body[:split]) + "\n        }\n        if (gn_phases & 2) {\n"
               + "\n".join(body[split:]) + "\n        }\n    }\n}")
+    if whole not in text or (lists is not None and lists not in text):
+        raise UnsupportedByCuda("the driver's step could not be split into phases (its text changed)")
     text = text.replace(whole, phases, 1)
     if lists is not None:
         text = text.replace(lists, "    if (gn_phases & 1) {\n" + "\n".join(prologue) + "\n    }\n    for (gn_i64 step", 1)
