@@ -103,7 +103,8 @@ def _build(ann: Any, spec: Any) -> tuple[Any, list, Any]:
     import scipy.sparse
 
     net = ann.Network(dt=float(spec["dt"]), seed=int(spec["seed"]) % (2 ** 31))
-    populations = [net.create(int(spec[f"pop{k}.size"]), ann.Izhikevich, name=f"pop{k}") for k in range(2)]
+    count = sum(1 for key in spec if key.startswith("pop") and key.endswith(".size"))
+    populations = [net.create(int(spec[f"pop{k}.size"]), ann.Izhikevich, name=f"pop{k}") for k in range(count)]
     proj = None
     if "proj.w" in spec:
         stdp = ann.STDP(**{name: float(spec[f"proj.{name}"]) for name in STDP_GLOBALS})
@@ -126,7 +127,8 @@ def run_annarchy(config: dict) -> dict[str, Any]:
     spec = dict(np.load(config["network_file"]))
     started = time.perf_counter()
     net, populations, proj = _build(ann, spec)
-    monitors = [net.monitor(population, "spike") for population in populations]
+    record = list(config.get("record") or [])  # variables recorded at every step besides the spikes
+    monitors = [net.monitor(population, ["spike", *record]) for population in populations]
     result: dict[str, Any] = {"version": ann.__release__, "runs": []}
     with tempfile.TemporaryDirectory(prefix="annarchy-bench-") as folder:
         net.compile(directory=folder, silent=True)
@@ -136,10 +138,14 @@ def run_annarchy(config: dict) -> dict[str, Any]:
             if index:
                 net.reset()
             _set_drive(populations, spec, noise)
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             net.simulate(float(config["duration"]))
-            run: dict[str, Any] = {"noise": noise, "simulate_s": time.perf_counter() - start}
+            run: dict[str, Any] = {"noise": noise, "simulate_s": time.perf_counter() - start,
+                                   "cpu_s": time.process_time() - cpu}
             spikes = [m.get("spike") for m in monitors]
+            for monitor in monitors:
+                for variable in record:
+                    monitor.get(variable)
             run["spikes"] = [sum(len(times) for times in s.values()) for s in spikes]
             if proj is not None:
                 out_degree = np.bincount(spec["proj.pre"], minlength=populations[0].size)

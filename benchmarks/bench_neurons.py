@@ -8,10 +8,18 @@ When ANNarchy can be run, the same populations (same parameters and drive) are
 simulated there too, one compile and one run per noise level, and the ratio of
 the times is printed.
 
+``--populations 1`` keeps ``pop0`` only; ``--record v`` adds variables that
+monitors record at every step (besides the spikes, always recorded), in both
+tools; ``--runners numpy compiled`` times each gpunet runner (one line each).
+The monitor benchmark of docs/performance.md (issue 19)::
+
+    python benchmarks/bench_neurons.py --backend numpy --populations 1 --neurons 1000 --noise 0 --record v \
+        --runners numpy compiled
+
 Usage::
 
     python benchmarks/bench_neurons.py [--backend numpy] [--neurons 10000] [--steps 1000] [--noise 0 2]
-        [--annarchy-python PATH | --no-annarchy]
+        [--populations 2] [--record VAR ...] [--runners auto] [--annarchy-python PATH | --no-annarchy]
 """
 from __future__ import annotations
 
@@ -28,37 +36,45 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from annarchy_side import export_network, find_annarchy_python, run_in_subprocess  # noqa: E402
 
 
-def build_gpunet(args: argparse.Namespace, noise: float) -> Any:
+def build_gpunet(args: argparse.Namespace, noise: float, runner: str = "auto") -> Any:
     import gpunet as gn
 
-    net = gn.Network(dt=1.0, seed=args.seed, backend=args.backend)
+    net = gn.Network(dt=1.0, seed=args.seed, backend=args.backend, runner=runner)
     pop0 = net.create(args.neurons, gn.Izhikevich, name="pop0")
-    pop1 = net.create(args.neurons, gn.Izhikevich, name="pop1")
     pop0.i_offset = np.linspace(0.0, 12.0, args.neurons)
-    pop1.i_offset = 2.0
-    pop0.noise = pop1.noise = noise
+    pop0.noise = noise
+    if args.populations == 2:
+        pop1 = net.create(args.neurons, gn.Izhikevich, name="pop1")
+        pop1.i_offset = 2.0
+        pop1.noise = noise
     return net
 
 
-def run_gpunet(net: Any, steps: int) -> dict[str, Any]:
-    """Simulate ``steps`` steps; timings and spike counts."""
-    monitors = [net.monitor(pop, "spike") for pop in net.populations]
+def run_gpunet(net: Any, steps: int, record: tuple = ()) -> dict[str, Any]:
+    """Simulate ``steps`` steps with monitors of the spikes and of ``record``; timings and spike counts."""
+    monitors = [net.monitor(pop, ["spike", *record]) for pop in net.populations]
     net.compile()
     net.step()  # first-call costs (generated code, allocations) are not part of the rate
     net.backend.synchronize()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     net.simulate(float(steps), progress=False)
     net.backend.synchronize()
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     spikes = [sum(len(t) for t in m.get("spike").values()) for m in monitors]
-    return {"backend": net.backend.describe(), "simulate_s": wall, "spikes": spikes}
+    for m in monitors:
+        for variable in record:
+            if m.get(variable).shape[0] != steps + 1:  # the untimed first step, then every timed one
+                raise RuntimeError(f"{m.name}: {variable} recorded {m.get(variable).shape[0]} steps")
+    return {"backend": net.backend.describe(), "runner": net.runner_in_use, "simulate_s": wall, "cpu_s": cpu,
+            "spikes": spikes}
 
 
 def line(label: str, noise: float, result: dict[str, Any], args: argparse.Namespace) -> str:
-    updates = 2 * args.neurons * args.steps / result["simulate_s"]
+    updates = args.populations * args.neurons * args.steps / result["simulate_s"]
     rates = [count / args.neurons / (args.steps / 1000.0) for count in result["spikes"]]
-    return (f"{label:<9} noise {noise:4.1f} | {result['simulate_s']:7.3f} s | {updates / 1e6:7.2f} M neuron "
-            f"updates/s | rates {rates[0]:5.2f} / {rates[1]:5.2f} Hz")
+    cpu = f" ({result['cpu_s']:.3f} s CPU)" if "cpu_s" in result else ""
+    return (f"{label:<18} noise {noise:4.1f} | {result['simulate_s']:7.3f} s{cpu} | {updates / 1e6:7.2f} M neuron "
+            f"updates/s | rates {' / '.join(f'{rate:5.2f}' for rate in rates)} Hz")
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -68,6 +84,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--steps", type=int, default=1000, help="steps of 1 ms")
     parser.add_argument("--noise", type=float, nargs="+", default=[0.0, 2.0], help="noise levels, one run each")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--populations", type=int, default=2, choices=[1, 2], help="pop0 only, or pop0 and pop1")
+    parser.add_argument("--record", nargs="*", default=[], help="variables recorded at every step (e.g. v)")
+    parser.add_argument("--runners", nargs="+", default=["auto"], choices=["auto", "numpy", "compiled"],
+                        help="gpunet runners, one run each")
     parser.add_argument("--annarchy-python", help="Python interpreter with ANNarchy installed")
     parser.add_argument("--no-annarchy", action="store_true", help="print gpunet's figures only")
     args = parser.parse_args(argv)
@@ -80,30 +100,33 @@ def main(argv: Optional[list[str]] = None) -> int:
     ours = {}
     with tempfile.TemporaryDirectory(prefix="gpunet-bench-") as folder:
         exported = Path(folder) / "network.npz"
-        for noise in args.noise:
-            net = build_gpunet(args, noise)
-            if python is not None and not exported.exists():
-                export_network(net, exported)
-            ours[noise] = run_gpunet(net, args.steps)
-        print(f"2 x {args.neurons:,} Izhikevich neurons, {args.steps} steps of 1 ms; gpunet on "
-              f"{ours[args.noise[0]]['backend']}")
-        for noise, result in ours.items():
-            print(line("gpunet", noise, result, args))
+        for runner in args.runners:
+            for noise in args.noise:
+                net = build_gpunet(args, noise, runner)
+                if python is not None and not exported.exists():
+                    export_network(net, exported)
+                ours[(runner, noise)] = run_gpunet(net, args.steps, tuple(args.record))
+        recorded = f", monitors of spikes and {', '.join(args.record)} every step" if args.record else ""
+        print(f"{args.populations} x {args.neurons:,} Izhikevich neurons, {args.steps} steps of 1 ms{recorded}; "
+              f"gpunet on {next(iter(ours.values()))['backend']}")
+        for (runner, noise), result in ours.items():
+            print(line(f"gpunet {result['runner']}", noise, result, args))
         if python is None:
             print("ANNarchy: skipped (--no-annarchy)" if args.no_annarchy else
                   "ANNarchy: not found (pip install annarchy, or --annarchy-python PATH); gpunet figures only")
             return 0
         theirs = run_in_subprocess(python, {"network_file": str(exported), "duration": float(args.steps),
-                                            "noise": list(args.noise)})
+                                            "noise": list(args.noise), "record": list(args.record)})
     if "error" in theirs:
         print(f"ANNarchy ({python}) failed: {theirs['error']}")
         return 1
     print(f"ANNarchy {theirs['version']} ({python}; generated C++, 1 thread; compile {theirs['build_s']:.1f} s)")
     for run in theirs["runs"]:
         print(line("ANNarchy", run["noise"], run, args))
-    for run in theirs["runs"]:
-        ratio = ours[run["noise"]]["simulate_s"] / run["simulate_s"]
-        print(f"ratio gpunet / ANNarchy time, noise {run['noise']:.1f}: {ratio:.2f}")
+    for (runner, noise), result in ours.items():
+        run = next(run for run in theirs["runs"] if run["noise"] == noise)
+        ratio = result["simulate_s"] / run["simulate_s"]
+        print(f"ratio gpunet {result['runner']} / ANNarchy time, noise {noise:.1f}: {ratio:.2f}")
     return 0
 
 

@@ -27,6 +27,7 @@ from gpunet.codegen.runtime.eligibility import kernel_unit, own_step_reason
 from gpunet.codegen.runtime.host_loop import HostLoop, NetworkBinding, PopulationBinding, ProjectionBinding
 from gpunet.codegen.runtime.host_build import find_compiler
 from gpunet.errors import BackendError
+from gpunet.network.compiled_monitors import ValueRecorder
 
 log = logging.getLogger("gpunet")
 
@@ -67,14 +68,14 @@ RECORD_EVENTS = 1 << 20
 def steps_to_record(monitor: Any, step: int, loop: Optional["CompiledLoop"] = None) -> int:
     """Steps from ``step`` to the first step ``monitor`` records from Python, that one included (large: never).
 
-    Spikes of a population the compiled ``loop`` records are not such steps.
+    Spikes of a population the compiled ``loop`` records, and variables it records, are not such steps.
     """
     never = 1 << 62
     if not monitor.recording:
         return never
     if monitor._spikes is not None and not (loop is not None and loop.records(monitor.population)):
         return 1  # spikes are recorded at every step
-    if not monitor._values:
+    if not monitor._values or (loop is not None and loop.records_values(monitor)):
         return never
     return (monitor.offset_steps - step) % monitor.period_steps + 1
 
@@ -101,10 +102,12 @@ def _spike_monitored(network: Any) -> list[str]:
     return [pop.name for pop in network.populations if pop.name in names and pop.spiking]
 
 
-def bind(network: Any, buffers: Optional[dict] = None) -> NetworkBinding:
+def bind(network: Any, buffers: Optional[dict] = None, value_records: Optional[np.ndarray] = None) -> NetworkBinding:
     """The binding of ``network``'s objects (raises UnsupportedByCuda with the reason when one cannot run).
 
-    ``buffers`` (population name -> (steps, ranks, count) arrays) are the spike recording buffers.
+    ``buffers`` (population name -> (steps, ranks, count) arrays) are the spike recording buffers;
+    ``value_records`` the header of the table of recorded variables
+    (:class:`gpunet.network.compiled_monitors.ValueRecorder`).
     """
     precision = network.precision.name
     buffers = buffers or {}
@@ -139,7 +142,8 @@ def bind(network: Any, buffers: Optional[dict] = None) -> NetworkBinding:
             total=None if spiking else post._sums.get(proj.target),
             pre_history=pre._history if spiking else None, post_spiked=getattr(post, "_spiked", None),
             groups=list(proj._groups), pre_sums=pre._sums, post_sums=post._sums))
-    return NetworkBinding(precision=precision, populations=populations, projections=projections)
+    return NetworkBinding(precision=precision, populations=populations, projections=projections,
+                          value_records=value_records)
 
 
 def _has_own_step_methods(obj: Any) -> bool:
@@ -152,6 +156,7 @@ class CompiledLoop:
 
     def __init__(self, network: Any) -> None:
         self.network = network
+        self.values = ValueRecorder(network)
         self._bind()
 
     def _bind(self) -> None:
@@ -163,16 +168,20 @@ class CompiledLoop:
             self._buffers[name] = (np.empty(capacity, np.int64), np.empty(capacity, np.int64), np.zeros(1, np.int64))
         self._max_chunk = min((len(b[0]) // self.network.get_population(n).size + 1
                                for n, b in self._buffers.items()), default=1 << 62)
-        self.loop = HostLoop(bind(self.network, self._buffers))
+        self.loop = HostLoop(bind(self.network, self._buffers, self.values.table.header))
         self._arrays = _arrays_of(self.network)
 
     def records(self, population: Any) -> bool:
         """Whether the compiled chunks record the spikes of ``population``."""
         return population.name in self._buffers
 
+    def records_values(self, monitor: Any) -> bool:
+        """Whether the compiled chunks record the variables of ``monitor``."""
+        return self.values.records(monitor)
+
     def max_chunk(self) -> int:
-        """Most steps one call may run (the spike recording buffers hold every step but the last)."""
-        return self._max_chunk
+        """Most steps one call may run (the spike and variable recording buffers hold every step but the last)."""
+        return min(self._max_chunk, self.values.max_steps())
 
     def usable(self) -> bool:
         """Whether the next steps can run compiled (rebinding first when arrays were replaced)."""
@@ -189,12 +198,15 @@ class CompiledLoop:
     def run(self, first: int, count: int) -> None:
         """Simulate ``count`` steps from step ``first``; spikes of all but the last go to the spike monitors.
 
-        The caller chunks the steps so that no monitor records variables and no snapshot is due before
-        the last one, and records the last step's monitors itself.
+        The variables of the monitors :meth:`records_values` accepts are recorded at their record steps
+        but the last.  The caller chunks the steps so that no other monitor records variables and no
+        snapshot is due before the last one, and records the last step's monitors itself.
         """
         for _steps, _ranks, counter in self._buffers.values():
             counter[0] = 0
+        self.values.prepare(first, count)
         self.loop.run(first, count, self.network.dt)
+        self.values.deliver()
         if not self._buffers:
             return
         for monitor in self.network.monitors:

@@ -1,7 +1,9 @@
 """Monitors: record variables and spikes of a population, a population view or a projection.
 
 Variables are recorded every ``period`` (one small device array per recorded
-step, read back in blocks: :class:`~gpunet.network.recorded_values.RecordedValues`).
+step, read back in blocks: :class:`~gpunet.network.recorded_values.RecordedValues`;
+the compiled CPU runner copies them inside its chunks into one host block per
+chunk: :mod:`gpunet.network.compiled_monitors`).
 Spikes are recorded as events at every step, whatever the period (as ANNarchy
 does), in arrays that grow with the number of spikes
 (:class:`~gpunet.network.spike_events.SpikeEvents`).  A save with

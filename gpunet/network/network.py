@@ -691,7 +691,8 @@ class Network:
         return max(count, 1)
 
     def _advance(self, count: int) -> None:
-        """Run ``count`` steps in the compiled loop, then the monitors of the last one (none records before)."""
+        """Run ``count`` steps in the compiled loop (which records the monitors it can of every step but the last),
+        then the monitors of the last one."""
         t = self._step
         self._compiled.run(t, count)
         last = t + count - 1

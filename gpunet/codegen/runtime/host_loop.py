@@ -34,6 +34,7 @@ from typing import Any, Mapping, Optional, Sequence
 import numpy as np
 
 from gpunet.codegen.cuda.common import CudaUnit, KernelInfo, UnsupportedByCuda
+from gpunet.codegen.runtime import host_monitors
 from gpunet.codegen.runtime.host_build import build_library, find_compiler
 from gpunet.codegen.runtime.kernel_calls import C_DTYPES
 
@@ -105,6 +106,9 @@ class NetworkBinding:
     #: Under comm: populations are blocks (``PopulationBinding.first``), and the step runs in two phases the
     #: caller selects with ``gn_set_phases`` (see :func:`phased_loop_text`).
     blocks: bool = False
+    #: The header of a :class:`~gpunet.codegen.runtime.host_monitors.RecordTable`: variables recorded at the end
+    #: of every step of a call but its last (None: the driver records no variables).
+    value_records: Optional[np.ndarray] = None
 
 
 class _Slots:
@@ -350,6 +354,7 @@ def generate(binding: NetworkBinding) -> tuple[str, _Slots]:
     for proj in binding.projections:
         if proj.spiking and "post_events" in proj.unit.kernels:
             body += _post_events(proj, slots, ind)
+    body += host_monitors.record_lines(binding.value_records, slots, ind)
     text = "\n".join([
         "",
         "// gpunet compiled step loop: the network's steps in the array code's order.",
@@ -364,6 +369,7 @@ def generate(binding: NetworkBinding) -> tuple[str, _Slots]:
         "static inline void gn_record_spikes(const bool* spiked, gn_i64 n, gn_i64 step, gn_i64* steps, gn_i64* ranks, "
         "gn_i64* count) { gn_i64 c = count[0]; for (gn_i64 i = 0; i < n; ++i) { if (spiked[i]) { steps[c] = step; "
         "ranks[c] = i; ++c; } } count[0] = c; }",
+        host_monitors.HELPERS,
         f'extern "C" void {ENTRY}(void* const* P, const gn_i64* I, const gn_u64* K, gn_i64 first, gn_i64 count, '
         "double dt)",
         "{",
