@@ -110,7 +110,8 @@ def buffer_ring_spikes(engine: DistributedEngine, first: int, count: int) -> Non
         engine.pending += 1
 
 
-def bind_blocks(network: Any, buffers: Optional[dict] = None) -> NetworkBinding:
+def bind_blocks(network: Any, buffers: Optional[dict] = None,
+                value_records: Optional[np.ndarray] = None) -> NetworkBinding:
     """The binding of this process's blocks (``gpunet.network.compiled_loop.bind`` for a whole network).
 
     Parameters
@@ -119,6 +120,9 @@ def bind_blocks(network: Any, buffers: Optional[dict] = None) -> NetworkBinding:
         A network compiled under comm.
     buffers : dict, optional
         Population name -> (steps, ranks, count) spike recording buffers.
+    value_records : numpy.ndarray, optional
+        The header of the table of recorded variables
+        (:class:`gpunet.network.compiled_monitors.ValueRecorder`); monitors under comm record their block.
 
     Raises
     ------
@@ -168,7 +172,8 @@ def bind_blocks(network: Any, buffers: Optional[dict] = None) -> NetworkBinding:
             total=None if spiking else post._sums.get(proj.target),
             pre_history=pre._history if spiking else None, post_spiked=getattr(post, "_spiked", None),
             groups=list(proj._groups), pre_sums=gathered.sums, post_sums=post._sums))
-    return NetworkBinding(precision=precision, populations=populations, projections=projections, blocks=True)
+    return NetworkBinding(precision=precision, populations=populations, projections=projections, blocks=True,
+                          value_records=value_records)
 
 
 class _BlockLoop(CompiledLoop):
@@ -192,7 +197,7 @@ class _BlockLoop(CompiledLoop):
             self._buffers[name] = (np.empty(capacity, np.int64), np.empty(capacity, np.int64), np.zeros(1, np.int64))
         self._max_chunk = min((len(b[0]) // self.network.get_population(n)._count + 1
                                for n, b in self._buffers.items()), default=1 << 62)
-        self.loop = HostLoop(bind_blocks(self.network, self._buffers))
+        self.loop = HostLoop(bind_blocks(self.network, self._buffers, self.values.table.header))
         self._arrays = self._current()
 
     def usable(self) -> bool:
