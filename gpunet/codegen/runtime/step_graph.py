@@ -140,6 +140,24 @@ class StepGraph:
                                         post_size=proj.post.size, mode=self.mode_of_propagation, clock=self.clock)
             self._projections.append((proj, KernelProjectionRunner(proj, kernels)))
 
+    def runner_of(self, obj: Any) -> Any:
+        """The kernel runner whose launches this graph recorded for population or projection ``obj``.
+
+        Parameters
+        ----------
+        obj : Population or Projection
+            An object of the network.
+
+        Raises
+        ------
+        KeyError
+            For an object of another network.
+        """
+        for recorded, runner in self._populations + self._projections:
+            if recorded is obj:
+                return runner
+        raise KeyError(f"{getattr(obj, 'name', obj)!r} is not an object of this step graph's network")
+
     # -- what the launches were recorded with ------------------------------------------------
     def signature(self) -> tuple:
         """``(arrays, noise keys)`` the recorded launches hold: other arrays or keys mean record again."""
