@@ -77,16 +77,14 @@ class SpikeLists:
     lists : array
         ``depth x pre_size`` of the projection's index type: row ``r``'s spiking ranks, ascending, in
         ``lists[r, :counts[r]]``.
-    work : array
-        uint64 ``[events x post slices visited, synapses delivered]`` since the lists were made, added to by
-        the propagation kernels (how much work the spikes caused: tests and benchmarks read it).
+
+    Projections from one population may share them (a step graph lists each ring once per step).
     """
 
     history: Any
     chunk_counts: Any
     counts: Any
     lists: Any
-    work: Any
 
     @property
     def depth(self) -> int:
@@ -114,7 +112,7 @@ def spike_lists(history: Any, index: Any, zeros: Callable[..., Any]) -> SpikeLis
     depth, size = (int(d) for d in history.shape)
     chunks = max(1, -(-size // SPIKE_CHUNK))
     return SpikeLists(history, zeros((depth, chunks), dtype=np.int64), zeros(depth, dtype=np.int64),
-                      zeros((depth, size), dtype=np.dtype(index)), zeros(2, dtype=np.uint64))
+                      zeros((depth, size), dtype=np.dtype(index)))
 
 
 class _PostForPre(Mapping):
@@ -297,13 +295,15 @@ class ProjectionKernels:
             self.bound[phase](context)
 
     def pre_events(self, state: Mapping[str, Any], step: int, g_target: Any, pre_state: Mapping[str, Any],
-                   post_state: Mapping[str, Any], lists: SpikeLists, group_table: Any, rows: int = 1, lag: int = 1,
-                   *, pre_sums: Mapping[str, Any] = _NO_SUMS, post_sums: Mapping[str, Any] = _NO_SUMS) -> None:
-        """Deliver the spikes that arrive at ``step``: list ``rows`` rows of the spike ring, then one launch.
+                   post_state: Mapping[str, Any], lists: SpikeLists, group_table: Any, work: Any, rows: int = 1,
+                   lag: int = 1, *, pre_sums: Mapping[str, Any] = _NO_SUMS,
+                   post_sums: Mapping[str, Any] = _NO_SUMS) -> None:
+        """Deliver the spikes that arrive at ``step``: list ``rows`` rows of the spike ring (0: listed already),
+        then one launch.
 
         ``group_table``: uint64 ``(delay, pre_ptr address, pre_syn address)`` per delay group (ascending
-        delay) on the device (see ``KernelProjectionRunner.group_table``); ``lag``: the smallest delay (see
-        :meth:`list_spikes`).
+        delay) on the device (see ``KernelProjectionRunner.group_table``); ``work``: uint64 ``[events x post
+        slices visited, synapses delivered]``, added to; ``lag``: the smallest delay (see :meth:`list_spikes`).
         """
         if rows:
             self.list_spikes(step, lists, rows, lag)
@@ -314,7 +314,7 @@ class ProjectionKernels:
         context = self._context(phase, n, step, state, pre_state, post_state, pre_sums, post_sums)
         context["depth"], context["pre_size"] = lists.depth, self.pre_size
         context["group_table"], context["n_groups"] = group_table, int(group_table.shape[0]) // 3
-        context["spike_counts"], context["spike_lists"], context["work"] = lists.counts, lists.lists, lists.work
+        context["spike_counts"], context["spike_lists"], context["work"] = lists.counts, lists.lists, work
         context["slice"], context["post_size"], context["g_target"] = POST_SLICE, self.post_size, g_target
         self.bound[kernel](context)
 

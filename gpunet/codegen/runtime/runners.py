@@ -10,7 +10,7 @@ duck-typed: this module imports nothing of :mod:`gpunet.network`.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -36,7 +36,8 @@ class KernelProjectionRunner:
 
     kind = "kernels"
 
-    def __init__(self, projection: Any, kernels: ProjectionKernels) -> None:
+    def __init__(self, projection: Any, kernels: ProjectionKernels,
+                 lists_for: Optional[Callable[[Any, Any], SpikeLists]] = None) -> None:
         self.kernels = kernels
         self.target = projection.target
         self.spiking = projection.spec.spiking
@@ -44,7 +45,9 @@ class KernelProjectionRunner:
         self._to_device = projection.network.backend.asarray
         self._zeros = projection.network.backend.xp.zeros
         self._lists: Any = None  # the spike lists of the pre population's spike ring (SpikeLists)
+        self._lists_for = lists_for  # a provider of lists shared with other projections (a step graph's)
         self._listed_step: Any = None  # the last step whose arrivals they listed (None: not listed yet)
+        self._work: Any = None
         self._table_of: Any = None  # the groups the group table was made for (kept: the table holds their addresses)
         self._table: Any = None
         # what the projection reads as pre: under comm the whole population's gathered values and spike ring
@@ -70,7 +73,7 @@ class KernelProjectionRunner:
             self.kernels.rate_sum(arrays.state, step, post.sums[self.target], pre.state, post.state,
                                   pre_sums=pre.sums, post_sums=post.sums)
 
-    def pre_events(self, step: int, rows: Any = None) -> None:
+    def pre_events(self, step: int, rows: Optional[int] = None, lag: Optional[int] = None) -> None:
         """Deliver the spikes arriving at ``step``.
 
         Parameters
@@ -80,16 +83,22 @@ class KernelProjectionRunner:
         rows : int, optional
             Rows of the spike ring to list first; default: the row first read at ``step`` when this runner
             delivered the previous step from the same ring, else every row (a load, a reset, another runner
-            ran the steps in between).  A recorded step graph gives 1.
+            ran the steps in between).  A recorded step graph gives 1, or 0 where another projection from the
+            same population lists the row.
+        lag : int, optional
+            The row listed is the one of step ``step - lag``; default: the projection's smallest delay (its
+            first read of a row, which under comm is complete by then).  A step graph (one process) gives 1.
         """
         arrays, pre, post = self._arrays(), self._pre_arrays(), self._post_arrays()
         lists = self.spike_lists(pre.history, arrays.state)
         if rows is None:
             rows = 1 if self._listed_step is not None and self._listed_step == step - 1 else lists.depth
             self._listed_step = step
+        if self._work is None:
+            self._work = self._zeros(2, dtype=np.uint64)
         self.kernels.pre_events(arrays.state, step, post.state[f"g_{self.target}"], pre.state, post.state, lists,
-                                self.group_table(arrays.groups, arrays.state), rows, _lag(arrays.groups),
-                                pre_sums=pre.sums, post_sums=post.sums)
+                                self.group_table(arrays.groups, arrays.state), self._work, rows,
+                                _lag(arrays.groups) if lag is None else lag, pre_sums=pre.sums, post_sums=post.sums)
 
     def list_all_spikes(self, step: int) -> None:
         """List every row of the pre population's spike ring as it is before ``step`` (a step graph's new clock).
@@ -116,14 +125,21 @@ class KernelProjectionRunner:
         lists = self._lists
         index = np.dtype(state["_post_idx"].dtype)
         if lists is None or lists.history is not history or np.dtype(lists.lists.dtype) != index:
-            lists = self._lists = spike_lists(history, index, self._zeros)
+            made = self._lists_for(history, index) if self._lists_for is not None else None
+            lists = self._lists = made if made is not None else spike_lists(history, index, self._zeros)
             self._listed_step = None
         return lists
 
+    def forget_spike_lists(self) -> None:
+        """Take the spike lists from the provider again at the next delivery (and list every row then)."""
+        self._lists, self._listed_step = None, None
+
     @property
     def work(self) -> Any:
-        """The device counters of the propagation's work (:class:`SpikeLists` ``work``), or None before a step."""
-        return None if self._lists is None else self._lists.work
+        """uint64 device counters ``[events x post slices visited, synapses delivered]`` of this runner's spike
+        deliveries (the ordered kernel visits each event once per slice of 256 post neurons; the atomic one
+        once), or None before its first delivery."""
+        return self._work
 
     def group_table(self, groups: Any, state: Any) -> Any:
         """The table of the delay groups on the device, made once per connectivity.

@@ -31,7 +31,7 @@ from gpunet.codegen.cuda.clocked import STEP_KERNELS, clocked_unit, step_source
 from gpunet.codegen.cuda.common import KernelInfo
 from gpunet.codegen.cuda.inputs import input_kind
 from gpunet.codegen.runtime.eligibility import kernel_unit
-from gpunet.codegen.runtime.kernel_calls import PopulationKernels, ProjectionKernels
+from gpunet.codegen.runtime.kernel_calls import PopulationKernels, ProjectionKernels, SpikeLists, spike_lists
 from gpunet.codegen.runtime.launch_plan import check_arguments
 from gpunet.codegen.runtime.runners import KernelPopulationRunner, KernelProjectionRunner
 
@@ -134,11 +134,20 @@ class StepGraph:
                                         noise_keys=pop.step_arrays().noise_keys, clock=self.clock)
             self._populations.append((pop, KernelPopulationRunner(pop, kernels)))
         self._projections = []
+        self._lists: dict[tuple, SpikeLists] = {}  # (id of a spike ring, index type) -> the lists its projections share
         for proj in network.projections:
             unit = clocked_unit(kernel_unit(proj, precision))
             kernels = ProjectionKernels(unit, recorder(unit.source), dt=network.dt, pre_size=proj.pre.size,
                                         post_size=proj.post.size, mode=self.mode_of_propagation, clock=self.clock)
-            self._projections.append((proj, KernelProjectionRunner(proj, kernels)))
+            self._projections.append((proj, KernelProjectionRunner(proj, kernels, self._shared_lists)))
+
+    def _shared_lists(self, history: Any, index: Any) -> SpikeLists:
+        """The spike lists of ``history`` that every projection from its population shares (one listing a step)."""
+        key = (id(history), np.dtype(index).name)
+        lists = self._lists.get(key)
+        if lists is None or lists.history is not history:
+            lists = self._lists[key] = spike_lists(history, index, self.network.backend.xp.zeros)
+        return lists
 
     def runner_of(self, obj: Any) -> Any:
         """The kernel runner whose launches this graph recorded for population or projection ``obj``.
@@ -189,9 +198,17 @@ class StepGraph:
         for pop, _runner in self._populations:
             for total in pop.step_arrays().sums.values():
                 step(STEP_KERNELS[f"zero_{np.dtype(total.dtype).name}"], [total.size, total])
+        self._lists.clear()  # made again for the rings recorded now, shared by the runners
+        for _proj, runner in self._projections:
+            runner.forget_spike_lists()
+        listed: set = set()
         for proj, runner in self._projections:
             if proj.spec.spiking and "pre_events" in runner.phases:
-                runner.pre_events(0, rows=1)  # the row the step before wrote; set_step lists them all
+                # the row the step before wrote (one process: complete), listed by the first projection from
+                # the population; set_step lists every row
+                key = (id(proj.pre.step_arrays().history), np.dtype(proj.step_arrays().state["_post_idx"].dtype).name)
+                runner.pre_events(0, rows=0 if key in listed else 1, lag=1)
+                listed.add(key)
             elif not proj.spec.spiking and "transmit" in runner.phases:
                 runner.transmit(0)
         for _pop, runner in self._populations:
@@ -210,9 +227,12 @@ class StepGraph:
         step(STEP_KERNELS["tick"], [1, self.clock])
         self.sink = self.rebuild_launches
         try:
+            rebuilt: set = set()
             for proj, runner in self._projections:
-                if proj.spec.spiking and "pre_events" in runner.phases:
+                key = (id(proj.pre.step_arrays().history), np.dtype(proj.step_arrays().state["_post_idx"].dtype).name)
+                if key in listed and key not in rebuilt:
                     runner.list_all_spikes(0)
+                    rebuilt.add(key)
         finally:
             self.sink = self.launches
         self._signature = self.signature()
