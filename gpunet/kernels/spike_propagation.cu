@@ -145,12 +145,19 @@ GN_HD gn_i64 ${fn}_lower_bound(const ${index}* pre_syn, gn_i64 low, gn_i64 high,
 // Ordered: the NumPy path's order of additions to each post neuron's conductance, which is the
 // order (delay, pre rank, storage position) of its arriving synapses: np.add.at over the batch of
 // delay groups (ascending), each of the spiking pre neurons (ascending), each of their synapses
-// (pre-major, storage order).  One block per slice of `slice` post neurons: it walks the arriving
-// events in that order (the spike lists of each delay group), finds by two binary searches the
-// synapses of the event's pre neuron and delay that end in its slice (storage positions
-// row_ptr[lo] .. row_ptr[hi] - 1), delivers them (one thread per post neuron, the synapses of a
-// pre neuron to one post neuron in storage order), and waits for the block before the next
-// event: within a slice the events reach each post neuron one after the other, in order.
+// (pre-major, storage order).  One block per slice of `slice` (at most GN_SPIKE_CHUNK) post
+// neurons walks the arriving events in that order, a tile of events at a time (the events of
+// groups whose delay ends the spike lists' counts are numbered across the groups):
+//   1. each thread takes one event (delay group g, pre neuron p) and finds by two binary searches
+//      the storage positions of p's synapses of delay g that end in the slice (pre_syn is
+//      ascending, the slice's synapses are row_ptr[lo] .. row_ptr[hi] - 1);
+//   2. a scan numbers these synapses in event order; each thread takes one, runs its element
+//      function (synapses are independent) and keeps its post neuron and contribution in shared
+//      memory;
+//   3. each thread owns one post neuron of the slice and adds the contributions to it in that
+//      order into its running sum, written to g_target at the end.
+// The work is the arriving events and their synapses (plus reading the groups' counts), never
+// the synapses of silent neurons.
 GN_KERNEL ${fn}_ordered(const gn_i64 n, const gn_i64 step, const double t_host, const double dt_host,
                         const gn_i64 depth, const gn_i64 pre_size, const gn_u64* __restrict__ groups,
                         const gn_i64 n_groups, const gn_i64* __restrict__ counts,
@@ -158,61 +165,130 @@ GN_KERNEL ${fn}_ordered(const gn_i64 n, const gn_i64 step, const double t_host, 
                         const ${index}* __restrict__ post_idx, const gn_i64 slice, const gn_i64 post_size,
                         gn_u64* __restrict__ work, ${real}* g_target${params})
 {
-    GN_SHARED gn_i64 event_pre[GN_BLOCK_TILE];
-    GN_SHARED gn_i64 event_low[GN_BLOCK_TILE];
-    GN_SHARED gn_i64 event_high[GN_BLOCK_TILE];
+    GN_SHARED gn_i64 group_end[GN_BLOCK_TILE];    // events of the groups of a batch, inclusive prefix
+    GN_SHARED gn_i64 event_pre[GN_BLOCK_TILE];    // the pre neuron of each event of a tile
+    GN_SHARED gn_i64 event_group[GN_BLOCK_TILE];  // its delay group
+    GN_SHARED gn_i64 event_low[GN_BLOCK_TILE];    // its first storage position in the slice
+    GN_SHARED gn_i64 event_end[GN_BLOCK_TILE];    // synapses in the slice, inclusive prefix over the tile
+    GN_SHARED int entry_post[GN_BLOCK_TILE];      // a round's synapses: post neuron (from lo)
+    GN_SHARED ${real} entry_value[GN_BLOCK_TILE]; //                    and contribution
+    GN_SHARED ${real} sums[GN_SPIKE_CHUNK];       // the slice's conductances
+    const gn_i64 lanes = GN_BLOCK_LANES;
+    const gn_i64 lane = GN_BLOCK_LANE;
     GN_FOR_EACH_BLOCK(part, n) {
         const gn_i64 lo = part * slice;
         const gn_i64 hi = lo + slice < post_size ? lo + slice : post_size;
+        const gn_i64 width = hi - lo;
         const gn_i64 s_lo = (gn_i64)row_ptr[lo];
         const gn_i64 s_hi = (gn_i64)row_ptr[hi];
+        bool loaded = false;
         gn_u64 visited = 0;
         gn_u64 delivered = 0;
-        for (gn_i64 g = 0; g < n_groups; ++g) {
-            const gn_i64 row = gn_ring_index(step - (gn_i64)groups[3 * g], depth);
-            const gn_i64* pre_ptr = (const gn_i64*)groups[3 * g + 1];
-            const ${index}* pre_syn = (const ${index}*)groups[3 * g + 2];
-            const gn_i64 arriving = counts[row];
-            const ${index}* spiking = lists + row * pre_size;
-            for (gn_i64 tile = 0; tile < arriving; tile += GN_BLOCK_LANES) {
-                const gn_i64 mine = tile + GN_BLOCK_LANE;
-                if (mine < arriving) {  // each thread finds one event's synapses in the slice
-                    const gn_i64 pre = (gn_i64)spiking[mine];
-                    const gn_i64 first = pre_ptr[pre];
-                    const gn_i64 last = pre_ptr[pre + 1];
-                    event_pre[GN_BLOCK_LANE] = pre;
-                    event_low[GN_BLOCK_LANE] = ${fn}_lower_bound(pre_syn, first, last, s_lo);
-                    event_high[GN_BLOCK_LANE] = ${fn}_lower_bound(pre_syn, first, last, s_hi);
-                }
+        for (gn_i64 batch = 0; batch < n_groups; batch += lanes) {  // up to `lanes` delay groups at a time
+            const gn_i64 batch_groups = n_groups - batch < lanes ? n_groups - batch : lanes;
+            gn_i64 mine = 0;
+            if (lane < batch_groups) {
+                mine = counts[gn_ring_index(step - (gn_i64)groups[3 * (batch + lane)], depth)];
+            }
+            group_end[lane] = mine;
+            GN_SYNC();
+            for (gn_i64 offset = 1; offset < lanes; offset <<= 1) {
+                const gn_i64 add = lane >= offset ? group_end[lane - offset] : 0;
                 GN_SYNC();
-                const gn_i64 events = arriving - tile < GN_BLOCK_LANES ? arriving - tile : GN_BLOCK_LANES;
-                for (gn_i64 e = 0; e < events; ++e) {
-                    const gn_i64 pre = event_pre[e];
-                    const gn_i64 low = event_low[e];
-                    const gn_i64 high = event_high[e];
-                    visited += 1;
-                    delivered += (gn_u64)(high - low);
-                    for (gn_i64 k = low + GN_BLOCK_LANE; k < high; k += GN_BLOCK_LANES) {
-                        const gn_i64 post = (gn_i64)post_idx[pre_syn[k]];
-                        if (k > low && (gn_i64)post_idx[pre_syn[k - 1]] == post) {
-                            continue;  // a later synapse of the same pair: the thread of the first adds it
+                group_end[lane] += add;
+                GN_SYNC();
+            }
+            const gn_i64 arriving = group_end[batch_groups - 1];
+            for (gn_i64 tile = 0; tile < arriving; tile += lanes) {
+                const gn_i64 events = arriving - tile < lanes ? arriving - tile : lanes;
+                gn_i64 found = 0;
+                if (lane < events) {  // 1. this thread's event and its synapses in the slice
+                    const gn_i64 e = tile + lane;
+                    gn_i64 low = 0;
+                    gn_i64 high = batch_groups - 1;
+                    while (low < high) {  // its group: the first whose prefix passes e
+                        const gn_i64 middle = low + (high - low) / 2;
+                        if (group_end[middle] > e) {
+                            high = middle;
+                        } else {
+                            low = middle + 1;
                         }
-                        ${real} total = g_target[post];
-                        gn_i64 j = k;
-                        do {
-                            total += ${fn}_element((gn_i64)pre_syn[j], pre, post, step, t_host, dt_host${args});
-                            ++j;
-                        } while (j < high && (gn_i64)post_idx[pre_syn[j]] == post);
-                        g_target[post] = total;
+                    }
+                    const gn_i64 g = batch + low;
+                    const gn_i64 within = e - (low > 0 ? group_end[low - 1] : 0);
+                    const gn_i64 row = gn_ring_index(step - (gn_i64)groups[3 * g], depth);
+                    const gn_i64* pre_ptr = (const gn_i64*)groups[3 * g + 1];
+                    const ${index}* pre_syn = (const ${index}*)groups[3 * g + 2];
+                    const gn_i64 pre = (gn_i64)lists[row * pre_size + within];
+                    const gn_i64 first = ${fn}_lower_bound(pre_syn, pre_ptr[pre], pre_ptr[pre + 1], s_lo);
+                    found = ${fn}_lower_bound(pre_syn, first, pre_ptr[pre + 1], s_hi) - first;
+                    event_pre[lane] = pre;
+                    event_group[lane] = g;
+                    event_low[lane] = first;
+                }
+                event_end[lane] = found;
+                GN_SYNC();
+                for (gn_i64 offset = 1; offset < lanes; offset <<= 1) {
+                    const gn_i64 add = lane >= offset ? event_end[lane - offset] : 0;
+                    GN_SYNC();
+                    event_end[lane] += add;
+                    GN_SYNC();
+                }
+                const gn_i64 total = event_end[events - 1];
+                visited += (gn_u64)events;
+                delivered += (gn_u64)total;
+                if (total > 0 && !loaded) {
+                    for (gn_i64 q = lane; q < width; q += lanes) {
+                        sums[q] = g_target[lo + q];
+                    }
+                    loaded = true;
+                }
+                for (gn_i64 round = 0; round < total; round += lanes) {
+                    const gn_i64 entries = total - round < lanes ? total - round : lanes;
+                    if (lane < entries) {  // 2. one synapse per thread, numbered in event order
+                        const gn_i64 j = round + lane;
+                        gn_i64 low = 0;
+                        gn_i64 high = events - 1;
+                        while (low < high) {
+                            const gn_i64 middle = low + (high - low) / 2;
+                            if (event_end[middle] > j) {
+                                high = middle;
+                            } else {
+                                low = middle + 1;
+                            }
+                        }
+                        const ${index}* pre_syn = (const ${index}*)groups[3 * event_group[low] + 2];
+                        const gn_i64 s = (gn_i64)pre_syn[event_low[low] + j - (low > 0 ? event_end[low - 1] : 0)];
+                        const gn_i64 post = (gn_i64)post_idx[s];
+                        entry_post[lane] = (int)(post - lo);
+                        entry_value[lane] = ${fn}_element(s, event_pre[low], post, step, t_host, dt_host${args});
+                    }
+                    GN_SYNC();
+                    for (gn_i64 q = lane; q < width; q += lanes) {  // 3. each post neuron's sum, in order
+                        ${real} sum = sums[q];
+                        for (gn_i64 j = 0; j < entries; ++j) {
+                            if (entry_post[j] == (int)q) {
+                                sum += entry_value[j];
+                            }
+                        }
+                        sums[q] = sum;
                     }
                     GN_SYNC();
                 }
+                GN_SYNC();  // the next tile overwrites the events
+            }
+            GN_SYNC();  // the next batch overwrites group_end
+        }
+        if (loaded) {
+            for (gn_i64 q = lane; q < width; q += lanes) {
+                g_target[lo + q] = sums[q];
             }
         }
-        if (GN_BLOCK_LANE == 0 && visited != 0) {
+        if (lane == 0 && visited != 0) {
             gn_atomic_add(&work[0], visited);
             gn_atomic_add(&work[1], delivered);
         }
+        GN_SYNC();  // the next slice reuses the shared tables
     }
 }
 
