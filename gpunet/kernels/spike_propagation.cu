@@ -25,7 +25,8 @@ ${body}
 }
 
 #ifndef GN_SPIKE_CHUNK
-// Neurons per block item of the spike-list kernels (kernel_calls.SPIKE_CHUNK).
+// Neurons per block item of the spike-list kernels, and the most post neurons of an ordered slice
+// (gpunet.codegen.cuda.synapse.SPIKE_CHUNK).
 #define GN_SPIKE_CHUNK 256
 #endif
 

@@ -51,8 +51,8 @@ from gpunet.codegen.runtime.launch_plan import C_DTYPES, BoundKernel, check_argu
 __all__ = ["C_DTYPES", "check_arguments", "Launcher", "PopulationKernels", "ProjectionKernels", "RandomStreams",
            "Packer", "pack_layout", "SpikeLists", "spike_lists"]
 
-#: Post neurons per block of the ordered propagation kernel.
-POST_SLICE = 256
+#: Post neurons per block of the ordered propagation kernel (at most ``SPIKE_CHUNK``: its shared table of sums).
+POST_SLICE = SPIKE_CHUNK
 #: Warps of the atomic propagation kernel (they share the arriving events; more only add idle warps).
 ATOMIC_WARPS = 1024
 
