@@ -44,6 +44,11 @@ using std::tanh;
 #define GN_BALLOT(predicate) ((gn_u32)__ballot_sync(0xffffffffu, (predicate)))
 // The lowest lane whose bit is set in a non-zero ballot mask.
 #define GN_FIRST_LANE(mask) (__ffs((int)(mask)) - 1)
+// Every thread of the block waits here (block-wide kernels: GN_FOR_EACH_BLOCK in uniform control flow).
+#define GN_SYNC() __syncthreads()
+// Block-shared storage; GN_BLOCK_TILE is the most threads a block-wide kernel of gpunet is launched with.
+#define GN_SHARED __shared__
+#define GN_BLOCK_TILE 256
 #else
 #define GN_KERNEL extern "C" void
 #define GN_THREAD_INDEX 0LL
@@ -57,6 +62,9 @@ using std::tanh;
 #define GN_SHFL(value, lane) (value)
 #define GN_BALLOT(predicate) ((predicate) ? 1u : 0u)
 #define GN_FIRST_LANE(mask) 0
+#define GN_SYNC() ((void)0)
+#define GN_SHARED
+#define GN_BLOCK_TILE 1
 #endif
 
 // One item per thread.
@@ -98,6 +106,15 @@ GN_HD void gn_atomic_add(float* target, float value)
 {
 #if defined(__CUDA_ARCH__) && !defined(GN_HOST_KERNELS)
     atomicAdd(target, value);
+#else
+    *target += value;
+#endif
+}
+
+GN_HD void gn_atomic_add(gn_u64* target, gn_u64 value)
+{
+#if defined(__CUDA_ARCH__) && !defined(GN_HOST_KERNELS)
+    atomicAdd((unsigned long long*)target, (unsigned long long)value);
 #else
     *target += value;
 #endif

@@ -1,6 +1,18 @@
 // gpunet kernel template: spike_propagation (pre-synaptic events of one synapse model)
 // placeholders: fn, model, real, index, params, args, body
 //
+// A step delivers the spikes arriving at it in a fixed number of launches whatever the delays:
+// ${fn}_spike_count and ${fn}_spike_list keep, for each row of the pre population's spike ring,
+// the list of its spiking ranks (ascending) and their count, made at the first step that reads
+// the row: step - lag, lag being the projection's smallest delay (under comm the rows of other
+// processes' neurons are complete by then), or from every row after a jump of the step counter
+// or a new ring; then
+// ${fn}_ordered (or ${fn}_atomic_groups) walks only those lists: its work grows with the
+// spikes that arrive, not with the synapses.  `groups` holds per delay value (ascending) its
+// delay and the device addresses of its pre-major index: the synapses of pre neuron p with that
+// delay are pre_syn[pre_ptr[p]] .. pre_syn[pre_ptr[p + 1] - 1], in storage order (ascending post).
+// `work` counts [events x post slices visited, synapses delivered] (tests, benchmarks).
+//
 // Spikes arrive `delay` steps after they were emitted: for each synapse whose pre neuron
 // spiked `delays[s]` steps ago, the event-driven traces of synapse model ${model} decay to
 // this event, then its pre_spike statements run; the element function returns what the
@@ -12,44 +24,272 @@ GN_HD ${real} ${fn}_element(const gn_i64 s, const gn_i64 pre, const gn_i64 post,
 ${body}
 }
 
-// Ordered: one launch per step whatever the delays.  One warp per post neuron walks its row in
-// the order (delay, pre rank): the storage order (ascending pre rank) when every synapse of a
-// row has the same delay (permuted = 0), else through row_order, the row's synapses sorted by
-// (delay, pre rank).  That is the NumPy path's order of additions per post neuron (one pass per
-// delay value, ascending, each over the spiking pre neurons, ascending).  Each synapse reads the
-// row of the pre population's spike ring (depth rows of pre_size masks) for step - delays[s].
-// The lanes evaluate 32 synapses at a time; a ballot gives the lanes that have an event, and
-// their contributions are added in lane order (storage order): bitwise the NumPy path's sums.
-GN_KERNEL ${fn}_ordered(const gn_i64 n, const gn_i64 step, const double t_host, const double dt_host,
-                        const bool* __restrict__ history, const gn_i64 depth, const gn_i64 pre_size,
-                        const ${index}* __restrict__ row_ptr, const ${index}* __restrict__ pre_idx,
-                        const int* __restrict__ delays, const ${index}* __restrict__ row_order,
-                        const gn_i64 permuted, ${real}* g_target${params})
+#ifndef GN_SPIKE_CHUNK
+// Neurons per block item of the spike-list kernels, and the most post neurons of an ordered slice
+// (gpunet.codegen.cuda.synapse.SPIKE_CHUNK).
+#define GN_SPIKE_CHUNK 256
+#endif
+
+// Spikes per chunk of GN_SPIKE_CHUNK neurons of the rows to list: item k * chunks + c is chunk c
+// of the row that holds step - lag - k.
+GN_KERNEL ${fn}_spike_count(const gn_i64 n, const gn_i64 step, const double t_host, const double dt_host,
+                            const bool* __restrict__ history, const gn_i64 depth, const gn_i64 pre_size,
+                            const gn_i64 chunks, const gn_i64 lag, gn_i64* __restrict__ chunk_counts)
 {
-    GN_FOR_EACH_WARP(post, n) {
-        const gn_i64 end = row_ptr[post + 1];
-        ${real} total = g_target[post];
-        bool touched = false;
-        for (gn_i64 first = row_ptr[post]; first < end; first += GN_LANES) {
-            const gn_i64 k = first + GN_LANE;
-            ${real} contribution = (${real})0;
-            int event = 0;
-            if (k < end) {
-                const gn_i64 s = permuted ? (gn_i64)row_order[k] : k;
-                const gn_i64 pre = pre_idx[s];
-                if (history[gn_ring_index(step - (gn_i64)delays[s], depth) * pre_size + pre]) {
-                    contribution = ${fn}_element(s, pre, post, step, t_host, dt_host${args});
-                    event = 1;
+    (void)t_host; (void)dt_host;
+    GN_SHARED gn_u64 total;
+    GN_FOR_EACH_BLOCK(item, n) {
+        const gn_i64 k = item / chunks;
+        const gn_i64 c = item - k * chunks;
+        const gn_i64 row = gn_ring_index(step - lag - k, depth);
+        const bool* spikes = history + row * pre_size;
+        const gn_i64 first = c * GN_SPIKE_CHUNK;
+        const gn_i64 stop = first + GN_SPIKE_CHUNK < pre_size ? first + GN_SPIKE_CHUNK : pre_size;
+        gn_u64 mine = 0;
+        for (gn_i64 i = first + GN_BLOCK_LANE; i < stop; i += GN_BLOCK_LANES) {
+            mine += spikes[i] ? 1u : 0u;
+        }
+        if (GN_BLOCK_LANE == 0) {
+            total = 0;
+        }
+        GN_SYNC();
+        gn_atomic_add(&total, mine);
+        GN_SYNC();
+        if (GN_BLOCK_LANE == 0) {
+            chunk_counts[row * chunks + c] = (gn_i64)total;
+        }
+        GN_SYNC();
+    }
+}
+
+// The spiking ranks of the same rows, ascending: lists[row * pre_size + j] for j < counts[row].
+// Each chunk writes from the sum of the counts of the chunks before it.
+GN_KERNEL ${fn}_spike_list(const gn_i64 n, const gn_i64 step, const double t_host, const double dt_host,
+                           const bool* __restrict__ history, const gn_i64 depth, const gn_i64 pre_size,
+                           const gn_i64 chunks, const gn_i64 lag, const gn_i64* __restrict__ chunk_counts,
+                           gn_i64* __restrict__ counts, ${index}* __restrict__ lists)
+{
+    (void)t_host; (void)dt_host;
+    GN_SHARED gn_u64 base;
+    GN_FOR_EACH_BLOCK(item, n) {
+        const gn_i64 k = item / chunks;
+        const gn_i64 c = item - k * chunks;
+        const gn_i64 row = gn_ring_index(step - lag - k, depth);
+        const bool* spikes = history + row * pre_size;
+        ${index}* out = lists + row * pre_size;
+        const gn_i64 first = c * GN_SPIKE_CHUNK;
+        const gn_i64 stop = first + GN_SPIKE_CHUNK < pre_size ? first + GN_SPIKE_CHUNK : pre_size;
+        gn_u64 before = 0;
+        for (gn_i64 other = GN_BLOCK_LANE; other < c; other += GN_BLOCK_LANES) {
+            before += (gn_u64)chunk_counts[row * chunks + other];
+        }
+        if (GN_BLOCK_LANE == 0) {
+            base = 0;
+        }
+        GN_SYNC();
+        gn_atomic_add(&base, before);
+        GN_SYNC();
+        gn_i64 position = (gn_i64)base;
+#if defined(__CUDACC__) && !defined(GN_HOST_KERNELS)
+        // sub-chunks of blockDim.x neurons: a ballot per warp, the warps' counts in order
+        __shared__ int warp_counts[32];
+        const int warp = (int)(threadIdx.x >> 5);
+        const int lane = (int)(threadIdx.x & 31u);
+        for (gn_i64 sub = first; sub < stop; sub += GN_BLOCK_LANES) {
+            const gn_i64 i = sub + GN_BLOCK_LANE;
+            const bool spiked = i < stop && spikes[i];
+            const unsigned ballot = __ballot_sync(0xffffffffu, spiked);
+            if (lane == 0) {
+                warp_counts[warp] = __popc(ballot);
+            }
+            __syncthreads();
+            gn_i64 mine = position + __popc(ballot & ((1u << lane) - 1u));
+            gn_i64 all = 0;
+            for (int w = 0; w < (int)((blockDim.x + 31u) >> 5); ++w) {
+                mine += w < warp ? warp_counts[w] : 0;
+                all += warp_counts[w];
+            }
+            if (spiked) {
+                out[mine] = (${index})i;
+            }
+            position += all;
+            __syncthreads();
+        }
+#else
+        for (gn_i64 i = first; i < stop; ++i) {
+            if (spikes[i]) {
+                out[position++] = (${index})i;
+            }
+        }
+#endif
+        if (c == chunks - 1 && GN_BLOCK_LANE == 0) {
+            counts[row] = position;
+        }
+        GN_SYNC();
+    }
+}
+
+// First position k in [low, high) of the ascending pre_syn whose synapse is at least `s`.
+GN_HD gn_i64 ${fn}_lower_bound(const ${index}* pre_syn, gn_i64 low, gn_i64 high, const gn_i64 s)
+{
+    while (low < high) {
+        const gn_i64 middle = low + (high - low) / 2;
+        if ((gn_i64)pre_syn[middle] < s) {
+            low = middle + 1;
+        } else {
+            high = middle;
+        }
+    }
+    return low;
+}
+
+// Ordered: the NumPy path's order of additions to each post neuron's conductance, which is the
+// order (delay, pre rank, storage position) of its arriving synapses: np.add.at over the batch of
+// delay groups (ascending), each of the spiking pre neurons (ascending), each of their synapses
+// (pre-major, storage order).  One block per slice of `slice` (at most GN_SPIKE_CHUNK) post
+// neurons walks the arriving events in that order, a tile of events at a time (the events of
+// groups whose delay ends the spike lists' counts are numbered across the groups):
+//   1. each thread takes one event (delay group g, pre neuron p) and finds by two binary searches
+//      the storage positions of p's synapses of delay g that end in the slice (pre_syn is
+//      ascending, the slice's synapses are row_ptr[lo] .. row_ptr[hi] - 1);
+//   2. a scan numbers these synapses in event order; each thread takes one, runs its element
+//      function (synapses are independent) and keeps its post neuron and contribution in shared
+//      memory;
+//   3. each thread owns one post neuron of the slice and adds the contributions to it in that
+//      order into its running sum, written to g_target at the end.
+// The work is the arriving events and their synapses (plus reading the groups' counts), never
+// the synapses of silent neurons.
+GN_KERNEL ${fn}_ordered(const gn_i64 n, const gn_i64 step, const double t_host, const double dt_host,
+                        const gn_i64 depth, const gn_i64 pre_size, const gn_u64* __restrict__ groups,
+                        const gn_i64 n_groups, const gn_i64* __restrict__ counts,
+                        const ${index}* __restrict__ lists, const ${index}* __restrict__ row_ptr,
+                        const ${index}* __restrict__ post_idx, const gn_i64 slice, const gn_i64 post_size,
+                        gn_u64* __restrict__ work, ${real}* g_target${params})
+{
+    GN_SHARED gn_i64 group_end[GN_BLOCK_TILE];    // events of the groups of a batch, inclusive prefix
+    GN_SHARED gn_i64 event_pre[GN_BLOCK_TILE];    // the pre neuron of each event of a tile
+    GN_SHARED gn_i64 event_group[GN_BLOCK_TILE];  // its delay group
+    GN_SHARED gn_i64 event_low[GN_BLOCK_TILE];    // its first storage position in the slice
+    GN_SHARED gn_i64 event_end[GN_BLOCK_TILE];    // synapses in the slice, inclusive prefix over the tile
+    GN_SHARED int entry_post[GN_BLOCK_TILE];      // a round's synapses: post neuron (from lo)
+    GN_SHARED ${real} entry_value[GN_BLOCK_TILE]; //                    and contribution
+    GN_SHARED ${real} sums[GN_SPIKE_CHUNK];       // the slice's conductances
+    const gn_i64 lanes = GN_BLOCK_LANES;
+    const gn_i64 lane = GN_BLOCK_LANE;
+    GN_FOR_EACH_BLOCK(part, n) {
+        const gn_i64 lo = part * slice;
+        const gn_i64 hi = lo + slice < post_size ? lo + slice : post_size;
+        const gn_i64 width = hi - lo;
+        const gn_i64 s_lo = (gn_i64)row_ptr[lo];
+        const gn_i64 s_hi = (gn_i64)row_ptr[hi];
+        bool loaded = false;
+        gn_u64 visited = 0;
+        gn_u64 delivered = 0;
+        for (gn_i64 batch = 0; batch < n_groups; batch += lanes) {  // up to `lanes` delay groups at a time
+            const gn_i64 batch_groups = n_groups - batch < lanes ? n_groups - batch : lanes;
+            gn_i64 mine = 0;
+            if (lane < batch_groups) {
+                mine = counts[gn_ring_index(step - (gn_i64)groups[3 * (batch + lane)], depth)];
+            }
+            group_end[lane] = mine;
+            GN_SYNC();
+            for (gn_i64 offset = 1; offset < lanes; offset <<= 1) {
+                const gn_i64 add = lane >= offset ? group_end[lane - offset] : 0;
+                GN_SYNC();
+                group_end[lane] += add;
+                GN_SYNC();
+            }
+            const gn_i64 arriving = group_end[batch_groups - 1];
+            for (gn_i64 tile = 0; tile < arriving; tile += lanes) {
+                const gn_i64 events = arriving - tile < lanes ? arriving - tile : lanes;
+                gn_i64 found = 0;
+                if (lane < events) {  // 1. this thread's event and its synapses in the slice
+                    const gn_i64 e = tile + lane;
+                    gn_i64 low = 0;
+                    gn_i64 high = batch_groups - 1;
+                    while (low < high) {  // its group: the first whose prefix passes e
+                        const gn_i64 middle = low + (high - low) / 2;
+                        if (group_end[middle] > e) {
+                            high = middle;
+                        } else {
+                            low = middle + 1;
+                        }
+                    }
+                    const gn_i64 g = batch + low;
+                    const gn_i64 within = e - (low > 0 ? group_end[low - 1] : 0);
+                    const gn_i64 row = gn_ring_index(step - (gn_i64)groups[3 * g], depth);
+                    const gn_i64* pre_ptr = (const gn_i64*)groups[3 * g + 1];
+                    const ${index}* pre_syn = (const ${index}*)groups[3 * g + 2];
+                    const gn_i64 pre = (gn_i64)lists[row * pre_size + within];
+                    const gn_i64 first = ${fn}_lower_bound(pre_syn, pre_ptr[pre], pre_ptr[pre + 1], s_lo);
+                    found = ${fn}_lower_bound(pre_syn, first, pre_ptr[pre + 1], s_hi) - first;
+                    event_pre[lane] = pre;
+                    event_group[lane] = g;
+                    event_low[lane] = first;
                 }
+                event_end[lane] = found;
+                GN_SYNC();
+                for (gn_i64 offset = 1; offset < lanes; offset <<= 1) {
+                    const gn_i64 add = lane >= offset ? event_end[lane - offset] : 0;
+                    GN_SYNC();
+                    event_end[lane] += add;
+                    GN_SYNC();
+                }
+                const gn_i64 total = event_end[events - 1];
+                visited += (gn_u64)events;
+                delivered += (gn_u64)total;
+                if (total > 0 && !loaded) {
+                    for (gn_i64 q = lane; q < width; q += lanes) {
+                        sums[q] = g_target[lo + q];
+                    }
+                    loaded = true;
+                }
+                for (gn_i64 round = 0; round < total; round += lanes) {
+                    const gn_i64 entries = total - round < lanes ? total - round : lanes;
+                    if (lane < entries) {  // 2. one synapse per thread, numbered in event order
+                        const gn_i64 j = round + lane;
+                        gn_i64 low = 0;
+                        gn_i64 high = events - 1;
+                        while (low < high) {
+                            const gn_i64 middle = low + (high - low) / 2;
+                            if (event_end[middle] > j) {
+                                high = middle;
+                            } else {
+                                low = middle + 1;
+                            }
+                        }
+                        const ${index}* pre_syn = (const ${index}*)groups[3 * event_group[low] + 2];
+                        const gn_i64 s = (gn_i64)pre_syn[event_low[low] + j - (low > 0 ? event_end[low - 1] : 0)];
+                        const gn_i64 post = (gn_i64)post_idx[s];
+                        entry_post[lane] = (int)(post - lo);
+                        entry_value[lane] = ${fn}_element(s, event_pre[low], post, step, t_host, dt_host${args});
+                    }
+                    GN_SYNC();
+                    for (gn_i64 q = lane; q < width; q += lanes) {  // 3. each post neuron's sum, in order
+                        ${real} sum = sums[q];
+                        for (gn_i64 j = 0; j < entries; ++j) {
+                            if (entry_post[j] == (int)q) {
+                                sum += entry_value[j];
+                            }
+                        }
+                        sums[q] = sum;
+                    }
+                    GN_SYNC();
+                }
+                GN_SYNC();  // the next tile overwrites the events
             }
-            for (gn_u32 events = GN_BALLOT(event); events != 0u; events &= events - 1u) {
-                total += GN_SHFL(contribution, GN_FIRST_LANE(events));
-                touched = true;
+            GN_SYNC();  // the next batch overwrites group_end
+        }
+        if (loaded) {
+            for (gn_i64 q = lane; q < width; q += lanes) {
+                g_target[lo + q] = sums[q];
             }
         }
-        if (touched && GN_LANE == 0) {
-            g_target[post] = total;
+        if (lane == 0 && visited != 0) {
+            gn_atomic_add(&work[0], visited);
+            gn_atomic_add(&work[1], delivered);
         }
+        GN_SYNC();  // the next slice reuses the shared tables
     }
 }
 
@@ -76,28 +316,43 @@ GN_KERNEL ${fn}_atomic(const gn_i64 n, const gn_i64 step, const double t_host, c
     }
 }
 
-// Atomic, one launch per step whatever the delays: one warp per (delay group, pre neuron), groups in
-// ascending delay.  groups[3 g] is group g's delay, groups[3 g + 1] and groups[3 g + 2] the device
-// addresses of its pre-major index (pre_ptr, pre_syn, as in the variant above); each warp reads the
-// spike ring's row for step - delay.  Run sequentially (a host build) the additions come in the NumPy
-// path's order; on a GPU their order, hence the last bits of g_target, varies from run to run.
+// Atomic, one launch per step whatever the delays: the warps share the arriving events (the spike
+// lists of each delay group, ascending delay); the lanes of a warp share the event's synapses and
+// add with atomicAdd.  Run sequentially (a host build) the additions come in the NumPy path's
+// order; on a GPU their order, hence the last bits of g_target, varies from run to run.
 GN_KERNEL ${fn}_atomic_groups(const gn_i64 n, const gn_i64 step, const double t_host, const double dt_host,
-                              const bool* __restrict__ history, const gn_i64 depth, const gn_i64 pre_size,
-                              const gn_u64* __restrict__ groups, const ${index}* __restrict__ post_idx,
-                              ${real}* g_target${params})
+                              const gn_i64 depth, const gn_i64 pre_size, const gn_u64* __restrict__ groups,
+                              const gn_i64 n_groups, const gn_i64* __restrict__ counts,
+                              const ${index}* __restrict__ lists, const ${index}* __restrict__ post_idx,
+                              gn_u64* __restrict__ work, ${real}* g_target${params})
 {
-    GN_FOR_EACH_WARP(item, n) {
-        const gn_i64 g = item / pre_size;
-        const gn_i64 pre = item - g * pre_size;
-        if (!history[gn_ring_index(step - (gn_i64)groups[3 * g], depth) * pre_size + pre]) {
-            continue;
+#if defined(__CUDACC__) && !defined(GN_HOST_KERNELS)
+    const gn_i64 workers = n;
+#else
+    const gn_i64 workers = 1;  // run sequentially, one worker takes the events in order: NumPy's additions
+#endif
+    GN_FOR_EACH_WARP(worker, workers) {
+        gn_u64 visited = 0;
+        gn_u64 delivered = 0;
+        for (gn_i64 g = 0; g < n_groups; ++g) {
+            const gn_i64 row = gn_ring_index(step - (gn_i64)groups[3 * g], depth);
+            const gn_i64* pre_ptr = (const gn_i64*)groups[3 * g + 1];
+            const ${index}* pre_syn = (const ${index}*)groups[3 * g + 2];
+            const gn_i64 arriving = counts[row];
+            for (gn_i64 e = worker; e < arriving; e += workers) {
+                const gn_i64 pre = (gn_i64)lists[row * pre_size + e];
+                visited += 1;
+                delivered += (gn_u64)(pre_ptr[pre + 1] - pre_ptr[pre]);
+                for (gn_i64 k = pre_ptr[pre] + GN_LANE; k < pre_ptr[pre + 1]; k += GN_LANES) {
+                    const gn_i64 s = pre_syn[k];
+                    const gn_i64 post = post_idx[s];
+                    gn_atomic_add(&g_target[post], ${fn}_element(s, pre, post, step, t_host, dt_host${args}));
+                }
+            }
         }
-        const gn_i64* pre_ptr = (const gn_i64*)groups[3 * g + 1];
-        const ${index}* pre_syn = (const ${index}*)groups[3 * g + 2];
-        for (gn_i64 k = pre_ptr[pre] + GN_LANE; k < pre_ptr[pre + 1]; k += GN_LANES) {
-            const gn_i64 s = pre_syn[k];
-            const gn_i64 post = post_idx[s];
-            gn_atomic_add(&g_target[post], ${fn}_element(s, pre, post, step, t_host, dt_host${args}));
+        if (GN_LANE == 0 && visited != 0) {
+            gn_atomic_add(&work[0], visited);
+            gn_atomic_add(&work[1], delivered);
         }
     }
 }

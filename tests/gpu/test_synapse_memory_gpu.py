@@ -18,7 +18,7 @@ def device_bytes_per_synapse(projection):
 
 
 @pytest.mark.parametrize("mode", ["ordered", "atomic"])
-def test_fused_kernels_keep_48_or_44_device_bytes_and_4_host_bytes_per_stdp_synapse(mode):
+def test_fused_kernels_keep_40_device_bytes_and_4_host_bytes_per_stdp_synapse(mode):
     net = reference_network(40, probability=0.2, backend="cupy", seed=5, kernels=mode)
     back = net.connect(net.populations[1], net.populations[0], "exc", gn.STDP, name="back")
     back.connect_fixed_probability(0.2, weights=0.1, delays=gn.Uniform(1.0, 4.0))
@@ -26,13 +26,15 @@ def test_fused_kernels_keep_48_or_44_device_bytes_and_4_host_bytes_per_stdp_syna
     net.simulate(20.0, progress=False)
     proj0 = net.projections[0]
     assert proj0.runner.kind != "array"
-    # w, x, y, last event (32 B), post rank and pre-major index (int32: 8 B), and the pre ranks and delays
-    # (int32: 8 B) that the kernels' signatures take (the ordered propagation kernel reads them per synapse;
-    # the atomic one walks the pre-major index through its group table and needs no pre ranks)
-    assert device_bytes_per_synapse(proj0) == {"ordered": 48, "atomic": 44}[mode]
+    # w, x, y, last event (32 B), post rank and pre-major index (int32: 8 B): both propagation kernels walk the
+    # pre-major index from the spike lists, and STDP's post-synaptic events read no pre rank
+    assert device_bytes_per_synapse(proj0) == 40
+    assert device_bytes_per_synapse(back) == 40  # four delay values: four groups, still one index per synapse
+    assert not proj0._state.built("_pre_idx") and not proj0._state.built("_delays")
     assert proj0._host_pre.dtype == np.int32 and proj0._host_pre.nbytes == 4 * proj0.nb_synapses
     assert proj0._delay_steps.ndim == 0  # a uniform delay: no host array per synapse
     assert back._delay_steps.nbytes == 4 * back.nb_synapses  # four delays: kept beside the host pre ranks
     post, pre, steps = back.synapse_arrays()  # a save reads these host arrays without a transfer
-    np.testing.assert_array_equal(net.backend.to_host(back._state["_pre_idx"]), pre)
-    np.testing.assert_array_equal(net.backend.to_host(back._state["_delays"]), steps)
+    assert not back._state.built("_pre_idx") and not back._state.built("_delays")
+    np.testing.assert_array_equal(pre, back._host_pre)
+    np.testing.assert_array_equal(steps, back._delay_steps)

@@ -60,24 +60,44 @@ from gpunet.model.ir import ModelSpec
 _G = sympy.Symbol("g_target")
 _ELAPSED = sympy.Symbol("_elapsed")
 _PSP_CSR = sympy.Symbol("w") * sympy.Symbol("_pre_r")
+#: Threads of a block item of the spike-list and ordered propagation kernels, and neurons per chunk of a spike
+#: list (``GN_SPIKE_CHUNK``; at most ``GN_BLOCK_TILE``, the size of their block-shared tables).
+SPIKE_CHUNK = 256
+
+
+def _list_params(index: str, listing: bool) -> tuple:
+    """The spike-list kernels: ``n`` = rows x chunks; counts per chunk, then (``listing``) the lists."""
+    common = COMMON_PARAMS + fixed_params(
+        ("history", "const bool*", "history"), ("depth", "const gn_i64", "depth"),
+        ("pre_size", "const gn_i64", "pre_size"), ("chunks", "const gn_i64", "chunks"),
+        ("lag", "const gn_i64", "lag"))
+    if not listing:
+        return common + fixed_params(("chunk_counts", "gn_i64*", "chunk_counts"))
+    return common + fixed_params(("chunk_counts", "const gn_i64*", "chunk_counts"),
+                                 ("counts", "gn_i64*", "spike_counts"), ("lists", f"{index}*", "spike_lists"))
+
+
+def _arrivals_params(index: str) -> tuple:
+    """What both one-launch propagation kernels read to find the arriving events: spike lists and groups."""
+    return fixed_params(
+        ("depth", "const gn_i64", "depth"), ("pre_size", "const gn_i64", "pre_size"),
+        ("groups", "const gn_u64*", "group_table"), ("n_groups", "const gn_i64", "n_groups"),
+        ("counts", "const gn_i64*", "spike_counts"), ("lists", f"const {index}*", "spike_lists"))
 
 
 def _ordered_params(real: str, index: str) -> tuple:
-    """One launch per step: the whole spike ring (``history``), each synapse's row found from its delay."""
-    return COMMON_PARAMS + fixed_params(
-        ("history", "const bool*", "history"), ("depth", "const gn_i64", "depth"),
-        ("pre_size", "const gn_i64", "pre_size"),
-        ("row_ptr", f"const {index}*", "attr", "_row_ptr"), ("pre_idx", f"const {index}*", "attr", "_pre_idx"),
-        ("delays", "const int*", "attr", "_delays"), ("row_order", f"const {index}*", "row_order"),
-        ("permuted", "const gn_i64", "permuted"), ("g_target", f"{real}*", "g_target"))
+    """One launch per step, one block per slice of post neurons, walking the arriving events in order."""
+    return COMMON_PARAMS + _arrivals_params(index) + fixed_params(
+        ("row_ptr", f"const {index}*", "attr", "_row_ptr"), ("post_idx", f"const {index}*", "attr", "_post_idx"),
+        ("slice", "const gn_i64", "slice"), ("post_size", "const gn_i64", "post_size"),
+        ("work", "gn_u64*", "work"), ("g_target", f"{real}*", "g_target"))
 
 
 def _atomic_groups_params(real: str, index: str) -> tuple:
-    """One launch per step: the spike ring, and a table of (delay, pre_ptr address, pre_syn address) per group."""
-    return COMMON_PARAMS + fixed_params(
-        ("history", "const bool*", "history"), ("depth", "const gn_i64", "depth"),
-        ("pre_size", "const gn_i64", "pre_size"), ("groups", "const gn_u64*", "group_table"),
-        ("post_idx", f"const {index}*", "attr", "_post_idx"), ("g_target", f"{real}*", "g_target"))
+    """One launch per step: the warps share the arriving events."""
+    return COMMON_PARAMS + _arrivals_params(index) + fixed_params(
+        ("post_idx", f"const {index}*", "attr", "_post_idx"), ("work", "gn_u64*", "work"),
+        ("g_target", f"{real}*", "g_target"))
 
 
 def _event_params(real: str, index: str) -> tuple:
@@ -219,9 +239,12 @@ def synapse_unit(spec: ModelSpec, precision: str = "float64", index: str = "int3
     Returns
     -------
     CudaUnit
-        Kernels by phase: ``pre_events_ordered``, ``pre_events_atomic`` (one
-        launch per delay value) and ``pre_events_atomic_groups`` (one launch
-        for all) (models with ``pre_spike``), ``post_events``, ``semiglobal``
+        Kernels by phase: ``spike_count`` and ``spike_list`` (the spiking
+        ranks of rows of the pre population's spike ring), ``pre_events_ordered``
+        (one block per slice of post neurons, in the array code's order),
+        ``pre_events_atomic`` (one launch per delay value) and
+        ``pre_events_atomic_groups`` (one launch for all, from the spike
+        lists) (models with ``pre_spike``), ``post_events``, ``semiglobal``
         (one thread per post neuron, before ``continuous``), ``synapse_globals``
         (one thread, the global equations, after ``semiglobal``), ``continuous``,
         ``rate_sum`` (rate-coded models), each only where the model needs it.
@@ -246,8 +269,12 @@ def synapse_unit(spec: ModelSpec, precision: str = "float64", index: str = "int3
         bodies.append(render("spike_propagation.cu", fn=name, model=spec.name, real=real, index=index_type,
                              params=pre.out.params_text(), args=pre.out.args_text(), body=pre.out.body()))
         element = tuple(pre.out.params.values())
+        kernels["spike_count"] = KernelInfo(f"{name}_spike_count", "spike_count", _list_params(index_type, False),
+                                            lanes=SPIKE_CHUNK)
+        kernels["spike_list"] = KernelInfo(f"{name}_spike_list", "spike_list", _list_params(index_type, True),
+                                           lanes=SPIKE_CHUNK)
         kernels["pre_events_ordered"] = KernelInfo(f"{name}_ordered", "pre_events_ordered",
-                                                   _ordered_params(real, index_type) + element, lanes=32)
+                                                   _ordered_params(real, index_type) + element, lanes=SPIKE_CHUNK)
         kernels["pre_events_atomic"] = KernelInfo(f"{name}_atomic", "pre_events_atomic",
                                                   _event_params(real, index_type) + element, lanes=32)
         kernels["pre_events_atomic_groups"] = KernelInfo(f"{name}_atomic_groups", "pre_events_atomic_groups",

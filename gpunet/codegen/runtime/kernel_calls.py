@@ -16,12 +16,12 @@ Contract (each call does in place what the named array-code step does)
     conductance reset, spike test and reset, refractory counter, last spike
     step.  ``state`` is ``population._state``, ``sums`` ``population._sums``;
     the spike mask is written into ``spiked`` (``population._spiked``).
-``ProjectionKernels.pre_events(state, step, g_target, pre_state, post_state, history, groups, row_order)``
-    ``Projection._pre_events(step)``; ``history`` is the pre population's
-    ``_history``, ``groups`` the projection's ``_groups`` (read by the
-    ``atomic`` mode only) and ``row_order`` the walk of
-    :func:`~gpunet.codegen.runtime.delay_order.delay_row_order` on the
-    device, or None (the ``ordered`` mode only).
+``ProjectionKernels.pre_events(state, step, g_target, pre_state, post_state, lists, group_table, rows)``
+    ``Projection._pre_events(step)``; ``lists`` are the projection's
+    :class:`SpikeLists` of the pre population's spike ring (``_history``),
+    of which ``rows`` rows are listed first (1: the row the previous step
+    wrote; the ring's depth: every row), ``group_table`` the projection's
+    ``_groups`` as a device table (see ``KernelProjectionRunner.group_table``).
 ``ProjectionKernels.post_events(state, step, spiked, pre_state, post_state)``
     ``Projection._post_events(step)``; ``spiked`` is the post population's mask.
 ``ProjectionKernels.continuous(state, step, pre_state, post_state)``
@@ -37,22 +37,104 @@ the pre and post populations' summed inputs by target, which
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Callable, Mapping, Optional, Protocol, Sequence
+from typing import Any, Callable, Iterator, Mapping, Optional, Protocol, Sequence
 
 import numpy as np
 
 from gpunet.codegen.cuda.codegen import PACK_KERNELS, RNG_KERNELS
 from gpunet.codegen.cuda.common import CudaUnit, KernelInfo
+from gpunet.codegen.cuda.synapse import SPIKE_CHUNK
 from gpunet.codegen.runtime.launch_plan import C_DTYPES, BoundKernel, check_arguments, kernel_plan
 
 __all__ = ["C_DTYPES", "check_arguments", "Launcher", "PopulationKernels", "ProjectionKernels", "RandomStreams",
-           "Packer", "pack_layout"]
+           "Packer", "pack_layout", "SpikeLists", "spike_lists"]
+
+#: Post neurons per block of the ordered propagation kernel (at most ``SPIKE_CHUNK``: its shared table of sums).
+POST_SLICE = SPIKE_CHUNK
+#: Warps of the atomic propagation kernel (they share the arriving events; more only add idle warps).
+ATOMIC_WARPS = 1024
 
 PACK_ALIGNMENT = 64  # the alignment of gpunet.io.pipeline.host_pool's buffers: a packed buffer maps onto a BufferSet
 
 
 _NO_SUMS: Mapping[str, Any] = MappingProxyType({})  # a projection call's default pre_sums / post_sums
+
+
+@dataclass
+class SpikeLists:
+    """The spiking ranks of each row of a spike ring, on the device, for the one-launch propagation kernels.
+
+    Attributes
+    ----------
+    history : array
+        The spike ring listed (``depth x pre_size`` bool).
+    chunk_counts : array
+        int64 ``depth x chunks``: spikes per chunk of ``SPIKE_CHUNK`` neurons of each row.
+    counts : array
+        int64 ``depth``: spikes of each row.
+    lists : array
+        ``depth x pre_size`` of the projection's index type: row ``r``'s spiking ranks, ascending, in
+        ``lists[r, :counts[r]]``.
+
+    Projections from one population may share them (a step graph lists each ring once per step).
+    """
+
+    history: Any
+    chunk_counts: Any
+    counts: Any
+    lists: Any
+
+    @property
+    def depth(self) -> int:
+        """Rows of the spike ring."""
+        return int(self.history.shape[0])
+
+    @property
+    def chunks(self) -> int:
+        """Chunks of ``SPIKE_CHUNK`` neurons per row."""
+        return int(self.chunk_counts.shape[1])
+
+
+def spike_lists(history: Any, index: Any, zeros: Callable[..., Any]) -> SpikeLists:
+    """Empty :class:`SpikeLists` for ``history`` (listed by the first propagation, every row).
+
+    Parameters
+    ----------
+    history : array
+        A population's spike ring (``depth x size`` bool), on the device.
+    index : numpy.dtype
+        The projection's index type (of ``_post_idx``).
+    zeros : callable
+        ``zeros(shape, dtype)``: a new zeroed device array (``xp.zeros``).
+    """
+    depth, size = (int(d) for d in history.shape)
+    chunks = max(1, -(-size // SPIKE_CHUNK))
+    return SpikeLists(history, zeros((depth, chunks), dtype=np.int64), zeros(depth, dtype=np.int64),
+                      zeros((depth, size), dtype=np.dtype(index)))
+
+
+class _PostForPre(Mapping):
+    """A projection state where ``_pre_idx`` reads ``_post_idx``: for kernels whose element reads no pre rank.
+
+    The post-synaptic events kernel takes the pre rank of each synapse for
+    the element function; a model that reads no ``pre.`` never uses it, and
+    binding ``_post_idx`` in its place keeps the pre ranks off the device
+    (``_pre_idx`` is built where something reads it).
+    """
+
+    def __init__(self, state: Mapping[str, Any]) -> None:
+        self.state = state
+
+    def __getitem__(self, key: str) -> Any:
+        return self.state["_post_idx" if key == "_pre_idx" else key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.state)
+
+    def __len__(self) -> int:
+        return len(self.state)
 
 
 class Launcher(Protocol):
@@ -131,20 +213,19 @@ class ProjectionKernels:
         Sizes of the pre and post populations.
     mode : {"ordered", "atomic"}
         Spike propagation: ``"ordered"`` adds to ``g_target`` in the array
-        code's order (bitwise reproducible, equal to NumPy's results; work
-        proportional to the synapses), ``"atomic"`` uses atomicAdd from a
-        pre-major walk (work proportional to the events; the last bits of
-        ``g_target`` vary from run to run).
+        code's order (bitwise reproducible, equal to NumPy's results),
+        ``"atomic"`` uses atomicAdd (the last bits of ``g_target`` vary from
+        run to run on a GPU).  Both do work proportional to the arriving spikes.
     clock : device array, optional
         The step counter of clocked kernels (see :class:`PopulationKernels`).
 
-    Both modes deliver a step's spikes in one launch whatever the delays
-    (``"ordered"``: each synapse reads the spike ring's row of its own
-    delay; ``"atomic"``: one warp per delay group and pre neuron, given a
-    table of the groups), ``"atomic"`` without a table once per delay value.  Each phase keeps its
-    contexts, made again only when the projection's delay groups are
-    replaced; arguments are checked once, and again only when an array has
-    been replaced.
+    Both modes deliver a step's spikes in three launches whatever the delays:
+    the spiking ranks of the spike ring's newest row are listed
+    (:class:`SpikeLists`, two launches), then one launch walks the arriving
+    events (``"ordered"``: one block per slice of post neurons, the events in
+    the array code's order; ``"atomic"``: warps sharing the events).  Each
+    phase keeps its context; arguments are checked once, and again only when
+    an array has been replaced.
     """
 
     def __init__(self, unit: CudaUnit, launcher: Launcher, *, dt: float, pre_size: int, post_size: int,
@@ -157,13 +238,15 @@ class ProjectionKernels:
         self.pre_size, self.post_size = int(pre_size), int(post_size)
         self.mode = mode
         self.clock = clock
-        other = ("pre_events_atomic", "pre_events_atomic_groups") if mode == "ordered" else ("pre_events_ordered",)
+        unused = {"pre_events_atomic"} | ({"pre_events_atomic_groups"} if mode == "ordered" else
+                                          {"pre_events_ordered"})
         self.bound = {name: BoundKernel(kernel, launcher) for name, kernel in unit.kernels.items()
-                      if name not in other}
+                      if name not in unused}
         self._contexts: dict[str, dict[str, Any]] = {}
-        self._groups: Optional[Sequence[tuple]] = None  # the groups the event contexts were made for
-        self._event_contexts: list[dict[str, Any]] = []
-        self._history: Any = None  # the spike history last checked
+        post = unit.kernels.get("post_events")
+        #: Whether the post-synaptic events read pre ranks (else ``_post_idx`` is bound in their place).
+        self.post_events_read_pre = post is not None and any(p.role in ("pre", "pre_sum") for p in post.params)
+        self._aliased: Optional[_PostForPre] = None
 
     def has(self, phase: str) -> bool:
         """Whether the model has ``phase`` (``"pre_events"``, ``"post_events"``, ``"continuous"``, ``"rate_sum"``).
@@ -186,52 +269,63 @@ class ProjectionKernels:
         context["pre_sum"], context["post_sum"] = pre_sums, post_sums
         return context
 
+    def list_spikes(self, step: int, lists: SpikeLists, rows: int, lag: int) -> None:
+        """List the spiking ranks of ``rows`` rows of the spike ring: those of steps ``step - lag``, ``step - lag - 1``...
+
+        Parameters
+        ----------
+        step : int
+            The step about to deliver its arriving spikes (clocked kernels read it from the clock).
+        lists : SpikeLists
+            The lists to write.
+        rows : int
+            How many rows (1: the row first read at ``step``; ``lists.depth``: all).
+        lag : int
+            The projection's smallest delay (steps): the row of step ``step - lag`` is the newest one read.
+        """
+        rows = max(0, min(int(rows), lists.depth))
+        for phase in ("spike_count", "spike_list"):
+            context = self._contexts.get(phase)
+            if context is None:
+                context = self._contexts[phase] = {"dt": self.dt, "clock": self.clock}
+            context["n"], context["step"], context["t"] = rows * lists.chunks, int(step), step * self.dt
+            context["history"], context["depth"], context["pre_size"] = lists.history, lists.depth, self.pre_size
+            context["chunks"], context["chunk_counts"], context["lag"] = lists.chunks, lists.chunk_counts, int(lag)
+            context["spike_counts"], context["spike_lists"] = lists.counts, lists.lists
+            self.bound[phase](context)
+
     def pre_events(self, state: Mapping[str, Any], step: int, g_target: Any, pre_state: Mapping[str, Any],
-                   post_state: Mapping[str, Any], history: Any, groups: Sequence[tuple],
-                   row_order: Optional[Any] = None, group_table: Optional[Any] = None, *,
-                   pre_sums: Mapping[str, Any] = _NO_SUMS, post_sums: Mapping[str, Any] = _NO_SUMS) -> None:
-        """Deliver the spikes that arrive at ``step``: one launch, or (``atomic`` without a ``group_table``) one
-        per delay value.  ``group_table``: uint64 ``(delay, pre_ptr address, pre_syn address)`` per group of
-        ``groups`` on the device (see ``KernelProjectionRunner.group_table``)."""
+                   post_state: Mapping[str, Any], lists: SpikeLists, group_table: Any, work: Any, rows: int = 1,
+                   lag: int = 1, *, pre_sums: Mapping[str, Any] = _NO_SUMS,
+                   post_sums: Mapping[str, Any] = _NO_SUMS) -> None:
+        """Deliver the spikes that arrive at ``step``: list ``rows`` rows of the spike ring (0: listed already),
+        then one launch.
+
+        ``group_table``: uint64 ``(delay, pre_ptr address, pre_syn address)`` per delay group (ascending
+        delay) on the device (see ``KernelProjectionRunner.group_table``); ``work``: uint64 ``[events x post
+        slices visited, synapses delivered]``, added to; ``lag``: the smallest delay (see :meth:`list_spikes`).
+        """
+        if rows:
+            self.list_spikes(step, lists, rows, lag)
         if self.mode == "ordered":
-            context = self._context("pre_events", self.post_size, step, state, pre_state, post_state, pre_sums,
-                                    post_sums)
-            context["history"], context["depth"], context["pre_size"] = history, history.shape[0], self.pre_size
-            # without a permutation the kernel never reads row_order: any index array of the right type will do
-            context["row_order"] = state["_post_idx"] if row_order is None else row_order
-            context["permuted"], context["g_target"] = int(row_order is not None), g_target
-            self.bound["pre_events_ordered"](context)
-            return
-        if group_table is not None and "pre_events_atomic_groups" in self.bound:
-            context = self._context("pre_events_atomic", len(groups) * self.pre_size, step, state, pre_state,
-                                    post_state, pre_sums, post_sums)
-            context["history"], context["depth"], context["pre_size"] = history, history.shape[0], self.pre_size
-            context["group_table"], context["g_target"] = group_table, g_target
-            self.bound["pre_events_atomic_groups"](context)
-            return
-        bound = self.bound["pre_events_atomic"]
-        if history is not self._history:
-            bound.check_source("spikes", history)
-            self._history = history
-        if groups is not self._groups:
-            self._event_contexts = [{"n": self.pre_size, "dt": self.dt, "clock": self.clock, "delay": int(delay),
-                                     "pre_ptr": pre_ptr,
-                                     "pre_syn": pre_syn} for delay, pre_ptr, pre_syn in groups]
-            self._groups = groups
-        depth = history.shape[0]
-        step, t = int(step), step * self.dt
-        for context in self._event_contexts:
-            context["step"], context["t"] = step, t
-            context["attr"], context["pre"], context["post"], context["g_target"] = (state, pre_state, post_state,
-                                                                                      g_target)
-            context["pre_sum"], context["post_sum"] = pre_sums, post_sums
-            context["spikes"] = history[(step - context["delay"]) % depth]
-            bound(context)
+            n, phase, kernel = -(-self.post_size // POST_SLICE), "pre_events", "pre_events_ordered"
+        else:
+            n, phase, kernel = min(ATOMIC_WARPS, max(self.pre_size, 1)), "pre_events_atomic", "pre_events_atomic_groups"
+        context = self._context(phase, n, step, state, pre_state, post_state, pre_sums, post_sums)
+        context["depth"], context["pre_size"] = lists.depth, self.pre_size
+        context["group_table"], context["n_groups"] = group_table, int(group_table.shape[0]) // 3
+        context["spike_counts"], context["spike_lists"], context["work"] = lists.counts, lists.lists, work
+        context["slice"], context["post_size"], context["g_target"] = POST_SLICE, self.post_size, g_target
+        self.bound[kernel](context)
 
     def post_events(self, state: Mapping[str, Any], step: int, spiked: Any, pre_state: Mapping[str, Any],
                     post_state: Mapping[str, Any], *, pre_sums: Mapping[str, Any] = _NO_SUMS,
                     post_sums: Mapping[str, Any] = _NO_SUMS) -> None:
         """Run ``post_spike`` for the synapses of the post neurons that spiked at ``step``."""
+        if not self.post_events_read_pre:  # the element ignores the pre rank: bind no pre ranks for it
+            if self._aliased is None or self._aliased.state is not state:
+                self._aliased = _PostForPre(state)
+            state = self._aliased
         context = self._context("post_events", self.post_size, step, state, pre_state, post_state, pre_sums,
                                 post_sums)
         context["spiked"] = spiked

@@ -10,12 +10,11 @@ duck-typed: this module imports nothing of :mod:`gpunet.network`.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, Optional
 
 import numpy as np
 
-from gpunet.codegen.runtime.delay_order import delay_row_order
-from gpunet.codegen.runtime.kernel_calls import PopulationKernels, ProjectionKernels
+from gpunet.codegen.runtime.kernel_calls import PopulationKernels, ProjectionKernels, SpikeLists, spike_lists
 
 
 class KernelPopulationRunner:
@@ -37,15 +36,18 @@ class KernelProjectionRunner:
 
     kind = "kernels"
 
-    def __init__(self, projection: Any, kernels: ProjectionKernels) -> None:
+    def __init__(self, projection: Any, kernels: ProjectionKernels,
+                 lists_for: Optional[Callable[[Any, Any], SpikeLists]] = None) -> None:
         self.kernels = kernels
         self.target = projection.target
         self.spiking = projection.spec.spiking
         self._arrays = projection.step_arrays
-        self._synapses = projection.synapse_arrays
         self._to_device = projection.network.backend.asarray
-        self._order_of: Any = None  # the post index (connectivity) the row order was made for
-        self._row_order: Any = None
+        self._zeros = projection.network.backend.xp.zeros
+        self._lists: Any = None  # the spike lists of the pre population's spike ring (SpikeLists)
+        self._lists_for = lists_for  # a provider of lists shared with other projections (a step graph's)
+        self._listed_step: Any = None  # the last step whose arrivals they listed (None: not listed yet)
+        self._work: Any = None
         self._table_of: Any = None  # the groups the group table was made for (kept: the table holds their addresses)
         self._table: Any = None
         # what the projection reads as pre: under comm the whole population's gathered values and spike ring
@@ -71,50 +73,99 @@ class KernelProjectionRunner:
             self.kernels.rate_sum(arrays.state, step, post.sums[self.target], pre.state, post.state,
                                   pre_sums=pre.sums, post_sums=post.sums)
 
-    def pre_events(self, step: int) -> None:
+    def pre_events(self, step: int, rows: Optional[int] = None, lag: Optional[int] = None) -> None:
+        """Deliver the spikes arriving at ``step``.
+
+        Parameters
+        ----------
+        step : int
+            The step.
+        rows : int, optional
+            Rows of the spike ring to list first; default: the row first read at ``step`` when this runner
+            delivered the previous step from the same ring, else every row (a load, a reset, another runner
+            ran the steps in between).  A recorded step graph gives 1, or 0 where another projection from the
+            same population lists the row.
+        lag : int, optional
+            The row listed is the one of step ``step - lag``; default: the projection's smallest delay (its
+            first read of a row, which under comm is complete by then).  A step graph (one process) gives 1.
+        """
         arrays, pre, post = self._arrays(), self._pre_arrays(), self._post_arrays()
-        self.kernels.pre_events(arrays.state, step, post.state[f"g_{self.target}"], pre.state, post.state,
-                                pre.history, arrays.groups, self.row_order(arrays.state),
-                                self.group_table(arrays.groups, arrays.state), pre_sums=pre.sums, post_sums=post.sums)
+        lists = self.spike_lists(pre.history, arrays.state)
+        if rows is None:
+            rows = 1 if self._listed_step is not None and self._listed_step == step - 1 else lists.depth
+            self._listed_step = step
+        if self._work is None:
+            self._work = self._zeros(2, dtype=np.uint64)
+        self.kernels.pre_events(arrays.state, step, post.state[f"g_{self.target}"], pre.state, post.state, lists,
+                                self.group_table(arrays.groups, arrays.state), self._work, rows,
+                                _lag(arrays.groups) if lag is None else lag, pre_sums=pre.sums, post_sums=post.sums)
+
+    def list_all_spikes(self, step: int) -> None:
+        """List every row of the pre population's spike ring as it is before ``step`` (a step graph's new clock).
+
+        Parameters
+        ----------
+        step : int
+            The next step to run (clocked kernels read it from the clock).
+        """
+        arrays, pre = self._arrays(), self._pre_arrays()
+        lists = self.spike_lists(pre.history, arrays.state)
+        self.kernels.list_spikes(step, lists, lists.depth, _lag(arrays.groups))
+
+    def spike_lists(self, history: Any, state: Any) -> SpikeLists:
+        """The spike lists of ``history`` (made at the first call for that ring: a load brings a new one).
+
+        Parameters
+        ----------
+        history : device array
+            The pre population's spike ring.
+        state : mapping
+            The projection's ``step_arrays().state`` (the lists have the type of ``_post_idx``).
+        """
+        lists = self._lists
+        index = np.dtype(state["_post_idx"].dtype)
+        if lists is None or lists.history is not history or np.dtype(lists.lists.dtype) != index:
+            made = self._lists_for(history, index) if self._lists_for is not None else None
+            lists = self._lists = made if made is not None else spike_lists(history, index, self._zeros)
+            self._listed_step = None
+        return lists
+
+    def forget_spike_lists(self) -> None:
+        """Take the spike lists from the provider again at the next delivery (and list every row then)."""
+        self._lists, self._listed_step = None, None
+
+    @property
+    def work(self) -> Any:
+        """uint64 device counters ``[events x post slices visited, synapses delivered]`` of this runner's spike
+        deliveries (the ordered kernel visits each event once per slice of 256 post neurons; the atomic one
+        once), or None before its first delivery."""
+        return self._work
 
     def group_table(self, groups: Any, state: Any) -> Any:
-        """The atomic mode's table of the delay groups on the device, made once per connectivity (None: none).
+        """The table of the delay groups on the device, made once per connectivity.
 
         Parameters
         ----------
         groups : list
-            The projection's ``step_arrays().groups``: ``(delay, pre_ptr, pre_syn)`` per delay value.
+            The projection's ``step_arrays().groups``: ``(delay, pre_ptr, pre_syn)`` per delay value, ascending.
         state : mapping
-            Its ``step_arrays().state`` (``pre_syn`` must have the index type of ``_pre_idx``).
+            Its ``step_arrays().state`` (``pre_syn`` must have the index type of ``_post_idx``).
+
+        Raises
+        ------
+        TypeError
+            When ``pre_ptr`` is not int64 or ``pre_syn`` not of the index type (the kernels read them so).
         """
-        if self.kernels.mode != "atomic":
-            return None
         if groups is not self._table_of:
             index = np.dtype(state["_post_idx"].dtype)
-            usable = all(np.dtype(ptr.dtype) == np.int64 and np.dtype(syn.dtype) == index for _d, ptr, syn in groups)
+            for _delay, pre_ptr, pre_syn in groups:
+                if np.dtype(pre_ptr.dtype) != np.int64 or np.dtype(pre_syn.dtype) != index:
+                    raise TypeError(f"the pre-major index must be int64 pointers and {index} synapses, got "
+                                    f"{pre_ptr.dtype} and {pre_syn.dtype}")
             rows = [(int(delay), _address(pre_ptr), _address(pre_syn)) for delay, pre_ptr, pre_syn in groups]
-            self._table = self._to_device(np.asarray(rows, dtype=np.uint64).reshape(-1)) if usable else None
+            self._table = self._to_device(np.asarray(rows, dtype=np.uint64).reshape(-1))
             self._table_of = groups
         return self._table
-
-    def row_order(self, state: Any) -> Any:
-        """The ordered kernel's walk of the rows on the device (None: storage order), made once per connectivity.
-
-        Parameters
-        ----------
-        state : mapping
-            The projection's ``step_arrays().state`` (its index type is the walk's).
-        """
-        if self.kernels.mode != "ordered":
-            return None
-        # a new connectivity comes with a new post index: the key, holding no host copy of the synapses
-        key = state["_post_idx"]
-        if key is not self._order_of:
-            post, _pre, delays = self._synapses()
-            order = delay_row_order(post, delays, np.dtype(key.dtype))
-            self._row_order = None if order is None else self._to_device(order)
-            self._order_of = key
-        return self._row_order
 
     def post_events(self, step: int) -> None:
         pre, post = self._pre_arrays(), self._post_arrays()
@@ -125,6 +176,11 @@ class KernelProjectionRunner:
         pre, post = self._pre_arrays(), self._post_arrays()
         self.kernels.continuous(self._arrays().state, step, pre.state, post.state, pre_sums=pre.sums,
                                 post_sums=post.sums)
+
+
+def _lag(groups: Any) -> int:
+    """The smallest delay of a projection's groups (ascending): its spike lists list the row of ``step - lag``."""
+    return int(groups[0][0]) if len(groups) else 1
 
 
 def _address(array: Any) -> int:

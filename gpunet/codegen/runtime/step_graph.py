@@ -2,13 +2,16 @@
 
 :class:`StepGraph` records one step of a network whose objects all run
 generated kernels: the input sums zeroed, spikes delivered (one launch per
-projection, :mod:`gpunet.codegen.runtime.delay_order`), populations updated,
+projection after listing the spiking ranks of the spike ring's newest row: three launches
+whatever the delays), populations updated,
 spike masks written into the spike rings, synaptic equations and
 post-synaptic events, then the step counter advanced.  Every kernel is a
 clocked one (:mod:`gpunet.codegen.cuda.clocked`): it reads the step from a
 one-element device array, so no argument changes from step to step and the
 recorded launches (the *launch list*) are valid for every step until an array
-is replaced.  Where CuPy can capture a stream
+is replaced.  A step whose clock was set (:meth:`StepGraph.set_step`) first
+lists every row of the spike rings again (the *list rebuild*, launched
+outside the graph).  Where CuPy can capture a stream
 (``Stream.begin_capture``/``end_capture``), the launch list is captured once
 into a CUDA graph and a step costs one ``Graph.launch``; otherwise each step
 replays the launch list (one CuPy call per kernel, nothing else).
@@ -28,7 +31,7 @@ from gpunet.codegen.cuda.clocked import STEP_KERNELS, clocked_unit, step_source
 from gpunet.codegen.cuda.common import KernelInfo
 from gpunet.codegen.cuda.inputs import input_kind
 from gpunet.codegen.runtime.eligibility import kernel_unit
-from gpunet.codegen.runtime.kernel_calls import PopulationKernels, ProjectionKernels
+from gpunet.codegen.runtime.kernel_calls import PopulationKernels, ProjectionKernels, SpikeLists, spike_lists
 from gpunet.codegen.runtime.launch_plan import check_arguments
 from gpunet.codegen.runtime.runners import KernelPopulationRunner, KernelProjectionRunner
 
@@ -55,11 +58,11 @@ def graph_reason(network: Any) -> Optional[str]:
 
 
 class _Recorder:
-    """A launcher that appends each launch, prepared but not run, to a list."""
+    """A launcher that appends each launch, prepared but not run, to the graph's current list (``sink``)."""
 
-    def __init__(self, target: Any, launches: list) -> None:
+    def __init__(self, target: Any, graph: "StepGraph") -> None:
         self.target = target
-        self.launches = launches
+        self.graph = graph
 
     def bind(self, kernel: KernelInfo) -> Callable[[Sequence[Any]], None]:
         prepare = self.target.prepare(kernel)
@@ -67,7 +70,7 @@ class _Recorder:
         def record(values: Sequence[Any]) -> None:
             launch = prepare(values)
             if launch is not None:
-                self.launches.append(launch)
+                self.graph.sink.append(launch)
         return record
 
     def __call__(self, kernel: KernelInfo, values: Sequence[Any]) -> None:
@@ -107,6 +110,9 @@ class StepGraph:
         self.network = network
         self.clock = xp.zeros(1, dtype=np.int64)
         self.launches: list[tuple] = []
+        #: The launches that list every row of the spike rings (run by :meth:`set_step`, outside the graph).
+        self.rebuild_launches: list[tuple] = []
+        self.sink = self.launches  # where the recorders append
         self.graph: Any = None
         self.mode = "empty"
         self.capture_error: Optional[str] = None
@@ -119,7 +125,7 @@ class StepGraph:
         def recorder(source: str) -> _Recorder:
             if source not in sources:
                 sources[source] = launcher_for(source)
-            return _Recorder(sources[source], self.launches)
+            return _Recorder(sources[source], self)
         self._step_kernels = recorder(step_source())
         self._populations = []
         for pop in network.populations:
@@ -128,11 +134,38 @@ class StepGraph:
                                         noise_keys=pop.step_arrays().noise_keys, clock=self.clock)
             self._populations.append((pop, KernelPopulationRunner(pop, kernels)))
         self._projections = []
+        self._lists: dict[tuple, SpikeLists] = {}  # (id of a spike ring, index type) -> the lists its projections share
         for proj in network.projections:
             unit = clocked_unit(kernel_unit(proj, precision))
             kernels = ProjectionKernels(unit, recorder(unit.source), dt=network.dt, pre_size=proj.pre.size,
                                         post_size=proj.post.size, mode=self.mode_of_propagation, clock=self.clock)
-            self._projections.append((proj, KernelProjectionRunner(proj, kernels)))
+            self._projections.append((proj, KernelProjectionRunner(proj, kernels, self._shared_lists)))
+
+    def _shared_lists(self, history: Any, index: Any) -> SpikeLists:
+        """The spike lists of ``history`` that every projection from its population shares (one listing a step)."""
+        key = (id(history), np.dtype(index).name)
+        lists = self._lists.get(key)
+        if lists is None or lists.history is not history:
+            lists = self._lists[key] = spike_lists(history, index, self.network.backend.xp.zeros)
+        return lists
+
+    def runner_of(self, obj: Any) -> Any:
+        """The kernel runner whose launches this graph recorded for population or projection ``obj``.
+
+        Parameters
+        ----------
+        obj : Population or Projection
+            An object of the network.
+
+        Raises
+        ------
+        KeyError
+            For an object of another network.
+        """
+        for recorded, runner in self._populations + self._projections:
+            if recorded is obj:
+                return runner
+        raise KeyError(f"{getattr(obj, 'name', obj)!r} is not an object of this step graph's network")
 
     # -- what the launches were recorded with ------------------------------------------------
     def signature(self) -> tuple:
@@ -159,14 +192,23 @@ class StepGraph:
     def record(self) -> None:
         """Record one step's launches (in the step order of :class:`gpunet.network.runners.StepLoop`)."""
         self.launches.clear()
+        self.rebuild_launches.clear()
         self.graph, self.mode = None, "empty"
         step = self._step_kernels
         for pop, _runner in self._populations:
             for total in pop.step_arrays().sums.values():
                 step(STEP_KERNELS[f"zero_{np.dtype(total.dtype).name}"], [total.size, total])
+        self._lists.clear()  # made again for the rings recorded now, shared by the runners
+        for _proj, runner in self._projections:
+            runner.forget_spike_lists()
+        listed: set = set()
         for proj, runner in self._projections:
             if proj.spec.spiking and "pre_events" in runner.phases:
-                runner.pre_events(0)
+                # the row the step before wrote (one process: complete), listed by the first projection from
+                # the population; set_step lists every row
+                key = (id(proj.pre.step_arrays().history), np.dtype(proj.step_arrays().state["_post_idx"].dtype).name)
+                runner.pre_events(0, rows=0 if key in listed else 1, lag=1)
+                listed.add(key)
             elif not proj.spec.spiking and "transmit" in runner.phases:
                 runner.transmit(0)
         for _pop, runner in self._populations:
@@ -183,6 +225,16 @@ class StepGraph:
             if "post_events" in runner.phases:
                 runner.post_events(0)
         step(STEP_KERNELS["tick"], [1, self.clock])
+        self.sink = self.rebuild_launches
+        try:
+            rebuilt: set = set()
+            for proj, runner in self._projections:
+                key = (id(proj.pre.step_arrays().history), np.dtype(proj.step_arrays().state["_post_idx"].dtype).name)
+                if key in listed and key not in rebuilt:
+                    runner.list_all_spikes(0)
+                    rebuilt.add(key)
+        finally:
+            self.sink = self.launches
         self._signature = self.signature()
         self.mode = "launch list"
 
@@ -212,8 +264,10 @@ class StepGraph:
         return True
 
     def set_step(self, step: int) -> None:
-        """Make the next replay run step ``step`` (one host-to-device write)."""
+        """Make the next replay run step ``step`` (one host-to-device write), its spike lists made from every row."""
         self.clock.fill(int(step))
+        for function, grid, block, arguments in self.rebuild_launches:
+            function(grid, block, arguments)
 
     def _replay_list(self) -> None:
         for function, grid, block, arguments in self.launches:
