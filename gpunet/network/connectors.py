@@ -321,6 +321,8 @@ def from_sparse_rows(weights: Any, n_pre: int, n_post: int, lo: int, hi: int, de
         first, total = int(matrix.indptr[lo]), int(matrix.indptr[-1])
         if check is not None and delay_matrix is not None:
             for a, b in ((0, lo), (hi, n_post)):
+                if b == a:
+                    continue
                 others = matrix[a:b]
                 rows = np.repeat(np.arange(a, b, dtype=np.int64), np.diff(others.indptr))
                 check(np.asarray(delay_matrix[others.indices, rows]).ravel())

@@ -548,8 +548,9 @@ class DistributedEngine:
         network = self.network
         values = coerce_values(value, owner=projection.name, attribute=attribute, size=size, shape=(size,),
                                dtype=attribute.dtype(network.precision),
-                               generator=generator or (lambda: network._generator("init", 1 << 20 | projection.id)))
-        network.backend.assign(projection._state[name], values[s0:s1])
+                               generator=generator or (lambda: network._generator("init", 1 << 20 | projection.id)),
+                               part=(s0, s1))  # a distribution draws this process's synapses only
+        network.backend.assign(projection._state[name], values)
 
     def _set_semiglobal(self, projection: Any, name: str, value: Any, ranks: np.ndarray, generator: Any) -> None:
         """A semiglobal attribute set at the whole projection's post neurons with synapses ``ranks``: this process
