@@ -113,6 +113,6 @@ def data_rows(name: str, kept: tuple[Rows, Any, Any], block: tuple[int, int]) ->
         if (lo, hi) != tuple(block):
             raise StructureError(f"projection {name!r}: under comm a projection connected from data keeps only the "
                                  f"rows of this process's post neurons {list(block)} until compile(); read or "
-                                 "change its synapses (or save it) after compile()")
+                                 "change its synapses, save or load it after compile()")
         return kept
     return rows

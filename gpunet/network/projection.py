@@ -1385,13 +1385,18 @@ class Projection(_AttributeAccess):
         """ANNarchy 5's name of :attr:`delays`: ms, one float when uniform (``dt`` without delays)."""
         return self.delays
 
+    def _synapses_label(self) -> str:
+        if self.builds_per_block:  # a description must not make them
+            return "synapses made at compile"
+        return f"{self.nb_synapses} synapses"
+
     def __repr__(self) -> str:
         return (f"<Projection {self.name!r}: {self.pre.name} -> {self.post.name} ({self.target}), "
-                f"{self.spec.name}, {self.nb_synapses} synapses>")
+                f"{self.spec.name}, {self._synapses_label()}>")
 
     def _repr_html_(self) -> str:
-        synapses = f"{self.nb_synapses} ({self.size} post neurons with synapses)" if self._connected \
-            else "not connected"
+        synapses = "not connected" if not self._connected else self._synapses_label() if self.builds_per_block \
+            else f"{self.nb_synapses} ({self.size} post neurons with synapses)"
         return summary.table(f"Projection {self.name}", [
             ("pre -> post", f"{self.pre.name} -> {self.post.name}"), ("target", self.target),
             ("model", self.spec.name), ("synapses", synapses),

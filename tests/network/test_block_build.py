@@ -181,11 +181,15 @@ def test_every_connector_under_a_one_process_comm_builds_per_block_and_equals_th
     assert np.array_equal(alone.get_population("a").v, plain.get_population("a").v)
 
 
-def test_what_reads_the_synapses_before_compile_gets_the_whole_projection_and_globals_do_not_build_it():
+def test_what_reads_the_synapses_before_compile_gets_the_whole_projection_and_globals_do_not_build_it(tmp_path):
     plain, alone = every_connector(), every_connector(MPI.COMM_SELF)
     stdp = alone.get_projection("all")
     stdp.A_plus = 0.02  # a global: set and read without making the synapses
     assert stdp.A_plus == 0.02 and stdp.builds_per_block
+    alone.monitor(stdp, ["w"])  # nor do a monitor, a description or a parameter file
+    assert "synapses made at compile" in repr(stdp) and "synapses made at compile" in stdp._repr_html_()
+    alone.save_parameters(tmp_path / "p.json")
+    assert stdp.builds_per_block
     assert stdp.w == plain.get_projection("all").w  # a read makes the whole projection, as without comm
     assert not stdp.builds_per_block and stdp.A_plus == 0.02
     assert alone.get_projection("prob").nb_synapses == plain.get_projection("prob").nb_synapses

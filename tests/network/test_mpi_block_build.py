@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.mpi, pytest.mark.slow]  # slow: starts processes of it
 
 HERE = Path(__file__).with_name("mpi")
 sys.path.insert(0, str(HERE))
-from block_network import big, every_connector, whole_results  # noqa: E402
+from block_network import assign_after_compile, big, every_connector, whole_results  # noqa: E402
 from test_mpi_engine import mpiexec  # noqa: E402
 
 from gpunet.io.pipeline.partition import block_of  # noqa: E402
@@ -41,6 +41,7 @@ def runs(tmp_path_factory) -> dict[int, tuple[dict, list]]:
 @pytest.fixture(scope="module")
 def one_process():
     net = every_connector()
+    assign_after_compile(net)
     return net, whole_results(net)
 
 

@@ -1,7 +1,7 @@
 """Run under ``mpiexec -n N python block_build_run.py OUT``: networks connected per block by N processes.
 
-Process 0 writes the connectivity, weights and delays of :func:`block_network.every_connector`, gathered, to
-``OUT/results.npz``; every process writes ``OUT/part-<rank>.json``: its post block and synapses per projection of
+Process 0 writes the connectivity, weights and delays of :func:`block_network.every_connector`, gathered after
+distributions were assigned to it (:func:`block_network.assign_after_compile`), to ``OUT/results.npz``; every process writes ``OUT/part-<rank>.json``: its post block and synapses per projection of
 both networks, whether any was built whole before compile, and the peak of traced memory (bytes) while it built
 and compiled :func:`block_network.big`.
 """
@@ -17,7 +17,7 @@ def main(out: Path) -> None:
     from mpi4py import MPI
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from block_network import big, every_connector, whole_results
+    from block_network import assign_after_compile, big, every_connector, whole_results
 
     from gpunet.network import connectors
 
@@ -28,6 +28,7 @@ def main(out: Path) -> None:
     net.compile()
     part["blocks"] = {p.name: list(p.block) for p in net.populations}
     part["synapses"] = {p.name: p.nb_synapses for p in net.projections}
+    assign_after_compile(net)
     results = whole_results(net)
     if rank == 0:
         np.savez(out / "results.npz", **results)

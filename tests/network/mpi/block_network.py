@@ -58,9 +58,20 @@ def big(comm=None) -> gn.Network:
     return net
 
 
+def assign_after_compile(net: gn.Network) -> None:
+    """Distributions assigned to a compiled network: each process draws its part (skipped or jumped to)."""
+    net.get_population("a").v = gn.Normal(-65.0, 3.0)
+    net.get_population("b").u = gn.Uniform(-14.0, -12.0)
+    net.get_projection("prob").w = gn.Gamma(2.0, 0.1)
+    net.get_projection("all").x = gn.Uniform(0.0, 0.5)
+
+
 def whole_results(net: gn.Network) -> dict[str, np.ndarray]:
-    """Every projection's connectivity, weights and delays (gathered on every process under comm)."""
-    out = {}
+    """Every projection's connectivity, weights and delays, the neurons' v and u, STDP's x (gathered on every
+    process under comm)."""
+    out = {f"{p.name}.{name}": np.asarray(getattr(p, name), dtype=np.float64) for p in net.populations
+           for name in ("v", "u") if name in p.spec.attributes}
+    out["all.x"] = np.asarray([x for row in net.get_projection("all").x for x in row])
     for projection in net.projections:
         out[f"{projection.name}.connectivity"] = np.concatenate(projection.connectivity())
         out[f"{projection.name}.w"] = np.asarray([w for row in projection.w for w in row], dtype=np.float64)
