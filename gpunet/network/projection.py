@@ -561,7 +561,7 @@ class Projection(_AttributeAccess):
         """Whether this projection's synapses are still to be made, for this process's post neurons (under comm).
 
         True between a ``connect_*`` call of a network under comm and
-        :meth:`Network.compile`; see :mod:`gpunet.network.block_build`.
+        :meth:`Network.compile` (the ``gpunet.network.block_build`` module).
         """
         return self.__dict__.get("_pending") is not None
 
@@ -589,8 +589,11 @@ class Projection(_AttributeAccess):
     def build_own_block(self) -> tuple[int, int, Optional[int]]:
         """Make the synapses onto this process's post neurons (at compile under comm, its block kept).
 
-        Returns the first synapse made, the next one, and the whole projection's count (None when
-        it was not counted), in the whole projection's post-major order.
+        Returns
+        -------
+        tuple of int
+            The first synapse made, the next one, and the whole projection's count (None when it
+            was not counted), in the whole projection's post-major order.
         """
         return self._install_pending(*self.post._block)
 
