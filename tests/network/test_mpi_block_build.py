@@ -82,3 +82,12 @@ def test_each_process_makes_and_holds_only_its_share_of_a_big_network(runs, monk
         # building the whole network and cutting it would peak at the whole build's memory at least
         assert part["peak"] < 0.5 * whole_peak, (rank, part["peak"], whole_peak)
     assert sum(part["big_synapses"]["sparse"] for part in parts) == sparse.nb_synapses > 200_000
+
+
+@pytest.mark.parametrize("nprocs", [2, 3])
+def test_a_network_from_data_loads_a_file_once_compiled_and_refuses_on_every_process_before(runs, nprocs):
+    _, parts = runs[nprocs]
+    for part in parts:
+        refused, loaded = part["data_load"]
+        assert refused.startswith("StructureError") and "'p'" in refused and "after compile()" in refused, refused
+        assert loaded is True

@@ -3,7 +3,8 @@
 Process 0 writes the connectivity, weights and delays of :func:`block_network.every_connector`, gathered after
 distributions were assigned to it (:func:`block_network.assign_after_compile`), to ``OUT/results.npz``; every process writes ``OUT/part-<rank>.json``: its post block and synapses per projection of
 both networks, whether any was built whole before compile, and the peak of traced memory (bytes) while it built
-and compiled :func:`block_network.big`.
+and compiled :func:`block_network.big`, and what a load into a network from data did before and after compile
+(:func:`load_into_data_network`).
 """
 import json
 import sys
@@ -40,7 +41,35 @@ def main(out: Path) -> None:
     tracemalloc.stop()
     part["big_synapses"] = {p.name: p.nb_synapses for p in network.projections}
     part["big_block"] = list(network.get_population("post").block)
+    part["data_load"] = load_into_data_network(comm, out)
     (out / f"part-{rank}.json").write_text(json.dumps(part))
+
+
+def load_into_data_network(comm, out: Path) -> list:
+    """A network from data loads a one-process file only once compiled: before, each process holds its rows only
+    (the error's type and message); after, the weights are the file's (whether they are)."""
+    import gpunet as gn
+    from gpunet.errors import GpunetError
+
+    def network(comm=None):
+        net = gn.Network(backend="numpy", seed=5, runner="numpy", comm=comm)
+        a = net.create(6, gn.Izhikevich, name="a")
+        net.connect(a, a, "exc", name="p").connect_from_matrix(np.arange(36.0).reshape(6, 6))
+        return net
+    if comm.Get_rank() == 0:
+        saved = network()
+        saved.get_projection("p").w = [[-w for w in row] for row in saved.get_projection("p").w]
+        saved.save(out / "data.npz")
+    comm.Barrier()
+    net = network(comm)
+    try:
+        net.load(out / "data.npz")
+        refused = "loaded"
+    except GpunetError as exc:
+        refused = f"{type(exc).__name__}: {exc}"
+    net.compile()
+    net.load(out / "data.npz")
+    return [refused, net.get_projection("p").w == [[-w for w in row] for row in np.arange(36.0).reshape(6, 6)]]
 
 
 if __name__ == "__main__":
