@@ -1,9 +1,10 @@
 """Run under ``mpiexec -n N python block_build_run.py OUT``: networks connected per block by N processes.
 
 Process 0 writes the connectivity, weights and delays of :func:`block_network.every_connector`, gathered after
-distributions were assigned to it (:func:`block_network.assign_after_compile`), to ``OUT/results.npz``; every process writes ``OUT/part-<rank>.json``: its post block and synapses per projection of
-both networks, whether any was built whole before compile, and the peak of traced memory (bytes) while it built
-and compiled :func:`block_network.big`, and what a load into a network from data did before and after compile
+distributions were assigned to it (:func:`block_network.assign_after_compile`), to ``OUT/results.npz``.  Every
+process writes ``OUT/part-<rank>.json``: its post block and synapses per projection of both networks, whether
+any was built whole before compile, the peak of traced memory (bytes) while it built and compiled
+:func:`block_network.big`, and what a load into a network from data did before and after compile
 (:func:`load_into_data_network`).
 """
 import json
