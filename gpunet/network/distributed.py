@@ -1,11 +1,12 @@
 """One network simulated by the processes of an MPI communicator: the partitioned NumPy engine (issue 15).
 
-``Network(comm=...)``: every process describes the whole network and runs the connectors and initial draws for
-all of it (they are seeded, so they do not depend on the number of processes); at compile
-:meth:`DistributedEngine.split` keeps this process's part: each population's contiguous block of neurons
-(:mod:`gpunet.io.pipeline.partition`) and, of each projection, the synapses onto those neurons (post ranks made
-local, pre ranks global).  Building everything first costs each process the memory of the whole network until
-compile; a later version would draw only the rows it keeps (connectors seeded per post neuron).
+``Network(comm=...)``: every process describes the whole network; at compile :meth:`DistributedEngine.split`
+keeps this process's part: each population's contiguous block of neurons (:mod:`gpunet.io.pipeline.partition`)
+and, of each projection, the synapses onto those neurons (post ranks made local, pre ranks global).  A
+projection connected under comm is made then for those neurons alone (:mod:`gpunet.network.block_build`: the
+connector's rows of the block, the block's part of the weight and delay draws, bit-identical to a one-process
+build); one connected with views, per-synapse arrays or unbounded delay distributions was built whole at its
+``connect_*`` call and is cut.  Populations hold every neuron until compile.
 
 In a step (:class:`DistributedStepLoop`, the order of :mod:`gpunet.network.network`) each process updates its
 own neurons, drawing their noise with their global ranks as counters (so the draws are those of a one-process
@@ -134,18 +135,15 @@ class DistributedEngine:
         """Keep this process's blocks of neurons and the synapses onto them (at compile, before the objects compile;
         after :meth:`check`)."""
         net = self.network
-        spiking = [p for p in net.projections if p.spec.spiking and p.nb_synapses]
-        # the whole network's minimum delay (every process holds all the synapses here): the exchange interval
-        self.interval = min((int(p._host_delay_steps().min()) for p in spiking), default=1)
-        # and its longest delay from each population: every process's spike ring gets the depth of one process's
-        # (a save's shards hold rings of one depth)
-        self.depths = {}
-        for projection in net.projections:
-            self.depths[projection.pre] = max(self.depths.get(projection.pre, 1), projection.max_delay)
         for population in net.populations:
             population._keep_block(*block_of(population.size, self.nprocs, self.rank))
         backend = net.backend
         for projection in net.projections:  # prepare_connectivity keeps the synapses onto this process's neurons
+            if projection.builds_per_block:  # connected under comm: made for this process's post neurons only
+                first, stop, total = projection.build_own_block()
+                if total is not None:
+                    self._split_at[projection] = (first, stop, total)
+                continue
             values = {name: backend.to_host(projection._state[name]) for name in projection.spec.attributes}
             if "_last_event" in projection._state:
                 values["_last_event"] = backend.to_host(projection._state["_last_event"])
@@ -155,6 +153,7 @@ class DistributedEngine:
             self._split_at[projection] = (int(row_ptr[lo]), int(row_ptr[hi]), len(post))
             projection._install_connectivity(projection.prepare_connectivity(post, pre, delays, values,
                                                                              indexes=False))
+        self._whole_delays()
         reads: dict[Any, list[str]] = {}
         for projection in net.projections:
             names = [name for side, name in projection.spec.prepost if side == "pre"]
@@ -177,6 +176,21 @@ class DistributedEngine:
         chosen = "given by device=" if net.device_request is not None else "by its rank on its node"
         log.info("gpunet: process %d of %d runs on %s%s", self.rank, self.nprocs, backend.describe(),
                  f" (device {chosen})" if backend.is_gpu else "")
+
+    def _whole_delays(self) -> None:
+        """The exchange interval (the whole network's minimum delay) and each population's longest delay (the
+        depth of every process's spike ring: a save's shards hold rings of one depth), from every process's
+        synapses (one allgather)."""
+        net = self.network
+        local = [(int(p._host_delay_steps().min()) if p.spec.spiking and p.nb_synapses else None, p.max_delay)
+                 for p in net.projections]
+        parts = self.comm.allgather(local)
+        minimums = [part[k][0] for part in parts for k in range(len(local)) if part[k][0] is not None]
+        self.interval = min(minimums, default=1)
+        self.depths = {}
+        for k, projection in enumerate(net.projections):
+            longest = max(part[k][1] for part in parts)
+            self.depths[projection.pre] = max(self.depths.get(projection.pre, 1), longest)
 
     # -- a step ------------------------------------------------------------------
     def changed(self) -> None:
@@ -534,8 +548,9 @@ class DistributedEngine:
         network = self.network
         values = coerce_values(value, owner=projection.name, attribute=attribute, size=size, shape=(size,),
                                dtype=attribute.dtype(network.precision),
-                               generator=generator or (lambda: network._generator("init", 1 << 20 | projection.id)))
-        network.backend.assign(projection._state[name], values[s0:s1])
+                               generator=generator or (lambda: network._generator("init", 1 << 20 | projection.id)),
+                               part=(s0, s1))  # a distribution draws this process's synapses only
+        network.backend.assign(projection._state[name], values)
 
     def _set_semiglobal(self, projection: Any, name: str, value: Any, ranks: np.ndarray, generator: Any) -> None:
         """A semiglobal attribute set at the whole projection's post neurons with synapses ``ranks``: this process

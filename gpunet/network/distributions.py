@@ -3,12 +3,23 @@
 They are drawn on the host with NumPy's Generator, seeded from the network's
 seed and a per-network draw counter, so the same script with the same seed
 builds the same network on every backend.
+
+A process of a network under comm needs only a part of a draw (the synapses or
+neurons it holds): :meth:`Distribution.draw_part` gives values ``[start, stop)``
+of ``draw(generator, size)``, bit for bit, holding only them and a bounded
+chunk.  ``Uniform`` jumps to ``start`` (one 64-bit word per value, and the
+PCG64 generator advances in constant time); the other distributions draw a
+variable number of words per value (rejection), so they run through the
+values before ``start`` in chunks and keep none of them.
 """
 from __future__ import annotations
 
 from typing import Optional
 
 import numpy as np
+
+#: Values drawn at once while running through the values a process does not keep (bounds the memory of a skip).
+SKIP_CHUNK = 1 << 20
 
 
 class Distribution:
@@ -30,6 +41,51 @@ class Distribution:
             float64 values.
         """
         raise NotImplementedError
+
+    def skip(self, generator: np.random.Generator, count: int) -> None:
+        """Move ``generator`` past ``count`` values, as ``draw(generator, count)`` would, keeping none.
+
+        Parameters
+        ----------
+        generator : numpy.random.Generator
+            The source of randomness.
+        count : int
+            Values to pass over.
+        """
+        remaining = int(count)
+        while remaining > 0:  # one value after the other in the stream: chunks do not change the values
+            chunk = min(remaining, SKIP_CHUNK)
+            self.draw(generator, chunk)
+            remaining -= chunk
+
+    def draw_part(self, generator: np.random.Generator, size: int, start: int, stop: int,
+                  finish: bool = False) -> np.ndarray:
+        """Values ``[start, stop)`` of ``draw(generator, size)``, bit for bit, without drawing the others at once.
+
+        Parameters
+        ----------
+        generator : numpy.random.Generator
+            The source of randomness, where ``draw(generator, size)`` would start.
+        size : int
+            Values of the whole draw.
+        start, stop : int
+            The part kept, ``0 <= start <= stop <= size``.
+        finish : bool
+            Leave ``generator`` where the whole draw would have (later draws from it then match too).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``stop - start`` float64 values.
+        """
+        size, start, stop = int(size), int(start), int(stop)
+        if not 0 <= start <= stop <= size:
+            raise ValueError(f"draw_part: need 0 <= start <= stop <= size, got {start}, {stop}, {size}")
+        self.skip(generator, start)
+        values = self.draw(generator, stop - start)
+        if finish:
+            self.skip(generator, size - stop)
+        return values
 
     def _bounded(self, values: np.ndarray, low: Optional[float], high: Optional[float]) -> np.ndarray:
         if low is not None or high is not None:
@@ -59,6 +115,14 @@ class Uniform(Distribution):
 
     def draw(self, generator, shape):
         return generator.uniform(self.min, self.max, shape)
+
+    def skip(self, generator, count):
+        # one 64-bit word per value (next_double); PCG64 jumps ahead in constant time
+        bits = generator.bit_generator
+        if type(bits) in (np.random.PCG64, np.random.PCG64DXSM):
+            bits.advance(int(count))
+        else:
+            super().skip(generator, count)
 
     def __repr__(self) -> str:
         return f"Uniform({self.min}, {self.max})"

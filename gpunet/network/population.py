@@ -270,10 +270,11 @@ class Population(_AttributeAccess):
         dtype = attribute.dtype(self.network.precision)
         generator = lambda: self.network._generator("init", self.id)  # noqa: E731 - drawn only for distributions
         if ranks is None:
+            # under comm every process keeps (and draws) only its own block
+            part = self._block if self._block is not None and not attribute.is_global else None
             values = coerce_values(value, owner=self.name, attribute=attribute, size=self.size,
-                                   shape=self.geometry, dtype=dtype, generator=generator)
-            if self._block is not None and not attribute.is_global:  # every process keeps its own block
-                values = np.ravel(values)[self._block[0]:self._block[1]]
+                                   shape=self.geometry, dtype=dtype, generator=generator, part=part)
+            if part is not None:
                 self.network._distributed.changed()
             self.network.backend.assign(self._state[name], values)
             return

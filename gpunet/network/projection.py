@@ -32,7 +32,9 @@ from gpunet.codegen.numpy.generator import (compile_function, synapse_continuous
 from gpunet.errors import ModelError, StructureError
 from gpunet.model.builtin_synapses import DefaultRate, DefaultSpiking
 from gpunet.io.pipeline.connectivity import Connectivity
+from gpunet.io.pipeline.partition import block_of
 from gpunet.network import connectors, summary
+from gpunet.network.block_build import PendingSynapses, data_rows, delay_bounds
 from gpunet.network.distributions import Distribution
 from gpunet.limits import MAX_DELAY_STEPS
 from gpunet.network.population import (LAST_SPIKE_NEVER, Population, PopulationView, _AttributeAccess, _check_copy,
@@ -45,6 +47,11 @@ from gpunet.network.values import coerce_values, python_scalar
 
 if TYPE_CHECKING:  # pragma: no cover
     from gpunet.network.network import Network
+
+
+#: What a projection connected per block under comm (block_build) makes only when something asks for it first.
+_BUILT_ON_DEMAND = frozenset({"_state", "_host_row_ptr", "_count", "_delay_steps", "_host_pre", "_host_cache",
+                              "_groups", "_csr"})
 
 
 def _is_per_row(value: Any) -> bool:
@@ -249,7 +256,11 @@ class Projection(_AttributeAccess):
             Accepted for ANNarchy's scripts (weights are always stored per synapse).
         """
         self._check_not_connected()
-        post, pre = connectors.all_to_all(self._n_pre, self._n_post, self._same(), allow_self_connections)
+        n_pre, n_post, same = self._n_pre, self._n_post, self._same()
+        if self._own_rows(weights, delays) is not None:
+            return self._connect_later(lambda lo, hi: (connectors.all_to_all_rows(
+                n_pre, n_post, same, allow_self_connections, lo, hi), None, None), weights, delays)
+        post, pre = connectors.all_to_all(n_pre, n_post, same, allow_self_connections)
         return self._connect(post, pre, weights, delays, allow_self_connections)
 
     def connect_one_to_one(self, weights: Any = 1.0, delays: Any = 0.0) -> "Projection":
@@ -263,7 +274,12 @@ class Projection(_AttributeAccess):
             Delays in ms (a delay below one step counts as one step).
         """
         self._check_not_connected()
-        post, pre = connectors.one_to_one(self._n_pre, self._n_post)
+        n_pre, n_post = self._n_pre, self._n_post
+        if self._own_rows(weights, delays) is not None:
+            connectors.check_one_to_one(n_pre, n_post)
+            return self._connect_later(lambda lo, hi: (connectors.one_to_one_rows(n_pre, n_post, lo, hi), None, None),
+                                       weights, delays)
+        post, pre = connectors.one_to_one(n_pre, n_post)
         return self._connect(post, pre, weights, delays)
 
     def connect_fixed_probability(self, probability: float, weights: Any = 1.0, delays: Any = 0.0,
@@ -285,8 +301,18 @@ class Projection(_AttributeAccess):
             Accepted for ANNarchy's scripts (weights are always stored per synapse).
         """
         self._check_not_connected()
-        post, pre = connectors.fixed_probability(float(probability), self._n_pre, self._n_post, self._same(),
-                                                 allow_self_connections, self._generator())
+        probability = float(probability)
+        n_pre, n_post, same = self._n_pre, self._n_post, self._same()
+        if self._own_rows(weights, delays) is not None:
+            connectors.check_probability(probability)
+            generator = self._generator()
+            # the whole count is needed only to draw the weights after every synapse's delay
+            count_all = isinstance(delays, Distribution) and isinstance(weights, Distribution)
+            return self._connect_later(lambda lo, hi: (connectors.fixed_probability_rows(
+                probability, n_pre, n_post, same, allow_self_connections, generator, lo, hi, count_all), None, None),
+                weights, delays)
+        post, pre = connectors.fixed_probability(probability, n_pre, n_post, same, allow_self_connections,
+                                                 self._generator())
         return self._connect(post, pre, weights, delays, allow_self_connections)
 
     def connect_fixed_number_pre(self, number: int, weights: Any = 1.0, delays: Any = 0.0,
@@ -308,8 +334,15 @@ class Projection(_AttributeAccess):
             Accepted for ANNarchy's scripts (weights are always stored per synapse).
         """
         self._check_not_connected()
-        post, pre = connectors.fixed_number_pre(int(number), self._n_pre, self._n_post, self._same(),
-                                                allow_self_connections, self._generator())
+        number, n_pre, n_post, same = int(number), self._n_pre, self._n_post, self._same()
+        if self._own_rows(weights, delays) is not None:
+            connectors.check_number("fixed_number_pre", number, n_pre - (1 if same and not allow_self_connections
+                                                                         else 0))
+            generator = self._generator()
+            return self._connect_later(lambda lo, hi: (connectors.fixed_number_pre_rows(
+                number, n_pre, n_post, same, allow_self_connections, generator, lo, hi), None, None), weights, delays)
+        post, pre = connectors.fixed_number_pre(number, n_pre, n_post, same, allow_self_connections,
+                                                self._generator())
         return self._connect(post, pre, weights, delays, allow_self_connections)
 
     def connect_fixed_number_post(self, number: int, weights: Any = 1.0, delays: Any = 0.0,
@@ -331,8 +364,15 @@ class Projection(_AttributeAccess):
             Accepted for ANNarchy's scripts (weights are always stored per synapse).
         """
         self._check_not_connected()
-        post, pre = connectors.fixed_number_post(int(number), self._n_pre, self._n_post, self._same(),
-                                                 allow_self_connections, self._generator())
+        number, n_pre, n_post, same = int(number), self._n_pre, self._n_post, self._same()
+        if self._own_rows(weights, delays) is not None:
+            connectors.check_number("fixed_number_post", number, n_post - (1 if same and not allow_self_connections
+                                                                           else 0))
+            generator = self._generator()
+            return self._connect_later(lambda lo, hi: (connectors.fixed_number_post_rows(
+                number, n_pre, n_post, same, allow_self_connections, generator, lo, hi), None, None), weights, delays)
+        post, pre = connectors.fixed_number_post(number, n_pre, n_post, same, allow_self_connections,
+                                                 self._generator())
         return self._connect(post, pre, weights, delays, allow_self_connections)
 
     def connect_from_matrix(self, weights: Any, delays: Any = 0.0, pre_post: bool = False) -> "Projection":
@@ -354,6 +394,11 @@ class Projection(_AttributeAccess):
             weights = np.asarray(weights, dtype=object).T
             if not isinstance(delays, Distribution) and np.ndim(delays) > 0:
                 delays = np.asarray(delays).T
+        block = self._own_rows(None, delays, data=True)
+        if block is not None:
+            post, pre, values, delay_values, first, total = connectors.from_matrix_rows(
+                weights, self._n_pre, self._n_post, *block, delays, check=self._check_delays)
+            return self._connect_data(connectors.Rows(post, pre, first, total), values, delays, delay_values, block)
         post, pre, values, delay_values = connectors.from_matrix(weights, self._n_pre, self._n_post, delays)
         return self._connect(post, pre, values, delays if delay_values is None else delay_values)
 
@@ -371,6 +416,11 @@ class Projection(_AttributeAccess):
             One delay in ms, or a (pre, post) matrix of per-synapse delays.
         """
         self._check_not_connected()
+        block = self._own_rows(None, delays, data=True)
+        if block is not None:
+            post, pre, values, delay_values, first, total = connectors.from_sparse_rows(
+                weights, self._n_pre, self._n_post, *block, delays, check=self._check_delays)
+            return self._connect_data(connectors.Rows(post, pre, first, total), values, delays, delay_values, block)
         post, pre, values, delay_values = connectors.from_sparse(weights, self._n_pre, self._n_post, delays)
         return self._connect(post, pre, values, delays if delay_values is None else delay_values)
 
@@ -383,6 +433,11 @@ class Projection(_AttributeAccess):
             ``(pre rank, post rank, weight[, delay in ms])`` per synapse.
         """
         self._check_not_connected()
+        block = self._own_rows(None, 0.0, data=True)
+        if block is not None:
+            post, pre, values, delay_values, first, total = connectors.from_list_rows(
+                synapses, self._n_pre, self._n_post, *block, check=self._check_delays)
+            return self._connect_data(connectors.Rows(post, pre, first, total), values, 0.0, delay_values, block)
         post, pre, values, delay_values = connectors.from_list(synapses, self._n_pre, self._n_post)
         return self._connect(post, pre, values, 0.0 if delay_values is None else delay_values)
 
@@ -440,6 +495,107 @@ class Projection(_AttributeAccess):
         self._set_connectivity(post, pre, steps)
         self._set_attribute("w", weights, generator=generator)
         return self
+
+    # -- under comm: the synapses onto this process's post neurons only (gpunet.network.block_build) ----------
+    def _own_rows(self, weights: Any, delays: Any, data: bool = False) -> Optional[tuple[int, int]]:
+        """This process's post rows when a ``connect_*`` call can build them alone, else None (built whole).
+
+        Under comm, without views, for a local ``w`` given as a number or a distribution (``data``: the
+        connector gives the weights), and delays given as a number or a distribution with bounds that are valid
+        delays (``data``: or per-synapse values, checked whole by the connector), so no draw can fail later.
+        """
+        net = self.network
+        if net.comm is None or self._pre_view is not None or self._post_view is not None:
+            return None
+        attribute = self.spec.attributes.get("w")
+        if attribute is None or attribute.is_global or attribute.semiglobal:
+            return None
+        if not data and not (isinstance(weights, Distribution) or np.isscalar(weights)):
+            return None
+        if not isinstance(delays, Distribution) and np.ndim(delays) > 0:
+            if not data:
+                return None
+        else:
+            bounds = delay_bounds(delays)
+            if bounds is None:
+                return None
+            try:  # invalid delays are left to the whole build, which fails as without comm
+                self.delays_in_steps(np.asarray(bounds, dtype=np.float64))
+            except (StructureError, TypeError, ValueError):
+                return None
+        return block_of(self.post.size, int(net.comm.Get_size()), int(net.comm.Get_rank()))
+
+    def _check_delays(self, delays_ms: np.ndarray) -> None:
+        """Raise as the whole build would for these delays (data connectors check the other processes' rows)."""
+        self.delays_in_steps(np.asarray(delays_ms, dtype=np.float64))
+
+    def _connect_later(self, rows: Any, weights: Any, delays: Any) -> "Projection":
+        """Keep a connector to run at compile for this process's post rows (its generators made now)."""
+        block = block_of(self.post.size, int(self.network.comm.Get_size()), int(self.network.comm.Get_rank()))
+        if not isinstance(weights, Distribution):  # the errors of a bad weight now, as without comm
+            coerce_values(weights, owner=self.name, attribute=self.spec.attributes["w"], size=1, shape=(1,),
+                          dtype=self.spec.attributes["w"].dtype(self.network.precision), generator=None)
+        pending = PendingSynapses(rows, weights, delays, self._generator(), block)
+        pending.globals = self._state
+        for name in _BUILT_ON_DEMAND:
+            self.__dict__.pop(name, None)
+        self._pending = pending
+        self._connected = True
+        return self
+
+    def _connect_data(self, rows: "connectors.Rows", values: np.ndarray, delays: Any,
+                      delay_values: Optional[np.ndarray], block: tuple[int, int]) -> "Projection":
+        """Keep the block's synapses cut from data (their weights, and delays when per synapse)."""
+        if delay_values is not None:
+            self._check_delays(delay_values)
+        return self._connect_later(data_rows(self.name, (rows, values, delay_values), block), 0.0, delays)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _BUILT_ON_DEMAND and self.__dict__.get("_pending") is not None:
+            self._build_whole()  # asked for before compile: the whole projection, as without comm
+            return object.__getattribute__(self, name)
+        return super().__getattr__(name)
+
+    @property
+    def builds_per_block(self) -> bool:
+        """Whether this projection's synapses are still to be made, for this process's post neurons (under comm).
+
+        True between a ``connect_*`` call of a network under comm and
+        :meth:`Network.compile` (the ``gpunet.network.block_build`` module).
+        """
+        return self.__dict__.get("_pending") is not None
+
+    def _install_pending(self, lo: int, hi: int) -> tuple[int, int, Optional[int]]:
+        """Make the pending synapses onto post rows ``[lo, hi)`` this projection's; their first synapse, the
+        next one and the whole count (None when not counted)."""
+        pending = self._pending
+        rows, weights, delays_ms = pending.make(lo, hi)
+        steps = self.delays_in_steps(delays_ms)
+        self._state = pending.globals
+        self._pending = None
+        self._host_cache, self._groups, self._csr = {}, [], None
+        self._install_connectivity(self.prepare_connectivity(rows.post, rows.pre, steps,
+                                                             indexes=self.network.compiled))
+        attribute = self.spec.attributes["w"]
+        self.network.backend.assign(self._state["w"], np.asarray(weights, dtype=attribute.dtype(
+            self.network.precision)))
+        first = rows.first
+        return first, first + len(rows.post), rows.total
+
+    def _build_whole(self) -> None:
+        """The whole projection, made before compile (something asked for it)."""
+        self._install_pending(0, self.post.size)
+
+    def build_own_block(self) -> tuple[int, int, Optional[int]]:
+        """Make the synapses onto this process's post neurons (at compile under comm, its block kept).
+
+        Returns
+        -------
+        tuple of int
+            The first synapse made, the next one, and the whole projection's count (None when it
+            was not counted), in the whole projection's post-major order.
+        """
+        return self._install_pending(*self.post._block)
 
     def _from_view_ranks(self, post: np.ndarray, pre: np.ndarray, weights: Any, delays: Any, allow_self: bool):
         """Map connector ranks (positions in the views) to population ranks, back in post-major order.
@@ -905,12 +1061,18 @@ class Projection(_AttributeAccess):
             self._require_connected()
         if self.post._block is not None and not attribute.is_global:  # under comm: every process's rows
             return self.network._distributed.synapse_rows(self, name)
-        host = self.network.backend.to_host(self._state[name])
+        host = self.network.backend.to_host(self._held(attribute)[name])
         if attribute.is_global:
             return python_scalar(host, attribute.kind)
         if attribute.semiglobal:
             return host[self.post_ranks].tolist()  # one value per post neuron with synapses, as ANNarchy
         return [host[a:b].tolist() for a, b in self._rows()]
+
+    def _held(self, attribute: Any) -> Mapping[str, Any]:
+        """Where ``attribute`` lives: the state, or its globals meanwhile for a projection built per block later."""
+        if attribute.is_global and self.builds_per_block:
+            return self._pending.globals
+        return self._state
 
     def _rows(self) -> list[tuple[int, int]]:
         starts, stops = self._host_row_ptr[:-1], self._host_row_ptr[1:]
@@ -927,12 +1089,12 @@ class Projection(_AttributeAccess):
             self._set_semiglobal(name, value, generator=generator)
             return
         dtype = attribute.dtype(self.network.precision)
-        count = self.nb_synapses
+        count = 1 if attribute.is_global else self.nb_synapses  # a global: no synapse needs to exist yet
         if not attribute.is_global and _is_per_row(value):
             value = self._flatten_rows(name, value)
         values = coerce_values(value, owner=self.name, attribute=attribute, size=count, shape=(count,),
                                dtype=dtype, generator=generator or (lambda: self.network._generator("init", 1 << 20 | self.id)))
-        self.network.backend.assign(self._state[name], values)
+        self.network.backend.assign(self._held(attribute)[name], values)
 
     def _set_semiglobal(self, name: str, value: Any, ranks: Optional[np.ndarray] = None, generator=None) -> None:
         """Set a semiglobal attribute at the post neurons ``ranks`` (default: ``post_ranks``, one value each)."""
@@ -1226,13 +1388,18 @@ class Projection(_AttributeAccess):
         """ANNarchy 5's name of :attr:`delays`: ms, one float when uniform (``dt`` without delays)."""
         return self.delays
 
+    def _synapses_label(self) -> str:
+        if self.builds_per_block:  # a description must not make them
+            return "synapses made at compile"
+        return f"{self.nb_synapses} synapses"
+
     def __repr__(self) -> str:
         return (f"<Projection {self.name!r}: {self.pre.name} -> {self.post.name} ({self.target}), "
-                f"{self.spec.name}, {self.nb_synapses} synapses>")
+                f"{self.spec.name}, {self._synapses_label()}>")
 
     def _repr_html_(self) -> str:
-        synapses = f"{self.nb_synapses} ({self.size} post neurons with synapses)" if self._connected \
-            else "not connected"
+        synapses = "not connected" if not self._connected else self._synapses_label() if self.builds_per_block \
+            else f"{self.nb_synapses} ({self.size} post neurons with synapses)"
         return summary.table(f"Projection {self.name}", [
             ("pre -> post", f"{self.pre.name} -> {self.post.name}"), ("target", self.target),
             ("model", self.spec.name), ("synapses", synapses),

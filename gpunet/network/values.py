@@ -1,7 +1,7 @@
 """Turn what a user assigns to an attribute into a host array of the right shape and type."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -20,10 +20,13 @@ def python_scalar(value: Any, kind: str) -> Any:
 
 
 def coerce_values(value: Any, *, owner: str, attribute: Attribute, size: int,
-                  shape: tuple[int, ...], dtype: np.dtype, generator) -> np.ndarray:
+                  shape: tuple[int, ...], dtype: np.dtype, generator, part: Optional[tuple[int, int]] = None
+                  ) -> np.ndarray:
     """Host values for one attribute, from a scalar, an array or a distribution.
 
-    Locals come back with shape ``(size,)``; globals as a 0-d array.
+    Locals come back with shape ``(size,)``; globals as a 0-d array.  ``part=(start, stop)``: only the local
+    values ``[start, stop)`` of the ``size`` (under comm, a process's neurons or synapses); a distribution
+    then draws only those (:meth:`~gpunet.network.distributions.Distribution.draw_part`), the same numbers.
 
     Raises
     ------
@@ -39,8 +42,14 @@ def coerce_values(value: Any, *, owner: str, attribute: Attribute, size: int,
             raise ValueError(f"{owner}.{name} is global: assign one number, not a distribution")
         # ``generator`` may be a factory: only distributions consume random numbers,
         # so assigning a plain number never shifts the network's later draws.
-        drawn = value.draw(generator() if callable(generator) else generator, size)
-        return _cast(drawn, dtype, owner, name)
+        source = generator() if callable(generator) else generator
+        if part is not None:
+            return _cast(value.draw_part(source, size, *part), dtype, owner, name)
+        return _cast(value.draw(source, size), dtype, owner, name)
+    if part is not None and not attribute.is_global:
+        whole = coerce_values(value, owner=owner, attribute=attribute, size=size, shape=shape, dtype=dtype,
+                              generator=generator)
+        return whole[part[0]:part[1]]
     if np.isscalar(value) or (isinstance(value, np.ndarray) and value.ndim == 0):
         array = np.full(() if attribute.is_global else (size,), value)
         return _cast(array, dtype, owner, name)
