@@ -172,6 +172,36 @@ def test_a_compiled_network_reads_only_the_shards_of_its_rows_and_a_torn_one_fai
     assert torn[0][1] == torn[1][1] == "True"
 
 
+def _data_bytes(state) -> int:
+    from gpunet.io.formats import state_npz
+    return sum(np.asarray(a).nbytes for obj in state.populations + state.projections
+               for a in state_npz.object_arrays(obj).values())
+
+
+def test_each_process_reads_only_the_blocks_of_its_rows_and_a_corrupted_block_fails_the_load_on_all(runs):
+    """The 3-process snapshot (blocks of about 256 bytes) loaded by 2 processes: each read about its share of
+    the data, not the shards holding it; a block of shard 1 that only process 1 reads, corrupted, fails the
+    load on both, naming the shard, object and variable, and changes neither network."""
+    import gpunet as gn
+    from gpunet.io.pipeline.partition import Partition
+    from gpunet.io.pipeline.shard_state import cut
+
+    whole = gn.read_state(runs[3] / "s.shards")
+    partition = Partition.of({pop.name: pop.size for pop in whole.populations}, 2)
+    shards = sum(_data_bytes(gn.read_state(path)) for path in (runs[3] / "s.shards").glob("shard-*.npz"))
+    for rank in range(2):
+        read = json.loads((runs[2] / f"read-{rank}.json").read_text())
+        share = _data_bytes(cut(whole, partition, rank))
+        assert read["block_reads"] > 0 and share <= read["data_bytes"] <= 1.15 * share, (read, share)
+        assert read["data_bytes"] < 0.58 * shards  # its half and a few blocks; the 2 shards it opened hold 2/3
+    corrupt = [(runs[2] / f"corrupt-{rank}.txt").read_text().splitlines() for rank in range(2)]
+    assert corrupt[1][0].startswith("FormatError") and "corrupt.shards/shard-" in corrupt[1][0]
+    assert "00001.npz: object 'stdp', array 'w': block" in corrupt[1][0] and "bad CRC-32" in corrupt[1][0]
+    assert corrupt[0][0].startswith("GpunetError") and "the load failed on 1 of 2 processes" in corrupt[0][0]
+    assert "process 1: FormatError" in corrupt[0][0] and "object 'stdp', array 'w': block" in corrupt[0][0]
+    assert corrupt[0][1] == corrupt[1][1] == "True"
+
+
 def test_every_process_keeps_spike_rings_of_one_depth_so_shards_join(runs, tmp_path):
     """The longest delays are on the synapses of process 1 only (at compile, and after a load that rebuilds the
     synapses of process 1 only): both shards hold rings of the depth one process has, and load on one process."""

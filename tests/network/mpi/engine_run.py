@@ -17,6 +17,7 @@ is loaded into a network before compile and into one that ran 5 ms (its projecti
 dropped, with a warning: ``OUT/other-<when>-<rank>.txt``), each then runs 50 ms: ``OUT/other-<when>.npz``.
 """
 import argparse
+import dataclasses
 import json
 import sys
 import warnings
@@ -31,6 +32,9 @@ def main(out: Path, snapshot: bool, restore: Path) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from engine_network import build, build_and_assign, results
 
+    from gpunet.io.formats import shard_blocks
+
+    shard_blocks.BLOCK_BYTES = 256  # blocks of a few rows: a process reading its rows reads only theirs
     comm = MPI.COMM_WORLD
     rank = comm.Get_rank()
     net = build_and_assign(comm)
@@ -96,7 +100,7 @@ def compiled_load(comm, restore: Path, out: Path) -> None:
 
     from engine_network import build, results
 
-    from gpunet.io.formats import state_shards
+    from gpunet.io.formats import shard_blocks, state_shards
 
     rank = comm.Get_rank()
     torn = out / "torn.shards"
@@ -116,6 +120,7 @@ def compiled_load(comm, restore: Path, out: Path) -> None:
     after = results(net)
     same = sorted(before) == sorted(after) and all(np.array_equal(before[k], after[k]) for k in before)
     (out / f"torn-{rank}.txt").write_text(f"{outcome}\n{same}")
+    corrupted_block(comm, restore, out, net, before)
     opened = []
     reader = state_shards._read_shard
 
@@ -124,15 +129,53 @@ def compiled_load(comm, restore: Path, out: Path) -> None:
         return reader(directory, manifest, shard, **options)
 
     state_shards._read_shard = counting
+    shard_blocks.tally.reset()
     try:
         net.load(restore / "s.shards")
     finally:
         state_shards._read_shard = reader
     (out / f"opened-{rank}.json").write_text(json.dumps(opened))
+    (out / f"read-{rank}.json").write_text(json.dumps(dataclasses.asdict(shard_blocks.tally)))
     for monitor in net.monitors:  # what they recorded before the load
         monitor.get()
     net.simulate(99.0)
     write(rank, out / "restored-compiled.npz", results(net))
+
+
+def corrupted_block(comm, restore: Path, out: Path, net, before: dict) -> None:
+    """A copy of ``s.shards`` with one byte flipped in the last block of ``stdp.w`` of shard 1 (exc rows
+    [13, 25)): process 1 of 2 (rows [19, 37)) reads that block, process 0 (rows [0, 19)) reads only blocks of
+    shard 1 before it.  Both fail, no network changes (``OUT/corrupt-<rank>.txt``)."""
+    import shutil
+    import zipfile
+
+    from engine_network import results
+
+    from gpunet.io.formats import state_npz, state_shards
+
+    rank = comm.Get_rank()
+    corrupt = out / "corrupt.shards"
+    if rank == 0:
+        shutil.copytree(restore / "s.shards", corrupt)
+        shard = corrupt / state_shards.read_manifest(corrupt)["shards"][1]["file"]
+        blocks = state_npz.load(shard).annotations["blocks"]
+        first = blocks["objects"]["stdp"]["offsets"]["synapses"][-2]  # the first synapse of the last block
+        with zipfile.ZipFile(shard) as archive:
+            info = archive.getinfo("projection/stdp/w.npy")
+        data = bytearray(shard.read_bytes())
+        name_length, extra_length = (int.from_bytes(data[info.header_offset + k:info.header_offset + k + 2],
+                                                    "little") for k in (26, 28))
+        data[info.header_offset + 30 + name_length + extra_length + 128 + 8 * first] ^= 0xFF
+        shard.write_bytes(bytes(data))
+    comm.Barrier()
+    try:
+        net.load(corrupt)
+        outcome = "loaded"
+    except Exception as exc:  # noqa: BLE001 - the test reads the message
+        outcome = f"{type(exc).__name__}: {exc}"
+    after = results(net)
+    same = sorted(before) == sorted(after) and all(np.array_equal(before[k], after[k]) for k in before)
+    (out / f"corrupt-{rank}.txt").write_text(f"{outcome}\n{same}")
 
 
 def uneven_depths(comm, restore: Path, out: Path) -> None:
