@@ -42,6 +42,7 @@ from gpunet.io.storage.atomic import PathLike, atomic_writer, write_bytes_atomic
 from gpunet.io.storage.checksum import crc32
 from gpunet.io.formats import shard_blocks, state_npz
 from gpunet.io.pipeline.partition import Partition
+from gpunet.io.pipeline.recording_rows import cut_recordings
 from gpunet.io.pipeline.shard_state import cut, cut_rows, join, rows_of
 from gpunet.io.pipeline.state_types import NetworkState
 from gpunet.version import __version__
@@ -407,14 +408,21 @@ def _read_shard(directory: Path, manifest: dict, rank: int, *, max_output: Optio
         if obj["kind"] == "population" and list(held.get(obj["name"], ())) != obj["rows"][rank]:
             raise _fail(source, f"rows of population {obj['name']!r} are {held.get(obj['name'])}, the manifest "
                                 f"says {obj['rows'][rank]}")
-    if selector is not None:
-        part = selector.finish(part)
-    if rows is None:
-        return part
     try:
-        return cut_rows(part, rows)
+        monitors = None
+        if selector is not None and selector.held is not None and part.monitors:
+            # the recordings are read whole: cut them while row_ptr still counts the shard's synapses
+            synapses = {o["name"]: o["synapses"][rank] for o in manifest["objects"] if o["kind"] == "projection"}
+            monitors = cut_recordings(part, held, rows, synapses)
+            part = dataclasses.replace(part, monitors=[])
+        if selector is not None:
+            part = selector.finish(part)
+        if rows is None:
+            return part
+        part = cut_rows(part, rows)
     except FormatError as exc:
         raise _fail(source, str(exc)) from None
+    return part if monitors is None else dataclasses.replace(part, monitors=monitors)
 
 
 def _finish(state: NetworkState, manifest: dict, keep_rows: bool) -> NetworkState:
