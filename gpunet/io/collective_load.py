@@ -96,6 +96,7 @@ def load_together(network: Any, read: Callable[[], NetworkState], filename: str,
                                 strict=strict, whole_network=True, least_depths=depths if own_rows else None)
             recordings = plan_load_recordings(network, state, str(filename), monitors, strict=strict,
                                               projections=projections)
+            recordings.stale = []  # the engine drops what a projection's monitor recorded of replaced synapses
     except GpunetError as exc:
         error = exc
     _raise_if_failed(error, comm.allgather(None if error is None else f"{type(error).__name__}: {error}"),

@@ -42,6 +42,9 @@ def runs(tmp_path_factory) -> dict[int, Path]:
     """The output folder of the run by N processes, for N = 1..4."""
     root = tmp_path_factory.mktemp("engine")
     folders = {3: run(3, root / "n3", "--snapshot")}
+    with_recordings = build(None)  # a single file with recordings, for 2 processes
+    with_recordings.simulate(101.0)
+    with_recordings.save(folders[3] / "m.npz", monitors=True)
     other = build(None, seed=7, recurrent_delay=1.0)  # another connectivity (minimum delay 1 step), in one file
     other.simulate(30.0)
     other.save(folders[3] / "other.npz")
@@ -120,12 +123,11 @@ def test_a_snapshot_of_3_processes_continues_bit_for_bit_on_2_and_on_1(runs, tmp
     from state_examples import assert_states_equal
 
     three, two = runs[3], runs[2]
-    # with several processes, saving recordings and saving to a single file are refused on every process
+    # with several processes, saving to a single file is refused on every process
     for rank in range(3):
-        monitors, single = (three / f"refused-{rank}.txt").read_text().splitlines()
-        assert monitors.startswith("FormatError") and "cannot hold monitor recordings" in monitors
+        single = (three / f"refused-{rank}.txt").read_text()
         assert single.startswith("FormatError") and "3 processes save together into a .shards folder" in single
-    assert not (three / "m.shards").exists() and not (three / "x.npz").exists()
+    assert not (three / "x.npz").exists()
     # the folder 3 processes saved at step 101 (one step of spikes not exchanged yet) is the one-process state
     assert state_shards.read_manifest(three / "s.shards")["nprocs"] == 3
     plain = build(None)
@@ -150,6 +152,29 @@ def test_a_snapshot_of_3_processes_continues_bit_for_bit_on_2_and_on_1(runs, tmp
     at_198.simulate(198.0)
     state_keys = [key for key in expected if not key.startswith("m_")]
     assert_same_results(load_npz(two / "latest.npz"), results(at_198), state_keys)
+
+
+def test_recordings_saved_by_3_processes_resume_on_3_on_2_and_on_1_as_if_never_stopped(runs, tmp_path):
+    """``m.shards`` (3 processes, with recordings, step 101) is the one-process file with recordings; loaded on
+    3, on 2 (before compile) and on 1, and a single file with recordings loaded on 2 (compiled), every monitor
+    goes on recording: after 99 ms more, all record what the uninterrupted run records."""
+    import gpunet as gn
+    from gpunet.io.formats import state_npz
+
+    plain = build(None)
+    plain.simulate(101.0)
+    plain.save(tmp_path / "one.npz", monitors=True)
+    assert state_npz.dumps(gn.read_state(runs[3] / "m.shards")) == state_npz.dumps(gn.read_state(tmp_path / "one.npz"))
+    plain.simulate(99.0)
+    expected = results(plain)
+    assert expected["m_exc.spike"].shape[1] > 100 and expected["m_view.spike"].shape[1] > 5
+    one = build(None)
+    one.load(runs[3] / "m.shards")
+    one.simulate(99.0)
+    for found in (load_npz(runs[3] / "monitors-3.npz"), load_npz(runs[2] / "monitors-2.npz"),
+                  load_npz(runs[2] / "monitors-2-single.npz"), results(one)):
+        assert sorted(found) == sorted(expected)
+        assert_same_results(found, expected)
 
 
 def test_a_compiled_network_reads_only_the_shards_of_its_rows_and_a_torn_one_fails_on_every_process(runs):
