@@ -11,8 +11,9 @@ records, in its manifest's ``annotations["blocks"]``, for every array cut by row
   semiglobal attributes) and ``_row_ptr`` (``"row_ptr"``: the block's rows and the next row's start).
 
 ``offsets`` give, per object and unit, where each block starts in its arrays; 0-d arrays and anything
-else are read whole (the member's own CRC-32).  :func:`block_table` makes the table (and the data CRC-32 of
-each member, combined from its blocks so that the writer does not read the data twice);
+else are read whole (the member's own CRC-32).  :func:`block_table` makes the table, whose CRC-32s the writer fills member by member
+(:meth:`BlockTable.member_crc`, which also gives the member's CRC-32, combined from its blocks, so that the
+data is read once);
 :class:`RowsSelector` reads the blocks covering the rows asked for, checks each block's CRC-32, and says
 which rows it read (the caller cuts them exactly).
 """
@@ -30,7 +31,7 @@ from gpunet.io.formats import state_npz
 from gpunet.io.pipeline.state_types import NetworkState, ProjectionState
 from gpunet.io.storage.checksum import crc32, crc32_combine
 
-__all__ = ["BLOCK_BYTES", "MAX_BLOCKS", "ReadTally", "tally", "block_table", "RowsSelector"]
+__all__ = ["BLOCK_BYTES", "MAX_BLOCKS", "ReadTally", "tally", "BlockTable", "block_table", "RowsSelector"]
 
 #: A block holds about this many bytes of the rows' data (every array cut by those rows together).
 BLOCK_BYTES = 1 << 20
@@ -90,41 +91,65 @@ def _unit_of_projection(key: str, array: np.ndarray, proj: ProjectionState) -> O
     return "synapses" if array.shape == (synapses,) else None
 
 
-def _block_crcs(data: np.ndarray, offsets: list, itemsize: int) -> list[int]:
-    """CRC-32 of each block of ``data`` (bytes viewed as leading rows x elements along the cut axis): the
-    block's elements of every leading row, in C order."""
-    crcs = []
-    for start, stop in zip(offsets[:-1], offsets[1:]):
-        crc = 0
-        for row in data:
-            crc = crc32(row[start * itemsize:stop * itemsize], crc)
-        crcs.append(crc)
-    return crcs
+class BlockTable:
+    """The block table of one shard: ``table`` (JSON data, see the module), whose CRC-32 lists
+    :meth:`member_crc` fills as the writer writes each member (the data is read once, while in cache).
+
+    Parameters
+    ----------
+    table : dict
+        ``{"rows": {population: bounds}, "objects": {name: {"offsets": {unit: [...]}, "arrays":
+        {key: {"by": unit, "crc32": []}}}}}``.
+    plans : dict
+        Member name -> (its CRC-32 list in ``table``, unit, offsets, itemsize, leading rows, row length).
+    """
+
+    def __init__(self, table: dict, plans: dict) -> None:
+        self.table, self._plans = table, plans
+
+    def member_crc(self, member: str, data: memoryview) -> Optional[int]:
+        """Record the CRC-32 of each block of ``member`` (its data ``data``, bytes); return the CRC-32 of the
+        whole data when the blocks tile it (1-D arrays but ``_row_ptr``), else None.
+
+        Parameters
+        ----------
+        member : str
+            The member's name.
+        data : memoryview
+            Its data, as written (after the ``.npy`` header), one byte per item.
+        """
+        plan = self._plans.get(member)
+        if plan is None:
+            return None
+        crcs, unit, offsets, itemsize, leading, length = plan
+        crcs.clear()
+        if unit == "row_ptr":  # the block's rows and the start of the next row: blocks overlap by one entry
+            crcs.extend(crc32(data[itemsize * a:itemsize * (b + 1)]) for a, b in zip(offsets[:-1], offsets[1:]))
+            return None
+        if leading == 1:
+            total = 0
+            for a, b in zip(offsets[:-1], offsets[1:]):
+                crc = crc32(data[itemsize * a:itemsize * b])
+                crcs.append(crc)
+                total = crc32_combine(total, crc, itemsize * (b - a))
+            return total
+        row = itemsize * length
+        for a, b in zip(offsets[:-1], offsets[1:]):  # a block's columns of every leading row, in C order
+            crc = 0
+            for start in range(0, leading * row, row):
+                crc = crc32(data[start + itemsize * a:start + itemsize * b], crc)
+            crcs.append(crc)
+        return None
 
 
-def _as_rows(array: np.ndarray) -> np.ndarray:
-    """``array`` as the bytes the file holds, viewed as (leading rows, elements) of uint8 items per element."""
-    array = np.asarray(array)
-    data = np.frombuffer(state_npz.array_data(array), dtype=np.uint8)
-    length = array.shape[-1] if array.ndim else 1
-    return data.reshape(-1, length * array.dtype.itemsize) if length else data.reshape(max(1, data.size), 0)
-
-
-def block_table(part: NetworkState) -> tuple[dict, dict[str, int]]:
-    """The block table of a shard's ``part`` (rows in ``annotations["rows"]``), and the data CRC-32 per member.
+def block_table(part: NetworkState) -> BlockTable:
+    """The block table of a shard's ``part`` (rows in ``annotations["rows"]``); its CRC-32s are filled while the
+    shard is written (``state_npz.write(..., data_crc=table.member_crc)``).
 
     Parameters
     ----------
     part : NetworkState
         The part one process writes (:func:`gpunet.io.pipeline.shard_state.cut`).
-
-    Returns
-    -------
-    table : dict
-        ``{"rows": {population: bounds}, "objects": {name: {"offsets": {unit: [...]}, "arrays":
-        {key: {"by": unit, "crc32": [...]}}}}}`` (JSON data).
-    data_crcs : dict
-        Member name -> CRC-32 of its data, for the members whose blocks tile their data.
     """
     rows = {name: (int(r[0]), int(r[1])) for name, r in part.annotations["rows"].items()}
     row_bytes = {name: np.zeros(hi - lo, dtype=np.float64) for name, (lo, hi) in rows.items()}
@@ -149,7 +174,7 @@ def block_table(part: NetworkState) -> tuple[dict, dict[str, int]]:
         row_bytes[proj.post] += np.bincount(post, weights=lengths * per_synapse + 16, minlength=hi - lo)
     bounds = {name: _bounds(lo, hi, row_bytes[name]) for name, (lo, hi) in rows.items()}
     objects: dict[str, Any] = {}
-    data_crcs: dict[str, int] = {}
+    plans: dict[str, tuple] = {}
     for obj in list(part.populations) + list(part.projections):
         owner = obj.post if obj.kind == "projection" else obj.name
         if owner not in bounds:
@@ -177,29 +202,14 @@ def block_table(part: NetworkState) -> tuple[dict, dict[str, int]]:
             units = {k: u for k, u in units.items() if u is not None}
         entry: dict[str, Any] = {"offsets": offsets, "arrays": {}}
         for key, unit in units.items():
-            array = np.asarray(arrays[key])
-            if unit == "row_ptr":
-                crcs = _row_ptr_crcs(array, offsets["rows"])
-            else:
-                crcs = _block_crcs(_as_rows(array), offsets[unit], array.dtype.itemsize)
+            array = arrays[key]
+            crcs: list = []
             entry["arrays"][key] = {"by": unit, "crc32": crcs}
-            if unit != "row_ptr" and array.ndim == 1:
-                data_crcs[state_npz.member_name(obj.kind, obj.name, key)] = _combined(
-                    crcs, np.diff(offsets[unit]) * array.dtype.itemsize)
+            plans[state_npz.member_name(obj.kind, obj.name, key)] = (
+                crcs, unit, offsets["rows" if unit == "row_ptr" else unit], array.dtype.itemsize,
+                math.prod(array.shape[:-1]), array.shape[-1])
         objects[obj.name] = entry
-    return {"rows": bounds, "objects": objects}, data_crcs
-
-
-def _row_ptr_crcs(array: np.ndarray, rows: list) -> list[int]:
-    data = state_npz.array_data(np.asarray(array, dtype=np.int64))
-    return [crc32(data[8 * a:8 * (b + 1)]) for a, b in zip(rows[:-1], rows[1:])]
-
-
-def _combined(crcs: list, lengths: np.ndarray) -> int:
-    crc = 0
-    for value, length in zip(crcs, lengths):
-        crc = crc32_combine(crc, value, int(length))
-    return crc
+    return BlockTable({"rows": bounds, "objects": objects}, plans)
 
 
 # -- reading ------------------------------------------------------------------------------------------------

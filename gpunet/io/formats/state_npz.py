@@ -150,14 +150,14 @@ def _object_arrays(obj: Any) -> dict[str, np.ndarray]:
 
 
 def write(state: NetworkState, handle: BinaryIO, compress: bool = False,
-          data_crcs: Optional[dict[str, int]] = None) -> int:
+          data_crc: Optional[Callable[[str, memoryview], Optional[int]]] = None) -> int:
     """Write ``state`` to the open binary ``handle``; return the number of array bytes.
 
-    ``data_crcs``: member name -> CRC-32 of the array's data (its ``.npy``
-    header excluded), when the caller has computed it already (the member's
-    CRC-32 is then combined from it instead of reading the data again).
+    ``data_crc(member, data)``: called with each object array's member name
+    and data (after its ``.npy`` header) just before it is written; when it
+    returns the CRC-32 of the data, the member's CRC-32 is combined from it
+    instead of reading the data again (shards compute their blocks' CRC-32s so).
     """
-    data_crcs = data_crcs or {}
     archive = _DeflatedArchive(handle) if compress else _StoredArchive(handle)
     objects = []
     total = 0
@@ -177,7 +177,8 @@ def write(state: NetworkState, handle: BinaryIO, compress: bool = False,
                 raise FormatError(f"{kind} {obj.name!r}, array {key!r}: dtype {array.dtype} cannot be stored "
                                   "in the native format")
             member = _member(kind, obj.name, key)
-            crc = archive.add(member, _npy_parts(array), data_crcs.get(member))
+            parts = _npy_parts(array)
+            crc = archive.add(member, parts, None if data_crc is None else data_crc(member, parts[1]))
             entry["arrays"][key] = {"member": member, "dtype": array.dtype.name, "shape": list(array.shape),
                                     "crc32": crc}
             total += array.nbytes

@@ -124,12 +124,13 @@ def write_part(stream: BinaryIO, part: NetworkState, ids: SaveIds, rank: int, np
     to ``stream`` (its members deflated with ``compress``)."""
     shard = {"format": FORMAT_NAME, "run": ids.run, "save": ids.save, "rank": int(rank), "nprocs": int(nprocs)}
     annotations = dict(part.annotations, shard=shard)
-    data_crcs: dict = {}
+    table = None
     if not compress:  # deflated members cannot be read at offsets: no blocks (their readers read them whole)
-        annotations["blocks"], data_crcs = shard_blocks.block_table(part)
+        table = shard_blocks.block_table(part)
+        annotations["blocks"] = table.table  # its CRC-32s are filled as the members are written
     part = dataclasses.replace(part, annotations=annotations)
     counted = _Checksummed(stream)
-    state_npz.write(part, counted, compress=compress, data_crcs=data_crcs)
+    state_npz.write(part, counted, compress=compress, data_crc=None if table is None else table.member_crc)
     synapses = {proj.name: int(proj.nb_synapses) for proj in part.projections}
     return ShardSummary(int(rank), shard_name(ids, rank), counted.nbytes, counted.crc,
                         {name: list(r) for name, r in rows_of(part).items()}, synapses, _shapes(part))
@@ -396,6 +397,10 @@ def _read_shard(directory: Path, manifest: dict, rank: int, *, max_output: Optio
         if rows is None or manifest["format_version"] < 2:
             selector = None  # every row: the members whole (their CRC-32 covers them)
         part = state_npz.read(handle, str(source), archive, max_output=max_output, select=selector)
+    if selector is None:  # counted as the reader of rows counts (the bytes of the objects' arrays read)
+        arrays = [a for obj in part.populations + part.projections for a in state_npz.object_arrays(obj).values()]
+        shard_blocks.tally.data_bytes += sum(np.asarray(a).nbytes for a in arrays)
+        shard_blocks.tally.whole_members += len(arrays)
     shard = part.annotations.get("shard")
     if not isinstance(shard, dict) or shard.get("format") != FORMAT_NAME:
         raise _fail(source, "not a shard of a sharded snapshot")
