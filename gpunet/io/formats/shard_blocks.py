@@ -26,6 +26,7 @@ from typing import Any, Mapping, Optional
 
 import numpy as np
 
+from gpunet.backend.host_alloc import empty_for_reading
 from gpunet.errors import FormatError
 from gpunet.io.formats import state_npz
 from gpunet.io.pipeline.state_types import NetworkState, ProjectionState
@@ -226,10 +227,12 @@ def _non_decreasing(values: list) -> bool:
 
 
 class _BlockRead:
-    """Blocks ``[k0, k1)`` of one array: the segments to read (one per leading row), then every block's CRC-32."""
+    """Blocks ``[k0, k1)`` of one array: the segments to read (one per leading row, ``(file offset, view)``),
+    then every block's CRC-32 (``blocks``: index, expected CRC-32, byte range in each segment)."""
 
-    def __init__(self, fd: int, segments: list, blocks: list, source: str, where: str) -> None:
+    def __init__(self, fd: int, segments: list, blocks: list, source: str, where: str, label: Any) -> None:
         self.fd, self.segments, self.blocks, self.source, self.where = fd, segments, blocks, source, where
+        self.label = label  # block index -> its description, for errors
 
     @property
     def nbytes(self) -> int:
@@ -248,12 +251,13 @@ class _BlockRead:
                 raise _fail(self.source, f"{self.where}: {exc}") from exc
 
     def check(self) -> None:
-        for label, expected, views in self.blocks:
+        for k, expected, start, stop in self.blocks:
             crc = 0
-            for view in views:
-                crc = crc32(view, crc)
+            for _, view in self.segments:  # the block's elements of every leading row, in C order
+                crc = crc32(view[start:stop], crc)
             if crc != expected:
-                raise _fail(self.source, f"{self.where}: block {label} has a bad CRC-32 (the data is corrupt)")
+                raise _fail(self.source, f"{self.where}: block {self.label(k)} has a bad CRC-32 (the data is "
+                                         "corrupt)")
 
     def read_and_check(self) -> None:
         self.read()
@@ -402,16 +406,14 @@ class RowsSelector:
         length = layout.shape[-1]
         leading = math.prod(layout.shape[:-1])
         itemsize = layout.dtype.itemsize
-        out = np.empty(layout.shape[:-1] + (last - first,), dtype=layout.dtype)
+        out = empty_for_reading(layout.shape[:-1] + (last - first,), layout.dtype)
         rows = out.reshape(leading, last - first).view(np.uint8)
-        segments = [(layout.offset + (row * length + first) * itemsize, memoryview(rows[row]))
-                    for row in range(leading)]
-        checks = []
-        for k in range(k0, k1):
-            a, b = (offsets[k] - first) * itemsize, (offsets[k + 1] + extra - first) * itemsize
-            checks.append((f"{k} (rows [{bounds[k]}, {bounds[k + 1]}) of population {owner!r})", crcs[k],
-                           [memoryview(rows[row])[a:b] for row in range(leading)]))
-        task = _BlockRead(self._access.fd, segments, checks, self.source, f"object {name!r}, array {key!r}")
+        views = [memoryview(row) for row in rows]
+        segments = [(layout.offset + (row * length + first) * itemsize, view) for row, view in enumerate(views)]
+        checks = [(k, crcs[k], (offsets[k] - first) * itemsize, (offsets[k + 1] + extra - first) * itemsize)
+                  for k in range(k0, k1)]
+        task = _BlockRead(self._access.fd, segments, checks, self.source, f"object {name!r}, array {key!r}",
+                          lambda k: f"{k} (rows [{bounds[k]}, {bounds[k + 1]}) of population {owner!r})")
         tally.data_bytes += task.nbytes
         tally.block_reads += 1
         self._access.schedule(task)
