@@ -327,9 +327,10 @@ class RowsSelector:
             raise _fail(self.source, "malformed block table")
         for name, bounds in table["rows"].items():
             held = rows.get(name)
-            if (not _ints(bounds) or len(bounds) < 2 or not isinstance(held, list) or bounds[0] != held[0]
-                    or bounds[-1] != held[1] or not all(a < b for a, b in zip(bounds[:-1], bounds[1:]))
-                    and bounds != [held[0], held[0]]):
+            empty = isinstance(held, list) and len(held) == 2 and bounds == [held[0], held[0]] == [held[0], held[1]]
+            increasing = _ints(bounds) and all(a < b for a, b in zip(bounds[:-1], bounds[1:]))
+            if (not _ints(bounds) or len(bounds) < 2 or not isinstance(held, list) or len(held) != 2
+                    or bounds[0] != held[0] or bounds[-1] != held[1] or not (increasing or empty)):
                 raise _fail(self.source, f"block table: the blocks of population {name!r} do not cover its rows")
         for entry in entries:
             name = entry["name"]
