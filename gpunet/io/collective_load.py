@@ -9,8 +9,8 @@ input).  A failure on any process raises on every process (its own error where i
 What each process reads:
 
 - a network that holds a part (compiled under comm, several processes): only the rows it owns
-  (:func:`gpunet.io.part_reader.read_own_rows`: of a ``.shards`` folder only the shards holding them, a single file
-  read whole and cut), planned against its part.  What every process holds for the whole population, the spike
+  (:func:`gpunet.io.part_reader.read_own_rows`: of a ``.shards`` folder only the blocks of the shards holding them,
+  a single file read whole and cut), planned against its part.  What every process holds for the whole population, the spike
   rings (their rows of recent spikes) and a ``SpikeSourceArray``'s times, is then put together from every
   process's rows by one more ``allgather``, which also tells whether every read succeeded;
 - a network that holds everything (not compiled yet: it has built the whole network anyway): the whole state.

@@ -16,9 +16,10 @@ the new manifest is committed.
 
 Loading checks, per shard and before anything is returned: the file exists,
 has the size the manifest records, carries the manifest's run, save and rank,
-every member's CRC-32 (the native reader's own checks) and the rows the
-manifest says; any failure is a :class:`~gpunet.errors.FormatError` naming the
-shard.  ``gpunet verify``/``inspect`` also compare the CRC-32 of each whole
+every member's CRC-32 (the native reader's own checks), or for a reader of
+some rows every block's CRC-32 (format version 2: :mod:`shard_blocks`), and the
+rows the manifest says; any failure is a :class:`~gpunet.errors.FormatError`
+naming the shard.  ``gpunet verify``/``inspect`` also compare the CRC-32 of each whole
 shard file with the manifest's (:func:`verify_files`).
 """
 from __future__ import annotations
@@ -467,7 +468,9 @@ def read_rows(path: PathLike, nprocs: int, rank: int, *, max_output: Optional[in
     """The rows process ``rank`` of ``nprocs`` owns (:class:`Partition`), read from a ``.shards`` snapshot.
 
     Only the shards holding some of these rows are read (a consecutive run of
-    them).  The result is a part (:mod:`gpunet.io.pipeline.shard_state`): its objects
+    them) and, in shards with a block table (format version 2, members
+    stored), only the blocks holding the rows, each checked by its CRC-32
+    (:mod:`gpunet.io.formats.shard_blocks`); others are read whole.  The result is a part (:mod:`gpunet.io.pipeline.shard_state`): its objects
     keep their global description, ``annotations["rows"]`` says which rows it
     holds, projections hold the synapses of those post neurons.
     """
