@@ -2,8 +2,9 @@
 
 1. One process, the 2 x 10,000 Izhikevich / ~1M STDP-synapse network: blocking, durable ``save`` to ``.npz`` and
    to ``.shards`` (one shard + manifest), and ``load`` of each into a compiled twin, alternated round by round
-   so both meet the same moments of a noisy machine; the ratios of the medians (goal: within 1.1x); and the
-   parse alone (``read_state``), alternated.
+   so both meet the same moments of a noisy machine; the ratios of the medians (goal: within 1.1x); the
+   parse alone (``read_state``), alternated; and the rows of each of 2 processes read from a snapshot cut for 3,
+   in blocks (format version 2) and as whole shards (version 1), with the bytes read.
 2. With ``--processes N`` (needs the ``mpi`` extra): the same network simulated by 1 and by N processes
    (``Network(comm=...)``, the distributed engine) under ``mpiexec``, with each runner of ``--runners`` (the NumPy
    step loop, the compiled C++ loop: ``$GPUNET_RUNNER`` of the processes): time per step, speed-up
@@ -87,6 +88,32 @@ def one_process(args, folder: Path) -> None:
         ratio = median[f"{what} .shards"] / median[f"{what} .npz"]
         best = min(times[f"{what} .shards"]) / min(times[f"{what} .npz"])
         print(f"  {what}: .shards / .npz = {ratio:.3f} of the medians, {best:.3f} of the best rounds (goal <= 1.1)")
+    reshard_reads(args, net, folder)
+
+
+def reshard_reads(args, net, folder: Path) -> None:
+    """The rows each of 2 processes owns, read from a snapshot cut for 3 (``read_rows``, one process after the
+    other): in blocks (format version 2), against the same folder marked version 1 (whole shards, as before)."""
+    from gpunet.io.formats import shard_blocks, state_shards
+    blocks, whole = folder / "three.shards", folder / "three-v1.shards"
+    state_shards.save(blocks, gather_state(net), nprocs=3)
+    shutil.copytree(blocks, whole)
+    manifest = json.loads((whole / "manifest.json").read_text())
+    manifest["format_version"] = 1
+    (whole / "manifest.json").write_text(json.dumps(manifest))
+    times = {"blocks": [], "whole shards": []}
+    read = {}
+    for _ in range(3 * args.rounds):
+        for label, path in (("blocks", blocks), ("whole shards", whole)):
+            shard_blocks.tally.reset()
+            start = time.perf_counter()
+            for rank in range(2):
+                state_shards.read_rows(path, 2, rank)
+            times[label].append(time.perf_counter() - start)
+            read[label] = shard_blocks.tally.data_bytes
+    print(f"  rows of 2 processes from a 3-process snapshot ({3 * args.rounds} alternated rounds, both processes' "
+          "reads): " + "; ".join(f"{label} median {statistics.median(t) * 1e3:.1f} ms (best {min(t) * 1e3:.1f}), "
+                                 f"{read[label] / 1e6:.1f} MB read" for label, t in times.items()))
 
 
 def under_mpi(args, folder: Path) -> None:

@@ -27,7 +27,7 @@ def _checksums(path: Path) -> str:
     if formats.format_name(path) == "state_shards":
         from gpunet.io.formats import state_shards
         problems = state_shards.verify_files(path)
-        return "ok (CRC-32 of every shard file verified)" if not problems else "BAD: " + "; ".join(problems)
+        return "ok (CRC-32 of every shard file, and of every block of rows, verified)" if not problems else "BAD: " + "; ".join(problems)
     if formats.format_name(path) != "state_npz":
         return "none in this format"
     try:

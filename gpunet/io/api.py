@@ -129,7 +129,8 @@ def save(filename: PathLike, populations: Any = True, projections: Any = True, n
         formats.state_format(path).require_monitors(path)
     comm = getattr(net, "comm", None) if comm is None else comm
     if formats.state_format(path).directory:  # .shards: each process its shard, process 0 the manifest
-        return save_sharded(net, path, options, comm=comm, populations=populations, projections=projections)
+        return save_sharded(net, path, options, comm=comm, populations=populations, projections=projections,
+                            monitors=bool(monitors))
     if comm is not None and comm.Get_size() > 1:
         raise FormatError(f"{path}: {comm.Get_size()} processes save together into a .shards folder, not into "
                           f"one {path.suffix or 'pickle'} file")
@@ -215,7 +216,7 @@ def load(filename: PathLike, populations: Any = True, projections: Any = True, s
     if comm is not None and comm.Get_size() > 1:
         from gpunet.io.collective_load import load_together
         load_together(net, lambda: read_state(filename), str(filename), comm, populations=populations,
-                      projections=projections, strict=strict)
+                      projections=projections, strict=strict, monitors=monitors)
         return
     state = read_state(filename)
     restore_with_recordings(net, state, str(filename), monitors=monitors, populations=populations,

@@ -9,22 +9,30 @@ input).  A failure on any process raises on every process (its own error where i
 What each process reads:
 
 - a network that holds a part (compiled under comm, several processes): only the rows it owns
-  (:func:`gpunet.io.part_reader.read_own_rows`: of a ``.shards`` folder only the shards holding them, a single file
-  read whole and cut), planned against its part.  What every process holds for the whole population, the spike
+  (:func:`gpunet.io.part_reader.read_own_rows`: of a ``.shards`` folder only the blocks of the shards holding them,
+  a single file read whole and cut), planned against its part.  What every process holds for the whole population, the spike
   rings (their rows of recent spikes) and a ``SpikeSourceArray``'s times, is then put together from every
   process's rows by one more ``allgather``, which also tells whether every read succeeded;
 - a network that holds everything (not compiled yet: it has built the whole network anyway): the whole state.
+
+Monitors' recordings (files saved with ``monitors=True``) are checked with the rest, before anything changes,
+against each process's monitors, which then take the recordings of the process's rows
+(:mod:`gpunet.io.pipeline.recording_rows`): the part's, or the whole state's cut once the load has compiled the
+network.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Callable, Optional
 
 import numpy as np
 
 from gpunet.errors import FormatError, GpunetError
 from gpunet.io.part_reader import read_own_rows
+from gpunet.io.pipeline.recording_rows import cut_recordings
 from gpunet.io.pipeline.restore import apply_restore, plan_restore
 from gpunet.io.pipeline.state_types import NetworkState
+from gpunet.io.recordings import RecordingsPlan, hand_recordings, plan_load_recordings
 
 __all__ = ["load_together", "reads_own_rows"]
 
@@ -45,7 +53,7 @@ def reads_own_rows(network: Any) -> bool:
 
 
 def load_together(network: Any, read: Callable[[], NetworkState], filename: str, comm: Any, populations: Any = True,
-                  projections: Any = True, strict: bool = False) -> None:
+                  projections: Any = True, strict: bool = False, monitors: bool = True) -> None:
     """Load the state ``read()`` gives (from ``filename``) into ``network`` on every process of ``comm``, or on
     none (see the module).
 
@@ -59,10 +67,10 @@ def load_together(network: Any, read: Callable[[], NetworkState], filename: str,
         The file, for reads of parts and for messages.
     comm : mpi4py communicator
         The processes loading together.
-    populations, projections, strict
-        As for :func:`gpunet.load`.
+    populations, projections, strict, monitors
+        As for :func:`gpunet.load`.  Each process's monitors take the recordings of its rows.
     """
-    plan, error, state = None, None, None
+    plan, recordings, error, state = None, None, None, None
     own_rows = reads_own_rows(network)
     if own_rows:  # a part's frozen connectivity is gathered once (collective): here, before any check may fail
         for projection in network.projections:
@@ -86,11 +94,32 @@ def load_together(network: Any, read: Callable[[], NetworkState], filename: str,
         if error is None:
             plan = plan_restore(network, state, str(filename), populations=populations, projections=projections,
                                 strict=strict, whole_network=True, least_depths=depths if own_rows else None)
+            recordings = plan_load_recordings(network, state, str(filename), monitors, strict=strict,
+                                              projections=projections)
+            recordings.stale = []  # the engine drops what a projection's monitor recorded of replaced synapses
     except GpunetError as exc:
         error = exc
     _raise_if_failed(error, comm.allgather(None if error is None else f"{type(error).__name__}: {error}"),
                      filename)
     apply_restore(network, plan)
+    held = None if own_rows else network.held_rows()
+    if held is not None:  # compiled by this load: the monitors now record the rows of this process only
+        recordings = _cut_handed(recordings, state, held)
+    hand_recordings(recordings)
+
+
+def _cut_handed(recordings: RecordingsPlan, state: NetworkState, held: dict) -> RecordingsPlan:
+    """The recordings of a whole state, checked against monitors of the whole network, cut to the rows ``held``
+    (a load into a network that it compiled; the checks made before hold for the rows too)."""
+    if not recordings.handed:
+        return recordings
+    whole = {pop.name: (0, int(pop.size)) for pop in state.populations}
+    rows = {name: tuple(held[name]) for name in whole}
+    ranks = {m.name: m.arrays["ranks"] for m in state.monitors if "ranks" in m.arrays}  # which neurons a view has
+    handed = [dataclasses.replace(r, arrays=dict(r.arrays, **({"ranks": ranks[r.name]} if r.name in ranks else {})))
+              for _, r in recordings.handed]
+    cut = cut_recordings(dataclasses.replace(state, monitors=handed), whole, rows)
+    return RecordingsPlan([(monitor, part) for (monitor, _), part in zip(recordings.handed, cut)], recordings.stale)
 
 
 def _raise_if_failed(error: Optional[Exception], reports: list, filename: str) -> None:

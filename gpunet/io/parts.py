@@ -1,7 +1,7 @@
 """The rows one of M processes owns, read from any state file: resharding on load.
 
-A ``.shards`` folder gives each process only the shards that hold its rows
-(:func:`gpunet.io.formats.state_shards.read_rows`); a single file (``.npz``,
+A ``.shards`` folder gives each process only the shards that hold its rows, and of those only the blocks
+holding them (format version 2; :func:`gpunet.io.formats.state_shards.read_rows`); a single file (``.npz``,
 ``.txt``, ``.gz``, ``.mat``) is read whole and cut
 (:func:`gpunet.io.pipeline.shard_state.cut_rows`).  Either way the result is the same
 part: what process ``rank`` of ``nprocs`` holds under

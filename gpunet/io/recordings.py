@@ -25,7 +25,7 @@ always errors.
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Optional
 
 import numpy as np
@@ -97,8 +97,9 @@ def _check_one(checker: Problems, recording: MonitorState, spec: RecordingSpec, 
     _session(checker, where, recording, end)
     widths = dict(spec.widths)
     if spec.target_kind == "projection" and state.projection(spec.target) is not None:
-        synapses = state.projection(spec.target).nb_synapses  # the load rebuilds the projection from the file
-        widths = {v: None if w is None else synapses for v, w in widths.items()}
+        in_file = state.projection(spec.target)  # the load rebuilds the projection from the file
+        widths = {v: w if w is None or v in in_file.semiglobal else in_file.nb_synapses  # semiglobal: post neurons
+                  for v, w in widths.items()}
     prepared: dict[str, np.ndarray] = {}
     for variable in recording.variables:
         if variable not in spec.variables:
@@ -214,6 +215,53 @@ def plan_recordings(network: Any, state: NetworkState, source: str,
     return plan
 
 
+@dataclass
+class RecordingsPlan:
+    """What a load gives the monitors: ``handed`` (monitor, checked recordings) pairs, and ``stale`` projection
+    monitors whose recordings the load drops (:func:`plan_load_recordings`)."""
+
+    handed: list = field(default_factory=list)
+    stale: list = field(default_factory=list)
+
+
+def plan_load_recordings(network: Any, state: NetworkState, source: str, monitors: bool = True,
+                         strict: bool = False, projections: Any = True) -> RecordingsPlan:
+    """Check the recordings of ``state`` for a load into ``network`` (nothing changes; see :func:`plan_recordings`).
+
+    Parameters
+    ----------
+    network : Network
+        The network loaded into.
+    state : NetworkState
+        The file's state (a part under comm: the recordings of the process's rows).
+    source : str
+        The file, for messages.
+    monitors : bool
+        False ignores the recordings (stale projection monitors are still dropped).
+    strict, projections
+        As for :func:`gpunet.load`.
+    """
+    handed = plan_recordings(network, state, source, strict=strict) if monitors else []
+    return RecordingsPlan(handed, _outgrown(network, state, projections, {id(m) for m, _ in handed}))
+
+
+def hand_recordings(plan: RecordingsPlan) -> None:
+    """Give the monitors what ``plan`` holds (after the network itself was restored); cannot fail.
+
+    Parameters
+    ----------
+    plan : RecordingsPlan
+        From :func:`plan_load_recordings`.
+    """
+    for monitor in plan.stale:
+        warn_at_caller(f"projection {monitor.projection.name!r} gets other synapses from the file; "
+                       f"monitor {monitor.name!r} drops what it recorded before the load (its columns were the "
+                       "old synapses)", LoadWarning)
+        monitor.reset()
+    for monitor, recording in plan.handed:
+        monitor.restore_recordings(recording)
+
+
 def restore_with_recordings(network: Any, state: NetworkState, source: str, monitors: bool = True,
                             **options: Any) -> None:
     """:func:`~gpunet.io.pipeline.restore.restore_state`, and the monitors' recordings when the file has them.
@@ -222,16 +270,10 @@ def restore_with_recordings(network: Any, state: NetworkState, source: str, moni
     are checked first, then the network is restored, then the monitors take
     their recordings (which cannot fail).
     """
-    plan = plan_recordings(network, state, source, strict=options.get("strict", False)) if monitors else []
-    stale = _outgrown(network, state, options.get("projections", True), {id(m) for m, _ in plan})
+    plan = plan_load_recordings(network, state, source, monitors, strict=options.get("strict", False),
+                                projections=options.get("projections", True))
     restore_state(network, state, source, **options)
-    for monitor in stale:
-        warn_at_caller(f"projection {monitor.projection.name!r} gets other synapses from the file; "
-                       f"monitor {monitor.name!r} drops what it recorded before the load (its columns were the "
-                       "old synapses)", LoadWarning)
-        monitor.reset()
-    for monitor, recording in plan:
-        monitor.restore_recordings(recording)
+    hand_recordings(plan)
 
 
 def _outgrown(network: Any, state: NetworkState, projections: Any, restored: set) -> list:

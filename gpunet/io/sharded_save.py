@@ -113,7 +113,7 @@ class _ShardJob:
 
 
 def save_sharded(network: Any, path: Path, options: SaveOptions, comm: Any = None, run: Optional[str] = None,
-                 populations: Any = True, projections: Any = True) -> SaveHandle:
+                 populations: Any = True, projections: Any = True, monitors: bool = False) -> SaveHandle:
     """Save ``network`` as the ``.shards`` folder ``path``: this process's shard, then (process 0) the manifest.
 
     Parameters
@@ -129,6 +129,11 @@ def save_sharded(network: Any, path: Path, options: SaveOptions, comm: Any = Non
         The processes that save together; None: this process alone (one shard).
     run : str, optional
         The run the snapshot belongs to (recorded in the manifest and in every shard).
+    populations, projections : bool or list
+        What to save (see :func:`gpunet.save`).
+    monitors : bool
+        Also save the monitors' recordings: each shard holds what its process
+        records (its neurons' and synapses' columns, their spikes).
     """
     path = Path(path)
     nprocs, rank = (1, 0) if comm is None else (comm.Get_size(), comm.Get_rank())
@@ -144,4 +149,4 @@ def save_sharded(network: Any, path: Path, options: SaveOptions, comm: Any = Non
     partition = Partition.of({pop.name: int(pop.size) for pop in network.populations}, nprocs)
     job = _ShardJob(path, partition, ids, rank, nprocs, writer_comm, options.fsync, options.compress)
     return save_network(network, path / shard_name(ids, rank), job.serialize, options, populations=populations,
-                        projections=projections, finish=job.finish, shown_path=path)
+                        projections=projections, monitors=monitors, finish=job.finish, shown_path=path)

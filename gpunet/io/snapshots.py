@@ -408,7 +408,7 @@ def load_latest(directory: Union[str, Path], network: Any = None, strict: bool =
     directory = Path(directory)
     comm = getattr(net, "comm", None) if comm is None else comm
     if comm is not None and comm.Get_size() > 1:
-        return _load_latest_together(net, directory, comm, strict, prefix, run)
+        return _load_latest_together(net, directory, comm, strict, prefix, run, monitors)
     chosen, state = _newest_readable(directory, prefix, run)
     restore_with_recordings(net, state, str(chosen.path), monitors=monitors, strict=strict)
     _lineage[net] = (chosen.run, net.get_current_step())
@@ -416,7 +416,7 @@ def load_latest(directory: Union[str, Path], network: Any = None, strict: bool =
 
 
 def _load_latest_together(net: Any, directory: Path, comm: Any, strict: bool, prefix: str,
-                          run: Optional[str]) -> Path:
+                          run: Optional[str], monitors: bool = True) -> Path:
     """Process 0 chooses the newest readable snapshot; every process loads it, or none does."""
     from gpunet.io.collective_load import load_together
     choice: Any = None
@@ -430,7 +430,7 @@ def _load_latest_together(net: Any, directory: Path, comm: Any, strict: bool, pr
     if isinstance(choice, str):
         raise FormatError(choice)
     path, snapshot_run = Path(choice[0]), choice[1]
-    load_together(net, lambda: read_state(path), str(path), comm, strict=strict)
+    load_together(net, lambda: read_state(path), str(path), comm, strict=strict, monitors=monitors)
     _lineage[net] = (snapshot_run, net.get_current_step())
     return path
 

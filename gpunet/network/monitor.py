@@ -332,19 +332,36 @@ class Monitor:
         Reads the device copies back (one read-back per variable and one of the
         spike block: on a GPU it waits for the steps already queued).  The
         arrays are never modified afterwards, so a background save may hold them.
+        Under comm: what this process records (its neurons' or synapses' columns,
+        their spikes at their positions among all recorded neurons), the
+        recordings of its shard.
         """
         target, kind = self._target()
         arrays: dict[str, np.ndarray] = {}
         if self._view_ranks is not None:
             arrays["ranks"] = np.array(self._view_ranks, dtype=np.int64)
         if self._spikes is not None:
-            arrays["spike.steps"], arrays["spike.index"] = self._spikes.host()
+            steps, index = self._spikes.host()
+            arrays["spike.steps"], arrays["spike.index"] = steps, self._global_index(index)
         for variable, recorded in self._values.items():
             arrays[f"values.{variable}"], arrays[f"steps.{variable}"] = recorded.host(self._width(variable))
         return MonitorState(name=self.name, target=target, target_kind=kind, variables=list(self.variables),
                             period_steps=self.period_steps, offset_steps=self.offset_steps,
                             recording=self.recording, session_start=self._session_start,
                             session_stop=self._session_stop, window=tuple(self._window), arrays=arrays)
+
+    def _global_index(self, index: np.ndarray) -> np.ndarray:
+        """Positions among all recorded neurons of the spikes recorded here (under comm this process records
+        its block's neurons: their positions in the view, or their ranks), as a save holds them."""
+        if self._view_held is not None:
+            return self._view_held[index]
+        return index + self.population._first if self.population is not None else index
+
+    def _local_index(self, index: np.ndarray) -> np.ndarray:
+        """The inverse of :meth:`_global_index` for spikes of this process's neurons (a load's, cut to them)."""
+        if self._view_held is not None:
+            return np.searchsorted(self._view_held, index).astype(np.int64)
+        return index - self.population._first if self.population is not None else index
 
     def restore_recordings(self, state: MonitorState) -> None:
         """Hold the recordings of ``state``, validated against :meth:`recording_spec` (a load's last step).
@@ -358,7 +375,7 @@ class Monitor:
         """
         arrays = state.arrays
         if self._spikes is not None and "spike.steps" in arrays:
-            self._spikes.replace(arrays["spike.steps"], arrays["spike.index"])
+            self._spikes.replace(arrays["spike.steps"], self._local_index(arrays["spike.index"]))
         for variable, recorded in self._values.items():
             if f"steps.{variable}" in arrays:
                 recorded.replace(arrays[f"values.{variable}"], arrays[f"steps.{variable}"])

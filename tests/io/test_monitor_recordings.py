@@ -132,7 +132,7 @@ def test_formats_that_cannot_hold_recordings_refuse_monitors_true(tmp_path, suff
                                           r"hold monitor recordings"):
         net.save(target, monitors=True)
     assert target.read_bytes() == b"previous"
-    assert [f.name for f in FORMATS if f.carries_monitors] == ["state_npz"]
+    assert [f.name for f in FORMATS if f.carries_monitors] == ["state_npz", "state_shards"]
 
 
 def _tampered(tmp_path, change) -> str:

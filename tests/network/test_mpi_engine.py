@@ -42,6 +42,9 @@ def runs(tmp_path_factory) -> dict[int, Path]:
     """The output folder of the run by N processes, for N = 1..4."""
     root = tmp_path_factory.mktemp("engine")
     folders = {3: run(3, root / "n3", "--snapshot")}
+    with_recordings = build(None)  # a single file with recordings, for 2 processes
+    with_recordings.simulate(101.0)
+    with_recordings.save(folders[3] / "m.npz", monitors=True)
     other = build(None, seed=7, recurrent_delay=1.0)  # another connectivity (minimum delay 1 step), in one file
     other.simulate(30.0)
     other.save(folders[3] / "other.npz")
@@ -120,12 +123,11 @@ def test_a_snapshot_of_3_processes_continues_bit_for_bit_on_2_and_on_1(runs, tmp
     from state_examples import assert_states_equal
 
     three, two = runs[3], runs[2]
-    # with several processes, saving recordings and saving to a single file are refused on every process
+    # with several processes, saving to a single file is refused on every process
     for rank in range(3):
-        monitors, single = (three / f"refused-{rank}.txt").read_text().splitlines()
-        assert monitors.startswith("FormatError") and "cannot hold monitor recordings" in monitors
+        single = (three / f"refused-{rank}.txt").read_text()
         assert single.startswith("FormatError") and "3 processes save together into a .shards folder" in single
-    assert not (three / "m.shards").exists() and not (three / "x.npz").exists()
+    assert not (three / "x.npz").exists()
     # the folder 3 processes saved at step 101 (one step of spikes not exchanged yet) is the one-process state
     assert state_shards.read_manifest(three / "s.shards")["nprocs"] == 3
     plain = build(None)
@@ -152,6 +154,29 @@ def test_a_snapshot_of_3_processes_continues_bit_for_bit_on_2_and_on_1(runs, tmp
     assert_same_results(load_npz(two / "latest.npz"), results(at_198), state_keys)
 
 
+def test_recordings_saved_by_3_processes_resume_on_3_on_2_and_on_1_as_if_never_stopped(runs, tmp_path):
+    """``m.shards`` (3 processes, with recordings, step 101) is the one-process file with recordings; loaded on
+    3, on 2 (before compile) and on 1, and a single file with recordings loaded on 2 (compiled), every monitor
+    goes on recording: after 99 ms more, all record what the uninterrupted run records."""
+    import gpunet as gn
+    from gpunet.io.formats import state_npz
+
+    plain = build(None)
+    plain.simulate(101.0)
+    plain.save(tmp_path / "one.npz", monitors=True)
+    assert state_npz.dumps(gn.read_state(runs[3] / "m.shards")) == state_npz.dumps(gn.read_state(tmp_path / "one.npz"))
+    plain.simulate(99.0)
+    expected = results(plain)
+    assert expected["m_exc.spike"].shape[1] > 100 and expected["m_view.spike"].shape[1] > 5
+    one = build(None)
+    one.load(runs[3] / "m.shards")
+    one.simulate(99.0)
+    for found in (load_npz(runs[3] / "monitors-3.npz"), load_npz(runs[2] / "monitors-2.npz"),
+                  load_npz(runs[2] / "monitors-2-single.npz"), results(one)):
+        assert sorted(found) == sorted(expected)
+        assert_same_results(found, expected)
+
+
 def test_a_compiled_network_reads_only_the_shards_of_its_rows_and_a_torn_one_fails_on_every_process(runs):
     from gpunet.io.pipeline.partition import block_bounds
     two = runs[2]
@@ -170,6 +195,36 @@ def test_a_compiled_network_reads_only_the_shards_of_its_rows_and_a_torn_one_fai
     assert torn[0][0].startswith("GpunetError") and "the load failed on 1 of 2 processes" in torn[0][0]
     assert "process 1: FormatError" in torn[0][0]
     assert torn[0][1] == torn[1][1] == "True"
+
+
+def _data_bytes(state) -> int:
+    from gpunet.io.formats import state_npz
+    return sum(np.asarray(a).nbytes for obj in state.populations + state.projections
+               for a in state_npz.object_arrays(obj).values())
+
+
+def test_each_process_reads_only_the_blocks_of_its_rows_and_a_corrupted_block_fails_the_load_on_all(runs):
+    """The 3-process snapshot (blocks of about 256 bytes) loaded by 2 processes: each read about its share of
+    the data, not the shards holding it; a block of shard 1 that only process 1 reads, corrupted, fails the
+    load on both, naming the shard, object and variable, and changes neither network."""
+    import gpunet as gn
+    from gpunet.io.pipeline.partition import Partition
+    from gpunet.io.pipeline.shard_state import cut
+
+    whole = gn.read_state(runs[3] / "s.shards")
+    partition = Partition.of({pop.name: pop.size for pop in whole.populations}, 2)
+    shards = sum(_data_bytes(gn.read_state(path)) for path in (runs[3] / "s.shards").glob("shard-*.npz"))
+    for rank in range(2):
+        read = json.loads((runs[2] / f"read-{rank}.json").read_text())
+        share = _data_bytes(cut(whole, partition, rank))
+        assert read["block_reads"] > 0 and share <= read["data_bytes"] <= 1.15 * share, (read, share)
+        assert read["data_bytes"] < 0.58 * shards  # its half and a few blocks; the 2 shards it opened hold 2/3
+    corrupt = [(runs[2] / f"corrupt-{rank}.txt").read_text().splitlines() for rank in range(2)]
+    assert corrupt[1][0].startswith("FormatError") and "corrupt.shards/shard-" in corrupt[1][0]
+    assert "00001.npz: object 'stdp', array 'w': block" in corrupt[1][0] and "bad CRC-32" in corrupt[1][0]
+    assert corrupt[0][0].startswith("GpunetError") and "the load failed on 1 of 2 processes" in corrupt[0][0]
+    assert "process 1: FormatError" in corrupt[0][0] and "object 'stdp', array 'w': block" in corrupt[0][0]
+    assert corrupt[0][1] == corrupt[1][1] == "True"
 
 
 def test_every_process_keeps_spike_rings_of_one_depth_so_shards_join(runs, tmp_path):

@@ -123,7 +123,7 @@ FORMATS: tuple[FileFormat, ...] = (
     FileFormat("state_pickle", "state", (), "ANNarchy pickle (restricted unpickler)", carries_internal=True,
                home="pickled"),
     FileFormat("state_shards", "state", (".shards",), "gpunet sharded state (a folder: one native shard per process "
-               "and a manifest)", carries_internal=True, inflates=True, directory=True),
+               "and a manifest)", carries_internal=True, inflates=True, carries_monitors=True, directory=True),
 )
 _BY_SUFFIX = {suffix: fmt for fmt in FORMATS for suffix in fmt.suffixes}
 _OTHERWISE = next(fmt for fmt in FORMATS if not fmt.suffixes)

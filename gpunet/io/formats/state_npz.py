@@ -25,7 +25,7 @@ import os
 import struct
 import zipfile
 import zlib
-from typing import Any, BinaryIO, Optional
+from typing import Any, BinaryIO, Callable, Optional
 
 import numpy as np
 import orjson
@@ -34,7 +34,7 @@ from gpunet.backend import workers
 from gpunet.backend.host_alloc import empty_for_reading
 from gpunet.errors import FormatError, StructureError
 from gpunet.io.storage.atomic import atomic_writer
-from gpunet.io.storage.checksum import crc32
+from gpunet.io.storage.checksum import crc32, crc32_combine
 from gpunet.io.formats.pickled.state_gzip import output_limit
 from gpunet.io.pipeline.state_types import MonitorState, NetworkState, PopulationState, ProjectionState
 from gpunet.limits import check_name
@@ -72,10 +72,17 @@ class _StoredArchive:
     def __init__(self, handle: BinaryIO) -> None:
         self.writer = StoredZipWriter(handle)
 
-    def add(self, member: str, parts: tuple) -> int:
-        crc = 0
-        for part in parts:
-            crc = crc32(part, crc)
+    def add(self, member: str, parts: tuple, data_crc: Optional[int] = None) -> int:
+        """Write ``parts``; ``data_crc``: the CRC-32 of the last part, already computed (it is not read again)."""
+        if data_crc is None:
+            crc = 0
+            for part in parts:
+                crc = crc32(part, crc)
+        else:
+            crc = 0
+            for part in parts[:-1]:
+                crc = crc32(part, crc)
+            crc = crc32_combine(crc, data_crc, len(parts[-1]))
         self.writer.add(member, parts, crc, sum(len(p) for p in parts))
         return crc
 
@@ -89,7 +96,7 @@ class _DeflatedArchive:
     def __init__(self, handle: BinaryIO) -> None:
         self.archive = zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True)
 
-    def add(self, member: str, parts: tuple) -> int:
+    def add(self, member: str, parts: tuple, data_crc: Optional[int] = None) -> int:
         info = zipfile.ZipInfo(member, date_time=(1980, 1, 1, 0, 0, 0))
         info.compress_type = zipfile.ZIP_DEFLATED
         with self.archive.open(info, "w", force_zip64=True) as stream:
@@ -101,8 +108,34 @@ class _DeflatedArchive:
         self.archive.close()
 
 
-def _member(kind: str, name: str, key: str) -> str:
+def member_name(kind: str, name: str, key: str) -> str:
+    """The name of the member holding array ``key`` of object ``name`` (``kind``: population, projection, monitor)."""
     return f"{kind}/{name}/{key}.npy"
+
+
+_member = member_name
+
+
+def object_arrays(obj: Any) -> dict[str, np.ndarray]:
+    """The arrays a file holds for the population or projection state ``obj``, by key (connectivity included).
+
+    Parameters
+    ----------
+    obj : PopulationState or ProjectionState
+        The object.
+    """
+    return _object_arrays(obj)
+
+
+def array_data(array: np.ndarray) -> memoryview:
+    """The bytes a member holds after its ``.npy`` header: ``array`` little-endian, in C order.
+
+    Parameters
+    ----------
+    array : numpy.ndarray
+        The array.
+    """
+    return _npy_parts(np.asarray(array))[1]
 
 
 def _object_arrays(obj: Any) -> dict[str, np.ndarray]:
@@ -116,8 +149,15 @@ def _object_arrays(obj: Any) -> dict[str, np.ndarray]:
     return arrays
 
 
-def write(state: NetworkState, handle: BinaryIO, compress: bool = False) -> int:
-    """Write ``state`` to the open binary ``handle``; return the number of array bytes."""
+def write(state: NetworkState, handle: BinaryIO, compress: bool = False,
+          data_crc: Optional[Callable[[str, memoryview], Optional[int]]] = None) -> int:
+    """Write ``state`` to the open binary ``handle``; return the number of array bytes.
+
+    ``data_crc(member, data)``: called with each object array's member name
+    and data (after its ``.npy`` header) just before it is written; when it
+    returns the CRC-32 of the data, the member's CRC-32 is combined from it
+    instead of reading the data again (shards compute their blocks' CRC-32s so).
+    """
     archive = _DeflatedArchive(handle) if compress else _StoredArchive(handle)
     objects = []
     total = 0
@@ -137,7 +177,8 @@ def write(state: NetworkState, handle: BinaryIO, compress: bool = False) -> int:
                 raise FormatError(f"{kind} {obj.name!r}, array {key!r}: dtype {array.dtype} cannot be stored "
                                   "in the native format")
             member = _member(kind, obj.name, key)
-            crc = archive.add(member, _npy_parts(array))
+            parts = _npy_parts(array)
+            crc = archive.add(member, parts, None if data_crc is None else data_crc(member, parts[1]))
             entry["arrays"][key] = {"member": member, "dtype": array.dtype.name, "shape": list(array.shape),
                                     "crc32": crc}
             total += array.nbytes
@@ -309,6 +350,10 @@ class _MemberRead:
         except OSError as exc:
             raise _fail(self.source, f"{self.where}: {exc}") from exc
 
+    @property
+    def nbytes(self) -> int:
+        return len(self.view)
+
     def check(self) -> None:
         _check_crc(self.view, self.header_crc, self.expected_crc, self.source, self.where)
 
@@ -320,11 +365,11 @@ class _MemberRead:
 def _run_reads(reads: list[_MemberRead]) -> None:
     """Read and check every member: on worker threads for large states, else on this thread while a worker
     computes the CRC-32 of the members already read (the checksums overlap the reads)."""
-    total = sum(len(r.view) for r in reads)
+    total = sum(r.nbytes for r in reads)
     if total >= PARALLEL_READ_MIN_BYTES:
-        workers.run_balanced([(len(r.view), r.read_and_check) for r in reads])
+        workers.run_balanced([(r.nbytes, r.read_and_check) for r in reads])
         return
-    workers.run_pipelined([(r.read, r.check) if len(r.view) >= PIPELINED_CHECK_MIN_BYTES else (r.read_and_check, None)
+    workers.run_pipelined([(r.read, r.check) if r.nbytes >= PIPELINED_CHECK_MIN_BYTES else (r.read_and_check, None)
                            for r in reads])
 
 
@@ -334,6 +379,32 @@ class _Limits:
 
     file_length: int
     inflate_left: int
+
+
+def _stored_data(raw: BinaryIO, info: zipfile.ZipInfo, source: str, where: str, dtype: np.dtype, shape: list,
+                 expected: int, file_length: Optional[int]) -> tuple[int, bytes]:
+    """The offset of a stored member's data and its ``.npy`` header, both headers checked (the data not read).
+
+    ``file_length``: when given, the data must lie inside the file.
+    """
+    raw.seek(info.header_offset)
+    local = raw.read(30)
+    if len(local) != 30 or local[:4] != b"PK\x03\x04":
+        raise _fail(source, f"{where}: corrupt local header")
+    name_length, extra_length = struct.unpack("<HH", local[26:30])
+    data_start = info.header_offset + 30 + name_length + extra_length
+    if file_length is not None and (info.compress_size != info.file_size
+                                    or data_start + info.file_size > file_length):
+        raise _fail(source, f"{where}: the stored member declares {info.file_size} bytes that the file does not "
+                            "hold (truncated or corrupted file)")
+    raw.seek(data_start)
+    prefix = raw.read(min(info.file_size - expected, 65536))
+    if prefix != _canonical_header(dtype, tuple(shape)):  # written by another tool: parse it
+        (file_shape, fortran, file_dtype), used = _parse_npy_header(prefix, source, where)
+        if used != len(prefix) or list(file_shape) != shape or file_dtype != dtype or fortran:
+            raise _fail(source, f"{where}: member header ({file_dtype}, {file_shape}) does not match the "
+                                f"manifest ({dtype}, {tuple(shape)})")
+    return data_start + len(prefix), prefix
 
 
 def _read_stored(raw: BinaryIO, info: zipfile.ZipInfo, source: str, where: str, dtype: np.dtype,
@@ -346,27 +417,11 @@ def _read_stored(raw: BinaryIO, info: zipfile.ZipInfo, source: str, where: str, 
     """
     fd = _file_descriptor(raw) if reads is not None else None
     try:
-        raw.seek(info.header_offset)
-        local = raw.read(30)
-        if len(local) != 30 or local[:4] != b"PK\x03\x04":
-            raise _fail(source, f"{where}: corrupt local header")
-        name_length, extra_length = struct.unpack("<HH", local[26:30])
-        data_start = info.header_offset + 30 + name_length + extra_length
-        if limits is not None and (info.compress_size != info.file_size
-                                   or data_start + info.file_size > limits.file_length):
-            raise _fail(source, f"{where}: the stored member declares {info.file_size} bytes that the file does not "
-                                "hold (truncated or corrupted file)")
-        raw.seek(data_start)
-        prefix = raw.read(min(info.file_size - expected, 65536))
-        if prefix != _canonical_header(dtype, tuple(shape)):  # written by another tool: parse it
-            (file_shape, fortran, file_dtype), used = _parse_npy_header(prefix, source, where)
-            if used != len(prefix) or list(file_shape) != shape or file_dtype != dtype or fortran:
-                raise _fail(source, f"{where}: member header ({file_dtype}, {file_shape}) does not match the "
-                                    f"manifest ({dtype}, {tuple(shape)})")
+        data_offset, prefix = _stored_data(raw, info, source, where, dtype, shape, expected,
+                                           None if limits is None else limits.file_length)
         array = empty_for_reading(shape, dtype)
         view = memoryview(array.reshape(-1).view(np.uint8)) if array.size else memoryview(bytearray())
         if fd is not None:
-            data_offset = info.header_offset + 30 + name_length + extra_length + len(prefix)
             reads.append(_MemberRead(fd, view, data_offset, crc32(prefix), info.CRC, source, where))
             return array
         if raw.readinto(view) != expected:
@@ -379,10 +434,9 @@ def _read_stored(raw: BinaryIO, info: zipfile.ZipInfo, source: str, where: str, 
     return array
 
 
-def _read_array(archive: zipfile.ZipFile, source: str, owner: str, key: str, spec: Any,
-                raw: Optional[BinaryIO] = None, reads: Optional[list] = None,
-                limits: Optional[_Limits] = None) -> np.ndarray:
-    where = f"object {owner!r}, array {key!r}"
+def _member_info(archive: zipfile.ZipFile, source: str, where: str,
+                 spec: Any) -> tuple[zipfile.ZipInfo, np.dtype, list, int]:
+    """The zip entry, dtype, shape and data size of a member, checked against its manifest ``spec``."""
     if not isinstance(spec, dict):
         raise _fail(source, f"{where}: malformed manifest entry")
     member, dtype_name, shape = spec.get("member"), spec.get("dtype"), spec.get("shape")
@@ -401,6 +455,66 @@ def _read_array(archive: zipfile.ZipFile, source: str, owner: str, key: str, spe
     expected = math.prod(shape) * dtype.itemsize  # Python ints: a lying shape cannot wrap around
     if info.file_size < expected or info.file_size > expected + 65536:
         raise _fail(source, f"{where}: declares {expected} bytes of data but the member holds {info.file_size}")
+    return info, dtype, shape, expected
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredMember:
+    """Where the data of an uncompressed member lies: ``offset`` in the file, C-order array of ``dtype`` and
+    ``shape`` (its headers checked, its data not read)."""
+
+    offset: int
+    dtype: np.dtype
+    shape: tuple
+
+
+def stored_member(archive: zipfile.ZipFile, raw: BinaryIO, source: str, owner: str, key: str, spec: Any,
+                  file_length: int) -> Optional[StoredMember]:
+    """The layout of the member of array ``key`` of ``owner`` (manifest entry ``spec``); None when it is deflated.
+
+    Checks what :func:`read` checks before reading a member's data: the
+    manifest's CRC-32 against the zip directory's, the sizes, the local and
+    ``.npy`` headers, and that the data lies inside the file (``file_length``).
+    The caller reads and checks the data (e.g. in blocks of its own checksums).
+
+    Parameters
+    ----------
+    archive : zipfile.ZipFile
+        The archive opened on ``raw``.
+    raw : binary file
+        The file.
+    source : str
+        The file's name for errors.
+    owner, key : str
+        The object (or monitor) and the array, for errors.
+    spec : dict
+        The array's manifest entry (``member``, ``dtype``, ``shape``, ``crc32``).
+    file_length : int
+        The file's length in bytes.
+
+    Raises
+    ------
+    FormatError
+        Naming ``source``, the object and the array.
+    """
+    where = f"object {owner!r}, array {key!r}"
+    info, dtype, shape, expected = _member_info(archive, source, where, spec)
+    if info.compress_type != zipfile.ZIP_STORED:
+        return None
+    try:
+        offset, _ = _stored_data(raw, info, source, where, dtype, shape, expected, file_length)
+    except FormatError:
+        raise
+    except (ValueError, OSError, struct.error) as exc:
+        raise _fail(source, f"{where}: {exc}") from exc
+    return StoredMember(offset, dtype, tuple(shape))
+
+
+def _read_array(archive: zipfile.ZipFile, source: str, owner: str, key: str, spec: Any,
+                raw: Optional[BinaryIO] = None, reads: Optional[list] = None,
+                limits: Optional[_Limits] = None) -> np.ndarray:
+    where = f"object {owner!r}, array {key!r}"
+    info, dtype, shape, expected = _member_info(archive, source, where, spec)
     if info.compress_type == zipfile.ZIP_STORED and raw is not None:
         return _read_stored(raw, info, source, where, dtype, shape, expected, reads, limits)
     if limits is not None and info.compress_type != zipfile.ZIP_STORED:
@@ -433,10 +547,122 @@ def _read_array(archive: zipfile.ZipFile, source: str, owner: str, key: str, spe
     return array
 
 
+class MemberAccess:
+    """The members of one file being read: whole arrays, or where a stored member's data lies plus reads
+    scheduled with the others (for readers of parts of members, see :func:`read`'s ``select``).
+
+    Parameters
+    ----------
+    archive : zipfile.ZipFile
+        The archive.
+    raw : binary file
+        The file under it.
+    source : str
+        The file's name, for errors.
+    reads : list
+        The scheduled reads (each with ``nbytes``, ``read``, ``check`` and ``read_and_check``), run once every
+        header has been checked.
+    limits : _Limits
+        What the members may take.
+    """
+
+    def __init__(self, archive: zipfile.ZipFile, raw: BinaryIO, source: str, reads: list, limits: _Limits) -> None:
+        self.archive, self.raw, self.source, self.reads, self.limits = archive, raw, source, reads, limits
+
+    @property
+    def fd(self) -> Optional[int]:
+        """The file descriptor for positioned reads (None: read members whole)."""
+        return _file_descriptor(self.raw)
+
+    def whole(self, owner: str, key: str, spec: Any) -> np.ndarray:
+        """Array ``key`` of ``owner``, whole (its data arrives when the scheduled reads have run).
+
+        Parameters
+        ----------
+        owner, key : str
+            Object and array, for errors.
+        spec : dict
+            The array's manifest entry.
+        """
+        return _read_array(self.archive, self.source, owner, key, spec, self.raw, self.reads, self.limits)
+
+    def whole_arrays(self, entry: dict) -> dict:
+        """Every array of the object ``entry``, whole.
+
+        Parameters
+        ----------
+        entry : dict
+            The object's manifest entry.
+        """
+        return {key: self.whole(entry["name"], key, spec) for key, spec in entry["arrays"].items()}
+
+    def stored(self, owner: str, key: str, spec: Any) -> Optional[StoredMember]:
+        """Where the data of a stored member lies (:func:`stored_member`); None for a deflated one.
+
+        Parameters
+        ----------
+        owner, key : str
+            Object and array, for errors.
+        spec : dict
+            The array's manifest entry.
+        """
+        return stored_member(self.archive, self.raw, self.source, owner, key, spec, self.limits.file_length)
+
+    def schedule(self, task: Any) -> None:
+        """Run ``task`` with the member reads (``nbytes``, ``read()``, ``check()``, ``read_and_check()``).
+
+        Parameters
+        ----------
+        task : object
+            A read of part of a member, checked by its own checksums.
+        """
+        self.reads.append(task)
+
+
 def _text_list(source: str, value: Any, what: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise _fail(source, f"{what} must be a list of names")
     return value
+
+
+def object_state(source: str, entry: dict, arrays: dict) -> Any:
+    """The :class:`PopulationState` or :class:`ProjectionState` of a manifest object ``entry`` and its ``arrays``.
+
+    Parameters
+    ----------
+    source : str
+        The file, for errors.
+    entry : dict
+        The object's manifest entry (its kind and name already checked).
+    arrays : dict
+        Key -> array, every array the entry lists (or the rows of them a reader holds).
+
+    Raises
+    ------
+    FormatError
+        An incomplete entry.
+    """
+    name = entry["name"]
+    parameters = _text_list(source, entry.get("parameters"), f"object {name!r}: parameters")
+    variables = _text_list(source, entry.get("variables"), f"object {name!r}: variables")
+    values = {k: v for k, v in arrays.items() if not k.startswith("_")}
+    internal = {k: v for k, v in arrays.items() if k.startswith("_")}
+    try:
+        if entry["kind"] == "population":
+            return PopulationState(
+                name=name, geometry=tuple(int(g) for g in entry["geometry"]), size=int(entry["size"]),
+                model=str(entry.get("model", "")), parameters=parameters, variables=variables,
+                values=values, internal=internal)
+        connectivity = {k: internal.pop(k) for k in ("_post_ranks", "_row_ptr", "_pre_ranks", "_delays")}
+        return ProjectionState(
+            name=name, pre=str(entry["pre"]), post=str(entry["post"]), target=str(entry["target"]),
+            model=str(entry.get("model", "")), parameters=parameters, variables=variables,
+            post_ranks=connectivity["_post_ranks"], row_ptr=connectivity["_row_ptr"],
+            pre_ranks=connectivity["_pre_ranks"], delays=connectivity["_delays"], values=values,
+            internal=internal,
+            semiglobal=_text_list(source, entry.get("semiglobal", []), f"object {name!r}: semiglobal"))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _fail(source, f"object {name!r}: incomplete manifest entry ({exc})") from exc
 
 
 # What zipfile and the OS raise on damaged archives: bad offsets (OSError from seek), unsupported or
@@ -446,22 +672,26 @@ _DAMAGE = (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, struct
 
 
 def read(handle: BinaryIO, source: str, archive: Optional[zipfile.ZipFile] = None, *,
-         max_output: Optional[int] = None) -> NetworkState:
+         max_output: Optional[int] = None, select: Optional[Callable] = None) -> NetworkState:
     """Parse a native file from an open binary ``handle``; every failure is a FormatError naming ``source``.
 
     ``archive``: the :class:`zipfile.ZipFile` already opened on ``handle``, if any (its directory is not
     parsed twice).  ``max_output``: the most bytes the deflated members may inflate to in all (default:
-    :func:`gpunet.io.formats.pickled.state_gzip.output_limit` of the file's length).
+    :func:`gpunet.io.formats.pickled.state_gzip.output_limit` of the file's length).  ``select``: reads
+    parts of the objects' arrays instead of whole ones: called once as ``select(manifest, access)``
+    (:class:`MemberAccess`), it returns the function that gives the arrays of one object entry (the
+    shards of a ``.shards`` snapshot read only some rows this way).
     """
     try:
-        return _read(handle, source, archive, max_output)
+        return _read(handle, source, archive, max_output, select)
     except FormatError:
         raise
     except _DAMAGE as exc:
         raise _fail(source, f"damaged file ({type(exc).__name__}: {exc})") from exc
 
 
-def _read(handle: BinaryIO, source: str, archive: Optional[zipfile.ZipFile], max_output: Optional[int]) -> NetworkState:
+def _read(handle: BinaryIO, source: str, archive: Optional[zipfile.ZipFile], max_output: Optional[int],
+          select: Optional[Callable] = None) -> NetworkState:
     file_length = handle.seek(0, io.SEEK_END)
     limits = _Limits(file_length, output_limit(file_length) if max_output is None else max_output)
     if archive is None:
@@ -473,8 +703,10 @@ def _read(handle: BinaryIO, source: str, archive: Optional[zipfile.ZipFile], max
     # arrays, on a few threads for large states (reads from the page cache and CRC-32 are bound by memory
     # bandwidth).
     reads: list = []
+    access = MemberAccess(archive, handle, source, reads, limits)
     with archive:
         manifest = _read_manifest(archive, source)
+        read_arrays = access.whole_arrays if select is None else select(manifest, access)
         state = NetworkState(step=manifest.get("step"), dt=manifest.get("dt"), seed=manifest.get("seed"),
                              net_id=manifest.get("net_id") or 0, format="npz",
                              format_version=manifest["format_version"],
@@ -496,29 +728,8 @@ def _read(handle: BinaryIO, source: str, archive: Optional[zipfile.ZipFile], max
             arrays_spec = entry.get("arrays")
             if not isinstance(arrays_spec, dict):
                 raise _fail(source, f"object {name!r}: no array list")
-            arrays = {key: _read_array(archive, source, name, key, spec, handle, reads, limits)
-                      for key, spec in arrays_spec.items()}
-            parameters = _text_list(source, entry.get("parameters"), f"object {name!r}: parameters")
-            variables = _text_list(source, entry.get("variables"), f"object {name!r}: variables")
-            values = {k: v for k, v in arrays.items() if not k.startswith("_")}
-            internal = {k: v for k, v in arrays.items() if k.startswith("_")}
-            try:
-                if entry["kind"] == "population":
-                    state.populations.append(PopulationState(
-                        name=name, geometry=tuple(int(g) for g in entry["geometry"]), size=int(entry["size"]),
-                        model=str(entry.get("model", "")), parameters=parameters, variables=variables,
-                        values=values, internal=internal))
-                else:
-                    connectivity = {k: internal.pop(k) for k in ("_post_ranks", "_row_ptr", "_pre_ranks", "_delays")}
-                    state.projections.append(ProjectionState(
-                        name=name, pre=str(entry["pre"]), post=str(entry["post"]), target=str(entry["target"]),
-                        model=str(entry.get("model", "")), parameters=parameters, variables=variables,
-                        post_ranks=connectivity["_post_ranks"], row_ptr=connectivity["_row_ptr"],
-                        pre_ranks=connectivity["_pre_ranks"], delays=connectivity["_delays"], values=values,
-                        internal=internal,
-                        semiglobal=_text_list(source, entry.get("semiglobal", []), f"object {name!r}: semiglobal")))
-            except (KeyError, TypeError, ValueError) as exc:
-                raise _fail(source, f"object {name!r}: incomplete manifest entry ({exc})") from exc
+            obj = object_state(source, entry, read_arrays(entry))
+            (state.populations if obj.kind == "population" else state.projections).append(obj)
         monitors = manifest.get("monitors", [])
         if not isinstance(monitors, list):
             raise _fail(source, "manifest field 'monitors' must be a list")

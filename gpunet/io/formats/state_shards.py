@@ -16,9 +16,10 @@ the new manifest is committed.
 
 Loading checks, per shard and before anything is returned: the file exists,
 has the size the manifest records, carries the manifest's run, save and rank,
-every member's CRC-32 (the native reader's own checks) and the rows the
-manifest says; any failure is a :class:`~gpunet.errors.FormatError` naming the
-shard.  ``gpunet verify``/``inspect`` also compare the CRC-32 of each whole
+every member's CRC-32 (the native reader's own checks), or for a reader of
+some rows every block's CRC-32 (format version 2: :mod:`shard_blocks`), and the
+rows the manifest says; any failure is a :class:`~gpunet.errors.FormatError`
+naming the shard.  ``gpunet verify``/``inspect`` also compare the CRC-32 of each whole
 shard file with the manifest's (:func:`verify_files`).
 """
 from __future__ import annotations
@@ -40,14 +41,15 @@ import orjson
 from gpunet.errors import FormatError
 from gpunet.io.storage.atomic import PathLike, atomic_writer, write_bytes_atomic
 from gpunet.io.storage.checksum import crc32
-from gpunet.io.formats import state_npz
+from gpunet.io.formats import shard_blocks, state_npz
 from gpunet.io.pipeline.partition import Partition
+from gpunet.io.pipeline.recording_rows import cut_recordings
 from gpunet.io.pipeline.shard_state import cut, cut_rows, join, rows_of
 from gpunet.io.pipeline.state_types import NetworkState
 from gpunet.version import __version__
 
 FORMAT_NAME = "gpunet-shards"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 _MAX_MANIFEST = 64 * 1024 * 1024
 _SHARD_NAME = re.compile(r"^shard-(?P<save>[0-9a-f]{16})-(?P<rank>\d{5,})\.npz$")
@@ -122,9 +124,14 @@ def write_part(stream: BinaryIO, part: NetworkState, ids: SaveIds, rank: int, np
     """Write the part of process ``rank`` (from :func:`gpunet.io.pipeline.shard_state.cut`) as a native shard
     to ``stream`` (its members deflated with ``compress``)."""
     shard = {"format": FORMAT_NAME, "run": ids.run, "save": ids.save, "rank": int(rank), "nprocs": int(nprocs)}
-    part = dataclasses.replace(part, annotations=dict(part.annotations, shard=shard))
+    annotations = dict(part.annotations, shard=shard)
+    table = None
+    if not compress:  # deflated members cannot be read at offsets: no blocks (their readers read them whole)
+        table = shard_blocks.block_table(part)
+        annotations["blocks"] = table.table  # its CRC-32s are filled as the members are written
+    part = dataclasses.replace(part, annotations=annotations)
     counted = _Checksummed(stream)
-    state_npz.write(part, counted, compress=compress)
+    state_npz.write(part, counted, compress=compress, data_crc=None if table is None else table.member_crc)
     synapses = {proj.name: int(proj.nb_synapses) for proj in part.projections}
     return ShardSummary(int(rank), shard_name(ids, rank), counted.nbytes, counted.crc,
                         {name: list(r) for name, r in rows_of(part).items()}, synapses, _shapes(part))
@@ -348,7 +355,24 @@ def _check_identity(source: Path, shard: Optional[dict], manifest: dict, rank: i
                             f"manifest lists it as shard {rank} of {manifest['nprocs']}")
 
 
-def _read_shard(directory: Path, manifest: dict, rank: int, *, max_output: Optional[int] = None) -> NetworkState:
+def _shard_rows(manifest: dict, rank: int) -> dict[str, tuple[int, int]]:
+    return {obj["name"]: tuple(obj["rows"][rank]) for obj in manifest["objects"] if obj["kind"] == "population"}
+
+
+def _clamped(wanted: dict, held: dict) -> dict[str, tuple[int, int]]:
+    """The rows of ``wanted`` among the rows ``held`` by a shard (an empty range at the nearest end otherwise)."""
+    clamped = {}
+    for name, (lo, hi) in wanted.items():
+        a, b = held.get(name, (lo, lo))
+        start = min(max(lo, a), b)
+        clamped[name] = (start, max(min(hi, b), start))
+    return clamped
+
+
+def _read_shard(directory: Path, manifest: dict, rank: int, *, max_output: Optional[int] = None,
+                wanted: Optional[dict] = None) -> NetworkState:
+    """Shard ``rank``, checked; with ``wanted`` (population -> rows) only those of its rows (the blocks
+    holding them, when the shard has blocks), cut exactly."""
     entry = manifest["shards"][rank]
     source = directory / entry["file"]
     try:
@@ -369,7 +393,15 @@ def _read_shard(directory: Path, manifest: dict, rank: int, *, max_output: Optio
                                 "(truncated or replaced)")
         if archive is None:
             raise _fail(source, "not a readable zip file")
-        part = state_npz.read(handle, str(source), archive, max_output=max_output)
+        rows = None if wanted is None else _clamped(wanted, _shard_rows(manifest, rank))
+        selector = shard_blocks.RowsSelector(str(source), rows or {})
+        if rows is None or manifest["format_version"] < 2:
+            selector = None  # every row: the members whole (their CRC-32 covers them)
+        part = state_npz.read(handle, str(source), archive, max_output=max_output, select=selector)
+    if selector is None:  # counted as the reader of rows counts (the bytes of the objects' arrays read)
+        arrays = [a for obj in part.populations + part.projections for a in state_npz.object_arrays(obj).values()]
+        shard_blocks.tally.data_bytes += sum(np.asarray(a).nbytes for a in arrays)
+        shard_blocks.tally.whole_members += len(arrays)
     shard = part.annotations.get("shard")
     if not isinstance(shard, dict) or shard.get("format") != FORMAT_NAME:
         raise _fail(source, "not a shard of a sharded snapshot")
@@ -382,7 +414,21 @@ def _read_shard(directory: Path, manifest: dict, rank: int, *, max_output: Optio
         if obj["kind"] == "population" and list(held.get(obj["name"], ())) != obj["rows"][rank]:
             raise _fail(source, f"rows of population {obj['name']!r} are {held.get(obj['name'])}, the manifest "
                                 f"says {obj['rows'][rank]}")
-    return part
+    try:
+        monitors = None
+        if selector is not None and selector.held is not None and part.monitors:
+            # the recordings are read whole: cut them while row_ptr still counts the shard's synapses
+            synapses = {o["name"]: o["synapses"][rank] for o in manifest["objects"] if o["kind"] == "projection"}
+            monitors = cut_recordings(part, held, rows, synapses)
+            part = dataclasses.replace(part, monitors=[])
+        if selector is not None:
+            part = selector.finish(part)
+        if rows is None:
+            return part
+        part = cut_rows(part, rows)
+    except FormatError as exc:
+        raise _fail(source, str(exc)) from None
+    return part if monitors is None else dataclasses.replace(part, monitors=monitors)
 
 
 def _finish(state: NetworkState, manifest: dict, keep_rows: bool) -> NetworkState:
@@ -392,8 +438,18 @@ def _finish(state: NetworkState, manifest: dict, keep_rows: bool) -> NetworkStat
                                annotations=annotations)
 
 
-def _join(directory: Path, manifest: dict, ranks: Sequence[int], max_output: Optional[int]) -> NetworkState:
-    parts = [_read_shard(directory, manifest, rank, max_output=max_output) for rank in ranks]
+def _join(directory: Path, manifest: dict, ranks: Sequence[int], max_output: Optional[int],
+          wanted: Optional[dict] = None) -> NetworkState:
+    parts = [_read_shard(directory, manifest, rank, max_output=max_output, wanted=wanted) for rank in ranks]
+    if wanted is not None:  # a shard holding none of the rows of a population gives an empty range: in line
+        ends = {name: lo for name, (lo, _) in wanted.items()}
+        for index, part in enumerate(parts):
+            labels = {}
+            for name, (lo, hi) in rows_of(part).items():
+                start = ends.get(name, lo)
+                labels[name] = [start, start + hi - lo]
+                ends[name] = start + hi - lo
+            parts[index] = dataclasses.replace(part, annotations=dict(part.annotations, rows=labels))
     return join(parts, [str(directory / manifest["shards"][rank]["file"]) for rank in ranks])
 
 
@@ -412,7 +468,9 @@ def read_rows(path: PathLike, nprocs: int, rank: int, *, max_output: Optional[in
     """The rows process ``rank`` of ``nprocs`` owns (:class:`Partition`), read from a ``.shards`` snapshot.
 
     Only the shards holding some of these rows are read (a consecutive run of
-    them).  The result is a part (:mod:`gpunet.io.pipeline.shard_state`): its objects
+    them) and, in shards with a block table (format version 2, members
+    stored), only the blocks holding the rows, each checked by its CRC-32
+    (:mod:`gpunet.io.formats.shard_blocks`); others are read whole.  The result is a part (:mod:`gpunet.io.pipeline.shard_state`): its objects
     keep their global description, ``annotations["rows"]`` says which rows it
     holds, projections hold the synapses of those post neurons.
     """
@@ -430,12 +488,13 @@ def read_rows(path: PathLike, nprocs: int, rank: int, *, max_output: Optional[in
             if a < hi and lo < b or (a == b == lo and lo == hi):
                 needed.add(shard)
     ranks = range(min(needed), max(needed) + 1) if needed else range(0, 1)
-    state = _join(directory, manifest, ranks, max_output)
-    return _finish(cut_rows(state, wanted), manifest, keep_rows=True)
+    state = _join(directory, manifest, ranks, max_output, wanted)
+    return _finish(state, manifest, keep_rows=True)
 
 
 def verify_files(path: PathLike) -> list[str]:
-    """Problems with the shard files of a ``.shards`` snapshot: missing, size or whole-file CRC-32 off the manifest's."""
+    """Problems with the shard files of a ``.shards`` snapshot: missing, size or whole-file CRC-32 off the
+    manifest's, and (format version 2) any block whose CRC-32 is not its block table's."""
     directory = Path(path)
     manifest = read_manifest(directory)
     problems = []
@@ -453,6 +512,12 @@ def verify_files(path: PathLike) -> list[str]:
         if size != entry["bytes"] or crc != entry["crc32"]:
             problems.append(f"{source}: shard {entry['rank']}: {size} bytes with CRC-32 {crc:08x}, the manifest "
                             f"records {entry['bytes']} bytes with {entry['crc32']:08x}")
+            continue
+        if manifest["format_version"] >= 2:  # every block of every row, through the reader of rows
+            try:
+                _read_shard(directory, manifest, entry["rank"], wanted=_shard_rows(manifest, entry["rank"]))
+            except FormatError as exc:
+                problems.append(str(exc))
     return problems
 
 

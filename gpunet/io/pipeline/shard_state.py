@@ -15,6 +15,8 @@ How an array is cut (the native format's keys, docs/FORMAT.md):
 * projection arrays of one dimension are per synapse (post-major order);
   connectivity keeps global ranks, ``row_ptr`` restarts at 0 in each part.
 
+Monitors' recordings are cut and joined by :mod:`gpunet.io.pipeline.recording_rows`.
+
 Joining consecutive parts gives back exactly the arrays that were cut.
 """
 from __future__ import annotations
@@ -26,6 +28,7 @@ import numpy as np
 
 from gpunet.errors import FormatError
 from gpunet.io.pipeline.partition import Partition, synapse_block
+from gpunet.io.pipeline.recording_rows import cut_recordings, join_recordings
 from gpunet.io.pipeline.state_types import NetworkState, PopulationState, ProjectionState
 
 __all__ = ["cut", "cut_rows", "join", "rows_of"]
@@ -105,7 +108,8 @@ def cut_rows(state: NetworkState, rows: Mapping[str, tuple[int, int]]) -> Networ
     populations = [_cut_population(pop, *rows[pop.name], held[pop.name][0], held[pop.name][1] - held[pop.name][0])
                    for pop in state.populations]
     projections = [_cut_projection(proj, *rows[proj.post]) for proj in state.projections]
-    return dataclasses.replace(state, populations=populations, projections=projections,
+    monitors = cut_recordings(state, held, rows) if state.monitors else []
+    return dataclasses.replace(state, populations=populations, projections=projections, monitors=monitors,
                                annotations=dict(state.annotations, rows={n: [int(a), int(b)] for n, (a, b) in
                                                                          rows.items()}))
 
@@ -218,4 +222,5 @@ def join(parts: Sequence[NetworkState], sources: Optional[Sequence[str]] = None)
                      for i in range(len(first.populations))],
         projections=[_join_projection([p.projections[i] for p in parts], sources)
                      for i in range(len(first.projections))],
+        monitors=join_recordings(parts, rows, sources) if first.monitors else [],
         annotations=dict(first.annotations, rows=joined_rows))

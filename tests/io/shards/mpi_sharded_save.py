@@ -56,7 +56,8 @@ def main(mode: str, out: Path) -> None:
 
 
 def snapshots_then_load_latest(comm, folder: Path) -> str:
-    """Periodic sharded snapshots (automatic with comm), then a fresh network loads the newest on both processes."""
+    """Periodic sharded snapshots with recordings (automatic with comm), then a fresh network loads the newest on
+    both processes, recordings included."""
     import gpunet as gn
     from gpunet.io.snapshots import load_latest
 
@@ -64,13 +65,18 @@ def snapshots_then_load_latest(comm, folder: Path) -> str:
     from helpers import small_network
 
     net = small_network(seed=6, neurons=30)
-    snapshots = gn.Snapshotter(net, folder, every=4.0, keep_last=2, comm=comm)
+    net.monitor(net.populations[1], ["spike", "v"], name="m")
+    snapshots = gn.Snapshotter(net, folder, every=4.0, keep_last=2, comm=comm, monitors=True)
     net.simulate(12.0, snapshotter=snapshots)
     snapshots.close()
     fresh = small_network(seed=6, neurons=30)
+    fresh.monitor(fresh.populations[1], ["spike", "v"], name="m")
     path = load_latest(folder, network=fresh, comm=comm)
     same = all(bool((a.v == b.v).all()) for a, b in zip(net.populations, fresh.populations))
-    return f"{path.name}\nstep {fresh.get_current_step()}\nsame v {same}"
+    recorded = [m.get(keep=True) for m in (net.monitors[0], fresh.monitors[0])]
+    same_recordings = recorded[0]["spike"] == recorded[1]["spike"] and (recorded[0]["v"] == recorded[1]["v"]).all()
+    return (f"{path.name}\nstep {fresh.get_current_step()}\nsame v {same}\nrecorded {recorded[1]['v'].shape[0]} "
+            f"steps, the same {bool(same_recordings)}")
 
 
 def raster(steps: int = 4):

@@ -63,7 +63,7 @@ def test_two_processes_save_their_shards_a_failure_on_one_fails_the_save_or_load
     # periodic snapshots of both processes (.shards automatically), and load_latest on both
     latest = [(tmp_path / f"latest-{r}.txt").read_text().splitlines() for r in range(2)]
     assert latest[0] == latest[1] and latest[0][0].endswith("-000000000012.shards")
-    assert latest[0][1:] == ["step 12", "same v True"]
+    assert latest[0][1:] == ["step 12", "same v True", "recorded 12 steps, the same True"]  # with recordings
     assert [step for step, _ in gn.list_snapshots(tmp_path / "snaps")] == [8, 12]
     # the folder equals the one-process state after 30 steps, and a single process continues it bit-identically
     net = small_network(seed=5, neurons=40)

@@ -45,7 +45,7 @@ def test_convert_of_shards_gives_the_single_file_a_one_process_run_writes(capsys
 
 def test_inspect_verify_and_diff_read_the_folder(capsys, saved):
     status, out = run(capsys, "inspect", saved / "three.shards")
-    assert status == 0 and "state_shards version 1" in out and "CRC-32 of every shard file verified" in out
+    assert status == 0 and "state_shards version 2" in out and "CRC-32 of every shard file, and of every block" in out
     status, out = run(capsys, "verify", saved / "three.shards")
     assert status == 0 and out.startswith("OK")
     status, out = run(capsys, "diff", saved / "three.shards", saved / "one.npz")

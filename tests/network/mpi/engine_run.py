@@ -5,18 +5,20 @@ gathered for the whole network to ``OUT/results.npz``; every process writes ``OU
 neurons and synapses it holds, and its spike exchange's counters).
 
 ``--snapshot``: a second network runs 101 ms and saves into ``OUT/s.shards`` (mid-interval: one step of spikes
-buffered); two saves are refused (``OUT/refused-<rank>.txt``: with the monitors' recordings, and to a single
-file); the monitors are emptied; 99 ms more with periodic snapshots into ``OUT/snaps`` every 33 ms; process 0
-writes ``OUT/uninterrupted.npz``.
+buffered), and with the monitors' recordings into ``OUT/m.shards``; a save to a single file is refused
+(``OUT/refused-<rank>.txt``); the monitors are emptied; 99 ms more with periodic snapshots into ``OUT/snaps``
+every 33 ms; process 0 writes ``OUT/uninterrupted.npz``; a fresh network loads ``OUT/m.shards`` and runs 99 ms:
+``OUT/monitors-3.npz``.
 
 ``--restore FOLDER``: a network loads ``FOLDER/s.shards``, runs 99 ms and writes ``OUT/restored.npz``; a compiled
 one loads only its rows of it (and first fails to load a torn copy: :func:`compiled_load`); then a
 fresh one takes ``load_latest(FOLDER/snaps)`` and writes ``OUT/latest.npz`` (the path's name in
-``OUT/latest.txt``).  Then ``FOLDER/other.npz`` (a single file of another connectivity, written by one process)
+``OUT/latest.txt``); recordings resume on 2 processes (:func:`monitors_elsewhere`).  Then ``FOLDER/other.npz`` (a single file of another connectivity, written by one process)
 is loaded into a network before compile and into one that ran 5 ms (its projection monitor's recordings are
 dropped, with a warning: ``OUT/other-<when>-<rank>.txt``), each then runs 50 ms: ``OUT/other-<when>.npz``.
 """
 import argparse
+import dataclasses
 import json
 import sys
 import warnings
@@ -31,6 +33,9 @@ def main(out: Path, snapshot: bool, restore: Path) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from engine_network import build, build_and_assign, results
 
+    from gpunet.io.formats import shard_blocks
+
+    shard_blocks.BLOCK_BYTES = 256  # blocks of a few rows: a process reading its rows reads only theirs
     comm = MPI.COMM_WORLD
     rank = comm.Get_rank()
     net = build_and_assign(comm)
@@ -45,18 +50,21 @@ def main(out: Path, snapshot: bool, restore: Path) -> None:
         net = build(comm)
         net.simulate(101.0)
         net.save(out / "s.shards")
-        refusals = []
-        for name, options in (("m.shards", {"monitors": True}), ("x.npz", {})):
-            try:
-                net.save(out / name, **options)
-                refusals.append("saved")
-            except Exception as exc:  # noqa: BLE001 - the test reads the message
-                refusals.append(f"{type(exc).__name__}: {exc}")
-        (out / f"refused-{rank}.txt").write_text("\n".join(refusals))
+        net.save(out / "m.shards", monitors=True)
+        try:
+            net.save(out / "x.npz")
+            refusal = "saved"
+        except Exception as exc:  # noqa: BLE001 - the test reads the message
+            refusal = f"{type(exc).__name__}: {exc}"
+        (out / f"refused-{rank}.txt").write_text(refusal)
         for monitor in net.monitors:
             monitor.get()
         net.simulate(99.0, snapshot_every=33.0, snapshot_dir=out / "snaps", keep_last=2)
         write(rank, out / "uninterrupted.npz", results(net))
+        resumed = build(comm)  # the recordings too, on the processes that saved them
+        resumed.load(out / "m.shards")
+        resumed.simulate(99.0)
+        write(rank, out / "monitors-3.npz", results(resumed))
     if restore is not None:
         net = build(comm)
         net.load(restore / "s.shards")
@@ -69,6 +77,7 @@ def main(out: Path, snapshot: bool, restore: Path) -> None:
         write(rank, out / "latest.npz", results(fresh))
         if rank == 0:
             (out / "latest.txt").write_text(path.name)
+        monitors_elsewhere(comm, restore, out)
         for when in ("uncompiled", "compiled"):
             net = build(comm)
             if when == "compiled":  # after 5 ms: the projection's monitor holds recordings of the old synapses
@@ -96,7 +105,7 @@ def compiled_load(comm, restore: Path, out: Path) -> None:
 
     from engine_network import build, results
 
-    from gpunet.io.formats import state_shards
+    from gpunet.io.formats import shard_blocks, state_shards
 
     rank = comm.Get_rank()
     torn = out / "torn.shards"
@@ -116,6 +125,7 @@ def compiled_load(comm, restore: Path, out: Path) -> None:
     after = results(net)
     same = sorted(before) == sorted(after) and all(np.array_equal(before[k], after[k]) for k in before)
     (out / f"torn-{rank}.txt").write_text(f"{outcome}\n{same}")
+    corrupted_block(comm, restore, out, net, before)
     opened = []
     reader = state_shards._read_shard
 
@@ -124,15 +134,70 @@ def compiled_load(comm, restore: Path, out: Path) -> None:
         return reader(directory, manifest, shard, **options)
 
     state_shards._read_shard = counting
+    shard_blocks.tally.reset()
     try:
         net.load(restore / "s.shards")
     finally:
         state_shards._read_shard = reader
     (out / f"opened-{rank}.json").write_text(json.dumps(opened))
+    (out / f"read-{rank}.json").write_text(json.dumps(dataclasses.asdict(shard_blocks.tally)))
     for monitor in net.monitors:  # what they recorded before the load
         monitor.get()
     net.simulate(99.0)
     write(rank, out / "restored-compiled.npz", results(net))
+
+
+def monitors_elsewhere(comm, restore: Path, out: Path) -> None:
+    """Recordings saved by 3 processes (``FOLDER/m.shards``, loaded before compile) and by one (``FOLDER/m.npz``,
+    loaded after 5 ms: compiled) resume on 2: ``OUT/monitors-2.npz``, ``OUT/monitors-2-single.npz``."""
+    from engine_network import build, results
+
+    rank = comm.Get_rank()
+    net = build(comm)
+    net.load(restore / "m.shards")
+    net.simulate(99.0)
+    write(rank, out / "monitors-2.npz", results(net))
+    net = build(comm)
+    net.simulate(5.0)
+    net.load(restore / "m.npz")
+    net.simulate(99.0)
+    write(rank, out / "monitors-2-single.npz", results(net))
+
+
+def corrupted_block(comm, restore: Path, out: Path, net, before: dict) -> None:
+    """A copy of ``s.shards`` with one byte flipped in the last block of ``stdp.w`` of shard 1 (exc rows
+    [13, 25)): process 1 of 2 (rows [19, 37)) reads that block, process 0 (rows [0, 19)) reads only blocks of
+    shard 1 before it.  Both fail, no network changes (``OUT/corrupt-<rank>.txt``)."""
+    import shutil
+    import zipfile
+
+    from engine_network import results
+
+    from gpunet.io.formats import state_npz, state_shards
+
+    rank = comm.Get_rank()
+    corrupt = out / "corrupt.shards"
+    if rank == 0:
+        shutil.copytree(restore / "s.shards", corrupt)
+        shard = corrupt / state_shards.read_manifest(corrupt)["shards"][1]["file"]
+        blocks = state_npz.load(shard).annotations["blocks"]
+        first = blocks["objects"]["stdp"]["offsets"]["synapses"][-2]  # the first synapse of the last block
+        with zipfile.ZipFile(shard) as archive:
+            info = archive.getinfo("projection/stdp/w.npy")
+        data = bytearray(shard.read_bytes())
+        name_length, extra_length = (int.from_bytes(data[info.header_offset + k:info.header_offset + k + 2],
+                                                    "little") for k in (26, 28))
+        data[info.header_offset + 30 + name_length + extra_length + 128 + 8 * first] ^= 0xFF
+        shard.write_bytes(bytes(data))
+    comm.Barrier()
+    try:
+        net.load(corrupt)
+        outcome = "loaded"
+    except Exception as exc:  # noqa: BLE001 - the test reads the message
+        outcome = f"{type(exc).__name__}: {exc}"
+    after = results(net)
+    same = sorted(before) == sorted(after) and all(np.array_equal(before[k], after[k]) for k in before)
+    (out / f"corrupt-{rank}.txt").write_text(f"{outcome}\n{same}")
 
 
 def uneven_depths(comm, restore: Path, out: Path) -> None:
