@@ -64,8 +64,15 @@ MAX_THREADS = 1024
 
 
 def check_num_threads(value: Any, name: str = "num_threads") -> int:
-    """``value`` as a thread count in ``[1, MAX_THREADS]``, else a :class:`~gpunet.errors.StructureError`
-    naming ``name`` (the argument or the environment variable it came from)."""
+    """``value`` as a thread count in ``[1, MAX_THREADS]``, else a :class:`~gpunet.errors.StructureError`.
+
+    Parameters
+    ----------
+    value : int or str
+        An integer (not a bool), or its decimal text (from the environment).
+    name : str
+        What the error names: the argument or the environment variable ``value`` came from.
+    """
     number = None
     if isinstance(value, str) and value.strip().isdigit():
         number = int(value)
