@@ -172,3 +172,19 @@ def test_threads_change_between_calls_without_a_rebuild(split_everything, caplog
         teams.append(net._compiled.loop.last_team())
     assert teams == [1, 3, 2] and net._compiled.loop.library is library
     assert _different(reference, _state(net)) == []
+
+
+def test_the_openmp_runtime_loads_with_passive_waits_unless_the_user_chose(monkeypatch):
+    """OMP_WAIT_POLICY=passive only while the runtime loads, and only when neither policy variable is set."""
+    from gpunet.codegen.runtime import host_build
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
+    with host_build._passive_waits():
+        seen = dict(host_build.os.environ)
+    assert seen["OMP_WAIT_POLICY"] == "passive" and "OMP_WAIT_POLICY" not in host_build.os.environ
+    for name, value in (("OMP_WAIT_POLICY", "active"), ("GOMP_SPINCOUNT", "1000")):
+        monkeypatch.setenv(name, value)
+        with host_build._passive_waits():
+            assert host_build.os.environ.get("OMP_WAIT_POLICY") == ("active" if name == "OMP_WAIT_POLICY" else None)
+        assert host_build.os.environ[name] == value
+        monkeypatch.delenv(name)

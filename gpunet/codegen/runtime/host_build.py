@@ -12,6 +12,7 @@ like the device code's ``--fmad=false``) and cached by a hash of the compile com
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import os
@@ -20,7 +21,7 @@ import subprocess
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
 
@@ -94,11 +95,33 @@ def openmp_flags(compiler: Optional[str] = None) -> tuple[str, ...]:
     with _lock:
         if compiler not in _openmp:
             try:
-                probe = ctypes.CDLL(str(_build_cached(_OPENMP_PROBE, compiler, _OPENMP_FLAGS)))
+                path = _build_cached(_OPENMP_PROBE, compiler, _OPENMP_FLAGS)
+                with _passive_waits():
+                    probe = ctypes.CDLL(str(path))
                 _openmp[compiler] = _OPENMP_FLAGS if probe.gn_probe() >= 2 else ()
             except (_BuildFailed, OSError, AttributeError):
                 _openmp[compiler] = ()
         return _openmp[compiler]
+
+
+#: The OpenMP runtime's wait policy when the environment sets none (read once, when the runtime loads):
+#: threads that sleep between regions instead of spinning.  Spinning threads made two threads 5-20 times
+#: slower than one on a 2-core machine that other work shared; passive waits made them faster than one.
+DEFAULT_WAIT_POLICY = "passive"
+
+
+@contextlib.contextmanager
+def _passive_waits() -> Iterator[None]:
+    """``OMP_WAIT_POLICY=passive`` in the environment while the OpenMP runtime loads (its initialisation reads
+    it), unless the user chose a policy (``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT``); the environment is restored."""
+    if "OMP_WAIT_POLICY" in os.environ or "GOMP_SPINCOUNT" in os.environ:
+        yield
+        return
+    os.environ["OMP_WAIT_POLICY"] = DEFAULT_WAIT_POLICY
+    try:
+        yield
+    finally:
+        os.environ.pop("OMP_WAIT_POLICY", None)
 
 
 def _build_cached(source: str, compiler: str, flags: Sequence[str]) -> Path:
