@@ -21,12 +21,16 @@ noise realisations differ).  Timed: the simulate calls (and the input changes
 between them), not the build or compile, which are printed separately; as wall
 time and as the process's CPU time (the fairer figure on a machine that other
 work loads: both tools run one thread here).
-ANNarchy runs single-threaded (its default), as gpunet does.
+ANNarchy runs single-threaded (its default), as gpunet does; with ``--threads N`` (N > 1) each
+network is also timed with gpunet's compiled runner on N OpenMP threads (``num_threads=N``, row
+``compiled-Nt``) and ANNarchy on N threads (``config(num_threads=N)``, row ``annarchy-Nt``), each
+multi-threaded row compared with the other tool's row of the same thread count.  CPU time then adds
+up every thread's time, so it is the wall time that shows the speed-up.
 
 Usage::
 
     python benchmarks/suite.py [--quick] [--networks izh_ei_1m,one_neuron] [--runners numpy,compiled]
-        [--annarchy-python PATH | --no-annarchy] [--json out.json]
+        [--threads N] [--annarchy-python PATH | --no-annarchy] [--json out.json]
 """
 from __future__ import annotations
 
@@ -201,10 +205,12 @@ def _apply_inputs(net: Any, protocol: Protocol, call: int) -> None:
         setattr(net.get_population(population), attribute, values[call])
 
 
-def run_gpunet(case: Case, size: str, runner: str) -> dict[str, Any]:
-    """Build, compile and run the case's protocol with ``runner``; timings and a fingerprint of the final state."""
+def run_gpunet(case: Case, size: str, runner: str, threads: int = 1) -> dict[str, Any]:
+    """Build, compile and run the case's protocol with ``runner`` (on ``threads`` OpenMP threads when compiled);
+    timings and a fingerprint of the final state."""
     protocol = case.protocol(size)
     net = build(case, size, runner)
+    net.num_threads = threads
     started = time.perf_counter()
     net.compile(silent=True)
     compiled, cpu = time.perf_counter(), time.process_time()
@@ -293,9 +299,16 @@ def run_annarchy(python: str, description: dict, timeout: float = 1800.0) -> dic
 
 
 # -- the run -----------------------------------------------------------------------------------------------
+def thread_row(name: str, threads: int) -> str:
+    """The name of the row of ``name`` ("compiled", "annarchy") run on ``threads`` threads."""
+    return name if threads == 1 else f"{name}-{threads}t"
+
+
 def run_suite(keys: list[str], size: str, runners: list[str], python: Optional[str],
-              out: Callable[[str], None] = print) -> dict[str, dict[str, Any]]:
-    """Time every case of ``keys``; print one block per case; return the results by case and runner."""
+              out: Callable[[str], None] = print, threads: int = 1) -> dict[str, dict[str, Any]]:
+    """Time every case of ``keys``; print one block per case; return the results by case and runner.
+
+    With ``threads`` > 1 the compiled runner and ANNarchy also run on that many threads (rows ``*-Nt``)."""
     results: dict[str, dict[str, Any]] = {}
     for key in keys:
         case = CASES[key]
@@ -304,25 +317,29 @@ def run_suite(keys: list[str], size: str, runners: list[str], python: Optional[s
         rows: dict[str, Any] = {}
         for runner in runners:
             rows[runner] = run_gpunet(case, size, runner)
+            if runner == "compiled" and threads > 1:
+                rows[thread_row(runner, threads)] = run_gpunet(case, size, runner, threads)
         if python is not None:
             with tempfile.TemporaryDirectory(prefix="gpunet-suite-") as folder:
                 description = describe(build(case, size, "numpy"), protocol, Path(folder))
                 rows["annarchy"] = run_annarchy(python, description)
+                if threads > 1:
+                    rows[thread_row("annarchy", threads)] = run_annarchy(python, {**description, "num_threads": threads})
         results[key] = rows
         steps = next(iter(rows.values()))["steps"]
-        reference = rows.get("annarchy", {})
         for name, row in rows.items():
+            reference = rows.get(thread_row("annarchy", threads) if name.endswith(f"-{threads}t") else "annarchy", {})
             if "error" in row:
-                out(f"  {name:<9} failed: {row['error']}")
+                out(f"  {name:<12} failed: {row['error']}")
                 continue
-            line = (f"  {name:<9} compile {row['compile_s']:7.3f} s | simulate {row['simulate_s']:8.3f} s wall "
+            line = (f"  {name:<12} compile {row['compile_s']:7.3f} s | simulate {row['simulate_s']:8.3f} s wall "
                     f"{row['cpu_s']:8.3f} s CPU")
             if case.per_step:
                 line += f" | {row['cpu_s'] / max(steps, 1) * 1e6:8.2f} us/step CPU"
-            if reference.get("simulate_s") and name != "annarchy":
+            if reference.get("simulate_s") and not name.startswith("annarchy"):
                 line += (f" | gpunet/ANNarchy {row['simulate_s'] / reference['simulate_s']:6.2f} wall, "
                          f"{row['cpu_s'] / max(reference['cpu_s'], 1e-9):6.2f} CPU")
-            if name not in ("numpy", "annarchy") and "state" in rows.get("numpy", {}):
+            if name != "numpy" and not name.startswith("annarchy") and "state" in rows.get("numpy", {}):
                 same = all(np.array_equal(row["state"][k], v) for k, v in rows["numpy"]["state"].items())
                 line += " | state bit-identical to numpy" if same else " | state DIFFERS from numpy"
             out(line)
@@ -337,8 +354,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--runners", help="comma-separated gpunet runners (default: all available)")
     parser.add_argument("--annarchy-python", help="Python interpreter with ANNarchy (else $GPUNET_ANNARCHY_PYTHON)")
     parser.add_argument("--no-annarchy", action="store_true", help="gpunet figures only")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="also time the compiled runner and ANNarchy on this many OpenMP threads")
     parser.add_argument("--json", help="also write the timings to this JSON file")
     args = parser.parse_args(argv)
+    if args.threads < 1:
+        parser.error(f"--threads must be at least 1, got {args.threads}")
     size = args.size or ("quick" if args.quick else "full")
     keys = args.networks.split(",") if args.networks else list(CASES)
     unknown = [k for k in keys if k not in CASES]
@@ -348,8 +369,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     python = None if args.no_annarchy else find_annarchy_python(args.annarchy_python)
     import gpunet
     print(f"gpunet {gpunet.__version__}, runners {runners}; ANNarchy: "
-          + (python if python else "not run (--annarchy-python or GPUNET_ANNARCHY_PYTHON)") + f"; {os.cpu_count()} CPUs")
-    results = run_suite(keys, size, runners, python)
+          + (python if python else "not run (--annarchy-python or GPUNET_ANNARCHY_PYTHON)") + f"; {os.cpu_count()} CPUs"
+          + (f"; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}" if hasattr(os, "getloadavg") else ""))
+    results = run_suite(keys, size, runners, python, threads=args.threads)
     if args.json:
         for rows in results.values():
             for row in rows.values():

@@ -4,7 +4,8 @@ Runs in the interpreter that has ANNarchy (never imports gpunet).  The
 description (``suite.describe``) gives the populations (model name, size, every
 parameter and variable value), the projections (synapse model and its global
 parameters, the synapses post-major with weights and delays) and the protocol
-(``calls`` x (set inputs, simulate ``ms``)).  Synapses are built with
+(``calls`` x (set inputs, simulate ``ms``)), and ``num_threads`` when more than ANNarchy's default one
+OpenMP thread is wanted.  Synapses are built with
 ``from_function`` and a ``LILConnectivity`` (one uniform delay per row when
 the projection's delay is uniform, so ANNarchy uses its uniform-delay code).
 Prints one line ``SUITE-RESULT {json}``.
@@ -56,6 +57,9 @@ def run(description: dict) -> dict:
     arrays = dict(np.load(description["arrays"]))
     started = time.perf_counter()
     net = ann.Network(dt=float(description["dt"]), seed=int(description["seed"]))
+    threads = int(description.get("num_threads", 1))
+    if threads > 1:
+        net.config(num_threads=threads)
     populations = {e["name"]: _population(ann, net, e, arrays) for e in description["populations"]}
     synapses = 0
     for entry in description["projections"]:
@@ -77,7 +81,7 @@ def run(description: dict) -> dict:
         simulate_s, cpu_s = time.perf_counter() - start, time.process_time() - cpu
         steps = int(net.current_step)
     return {"version": ann.__release__, "compile_s": compile_s, "simulate_s": simulate_s, "cpu_s": cpu_s, "steps": steps,
-            "synapses": synapses}
+            "synapses": synapses, "num_threads": threads}
 
 
 if __name__ == "__main__":

@@ -48,3 +48,18 @@ def test_suite_command_line_rejects_unknown_networks(suite, capsys):
     with pytest.raises(SystemExit):
         suite.main(["--networks", "nope", "--no-annarchy"])
     assert "unknown network" in capsys.readouterr().err
+
+
+def test_threads_add_a_compiled_row_per_network_with_numpys_bits(suite):
+    """--threads 2: a ``compiled-2t`` row (num_threads=2) beside the one-thread rows, the same final state."""
+    if "compiled" not in suite.available_runners():
+        pytest.skip("no host C++ compiler")
+    lines = []
+    results = suite.run_suite(["stdp_2x10000", "rate_oja_1m"], "tiny", ["numpy", "compiled"], python=None,
+                              out=lines.append, threads=2)
+    for rows in results.values():
+        assert list(rows) == ["numpy", "compiled", "compiled-2t"]
+        assert all(np.array_equal(rows["numpy"]["state"][k], v) for k, v in rows["compiled-2t"]["state"].items())
+    assert sum(line.startswith("  compiled-2t ") and "bit-identical" in line for line in lines) == 2
+    with pytest.raises(SystemExit):
+        suite.main(["--threads", "0", "--no-annarchy"])

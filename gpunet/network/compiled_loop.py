@@ -26,7 +26,7 @@ from gpunet.codegen.cuda.inputs import input_kind, schedule_width
 from gpunet.codegen.runtime.eligibility import kernel_unit, own_step_reason
 from gpunet.codegen.runtime.host_loop import HostLoop, NetworkBinding, PopulationBinding, ProjectionBinding
 from gpunet.codegen.runtime.host_build import find_compiler
-from gpunet.errors import BackendError
+from gpunet.errors import BackendError, StructureError
 from gpunet.network.compiled_monitors import ValueRecorder
 
 log = logging.getLogger("gpunet")
@@ -58,6 +58,37 @@ def _arrays_of(network: Any) -> list[Any]:
 def default_runner() -> str:
     """The runner of a network created without one: ``$GPUNET_RUNNER``, else ``"auto"``."""
     return os.environ.get("GPUNET_RUNNER") or "auto"
+
+
+#: Most OpenMP threads a network may ask for.
+MAX_THREADS = 1024
+
+
+def check_num_threads(value: Any, name: str = "num_threads") -> int:
+    """``value`` as a thread count in ``[1, MAX_THREADS]``, else a :class:`~gpunet.errors.StructureError`.
+
+    Parameters
+    ----------
+    value : int or str
+        An integer (not a bool), or its decimal text (from the environment).
+    name : str
+        What the error names: the argument or the environment variable ``value`` came from.
+    """
+    number = None
+    if isinstance(value, str) and value.strip().isdigit():
+        number = int(value)
+    elif isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        number = int(value)
+    if number is None or not 1 <= number <= MAX_THREADS:
+        raise StructureError(f"{name} must be an integer from 1 to {MAX_THREADS} (threads of the compiled CPU "
+                             f"runner), got {value!r}")
+    return number
+
+
+def default_num_threads() -> int:
+    """The thread count of a network created without one: ``$GPUNET_NUM_THREADS``, else 1 (as ANNarchy)."""
+    value = os.environ.get("GPUNET_NUM_THREADS")
+    return 1 if value is None or value == "" else check_num_threads(value, "GPUNET_NUM_THREADS")
 
 
 #: Spike events a compiled chunk may record per population (its buffers: 16 bytes each); a chunk is
@@ -157,6 +188,7 @@ class CompiledLoop:
     def __init__(self, network: Any) -> None:
         self.network = network
         self.values = ValueRecorder(network)
+        self._said_single = False  # the line saying that threads were asked for without OpenMP
         self._bind()
 
     def _bind(self) -> None:
@@ -170,6 +202,18 @@ class CompiledLoop:
                                for n, b in self._buffers.items()), default=1 << 62)
         self.loop = HostLoop(bind(self.network, self._buffers, self.values.table.header))
         self._arrays = _arrays_of(self.network)
+
+    def threads(self) -> int:
+        """Threads the next chunk may use: the network's ``num_threads``, or 1 (logged once) when the library was
+        built without OpenMP."""
+        wanted = self.network.num_threads
+        if wanted > 1 and not self.loop.openmp:
+            if not self._said_single:
+                log.info("compiled runner: %d threads asked for, but the C++ compiler builds no OpenMP "
+                         "(-fopenmp): 1 thread", wanted)
+                self._said_single = True
+            return 1
+        return wanted
 
     def records(self, population: Any) -> bool:
         """Whether the compiled chunks record the spikes of ``population``."""
@@ -205,6 +249,7 @@ class CompiledLoop:
         for _steps, _ranks, counter in self._buffers.values():
             counter[0] = 0
         self.values.prepare(first, count)
+        self.loop.threads = self.threads()
         self.loop.run(first, count, self.network.dt)
         self.values.deliver()
         if not self._buffers:
@@ -254,6 +299,7 @@ def select(network: Any, runner: str, silent: bool = False) -> Optional[Compiled
         log.info("runner: numpy (array code); the compiled runner cannot run this network: %s", reason)
     else:
         math = "NumPy's exp/log" if loop.loop.numpy_math else "the C library's exp/log (last bits may differ)"
-        log.info("runner: compiled (C++ step loop of %d populations and %d projections, %s)",
-                 len(network.populations), len(network.projections), math)
+        log.info("runner: compiled (C++ step loop of %d populations and %d projections, %s, %d thread%s)",
+                 len(network.populations), len(network.projections), math, loop.threads(),
+                 "" if loop.threads() == 1 else "s")
     return loop

@@ -85,6 +85,16 @@ class Network:
         C++ compiler is found.  One log line at compile says which runner runs.
         ``net.runner`` may be changed before ``compile()``.  Default: the
         environment variable ``GPUNET_RUNNER``, else ``"auto"``.
+    num_threads : int, optional
+        OpenMP threads of the compiled CPU runner (ANNarchy's ``num_threads``):
+        neuron updates, synaptic equations, post-synaptic events, weighted
+        sums and spike arrival (split by post-synaptic ranks) run on up to
+        this many threads, with the bits of one thread; loops too small to
+        pay run on fewer.  A run-time setting (``net.num_threads = 4`` takes
+        effect at the next ``simulate()``, nothing is rebuilt).  Without
+        OpenMP in the C++ compiler one thread runs (logged).  The array code
+        and the GPU ignore it.  Default: the environment variable
+        ``GPUNET_NUM_THREADS``, else 1.
     comm : mpi4py communicator, optional
         Simulate the network with the processes of ``comm`` (``MPI.COMM_WORLD``
         under ``mpiexec -n N``): every process runs the same script; at compile
@@ -109,7 +119,7 @@ class Network:
     def __init__(self, dt: float = 1.0, seed: Optional[int] = None, backend: str = "auto",
                  device: Optional[int] = None,
                  precision: str = "float64", kernels: str = "auto", runner: Optional[str] = None,
-                 comm: Any = None) -> None:
+                 comm: Any = None, num_threads: Optional[int] = None) -> None:
         self.populations: list = []
         self.projections: list = []
         self.monitors: list = []
@@ -128,6 +138,7 @@ class Network:
         if runner not in RUNNERS:
             raise ValueError(f"runner must be one of {RUNNERS}, got {runner!r}")
         self.runner = runner
+        self.num_threads = compiled_loop.default_num_threads() if num_threads is None else num_threads
         self._compiled: Optional[compiled_loop.CompiledLoop] = None  # the compiled CPU loop, chosen at compile
         self._configure(dt=dt, seed=seed, backend=backend, device=device, precision=precision)
 
@@ -164,9 +175,18 @@ class Network:
         for population in self.populations:
             population._reseed(self.seed)
 
+    @property
+    def num_threads(self) -> int:
+        """OpenMP threads of the compiled CPU runner (see :class:`Network`); may be set at any time."""
+        return self._num_threads
+
+    @num_threads.setter
+    def num_threads(self, value: int) -> None:
+        self._num_threads = compiled_loop.check_num_threads(value)
+
     def setup(self, dt: Optional[float] = None, seed: Optional[int] = None, backend: Optional[str] = None,
               device: Optional[int] = None, precision: Optional[str] = None, kernels: Optional[str] = None,
-              comm: Any = None) -> None:
+              comm: Any = None, num_threads: Optional[int] = None) -> None:
         """Change dt, seed, backend, device, precision, kernels or comm (before any object is created).
 
         Parameters
@@ -186,7 +206,10 @@ class Network:
             ``"off"`` (the array code on every backend).
         comm : mpi4py communicator, optional
             Simulate with the processes of ``comm`` (see :class:`Network`); before populations exist.
+        num_threads : int, optional
+            OpenMP threads of the compiled CPU runner (see :class:`Network`); at any time.
         """
+        threads = self.num_threads if num_threads is None else compiled_loop.check_num_threads(num_threads)
         if kernels is not None:
             if kernels not in KERNEL_MODES:
                 raise ValueError(f"kernels must be one of {KERNEL_MODES}, got {kernels!r}")
@@ -208,6 +231,7 @@ class Network:
                         backend=self.backend_request if backend is None else backend,
                         device=self.device_request if device is None else device,
                         precision=self.precision.name if precision is None else precision)
+        self.num_threads = threads
 
     def _generator(self, purpose: str, object_id: int) -> np.random.Generator:
         """A NumPy generator for host-side draws, reproducible from the seed."""
@@ -1015,7 +1039,7 @@ default_network = default.default_network
 
 def setup(backend: Optional[str] = None, device: Optional[int] = None, dt: Optional[float] = None,
           seed: Optional[int] = None, precision: Optional[str] = None, kernels: Optional[str] = None,
-          comm: Any = None) -> None:
+          comm: Any = None, num_threads: Optional[int] = None) -> None:
     """Configure the default network.
 
     Parameters
@@ -1035,9 +1059,14 @@ def setup(backend: Optional[str] = None, device: Optional[int] = None, dt: Optio
         Fused CUDA kernels on a GPU (see :class:`Network`).
     comm : mpi4py communicator, optional
         Simulate the default network with the processes of ``comm`` (see :class:`Network`).
+    num_threads : int, optional
+        OpenMP threads of the compiled CPU runner, as ANNarchy's ``setup(num_threads=...)`` (see
+        :class:`Network`; default ``$GPUNET_NUM_THREADS``, else 1).
     """
-    settings = {k: v for k, v in dict(backend=backend, device=device, dt=dt, seed=seed,
-                                      precision=precision, kernels=kernels, comm=comm).items() if v is not None}
+    if num_threads is not None:
+        compiled_loop.check_num_threads(num_threads)  # before anything changes
+    settings = {k: v for k, v in dict(backend=backend, device=device, dt=dt, seed=seed, precision=precision,
+                                      kernels=kernels, comm=comm, num_threads=num_threads).items() if v is not None}
     current = default.current()
     if current is None:
         default.replace(Network(**{**default.settings, **settings}))

@@ -12,6 +12,7 @@ like the device code's ``--fmad=false``) and cached by a hash of the compile com
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import os
@@ -20,7 +21,7 @@ import subprocess
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
 
@@ -49,16 +50,107 @@ def _cache_dir() -> Path:
     return path
 
 
-def compile_command(compiler: str, source: Path, output: Path) -> list[str]:
-    """The command that builds ``source`` into the shared library ``output``."""
+def compile_command(compiler: str, source: Path, output: Path, flags: Sequence[str] = ()) -> list[str]:
+    """The command that builds ``source`` into the shared library ``output`` (host ``flags`` added)."""
     if Path(compiler).name.startswith("nvcc"):
         return [compiler, "-x", "cu", "-O2", "--fmad=false", "-std=c++17", "-DGN_HOST_KERNELS", "-shared",
-                "-Xcompiler", "-fPIC,-ffp-contract=off", str(source), "-o", str(output)]
+                "-Xcompiler", ",".join(["-fPIC", "-ffp-contract=off", *flags]), str(source), "-o", str(output)]
     return [compiler, "-x", "c++", "-std=c++17", "-O2", "-ffp-contract=off", "-fno-fast-math", "-fPIC", "-shared",
-            str(source), "-o", str(output)]
+            *flags, str(source), "-o", str(output)]
 
 
-def build_library(source: str, compiler: Optional[str] = None) -> ctypes.CDLL:
+#: A program that builds only where ``-fopenmp`` compiles, links and runs (the test of :func:`openmp_flags`).
+_OPENMP_PROBE = """#include <omp.h>
+static thread_local int gn_local = 1;
+extern "C" int gn_probe(void) { int n = 0;
+#pragma omp parallel reduction(+ : n)
+    n += gn_local;
+    return n + omp_get_max_threads(); }
+"""
+#: The flags of an OpenMP build.  (Not ``-mtls-dialect=gnu2``: its TLS descriptors are cheaper, but glibc
+#: before 2.40 lets their slow path clobber floating-point registers, which changed results here.)
+_OPENMP_FLAGS = ("-fopenmp",)
+_openmp: dict[str, tuple[str, ...]] = {}
+
+
+def openmp_flags(compiler: Optional[str] = None) -> tuple[str, ...]:
+    """The flags with which ``compiler`` (default :func:`find_compiler`) builds OpenMP code, or ``()``.
+
+    Tried once per compiler and process by building and calling a small shared library (cached on disk like
+    the kernels, so a later process compiles nothing).
+
+    Parameters
+    ----------
+    compiler : str, optional
+        A C++ compiler; default :func:`find_compiler`.
+
+    Returns
+    -------
+    tuple of str
+        ``("-fopenmp",)``; empty without a compiler, with ``nvcc`` or when the probe does not build and run.
+    """
+    compiler = compiler or find_compiler()
+    if compiler is None or Path(compiler).name.startswith("nvcc"):
+        return ()
+    with _lock:
+        if compiler not in _openmp:
+            try:
+                path = _build_cached(_OPENMP_PROBE, compiler, _OPENMP_FLAGS)
+                with _passive_waits():
+                    probe = ctypes.CDLL(str(path))
+                _openmp[compiler] = _OPENMP_FLAGS if probe.gn_probe() >= 2 else ()
+            except (_BuildFailed, OSError, AttributeError):
+                _openmp[compiler] = ()
+        return _openmp[compiler]
+
+
+#: The OpenMP runtime's wait policy when the environment sets none (read once, when the runtime loads):
+#: threads that sleep between regions instead of spinning.  Spinning threads made two threads 5-20 times
+#: slower than one on a 2-core machine that other work shared; passive waits made them faster than one.
+DEFAULT_WAIT_POLICY = "passive"
+
+
+@contextlib.contextmanager
+def _passive_waits() -> Iterator[None]:
+    """``OMP_WAIT_POLICY=passive`` in the environment while the OpenMP runtime loads (its initialisation reads
+    it), unless the user chose a policy (``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT``); the environment is restored."""
+    if "OMP_WAIT_POLICY" in os.environ or "GOMP_SPINCOUNT" in os.environ:
+        yield
+        return
+    os.environ["OMP_WAIT_POLICY"] = DEFAULT_WAIT_POLICY
+    try:
+        yield
+    finally:
+        os.environ.pop("OMP_WAIT_POLICY", None)
+
+
+def _build_cached(source: str, compiler: str, flags: Sequence[str]) -> Path:
+    """The path of the cached library of ``source``, built now when missing (the caller holds ``_lock``).
+
+    Raises ``_BuildFailed`` with the compiler's errors when the build fails."""
+    command = " ".join(compile_command(compiler, Path("kernels.cu"), Path("kernels.so"), flags))
+    digest = hashlib.sha256((command + "\0" + source).encode()).hexdigest()[:24]
+    directory = _cache_dir()
+    library = directory / f"{digest}.so"
+    if library.exists():
+        return library
+    with tempfile.TemporaryDirectory(dir=directory) as work:
+        source_path = Path(work) / "kernels.cu"
+        source_path.write_text(source)
+        built = Path(work) / "kernels.so"
+        result = subprocess.run(compile_command(compiler, source_path, built, flags), capture_output=True,
+                                text=True)
+        if result.returncode != 0:
+            raise _BuildFailed(result.stderr)
+        os.replace(built, library)
+    return library
+
+
+class _BuildFailed(Exception):
+    """The compiler refused a source (its stderr is the message)."""
+
+
+def build_library(source: str, compiler: Optional[str] = None, flags: Sequence[str] = ()) -> ctypes.CDLL:
     """Compile ``source`` as host code into a shared library and load it.
 
     Parameters
@@ -67,6 +159,8 @@ def build_library(source: str, compiler: Optional[str] = None) -> ctypes.CDLL:
         A complete generated source (e.g. ``CudaUnit.source``).
     compiler : str, optional
         A C++ compiler or ``nvcc``; default :func:`find_compiler`.
+    flags : sequence of str
+        More host compiler flags (e.g. :func:`openmp_flags`); part of the cache key.
 
     Raises
     ------
@@ -76,26 +170,15 @@ def build_library(source: str, compiler: Optional[str] = None) -> ctypes.CDLL:
     compiler = compiler or find_compiler()
     if compiler is None:
         raise BackendError("no host C++ compiler found (tried $CXX, c++, g++, clang++)")
-    flags = " ".join(compile_command(compiler, Path("kernels.cu"), Path("kernels.so")))
-    digest = hashlib.sha256((flags + "\0" + source).encode()).hexdigest()[:24]
     with _lock:
-        if digest in _libraries:
-            return _libraries[digest]
-        directory = _cache_dir()
-        library = directory / f"{digest}.so"
-        if not library.exists():
-            with tempfile.TemporaryDirectory(dir=directory) as work:
-                source_path = Path(work) / "kernels.cu"
-                source_path.write_text(source)
-                built = Path(work) / "kernels.so"
-                result = subprocess.run(compile_command(compiler, source_path, built), capture_output=True,
-                                        text=True)
-                if result.returncode != 0:
-                    raise BackendError(f"host compilation of generated kernels failed ({compiler}):\n"
-                                       f"{result.stderr[-4000:]}")
-                os.replace(built, library)
-        _libraries[digest] = ctypes.CDLL(str(library))
-        return _libraries[digest]
+        try:
+            library = _build_cached(source, compiler, flags)
+        except _BuildFailed as exc:
+            raise BackendError(f"host compilation of generated kernels failed ({compiler}):\n{str(exc)[-4000:]}") \
+                from None
+        if str(library) not in _libraries:
+            _libraries[str(library)] = ctypes.CDLL(str(library))
+        return _libraries[str(library)]
 
 
 class HostLauncher:

@@ -35,7 +35,7 @@ import numpy as np
 
 from gpunet.codegen.cuda.common import CudaUnit, KernelInfo, UnsupportedByCuda
 from gpunet.codegen.runtime import host_monitors
-from gpunet.codegen.runtime.host_build import build_library, find_compiler
+from gpunet.codegen.runtime.host_build import build_library, find_compiler, openmp_flags
 from gpunet.codegen.runtime.kernel_calls import C_DTYPES
 
 #: Name of the driver's entry point in the library.
@@ -240,24 +240,33 @@ def generate(binding: NetworkBinding) -> tuple[str, _Slots]:
             if lists is not None:
                 element, rest, post_idx = sparse
                 list_slot, counts_slot = slots.pointer(lists[1]), slots.pointer(lists[2])
+                threaded = _owned_writes(kernel, proj.state, proj.synapses, ("g_target",))
+                loop = [f"for (gn_i64 g = 0; g < I[{groups_slot}]; ++g) {{",
+                        f"    const gn_i64 row = gn_ring_row(step - (gn_i64)table[3 * g], I[{depth_slot}]);",
+                        "    const gn_i64* pre_ptr = (const gn_i64*)(uintptr_t)table[3 * g + 1];",
+                        f"    const {syn_type}* pre_syn = (const {syn_type}*)(uintptr_t)table[3 * g + 2];",
+                        f"    const gn_i64* spiking = lists + row * I[{size_slot}];",
+                        "    for (gn_i64 k = 0; k < counts[row]; ++k) {",
+                        "        const gn_i64 pre = spiking[k];",
+                        "        for (gn_i64 j = pre_ptr[pre]; j < pre_ptr[pre + 1]; ++j) {",
+                        "            const gn_i64 s = pre_syn[j];",
+                        f"            const gn_i64 post = {post_idx}[s];",
+                        "            if (post < gn_lo || post >= gn_hi) continue;  // threads only" if threaded else "",
+                        f"            g_target[post] += {element}(s, pre, post, step, t, dt{rest});",
+                        "        }", "    }", "}"]
+                if threaded:  # each thread walks every event in order and takes those onto its posts
+                    work = (f"gn_arrival_work(table, I[{groups_slot}], lists, counts, "
+                            f"I[{depth_slot}], I[{size_slot}], step)")
+                    loop = _over_range(f"I[{slots.integer(proj.post_size)}]", work, [line for line in loop if line],
+                                       [line for line in loop if line and not line.endswith("// threads only")])
                 body += [f"{ind}{{  // {proj.name}: spikes arriving at this step, one pass per delay value over the "
-                         "spiking ranks (the atomic kernel's order: pre ascending, then its synapses)",
+                         "spiking ranks (the atomic kernel's order: pre ascending, then its synapses"
+                         + ("; threads take post ranges" if threaded else "") + ")",
                          f"{ind}    const gn_u64* table = (const gn_u64*)P[{table_slot}];",
                          f"{ind}    const gn_i64* lists = (const gn_i64*)P[{list_slot}];",
                          f"{ind}    const gn_i64* counts = (const gn_i64*)P[{counts_slot}];",
                          f"{ind}    {_real(binding)}* g_target = ({_real(binding)}*)P[{slots.pointer(proj.g_target)}];",
-                         f"{ind}    for (gn_i64 g = 0; g < I[{groups_slot}]; ++g) {{",
-                         f"{ind}        const gn_i64 row = gn_ring_row(step - (gn_i64)table[3 * g], I[{depth_slot}]);",
-                         f"{ind}        const gn_i64* pre_ptr = (const gn_i64*)(uintptr_t)table[3 * g + 1];",
-                         f"{ind}        const {syn_type}* pre_syn = (const {syn_type}*)(uintptr_t)table[3 * g + 2];",
-                         f"{ind}        const gn_i64* spiking = lists + row * I[{size_slot}];",
-                         f"{ind}        for (gn_i64 k = 0; k < counts[row]; ++k) {{",
-                         f"{ind}            const gn_i64 pre = spiking[k];",
-                         f"{ind}            for (gn_i64 j = pre_ptr[pre]; j < pre_ptr[pre + 1]; ++j) {{",
-                         f"{ind}                const gn_i64 s = pre_syn[j];",
-                         f"{ind}                const gn_i64 post = {post_idx}[s];",
-                         f"{ind}                g_target[post] += {element}(s, pre, post, step, t, dt{rest});",
-                         f"{ind}            }}", f"{ind}        }}", f"{ind}    }}", f"{ind}}}"]
+                         *(f"{ind}    {line}" for line in loop if line), f"{ind}}}"]
                 continue
             body += [f"{ind}{{  // {proj.name}: spikes arriving at this step, one pass per delay value",
                      f"{ind}    const gn_u64* table = (const gn_u64*)P[{table_slot}];",
@@ -274,10 +283,10 @@ def generate(binding: NetworkBinding) -> tuple[str, _Slots]:
         elif not proj.spiking and "rate_sum" in kernels and proj.total is not None:
             kernel = kernels["rate_sum"]
             values = {"n": proj.post_size, **_sides(proj), "total": proj.total}
-            call = _call(kernel, _arguments(kernel, slots, values, proj.name), ind + "    ")
             if id(proj) not in fused:
-                body.append(call[4:])
+                body += _rate_rows(binding, proj, slots, ind)
                 continue
+            call = _call(kernel, _arguments(kernel, slots, values, proj.name), ind + "    ")
             rows = fused[id(proj)]
             row_sums, total = slots.pointer(rows), slots.pointer(proj.total)
             body += [f"{ind}if (step > first) {{  // {proj.name}: row sums taken by the last step's synaptic update",
@@ -302,8 +311,7 @@ def generate(binding: NetworkBinding) -> tuple[str, _Slots]:
             kernel = pop.unit.kernels["neuron_globals"]
             body.append(_call(kernel, _arguments(kernel, slots, {**values, "n": 1}, pop.name), ind))
         if "neuron_update" in pop.unit.kernels:
-            kernel = pop.unit.kernels["neuron_update"]
-            body.append(_call(kernel, _arguments(kernel, slots, values, pop.name), ind))
+            body += _neuron_update(pop, slots, values, ind)
     prologue = []
     for history, lists, counts in spike_lists.values():
         depth, size = history.shape
@@ -430,6 +438,73 @@ def phased_loop_text(text: str, prologue: list[str], body: list[str], split: int
     return '\nstatic thread_local gn_i64 gn_phases = 3;\nextern "C" void gn_set_phases(gn_i64 phases) { gn_phases = phases; }' + text
 
 
+#: Least work (elements: neurons, synapses, events) one OpenMP thread is given; smaller loops run on fewer
+#: threads, or serially on the calling thread.  Read at each run.
+PARALLEL_GRAIN = 2048
+
+
+def _over_range(n: str, work: str, parallel: list[str], serial: list[str]) -> list[str]:
+    """Lines that run ``serial`` (the loop as one thread runs it), or, when ``work`` gives more than one thread
+    at least the grain each (``gn_team_for`` of :data:`PARALLEL_HEADER`), ``parallel`` on a team of threads,
+    each with its contiguous range ``gn_lo <= element < gn_hi`` of ``[0, n)``.  Without OpenMP only the
+    serial lines are compiled, and with it they compile as they would alone (the threads' copy is outlined)."""
+    return ["{",
+            "#ifdef _OPENMP",
+            f"    const gn_i64 gn_n = {n};",
+            f"    const int gn_size = gn_threads > 1 ? gn_team_for(gn_n, {work}) : 1;",
+            "    if (gn_size > 1) {",
+            "        gn_regions.fetch_add(1);  // the threads' own exp memos from now",
+            "#pragma omp parallel num_threads(gn_size) firstprivate(step, t, dt)",
+            "        {",
+            "            const gn_i64 gn_lo = gn_range(gn_n, 0), gn_hi = gn_range(gn_n, 1);",
+            *(f"            {line}" for line in parallel),
+            "        }",
+            "        gn_regions.fetch_sub(1);",
+            "    } else",
+            "#endif",
+            "    {",
+            *(f"        {line}" for line in serial),
+            "    }", "}"]
+
+
+def _owned_writes(kernel: KernelInfo, state: Mapping[str, Any], count: int, shared_ok: tuple[str, ...]) -> bool:
+    """Whether every array ``kernel`` may write holds one value per element of its loop (``count`` values of
+    ``state``), apart from those of the roles ``shared_ok`` that the caller splits by itself: then elements of
+    different threads never write the same place and the threads leave the bits of one thread."""
+    for param in kernel.params:
+        if not param.is_pointer or param.ctype.startswith("const") or param.role in shared_ok:
+            continue
+        if param.role != "attr" or np.size(state.get(param.key)) != count:
+            return False
+    return True
+
+
+def _neuron_update(pop: PopulationBinding, slots: _Slots, values: Mapping[str, Any], ind: str) -> list[str]:
+    """The update of ``pop``: its kernel, called by each thread on a contiguous block of neurons as the
+    distributed engine calls it on a process's block (per-neuron arrays from the block's first neuron, the
+    noise counters from ``noise_first``), so every neuron computes what one call computes."""
+    kernel = pop.unit.kernels["neuron_update"]
+    arguments = _arguments(kernel, slots, values, pop.name)
+    serial = _call(kernel, arguments, "")
+    if pop.size < 2 or not _owned_writes(kernel, pop.state, pop.size, ("spiked",)) or \
+            (any(p.role == "key" for p in kernel.params) and not any(p.role == "noise_first" for p in kernel.params)):
+        return [ind + serial]
+    block = []
+    for param, argument in zip(kernel.params, arguments):
+        match = re.fullmatch(r"\((?:const )?[\w ]+\*\)P\[(\d+)\]", argument)
+        if param.role == "n":
+            block.append("gn_hi - gn_lo")
+        elif param.role == "noise_first":
+            block.append(f"gn_lo + ({argument})")
+        elif param.is_pointer and match is not None and np.size(slots.pointers[int(match.group(1))]) == pop.size:
+            block.append(f"{argument} + gn_lo")
+        elif param.is_pointer and (match is None or np.size(slots.pointers[int(match.group(1))]) != 1):
+            return [ind + serial]  # neither one value per neuron nor a global: no block of it is known
+        else:
+            block.append(argument)
+    return [ind + line for line in _over_range(arguments[0], arguments[0], [_call(kernel, block, "")], [serial])]
+
+
 def _element_names(unit: CudaUnit, kernel: KernelInfo, head: str) -> Optional[list[str]]:
     """Parameter names ``kernel`` passes after ``dt_host`` to its element function called as ``head``, or None."""
     start = unit.source.find(f"GN_KERNEL {kernel.name}(")
@@ -542,7 +617,57 @@ def _continuous(binding: NetworkBinding, proj: ProjectionBinding, slots: _Slots,
                   f"{ind}                const gn_i64 pre = pre_idx[s];", f"{ind}                {update}",
                   f"{ind}            }}", f"{ind}        }}"]
     lines += [f"{ind}    }}", f"{ind}}}"]
-    return [line for line in lines if line]
+    lines = [line for line in lines if line]
+    if _owned_writes(kernel, proj.state, proj.synapses, ()):
+        lines = _split_rows(lines, ind, f"I[{slots.integer(proj.synapses)}]")
+    return lines
+
+
+def _split_rows(lines: list[str], ind: str, work: str, serial: Optional[list[str]] = None) -> list[str]:
+    """A block of ``lines`` (opened and closed at ``ind``) around one loop over the post ranks, its rows
+    independent, split among the threads in ranges of rows when ``work`` gives each at least the grain;
+    ``serial`` (default: the block's own lines) is what one thread runs."""
+    inner = [line[len(ind) + 4:] for line in lines[1:-1]]
+    loop = re.compile(r"for \(gn_i64 post = 0; post < (.+); \+\+post\) \{")
+    index = next(k for k, line in enumerate(inner) if loop.fullmatch(line))
+    count = loop.fullmatch(inner[index]).group(1)
+    parallel = inner[:index] + ["for (gn_i64 post = gn_lo; post < gn_hi; ++post) {"] + inner[index + 1:]
+    return [lines[0].rstrip() + "; threads take ranges of rows",
+            *(f"{ind}    {line}" for line in _over_range(count, work, parallel, inner if serial is None else serial)),
+            lines[-1]]
+
+
+def _rate_rows(binding: NetworkBinding, proj: ProjectionBinding, slots: _Slots, ind: str) -> list[str]:
+    """The weighted sums of a rate-coded ``proj``: its ``rate_sum`` kernel on one thread; on several, the rows
+    split among them, each summed as the kernel sums it on the host (in storage order, from zero then added to
+    the total, or onto the total).  Only the kernel when its text is not the expected one."""
+    kernel = proj.unit.kernels["rate_sum"]
+    values = {"n": proj.post_size, **_sides(proj), "total": proj.total}
+    arguments = _arguments(kernel, slots, values, proj.name)
+    names = _element_names(proj.unit, kernel, "s, pre_idx[s], post")
+    start = proj.unit.source.find(f"GN_KERNEL {kernel.name}(")
+    head = proj.unit.source[start:start + 2000]
+    from_zero = "true" if "const bool from_zero = true;" in head else "false" if "const bool from_zero = false;" \
+        in head else None
+    by_name = {param.name: argument for param, argument in zip(kernel.params, arguments)}
+    types = {param.name: param.base_type for param in kernel.params}
+    if names is None or from_zero is None or not {"row_ptr", "pre_idx", "total"} <= set(by_name):
+        return [_call(kernel, arguments, ind)]
+    real = _real(binding)
+    element = f"{kernel.name}_element(s, pre_idx[s], post, step, t, dt{''.join(', ' + by_name[n] for n in names)})"
+    lines = [f"{{  // {proj.name}: weighted sums row by row (the rate_sum kernel's order)",
+             f"    const bool from_zero = {from_zero};",
+             f"    {real}* total = {by_name['total']};",
+             f"    const {types['row_ptr']}* row_ptr = {by_name['row_ptr']};",
+             f"    const {types['pre_idx']}* pre_idx = {by_name['pre_idx']};",
+             f"    for (gn_i64 post = 0; post < {by_name['n']}; ++post) {{",
+             "        const gn_i64 end = row_ptr[post + 1];",
+             f"        {real} sum = from_zero ? ({real})0 : total[post];",
+             f"        for (gn_i64 s = row_ptr[post]; s < end; ++s) sum += {element};",
+             "        total[post] = from_zero ? total[post] + sum : sum;",
+             "    }", "}"]
+    return _split_rows([f"{ind}{line}" for line in lines], ind, f"I[{slots.integer(proj.synapses)}]",
+                       [_call(kernel, arguments, "")])
 
 
 def _post_events(proj: ProjectionBinding, slots: _Slots, ind: str) -> list[str]:
@@ -558,14 +683,18 @@ def _post_events(proj: ProjectionBinding, slots: _Slots, ind: str) -> list[str]:
     arguments = _arguments(kernel, slots, values, proj.name, frozenset({"pre_idx"}))
     by_name = {param.name: argument for param, argument in zip(kernel.params, arguments)}
     tail = "".join(", " + by_name[name] for name in names)
-    return [f"{ind}{{  // {proj.name}: post-synaptic events row by row (the model reads no pre. attribute)",
-            f"{ind}    const bool* spiked = {by_name['spiked']};",
-            f"{ind}    const {row_ptr.base_type}* row_ptr = {by_name['row_ptr']};",
-            f"{ind}    for (gn_i64 post = 0; post < {by_name['n']}; ++post) {{",
-            f"{ind}        if (!spiked[post]) continue;",
-            f"{ind}        for (gn_i64 s = row_ptr[post]; s < row_ptr[post + 1]; ++s) {{",
-            f"{ind}            {kernel.name}_element(s, 0, post, step, t, dt{tail});",
-            f"{ind}        }}", f"{ind}    }}", f"{ind}}}"]
+    lines = [f"{ind}{{  // {proj.name}: post-synaptic events row by row (the model reads no pre. attribute)",
+             f"{ind}    const bool* spiked = {by_name['spiked']};",
+             f"{ind}    const {row_ptr.base_type}* row_ptr = {by_name['row_ptr']};",
+             f"{ind}    for (gn_i64 post = 0; post < {by_name['n']}; ++post) {{",
+             f"{ind}        if (!spiked[post]) continue;",
+             f"{ind}        for (gn_i64 s = row_ptr[post]; s < row_ptr[post + 1]; ++s) {{",
+             f"{ind}            {kernel.name}_element(s, 0, post, step, t, dt{tail});",
+             f"{ind}        }}", f"{ind}    }}", f"{ind}}}"]
+    if not _owned_writes(kernel, proj.state, proj.synapses, ()):
+        return lines
+    work = f"gn_row_work({by_name['spiked']}, {by_name['row_ptr']}, {by_name['n']})"
+    return _split_rows(lines, ind, work)
 
 
 def _restricted(uses: list[tuple[Any, str]], slots: _Slots) -> tuple[dict[str, str], list[str]]:
@@ -664,6 +793,7 @@ def _real(binding: NetworkBinding) -> str:
 
 #: Bound before the units' text: exp and log of doubles call NumPy's own loops when they are set.
 MATH_HEADER = """// gpunet compiled step loop: exp and log as NumPy computes them (its SIMD loops), bound at load time.
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -680,9 +810,14 @@ static inline double gn_call_loop(gn_numpy_loop loop, double x)
     return out;
 }
 // Event-driven traces take exp of few distinct arguments (whole steps over a time constant): a direct-mapped
-// memo of NumPy's results returns the same bits without the call.  Entries start as (NaN bits, NaN).
-struct gn_memo_entry { std::uint64_t key; double value; };
+// memo of NumPy's results returns the same bits without the call.  Runs on one thread use one static memo;
+// while an OpenMP region of the driver runs (gn_regions > 0), every thread uses its own.  Both words of an
+// entry are stored XORed with a NaN pattern, so a zeroed memo holds (NaN bits, that NaN) in every entry:
+// the thread-local memos need no initialisation.
+struct gn_memo_entry { std::uint64_t key; std::uint64_t value; };
 static gn_memo_entry gn_exp_memo[4096];
+static thread_local gn_memo_entry gn_thread_memo[4096];
+static std::atomic<int> gn_regions{0};
 static const std::uint64_t gn_memo_empty = 0x7ff8deadbeef0001ULL;
 static inline double gn_numpy_exp(double x)
 {
@@ -691,12 +826,20 @@ static inline double gn_numpy_exp(double x)
     }
     std::uint64_t bits;
     std::memcpy(&bits, &x, sizeof bits);
-    gn_memo_entry& entry = gn_exp_memo[((bits ^ (bits >> 31)) * 0x9E3779B97F4A7C15ULL) >> 52];
-    if (entry.key != bits) {
-        entry.key = bits;
-        entry.value = gn_call_loop(gn_exp_loop, x);
+    gn_memo_entry* memo = gn_regions.load(std::memory_order_relaxed) ? gn_thread_memo : gn_exp_memo;
+    gn_memo_entry& entry = memo[((bits ^ (bits >> 31)) * 0x9E3779B97F4A7C15ULL) >> 52];
+    if (entry.key != (bits ^ gn_memo_empty)) {
+        const double value = gn_call_loop(gn_exp_loop, x);
+        std::uint64_t stored;
+        std::memcpy(&stored, &value, sizeof stored);
+        entry.key = bits ^ gn_memo_empty;
+        entry.value = stored ^ gn_memo_empty;
+        return value;
     }
-    return entry.value;
+    const std::uint64_t stored = entry.value ^ gn_memo_empty;
+    double value;
+    std::memcpy(&value, &stored, sizeof value);
+    return value;
 }
 static inline float gn_numpy_exp(float x) { return std::exp(x); }
 static inline double gn_numpy_log(double x) { return gn_log_loop ? gn_call_loop(gn_log_loop, x) : std::log(x); }
@@ -705,15 +848,78 @@ extern "C" void gn_bind_math(void* exp_loop, void* log_loop)
 {
     gn_exp_loop = (gn_numpy_loop)exp_loop;
     gn_log_loop = (gn_numpy_loop)log_loop;
-    double nan;
-    std::memcpy(&nan, &gn_memo_empty, sizeof nan);
-    for (gn_memo_entry& entry : gn_exp_memo) {
-        entry.key = gn_memo_empty;
-        entry.value = nan;
-    }
+    std::memset(gn_exp_memo, 0, sizeof gn_exp_memo);  // (the threads' memos hold NumPy's values or nothing)
 }
 #define exp(x) gn_numpy_exp(x)
 #define log(x) gn_numpy_log(x)
+"""
+
+
+#: Bound after the units' text: the driver's loops over independent elements run on OpenMP threads when the
+#: library is built with ``-fopenmp``; the thread count is set per run (``gn_set_threads``), not compiled in.
+PARALLEL_HEADER = """
+// gpunet compiled step loop: OpenMP threads over independent elements (built with -fopenmp), else one thread.
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+static thread_local int gn_threads = 1;       // threads of the calling thread's runs
+static thread_local gn_i64 gn_grain = 1;      // least work (elements) given to one thread
+static thread_local int gn_team = 1;          // the largest team of the calling thread's last run
+extern "C" void gn_set_threads(int threads, gn_i64 grain)
+{
+    gn_threads = threads < 1 ? 1 : threads;
+    gn_grain = grain < 1 ? 1 : grain;
+    gn_team = 1;
+}
+extern "C" int gn_last_team(void) { return gn_team; }
+extern "C" int gn_openmp(void)
+{
+#ifdef _OPENMP
+    return 1;
+#else
+    return 0;
+#endif
+}
+// Threads for a loop over n elements: at most gn_threads, each given at least the grain of `work`.
+static inline int gn_team_for(const gn_i64 n, const gn_i64 work)
+{
+    gn_i64 team = gn_threads;
+    if (work / gn_grain < team) team = work / gn_grain;
+    if (team > n) team = n;
+    return team > 1 ? (int)team : 1;
+}
+// The first (end = 0) or last + 1 (end = 1) element of the calling thread's contiguous range of [0, n) in a
+// parallel region; the elements write disjoint places, so any split has the bits of one thread.
+static inline gn_i64 gn_range(const gn_i64 n, const int end)
+{
+#ifdef _OPENMP
+    const gn_i64 k = omp_get_thread_num(), size = omp_get_num_threads();
+    if (k == 0 && size > gn_team) gn_team = (int)size;  // thread 0 is the caller: its own gn_team
+    return n * (k + end) / size;
+#else
+    return end ? n : 0;
+#endif
+}
+// Synapses reached by the spikes arriving at `step` (one pass per delay group over the listed spiking ranks).
+static inline gn_i64 gn_arrival_work(const gn_u64* table, gn_i64 groups, const gn_i64* lists, const gn_i64* counts,
+                                     gn_i64 depth, gn_i64 size, gn_i64 step)
+{
+    gn_i64 work = 0;
+    for (gn_i64 g = 0; g < groups; ++g) {
+        gn_i64 row = (step - (gn_i64)table[3 * g]) % depth;
+        row = row < 0 ? row + depth : row;
+        const gn_i64* pre_ptr = (const gn_i64*)(uintptr_t)table[3 * g + 1];
+        for (gn_i64 k = 0; k < counts[row]; ++k) work += pre_ptr[lists[row * size + k] + 1] - pre_ptr[lists[row * size + k]];
+    }
+    return work;
+}
+// Synapses in the rows of the post neurons that spiked.
+template <class Index> static inline gn_i64 gn_row_work(const bool* spiked, const Index* row_ptr, gn_i64 n)
+{
+    gn_i64 work = 0;
+    for (gn_i64 i = 0; i < n; ++i) if (spiked[i]) work += row_ptr[i + 1] - row_ptr[i];
+    return work;
+}
 """
 
 
@@ -724,7 +930,7 @@ def library_source(binding: NetworkBinding) -> tuple[str, _Slots]:
     for unit in [p.unit for p in binding.populations] + [p.unit for p in binding.projections]:
         if unit.source not in units:
             units.append(unit.source)
-    return MATH_HEADER + "\n".join(units) + driver, slots
+    return MATH_HEADER + "\n".join(units) + PARALLEL_HEADER + driver, slots
 
 
 # -- NumPy's exp and log loops ----------------------------------------------------------------------------
@@ -823,8 +1029,16 @@ class HostLoop:
     def __init__(self, binding: NetworkBinding, compiler: Optional[str] = None) -> None:
         source, slots = library_source(binding)
         self.source = source
-        self.library = build_library(source, compiler)
+        self.library = build_library(source, compiler, openmp_flags(compiler))
         self.numpy_math = bind_numpy_math(self.library)
+        #: Whether the library runs OpenMP threads (built with ``-fopenmp``); else every run has one thread.
+        self.openmp = bool(self.library.gn_openmp())
+        #: Threads of the next runs (at most; loops with less work than :data:`PARALLEL_GRAIN` per thread use
+        #: fewer).  A runtime setting: no rebuild.
+        self.threads = 1
+        self._set_threads = self.library.gn_set_threads
+        self._set_threads.restype = None
+        self._set_threads.argtypes = [ctypes.c_int, ctypes.c_longlong]
         self._arrays = slots.pointers + slots.referenced  # keeps every bound array alive while the loop may run
         self._key_sources = slots.key_sources
         self._pointers = np.asarray([a.ctypes.data for a in slots.pointers] or [0], dtype=np.uint64)
@@ -846,4 +1060,9 @@ class HostLoop:
         for index, (mapping, site) in enumerate(self._key_sources):
             self._keys[index] = mapping[site]
         if count > 0:
+            self._set_threads(int(self.threads), int(PARALLEL_GRAIN))
             self._function(*self._addresses, int(first), int(count), float(dt))
+
+    def last_team(self) -> int:
+        """The most threads one loop of the last run (from this thread) had: 1 when every loop ran serially."""
+        return int(self.library.gn_last_team())
