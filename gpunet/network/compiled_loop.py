@@ -191,17 +191,29 @@ class CompiledLoop:
         self._said_single = False  # the line saying that threads were asked for without OpenMP
         self._bind()
 
+    def _neurons(self, name: str) -> int:
+        """Neurons of population ``name`` the loop steps (a block of them under comm)."""
+        return self.network.get_population(name).size
+
+    def _binding(self) -> NetworkBinding:
+        """What the loop is built from (the spike and variable recording buffers included)."""
+        return bind(self.network, self._buffers, self.values.table.header)
+
+    def _current(self) -> list:
+        """The arrays the loop was bound to; another list means rebinding."""
+        return _arrays_of(self.network)
+
     def _bind(self) -> None:
         self._recorded = _spike_monitored(self.network)
         self._buffers = {}
         for name in self._recorded:
-            size = self.network.get_population(name).size
+            size = self._neurons(name)
             capacity = max(1, RECORD_EVENTS // size) * size
             self._buffers[name] = (np.empty(capacity, np.int64), np.empty(capacity, np.int64), np.zeros(1, np.int64))
-        self._max_chunk = min((len(b[0]) // self.network.get_population(n).size + 1
-                               for n, b in self._buffers.items()), default=1 << 62)
-        self.loop = HostLoop(bind(self.network, self._buffers, self.values.table.header))
-        self._arrays = _arrays_of(self.network)
+        self._max_chunk = min((len(b[0]) // self._neurons(n) + 1 for n, b in self._buffers.items()),
+                              default=1 << 62)
+        self.loop = HostLoop(self._binding())
+        self._arrays = self._current()
 
     def threads(self) -> int:
         """Threads the next chunk may use: the network's ``num_threads``, or 1 (logged once) when the library was
@@ -233,7 +245,7 @@ class CompiledLoop:
             return False  # the kernels hold the learning rules: steps without learning run the array code
         if any(_has_own_step_methods(obj) for obj in self.network.populations + self.network.projections):
             return False  # per-object runners attached after compile (fused.attach) take precedence
-        current = _arrays_of(self.network)
+        current = self._current()
         if len(current) != len(self._arrays) or any(a is not b for a, b in zip(current, self._arrays)) \
                 or _spike_monitored(self.network) != self._recorded:
             self._bind()

@@ -29,11 +29,11 @@ from gpunet.codegen.cuda.common import UnsupportedByCuda
 from gpunet.codegen.cuda.inputs import input_kind, schedule_width
 from gpunet.codegen.runtime.eligibility import kernel_unit
 from gpunet.codegen.runtime.host_build import find_compiler
-from gpunet.codegen.runtime.host_loop import HostLoop, NetworkBinding, PopulationBinding, ProjectionBinding
+from gpunet.codegen.runtime.host_loop import NetworkBinding, PopulationBinding, ProjectionBinding
 from gpunet.errors import BackendError
 from gpunet.io.pipeline.state_types import ring_row
-from gpunet.network.compiled_loop import (RECORD_EVENTS, RUNNERS, CompiledLoop, _arrays_of, _is_spike_source,
-                                          _spike_monitored, steps_to_record, unsupported_reason)
+from gpunet.network.compiled_loop import (RUNNERS, CompiledLoop, _arrays_of, _is_spike_source, steps_to_record,
+                                          unsupported_reason)
 from gpunet.network.distributed import DistributedEngine, DistributedStepLoop
 from gpunet.network.distributed_device import presynaptic_array
 
@@ -187,31 +187,12 @@ class _BlockLoop(CompiledLoop):
     def _current(self) -> list:
         return _arrays_of(self.network) + [population._remote for population, _ in self.engine.reads]
 
-    def _bind(self) -> None:
-        _remote_arrays(self.engine)
-        self._recorded = _spike_monitored(self.network)
-        self._buffers = {}
-        for name in self._recorded:
-            size = self.network.get_population(name)._count
-            capacity = max(1, RECORD_EVENTS // size) * size
-            self._buffers[name] = (np.empty(capacity, np.int64), np.empty(capacity, np.int64), np.zeros(1, np.int64))
-        self._max_chunk = min((len(b[0]) // self.network.get_population(n)._count + 1
-                               for n, b in self._buffers.items()), default=1 << 62)
-        self.loop = HostLoop(bind_blocks(self.network, self._buffers, self.values.table.header))
-        self._arrays = self._current()
+    def _neurons(self, name: str) -> int:
+        return self.network.get_population(name)._count
 
-    def usable(self) -> bool:
-        """Whether the next steps can run compiled (rebinding first when arrays were replaced)."""
-        network = self.network
-        if not all(proj.learning for proj in network.projections):
-            return False  # the kernels hold the learning rules: steps without learning run the array code
-        if any(obj.runner is not obj.array_runner for obj in network.populations + network.projections):
-            return False  # per-object runners attached after compile take precedence
-        current = self._current()
-        if len(current) != len(self._arrays) or any(a is not b for a, b in zip(current, self._arrays)) \
-                or _spike_monitored(network) != self._recorded:
-            self._bind()
-        return True
+    def _binding(self) -> NetworkBinding:
+        _remote_arrays(self.engine)
+        return bind_blocks(self.network, self._buffers, self.values.table.header)
 
 
 class DistributedCompiledLoop:
