@@ -1,5 +1,5 @@
 // gpunet kernel template: spike_propagation (pre-synaptic events of one synapse model)
-// placeholders: fn, model, real, index, params, args, body
+// placeholders: fn, model, real, index, params, args, body, table_args
 //
 // A step delivers the spikes arriving at it in a fixed number of launches whatever the delays:
 // ${fn}_spike_count and ${fn}_spike_list keep, for each row of the pre population's spike ring,
@@ -159,12 +159,21 @@ GN_HD gn_i64 ${fn}_lower_bound(const ${index}* pre_syn, gn_i64 low, gn_i64 high,
 //      order into its running sum, written to g_target at the end.
 // The work is the arriving events and their synapses (plus reading the groups' counts), never
 // the synapses of silent neurons.
-GN_KERNEL ${fn}_ordered(const gn_i64 n, const gn_i64 step, const double t_host, const double dt_host,
-                        const gn_i64 depth, const gn_i64 pre_size, const gn_u64* __restrict__ groups,
-                        const gn_i64 n_groups, const gn_i64* __restrict__ counts,
-                        const ${index}* __restrict__ lists, const ${index}* __restrict__ row_ptr,
-                        const ${index}* __restrict__ post_idx, const gn_i64 slice, const gn_i64 post_size,
-                        gn_u64* __restrict__ work, ${real}* g_target${params})
+#ifndef GN_SLICE_BODY
+#if defined(__CUDACC__) && !defined(GN_HOST_KERNELS)
+#define GN_SLICE_BODY static __device__ __forceinline__ void
+#else
+#define GN_SLICE_BODY static inline void
+#endif
+#endif
+
+// The slice of post neurons lo .. lo + slice - 1 of one projection (a block, all its threads).
+GN_SLICE_BODY ${fn}_ordered_slice(const gn_i64 lo, const gn_i64 step, const double t_host, const double dt_host,
+                                 const gn_i64 depth, const gn_i64 pre_size, const gn_u64* __restrict__ groups,
+                                 const gn_i64 n_groups, const gn_i64* __restrict__ counts,
+                                 const ${index}* __restrict__ lists, const ${index}* __restrict__ row_ptr,
+                                 const ${index}* __restrict__ post_idx, const gn_i64 slice, const gn_i64 post_size,
+                                 gn_u64* __restrict__ work, ${real}* g_target${params})
 {
     GN_SHARED gn_i64 group_end[GN_BLOCK_TILE];    // events of the groups of a batch, inclusive prefix
     GN_SHARED gn_i64 event_pre[GN_BLOCK_TILE];    // the pre neuron of each event of a tile
@@ -176,8 +185,7 @@ GN_KERNEL ${fn}_ordered(const gn_i64 n, const gn_i64 step, const double t_host, 
     GN_SHARED ${real} sums[GN_SPIKE_CHUNK];       // the slice's conductances
     const gn_i64 lanes = GN_BLOCK_LANES;
     const gn_i64 lane = GN_BLOCK_LANE;
-    GN_FOR_EACH_BLOCK(part, n) {
-        const gn_i64 lo = part * slice;
+    {
         const gn_i64 hi = lo + slice < post_size ? lo + slice : post_size;
         const gn_i64 width = hi - lo;
         const gn_i64 s_lo = (gn_i64)row_ptr[lo];
@@ -290,6 +298,37 @@ GN_KERNEL ${fn}_ordered(const gn_i64 n, const gn_i64 step, const double t_host, 
             gn_atomic_add(&work[1], delivered);
         }
         GN_SYNC();  // the next slice reuses the shared tables
+    }
+}
+
+GN_KERNEL ${fn}_ordered(const gn_i64 n, const gn_i64 step, const double t_host, const double dt_host,
+                        const gn_i64 depth, const gn_i64 pre_size, const gn_u64* __restrict__ groups,
+                        const gn_i64 n_groups, const gn_i64* __restrict__ counts,
+                        const ${index}* __restrict__ lists, const ${index}* __restrict__ row_ptr,
+                        const ${index}* __restrict__ post_idx, const gn_i64 slice, const gn_i64 post_size,
+                        gn_u64* __restrict__ work, ${real}* g_target${params})
+{
+    GN_FOR_EACH_BLOCK(part, n) {
+        ${fn}_ordered_slice(part * slice, step, t_host, dt_host, depth, pre_size, groups, n_groups, counts, lists,
+                            row_ptr, post_idx, slice, post_size, work, g_target${args});
+    }
+}
+
+// Merged: the ordered propagation of several projections of this synapse model in one launch.  Row p of
+// `table` (`width` words) holds projection p's arguments of ${fn}_ordered after dt_host, in order (a
+// pointer as its address, an integer as its value); `items` holds per block item (first row, end row,
+// first post neuron of the slice): the block adds, slice by slice, the projections first .. end - 1 onto
+// one post population in that order, the network's order (the NumPy path's order of additions to a
+// conductance that several projections add to).
+GN_KERNEL ${fn}_merged(const gn_i64 n, const gn_i64 step, const double t_host, const double dt_host,
+                       const gn_u64* __restrict__ table, const gn_i64 width, const gn_i64* __restrict__ items)
+{
+    GN_FOR_EACH_BLOCK(item, n) {
+        const gn_i64 lo = items[3 * item + 2];
+        for (gn_i64 p = items[3 * item]; p < items[3 * item + 1]; ++p) {
+            const gn_u64* row = table + p * width;
+            ${fn}_ordered_slice(lo, step, t_host, dt_host${table_args});
+        }
     }
 }
 

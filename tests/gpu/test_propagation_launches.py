@@ -130,8 +130,9 @@ def test_launches_per_step_do_not_grow_with_the_number_of_delay_values(loop):
     assert [distinct for distinct, _kernels, _issued in counts] == [1, 3, 24]
     kernels = [k for _distinct, k, _issued in counts]
     assert kernels[0] == kernels[1] == kernels[2], kernels
-    # one spike-propagation launch per projection and step: p0 (STDP) and to_sink (the default synapse)
-    suffix = "_pre_events_ordered_clocked" if loop == "graph" else "_pre_events_ordered"
+    # one spike-propagation launch per synapse unit and step: p0 (STDP) and to_sink (the default synapse); the
+    # graph runs each unit's merged kernel (one projection each here)
+    suffix = "_pre_events_merged_clocked" if loop == "graph" else "_pre_events_ordered"
     assert sorted(n for name, n in kernels[0].items() if name.endswith(suffix)) == [1.0, 1.0], kernels[0]
     # the graph: 12 kernels (3 updates, the 2 spike-list kernels of "pre", whose lists both projections share,
     # 2 deliveries, 3 spike-ring writes, post events, the clock) in 1 launch; the per-object runners list the
@@ -180,5 +181,5 @@ def test_atomic_propagation_is_one_launch_per_projection_too(loop):
         kernels, _issued = launches_per_step(device)
         suffix = "_pre_events_atomic_groups" + ("_clocked" if loop == "graph" else "")
         assert sorted(n for name, n in kernels.items() if name.endswith(suffix)) == [1.0, 1.0], kernels
-        assert not any(name.endswith(("_atomic", "_atomic_clocked", "_ordered", "_ordered_clocked"))
+        assert not any(name.endswith(("_atomic", "_atomic_clocked", "_ordered", "_ordered_clocked", "_merged_clocked"))
                        for name in kernels), kernels

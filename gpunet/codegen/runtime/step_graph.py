@@ -1,9 +1,11 @@
 """A network's step as one fixed list of kernel launches, replayed per step: a CUDA graph where CuPy captures.
 
 :class:`StepGraph` records one step of a network whose objects all run
-generated kernels: the input sums zeroed, spikes delivered (one launch per
-projection after listing the spiking ranks of the spike ring's newest row: three launches
-whatever the delays), populations updated,
+generated kernels: the input sums zeroed, spikes delivered (the spiking ranks of each
+spike ring's newest row listed, two launches per spiking population, then the
+ordered propagation of every projection of a synapse unit in one launch, whatever
+the delays: :mod:`gpunet.codegen.runtime.merged_propagation`; one launch per
+projection where :attr:`StepGraph.merge_reason` says why not), populations updated,
 spike masks written into the spike rings, synaptic equations and
 post-synaptic events, then the step counter advanced.  Every kernel is a
 clocked one (:mod:`gpunet.codegen.cuda.clocked`): it reads the step from a
@@ -33,6 +35,7 @@ from gpunet.codegen.cuda.inputs import input_kind
 from gpunet.codegen.runtime.eligibility import kernel_unit
 from gpunet.codegen.runtime.kernel_calls import PopulationKernels, ProjectionKernels, SpikeLists, spike_lists
 from gpunet.codegen.runtime.launch_plan import check_arguments
+from gpunet.codegen.runtime.merged_propagation import MergedLaunch, merge_reason, merge_rounds
 from gpunet.codegen.runtime.runners import KernelPopulationRunner, KernelProjectionRunner
 
 
@@ -140,6 +143,27 @@ class StepGraph:
             kernels = ProjectionKernels(unit, recorder(unit.source), dt=network.dt, pre_size=proj.pre.size,
                                         post_size=proj.post.size, mode=self.mode_of_propagation, clock=self.clock)
             self._projections.append((proj, KernelProjectionRunner(proj, kernels, self._shared_lists)))
+        spiking = [(proj, runner) for proj, runner in self._projections
+                   if proj.spec.spiking and "pre_events" in runner.phases]
+        #: Why the spiking projections keep one propagation launch each (None: merged, see :attr:`merged`).
+        self.merge_reason: Optional[str] = None
+        if self.mode_of_propagation != "ordered":
+            self.merge_reason = "the atomic propagation (kernels='atomic') has no merged kernel"
+        elif spiking:
+            self.merge_reason = merge_reason(spiking)
+        #: The merged ordered propagation launches, in the order they run (empty when not merged).
+        self.merged: list[MergedLaunch] = []
+        if self.merge_reason is None:
+            self.merged = [MergedLaunch(members, recorder(members[0][1].kernels.unit.source), self.clock,
+                                        network.dt, network.backend.asarray) for members in merge_rounds(spiking)]
+
+    def propagation_description(self) -> str:
+        """One line on the graph's spike propagation: merged launches and their projections, or why not merged."""
+        if self.merge_reason is not None:
+            return f"spike propagation: one launch per projection ({self.merge_reason})"
+        projections = sum(len(launch.members) for launch in self.merged)
+        return (f"spike propagation: {len(self.merged)} merged launch(es) for {projections} spiking "
+                "projection(s)")
 
     def _shared_lists(self, history: Any, index: Any) -> SpikeLists:
         """The spike lists of ``history`` that every projection from its population shares (one listing a step)."""
@@ -203,7 +227,12 @@ class StepGraph:
             runner.forget_spike_lists()
         listed: set = set()
         for proj, runner in self._projections:
-            if proj.spec.spiking and "pre_events" in runner.phases:
+            if self.merged and proj.spec.spiking and "pre_events" in runner.phases:
+                key = (id(proj.pre.step_arrays().history), np.dtype(proj.step_arrays().state["_post_idx"].dtype).name)
+                if key not in listed:  # the lists first, then the merged launches read them
+                    runner.list_newest_spikes(0)
+                    listed.add(key)
+            elif proj.spec.spiking and "pre_events" in runner.phases:
                 # the row the step before wrote (one process: complete), listed by the first projection from
                 # the population; set_step lists every row
                 key = (id(proj.pre.step_arrays().history), np.dtype(proj.step_arrays().state["_post_idx"].dtype).name)
@@ -211,6 +240,8 @@ class StepGraph:
                 listed.add(key)
             elif not proj.spec.spiking and "transmit" in runner.phases:
                 runner.transmit(0)
+        for launch in self.merged:
+            launch.record()
         for _pop, runner in self._populations:
             runner.update(0)
         for pop, _runner in self._populations:
