@@ -317,9 +317,9 @@ GN_KERNEL ${fn}_ordered(const gn_i64 n, const gn_i64 step, const double t_host, 
 // Merged: the ordered propagation of several projections of this synapse model in one launch.  Row p of
 // `table` (`width` words) holds projection p's arguments of ${fn}_ordered after dt_host, in order (a
 // pointer as its address, an integer as its value); `items` holds per block item (first row, end row,
-// first post neuron of the slice): the block adds, slice by slice, the projections first .. end - 1 onto
-// one post population in that order, the network's order (the NumPy path's order of additions to a
-// conductance that several projections add to).
+// first post neuron of the slice): the block adds, to its slice, the projections first .. end - 1 onto
+// one post population and target in that order, the network's order (the NumPy path's order of additions
+// to a conductance that several projections add to).
 GN_KERNEL ${fn}_merged(const gn_i64 n, const gn_i64 step, const double t_host, const double dt_host,
                        const gn_u64* __restrict__ table, const gn_i64 width, const gn_i64* __restrict__ items)
 {

@@ -96,6 +96,11 @@ def test_one_launch_per_unit_and_round_with_numpy_bits():
     assert graph.merge_reason is None
     # (sink, exc): s1 s2 static, stdp, s4 static: three rounds; s5, s6, s7 join s1's launch (other conductances)
     assert merged_members(device) == [["s1", "s2", "s5", "s6", "s7"], ["stdp"], ["s4"]]
+    # block items (first row, end row, first post neuron): a block walks the rows onto one conductance array,
+    # (sink, exc) s1 s2, (sink, inh) s5, (b, exc) s6, (a, inh) s7, slice by slice
+    items = device.backend.to_host(graph.merged[0].items).tolist()
+    assert items == [[0, 2, 0], [0, 2, POST_SLICE], [2, 3, 0], [2, 3, POST_SLICE], [3, 4, 0], [4, 5, 0]]
+    assert device.backend.to_host(graph.merged[0].table).shape[0] == 5
     device.simulate(150.0)
     reference.simulate(150.0)
     expected, found = state(reference), state(device)

@@ -14,8 +14,9 @@ unit whatever the number of projections, post populations and delays.
 
 :class:`MergedLaunch` is one launch: the unit's ``pre_events_merged`` kernel
 with a device table of the projections' ordered-kernel arguments (one row
-each, post population after post population, each population's rows in
-network order) and one block item per slice of each post population.
+each, grouped by (post population, target), each group's rows in network
+order) and one block item per slice of each group's post population: a block
+walks the projections that add to one conductance array, in network order.
 Objects are duck-typed (projections' ``post``, ``target``; kernel runners'
 ``kernels``, ``merged_row()``): this module imports nothing of
 :mod:`gpunet.network`.
@@ -107,12 +108,14 @@ class MergedLaunch:
 
     def record(self) -> None:
         """Build the table of the members' arguments (their arrays as they are now) and record the launch."""
-        by_post: dict[int, list[tuple[Any, Any]]] = {}
+        # only the additions to one conductance array are ordered: a block walks the projections onto one
+        # (post population, target), so the two targets of a population run in different blocks
+        by_conductance: dict[tuple[int, str], list[tuple[Any, Any]]] = {}
         for proj, runner in self.members:
-            by_post.setdefault(id(proj.post), []).append((proj, runner))
+            by_conductance.setdefault((id(proj.post), proj.target), []).append((proj, runner))
         rows: list[list[int]] = []
         items: list[tuple[int, int, int]] = []
-        for members in by_post.values():
+        for members in by_conductance.values():
             first = len(rows)
             for _proj, runner in members:
                 rows.append([array_address(value) if param.is_pointer else int(value)
