@@ -29,7 +29,7 @@ def merged_network(backend, seed=11, extra=0):
     two targets, onto three post populations, with uniform and per-synapse delays.  ``extra`` static projections
     are added onto (sink, exc) after the others."""
     net = gn.Network(dt=0.5, seed=seed, backend=backend)
-    a = net.create(120, gn.Izhikevich, name="a")
+    a = net.create(POST_SLICE + 44, gn.Izhikevich, name="a")  # two chunks, two slices
     b = net.create(90, gn.Izhikevich, name="b")
     sink = net.create(SINK, TWO_TARGETS, name="sink")
     a.i_offset = np.linspace(3.0, 15.0, a.size)
@@ -99,7 +99,8 @@ def test_one_launch_per_unit_and_round_with_numpy_bits():
     # block items (first row, end row, first post neuron): a block walks the rows onto one conductance array,
     # (sink, exc) s1 s2, (sink, inh) s5, (b, exc) s6, (a, inh) s7, slice by slice
     items = device.backend.to_host(graph.merged[0].items).tolist()
-    assert items == [[0, 2, 0], [0, 2, POST_SLICE], [2, 3, 0], [2, 3, POST_SLICE], [3, 4, 0], [4, 5, 0]]
+    assert items == [[0, 2, 0], [0, 2, POST_SLICE], [2, 3, 0], [2, 3, POST_SLICE], [3, 4, 0], [4, 5, 0],
+                     [4, 5, POST_SLICE]]
     assert device.backend.to_host(graph.merged[0].table).shape[0] == 5
     device.simulate(150.0)
     reference.simulate(150.0)
@@ -147,13 +148,18 @@ def test_the_graph_kernels_do_not_grow_with_the_projections_that_merge():
         members[extra] = sum(len(launch.members) for launch in net.step_loop.graph.merged)
     assert members == {0: 7, 6: 13}
     assert counts[0] == counts[6]
-    merged = {name: n for name, n in counts[0].items() if name.endswith("_merged_clocked")}
+    merged = {name: n for name, n in counts[0].items() if "_pre_events_" in name}
     assert merged == {"gn_DefaultSpiking_f64_i32_pre_events_merged_clocked": 2.0,
-                      "gn_STDP_f64_i32_pre_events_merged_clocked": 1.0}, counts[0]
-    # 3 updates, 3 spike-ring writes, 2 x 2 spike-list kernels (a and b), 3 merged launches, stdp's post events,
-    # the clock (the per-object runners: 3 launches per projection for the deliveries alone)
-    assert sum(counts[0].values()) == 3 + 3 + 4 + 3 + 1 + 1
-    assert len(net.step_loop.graph.launches) == 15
+                      "gn_STDP_f64_i32_pre_events_merged_clocked": 1.0,
+                      # the rings of a and b listed together (s1 and s2, the first projections from them, list)
+                      "gn_DefaultSpiking_f64_i32_pre_events_spike_count_merged_clocked": 1.0,
+                      "gn_DefaultSpiking_f64_i32_pre_events_spike_list_merged_clocked": 1.0}, counts[0]
+    # 3 updates, 3 spike-ring writes, 2 spike-list kernels, 3 merged launches, stdp's post events, the clock
+    # (the per-object runners: 3 launches per projection for the deliveries alone)
+    assert sum(counts[0].values()) == 3 + 3 + 2 + 3 + 1 + 1
+    assert len(net.step_loop.graph.launches) == 13
+    listing = net.step_loop.graph.listings[0]
+    assert net.backend.to_host(listing.items).tolist() == [[0, 0, 0], [0, 0, 1], [1, 0, 0]]  # a: 2 chunks, b: 1
 
 
 # Spikes at steps 1, 3, 5...

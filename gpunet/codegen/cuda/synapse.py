@@ -93,6 +93,12 @@ def _ordered_params(real: str, index: str) -> tuple:
         ("work", "gn_u64*", "work"), ("g_target", f"{real}*", "g_target"))
 
 
+def _merged_list_params() -> tuple:
+    """One launch listing several spike rings: a table of 8 words per ring, block items (ring, k, chunk)."""
+    return COMMON_PARAMS + fixed_params(("table", "const gn_u64*", "list_table"),
+                                        ("items", "const gn_i64*", "list_items"))
+
+
 def _merged_params() -> tuple:
     """One launch for several projections of the model: a table of their ordered-kernel arguments, block items."""
     return COMMON_PARAMS + fixed_params(("table", "const gn_u64*", "merged_table"),
@@ -270,6 +276,8 @@ def synapse_unit(spec: ModelSpec, precision: str = "float64", index: str = "int3
         (one block per slice of post neurons, in the array code's order),
         ``pre_events_merged`` (the ordered propagation of several projections of
         the model in one launch, through a table of their arguments),
+        ``spike_count_merged`` and ``spike_list_merged`` (the spike lists of
+        several spike rings in one launch each),
         ``pre_events_atomic`` (one launch per delay value) and
         ``pre_events_atomic_groups`` (one launch for all, from the spike
         lists) (models with ``pre_spike``), ``post_events``, ``semiglobal``
@@ -303,6 +311,8 @@ def synapse_unit(spec: ModelSpec, precision: str = "float64", index: str = "int3
                                             lanes=SPIKE_CHUNK)
         kernels["spike_list"] = KernelInfo(f"{name}_spike_list", "spike_list", _list_params(index_type, True),
                                            lanes=SPIKE_CHUNK)
+        for phase in ("spike_count_merged", "spike_list_merged"):
+            kernels[phase] = KernelInfo(f"{name}_{phase}", phase, _merged_list_params(), lanes=SPIKE_CHUNK)
         kernels["pre_events_ordered"] = KernelInfo(f"{name}_ordered", "pre_events_ordered", ordered,
                                                    lanes=SPIKE_CHUNK)
         kernels["pre_events_merged"] = KernelInfo(f"{name}_merged", "pre_events_merged", _merged_params(),

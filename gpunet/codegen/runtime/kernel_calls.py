@@ -239,7 +239,7 @@ class ProjectionKernels:
         self.mode = mode
         self.clock = clock
         # the merged propagation is launched by a step graph for several projections (see merged_row)
-        unused = {"pre_events_atomic", "pre_events_merged"}
+        unused = {"pre_events_atomic", "pre_events_merged", "spike_count_merged", "spike_list_merged"}
         unused |= {"pre_events_atomic_groups"} if mode == "ordered" else {"pre_events_ordered"}
         self.bound = {name: BoundKernel(kernel, launcher) for name, kernel in unit.kernels.items()
                       if name not in unused}

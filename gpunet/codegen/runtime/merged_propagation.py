@@ -17,9 +17,12 @@ with a device table of the projections' ordered-kernel arguments (one row
 each, grouped by (post population, target), each group's rows in network
 order) and one block item per slice of each group's post population: a block
 walks the projections that add to one conductance array, in network order.
+:class:`MergedListing` lists the newest row of the spike rings of every
+spiking pre population in two launches (``spike_count_merged``, then
+``spike_list_merged``), where each population used two.
 Objects are duck-typed (projections' ``post``, ``target``; kernel runners'
-``kernels``, ``merged_row()``): this module imports nothing of
-:mod:`gpunet.network`.
+``kernels``, ``merged_row()``, ``current_spike_lists()``): this module imports
+nothing of :mod:`gpunet.network`.
 """
 from __future__ import annotations
 
@@ -128,3 +131,47 @@ class MergedLaunch:
                    "merged_width": int(self.table.shape[1]), "merged_items": self.items}
         if items:
             self.kernel(context)
+
+
+class MergedListing:
+    """The spike lists of the newest row (the step before) of several spike rings, in two launches.
+
+    Parameters
+    ----------
+    listers : list of runner
+        One kernel runner per spike ring to list (the first projection from each pre population), all of
+        one unit (the lists have its index type).
+    launcher : callable
+        The launcher of the unit's source (a step graph's recorder).
+    clock : device array
+        The step graph's clock.
+    dt : float
+        Step size (ms).
+    to_device : callable
+        Copies a NumPy array to the device (the backend's ``asarray``).
+    """
+
+    def __init__(self, listers: Sequence[Any], launcher: Any, clock: Any, dt: float, to_device: Any) -> None:
+        self.listers = list(listers)
+        kernels = self.listers[0].kernels.unit.kernels
+        self.kernels = [BoundKernel(kernels[phase], launcher) for phase in ("spike_count_merged", "spike_list_merged")]
+        self._clock, self._dt, self._to_device = clock, float(dt), to_device
+        self.table: Any = None
+        self.items: Any = None
+
+    def record(self) -> None:
+        """Build the table of the rings' lists (as they are now) and record the two launches."""
+        rows: list[list[int]] = []
+        items: list[tuple[int, int, int]] = []
+        for runner in self.listers:
+            lists = runner.current_spike_lists()
+            items += [(len(rows), 0, c) for c in range(lists.chunks)]
+            rows.append([array_address(lists.history), lists.depth, int(lists.history.shape[1]), lists.chunks, 1,
+                         array_address(lists.chunk_counts), array_address(lists.counts), array_address(lists.lists)])
+        self.table = self._to_device(np.asarray(rows, dtype=np.uint64).reshape(len(rows), 8))
+        self.items = self._to_device(np.asarray(items, dtype=np.int64).reshape(-1, 3))
+        context = {"n": len(items), "clock": self._clock, "dt": self._dt, "list_table": self.table,
+                   "list_items": self.items}
+        if items:
+            for kernel in self.kernels:
+                kernel(context)

@@ -100,16 +100,9 @@ class KernelProjectionRunner:
                                 self.group_table(arrays.groups, arrays.state), self._work, rows,
                                 _lag(arrays.groups) if lag is None else lag, pre_sums=pre.sums, post_sums=post.sums)
 
-    def list_newest_spikes(self, step: int) -> None:
-        """List the spiking ranks of the spike ring's row of step ``step - 1`` (a step graph's merged propagation).
-
-        Parameters
-        ----------
-        step : int
-            The step about to deliver (clocked kernels read it from the clock).
-        """
-        arrays, pre = self._arrays(), self._pre_arrays()
-        self.kernels.list_spikes(step, self.spike_lists(pre.history, arrays.state), 1, 1)
+    def current_spike_lists(self) -> SpikeLists:
+        """The spike lists of the pre population's spike ring as it is now (made or shared if needed)."""
+        return self.spike_lists(self._pre_arrays().history, self._arrays().state)
 
     def merged_row(self) -> tuple:
         """This projection's arguments of the ordered propagation, for a row of its unit's merged kernel.

@@ -2,7 +2,7 @@
 
 :class:`StepGraph` records one step of a network whose objects all run
 generated kernels: the input sums zeroed, spikes delivered (the spiking ranks of each
-spike ring's newest row listed, two launches per spiking population, then the
+spike ring's newest row listed, two launches for all the spiking populations, then the
 ordered propagation of every projection of a synapse unit in one launch, whatever
 the delays: :mod:`gpunet.codegen.runtime.merged_propagation`; one launch per
 projection where :attr:`StepGraph.merge_reason` says why not), populations updated,
@@ -35,7 +35,7 @@ from gpunet.codegen.cuda.inputs import input_kind
 from gpunet.codegen.runtime.eligibility import kernel_unit
 from gpunet.codegen.runtime.kernel_calls import PopulationKernels, ProjectionKernels, SpikeLists, spike_lists
 from gpunet.codegen.runtime.launch_plan import check_arguments
-from gpunet.codegen.runtime.merged_propagation import MergedLaunch, merge_reason, merge_rounds
+from gpunet.codegen.runtime.merged_propagation import MergedLaunch, MergedListing, merge_reason, merge_rounds
 from gpunet.codegen.runtime.runners import KernelPopulationRunner, KernelProjectionRunner
 
 
@@ -153,9 +153,20 @@ class StepGraph:
             self.merge_reason = merge_reason(spiking)
         #: The merged ordered propagation launches, in the order they run (empty when not merged).
         self.merged: list[MergedLaunch] = []
+        #: The merged listings of the spike rings (one per unit that lists rings; empty when not merged).
+        self.listings: list[MergedListing] = []
         if self.merge_reason is None:
             self.merged = [MergedLaunch(members, recorder(members[0][1].kernels.unit.source), self.clock,
                                         network.dt, network.backend.asarray) for members in merge_rounds(spiking)]
+            listers: dict[str, list[Any]] = {}
+            rings: set = set()
+            for proj, runner in spiking:  # the first projection from each population lists its ring
+                ring = (id(proj.pre), np.dtype(proj.step_arrays().state["_post_idx"].dtype).name)
+                if ring not in rings:
+                    rings.add(ring)
+                    listers.setdefault(runner.kernels.unit.source, []).append(runner)
+            self.listings = [MergedListing(group, recorder(source), self.clock, network.dt, network.backend.asarray)
+                             for source, group in listers.items()]
 
     def propagation_description(self) -> str:
         """One line on the graph's spike propagation: merged launches and their projections, or why not merged."""
@@ -228,10 +239,9 @@ class StepGraph:
         listed: set = set()
         for proj, runner in self._projections:
             if self.merged and proj.spec.spiking and "pre_events" in runner.phases:
-                key = (id(proj.pre.step_arrays().history), np.dtype(proj.step_arrays().state["_post_idx"].dtype).name)
-                if key not in listed:  # the lists first, then the merged launches read them
-                    runner.list_newest_spikes(0)
-                    listed.add(key)
+                # listed below by the merged listings, then the merged launches read the lists
+                listed.add((id(proj.pre.step_arrays().history),
+                            np.dtype(proj.step_arrays().state["_post_idx"].dtype).name))
             elif proj.spec.spiking and "pre_events" in runner.phases:
                 # the row the step before wrote (one process: complete), listed by the first projection from
                 # the population; set_step lists every row
@@ -240,6 +250,8 @@ class StepGraph:
                 listed.add(key)
             elif not proj.spec.spiking and "transmit" in runner.phases:
                 runner.transmit(0)
+        for listing in self.listings:
+            listing.record()
         for launch in self.merged:
             launch.record()
         for _pop, runner in self._populations:
