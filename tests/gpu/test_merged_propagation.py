@@ -192,3 +192,41 @@ def test_the_atomic_mode_keeps_one_launch_per_projection_and_says_why():
     net = order_network("cupy", (1.0, 2.0), mode="atomic")
     graph = net.step_loop.graph
     assert graph.merged == [] and "atomic" in graph.merge_reason
+
+
+def microcircuit_shaped(backend, size=24):
+    """The cortical microcircuit's shape at a small scale: 8 populations, all 64 projections between them (static,
+    per-synapse delays), excitatory from the first 4, inhibitory from the others."""
+    net = gn.Network(dt=0.5, seed=21, backend=backend)
+    pops = []
+    for k in range(8):
+        pop = net.create(size, gn.Izhikevich, name=f"L{k}")
+        pop.i_offset = np.linspace(4.0, 12.0 + k, size)
+        pop.noise = 0.0
+        pops.append(pop)
+    for i, pre in enumerate(pops):
+        for post in pops:
+            net.connect(pre, post, "exc" if i < 4 else "inh", name=f"{pre.name}_{post.name}").connect_fixed_probability(
+                0.2, weights=gn.Uniform(0.0, 0.5), delays=gn.Uniform(0.5, 4.0))
+    net.compile()
+    return net
+
+
+def test_a_microcircuit_shaped_network_steps_in_20_kernels_with_numpy_bits():
+    """64 static projections onto 8 populations: one propagation launch, two spike-list launches (on the stand-in
+    counted, then the network reset: the lists of every ring are made again from the clock)."""
+    device, reference = microcircuit_shaped("cupy"), microcircuit_shaped("numpy")
+    assert merged_members(device) == [[proj.name for proj in device.projections]]
+    if STANDIN:
+        counts = kernels_per_step(device)
+        # 8 updates, 8 spike-ring writes, 2 spike-list kernels, 1 propagation, the clock
+        assert sum(counts.values()) == 20, counts
+        device.reset(populations=True, projections=True)
+        for k, pop in enumerate(device.populations):
+            pop.i_offset = np.linspace(4.0, 12.0 + k, pop.size)
+    device.simulate(30.0)
+    reference.simulate(30.0)
+    assert_bitwise_equal(state(reference), state(device))
+    graph = device.step_loop.graph
+    delivered = [int(device.backend.to_host(graph.runner_of(proj).work)[1]) for proj in device.projections]
+    assert min(delivered) > 0  # every projection delivered spikes through the merged launch
