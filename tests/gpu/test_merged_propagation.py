@@ -230,3 +230,29 @@ def test_a_microcircuit_shaped_network_steps_in_20_kernels_with_numpy_bits():
     graph = device.step_loop.graph
     delivered = [int(device.backend.to_host(graph.runner_of(proj).work)[1]) for proj in device.projections]
     assert min(delivered) > 0  # every projection delivered spikes through the merged launch
+
+
+READS_INH = gn.Synapse(parameters="w = 1.0", pre_spike="g_target += w * (1.0 + 0.001 * post.g_inh)", name="reads_inh")
+
+
+@pytest.mark.parametrize("reader_first", [False, True])
+def test_a_synapse_reading_a_conductance_keeps_one_launch_per_projection_in_network_order(reader_first):
+    """Its delivery reads g_inh, which the other projection's adds to in the same phase: no merge (the reason says
+    which projection), each projection its own launch in network order, NumPy's bits either way."""
+    def build(backend):
+        net = gn.Network(dt=1.0, seed=3, backend=backend)
+        source = net.create(1, TICKER, name="source")
+        sink = net.create(1, gn.Izhikevich, name="sink")
+        connections = [("i", "inh", None), ("r", "exc", READS_INH)]
+        for name, target, synapse in connections[::-1] if reader_first else connections:
+            net.connect(source, sink, target, synapse, name=name).connect_from_list([(0, 0, 2.0, 1.0)])
+        net.compile()
+        return net
+    device, reference = build("cupy"), build("numpy")
+    graph = device.step_loop.graph
+    assert graph.merged == [] and graph.listings == []
+    assert graph.merge_reason.startswith("projection 'r' reads post 'g_inh'")
+    assert graph.propagation_description().startswith("spike propagation: one launch per projection (projection 'r'")
+    device.simulate(8.0)
+    reference.simulate(8.0)
+    assert_bitwise_equal(state(reference), state(device))
