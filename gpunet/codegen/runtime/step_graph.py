@@ -6,7 +6,7 @@ spike ring's newest row listed, two launches for all the spiking populations, th
 ordered propagation of every projection of a synapse unit in one launch, whatever
 the delays: :mod:`gpunet.codegen.runtime.merged_propagation`; one launch per
 projection where :attr:`StepGraph.merge_reason` says why not), populations updated,
-spike masks written into the spike rings, synaptic equations and
+spike masks written into the spike rings (one launch for all the populations), synaptic equations and
 post-synaptic events, then the step counter advanced.  Every kernel is a
 clocked one (:mod:`gpunet.codegen.cuda.clocked`): it reads the step from a
 one-element device array, so no argument changes from step to step and the
@@ -36,7 +36,7 @@ from gpunet.codegen.runtime.eligibility import kernel_unit
 from gpunet.codegen.runtime.kernel_calls import PopulationKernels, ProjectionKernels, SpikeLists, spike_lists
 from gpunet.codegen.runtime.launch_plan import check_arguments
 from gpunet.codegen.runtime.merged_propagation import MergedLaunch, MergedListing, merge_reason, merge_rounds
-from gpunet.codegen.runtime.runners import KernelPopulationRunner, KernelProjectionRunner
+from gpunet.codegen.runtime.runners import KernelPopulationRunner, KernelProjectionRunner, array_address
 
 
 def graph_reason(network: Any) -> Optional[str]:
@@ -120,6 +120,7 @@ class StepGraph:
         self.mode = "empty"
         self.capture_error: Optional[str] = None
         self._signature: tuple = ()
+        self._ring_table: Any = None  # the spike rings the merged ring write fills (kept: it holds their addresses)
         precision = network.precision.name
         #: Spike propagation: "atomic" for a network with ``kernels="atomic"`` (one launch through its group table).
         self.mode_of_propagation = "atomic" if getattr(network, "kernels", "auto") == "atomic" else "ordered"
@@ -256,11 +257,7 @@ class StepGraph:
             launch.record()
         for _pop, runner in self._populations:
             runner.update(0)
-        for pop, _runner in self._populations:
-            arrays = pop.step_arrays()
-            if arrays.history is not None and getattr(pop, "spiking", False):
-                step(STEP_KERNELS["push_spikes"], [pop.size, self.clock, arrays.history.shape[0], arrays.spiked,
-                                                   arrays.history])
+        self._record_ring_writes()
         for _proj, runner in self._projections:
             if "continuous" in runner.phases:
                 runner.continuous(0)
@@ -280,6 +277,20 @@ class StepGraph:
             self.sink = self.launches
         self._signature = self.signature()
         self.mode = "launch list"
+
+    def _record_ring_writes(self) -> None:
+        """The spike masks of every spiking population into their spike rings: one launch (a table of the rings)."""
+        rows: list[tuple[int, ...]] = []
+        first = 0
+        for pop, _runner in self._populations:
+            arrays = pop.step_arrays()
+            if arrays.history is not None and getattr(pop, "spiking", False) and pop.size > 0:
+                rows.append((first, pop.size, int(arrays.history.shape[0]), array_address(arrays.spiked),
+                             array_address(arrays.history)))
+                first += pop.size
+        if rows:
+            self._ring_table = self.network.backend.asarray(np.asarray(rows, dtype=np.uint64).reshape(-1))
+            self._step_kernels(STEP_KERNELS["push_spikes_merged"], [first, self.clock, len(rows), self._ring_table])
 
     def capture(self, stream: Any) -> bool:
         """Capture the launch list into a CUDA graph on ``stream`` (the current one); False when capture fails.
