@@ -1,5 +1,5 @@
 // gpunet kernel template: spike_propagation (pre-synaptic events of one synapse model)
-// placeholders: fn, model, real, index, params, args, body
+// placeholders: fn, model, real, index, params, args, body, table_args
 //
 // A step delivers the spikes arriving at it in a fixed number of launches whatever the delays:
 // ${fn}_spike_count and ${fn}_spike_list keep, for each row of the pre population's spike ring,
@@ -30,6 +30,104 @@ ${body}
 #define GN_SPIKE_CHUNK 256
 #endif
 
+// What one block item of a kernel does (a device function all the block's threads run).
+#ifndef GN_SLICE_BODY
+#if defined(__CUDACC__) && !defined(GN_HOST_KERNELS)
+#define GN_SLICE_BODY static __device__ __forceinline__ void
+#else
+#define GN_SLICE_BODY static inline void
+#endif
+#endif
+
+
+// Spikes in chunk c of GN_SPIKE_CHUNK neurons of the row that holds step - lag - k.
+GN_SLICE_BODY ${fn}_count_chunk(const gn_i64 k, const gn_i64 c, const gn_i64 step,
+                               const bool* __restrict__ history, const gn_i64 depth, const gn_i64 pre_size,
+                               const gn_i64 chunks, const gn_i64 lag, gn_i64* __restrict__ chunk_counts)
+{
+    GN_SHARED gn_u64 total;
+    const gn_i64 row = gn_ring_index(step - lag - k, depth);
+    const bool* spikes = history + row * pre_size;
+    const gn_i64 first = c * GN_SPIKE_CHUNK;
+    const gn_i64 stop = first + GN_SPIKE_CHUNK < pre_size ? first + GN_SPIKE_CHUNK : pre_size;
+    gn_u64 mine = 0;
+    for (gn_i64 i = first + GN_BLOCK_LANE; i < stop; i += GN_BLOCK_LANES) {
+        mine += spikes[i] ? 1u : 0u;
+    }
+    if (GN_BLOCK_LANE == 0) {
+        total = 0;
+    }
+    GN_SYNC();
+    gn_atomic_add(&total, mine);
+    GN_SYNC();
+    if (GN_BLOCK_LANE == 0) {
+        chunk_counts[row * chunks + c] = (gn_i64)total;
+    }
+    GN_SYNC();
+}
+
+// The spiking ranks of chunk c of the same row, ascending, from the sum of the counts of the chunks
+// before it: lists[row * pre_size + j] for j < counts[row] (written by the row's last chunk).
+GN_SLICE_BODY ${fn}_list_chunk(const gn_i64 k, const gn_i64 c, const gn_i64 step,
+                              const bool* __restrict__ history, const gn_i64 depth, const gn_i64 pre_size,
+                              const gn_i64 chunks, const gn_i64 lag, const gn_i64* __restrict__ chunk_counts,
+                              gn_i64* __restrict__ counts, ${index}* __restrict__ lists)
+{
+    GN_SHARED gn_u64 base;
+    const gn_i64 row = gn_ring_index(step - lag - k, depth);
+    const bool* spikes = history + row * pre_size;
+    ${index}* out = lists + row * pre_size;
+    const gn_i64 first = c * GN_SPIKE_CHUNK;
+    const gn_i64 stop = first + GN_SPIKE_CHUNK < pre_size ? first + GN_SPIKE_CHUNK : pre_size;
+    gn_u64 before = 0;
+    for (gn_i64 other = GN_BLOCK_LANE; other < c; other += GN_BLOCK_LANES) {
+        before += (gn_u64)chunk_counts[row * chunks + other];
+    }
+    if (GN_BLOCK_LANE == 0) {
+        base = 0;
+    }
+    GN_SYNC();
+    gn_atomic_add(&base, before);
+    GN_SYNC();
+    gn_i64 position = (gn_i64)base;
+#if defined(__CUDACC__) && !defined(GN_HOST_KERNELS)
+    // sub-chunks of blockDim.x neurons: a ballot per warp, the warps' counts in order
+    __shared__ int warp_counts[32];
+    const int warp = (int)(threadIdx.x >> 5);
+    const int lane = (int)(threadIdx.x & 31u);
+    for (gn_i64 sub = first; sub < stop; sub += GN_BLOCK_LANES) {
+        const gn_i64 i = sub + GN_BLOCK_LANE;
+        const bool spiked = i < stop && spikes[i];
+        const unsigned ballot = __ballot_sync(0xffffffffu, spiked);
+        if (lane == 0) {
+            warp_counts[warp] = __popc(ballot);
+        }
+        __syncthreads();
+        gn_i64 mine = position + __popc(ballot & ((1u << lane) - 1u));
+        gn_i64 all = 0;
+        for (int w = 0; w < (int)((blockDim.x + 31u) >> 5); ++w) {
+            mine += w < warp ? warp_counts[w] : 0;
+            all += warp_counts[w];
+        }
+        if (spiked) {
+            out[mine] = (${index})i;
+        }
+        position += all;
+        __syncthreads();
+    }
+#else
+    for (gn_i64 i = first; i < stop; ++i) {
+        if (spikes[i]) {
+            out[position++] = (${index})i;
+        }
+    }
+#endif
+    if (c == chunks - 1 && GN_BLOCK_LANE == 0) {
+        counts[row] = position;
+    }
+    GN_SYNC();
+}
+
 // Spikes per chunk of GN_SPIKE_CHUNK neurons of the rows to list: item k * chunks + c is chunk c
 // of the row that holds step - lag - k.
 GN_KERNEL ${fn}_spike_count(const gn_i64 n, const gn_i64 step, const double t_host, const double dt_host,
@@ -37,28 +135,9 @@ GN_KERNEL ${fn}_spike_count(const gn_i64 n, const gn_i64 step, const double t_ho
                             const gn_i64 chunks, const gn_i64 lag, gn_i64* __restrict__ chunk_counts)
 {
     (void)t_host; (void)dt_host;
-    GN_SHARED gn_u64 total;
     GN_FOR_EACH_BLOCK(item, n) {
         const gn_i64 k = item / chunks;
-        const gn_i64 c = item - k * chunks;
-        const gn_i64 row = gn_ring_index(step - lag - k, depth);
-        const bool* spikes = history + row * pre_size;
-        const gn_i64 first = c * GN_SPIKE_CHUNK;
-        const gn_i64 stop = first + GN_SPIKE_CHUNK < pre_size ? first + GN_SPIKE_CHUNK : pre_size;
-        gn_u64 mine = 0;
-        for (gn_i64 i = first + GN_BLOCK_LANE; i < stop; i += GN_BLOCK_LANES) {
-            mine += spikes[i] ? 1u : 0u;
-        }
-        if (GN_BLOCK_LANE == 0) {
-            total = 0;
-        }
-        GN_SYNC();
-        gn_atomic_add(&total, mine);
-        GN_SYNC();
-        if (GN_BLOCK_LANE == 0) {
-            chunk_counts[row * chunks + c] = (gn_i64)total;
-        }
-        GN_SYNC();
+        ${fn}_count_chunk(k, item - k * chunks, step, history, depth, pre_size, chunks, lag, chunk_counts);
     }
 }
 
@@ -70,62 +149,36 @@ GN_KERNEL ${fn}_spike_list(const gn_i64 n, const gn_i64 step, const double t_hos
                            gn_i64* __restrict__ counts, ${index}* __restrict__ lists)
 {
     (void)t_host; (void)dt_host;
-    GN_SHARED gn_u64 base;
     GN_FOR_EACH_BLOCK(item, n) {
         const gn_i64 k = item / chunks;
-        const gn_i64 c = item - k * chunks;
-        const gn_i64 row = gn_ring_index(step - lag - k, depth);
-        const bool* spikes = history + row * pre_size;
-        ${index}* out = lists + row * pre_size;
-        const gn_i64 first = c * GN_SPIKE_CHUNK;
-        const gn_i64 stop = first + GN_SPIKE_CHUNK < pre_size ? first + GN_SPIKE_CHUNK : pre_size;
-        gn_u64 before = 0;
-        for (gn_i64 other = GN_BLOCK_LANE; other < c; other += GN_BLOCK_LANES) {
-            before += (gn_u64)chunk_counts[row * chunks + other];
-        }
-        if (GN_BLOCK_LANE == 0) {
-            base = 0;
-        }
-        GN_SYNC();
-        gn_atomic_add(&base, before);
-        GN_SYNC();
-        gn_i64 position = (gn_i64)base;
-#if defined(__CUDACC__) && !defined(GN_HOST_KERNELS)
-        // sub-chunks of blockDim.x neurons: a ballot per warp, the warps' counts in order
-        __shared__ int warp_counts[32];
-        const int warp = (int)(threadIdx.x >> 5);
-        const int lane = (int)(threadIdx.x & 31u);
-        for (gn_i64 sub = first; sub < stop; sub += GN_BLOCK_LANES) {
-            const gn_i64 i = sub + GN_BLOCK_LANE;
-            const bool spiked = i < stop && spikes[i];
-            const unsigned ballot = __ballot_sync(0xffffffffu, spiked);
-            if (lane == 0) {
-                warp_counts[warp] = __popc(ballot);
-            }
-            __syncthreads();
-            gn_i64 mine = position + __popc(ballot & ((1u << lane) - 1u));
-            gn_i64 all = 0;
-            for (int w = 0; w < (int)((blockDim.x + 31u) >> 5); ++w) {
-                mine += w < warp ? warp_counts[w] : 0;
-                all += warp_counts[w];
-            }
-            if (spiked) {
-                out[mine] = (${index})i;
-            }
-            position += all;
-            __syncthreads();
-        }
-#else
-        for (gn_i64 i = first; i < stop; ++i) {
-            if (spikes[i]) {
-                out[position++] = (${index})i;
-            }
-        }
-#endif
-        if (c == chunks - 1 && GN_BLOCK_LANE == 0) {
-            counts[row] = position;
-        }
-        GN_SYNC();
+        ${fn}_list_chunk(k, item - k * chunks, step, history, depth, pre_size, chunks, lag, chunk_counts, counts,
+                         lists);
+    }
+}
+
+// Merged listing: the spike rings of several populations in one launch (one for the counts, one for the
+// lists).  Row r of `table` (8 words) holds one ring's history, depth, pre_size, chunks, lag,
+// chunk_counts, counts and lists (addresses and values); `items` holds per block item (ring row r, k, c).
+GN_KERNEL ${fn}_spike_count_merged(const gn_i64 n, const gn_i64 step, const double t_host, const double dt_host,
+                                   const gn_u64* __restrict__ table, const gn_i64* __restrict__ items)
+{
+    (void)t_host; (void)dt_host;
+    GN_FOR_EACH_BLOCK(item, n) {
+        const gn_u64* ring = table + 8 * items[3 * item];
+        ${fn}_count_chunk(items[3 * item + 1], items[3 * item + 2], step, (const bool*)ring[0], (gn_i64)ring[1],
+                          (gn_i64)ring[2], (gn_i64)ring[3], (gn_i64)ring[4], (gn_i64*)ring[5]);
+    }
+}
+
+GN_KERNEL ${fn}_spike_list_merged(const gn_i64 n, const gn_i64 step, const double t_host, const double dt_host,
+                                  const gn_u64* __restrict__ table, const gn_i64* __restrict__ items)
+{
+    (void)t_host; (void)dt_host;
+    GN_FOR_EACH_BLOCK(item, n) {
+        const gn_u64* ring = table + 8 * items[3 * item];
+        ${fn}_list_chunk(items[3 * item + 1], items[3 * item + 2], step, (const bool*)ring[0], (gn_i64)ring[1],
+                         (gn_i64)ring[2], (gn_i64)ring[3], (gn_i64)ring[4], (const gn_i64*)ring[5],
+                         (gn_i64*)ring[6], (${index}*)ring[7]);
     }
 }
 
@@ -159,12 +212,13 @@ GN_HD gn_i64 ${fn}_lower_bound(const ${index}* pre_syn, gn_i64 low, gn_i64 high,
 //      order into its running sum, written to g_target at the end.
 // The work is the arriving events and their synapses (plus reading the groups' counts), never
 // the synapses of silent neurons.
-GN_KERNEL ${fn}_ordered(const gn_i64 n, const gn_i64 step, const double t_host, const double dt_host,
-                        const gn_i64 depth, const gn_i64 pre_size, const gn_u64* __restrict__ groups,
-                        const gn_i64 n_groups, const gn_i64* __restrict__ counts,
-                        const ${index}* __restrict__ lists, const ${index}* __restrict__ row_ptr,
-                        const ${index}* __restrict__ post_idx, const gn_i64 slice, const gn_i64 post_size,
-                        gn_u64* __restrict__ work, ${real}* g_target${params})
+// The slice of post neurons lo .. lo + slice - 1 of one projection (a block, all its threads).
+GN_SLICE_BODY ${fn}_ordered_slice(const gn_i64 lo, const gn_i64 step, const double t_host, const double dt_host,
+                                 const gn_i64 depth, const gn_i64 pre_size, const gn_u64* __restrict__ groups,
+                                 const gn_i64 n_groups, const gn_i64* __restrict__ counts,
+                                 const ${index}* __restrict__ lists, const ${index}* __restrict__ row_ptr,
+                                 const ${index}* __restrict__ post_idx, const gn_i64 slice, const gn_i64 post_size,
+                                 gn_u64* __restrict__ work, ${real}* g_target${params})
 {
     GN_SHARED gn_i64 group_end[GN_BLOCK_TILE];    // events of the groups of a batch, inclusive prefix
     GN_SHARED gn_i64 event_pre[GN_BLOCK_TILE];    // the pre neuron of each event of a tile
@@ -176,8 +230,7 @@ GN_KERNEL ${fn}_ordered(const gn_i64 n, const gn_i64 step, const double t_host, 
     GN_SHARED ${real} sums[GN_SPIKE_CHUNK];       // the slice's conductances
     const gn_i64 lanes = GN_BLOCK_LANES;
     const gn_i64 lane = GN_BLOCK_LANE;
-    GN_FOR_EACH_BLOCK(part, n) {
-        const gn_i64 lo = part * slice;
+    {
         const gn_i64 hi = lo + slice < post_size ? lo + slice : post_size;
         const gn_i64 width = hi - lo;
         const gn_i64 s_lo = (gn_i64)row_ptr[lo];
@@ -290,6 +343,37 @@ GN_KERNEL ${fn}_ordered(const gn_i64 n, const gn_i64 step, const double t_host, 
             gn_atomic_add(&work[1], delivered);
         }
         GN_SYNC();  // the next slice reuses the shared tables
+    }
+}
+
+GN_KERNEL ${fn}_ordered(const gn_i64 n, const gn_i64 step, const double t_host, const double dt_host,
+                        const gn_i64 depth, const gn_i64 pre_size, const gn_u64* __restrict__ groups,
+                        const gn_i64 n_groups, const gn_i64* __restrict__ counts,
+                        const ${index}* __restrict__ lists, const ${index}* __restrict__ row_ptr,
+                        const ${index}* __restrict__ post_idx, const gn_i64 slice, const gn_i64 post_size,
+                        gn_u64* __restrict__ work, ${real}* g_target${params})
+{
+    GN_FOR_EACH_BLOCK(part, n) {
+        ${fn}_ordered_slice(part * slice, step, t_host, dt_host, depth, pre_size, groups, n_groups, counts, lists,
+                            row_ptr, post_idx, slice, post_size, work, g_target${args});
+    }
+}
+
+// Merged: the ordered propagation of several projections of this synapse model in one launch.  Row p of
+// `table` (`width` words) holds projection p's arguments of ${fn}_ordered after dt_host, in order (a
+// pointer as its address, an integer as its value); `items` holds per block item (first row, end row,
+// first post neuron of the slice): the block adds, to its slice, the projections first .. end - 1 onto
+// one post population and target in that order, the network's order (the NumPy path's order of additions
+// to a conductance that several projections add to).
+GN_KERNEL ${fn}_merged(const gn_i64 n, const gn_i64 step, const double t_host, const double dt_host,
+                       const gn_u64* __restrict__ table, const gn_i64 width, const gn_i64* __restrict__ items)
+{
+    GN_FOR_EACH_BLOCK(item, n) {
+        const gn_i64 lo = items[3 * item + 2];
+        for (gn_i64 p = items[3 * item]; p < items[3 * item + 1]; ++p) {
+            const gn_u64* row = table + p * width;
+            ${fn}_ordered_slice(lo, step, t_host, dt_host${table_args});
+        }
     }
 }
 

@@ -13,6 +13,30 @@ GN_KERNEL gn_step_push_spikes(const gn_i64 n, const gn_i64* __restrict__ clock, 
     }
 }
 
+// The spike masks of several populations in one launch: row r of `table` (5 words) holds one population's
+// first index in 0 .. n - 1 (ascending, sizes > 0), its size, its ring's depth, and the addresses of its
+// spike mask and spike ring.
+GN_KERNEL gn_step_push_spikes_merged(const gn_i64 n, const gn_i64* __restrict__ clock, const gn_i64 rows,
+                                     const gn_u64* __restrict__ table)
+{
+    GN_FOR_EACH(i, n) {
+        gn_i64 low = 0;
+        gn_i64 high = rows - 1;
+        while (low < high) {  // the last population whose first index is at most i
+            const gn_i64 middle = low + (high - low + 1) / 2;
+            if ((gn_i64)table[5 * middle] <= i) {
+                low = middle;
+            } else {
+                high = middle - 1;
+            }
+        }
+        const gn_u64* ring = table + 5 * low;
+        const gn_i64 size = (gn_i64)ring[1];
+        const gn_i64 row = gn_ring_index(clock[0], (gn_i64)ring[2]);
+        ((bool*)ring[4])[row * size + i - (gn_i64)ring[0]] = ((const bool*)ring[3])[i - (gn_i64)ring[0]];
+    }
+}
+
 // The next step.
 GN_KERNEL gn_step_tick(const gn_i64 n, gn_i64* clock)
 {

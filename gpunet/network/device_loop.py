@@ -104,7 +104,9 @@ def install(network: Any) -> Optional[GraphStepLoop]:
     network.use_step_loop(loop)
     kernels = len(loop.graph.launches)
     if loop.graph.mode == "graph":
-        log.info("steps: CUDA graph of one step (%d kernels, one graph launch per step)", kernels)
+        log.info("steps: CUDA graph of one step (%d kernels, one graph launch per step; %s)", kernels,
+                 loop.graph.propagation_description())
     else:
-        log.info("steps: launch list of %d kernels per step (no CUDA graph: %s)", kernels, loop.graph.capture_error)
+        log.info("steps: launch list of %d kernels per step (no CUDA graph: %s; %s)", kernels,
+                 loop.graph.capture_error, loop.graph.propagation_description())
     return loop

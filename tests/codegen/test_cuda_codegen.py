@@ -28,7 +28,9 @@ def test_every_builtin_model_generates_a_complete_unit(name, precision):
 
 def test_phases_follow_the_model():
     assert set(model_unit(gn.STDP.spec).kernels) == {"spike_count", "spike_list", "pre_events_ordered",
-                                                     "pre_events_atomic", "pre_events_atomic_groups", "post_events"}
+                                                     "pre_events_atomic", "pre_events_atomic_groups",
+                                                     "pre_events_merged", "spike_count_merged",
+                                                     "spike_list_merged", "post_events"}
     assert set(model_unit(gn.Hebb.spec).kernels) == {"continuous", "rate_sum"}
     assert set(model_unit(gn.model.DefaultRate.spec).kernels) == {"rate_sum"}
     assert set(model_unit(gn.Izhikevich.spec).kernels) == {"neuron_update"}

@@ -38,6 +38,9 @@ STEP_KERNELS = {
     "push_spikes": KernelInfo("gn_step_push_spikes", "push_spikes", fixed_params(
         ("n", "const gn_i64", "n"), ("clock", "const gn_i64*", "clock"), ("depth", "const gn_i64", "depth"),
         ("spiked", "const bool*", "spiked"), ("history", "bool*", "history"))),
+    "push_spikes_merged": KernelInfo("gn_step_push_spikes_merged", "push_spikes_merged", fixed_params(
+        ("n", "const gn_i64", "n"), ("clock", "const gn_i64*", "clock"), ("rows", "const gn_i64", "rows"),
+        ("table", "const gn_u64*", "table"))),
     "tick": KernelInfo("gn_step_tick", "tick", fixed_params(("n", "const gn_i64", "n"), ("clock", "gn_i64*", "clock"))),
     "zero_float64": KernelInfo("gn_step_zero_f64", "zero", fixed_params(("n", "const gn_i64", "n"),
                                                                         ("values", "double*", "values"))),

@@ -93,6 +93,38 @@ def _ordered_params(real: str, index: str) -> tuple:
         ("work", "gn_u64*", "work"), ("g_target", f"{real}*", "g_target"))
 
 
+def _merged_list_params() -> tuple:
+    """One launch listing several spike rings: a table of 8 words per ring, block items (ring, k, chunk)."""
+    return COMMON_PARAMS + fixed_params(("table", "const gn_u64*", "list_table"),
+                                        ("items", "const gn_i64*", "list_items"))
+
+
+def _merged_params() -> tuple:
+    """One launch for several projections of the model: a table of their ordered-kernel arguments, block items."""
+    return COMMON_PARAMS + fixed_params(("table", "const gn_u64*", "merged_table"),
+                                        ("width", "const gn_i64", "merged_width"),
+                                        ("items", "const gn_i64*", "merged_items"))
+
+
+def merged_row_params(ordered: KernelInfo) -> tuple:
+    """The parameters of ``ordered`` (a ``pre_events_ordered`` kernel, clocked or not) that a row of the merged
+    kernel's table holds, in order: every one after ``dt_host``.
+
+    Parameters
+    ----------
+    ordered : KernelInfo
+        The unit's ``pre_events_ordered`` kernel.
+    """
+    names = [p.name for p in ordered.params]
+    return ordered.params[names.index("dt_host") + 1:]
+
+
+def _table_args(params: tuple) -> str:
+    """The arguments of ``<fn>_ordered_slice`` after ``dt_host`` read from a merged table's ``row``."""
+    return "".join(f", ({p.ctype})row[{k}]" if p.is_pointer else f", ({p.ctype.replace('const ', '')})row[{k}]"
+                   for k, p in enumerate(params))
+
+
 def _atomic_groups_params(real: str, index: str) -> tuple:
     """One launch per step: the warps share the arriving events."""
     return COMMON_PARAMS + _arrivals_params(index) + fixed_params(
@@ -242,6 +274,10 @@ def synapse_unit(spec: ModelSpec, precision: str = "float64", index: str = "int3
         Kernels by phase: ``spike_count`` and ``spike_list`` (the spiking
         ranks of rows of the pre population's spike ring), ``pre_events_ordered``
         (one block per slice of post neurons, in the array code's order),
+        ``pre_events_merged`` (the ordered propagation of several projections of
+        the model in one launch, through a table of their arguments),
+        ``spike_count_merged`` and ``spike_list_merged`` (the spike lists of
+        several spike rings in one launch each),
         ``pre_events_atomic`` (one launch per delay value) and
         ``pre_events_atomic_groups`` (one launch for all, from the spike
         lists) (models with ``pre_spike``), ``post_events``, ``semiglobal``
@@ -266,15 +302,21 @@ def synapse_unit(spec: ModelSpec, precision: str = "float64", index: str = "int3
     pre = _event_phase(spec, "pre", real)
     if pre is not None:
         name = f"{fn}_pre_events"
-        bodies.append(render("spike_propagation.cu", fn=name, model=spec.name, real=real, index=index_type,
-                             params=pre.out.params_text(), args=pre.out.args_text(), body=pre.out.body()))
         element = tuple(pre.out.params.values())
+        ordered = _ordered_params(real, index_type) + element
+        bodies.append(render("spike_propagation.cu", fn=name, model=spec.name, real=real, index=index_type,
+                             params=pre.out.params_text(), args=pre.out.args_text(), body=pre.out.body(),
+                             table_args=_table_args(ordered[len(COMMON_PARAMS):])))
         kernels["spike_count"] = KernelInfo(f"{name}_spike_count", "spike_count", _list_params(index_type, False),
                                             lanes=SPIKE_CHUNK)
         kernels["spike_list"] = KernelInfo(f"{name}_spike_list", "spike_list", _list_params(index_type, True),
                                            lanes=SPIKE_CHUNK)
-        kernels["pre_events_ordered"] = KernelInfo(f"{name}_ordered", "pre_events_ordered",
-                                                   _ordered_params(real, index_type) + element, lanes=SPIKE_CHUNK)
+        for phase in ("spike_count_merged", "spike_list_merged"):
+            kernels[phase] = KernelInfo(f"{name}_{phase}", phase, _merged_list_params(), lanes=SPIKE_CHUNK)
+        kernels["pre_events_ordered"] = KernelInfo(f"{name}_ordered", "pre_events_ordered", ordered,
+                                                   lanes=SPIKE_CHUNK)
+        kernels["pre_events_merged"] = KernelInfo(f"{name}_merged", "pre_events_merged", _merged_params(),
+                                                  lanes=SPIKE_CHUNK)
         kernels["pre_events_atomic"] = KernelInfo(f"{name}_atomic", "pre_events_atomic",
                                                   _event_params(real, index_type) + element, lanes=32)
         kernels["pre_events_atomic_groups"] = KernelInfo(f"{name}_atomic_groups", "pre_events_atomic_groups",

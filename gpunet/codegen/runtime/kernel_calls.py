@@ -45,7 +45,7 @@ import numpy as np
 
 from gpunet.codegen.cuda.codegen import PACK_KERNELS, RNG_KERNELS
 from gpunet.codegen.cuda.common import CudaUnit, KernelInfo
-from gpunet.codegen.cuda.synapse import SPIKE_CHUNK
+from gpunet.codegen.cuda.synapse import SPIKE_CHUNK, merged_row_params
 from gpunet.codegen.runtime.launch_plan import C_DTYPES, BoundKernel, check_arguments, kernel_plan
 
 __all__ = ["C_DTYPES", "check_arguments", "Launcher", "PopulationKernels", "ProjectionKernels", "RandomStreams",
@@ -238,8 +238,9 @@ class ProjectionKernels:
         self.pre_size, self.post_size = int(pre_size), int(post_size)
         self.mode = mode
         self.clock = clock
-        unused = {"pre_events_atomic"} | ({"pre_events_atomic_groups"} if mode == "ordered" else
-                                          {"pre_events_ordered"})
+        # the merged propagation is launched by a step graph for several projections (see merged_row)
+        unused = {"pre_events_atomic", "pre_events_merged", "spike_count_merged", "spike_list_merged"}
+        unused |= {"pre_events_atomic_groups"} if mode == "ordered" else {"pre_events_ordered"}
         self.bound = {name: BoundKernel(kernel, launcher) for name, kernel in unit.kernels.items()
                       if name not in unused}
         self._contexts: dict[str, dict[str, Any]] = {}
@@ -307,16 +308,58 @@ class ProjectionKernels:
         """
         if rows:
             self.list_spikes(step, lists, rows, lag)
+        kernel = "pre_events_ordered" if self.mode == "ordered" else "pre_events_atomic_groups"
+        context = self._delivery_context(state, step, g_target, pre_state, post_state, lists, group_table, work,
+                                         pre_sums, post_sums)
+        self.bound[kernel](context)
+
+    def _delivery_context(self, state: Mapping[str, Any], step: int, g_target: Any, pre_state: Mapping[str, Any],
+                          post_state: Mapping[str, Any], lists: SpikeLists, group_table: Any, work: Any,
+                          pre_sums: Mapping[str, Any], post_sums: Mapping[str, Any]) -> dict[str, Any]:
         if self.mode == "ordered":
-            n, phase, kernel = -(-self.post_size // POST_SLICE), "pre_events", "pre_events_ordered"
+            n, phase = self.slices, "pre_events"
         else:
-            n, phase, kernel = min(ATOMIC_WARPS, max(self.pre_size, 1)), "pre_events_atomic", "pre_events_atomic_groups"
+            n, phase = min(ATOMIC_WARPS, max(self.pre_size, 1)), "pre_events_atomic"
         context = self._context(phase, n, step, state, pre_state, post_state, pre_sums, post_sums)
         context["depth"], context["pre_size"] = lists.depth, self.pre_size
         context["group_table"], context["n_groups"] = group_table, int(group_table.shape[0]) // 3
         context["spike_counts"], context["spike_lists"], context["work"] = lists.counts, lists.lists, work
         context["slice"], context["post_size"], context["g_target"] = POST_SLICE, self.post_size, g_target
-        self.bound[kernel](context)
+        return context
+
+    @property
+    def slices(self) -> int:
+        """Blocks of the ordered propagation: slices of ``POST_SLICE`` post neurons."""
+        return -(-self.post_size // POST_SLICE)
+
+    def merged_row(self, state: Mapping[str, Any], g_target: Any, pre_state: Mapping[str, Any],
+                   post_state: Mapping[str, Any], lists: SpikeLists, group_table: Any, work: Any, *,
+                   pre_sums: Mapping[str, Any] = _NO_SUMS, post_sums: Mapping[str, Any] = _NO_SUMS) -> tuple:
+        """The arguments of this projection's ordered propagation that a row of the unit's merged kernel holds.
+
+        The same values :meth:`pre_events` passes to ``pre_events_ordered`` (checked like them), those after
+        ``dt_host`` (:func:`gpunet.codegen.cuda.synapse.merged_row_params`): arrays and integers.
+
+        Parameters
+        ----------
+        state, g_target, pre_state, post_state, lists, group_table, work
+            As for :meth:`pre_events`.
+        pre_sums, post_sums : mapping
+            The pre and post populations' summed inputs by target.
+
+        Raises
+        ------
+        ValueError
+            In the ``"atomic"`` mode (the merged kernel is an ordered one).
+        """
+        if self.mode != "ordered":
+            raise ValueError("the merged propagation kernel runs the ordered mode only")
+        context = self._delivery_context(state, 0, g_target, pre_state, post_state, lists, group_table, work,
+                                         pre_sums, post_sums)
+        bound = self.bound["pre_events_ordered"]
+        values = bound.plan.values(context)
+        bound.plan.check(values, bound.plan.checked)
+        return tuple(values[len(values) - len(merged_row_params(bound.kernel)):])
 
     def post_events(self, state: Mapping[str, Any], step: int, spiked: Any, pre_state: Mapping[str, Any],
                     post_state: Mapping[str, Any], *, pre_sums: Mapping[str, Any] = _NO_SUMS,

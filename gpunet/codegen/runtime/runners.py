@@ -100,6 +100,24 @@ class KernelProjectionRunner:
                                 self.group_table(arrays.groups, arrays.state), self._work, rows,
                                 _lag(arrays.groups) if lag is None else lag, pre_sums=pre.sums, post_sums=post.sums)
 
+    def current_spike_lists(self) -> SpikeLists:
+        """The spike lists of the pre population's spike ring as it is now (made or shared if needed)."""
+        return self.spike_lists(self._pre_arrays().history, self._arrays().state)
+
+    def merged_row(self) -> tuple:
+        """This projection's arguments of the ordered propagation, for a row of its unit's merged kernel.
+
+        The spike lists, the group table and the work counters are those :meth:`pre_events` passes (made
+        here if needed), so the merged kernel and this runner's launches share them.
+        """
+        arrays, pre, post = self._arrays(), self._pre_arrays(), self._post_arrays()
+        lists = self.spike_lists(pre.history, arrays.state)
+        if self._work is None:
+            self._work = self._zeros(2, dtype=np.uint64)
+        return self.kernels.merged_row(arrays.state, post.state[f"g_{self.target}"], pre.state, post.state, lists,
+                                       self.group_table(arrays.groups, arrays.state), self._work,
+                                       pre_sums=pre.sums, post_sums=post.sums)
+
     def list_all_spikes(self, step: int) -> None:
         """List every row of the pre population's spike ring as it is before ``step`` (a step graph's new clock).
 
@@ -162,7 +180,8 @@ class KernelProjectionRunner:
                 if np.dtype(pre_ptr.dtype) != np.int64 or np.dtype(pre_syn.dtype) != index:
                     raise TypeError(f"the pre-major index must be int64 pointers and {index} synapses, got "
                                     f"{pre_ptr.dtype} and {pre_syn.dtype}")
-            rows = [(int(delay), _address(pre_ptr), _address(pre_syn)) for delay, pre_ptr, pre_syn in groups]
+            rows = [(int(delay), array_address(pre_ptr), array_address(pre_syn))
+                    for delay, pre_ptr, pre_syn in groups]
             self._table = self._to_device(np.asarray(rows, dtype=np.uint64).reshape(-1))
             self._table_of = groups
         return self._table
@@ -183,7 +202,13 @@ def _lag(groups: Any) -> int:
     return int(groups[0][0]) if len(groups) else 1
 
 
-def _address(array: Any) -> int:
-    """Address of a contiguous array's first element: a device address for CuPy, a host one for NumPy."""
+def array_address(array: Any) -> int:
+    """Address of a contiguous array's first element: a device address for CuPy, a host one for NumPy.
+
+    Parameters
+    ----------
+    array : array
+        A C-contiguous CuPy or NumPy array.
+    """
     pointer = getattr(array.data, "ptr", None)
     return int(pointer) if pointer is not None else int(array.ctypes.data)

@@ -1,10 +1,12 @@
 """A network's step as one fixed list of kernel launches, replayed per step: a CUDA graph where CuPy captures.
 
 :class:`StepGraph` records one step of a network whose objects all run
-generated kernels: the input sums zeroed, spikes delivered (one launch per
-projection after listing the spiking ranks of the spike ring's newest row: three launches
-whatever the delays), populations updated,
-spike masks written into the spike rings, synaptic equations and
+generated kernels: the input sums zeroed, spikes delivered (the spiking ranks of each
+spike ring's newest row listed, two launches for all the spiking populations, then the
+ordered propagation of every projection of a synapse unit in one launch, whatever
+the delays: :mod:`gpunet.codegen.runtime.merged_propagation`; one launch per
+projection where :attr:`StepGraph.merge_reason` says why not), populations updated,
+spike masks written into the spike rings (one launch for all the populations), synaptic equations and
 post-synaptic events, then the step counter advanced.  Every kernel is a
 clocked one (:mod:`gpunet.codegen.cuda.clocked`): it reads the step from a
 one-element device array, so no argument changes from step to step and the
@@ -33,7 +35,8 @@ from gpunet.codegen.cuda.inputs import input_kind
 from gpunet.codegen.runtime.eligibility import kernel_unit
 from gpunet.codegen.runtime.kernel_calls import PopulationKernels, ProjectionKernels, SpikeLists, spike_lists
 from gpunet.codegen.runtime.launch_plan import check_arguments
-from gpunet.codegen.runtime.runners import KernelPopulationRunner, KernelProjectionRunner
+from gpunet.codegen.runtime.merged_propagation import MergedLaunch, MergedListing, merge_reason, merge_rounds
+from gpunet.codegen.runtime.runners import KernelPopulationRunner, KernelProjectionRunner, array_address
 
 
 def graph_reason(network: Any) -> Optional[str]:
@@ -117,6 +120,7 @@ class StepGraph:
         self.mode = "empty"
         self.capture_error: Optional[str] = None
         self._signature: tuple = ()
+        self._ring_table: Any = None  # the spike rings the merged ring write fills (kept: it holds their addresses)
         precision = network.precision.name
         #: Spike propagation: "atomic" for a network with ``kernels="atomic"`` (one launch through its group table).
         self.mode_of_propagation = "atomic" if getattr(network, "kernels", "auto") == "atomic" else "ordered"
@@ -140,6 +144,38 @@ class StepGraph:
             kernels = ProjectionKernels(unit, recorder(unit.source), dt=network.dt, pre_size=proj.pre.size,
                                         post_size=proj.post.size, mode=self.mode_of_propagation, clock=self.clock)
             self._projections.append((proj, KernelProjectionRunner(proj, kernels, self._shared_lists)))
+        spiking = [(proj, runner) for proj, runner in self._projections
+                   if proj.spec.spiking and "pre_events" in runner.phases]
+        #: Why the spiking projections keep one propagation launch each (None: merged, see :attr:`merged`).
+        self.merge_reason: Optional[str] = None
+        if self.mode_of_propagation != "ordered":
+            self.merge_reason = "the atomic propagation (kernels='atomic') has no merged kernel"
+        elif spiking:
+            self.merge_reason = merge_reason(spiking)
+        #: The merged ordered propagation launches, in the order they run (empty when not merged).
+        self.merged: list[MergedLaunch] = []
+        #: The merged listings of the spike rings (one per unit that lists rings; empty when not merged).
+        self.listings: list[MergedListing] = []
+        if self.merge_reason is None:
+            self.merged = [MergedLaunch(members, recorder(members[0][1].kernels.unit.source), self.clock,
+                                        network.dt, network.backend.asarray) for members in merge_rounds(spiking)]
+            listers: dict[str, list[Any]] = {}
+            rings: set = set()
+            for proj, runner in spiking:  # the first projection from each population lists its ring
+                ring = (id(proj.pre), np.dtype(proj.step_arrays().state["_post_idx"].dtype).name)
+                if ring not in rings:
+                    rings.add(ring)
+                    listers.setdefault(runner.kernels.unit.source, []).append(runner)
+            self.listings = [MergedListing(group, recorder(source), self.clock, network.dt, network.backend.asarray)
+                             for source, group in listers.items()]
+
+    def propagation_description(self) -> str:
+        """One line on the graph's spike propagation: merged launches and their projections, or why not merged."""
+        if self.merge_reason is not None:
+            return f"spike propagation: one launch per projection ({self.merge_reason})"
+        projections = sum(len(launch.members) for launch in self.merged)
+        return (f"spike propagation: {len(self.merged)} merged launch(es) for {projections} spiking "
+                "projection(s)")
 
     def _shared_lists(self, history: Any, index: Any) -> SpikeLists:
         """The spike lists of ``history`` that every projection from its population shares (one listing a step)."""
@@ -203,7 +239,11 @@ class StepGraph:
             runner.forget_spike_lists()
         listed: set = set()
         for proj, runner in self._projections:
-            if proj.spec.spiking and "pre_events" in runner.phases:
+            if self.merged and proj.spec.spiking and "pre_events" in runner.phases:
+                # listed below by the merged listings, then the merged launches read the lists
+                listed.add((id(proj.pre.step_arrays().history),
+                            np.dtype(proj.step_arrays().state["_post_idx"].dtype).name))
+            elif proj.spec.spiking and "pre_events" in runner.phases:
                 # the row the step before wrote (one process: complete), listed by the first projection from
                 # the population; set_step lists every row
                 key = (id(proj.pre.step_arrays().history), np.dtype(proj.step_arrays().state["_post_idx"].dtype).name)
@@ -211,13 +251,13 @@ class StepGraph:
                 listed.add(key)
             elif not proj.spec.spiking and "transmit" in runner.phases:
                 runner.transmit(0)
+        for listing in self.listings:
+            listing.record()
+        for launch in self.merged:
+            launch.record()
         for _pop, runner in self._populations:
             runner.update(0)
-        for pop, _runner in self._populations:
-            arrays = pop.step_arrays()
-            if arrays.history is not None and getattr(pop, "spiking", False):
-                step(STEP_KERNELS["push_spikes"], [pop.size, self.clock, arrays.history.shape[0], arrays.spiked,
-                                                   arrays.history])
+        self._record_ring_writes()
         for _proj, runner in self._projections:
             if "continuous" in runner.phases:
                 runner.continuous(0)
@@ -237,6 +277,20 @@ class StepGraph:
             self.sink = self.launches
         self._signature = self.signature()
         self.mode = "launch list"
+
+    def _record_ring_writes(self) -> None:
+        """The spike masks of every spiking population into their spike rings: one launch (a table of the rings)."""
+        rows: list[tuple[int, ...]] = []
+        first = 0
+        for pop, _runner in self._populations:
+            arrays = pop.step_arrays()
+            if arrays.history is not None and getattr(pop, "spiking", False) and pop.size > 0:
+                rows.append((first, pop.size, int(arrays.history.shape[0]), array_address(arrays.spiked),
+                             array_address(arrays.history)))
+                first += pop.size
+        if rows:
+            self._ring_table = self.network.backend.asarray(np.asarray(rows, dtype=np.uint64).reshape(-1))
+            self._step_kernels(STEP_KERNELS["push_spikes_merged"], [first, self.clock, len(rows), self._ring_table])
 
     def capture(self, stream: Any) -> bool:
         """Capture the launch list into a CUDA graph on ``stream`` (the current one); False when capture fails.
