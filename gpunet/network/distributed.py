@@ -45,6 +45,7 @@ from gpunet.io.pipeline.partition import block_of
 from gpunet.io.pipeline.restore import LoadWarning
 from gpunet.io.pipeline.state_types import ring_row
 from gpunet.network.distributed_device import PinnedTransfers, presynaptic_array
+from gpunet.network.runners import StepLoop
 from gpunet.network.spike_exchange import SpikeExchange
 from gpunet.network.values import coerce_values
 
@@ -596,7 +597,7 @@ class DistributedEngine:
         return gathered
 
 
-class DistributedStepLoop:
+class DistributedStepLoop(StepLoop):
     """The step loop of a network under comm: the default step loop's phases plus the exchanges.
 
     Parameters
@@ -610,43 +611,16 @@ class DistributedStepLoop:
     kind = "distributed"
 
     def __init__(self, network: "Network", engine: DistributedEngine) -> None:
-        self.network = network
+        super().__init__(network)
         self.engine = engine
-        self._runners: Optional[tuple[list, list]] = None
 
-    def invalidate(self) -> None:
-        """Read the objects' runners again before the next step."""
-        self._runners = None
+    def _begin_step(self, t: int) -> None:
+        if not self.engine.fresh:
+            self.engine.share_presynaptic()
 
-    def run(self, count: int) -> None:
-        """Advance the network ``count`` steps (every process of the communicator together).
+    def _spikes_written(self, t: int) -> None:
+        self.engine.record_spikes(t)  # the block's spikes into its ring columns and the exchange buffer
+        self.engine.share_presynaptic()
 
-        Parameters
-        ----------
-        count : int
-            Steps to run.
-        """
-        network, engine = self.network, self.engine
-        for _ in range(count):
-            if self._runners is None:
-                self._runners = ([p.runner for p in network.populations], [p.runner for p in network.projections])
-            population_runners, projection_runners = self._runners
-            t = network._step
-            if not engine.fresh:
-                engine.share_presynaptic()
-            for population in network.populations:
-                population._reset_inputs()
-            for runner in projection_runners:
-                runner.transmit(t)
-            for runner in population_runners:
-                runner.update(t)
-            engine.record_spikes(t)
-            engine.share_presynaptic()
-            for runner in projection_runners:
-                runner.continuous(t)
-            for runner in projection_runners:
-                runner.post_events(t)
-            for monitor in network.monitors:
-                monitor._record(t)
-            network._step = t + 1
-            engine.after_step()
+    def _end_step(self, t: int) -> None:
+        self.engine.after_step()

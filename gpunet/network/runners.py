@@ -158,14 +158,14 @@ class StepLoop:
                 self._runners = ([p.runner for p in network.populations], [p.runner for p in network.projections])
             population_runners, projection_runners = self._runners
             t = network._step
+            self._begin_step(t)
             for population in network.populations:
                 population._reset_inputs()
             for runner in projection_runners:
                 runner.transmit(t)
             for runner in population_runners:
                 runner.update(t)
-            for population in network.populations:
-                population._push_spikes(t)
+            self._spikes_written(t)
             for runner in projection_runners:
                 runner.continuous(t)
             for runner in projection_runners:
@@ -173,3 +173,15 @@ class StepLoop:
             for monitor in network.monitors:
                 monitor._record(t)
             network._step = t + 1
+            self._end_step(t)
+
+    def _begin_step(self, t: int) -> None:
+        """Before step ``t``'s phases (a subclass's exchange)."""
+
+    def _spikes_written(self, t: int) -> None:
+        """After the updates of step ``t``: the spikes into the populations' rings."""
+        for population in self.network.populations:
+            population._push_spikes(t)
+
+    def _end_step(self, t: int) -> None:
+        """After step ``t`` (a subclass's exchange)."""
