@@ -105,8 +105,8 @@ def install(network: Any) -> Optional[GraphStepLoop]:
     kernels = len(loop.graph.launches)
     if loop.graph.mode == "graph":
         log.info("steps: CUDA graph of one step (%d kernels, one graph launch per step; %s)", kernels,
-                 loop.graph.propagation_description())
+                 loop.graph.description())
     else:
         log.info("steps: launch list of %d kernels per step (no CUDA graph: %s; %s)", kernels,
-                 loop.graph.capture_error, loop.graph.propagation_description())
+                 loop.graph.capture_error, loop.graph.description())
     return loop

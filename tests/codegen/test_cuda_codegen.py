@@ -33,7 +33,8 @@ def test_phases_follow_the_model():
                                                      "spike_list_merged", "post_events"}
     assert set(model_unit(gn.Hebb.spec).kernels) == {"continuous", "rate_sum"}
     assert set(model_unit(gn.model.DefaultRate.spec).kernels) == {"rate_sum"}
-    assert set(model_unit(gn.Izhikevich.spec).kernels) == {"neuron_update"}
+    # the merged update: a step graph's one launch for the populations of the model
+    assert set(model_unit(gn.Izhikevich.spec).kernels) == {"neuron_update", "neuron_update_merged"}
 
 
 def test_izhikevich_element_follows_the_array_code():
@@ -82,7 +83,7 @@ def test_global_equations_run_first_in_a_kernel_of_one_thread():
     model = gn.Neuron(parameters="tau = 10.0 : population", equations="dm/dt = -m / tau : population\nr = m",
                       name="GlobalVar")
     unit = model_unit(model.spec)
-    assert list(unit.kernels) == ["neuron_globals", "neuron_update"]
+    assert list(unit.kernels) == ["neuron_globals", "neuron_update", "neuron_update_merged"]
     assert "a_m[0] = l_m;" in unit.body   # written by the one thread ...
     assert {p.name: p.ctype for p in unit.kernels["neuron_update"].params}["a_m"] == "const double*"   # read here
 

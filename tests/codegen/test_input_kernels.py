@@ -111,4 +111,5 @@ def test_schedule_kernel_metadata_and_refusals():
     assert input_unit(net.create(2, gn.Izhikevich)) is None
     injection = current_injection_unit("float32", "int64")
     assert injection.prefix == "gn_CurrentInjection_f32_i64" and "const gn_i64* row_ptr" in injection.body
-    assert model_unit(correlated.spec).kernels.keys() == {"neuron_globals", "neuron_update"}
+    # the model's own unit has the step graph's merged update; the input's (above) does not
+    assert model_unit(correlated.spec).kernels.keys() == {"neuron_globals", "neuron_update", "neuron_update_merged"}

@@ -55,7 +55,8 @@ def test_the_inputs_kernels_compile_with_nvcc(emitted, compiled):
     assert kernels["input_HomogeneousCorrelatedSpikeTrains_f64.cu"] == [
         "gn_HomogeneousCorrelated_f64_schedule", "gn_HomogeneousCorrelated_f64_globals", "gn_HomogeneousCorrelated_f64"]
     assert kernels["input_CurrentInjection_f32_i64.cu"] == ["gn_CurrentInjection_f32_i64"]
-    assert len(kernels["network_inputs_f64.cu"]) == 8  # the three inputs' 6, the post population's, the injection's
+    # the three inputs' 6, the post population's 2 (its update, the step graph's merged update), the injection's
+    assert len(kernels["network_inputs_f64.cu"]) == 9
 
 
 @pytest.mark.skipif(NVCC is None, reason="nvcc not found")
@@ -83,13 +84,19 @@ def test_every_emitted_source_compiles_with_nvrtc(emitted):
 
 
 def test_the_merged_kernels_of_the_step_graph_are_emitted_and_compile(emitted, request):
-    """The step graph's merged propagation and spike-list kernels (clocked) are in the emitted sources, so nvcc
-    and NVRTC check them with the others."""
+    """The step graph's merged propagation, spike-list and neuron-update kernels (clocked) are in the emitted
+    sources, so nvcc and NVRTC check them with the others."""
     kernels = {path.name: re.findall(r"GN_KERNEL (\w+)\(", path.read_text()) for path in emitted}
     for model in ("STDP", "DefaultSpiking"):
         name = f"clocked_synapse_{model}_f64.cu"
         prefix = f"gn_{model}_f64_i32_pre_events"
         assert {f"{prefix}_merged_clocked", f"{prefix}_spike_count_merged_clocked",
                 f"{prefix}_spike_list_merged_clocked"} <= set(kernels[name]), kernels[name]
+        if NVCC is not None:
+            assert request.getfixturevalue("compiled")[name].ok
+    # the merged neuron update (one launch for the populations of one neuron unit), rate-coded and spiking
+    for model in ("Izhikevich", "LeakyIntegrator", "IF_cond_exp"):
+        name = f"clocked_neuron_{model}_f64.cu"
+        assert {f"gn_{model}_f64_clocked", f"gn_{model}_f64_merged_clocked"} <= set(kernels[name]), kernels[name]
         if NVCC is not None:
             assert request.getfixturevalue("compiled")[name].ok

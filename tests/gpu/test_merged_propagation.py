@@ -154,11 +154,12 @@ def test_the_graph_kernels_do_not_grow_with_the_projections_that_merge():
                       # the rings of a and b listed together (s1 and s2, the first projections from them, list)
                       "gn_DefaultSpiking_f64_i32_pre_events_spike_count_merged_clocked": 1.0,
                       "gn_DefaultSpiking_f64_i32_pre_events_spike_list_merged_clocked": 1.0}, counts[0]
-    # 3 updates, 1 spike-ring write (all 3 populations), 2 spike-list kernels, 3 merged launches, stdp's post
-    # events, the clock (the per-object runners: 3 launches per projection for the deliveries alone)
-    assert sum(counts[0].values()) == 3 + 1 + 2 + 3 + 1 + 1
-    assert counts[0]["gn_step_push_spikes_merged"] == 1.0
-    assert len(net.step_loop.graph.launches) == 11
+    # 2 updates (a and b: one merged Izhikevich launch; the sink's model its own), 1 spike-ring write (all 3
+    # populations), 2 spike-list kernels, 3 merged launches, stdp's post events, the clock (the per-object runners:
+    # 3 launches per projection for the deliveries alone)
+    assert sum(counts[0].values()) == 2 + 1 + 2 + 3 + 1 + 1
+    assert counts[0]["gn_step_push_spikes_merged"] == 1.0 and counts[0]["gn_Izhikevich_f64_merged_clocked"] == 1.0
+    assert len(net.step_loop.graph.launches) == 10
     listing = net.step_loop.graph.listings[0]
     assert net.backend.to_host(listing.items).tolist() == [[0, 0, 0], [0, 0, 1], [1, 0, 0]]  # a: 2 chunks, b: 1
 
@@ -213,16 +214,18 @@ def microcircuit_shaped(backend, size=24):
     return net
 
 
-def test_a_microcircuit_shaped_network_steps_in_13_kernels_with_numpy_bits():
-    """64 static projections onto 8 populations: one propagation launch, two spike-list launches, one spike-ring
-    write (on the stand-in
+def test_a_microcircuit_shaped_network_steps_in_6_kernels_with_numpy_bits():
+    """64 static projections onto 8 populations of one model: one update launch, one propagation launch, two
+    spike-list launches, one spike-ring write (on the stand-in
     counted, then the network reset: the lists of every ring are made again from the clock)."""
     device, reference = microcircuit_shaped("cupy"), microcircuit_shaped("numpy")
     assert merged_members(device) == [[proj.name for proj in device.projections]]
     if STANDIN:
         counts = kernels_per_step(device)
-        # 8 updates, 1 spike-ring write, 2 spike-list kernels, 1 propagation, the clock
-        assert sum(counts.values()) == 13, counts
+        # 1 merged update (the 8 populations: 13 kernels before it merged them), 1 spike-ring write, 2 spike-list
+        # kernels, 1 propagation, the clock
+        assert sum(counts.values()) == 6, counts
+        assert counts["gn_Izhikevich_f64_merged_clocked"] == 1.0
         device.reset(populations=True, projections=True)
         for k, pop in enumerate(device.populations):
             pop.i_offset = np.linspace(4.0, 12.0 + k, pop.size)

@@ -5,8 +5,8 @@ kernels (``kernels="auto"``): the steady-state loop never waits for the
 device (monitors fetch when asked; a ``save(blocking=False)`` adds event
 records and a wait on the copy stream in the writer thread only).  Each step
 is one launch of the step's CUDA graph (``gpunet.network.device_loop``),
-which runs 8 kernels: 1 per population (neuron update), one spike-ring write
-for both populations, 4 for the projection (the spike list of the newest row
+which runs 7 kernels: one merged neuron update for both populations (one
+model), one spike-ring write for both populations, 4 for the projection (the spike list of the newest row
 read, in two kernels, pre and post events) and the step counter's; the
 per-object runners (``use_step_loop(None)``) issue 8 launches per step
 instead (the same work, the step counter kept on the host).  Each recorded
@@ -27,8 +27,9 @@ pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not STANDIN, reason="counting 
                                                                         "(GPUNET_CUPY_STANDIN=1)")]
 # 2 populations x 2 + 1 projection x 4 (the budget: at most 2 per population, 4 per projection whatever its delays)
 LAUNCHES_PER_STEP = 8
-# the same kernels in the graph less one (the two spike-ring writes are one merged launch), and the step counter's
-GRAPH_KERNELS = LAUNCHES_PER_STEP - 1 + 1
+# the same kernels in the graph less two (the two spike-ring writes are one merged launch, the two neuron updates
+# of one model another), and the step counter's
+GRAPH_KERNELS = LAUNCHES_PER_STEP - 2 + 1
 
 
 @pytest.fixture(scope="module")

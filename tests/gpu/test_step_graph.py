@@ -51,8 +51,9 @@ def test_compile_installs_the_step_graph_and_says_so(caplog):
         net.compile()
     assert net.step_loop.kind == "graph" and net.step_loop.graph.mode == "graph"
     # the reference network's two spiking projections have two synapse models: one merged launch each; the two
-    # populations' spike-ring writes are one launch
-    assert any(r.getMessage() == "steps: CUDA graph of one step (11 kernels, one graph launch per step; "
+    # populations' spike-ring writes are one launch, their updates (one model) another
+    assert any(r.getMessage() == "steps: CUDA graph of one step (10 kernels, one graph launch per step; "
+               "neuron updates: 1 merged launch(es) for 2 population(s); "
                "spike propagation: 2 merged launch(es) for 2 spiking projection(s))"
                for r in caplog.records), [r.getMessage() for r in caplog.records]
 
@@ -68,9 +69,9 @@ def test_without_stream_capture_the_launch_list_runs_and_the_log_says_why(caplog
         net.compile()
     assert net.step_loop.graph.mode == "launch list" and net.step_loop.graph.graph is None
     messages = [r.getMessage() for r in caplog.records]
-    assert "steps: launch list of 11 kernels per step (no CUDA graph: CUDARuntimeError: "\
-           "cudaErrorStreamCaptureUnsupported: not on this device; spike propagation: 2 merged launch(es) for "\
-           "2 spiking projection(s))" in messages, messages
+    assert "steps: launch list of 10 kernels per step (no CUDA graph: CUDARuntimeError: "\
+           "cudaErrorStreamCaptureUnsupported: not on this device; neuron updates: 1 merged launch(es) for "\
+           "2 population(s); spike propagation: 2 merged launch(es) for 2 spiking projection(s))" in messages, messages
     reference = build("numpy")
     net.simulate(150.0)
     reference.simulate(150.0)
@@ -78,7 +79,7 @@ def test_without_stream_capture_the_launch_list_runs_and_the_log_says_why(caplog
     if STANDIN:
         cupy.launches.reset()
         net.simulate(10.0)
-        assert cupy.launches.graphs == 0 and cupy.launches.issued == 20 * 11
+        assert cupy.launches.graphs == 0 and cupy.launches.issued == 20 * 10
 
 
 def switch_learning(net):

@@ -134,6 +134,36 @@ def fixed_params(*specs: tuple[str, ...]) -> tuple[KernelParam, ...]:
 COMMON_PARAMS = fixed_params(("n", "const gn_i64", "n"), ("step", "const gn_i64", "step"),
                              ("t_host", "const double", "t"), ("dt_host", "const double", "dt"))
 
+#: The parameters after :data:`COMMON_PARAMS` of a step graph's merged kernels: a table of rows of ``width``
+#: words (one row per member), then the block items.
+MERGED_PARAMS = fixed_params(("table", "const gn_u64*", "merged_table"), ("width", "const gn_i64", "merged_width"),
+                             ("items", "const gn_i64*", "merged_items"))
+
+
+def table_arguments(params: Sequence[KernelParam], first: int = 0) -> str:
+    """C arguments ``, (type)row[first + k]`` for ``params``: one row of a merged kernel's table of words.
+
+    A step graph's merged kernels (one launch for several populations or projections of one unit) read each
+    member's kernel arguments from a row of ``gn_u64`` words: arrays as addresses, integers as values.
+
+    Parameters
+    ----------
+    params : sequence of KernelParam
+        The parameters the row holds, in order.
+    first : int
+        The row's word holding the first of them.
+
+    Raises
+    ------
+    ValueError
+        For a floating-point parameter passed by value (a word holds an address or an integer).
+    """
+    floats = [p.name for p in params if not p.is_pointer and p.base_type in ("double", "float")]
+    if floats:
+        raise ValueError(f"a merged kernel's table holds addresses and integers, not {', '.join(floats)}")
+    return "".join(f", ({p.ctype})row[{first + k}]" if p.is_pointer
+                   else f", ({p.ctype.replace('const ', '')})row[{first + k}]" for k, p in enumerate(params))
+
 
 # -- signatures --------------------------------------------------------------------
 def _tokens(declaration: str) -> list[str]:

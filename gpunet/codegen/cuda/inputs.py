@@ -114,7 +114,7 @@ def timed_input_unit(spec: ModelSpec, scheduled: Sequence[str], equations: bool,
     check_signature(body, info)
     kernels = {"schedule": info}
     if equations:
-        model = neuron_unit(spec, precision, fn)
+        model = neuron_unit(spec, precision, fn, merged=False)  # inputs have no step-graph form
         body = body + "\n" + model.body
         kernels.update(model.kernels)
     return CudaUnit(spec.name, "neuron", precision, fn, body, kernels)

@@ -32,6 +32,7 @@ import sympy
 
 from gpunet.codegen.cuda.common import (
     COMMON_PARAMS,
+    MERGED_PARAMS,
     REAL_TYPES,
     CudaUnit,
     ElementWriter,
@@ -45,12 +46,17 @@ from gpunet.codegen.cuda.common import (
     register_name,
     split_global_ops,
     symbols_of,
+    table_arguments,
     time_lines,
 )
 from gpunet.codegen.cuda.templates import render
 from gpunet.codegen.plan import Op, continuous_plan, noise_gates, statement_ops, updated_when_refractory
 from gpunet.codegen.printers import CudaPrinter
 from gpunet.model.ir import ModelSpec
+
+
+#: Neurons per block item of the merged update kernel (``neuron_update_merged``: one block of threads each).
+NEURON_CHUNK = 256
 
 
 def _check_supported(spec: ModelSpec, ops: list[Op], reset: list[Op]) -> None:
@@ -122,7 +128,8 @@ def _temporary(name: str) -> str:
     return "tmp_" + name.lstrip("_")
 
 
-def neuron_unit(spec: ModelSpec, precision: str = "float64", prefix: Optional[str] = None) -> CudaUnit:
+def neuron_unit(spec: ModelSpec, precision: str = "float64", prefix: Optional[str] = None,
+                merged: bool = True) -> CudaUnit:
     """The CUDA unit (source and kernel metadata) of neuron model ``spec``.
 
     Parameters
@@ -133,11 +140,16 @@ def neuron_unit(spec: ModelSpec, precision: str = "float64", prefix: Optional[st
         Floating type of the population's arrays.
     prefix : str, optional
         C name prefix of the unit's functions (default ``gn_<model>_<f64|f32>``).
+    merged : bool
+        Whether the unit has the merged update kernel (``"neuron_update_merged"``).
 
     Returns
     -------
     CudaUnit
-        With the kernel of phase ``"neuron_update"`` and, for a model whose
+        With the kernel of phase ``"neuron_update"``, with ``merged`` ``"neuron_update_merged"``
+        (the updates of several populations of the model in one launch, through
+        a table of their ``neuron_update`` arguments and block items of
+        :data:`NEURON_CHUNK` neurons: a step graph's) and, for a model whose
         equations assign global variables, ``"neuron_globals"`` (one thread,
         launched before the neurons').
 
@@ -216,11 +228,18 @@ def neuron_unit(spec: ModelSpec, precision: str = "float64", prefix: Optional[st
             out(f"a_{name}[i] = l_{name};")
 
     params = out.params_text()
+    element = tuple(out.params.values())
     body = render("neuron_update.cu", fn=fn, model=spec.name, params=params, args=out.args_text(),
                   body=out.body())
-    info = KernelInfo(fn, "neuron_update", COMMON_PARAMS + tuple(out.params.values()))
+    info = KernelInfo(fn, "neuron_update", COMMON_PARAMS + element)
     check_signature(body, info)
     kernels = {"neuron_update": info}
+    if merged:
+        body += "\n" + render("neuron_merged.cu", fn=fn, model=spec.name,
+                              table_args=table_arguments(element, first=1), chunk=str(NEURON_CHUNK))
+        kernels["neuron_update_merged"] = KernelInfo(f"{fn}_merged", "neuron_update_merged",
+                                                     COMMON_PARAMS + MERGED_PARAMS, lanes=NEURON_CHUNK)
+        check_signature(body, kernels["neuron_update_merged"])
     if leading:
         globals_body, globals_info = _globals_kernel(spec, leading, fn, real, gates, population_sites)
         body = globals_body + "\n" + body

@@ -50,6 +50,7 @@ from gpunet.codegen.cuda.common import (
     register_name,
     split_global_ops,
     symbols_of,
+    table_arguments,
     time_lines,
 )
 from gpunet.codegen.cuda.templates import render
@@ -117,12 +118,6 @@ def merged_row_params(ordered: KernelInfo) -> tuple:
     """
     names = [p.name for p in ordered.params]
     return ordered.params[names.index("dt_host") + 1:]
-
-
-def _table_args(params: tuple) -> str:
-    """The arguments of ``<fn>_ordered_slice`` after ``dt_host`` read from a merged table's ``row``."""
-    return "".join(f", ({p.ctype})row[{k}]" if p.is_pointer else f", ({p.ctype.replace('const ', '')})row[{k}]"
-                   for k, p in enumerate(params))
 
 
 def _atomic_groups_params(real: str, index: str) -> tuple:
@@ -306,7 +301,7 @@ def synapse_unit(spec: ModelSpec, precision: str = "float64", index: str = "int3
         ordered = _ordered_params(real, index_type) + element
         bodies.append(render("spike_propagation.cu", fn=name, model=spec.name, real=real, index=index_type,
                              params=pre.out.params_text(), args=pre.out.args_text(), body=pre.out.body(),
-                             table_args=_table_args(ordered[len(COMMON_PARAMS):])))
+                             table_args=table_arguments(ordered[len(COMMON_PARAMS):])))
         kernels["spike_count"] = KernelInfo(f"{name}_spike_count", "spike_count", _list_params(index_type, False),
                                             lanes=SPIKE_CHUNK)
         kernels["spike_list"] = KernelInfo(f"{name}_spike_list", "spike_list", _list_params(index_type, True),

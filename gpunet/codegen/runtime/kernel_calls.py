@@ -187,14 +187,43 @@ class PopulationKernels:
 
     def update(self, state: Mapping[str, Any], sums: Mapping[str, Any], spiked: Any, step: int) -> None:
         """Integrate one step of all neurons (see ``PopulationKernels`` in the module docstring)."""
-        if self.globals_bound is not None:
-            context = self._globals_context
-            context["step"], context["t"], context["attr"] = int(step), step * self.dt, state
-            self.globals_bound(context)
+        self.update_globals(state, step)
         context = self._context
         context["step"], context["t"] = int(step), step * self.dt
         context["attr"], context["sum"], context["spiked"] = state, sums, spiked
         self.bound(context)
+
+    def update_globals(self, state: Mapping[str, Any], step: int) -> None:
+        """The global equations' kernel (one thread) of step ``step``, when the model has one; else nothing.
+
+        Parameters
+        ----------
+        state : mapping
+            ``population._state``.
+        step : int
+            The step.
+        """
+        if self.globals_bound is not None:
+            context = self._globals_context
+            context["step"], context["t"], context["attr"] = int(step), step * self.dt, state
+            self.globals_bound(context)
+
+    def merged_row(self, state: Mapping[str, Any], sums: Mapping[str, Any], spiked: Any) -> tuple:
+        """The arguments of this population's update that a row of the unit's merged update kernel holds.
+
+        The number of neurons, then the values :meth:`update` passes to ``neuron_update`` after ``dt_host``
+        (checked like them): arrays, noise keys, the noise counters' offset.
+
+        Parameters
+        ----------
+        state, sums, spiked
+            As for :meth:`update`.
+        """
+        context = {**self._context, "step": 0, "t": 0.0, "attr": state, "sum": sums, "spiked": spiked}
+        values = self.bound.plan.values(context)
+        self.bound.plan.check(values, self.bound.plan.checked)
+        first = [p.name for p in self.kernel.params].index("dt_host") + 1  # the clocked kernel has no step, t_host
+        return (self.size,) + tuple(values[first:])
 
 
 class ProjectionKernels:

@@ -30,6 +30,15 @@ class KernelPopulationRunner:
         arrays = self._arrays()
         self.kernels.update(arrays.state, arrays.sums, arrays.spiked, step)
 
+    def update_globals(self, step: int) -> None:
+        """The population's global equations of ``step`` (one thread), when its model has some."""
+        self.kernels.update_globals(self._arrays().state, step)
+
+    def merged_row(self) -> tuple:
+        """This population's arguments of the update, for a row of its unit's merged update kernel."""
+        arrays = self._arrays()
+        return self.kernels.merged_row(arrays.state, arrays.sums, arrays.spiked)
+
 
 class KernelProjectionRunner:
     """A projection's phases through its generated synapse kernels, the array code for phases without one."""

@@ -5,7 +5,8 @@ generated kernels: the input sums zeroed, spikes delivered (the spiking ranks of
 spike ring's newest row listed, two launches for all the spiking populations, then the
 ordered propagation of every projection of a synapse unit in one launch, whatever
 the delays: :mod:`gpunet.codegen.runtime.merged_propagation`; one launch per
-projection where :attr:`StepGraph.merge_reason` says why not), populations updated,
+projection where :attr:`StepGraph.merge_reason` says why not), populations updated (those of one
+neuron unit in one launch: :mod:`gpunet.codegen.runtime.merged_updates`),
 spike masks written into the spike rings (one launch for all the populations), synaptic equations and
 post-synaptic events, then the step counter advanced.  Every kernel is a
 clocked one (:mod:`gpunet.codegen.cuda.clocked`): it reads the step from a
@@ -36,6 +37,7 @@ from gpunet.codegen.runtime.eligibility import kernel_unit
 from gpunet.codegen.runtime.kernel_calls import PopulationKernels, ProjectionKernels, SpikeLists, spike_lists
 from gpunet.codegen.runtime.launch_plan import check_arguments
 from gpunet.codegen.runtime.merged_propagation import MergedLaunch, MergedListing, merge_reason, merge_rounds
+from gpunet.codegen.runtime.merged_updates import MergedUpdate, update_description, update_groups
 from gpunet.codegen.runtime.runners import KernelPopulationRunner, KernelProjectionRunner, array_address
 
 
@@ -137,6 +139,11 @@ class StepGraph:
             kernels = PopulationKernels(unit, recorder(unit.source), size=pop.size, dt=network.dt,
                                         noise_keys=pop.step_arrays().noise_keys, clock=self.clock)
             self._populations.append((pop, KernelPopulationRunner(pop, kernels)))
+        groups, self._alone = update_groups(self._populations)
+        #: The merged neuron updates (one launch per neuron unit of two populations or more).
+        self.updates: list[MergedUpdate] = [
+            MergedUpdate(members, recorder(members[0][1].kernels.unit.source), self.clock, network.dt,
+                         network.backend.asarray) for members in groups]
         self._projections = []
         self._lists: dict[tuple, SpikeLists] = {}  # (id of a spike ring, index type) -> the lists its projections share
         for proj in network.projections:
@@ -168,6 +175,10 @@ class StepGraph:
                     listers.setdefault(runner.kernels.unit.source, []).append(runner)
             self.listings = [MergedListing(group, recorder(source), self.clock, network.dt, network.backend.asarray)
                              for source, group in listers.items()]
+
+    def description(self) -> str:
+        """One line on what the graph merged: the neuron updates, then the spike propagation (or why not)."""
+        return f"{update_description(self.updates, self._alone)}; {self.propagation_description()}"
 
     def propagation_description(self) -> str:
         """One line on the graph's spike propagation: merged launches and their projections, or why not merged."""
@@ -255,7 +266,9 @@ class StepGraph:
             listing.record()
         for launch in self.merged:
             launch.record()
-        for _pop, runner in self._populations:
+        for update in self.updates:
+            update.record()
+        for _pop, runner, _reason in self._alone:
             runner.update(0)
         self._record_ring_writes()
         for _proj, runner in self._projections:
