@@ -16,6 +16,7 @@ import gpunet as gn
 from gpunet.backend.cupy_backend import STANDIN
 from gpunet.codegen.runtime.kernel_calls import POST_SLICE
 from gpunet.codegen.runtime.merged_propagation import merge_rounds
+from gpunet.testing.host_state import assert_same_arrays, host_arrays
 
 pytestmark = pytest.mark.gpu
 
@@ -52,25 +53,6 @@ def merged_network(backend, seed=11, extra=0):
     return net
 
 
-def state(net):
-    """Every population and projection array of ``net`` on the host, by (object, name)."""
-    host = net.backend.to_host
-    arrays = {}
-    for pop in net.populations:
-        for name in pop.spec.attributes:
-            arrays[pop.name, name] = host(pop.device_view(name))
-    for proj in net.projections:
-        for name, array in proj.state_dict().items():
-            arrays[proj.name, name] = host(array)
-    return arrays
-
-
-def assert_bitwise_equal(expected, found):
-    assert expected.keys() == found.keys()
-    differing = [key for key in expected if not np.array_equal(expected[key], found[key])]
-    assert differing == []
-
-
 def merged_members(net):
     return [[proj.name for proj, _runner in launch.members] for launch in net.step_loop.graph.merged]
 
@@ -104,9 +86,9 @@ def test_one_launch_per_unit_and_round_with_numpy_bits():
     assert device.backend.to_host(graph.merged[0].table).shape[0] == 5
     device.simulate(150.0)
     reference.simulate(150.0)
-    expected, found = state(reference), state(device)
+    expected, found = host_arrays(reference), host_arrays(device)
     assert np.count_nonzero(expected["sink", "v"]) == SINK
-    assert_bitwise_equal(expected, found)
+    assert_same_arrays(expected, found)
     # every projection's own work counters, as its own launches would count them
     for proj in device.projections:
         visited, delivered = device.backend.to_host(graph.runner_of(proj).work).tolist()
@@ -118,15 +100,15 @@ def test_a_load_into_the_merged_graph_continues_bit_identically(tmp_path):
     original.simulate(50.0)
     gn.save(tmp_path / "state.npz", network=original)
     original.simulate(75.0)
-    expected = state(original)
+    expected = host_arrays(original)
     restored = merged_network("cupy", seed=99)  # another connectivity: the tables are made again
     restored.simulate(5.0)
     restored.load(tmp_path / "state.npz")
     restored.simulate(75.0)
-    assert_bitwise_equal(expected, state(restored))
+    assert_same_arrays(expected, host_arrays(restored))
     reference = merged_network("numpy")
     reference.simulate(125.0)
-    assert_bitwise_equal(state(reference), expected)
+    assert_same_arrays(host_arrays(reference), expected)
 
 
 def kernels_per_step(net, steps=10):
@@ -231,7 +213,7 @@ def test_a_microcircuit_shaped_network_steps_in_6_kernels_with_numpy_bits():
             pop.i_offset = np.linspace(4.0, 12.0 + k, pop.size)
     device.simulate(30.0)
     reference.simulate(30.0)
-    assert_bitwise_equal(state(reference), state(device))
+    assert_same_arrays(host_arrays(reference), host_arrays(device))
     graph = device.step_loop.graph
     delivered = [int(device.backend.to_host(graph.runner_of(proj).work)[1]) for proj in device.projections]
     assert min(delivered) > 0  # every projection delivered spikes through the merged launch
@@ -260,4 +242,4 @@ def test_a_synapse_reading_a_conductance_keeps_one_launch_per_projection_in_netw
     assert graph.propagation_description().startswith("spike propagation: one launch per projection (projection 'r'")
     device.simulate(8.0)
     reference.simulate(8.0)
-    assert_bitwise_equal(state(reference), state(device))
+    assert_same_arrays(host_arrays(reference), host_arrays(device))

@@ -15,6 +15,7 @@ import pytest
 
 import gpunet as gn
 from gpunet.backend.cupy_backend import STANDIN
+from gpunet.testing.host_state import assert_same_arrays, host_arrays
 
 pytestmark = pytest.mark.gpu
 
@@ -51,25 +52,6 @@ def build(backend, delays, synapse=None, seed=11, mode="ordered"):
     return net
 
 
-def state(net):
-    """Every population and projection array of ``net`` on the host, by (object, name)."""
-    host = net.backend.to_host
-    arrays = {}
-    for pop in net.populations:
-        for name in pop.spec.attributes:
-            arrays[pop.name, name] = host(pop.device_view(name))
-    for proj in net.projections:
-        for name, array in proj.state_dict().items():
-            arrays[proj.name, name] = host(array)
-    return arrays
-
-
-def assert_bitwise_equal(expected, found):
-    assert expected.keys() == found.keys()
-    different = [key for key in expected if not np.array_equal(expected[key], found[key], equal_nan=True)]
-    assert different == [], different
-
-
 def fused(net):
     assert net.fused is not None
     return sorted(net.fused.fused)
@@ -81,9 +63,9 @@ def test_ordered_propagation_gives_the_numpy_bits(form):
     assert [p.name for p in device.projections if p.runner.kind == "kernels"] == [p.name for p in device.projections]
     reference.simulate(STEPS * 0.5)
     device.simulate(STEPS * 0.5)
-    expected = state(reference)
+    expected = host_arrays(reference)
     assert np.count_nonzero(expected["sink", "v"]) > 0 and np.any(expected["post", "v"] != -65.0)
-    assert_bitwise_equal(expected, state(device))
+    assert_same_arrays(expected, host_arrays(device), equal_nan=True)
 
 
 def test_the_order_of_delays_decides_the_last_bits():
@@ -150,16 +132,16 @@ def test_a_load_continues_bit_identically_and_follows_a_new_connectivity(tmp_pat
     original.simulate(100 * 0.5)
     gn.save(tmp_path / "state.npz", network=original)
     original.simulate(150 * 0.5)
-    expected = state(original)
+    expected = host_arrays(original)
     restored = build("cupy", 2.0, seed=99)
     restored.simulate(10 * 0.5)  # its own walk (storage order) is in use before the load
     restored.load(tmp_path / "state.npz")
     assert restored.get_current_step() == 100
     restored.simulate(150 * 0.5)
-    assert_bitwise_equal(expected, state(restored))
+    assert_same_arrays(expected, host_arrays(restored), equal_nan=True)
     reference = build("numpy", DELAYS["per-synapse"])
     reference.simulate(250 * 0.5)
-    assert_bitwise_equal(state(reference), expected)
+    assert_same_arrays(host_arrays(reference), expected, equal_nan=True)
 
 
 @pytest.mark.parametrize("loop", ["graph", "per-object runners"])
@@ -173,9 +155,9 @@ def test_atomic_propagation_is_one_launch_per_projection_too(loop):
         device.use_step_loop(None)
     reference.simulate(STEPS * 0.5)
     device.simulate(STEPS * 0.5)
-    expected, found = state(reference), state(device)
+    expected, found = host_arrays(reference), host_arrays(device)
     if STANDIN:
-        assert_bitwise_equal(expected, found)
+        assert_same_arrays(expected, found, equal_nan=True)
     else:
         assert max(float(np.max(np.abs(expected[k] - found[k]))) for k in expected if expected[k].size) < 1e-6
     if STANDIN:

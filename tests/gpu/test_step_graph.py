@@ -15,6 +15,7 @@ import pytest
 
 import gpunet as gn
 from gpunet.backend.cupy_backend import STANDIN
+from gpunet.testing.host_state import assert_same_arrays, host_arrays
 
 pytestmark = pytest.mark.gpu
 
@@ -30,19 +31,6 @@ def build(backend, noise=0.0, seed=21):
         0.4, weights=gn.Uniform(0.0, 1.5), delays=gn.Uniform(0.5, 5.0))
     net.connect(post, pre, "inh", name="back").connect_fixed_probability(0.2, weights=gn.Uniform(0.0, 0.5), delays=1.0)
     return net
-
-
-def state(net):
-    host = net.backend.to_host
-    arrays = {(pop.name, name): host(pop.device_view(name)) for pop in net.populations for name in pop.spec.attributes}
-    for proj in net.projections:
-        arrays.update(((proj.name, name), host(array)) for name, array in proj.state_dict().items())
-    return arrays
-
-
-def assert_bitwise_equal(expected, found):
-    assert expected.keys() == found.keys()
-    assert [key for key in expected if not np.array_equal(expected[key], found[key])] == []
 
 
 def test_compile_installs_the_step_graph_and_says_so(caplog):
@@ -75,7 +63,7 @@ def test_without_stream_capture_the_launch_list_runs_and_the_log_says_why(caplog
     reference = build("numpy")
     net.simulate(150.0)
     reference.simulate(150.0)
-    assert_bitwise_equal(state(reference), state(net))
+    assert_same_arrays(host_arrays(reference), host_arrays(net))
     if STANDIN:
         cupy.launches.reset()
         net.simulate(10.0)
@@ -103,7 +91,7 @@ def test_learning_switched_off_runs_the_per_object_runners_then_the_graph_again(
     graph.replay = lambda *args: (replays.append(net.get_current_step()), original(*args))
     switch_learning(net)
     switch_learning(reference)
-    assert_bitwise_equal(state(reference), state(net))
+    assert_same_arrays(host_arrays(reference), host_arrays(net))
     # steps 80-139 (learning off) ran without the graph, the others with it
     assert replays == list(range(0, 80)) + list(range(140, 220))
 
@@ -120,13 +108,13 @@ def test_a_reseed_and_a_reset_are_followed():
         net.simulate(30.0)
         net.reseed(77)
         net.simulate(30.0)
-        first = state(net)
+        first = host_arrays(net)
         net.reset()
         net.simulate(20.0)
-        results.append((first, state(net), net.get_current_step()))
+        results.append((first, host_arrays(net), net.get_current_step()))
     (first_graph, after_graph, step_graph), (first_runners, after_runners, step_runners) = results
-    assert_bitwise_equal(first_runners, first_graph)
-    assert_bitwise_equal(after_runners, after_graph)
+    assert_same_arrays(first_runners, first_graph)
+    assert_same_arrays(after_runners, after_graph)
     assert step_graph == step_runners == 40
 
 
@@ -144,8 +132,8 @@ def test_the_graph_gives_the_per_object_runners_bits(name, precision):
         if loop == "runners":
             net.use_step_loop(None)
         net.simulate(60.0)
-        results.append(state(net))
-    assert_bitwise_equal(results[1], results[0])
+        results.append(host_arrays(net))
+    assert_same_arrays(results[1], results[0])
 
 
 def test_a_network_with_an_input_runs_the_per_object_runners_and_the_log_names_the_input(caplog):
