@@ -283,10 +283,10 @@ def split_global_ops(spec: ModelSpec, ops: list[Op], owner: str,
           "before the per-element ones in the array code's order"
     temps = {op.target: op for op in ops if op.kind == "temp"}
 
-    def needs(expressions: list) -> set[str]:
-        """Temporaries the expressions read, transitively."""
+    def needs(chosen: list[Op]) -> set[str]:
+        """Temporaries the operations read, transitively."""
         found: set[str] = set()
-        stack = [s.name for e in expressions for s in e.free_symbols if s.name in temps]
+        stack = [name for op in chosen for name in _reads(op) if name in temps]
         while stack:
             name = stack.pop()
             if name not in found:
@@ -295,24 +295,24 @@ def split_global_ops(spec: ModelSpec, ops: list[Op], owner: str,
         return found
 
     global_ops = [op for op in ops if op.kind != "temp" and op.target in global_names]
-    global_temps = needs([e for op in global_ops for e in (op.expr, op.low, op.high) if e is not None])
-    allowed = global_names | set(global_temps) | {"dt", "t"}
+    global_temps = needs(global_ops)
+    allowed = global_names | global_temps | {"dt", "t"}
     for op in global_ops + [temps[n] for n in global_temps]:
-        read = {s.name for e in (op.expr, op.low, op.high) if e is not None for s in e.free_symbols}
-        if not read <= allowed:
-            raise UnsupportedByCuda(f"{why} (they read {', '.join(sorted(read - allowed))})")
-    assignments = [op for op in ops if not (op.kind != "temp" and op.target in global_names) and op.kind != "temp"]
-    local_needed = needs([e for op in assignments for e in (op.expr, op.low, op.high) if e is not None])
-    local_ops = [op for op in ops if op not in global_ops and (op.kind != "temp" or op.target in local_needed)]
+        if not _reads(op) <= allowed:
+            raise UnsupportedByCuda(f"{why} (they read {', '.join(sorted(_reads(op) - allowed))})")
+    local_temps = needs([op for op in ops if op.kind != "temp" and op.target not in global_names])
+    local_ops = [op for op in ops if op not in global_ops and (op.kind != "temp" or op.target in local_temps)]
     for k, op in enumerate(ops):
-        if op in global_ops or (op.kind == "temp" and op.target not in local_needed):
-            continue
-        read = {s.name for e in (op.expr, op.low, op.high) if e is not None for s in e.free_symbols}
-        early = sorted(name for name in read & assigned if last_assignment[name] > k)
-        if early:
-            raise UnsupportedByCuda(f"{why} ({op.target} reads the old value of {', '.join(early)})")
-    keep = [op for op in ops if op.kind == "temp" and op.target in global_temps] + global_ops
-    return [op for op in ops if op in keep], local_ops
+        if op in local_ops:
+            early = sorted(name for name in _reads(op) & assigned if last_assignment[name] > k)
+            if early:
+                raise UnsupportedByCuda(f"{why} ({op.target} reads the old value of {', '.join(early)})")
+    return [op for op in ops if op in global_ops or (op.kind == "temp" and op.target in global_temps)], local_ops
+
+
+def _reads(op: Op) -> set[str]:
+    """Names that ``op``'s expression and bounds read."""
+    return {s.name for e in (op.expr, op.low, op.high) if e is not None for s in e.free_symbols}
 
 
 def _global_head(spec: ModelSpec, ops: list[Op], end: int, noise: set[str]) -> int:
@@ -325,10 +325,9 @@ def _global_head(spec: ModelSpec, ops: list[Op], end: int, noise: set[str]) -> i
             temporaries.add(op.target)
         elif op.target not in global_names:
             return 0
-        if not symbols_of([op]) - {op.target} <= allowed | temporaries:
+        if not _reads(op) <= allowed | temporaries:
             return 0
-    read_later = symbols_of(ops[end:], [spec.spike])
-    return 0 if read_later & (temporaries | noise) else end
+    return 0 if symbols_of(ops[end:], [spec.spike]) & (temporaries | noise) else end
 
 
 def globals_kernel(spec: ModelSpec, ops: list[Op], real: str, fn: str, phase: str, *,
