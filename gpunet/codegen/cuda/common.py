@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping, Optional, Sequence
+from typing import Callable, Collection, Iterable, Mapping, Optional, Sequence
 
 import sympy
 
@@ -263,28 +263,60 @@ def register_name(attribute: Attribute) -> str:
     return f"((double){register})" if attribute.kind == "int" else register
 
 
-def split_global_ops(spec: ModelSpec, ops: list[Op], owner: str) -> tuple[list[Op], list[Op]]:
+def split_global_ops(spec: ModelSpec, ops: list[Op], owner: str,
+                     noise: Optional[Collection[str]] = None) -> tuple[list[Op], list[Op]]:
     """The plan's operations on global variables (with the temporaries they need) and the others.
 
     The global ones run first, in a kernel of one thread
     (:func:`globals_kernel`); the per-element kernel then reads their new
-    values.  That is the array code's order only when every per-element
-    operation that reads a global variable comes after the global's
-    assignments in the plan and the global equations read nothing per
-    element: otherwise UnsupportedByCuda (``owner`` names the model).
+    values.  With ``noise`` given (a neuron model), a plan that starts with
+    them (every operation up to the last assignment of a global variable is
+    one or a temporary, they read only global variables, their temporaries,
+    ``noise``, ``dt`` and ``t``, and nothing after reads their temporaries or
+    ``noise``) is split after that head, every operation kept.  Otherwise
+    the global operations and the temporaries they need are picked out of
+    the plan, which keeps the array code's order only when every
+    per-element operation that reads a global variable comes after the
+    global's assignments and the global equations read nothing per element
+    nor any noise: otherwise UnsupportedByCuda (``owner`` names the model).
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        The model.
+    ops : list of Op
+        Its plan (:func:`gpunet.codegen.plan.continuous_plan`).
+    owner : str
+        The model as the error messages name it (``"neuron model 'X'"``).
+    noise : collection of str, optional
+        The noise symbols drawn once per step for the whole population, which
+        a head of global operations may read (the ``neuron_globals`` kernel
+        draws number 0 of their stream); None for a model without such
+        draws (a synapse model), whose global operations are always picked out.
+
+    Returns
+    -------
+    tuple of list of Op
+        The global operations and the per-element ones (``[], ops`` when no
+        global variable is assigned).
     """
     global_names = set(spec.global_names)
-    assigned = {op.target for op in ops if op.kind != "temp" and op.target in global_names}
-    if not assigned:
+    last_assignment = {op.target: k for k, op in enumerate(ops) if op.kind != "temp" and op.target in global_names}
+    if not last_assignment:
         return [], ops
+    if noise is not None:
+        head = _global_head(spec, ops, max(last_assignment.values()) + 1, set(noise))
+        if head:
+            return ops[:head], ops[head:]
+    assigned = set(last_assignment)
     why = f"{owner}: the CUDA generator cannot run the global equations of {', '.join(sorted(assigned))} " \
           "before the per-element ones in the array code's order"
     temps = {op.target: op for op in ops if op.kind == "temp"}
 
-    def needs(expressions: list) -> set[str]:
-        """Temporaries the expressions read, transitively."""
+    def needs(chosen: list[Op]) -> set[str]:
+        """Temporaries the operations read, transitively."""
         found: set[str] = set()
-        stack = [s.name for e in expressions for s in e.free_symbols if s.name in temps]
+        stack = [name for op in chosen for name in _reads(op) if name in temps]
         while stack:
             name = stack.pop()
             if name not in found:
@@ -293,25 +325,39 @@ def split_global_ops(spec: ModelSpec, ops: list[Op], owner: str) -> tuple[list[O
         return found
 
     global_ops = [op for op in ops if op.kind != "temp" and op.target in global_names]
-    global_temps = needs([e for op in global_ops for e in (op.expr, op.low, op.high) if e is not None])
-    allowed = global_names | set(global_temps) | {"dt", "t"}
+    global_temps = needs(global_ops)
+    allowed = global_names | global_temps | {"dt", "t"}
     for op in global_ops + [temps[n] for n in global_temps]:
-        read = {s.name for e in (op.expr, op.low, op.high) if e is not None for s in e.free_symbols}
-        if not read <= allowed:
-            raise UnsupportedByCuda(f"{why} (they read {', '.join(sorted(read - allowed))})")
-    assignments = [op for op in ops if not (op.kind != "temp" and op.target in global_names) and op.kind != "temp"]
-    local_needed = needs([e for op in assignments for e in (op.expr, op.low, op.high) if e is not None])
-    local_ops = [op for op in ops if op not in global_ops and (op.kind != "temp" or op.target in local_needed)]
-    last_assignment = {op.target: k for k, op in enumerate(ops) if op.kind != "temp" and op.target in global_names}
+        if not _reads(op) <= allowed:
+            raise UnsupportedByCuda(f"{why} (they read {', '.join(sorted(_reads(op) - allowed))})")
+    local_temps = needs([op for op in ops if op.kind != "temp" and op.target not in global_names])
+    local_ops = [op for op in ops if op not in global_ops and (op.kind != "temp" or op.target in local_temps)]
     for k, op in enumerate(ops):
-        if op in global_ops or (op.kind == "temp" and op.target not in local_needed):
-            continue
-        read = {s.name for e in (op.expr, op.low, op.high) if e is not None for s in e.free_symbols}
-        early = sorted(name for name in read & assigned if last_assignment[name] > k)
-        if early:
-            raise UnsupportedByCuda(f"{why} ({op.target} reads the old value of {', '.join(early)})")
-    keep = [op for op in ops if op.kind == "temp" and op.target in global_temps] + global_ops
-    return [op for op in ops if op in keep], local_ops
+        if op in local_ops:
+            early = sorted(name for name in _reads(op) & assigned if last_assignment[name] > k)
+            if early:
+                raise UnsupportedByCuda(f"{why} ({op.target} reads the old value of {', '.join(early)})")
+    return [op for op in ops if op in global_ops or (op.kind == "temp" and op.target in global_temps)], local_ops
+
+
+def _reads(op: Op) -> set[str]:
+    """Names that ``op``'s expression and bounds read."""
+    return {s.name for e in (op.expr, op.low, op.high) if e is not None for s in e.free_symbols}
+
+
+def _global_head(spec: ModelSpec, ops: list[Op], end: int, noise: set[str]) -> int:
+    """``end`` when ``ops[:end]`` may run first as it is (see :func:`split_global_ops`), else 0."""
+    global_names = set(spec.global_names)
+    allowed = global_names | noise | {"dt", "t"}
+    temporaries: set[str] = set()
+    for op in ops[:end]:
+        if op.kind == "temp":
+            temporaries.add(op.target)
+        elif op.target not in global_names:
+            return 0
+        if not _reads(op) <= allowed | temporaries:
+            return 0
+    return 0 if symbols_of(ops[end:], [spec.spike]) & (temporaries | noise) else end
 
 
 def globals_kernel(spec: ModelSpec, ops: list[Op], real: str, fn: str, phase: str, *,

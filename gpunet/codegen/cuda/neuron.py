@@ -76,40 +76,6 @@ def global_noise_sites(spec: ModelSpec) -> set[int]:
             if any(s.target in global_names and site.symbol in s.expr.free_symbols for s in spec.equations)}
 
 
-def split_leading_globals(spec: ModelSpec, ops: list[Op]) -> tuple[list[Op], list[Op]]:
-    """``ops`` split into the leading operations that update global variables, and the neuron-wise rest.
-
-    The leading part runs once per step (the ``neuron_globals`` kernel, one
-    thread) before the neuron-wise kernel, which is the array code's order
-    when it ends with the last assignment of a global variable and reads
-    only global attributes, its own temporaries, its population-wide noise
-    draws, ``dt`` and ``t``.  Otherwise the split is not made here and :func:`neuron_unit` tries
-    the general split of :func:`gpunet.codegen.cuda.common.split_global_ops`
-    (no population-wide noise there).
-    """
-    global_names = set(spec.global_names)
-    last = max((k for k, op in enumerate(ops) if op.kind != "temp" and op.target in global_names), default=-1)
-    if last < 0:
-        return [], ops
-    leading, rest = ops[:last + 1], ops[last + 1:]
-    sites = global_noise_sites(spec)
-    allowed = global_names | {s.symbol.name for s in spec.noise_sites if s.index in sites} | {"dt", "t"}
-    temporaries = set()
-    for op in leading:
-        if op.kind == "temp":
-            temporaries.add(op.target)
-        elif op.target not in global_names:
-            return [], ops
-        if not symbols_of([op]) - {op.target} <= allowed | temporaries:
-            return [], ops
-    local_site_symbols = {s.symbol.name for s in spec.noise_sites if s.index not in sites}
-    site_symbols = {s.symbol.name for s in spec.noise_sites}
-    read_later = symbols_of(rest, [spec.spike])
-    if read_later & temporaries or (read_later & site_symbols) - local_site_symbols:
-        return [], ops
-    return leading, rest
-
-
 def _check_noise_reads(spec: ModelSpec, global_ops: list[Op]) -> None:
     """The array code draws the noise before the equations: no noise argument nor gate may read an assigned global."""
     assigned = {op.target for op in global_ops if op.kind != "temp"}
@@ -158,15 +124,14 @@ def neuron_unit(spec: ModelSpec, precision: str = "float64", prefix: Optional[st
     UnsupportedByCuda
         For a model that assigns global variables in ``reset``, or whose
         global equations cannot run before the neurons' in the array code's
-        order (:func:`split_leading_globals`, then
-        :func:`gpunet.codegen.cuda.common.split_global_ops`).
+        order (:func:`gpunet.codegen.cuda.common.split_global_ops`).
     """
     if spec.kind != "neuron":
         raise ValueError(f"neuron_unit() needs a neuron model, got {spec.kind} model {spec.name!r}")
     real = REAL_TYPES[precision]
-    leading, ops = split_leading_globals(spec, continuous_plan(spec))
-    if not leading:  # globals assigned after neuron-wise equations: the general split, if it keeps the order
-        leading, ops = split_global_ops(spec, ops, f"neuron model {spec.name!r}")
+    population_sites = global_noise_sites(spec)
+    population_noise = {site.symbol.name for site in spec.noise_sites if site.index in population_sites}
+    leading, ops = split_global_ops(spec, continuous_plan(spec), f"neuron model {spec.name!r}", population_noise)
     _check_noise_reads(spec, leading)
     reset = statement_ops(spec.reset) if spec.spiking else []
     _check_supported(spec, ops, reset)
@@ -175,7 +140,8 @@ def neuron_unit(spec: ModelSpec, precision: str = "float64", prefix: Optional[st
     names: dict[str, str] = {"dt": "dt", "t": "t"}
     printer = CudaPrinter(names, real=real)
     gates = noise_gates(spec)
-    population_sites = global_noise_sites(spec) if leading else set()
+    if not leading:
+        population_sites = set()
 
     defined = {s.target for s in spec.equations}
     zeroed = [c for c in spec.conductances if c not in defined]
