@@ -28,11 +28,9 @@ from __future__ import annotations
 
 from typing import Any, Optional, Sequence
 
-import numpy as np
-
 from gpunet.codegen.cuda.synapse import merged_row_params
 from gpunet.codegen.runtime.kernel_calls import POST_SLICE
-from gpunet.codegen.runtime.launch_plan import BoundKernel
+from gpunet.codegen.runtime.merged_table import TableLaunch, table_words
 from gpunet.codegen.runtime.runners import array_address
 
 #: Roles of element parameters that read arrays other projections' deliveries may write in the same phase.
@@ -82,7 +80,7 @@ def merge_rounds(projections: Sequence[tuple[Any, Any]]) -> list[list[tuple[Any,
     return [launches[key] for key in order]
 
 
-class MergedLaunch:
+class MergedLaunch(TableLaunch):
     """One launch of a unit's merged ordered propagation for several projections.
 
     Parameters
@@ -103,11 +101,8 @@ class MergedLaunch:
                  to_device: Any) -> None:
         self.members = list(members)
         unit = self.members[0][1].kernels.unit
-        self.kernel = BoundKernel(unit.kernels["pre_events_merged"], launcher)
+        super().__init__([unit.kernels["pre_events_merged"]], launcher, clock, dt, to_device)
         self._row_params = merged_row_params(unit.kernels["pre_events_ordered"])
-        self._clock, self._dt, self._to_device = clock, float(dt), to_device
-        self.table: Any = None
-        self.items: Any = None
 
     def record(self) -> None:
         """Build the table of the members' arguments (their arrays as they are now) and record the launch."""
@@ -121,19 +116,13 @@ class MergedLaunch:
         for members in by_conductance.values():
             first = len(rows)
             for _proj, runner in members:
-                rows.append([array_address(value) if param.is_pointer else int(value)
-                             for param, value in zip(self._row_params, runner.merged_row())])
+                rows.append(table_words(self._row_params, runner.merged_row()))
             slices = members[0][1].kernels.slices
             items += [(first, len(rows), k * POST_SLICE) for k in range(slices)]
-        self.table = self._to_device(np.asarray(rows, dtype=np.uint64).reshape(len(rows), -1))
-        self.items = self._to_device(np.asarray(items, dtype=np.int64).reshape(-1, 3))
-        context = {"n": len(items), "clock": self._clock, "dt": self._dt, "merged_table": self.table,
-                   "merged_width": int(self.table.shape[1]), "merged_items": self.items}
-        if items:
-            self.kernel(context)
+        self._launch(rows, items, 3, "merged")
 
 
-class MergedListing:
+class MergedListing(TableLaunch):
     """The spike lists of the newest row (the step before) of several spike rings, in two launches.
 
     Parameters
@@ -154,10 +143,8 @@ class MergedListing:
     def __init__(self, listers: Sequence[Any], launcher: Any, clock: Any, dt: float, to_device: Any) -> None:
         self.listers = list(listers)
         kernels = self.listers[0].kernels.unit.kernels
-        self.kernels = [BoundKernel(kernels[phase], launcher) for phase in ("spike_count_merged", "spike_list_merged")]
-        self._clock, self._dt, self._to_device = clock, float(dt), to_device
-        self.table: Any = None
-        self.items: Any = None
+        super().__init__([kernels[phase] for phase in ("spike_count_merged", "spike_list_merged")], launcher, clock,
+                         dt, to_device)
 
     def record(self) -> None:
         """Build the table of the rings' lists (as they are now) and record the two launches."""
@@ -168,10 +155,4 @@ class MergedListing:
             items += [(len(rows), 0, c) for c in range(lists.chunks)]
             rows.append([array_address(lists.history), lists.depth, int(lists.history.shape[1]), lists.chunks, 1,
                          array_address(lists.chunk_counts), array_address(lists.counts), array_address(lists.lists)])
-        self.table = self._to_device(np.asarray(rows, dtype=np.uint64).reshape(len(rows), 8))
-        self.items = self._to_device(np.asarray(items, dtype=np.int64).reshape(-1, 3))
-        context = {"n": len(items), "clock": self._clock, "dt": self._dt, "list_table": self.table,
-                   "list_items": self.items}
-        if items:
-            for kernel in self.kernels:
-                kernel(context)
+        self._launch(rows, items, 3, "list", width=False)

@@ -17,13 +17,10 @@ Objects are duck-typed (populations' ``name``; kernel runners' ``kernels``,
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
-
-import numpy as np
+from typing import Any, Sequence
 
 from gpunet.codegen.cuda.neuron import NEURON_CHUNK
-from gpunet.codegen.runtime.launch_plan import BoundKernel
-from gpunet.codegen.runtime.runners import array_address
+from gpunet.codegen.runtime.merged_table import TableLaunch, table_words
 
 
 def update_groups(populations: Sequence[tuple[Any, Any]]) -> tuple[list[list[tuple[Any, Any]]],
@@ -79,7 +76,7 @@ def update_description(groups: Sequence["MergedUpdate"], alone: Sequence[tuple[A
     return text
 
 
-class MergedUpdate:
+class MergedUpdate(TableLaunch):
     """One launch of a unit's merged neuron update for several populations.
 
     Parameters
@@ -100,12 +97,7 @@ class MergedUpdate:
                  to_device: Any) -> None:
         self.members = list(members)
         unit = self.members[0][1].kernels.unit
-        self.kernel = BoundKernel(unit.kernels["neuron_update_merged"], launcher)
-        self._clock, self._dt, self._to_device = clock, float(dt), to_device
-        #: The device table of the members' arguments (kept: the launch holds its address).
-        self.table: Optional[Any] = None
-        #: The device block items, int64 (row, first neuron).
-        self.items: Optional[Any] = None
+        super().__init__([unit.kernels["neuron_update_merged"]], launcher, clock, dt, to_device)
 
     def record(self) -> None:
         """Record the members' global equations (one launch each, where the model has some), then the merged update
@@ -116,13 +108,6 @@ class MergedUpdate:
             runner.update_globals(0)
             row = runner.merged_row()
             params = runner.kernels.kernel.params[-(len(row) - 1):] if len(row) > 1 else ()
-            words = [int(row[0])] + [array_address(value) if param.is_pointer else int(value)
-                                     for param, value in zip(params, row[1:])]
             items += [(len(rows), first) for first in range(0, int(row[0]), NEURON_CHUNK)]
-            rows.append(words)
-        self.table = self._to_device(np.asarray(rows, dtype=np.uint64).reshape(len(rows), -1))
-        self.items = self._to_device(np.asarray(items, dtype=np.int64).reshape(-1, 2))
-        context = {"n": len(items), "clock": self._clock, "dt": self._dt, "merged_table": self.table,
-                   "merged_width": int(self.table.shape[1]), "merged_items": self.items}
-        if items:
-            self.kernel(context)
+            rows.append([int(row[0])] + table_words(params, row[1:]))
+        self._launch(rows, items, 2, "merged")  # items: (row, first neuron)
